@@ -1,0 +1,68 @@
+/* plain.h — plaintext arrays as they come from and go to files.
+ *
+ * A plain_t is what a user hands in (.npy, .csv) before fixed-point
+ * encoding, or gets back after decoding: either floating values or integer
+ * values, with a shape of 1 to TENSOR_MAX_DIMS extents. Readers check every
+ * header and size against the file before they allocate, and report what is
+ * wrong in err with the file name.
+ */
+#ifndef TRINE_PLAIN_H
+#define TRINE_PLAIN_H
+
+#include "status.h"
+#include "tensor.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The element types of .npy files that trine reads; F8, I8 and U8 it writes. */
+typedef enum {
+    PLAIN_F8, /* '<f8' float64 */
+    PLAIN_F4, /* '<f4' float32 */
+    PLAIN_I8, /* '<i8' int64 */
+    PLAIN_I4, /* '<i4' int32 */
+    PLAIN_U1, /* '|u1' uint8 */
+    PLAIN_U8  /* '<u8' uint64 (ring elements, e.g. raw shares) */
+} plain_dtype_t;
+
+typedef struct {
+    plain_dtype_t dtype;           /* as found in the file */
+    int ndim;                      /* 1 .. TENSOR_MAX_DIMS */
+    size_t shape[TENSOR_MAX_DIMS]; /* entries past ndim are 1 */
+    size_t count;                  /* product of the shape, >= 1 */
+    double *real;                  /* float dtypes: values as double; else NULL */
+    uint64_t *ints;                /* integer dtypes: values as ring elements,
+                                      signed ones sign-extended; else NULL */
+} plain_t;
+
+/* True for PLAIN_F8 and PLAIN_F4. */
+bool plain_dtype_is_float(plain_dtype_t dtype);
+
+/* The .npy descr string of a dtype, e.g. "<f8". */
+const char *plain_dtype_name(plain_dtype_t dtype);
+
+/* Frees *p and its buffers and sets *p to NULL; accepts NULL. */
+void plain_destroy(plain_t **p);
+
+/* Reads a version 1, 2 or 3 .npy file in C order with one of the dtypes
+ * above and 1 to TENSOR_MAX_DIMS extents (a 0-d array reads as shape [1]).
+ * On success *out is a new plain_t owned by the caller. */
+TRINE_NODISCARD trine_status_t plain_read_npy(plain_t **out, const char *path, trine_err_t *err);
+
+/* Writes values as a version 1 .npy file. dtype is PLAIN_F8 (data is
+ * double *), PLAIN_I8 (int64_t *) or PLAIN_U8 (uint64_t *). */
+TRINE_NODISCARD trine_status_t plain_write_npy(const char *path, plain_dtype_t dtype, int ndim,
+                                               const size_t *shape, const void *data,
+                                               trine_err_t *err);
+
+/* Reads a numeric .csv file: one row per line, fields separated by commas,
+ * every row with the same number of fields; blank lines and lines starting
+ * with '#' are skipped. The result is 2-D, rows x fields. When every field
+ * is a decimal integer the dtype is PLAIN_I8, otherwise PLAIN_F8. */
+TRINE_NODISCARD trine_status_t plain_read_csv(plain_t **out, const char *path, trine_err_t *err);
+
+/* Reads .npy or .csv, chosen by the file name's extension. */
+TRINE_NODISCARD trine_status_t plain_read(plain_t **out, const char *path, trine_err_t *err);
+
+#endif
