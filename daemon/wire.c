@@ -1,0 +1,412 @@
+/* wire.c — msgpack codec of client requests (see wire.h, WIRE.md). */
+#include "wire.h"
+
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- structural scan ------------------------------------------------ */
+
+static uint64_t wire_be(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+typedef struct {
+    const uint8_t *start, *end;
+    int depth_max;
+    size_t fault; /* offset of the first fault */
+} wire_scanner_t;
+
+/* The end of the value at p, or NULL (with s->fault set). */
+static const uint8_t *wire_scan_value(wire_scanner_t *s, const uint8_t *p, int depth)
+{
+    if (p >= s->end) {
+        s->fault = (size_t)(p - s->start);
+        return NULL;
+    }
+    uint8_t b = *p++;
+    size_t left = (size_t)(s->end - p);
+    uint64_t skip = 0, children = 0;
+    int lenbytes = 0;
+    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+        skip = 0;
+    else if (b >= 0x80 && b <= 0x9f)
+        children = (uint64_t)(b & 0x0f) << (b <= 0x8f ? 1 : 0);
+    else if (b >= 0xa0 && b <= 0xbf)
+        skip = b & 0x1f;
+    else if (b == 0xc4 || b == 0xd9)
+        lenbytes = 1;
+    else if (b == 0xc5 || b == 0xda)
+        lenbytes = 2;
+    else if (b == 0xc6 || b == 0xdb)
+        lenbytes = 4;
+    else if (b >= 0xc7 && b <= 0xc9) /* ext: length, then a type byte */
+        lenbytes = 1 << (b - 0xc7), skip = 1;
+    else if (b == 0xca || b == 0xce || b == 0xd2)
+        skip = 4;
+    else if (b == 0xcb || b == 0xcf || b == 0xd3)
+        skip = 8;
+    else if (b == 0xcc || b == 0xd0)
+        skip = 1;
+    else if (b == 0xcd || b == 0xd1)
+        skip = 2;
+    else if (b >= 0xd4 && b <= 0xd8) /* fixext: type byte and 1..16 bytes */
+        skip = 1 + ((uint64_t)1 << (b - 0xd4));
+    else if (b == 0xdc || b == 0xdd || b == 0xde || b == 0xdf) {
+        int n = b == 0xdc || b == 0xde ? 2 : 4;
+        if (left < (size_t)n) {
+            s->fault = (size_t)(s->end - s->start);
+            return NULL;
+        }
+        children = wire_be(p, n) << (b >= 0xde ? 1 : 0);
+        p += n;
+        left -= (size_t)n;
+    } else { /* 0xc1 is never used */
+        s->fault = (size_t)(p - 1 - s->start);
+        return NULL;
+    }
+    if (lenbytes) {
+        if (left < (size_t)lenbytes) {
+            s->fault = (size_t)(s->end - s->start);
+            return NULL;
+        }
+        skip += wire_be(p, lenbytes);
+        p += lenbytes;
+        left -= (size_t)lenbytes;
+    }
+    /* Every entry takes at least one byte: a larger count is a lie. */
+    if (skip > left || children > left || (children && depth >= s->depth_max)) {
+        s->fault = (size_t)(p - s->start);
+        return NULL;
+    }
+    p += skip;
+    for (uint64_t i = 0; i < children && p; i++)
+        p = wire_scan_value(s, p, depth + 1);
+    return p;
+}
+
+trine_status_t wire_scan(const void *buf, size_t len, int depth_max, trine_err_t *err)
+{
+    wire_scanner_t s = {buf, (const uint8_t *)buf + len, depth_max, 0};
+    const uint8_t *end = wire_scan_value(&s, buf, 0);
+    if (!end)
+        return trine_err_set(err, TRINE_EFORMAT,
+                             "malformed msgpack at byte %zu of %zu (truncated, a length beyond "
+                             "the message, or nested deeper than %d)",
+                             s.fault, len, depth_max);
+    if (end != s.end)
+        return trine_err_set(err, TRINE_EFORMAT, "%zu bytes after the message",
+                             (size_t)(s.end - end));
+    return TRINE_OK;
+}
+
+/* ---- requests ------------------------------------------------------- */
+
+enum {
+    WIRE_F_V = 1 << 0,
+    WIRE_F_ID = 1 << 1,
+    WIRE_F_OP = 1 << 2,
+    WIRE_F_NAME = 1 << 3,
+    WIRE_F_GRANTEE = 1 << 4,
+    WIRE_F_KIND = 1 << 5,
+    WIRE_F_FRAC = 1 << 6,
+    WIRE_F_SHAPE = 1 << 7,
+    WIRE_F_DATA = 1 << 8,
+    WIRE_F_ENVELOPE = WIRE_F_V | WIRE_F_ID | WIRE_F_OP
+};
+
+/* Fields each op needs beyond the envelope; frac is needed with kind
+ * "fixed" only. */
+static const struct {
+    wire_op_t op;
+    const char *name;
+    unsigned fields;
+} wire_ops[] = {
+    {WIRE_OP_STATUS, "status", 0},
+    {WIRE_OP_PUT, "put", WIRE_F_NAME | WIRE_F_KIND | WIRE_F_SHAPE | WIRE_F_DATA},
+    {WIRE_OP_LS, "ls", 0},
+    {WIRE_OP_RM, "rm", WIRE_F_NAME},
+    {WIRE_OP_GRANT, "grant", WIRE_F_NAME | WIRE_F_GRANTEE},
+    {WIRE_OP_GET, "get", WIRE_F_NAME},
+};
+#define WIRE_OP_COUNT (sizeof wire_ops / sizeof wire_ops[0])
+
+const char *wire_op_name(wire_op_t op)
+{
+    for (size_t i = 0; i < WIRE_OP_COUNT; i++)
+        if (wire_ops[i].op == op)
+            return wire_ops[i].name;
+    return NULL;
+}
+
+bool wire_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > WIRE_NAME_MAX || name[0] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static bool wire_str_is(const msgpack_object *o, const char *s)
+{
+    size_t n = strlen(s);
+    return o->type == MSGPACK_OBJECT_STR && o->via.str.size == n && !memcmp(o->via.str.ptr, s, n);
+}
+
+static trine_status_t wire_uint(uint64_t *out, const msgpack_object *v, uint64_t max,
+                                const char *key, trine_err_t *err)
+{
+    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 > max)
+        return trine_err_set(err, TRINE_EFORMAT, "field '%s' must be an unsigned integer <= %llu",
+                             key, (unsigned long long)max);
+    *out = v->via.u64;
+    return TRINE_OK;
+}
+
+/* Copies a string field of at most cap-1 bytes without NULs into out. */
+static trine_status_t wire_str(char *out, size_t cap, const msgpack_object *v, const char *key,
+                               trine_err_t *err)
+{
+    if (v->type != MSGPACK_OBJECT_STR || v->via.str.size >= cap ||
+        memchr(v->via.str.ptr, '\0', v->via.str.size))
+        return trine_err_set(err, TRINE_EFORMAT, "field '%s' must be a string of at most %zu bytes",
+                             key, cap - 1);
+    memcpy(out, v->via.str.ptr, v->via.str.size);
+    out[v->via.str.size] = '\0';
+    return TRINE_OK;
+}
+
+static trine_status_t wire_field(wire_request_t *r, unsigned bit, const char *key,
+                                 const msgpack_object *v, trine_err_t *err)
+{
+    uint64_t u = 0;
+    trine_status_t st = TRINE_OK;
+    switch (bit) {
+    case WIRE_F_V:
+        if ((st = wire_uint(&u, v, UINT32_MAX, key, err)) == TRINE_OK)
+            r->version = (uint32_t)u;
+        return st;
+    case WIRE_F_ID: return wire_uint(&r->id, v, UINT64_MAX, key, err);
+    case WIRE_F_OP:
+        for (size_t i = 0; i < WIRE_OP_COUNT; i++)
+            if (wire_str_is(v, wire_ops[i].name)) {
+                r->op = wire_ops[i].op;
+                return TRINE_OK;
+            }
+        return trine_err_set(err, TRINE_EFORMAT,
+                             "field 'op' must be one of status, put, ls, rm, grant, get");
+    case WIRE_F_NAME:
+        if ((st = wire_str(r->name, sizeof r->name, v, key, err)) == TRINE_OK &&
+            !wire_name_valid(r->name))
+            st = trine_err_set(err, TRINE_EFORMAT,
+                               "tensor name '%s' is not 1-%d letters, digits, '_', '-' or '.' "
+                               "(not starting with '.')",
+                               r->name, WIRE_NAME_MAX);
+        return st;
+    case WIRE_F_GRANTEE:
+        if ((st = wire_str(r->grantee.z85, sizeof r->grantee.z85, v, key, err)) == TRINE_OK &&
+            strlen(r->grantee.z85) != KEYS_Z85_LEN)
+            st = trine_err_set(err, TRINE_EFORMAT,
+                               "field 'grantee' must be a %d-character "
+                               "Z85 public key",
+                               KEYS_Z85_LEN);
+        return st;
+    case WIRE_F_KIND:
+        if (wire_str_is(v, "int") || wire_str_is(v, "fixed")) {
+            r->kind = wire_str_is(v, "int") ? WIRE_KIND_INT : WIRE_KIND_FIXED;
+            return TRINE_OK;
+        }
+        return trine_err_set(err, TRINE_EFORMAT, "field 'kind' must be \"int\" or \"fixed\"");
+    case WIRE_F_FRAC:
+        if ((st = wire_uint(&u, v, 62, key, err)) == TRINE_OK)
+            r->frac = (unsigned)u;
+        return st;
+    case WIRE_F_SHAPE:
+        if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size < 1 ||
+            v->via.array.size > TENSOR_MAX_DIMS)
+            return trine_err_set(err, TRINE_EFORMAT,
+                                 "field 'shape' must be an array of 1 to %d "
+                                 "extents",
+                                 TENSOR_MAX_DIMS);
+        r->ndim = (int)v->via.array.size;
+        for (int i = 0; i < r->ndim && st == TRINE_OK; i++)
+            if ((st = wire_uint(&u, &v->via.array.ptr[i], SIZE_MAX, key, err)) == TRINE_OK)
+                r->shape[i] = (size_t)u;
+        return st;
+    case WIRE_F_DATA:
+        if (v->type != MSGPACK_OBJECT_BIN)
+            return trine_err_set(err, TRINE_EFORMAT, "field 'data' must be msgpack bin");
+        r->data = (const uint8_t *)v->via.bin.ptr;
+        r->data_len = v->via.bin.size;
+        return TRINE_OK;
+    }
+    return trine_err_set(err, TRINE_EFORMAT, "internal: no parser for field '%s'", key);
+}
+
+static const struct {
+    const char *key;
+    unsigned bit;
+} wire_fields[] = {
+    {"v", WIRE_F_V},       {"id", WIRE_F_ID},           {"op", WIRE_F_OP},
+    {"name", WIRE_F_NAME}, {"grantee", WIRE_F_GRANTEE}, {"kind", WIRE_F_KIND},
+    {"frac", WIRE_F_FRAC}, {"shape", WIRE_F_SHAPE},     {"data", WIRE_F_DATA},
+};
+#define WIRE_FIELD_COUNT (sizeof wire_fields / sizeof wire_fields[0])
+
+static const char *wire_field_key(unsigned bit)
+{
+    for (size_t i = 0; i < WIRE_FIELD_COUNT; i++)
+        if (wire_fields[i].bit == bit)
+            return wire_fields[i].key;
+    return "?";
+}
+
+/* Reads every entry of the map into r; *seen gets the fields present. */
+static trine_status_t wire_read_map(wire_request_t *r, unsigned *seen, const msgpack_object *map,
+                                    trine_err_t *err)
+{
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key, *v = &map->via.map.ptr[i].val;
+        size_t f = 0;
+        while (f < WIRE_FIELD_COUNT && !wire_str_is(k, wire_fields[f].key))
+            f++;
+        if (f == WIRE_FIELD_COUNT)
+            return trine_err_set(
+                err, TRINE_EFORMAT, "unknown field%s%.*s%s",
+                k->type == MSGPACK_OBJECT_STR ? " '" : " (not a string key)",
+                k->type == MSGPACK_OBJECT_STR && k->via.str.size < 40 ? (int)k->via.str.size : 0,
+                k->type == MSGPACK_OBJECT_STR ? k->via.str.ptr : "",
+                k->type == MSGPACK_OBJECT_STR ? "'" : "");
+        if (*seen & wire_fields[f].bit)
+            return trine_err_set(err, TRINE_EFORMAT, "field '%s' appears twice",
+                                 wire_fields[f].key);
+        *seen |= wire_fields[f].bit;
+        trine_status_t st = wire_field(r, wire_fields[f].bit, wire_fields[f].key, v, err);
+        if (st != TRINE_OK)
+            return st;
+    }
+    return TRINE_OK;
+}
+
+/* The fields present must be exactly those the op needs. */
+static trine_status_t wire_check_fields(const wire_request_t *r, unsigned seen, trine_err_t *err)
+{
+    if (r->version != WIRE_VERSION)
+        return trine_err_set(err, TRINE_EUNSUPPORTED,
+                             "protocol version %u is not supported: this party speaks %d",
+                             (unsigned)r->version, WIRE_VERSION);
+    unsigned want = WIRE_F_ENVELOPE;
+    for (size_t i = 0; i < WIRE_OP_COUNT; i++)
+        if (wire_ops[i].op == r->op)
+            want |= wire_ops[i].fields;
+    if (r->op == WIRE_OP_PUT && r->kind == WIRE_KIND_FIXED)
+        want |= WIRE_F_FRAC;
+    for (unsigned bit = 1; bit <= WIRE_F_DATA; bit <<= 1) {
+        if ((want & bit) && !(seen & bit))
+            return trine_err_set(err, TRINE_EFORMAT, "%s request lacks field '%s'",
+                                 wire_op_name(r->op), wire_field_key(bit));
+        if (!(want & bit) && (seen & bit))
+            return trine_err_set(err, TRINE_EFORMAT, "%s request has no field '%s'",
+                                 wire_op_name(r->op), wire_field_key(bit));
+    }
+    return TRINE_OK;
+}
+
+static trine_status_t wire_check_data(const wire_request_t *r, trine_err_t *err)
+{
+    size_t count;
+    if (tensor_shape_check(r->ndim, r->shape, &count) != TRINE_OK)
+        return trine_err_set(err, TRINE_EFORMAT,
+                             "field 'shape' has a zero extent or more elements than fit memory");
+    if (r->data_len != count * sizeof(uint64_t))
+        return trine_err_set(err, TRINE_EFORMAT,
+                             "shape has %zu elements (%zu bytes) but data holds %zu bytes", count,
+                             count * sizeof(uint64_t), r->data_len);
+    return TRINE_OK;
+}
+
+trine_status_t wire_request_decode(wire_request_t *out, const void *buf, size_t len,
+                                   trine_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    trine_status_t st = wire_scan(buf, len, WIRE_DEPTH_MAX, err);
+    if (st != TRINE_OK)
+        return st;
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    if (msgpack_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS) {
+        msgpack_unpacked_destroy(&u);
+        return trine_err_set(err, TRINE_EFORMAT, "malformed msgpack");
+    }
+    unsigned seen = 0;
+    if (u.data.type != MSGPACK_OBJECT_MAP)
+        st = trine_err_set(err, TRINE_EFORMAT, "a request must be a msgpack map");
+    else
+        st = wire_read_map(out, &seen, &u.data, err);
+    if (st == TRINE_OK)
+        st = wire_check_fields(out, seen, err);
+    if (st == TRINE_OK && out->op == WIRE_OP_PUT)
+        st = wire_check_data(out, err);
+    msgpack_unpacked_destroy(&u);
+    return st;
+}
+
+trine_status_t wire_request_encode(void **buf, size_t *len, const wire_request_t *req)
+{
+    const char *op = wire_op_name(req->op);
+    if (!op)
+        return TRINE_EINVAL;
+    unsigned fields = WIRE_F_ENVELOPE;
+    for (size_t i = 0; i < WIRE_OP_COUNT; i++)
+        if (wire_ops[i].op == req->op)
+            fields |= wire_ops[i].fields;
+    if (req->op == WIRE_OP_PUT && req->kind == WIRE_KIND_FIXED)
+        fields |= WIRE_F_FRAC;
+
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    int rc = msgpack_pack_map(&pk, (size_t)__builtin_popcount(fields));
+#define WIRE_KEY(k) (rc |= msgpack_pack_str_with_body(&pk, k, strlen(k)))
+    WIRE_KEY("v"), rc |= msgpack_pack_uint32(&pk, WIRE_VERSION);
+    WIRE_KEY("id"), rc |= msgpack_pack_uint64(&pk, req->id);
+    WIRE_KEY("op"), rc |= msgpack_pack_str_with_body(&pk, op, strlen(op));
+    if (fields & WIRE_F_NAME)
+        WIRE_KEY("name"), rc |= msgpack_pack_str_with_body(&pk, req->name, strlen(req->name));
+    if (fields & WIRE_F_GRANTEE)
+        WIRE_KEY("grantee"),
+            rc |= msgpack_pack_str_with_body(&pk, req->grantee.z85, strlen(req->grantee.z85));
+    if (fields & WIRE_F_KIND) {
+        const char *kind = req->kind == WIRE_KIND_FIXED ? "fixed" : "int";
+        WIRE_KEY("kind"), rc |= msgpack_pack_str_with_body(&pk, kind, strlen(kind));
+    }
+    if (fields & WIRE_F_FRAC)
+        WIRE_KEY("frac"), rc |= msgpack_pack_unsigned_int(&pk, req->frac);
+    if (fields & WIRE_F_SHAPE) {
+        WIRE_KEY("shape"), rc |= msgpack_pack_array(&pk, (size_t)req->ndim);
+        for (int i = 0; i < req->ndim; i++)
+            rc |= msgpack_pack_uint64(&pk, req->shape[i]);
+    }
+    if (fields & WIRE_F_DATA)
+        WIRE_KEY("data"), rc |= msgpack_pack_bin_with_body(&pk, req->data, req->data_len);
+#undef WIRE_KEY
+    if (rc != 0) {
+        msgpack_sbuffer_destroy(&sb);
+        return TRINE_ENOMEM;
+    }
+    *buf = sb.data;
+    *len = sb.size;
+    return TRINE_OK;
+}
