@@ -11,7 +11,6 @@
 #include <zmq.h>
 
 #define KEYS_FILE_MAX 4096 /* a key file is a line or two; refuse anything big */
-#define KEYS_NAME_MAX 64
 
 bool keys_name_valid(const char *name)
 {

@@ -12,7 +12,8 @@
 
 #include <stdbool.h>
 
-#define KEYS_Z85_LEN 40 /* a 32-byte Curve25519 key in Z85 */
+#define KEYS_Z85_LEN  40 /* a 32-byte Curve25519 key in Z85 */
+#define KEYS_NAME_MAX 64 /* see keys_name_valid */
 
 typedef struct {
     char z85[KEYS_Z85_LEN + 1];

@@ -145,16 +145,19 @@ const char *wire_op_name(wire_op_t op)
 
 bool wire_name_valid(const char *name)
 {
-    size_t n = strlen(name);
-    if (n == 0 || n > WIRE_NAME_MAX || name[0] == '.')
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '-'))
-            return false;
-    }
-    return true;
+    return keys_name_valid(name); /* tensors are named like keys */
+}
+
+/* The fields a request of this op and kind carries, envelope included. */
+static unsigned wire_fields_of(wire_op_t op, wire_kind_t kind)
+{
+    unsigned fields = WIRE_F_ENVELOPE;
+    for (size_t i = 0; i < WIRE_OP_COUNT; i++)
+        if (wire_ops[i].op == op)
+            fields |= wire_ops[i].fields;
+    if (op == WIRE_OP_PUT && kind == WIRE_KIND_FIXED)
+        fields |= WIRE_F_FRAC;
+    return fields;
 }
 
 static bool wire_str_is(const msgpack_object *o, const char *s)
@@ -305,12 +308,7 @@ static trine_status_t wire_check_fields(const wire_request_t *r, unsigned seen, 
         return trine_err_set(err, TRINE_EUNSUPPORTED,
                              "protocol version %u is not supported: this party speaks %d",
                              (unsigned)r->version, WIRE_VERSION);
-    unsigned want = WIRE_F_ENVELOPE;
-    for (size_t i = 0; i < WIRE_OP_COUNT; i++)
-        if (wire_ops[i].op == r->op)
-            want |= wire_ops[i].fields;
-    if (r->op == WIRE_OP_PUT && r->kind == WIRE_KIND_FIXED)
-        want |= WIRE_F_FRAC;
+    unsigned want = wire_fields_of(r->op, r->kind);
     for (unsigned bit = 1; bit <= WIRE_F_DATA; bit <<= 1) {
         if ((want & bit) && !(seen & bit))
             return trine_err_set(err, TRINE_EFORMAT, "%s request lacks field '%s'",
@@ -367,12 +365,7 @@ trine_status_t wire_request_encode(void **buf, size_t *len, const wire_request_t
     const char *op = wire_op_name(req->op);
     if (!op)
         return TRINE_EINVAL;
-    unsigned fields = WIRE_F_ENVELOPE;
-    for (size_t i = 0; i < WIRE_OP_COUNT; i++)
-        if (wire_ops[i].op == req->op)
-            fields |= wire_ops[i].fields;
-    if (req->op == WIRE_OP_PUT && req->kind == WIRE_KIND_FIXED)
-        fields |= WIRE_F_FRAC;
+    unsigned fields = wire_fields_of(req->op, req->kind);
 
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);

@@ -20,8 +20,8 @@
 #include <stdint.h>
 
 #define WIRE_VERSION   1
-#define WIRE_NAME_MAX  64 /* tensor names: 1-64 of [A-Za-z0-9_.-], not starting with '.' */
-#define WIRE_DEPTH_MAX 4  /* nesting of maps and arrays */
+#define WIRE_NAME_MAX  KEYS_NAME_MAX /* tensor names follow the key-name rule */
+#define WIRE_DEPTH_MAX 4             /* nesting of maps and arrays */
 
 typedef enum {
     WIRE_OP_STATUS = 1, /* party state: no fields */
@@ -73,7 +73,7 @@ TRINE_NODISCARD trine_status_t wire_request_encode(void **buf, size_t *len,
 /* The op's name on the wire ("status", "put", ...), or NULL. */
 const char *wire_op_name(wire_op_t op);
 
-/* True when name can name a tensor (see WIRE_NAME_MAX). */
+/* True when name can name a tensor: the rule of keys_name_valid. */
 bool wire_name_valid(const char *name);
 
 #endif
