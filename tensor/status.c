@@ -14,6 +14,12 @@ const char *trine_strerror(trine_status_t status)
     case TRINE_EIO: return "input/output error";
     case TRINE_EFORMAT: return "malformed input";
     case TRINE_EUNSUPPORTED: return "unsupported";
+    case TRINE_ENOENT: return "not found";
+    case TRINE_EEXIST: return "already exists";
+    case TRINE_EPERM: return "not permitted";
+    case TRINE_ELIMIT: return "limit exceeded";
+    case TRINE_ETIMEOUT: return "timed out";
+    case TRINE_EPEER: return "party failure";
     }
     return "unknown status";
 }

@@ -19,7 +19,13 @@ typedef enum {
     TRINE_ERANGE,      /* a value is not representable (NaN, inf, too large) */
     TRINE_EIO,         /* the operating system refused a file operation */
     TRINE_EFORMAT,     /* malformed file or message */
-    TRINE_EUNSUPPORTED /* well formed, but not something trine handles */
+    TRINE_EUNSUPPORTED, /* well formed, but not something trine handles */
+    TRINE_ENOENT,       /* no such named thing (tensor, file, party) */
+    TRINE_EEXIST,       /* the name is already taken */
+    TRINE_EPERM,        /* the caller may not do this (not the owner, key not allowed) */
+    TRINE_ELIMIT,       /* a configured limit would be exceeded (memory, message size) */
+    TRINE_ETIMEOUT,     /* a party did not answer within the configured time */
+    TRINE_EPEER         /* a party failed, left or disagrees (version, config) */
 } trine_status_t;
 
 #define TRINE_ERR_MSG_MAX 256
