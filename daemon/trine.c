@@ -1,12 +1,18 @@
 /* trine.c — the client tool: `trine [-c CONFIG] [-i KEY] VERB ...`.
  *
  * main() reads the global options, then hands the rest of the command line
- * to the verb's function from one table. Exit codes: 0 success, 1 the
- * operation failed, 2 the command line is wrong.
+ * to the verb's function from one table. Verbs that talk to the cluster
+ * open a session (config, key, connections) first. Exit codes: 0 success,
+ * 1 the operation failed, 2 the command line is wrong.
  */
+#include "client.h"
+#include "cluster.h"
 #include "keys.h"
+#include "tensor/fixed.h"
+#include "tensor/plain.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +36,29 @@ typedef struct {
 } verb_t;
 
 static int verb_keygen(const client_opts_t *opts, int argc, char **argv);
+static int verb_status(const client_opts_t *opts, int argc, char **argv);
+static int verb_share(const client_opts_t *opts, int argc, char **argv);
+static int verb_ls(const client_opts_t *opts, int argc, char **argv);
+static int verb_rm(const client_opts_t *opts, int argc, char **argv);
+static int verb_grant(const client_opts_t *opts, int argc, char **argv);
+static int verb_reveal(const client_opts_t *opts, int argc, char **argv);
 
 static const verb_t verbs[] = {
     {"keygen", verb_keygen, "keygen [--dir DIR] NAME...",
      "write CurveZMQ key pairs DIR/NAME.pub and DIR/NAME.key (mode 0600); DIR\n"
      "                     defaults to the current directory and is made if missing"},
+    {"status", verb_status, "status",
+     "each party: up, version, uptime, tensors, memory, and how it sees the others"},
+    {"share", verb_share, "share NAME FILE.npy|FILE.csv",
+     "read a tensor, encode floats in fixed point (integers stay integers), split\n"
+     "                     it with a CSPRNG and store share 0 on party0, share 1 on party1"},
+    {"ls", verb_ls, "ls", "list the tensors you own or were granted"},
+    {"rm", verb_rm, "rm NAME", "delete a tensor you own; the parties wipe its shares"},
+    {"grant", verb_grant, "grant NAME CLIENT.pub",
+     "let the client with this public key use NAME in programs (never reveal it)"},
+    {"reveal", verb_reveal, "reveal NAME [-o OUT.npy]",
+     "fetch both shares of a tensor you own and reconstruct it: to OUT.npy\n"
+     "                     (float64 for fixed point, int64 for integers), else printed"},
 };
 #define VERB_COUNT (sizeof verbs / sizeof verbs[0])
 
@@ -95,6 +119,418 @@ static int verb_keygen(const client_opts_t *opts, int argc, char **argv)
         printf("%s/%s.pub\n%s/%s.key\n", dir, argv[i], dir, argv[i]);
     }
     return 0;
+}
+
+/* ---- talking to the cluster ------------------------------------------- */
+
+typedef struct {
+    cluster_t cluster;
+    client_t *client;
+    client_result_t res[CONFIG_PARTIES];
+} session_t;
+
+/* Loads the config and key named by opts and connects; on failure prints
+ * why under the verb's name and returns false. */
+static bool session_open(session_t *s, const client_opts_t *opts, const char *verb)
+{
+    memset(s, 0, sizeof *s);
+    trine_err_t err;
+    if (!opts->config) {
+        fprintf(stderr, "trine %s: no cluster config: pass -c CLUSTER.ini or set TRINE_CONFIG\n",
+                verb);
+        return false;
+    }
+    if (!opts->key) {
+        fprintf(stderr, "trine %s: no client key: pass -i KEY or set TRINE_KEY\n", verb);
+        return false;
+    }
+    if (cluster_load(&s->cluster, opts->config, &err) != TRINE_OK) {
+        fprintf(stderr, "trine %s: %s\n", verb, err.msg);
+        return false;
+    }
+    keys_secret_t secret;
+    if (keys_read_secret(&secret, NULL, opts->key, &err) != TRINE_OK) {
+        fprintf(stderr, "trine %s: %s\n", verb, err.msg);
+        cluster_clear(&s->cluster);
+        return false;
+    }
+    s->client = client_new(&s->cluster, &secret, &err);
+    keys_wipe(&secret);
+    if (!s->client) {
+        fprintf(stderr, "trine %s: %s\n", verb, err.msg);
+        cluster_clear(&s->cluster);
+        return false;
+    }
+    return true;
+}
+
+static void session_close(session_t *s)
+{
+    client_results_clear(s->res);
+    client_destroy(&s->client);
+    cluster_clear(&s->cluster);
+}
+
+/* Prints every failing party's message under the verb's name, once when
+ * the parties said the same thing. */
+static void session_report(const session_t *s, const char *verb, unsigned mask)
+{
+    const client_result_t *r = s->res;
+    if ((mask & 3u) == 3u && r[0].code != TRINE_OK && r[0].answered && r[1].answered &&
+        r[0].code == r[1].code && !strcmp(r[0].reply.msg, r[1].reply.msg)) {
+        fprintf(stderr, "trine %s: %s\n", verb, r[0].reply.msg);
+        mask &= ~3u;
+    }
+    for (int p = 0; p < CONFIG_PARTIES; p++)
+        if ((mask & 1u << p) && r[p].code != TRINE_OK)
+            fprintf(stderr, "trine %s: %s\n", verb, r[p].msg);
+}
+
+/* One request (the same to every party in mask). */
+static trine_status_t session_call(session_t *s, unsigned mask, const wire_request_t *q)
+{
+    wire_request_t req[CONFIG_PARTIES] = {*q, *q, *q};
+    return client_call(s->client, mask, req, s->res);
+}
+
+#define SHARE_PARTIES 3u /* party0 and party1 hold the shares */
+
+static void print_bytes(FILE *f, uint64_t bytes)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024 && u < 4)
+        v /= 1024, u++;
+    fprintf(f, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+static void print_shape(FILE *f, int ndim, const size_t *shape)
+{
+    fputc('[', f);
+    for (int i = 0; i < ndim; i++)
+        fprintf(f, "%s%zu", i ? "," : "", shape[i]);
+    fputc(']', f);
+}
+
+static int verb_status(const client_opts_t *opts, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1)
+        return verb_usage_error("status", "takes no arguments");
+    session_t s;
+    if (!session_open(&s, opts, "status"))
+        return TRINE_EXIT_FAIL;
+    wire_request_t q = {.op = WIRE_OP_STATUS};
+    static const char *const states[] = {"?", "self", "up", "down", "MISMATCH"};
+    int rc = session_call(&s, 7, &q) == TRINE_OK ? 0 : TRINE_EXIT_FAIL;
+    printf("cluster '%s' (%s)\n", s.cluster.cfg.name, s.cluster.cfg.path);
+    for (int p = 0; p < CONFIG_PARTIES; p++) {
+        const wire_reply_t *r = &s.res[p].reply;
+        if (s.res[p].code != TRINE_OK) {
+            printf("party%d  down    %s\n", p, s.res[p].msg);
+            continue;
+        }
+        printf("party%d  up      trine %s, up %llu s, %llu tensors, ", p, r->software,
+               (unsigned long long)(r->uptime_ms / 1000), (unsigned long long)r->tensors);
+        print_bytes(stdout, r->bytes);
+        printf(" of ");
+        print_bytes(stdout, r->memory_limit);
+        printf(", sees");
+        for (int o = 0; o < CONFIG_PARTIES; o++) {
+            if (o == p)
+                continue;
+            printf(" party%d %s", o, states[r->peers[o] <= 4 ? r->peers[o] : 0]);
+            if (r->peers[o] != WIRE_PEER_UP)
+                rc = TRINE_EXIT_FAIL;
+        }
+        printf("\n");
+    }
+    session_close(&s);
+    return rc;
+}
+
+/* Encodes the file's values into ring elements: fixed point for floats. */
+static trine_status_t share_encode(uint64_t *x, wire_request_t *q, const plain_t *pl,
+                                   unsigned frac, trine_err_t *err)
+{
+    if (plain_dtype_is_float(pl->dtype)) {
+        q->kind = WIRE_KIND_FIXED;
+        q->frac = frac;
+        return fixed_encode_array(x, pl->real, pl->count, frac, err);
+    }
+    q->kind = WIRE_KIND_INT;
+    memcpy(x, pl->ints, pl->count * sizeof *x);
+    return TRINE_OK;
+}
+
+static int verb_share(const client_opts_t *opts, int argc, char **argv)
+{
+    if (argc != 3)
+        return verb_usage_error("share", "give a tensor name and a .npy or .csv file");
+    if (!wire_name_valid(argv[1]))
+        return verb_usage_error("share", "tensor names are 1-64 letters, digits, '_', '-' or "
+                                         "'.', not starting with '.'");
+    trine_err_t err;
+    plain_t *pl = NULL;
+    if (plain_read(&pl, argv[2], &err) != TRINE_OK) {
+        fprintf(stderr, "trine share: %s\n", err.msg);
+        return TRINE_EXIT_FAIL;
+    }
+    session_t s;
+    if (!session_open(&s, opts, "share")) {
+        plain_destroy(&pl);
+        return TRINE_EXIT_FAIL;
+    }
+    int rc = TRINE_EXIT_FAIL;
+    size_t bytes = pl->count * sizeof(uint64_t);
+    uint64_t *x = malloc(bytes), *x0 = malloc(bytes);
+    wire_request_t req[CONFIG_PARTIES] = {{.op = WIRE_OP_PUT}};
+    wire_request_t *q = &req[0];
+    snprintf(q->name, sizeof q->name, "%s", argv[1]);
+    q->ndim = pl->ndim;
+    memcpy(q->shape, pl->shape, sizeof q->shape);
+    if (!x || !x0) {
+        fprintf(stderr, "trine share: out of memory for %zu values\n", pl->count);
+    } else if (share_encode(x, q, pl, s.cluster.cfg.frac_bits, &err) != TRINE_OK) {
+        fprintf(stderr, "trine share: %s: %s\n", argv[2], err.msg);
+    } else {
+        /* x = x0 + x1 with x0 uniform: x1 overwrites x in place. */
+        randombytes_buf(x0, bytes);
+        for (size_t i = 0; i < pl->count; i++)
+            x[i] -= x0[i];
+        req[1] = *q;
+        req[0].data = (const uint8_t *)x0;
+        req[1].data = (const uint8_t *)x;
+        req[0].data_len = req[1].data_len = bytes;
+        if (client_call(s.client, SHARE_PARTIES, req, s.res) == TRINE_OK) {
+            printf("shared '%s' ", q->name);
+            print_shape(stdout, q->ndim, q->shape);
+            if (q->kind == WIRE_KIND_FIXED)
+                printf(" %s as fixed point (%u fractional bits): ", plain_dtype_name(pl->dtype),
+                       q->frac);
+            else
+                printf(" %s as integers: ", plain_dtype_name(pl->dtype));
+            print_bytes(stdout, bytes);
+            printf(" to each of party0 and party1\n");
+            rc = 0;
+        } else {
+            session_report(&s, "share", SHARE_PARTIES);
+            /* Leave no half-shared tensor: undo the party that stored it. */
+            unsigned stored = 0;
+            for (int p = 0; p < 2; p++)
+                if (s.res[p].code == TRINE_OK)
+                    stored |= 1u << p;
+            wire_request_t undo = {.op = WIRE_OP_RM};
+            snprintf(undo.name, sizeof undo.name, "%s", q->name);
+            if (stored && session_call(&s, stored, &undo) != TRINE_OK)
+                fprintf(stderr, "trine share: could not remove the share stored on one party; "
+                                "run 'trine rm %s'\n",
+                        q->name);
+        }
+    }
+    if (x0)
+        sodium_memzero(x0, bytes);
+    if (x)
+        sodium_memzero(x, bytes);
+    free(x0);
+    free(x);
+    plain_destroy(&pl);
+    session_close(&s);
+    return rc;
+}
+
+static int verb_ls(const client_opts_t *opts, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1)
+        return verb_usage_error("ls", "takes no arguments");
+    session_t s;
+    if (!session_open(&s, opts, "ls"))
+        return TRINE_EXIT_FAIL;
+    wire_request_t q = {.op = WIRE_OP_LS};
+    int rc = TRINE_EXIT_FAIL;
+    if (session_call(&s, SHARE_PARTIES, &q) != TRINE_OK) {
+        session_report(&s, "ls", SHARE_PARTIES);
+    } else {
+        const wire_reply_t *r0 = &s.res[0].reply, *r1 = &s.res[1].reply;
+        for (size_t i = 0; i < r0->count; i++) {
+            const wire_tensor_info_t *t = &r0->list[i];
+            bool on_both = false;
+            for (size_t j = 0; j < r1->count && !on_both; j++)
+                on_both = !strcmp(r1->list[j].name, t->name);
+            printf("%-24s ", t->name);
+            print_shape(stdout, t->ndim, t->shape);
+            printf(" %s", t->kind == WIRE_KIND_FIXED ? "fixed" : "int");
+            if (t->kind == WIRE_KIND_FIXED)
+                printf("(%u)", t->frac);
+            if (t->mine && t->grants)
+                printf(" owned, granted to %u other client%s", (unsigned)t->grants,
+                       t->grants == 1 ? "" : "s");
+            else if (t->mine)
+                printf(" owned");
+            else
+                printf(" granted to you");
+            printf("%s\n", on_both ? "" : " (INCOMPLETE: party1 has no share; rm it)");
+        }
+        for (size_t j = 0; j < r1->count; j++) {
+            bool on_both = false;
+            for (size_t i = 0; i < r0->count && !on_both; i++)
+                on_both = !strcmp(r0->list[i].name, r1->list[j].name);
+            if (!on_both)
+                printf("%-24s (INCOMPLETE: party0 has no share; rm it)\n", r1->list[j].name);
+        }
+        rc = 0;
+    }
+    session_close(&s);
+    return rc;
+}
+
+static int verb_rm(const client_opts_t *opts, int argc, char **argv)
+{
+    if (argc != 2 || !wire_name_valid(argv[1]))
+        return verb_usage_error("rm", "give the name of one tensor");
+    session_t s;
+    if (!session_open(&s, opts, "rm"))
+        return TRINE_EXIT_FAIL;
+    wire_request_t q = {.op = WIRE_OP_RM};
+    snprintf(q.name, sizeof q.name, "%s", argv[1]);
+    int rc = 0;
+    if (session_call(&s, SHARE_PARTIES, &q) != TRINE_OK) {
+        /* A share already gone from one party is what rm wants. */
+        bool one_removed = s.res[0].code == TRINE_OK || s.res[1].code == TRINE_OK;
+        for (int p = 0; p < 2; p++)
+            if (s.res[p].code != TRINE_OK && !(one_removed && s.res[p].code == TRINE_ENOENT))
+                rc = TRINE_EXIT_FAIL;
+        if (rc)
+            session_report(&s, "rm", SHARE_PARTIES);
+    }
+    if (rc == 0)
+        printf("removed '%s'\n", q.name);
+    session_close(&s);
+    return rc;
+}
+
+static int verb_grant(const client_opts_t *opts, int argc, char **argv)
+{
+    if (argc != 3 || !wire_name_valid(argv[1]))
+        return verb_usage_error("grant", "give a tensor name and the grantee's .pub file");
+    wire_request_t q = {.op = WIRE_OP_GRANT};
+    trine_err_t err;
+    if (keys_read_public(&q.grantee, argv[2], &err) != TRINE_OK) {
+        fprintf(stderr, "trine grant: %s\n", err.msg);
+        return TRINE_EXIT_FAIL;
+    }
+    snprintf(q.name, sizeof q.name, "%s", argv[1]);
+    session_t s;
+    if (!session_open(&s, opts, "grant"))
+        return TRINE_EXIT_FAIL;
+    int rc = 0;
+    if (session_call(&s, SHARE_PARTIES, &q) != TRINE_OK) {
+        session_report(&s, "grant", SHARE_PARTIES);
+        rc = TRINE_EXIT_FAIL;
+    } else {
+        printf("granted use of '%s' to %.8s... (%s)\n", q.name, q.grantee.z85, argv[2]);
+    }
+    session_close(&s);
+    return rc;
+}
+
+#define REVEAL_PRINT_MAX 1000 /* values printed before pointing at -o */
+
+static void reveal_print(const wire_tensor_info_t *t, const uint64_t *x, size_t count)
+{
+    size_t row = t->shape[t->ndim - 1];
+    size_t shown = count < REVEAL_PRINT_MAX ? count : REVEAL_PRINT_MAX;
+    for (size_t i = 0; i < shown; i++) {
+        if (t->kind == WIRE_KIND_FIXED)
+            printf("%.10g", fixed_decode(x[i], t->frac));
+        else
+            printf("%lld", (long long)(int64_t)x[i]);
+        putchar((i + 1) % row == 0 || i + 1 == shown ? '\n' : ' ');
+    }
+    if (shown < count)
+        fprintf(stderr, "(%zu of %zu values shown; write them all with -o FILE.npy)\n", shown,
+                count);
+}
+
+static int reveal_write(const char *out, const wire_tensor_info_t *t, const uint64_t *x,
+                        size_t count)
+{
+    trine_err_t err;
+    trine_status_t st;
+    if (t->kind == WIRE_KIND_FIXED) {
+        double *v = malloc(count * sizeof *v);
+        if (!v) {
+            fprintf(stderr, "trine reveal: out of memory for %zu values\n", count);
+            return TRINE_EXIT_FAIL;
+        }
+        fixed_decode_array(v, x, count, t->frac);
+        st = plain_write_npy(out, PLAIN_F8, t->ndim, t->shape, v, &err);
+        free(v);
+    } else {
+        st = plain_write_npy(out, PLAIN_I8, t->ndim, t->shape, x, &err);
+    }
+    if (st != TRINE_OK) {
+        fprintf(stderr, "trine reveal: %s\n", err.msg);
+        return TRINE_EXIT_FAIL;
+    }
+    return 0;
+}
+
+static int verb_reveal(const client_opts_t *opts, int argc, char **argv)
+{
+    const char *name = NULL, *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-o") && i + 1 < argc)
+            out = argv[++i];
+        else if (!name && argv[i][0] != '-')
+            name = argv[i];
+        else
+            return verb_usage_error("reveal", "unknown option or extra argument");
+    }
+    if (!name || !wire_name_valid(name))
+        return verb_usage_error("reveal", "give the name of one tensor");
+    session_t s;
+    if (!session_open(&s, opts, "reveal"))
+        return TRINE_EXIT_FAIL;
+    wire_request_t q = {.op = WIRE_OP_GET};
+    snprintf(q.name, sizeof q.name, "%s", name);
+    int rc = TRINE_EXIT_FAIL;
+    if (session_call(&s, SHARE_PARTIES, &q) != TRINE_OK) {
+        session_report(&s, "reveal", SHARE_PARTIES);
+        session_close(&s);
+        return rc;
+    }
+    const wire_reply_t *r0 = &s.res[0].reply, *r1 = &s.res[1].reply;
+    const wire_tensor_info_t *t = &r0->info;
+    size_t count = r0->data_len / sizeof(uint64_t);
+    uint64_t *x = malloc(r0->data_len ? r0->data_len : 1);
+    if (t->kind != r1->info.kind || t->frac != r1->info.frac || t->ndim != r1->info.ndim ||
+        memcmp(t->shape, r1->info.shape, sizeof t->shape)) {
+        fprintf(stderr, "trine reveal: party0 and party1 hold different tensors named '%s' "
+                        "(shape or encoding differ); rm it and share it again\n",
+                name);
+    } else if (!x) {
+        fprintf(stderr, "trine reveal: out of memory for %zu values\n", count);
+    } else {
+        for (size_t i = 0; i < count; i++) {
+            uint64_t a, b;
+            memcpy(&a, r0->data + 8 * i, 8);
+            memcpy(&b, r1->data + 8 * i, 8);
+            x[i] = a + b;
+        }
+        if (out)
+            rc = reveal_write(out, t, x, count);
+        else {
+            reveal_print(t, x, count);
+            rc = 0;
+        }
+        sodium_memzero(x, count * sizeof *x);
+    }
+    free(x);
+    session_close(&s);
+    return rc;
 }
 
 int main(int argc, char **argv)

@@ -1,5 +1,6 @@
 /* wire.c — msgpack codec of client requests (see wire.h, WIRE.md). */
 #include "wire.h"
+#include "wire_msgpack.h"
 
 #include <msgpack.h>
 #include <stdlib.h>
@@ -160,35 +161,6 @@ static unsigned wire_fields_of(wire_op_t op, wire_kind_t kind)
     return fields;
 }
 
-static bool wire_str_is(const msgpack_object *o, const char *s)
-{
-    size_t n = strlen(s);
-    return o->type == MSGPACK_OBJECT_STR && o->via.str.size == n && !memcmp(o->via.str.ptr, s, n);
-}
-
-static trine_status_t wire_uint(uint64_t *out, const msgpack_object *v, uint64_t max,
-                                const char *key, trine_err_t *err)
-{
-    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 > max)
-        return trine_err_set(err, TRINE_EFORMAT, "field '%s' must be an unsigned integer <= %llu",
-                             key, (unsigned long long)max);
-    *out = v->via.u64;
-    return TRINE_OK;
-}
-
-/* Copies a string field of at most cap-1 bytes without NULs into out. */
-static trine_status_t wire_str(char *out, size_t cap, const msgpack_object *v, const char *key,
-                               trine_err_t *err)
-{
-    if (v->type != MSGPACK_OBJECT_STR || v->via.str.size >= cap ||
-        memchr(v->via.str.ptr, '\0', v->via.str.size))
-        return trine_err_set(err, TRINE_EFORMAT, "field '%s' must be a string of at most %zu bytes",
-                             key, cap - 1);
-    memcpy(out, v->via.str.ptr, v->via.str.size);
-    out[v->via.str.size] = '\0';
-    return TRINE_OK;
-}
-
 static trine_status_t wire_field(wire_request_t *r, unsigned bit, const char *key,
                                  const msgpack_object *v, trine_err_t *err)
 {
@@ -234,18 +206,7 @@ static trine_status_t wire_field(wire_request_t *r, unsigned bit, const char *ke
         if ((st = wire_uint(&u, v, 62, key, err)) == TRINE_OK)
             r->frac = (unsigned)u;
         return st;
-    case WIRE_F_SHAPE:
-        if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size < 1 ||
-            v->via.array.size > TENSOR_MAX_DIMS)
-            return trine_err_set(err, TRINE_EFORMAT,
-                                 "field 'shape' must be an array of 1 to %d "
-                                 "extents",
-                                 TENSOR_MAX_DIMS);
-        r->ndim = (int)v->via.array.size;
-        for (int i = 0; i < r->ndim && st == TRINE_OK; i++)
-            if ((st = wire_uint(&u, &v->via.array.ptr[i], SIZE_MAX, key, err)) == TRINE_OK)
-                r->shape[i] = (size_t)u;
-        return st;
+    case WIRE_F_SHAPE: return wire_shape(&r->ndim, r->shape, v, key, err);
     case WIRE_F_DATA:
         if (v->type != MSGPACK_OBJECT_BIN)
             return trine_err_set(err, TRINE_EFORMAT, "field 'data' must be msgpack bin");
@@ -337,15 +298,12 @@ trine_status_t wire_request_decode(wire_request_t *out, const void *buf, size_t 
                                    trine_err_t *err)
 {
     memset(out, 0, sizeof *out);
-    trine_status_t st = wire_scan(buf, len, WIRE_DEPTH_MAX, err);
-    if (st != TRINE_OK)
-        return st;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
-    size_t off = 0;
-    if (msgpack_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS) {
+    trine_status_t st = wire_unpack(&u, buf, len, err);
+    if (st != TRINE_OK) {
         msgpack_unpacked_destroy(&u);
-        return trine_err_set(err, TRINE_EFORMAT, "malformed msgpack");
+        return st;
     }
     unsigned seen = 0;
     if (u.data.type != MSGPACK_OBJECT_MAP)
@@ -372,18 +330,18 @@ trine_status_t wire_request_encode(void **buf, size_t *len, const wire_request_t
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     int rc = msgpack_pack_map(&pk, (size_t)__builtin_popcount(fields));
-#define WIRE_KEY(k) (rc |= msgpack_pack_str_with_body(&pk, k, strlen(k)))
+#define WIRE_KEY(k) (rc |= wire_pack_str(&pk, k))
     WIRE_KEY("v"), rc |= msgpack_pack_uint32(&pk, WIRE_VERSION);
     WIRE_KEY("id"), rc |= msgpack_pack_uint64(&pk, req->id);
-    WIRE_KEY("op"), rc |= msgpack_pack_str_with_body(&pk, op, strlen(op));
+    WIRE_KEY("op"), rc |= wire_pack_str(&pk, op);
     if (fields & WIRE_F_NAME)
-        WIRE_KEY("name"), rc |= msgpack_pack_str_with_body(&pk, req->name, strlen(req->name));
+        WIRE_KEY("name"), rc |= wire_pack_str(&pk, req->name);
     if (fields & WIRE_F_GRANTEE)
         WIRE_KEY("grantee"),
-            rc |= msgpack_pack_str_with_body(&pk, req->grantee.z85, strlen(req->grantee.z85));
+            rc |= wire_pack_str(&pk, req->grantee.z85);
     if (fields & WIRE_F_KIND) {
         const char *kind = req->kind == WIRE_KIND_FIXED ? "fixed" : "int";
-        WIRE_KEY("kind"), rc |= msgpack_pack_str_with_body(&pk, kind, strlen(kind));
+        WIRE_KEY("kind"), rc |= wire_pack_str(&pk, kind);
     }
     if (fields & WIRE_F_FRAC)
         WIRE_KEY("frac"), rc |= msgpack_pack_unsigned_int(&pk, req->frac);

@@ -76,4 +76,133 @@ const char *wire_op_name(wire_op_t op);
 /* True when name can name a tensor: the rule of keys_name_valid. */
 bool wire_name_valid(const char *name);
 
+/* ---- replies --------------------------------------------------------- */
+
+/* A party's view of another party, as `status` reports it. */
+typedef enum {
+    WIRE_PEER_SELF = 1, /* the party answering */
+    WIRE_PEER_UP,       /* linked, same version and cluster config */
+    WIRE_PEER_DOWN,     /* never came up, or silent for longer than timeout_ms */
+    WIRE_PEER_MISMATCH  /* linked but running another version or config */
+} wire_peer_t;
+
+/* One tensor as `ls` lists it and `get` describes it. */
+typedef struct {
+    char name[WIRE_NAME_MAX + 1];
+    wire_kind_t kind;
+    unsigned frac; /* 0 for WIRE_KIND_INT */
+    int ndim;
+    size_t shape[TENSOR_MAX_DIMS];
+    bool mine;       /* ls: the caller owns it (else it was granted to the caller) */
+    uint32_t grants; /* ls: how many clients the owner granted use */
+} wire_tensor_info_t;
+
+#define WIRE_VERSION_STR_MAX 32
+#define WIRE_CLUSTER_MAX     64
+
+/* A reply: the envelope, then the fields of the request's op. */
+typedef struct {
+    uint32_t version;
+    uint64_t id;
+    trine_status_t code;       /* TRINE_OK, or why the request failed */
+    char msg[TRINE_ERR_MSG_MAX]; /* the failure, for the user */
+    /* status */
+    unsigned party;
+    char cluster[WIRE_CLUSTER_MAX];
+    char software[WIRE_VERSION_STR_MAX];
+    uint64_t uptime_ms, tensors, bytes, memory_limit;
+    wire_peer_t peers[3];
+    /* ls: count entries in list, which the decoder allocates */
+    size_t count;
+    wire_tensor_info_t *list;
+    /* get */
+    wire_tensor_info_t info;
+    const uint8_t *data; /* points into the encoded buffer; 8 * elements bytes */
+    size_t data_len;
+} wire_reply_t;
+
+/* Encodes the reply to a request of op: the envelope and, when r->code is
+ * TRINE_OK, op's fields (else the error). *buf is new, freed with free(). */
+TRINE_NODISCARD trine_status_t wire_reply_encode(void **buf, size_t *len, wire_op_t op,
+                                                 const wire_reply_t *r);
+
+/* Decodes a reply to a request of op with the same checks as requests.
+ * out->data points into buf; out->list is allocated: wire_reply_clear
+ * frees it. A failure reply decodes successfully, with out->code set. */
+TRINE_NODISCARD trine_status_t wire_reply_decode(wire_reply_t *out, wire_op_t op, const void *buf,
+                                                 size_t len, trine_err_t *err);
+
+/* Frees out->list; the rest of *out stays readable. */
+void wire_reply_clear(wire_reply_t *out);
+
+/* ---- party to party -------------------------------------------------- */
+
+/* Every party-to-party ZeroMQ message is a fixed header frame followed by
+ * a payload frame: raw share bytes, or msgpack for the hello. */
+#define WIRE_FRAME_HEADER_BYTES 24
+
+typedef enum {
+    WIRE_FRAME_HELLO = 1, /* payload: msgpack hello, until the peer holds it */
+    WIRE_FRAME_HEARTBEAT, /* payload: WIRE_HEARTBEAT_BYTES, see wire_heartbeat_t */
+    WIRE_FRAME_DATA       /* payload: a protocol step's bytes for job and step */
+} wire_frame_type_t;
+
+typedef struct {
+    wire_frame_type_t type;
+    unsigned sender; /* party index */
+    uint64_t job;    /* 0 outside jobs */
+    uint64_t step;   /* message number within the job, per direction */
+} wire_frame_t;
+
+/* Writes the header: "trn", WIRE_VERSION, type, sender, 2 zero bytes, then
+ * job and step as little-endian uint64. */
+void wire_frame_pack(uint8_t out[WIRE_FRAME_HEADER_BYTES], const wire_frame_t *f);
+
+/* Reads a header frame; anything but WIRE_FRAME_HEADER_BYTES bytes of the
+ * right magic, version, type and a party index is TRINE_EFORMAT. */
+TRINE_NODISCARD trine_status_t wire_frame_unpack(wire_frame_t *out, const void *buf, size_t len,
+                                                 trine_err_t *err);
+
+#define WIRE_FINGERPRINT_BYTES 32
+#define WIRE_HELLO_LINES_MAX   8192
+
+/* What a party says when a link comes up: who it is, what it runs, and the
+ * cluster summary its fingerprint hashes (see daemon/cluster.h). */
+typedef struct {
+    uint32_t version;
+    unsigned party;
+    uint64_t incarnation; /* random per process start */
+    char software[WIRE_VERSION_STR_MAX];
+    uint8_t fingerprint[WIRE_FINGERPRINT_BYTES];
+    size_t nlines;
+    char **lines; /* allocated by the decoder: wire_hello_clear */
+} wire_hello_t;
+
+/* A heartbeat says which process sends it and whose hellos (of the
+ * incarnations last heard) it holds, so that a lost hello is sent again. */
+#define WIRE_HEARTBEAT_BYTES 9
+typedef struct {
+    uint64_t incarnation; /* the sender's, as in its hello */
+    unsigned holds;       /* bit p: the sender holds a matching hello from party p */
+} wire_heartbeat_t;
+
+void wire_heartbeat_pack(uint8_t out[WIRE_HEARTBEAT_BYTES], const wire_heartbeat_t *h);
+TRINE_NODISCARD trine_status_t wire_heartbeat_unpack(wire_heartbeat_t *out, const void *buf,
+                                                     size_t len, trine_err_t *err);
+
+TRINE_NODISCARD trine_status_t wire_hello_encode(void **buf, size_t *len, const wire_hello_t *h);
+
+/* Decodes a hello; every line is a NUL-free string of at most 4095 bytes.
+ * A version other than WIRE_VERSION still decodes (so that the caller can
+ * name it); the caller compares. */
+TRINE_NODISCARD trine_status_t wire_hello_decode(wire_hello_t *out, const void *buf, size_t len,
+                                                 trine_err_t *err);
+
+void wire_hello_clear(wire_hello_t *h);
+
+/* The wire name of a failure code ("not-found", "denied", ...) and back;
+ * an unknown name reads as TRINE_EPEER. */
+const char *wire_code_name(trine_status_t code);
+trine_status_t wire_code_of(const char *name, size_t len);
+
 #endif

@@ -1,0 +1,154 @@
+/* api.c — one client request in, one reply out (see api.h). */
+#include "api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "share data travels as little-endian uint64 and is stored as such"
+#endif
+
+static void api_shape_text(char *out, size_t cap, int ndim, const size_t *shape)
+{
+    size_t n = (size_t)snprintf(out, cap, " [");
+    for (int i = 0; i < ndim && n < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%zu", i ? "," : "", shape[i]);
+    if (n < cap)
+        snprintf(out + n, cap - n, "]");
+}
+
+static void api_info(wire_tensor_info_t *t, const store_entry_t *e, const keys_public_t *caller)
+{
+    snprintf(t->name, sizeof t->name, "%s", e->name);
+    t->kind = e->kind;
+    t->frac = e->frac;
+    t->ndim = e->share->ndim;
+    memcpy(t->shape, e->share->shape, sizeof t->shape);
+    t->mine = !strcmp(e->owner->z85, caller->z85);
+    t->grants = (uint32_t)e->grants;
+}
+
+static trine_status_t api_status(const api_t *api, wire_reply_t *r)
+{
+    size_t tensors;
+    r->party = (unsigned)api->self;
+    snprintf(r->cluster, sizeof r->cluster, "%s", api->cluster->cfg.name);
+    snprintf(r->software, sizeof r->software, "%s", TRINE_VERSION);
+    r->uptime_ms = links_now_ms() - api->started_ms;
+    store_usage(api->store, &tensors, &r->bytes);
+    r->tensors = tensors;
+    r->memory_limit = api->cluster->cfg.memory_limit;
+    for (int p = 0; p < CONFIG_PARTIES; p++)
+        r->peers[p] = links_state(api->links, p);
+    return TRINE_OK;
+}
+
+static trine_status_t api_put(const api_t *api, const wire_request_t *q,
+                              const keys_public_t *caller, trine_err_t *err)
+{
+    if (api->self == 2)
+        return trine_err_set(err, TRINE_EPERM,
+                             "party2 is the helper and holds no shares; shares go to party0 and "
+                             "party1");
+    if (q->kind == WIRE_KIND_FIXED && q->frac != api->cluster->cfg.frac_bits)
+        return trine_err_set(err, TRINE_EINVAL,
+                             "tensor '%s' has %u fractional bits; this cluster computes with %u",
+                             q->name, q->frac, api->cluster->cfg.frac_bits);
+    tensor_t *t = tensor_new(q->ndim, q->shape);
+    if (!t)
+        return trine_err_set(err, TRINE_ENOMEM, "out of memory for tensor '%s' (%zu bytes)",
+                             q->name, q->data_len);
+    memcpy(t->data, q->data, q->data_len);
+    trine_status_t st = store_put(api->store, q->name, caller, q->kind,
+                                  q->kind == WIRE_KIND_FIXED ? q->frac : 0, &t, err);
+    tensor_destroy(&t); /* NULL when the store took it */
+    return st;
+}
+
+static trine_status_t api_ls(const api_t *api, const keys_public_t *caller, wire_reply_t *r,
+                             trine_err_t *err)
+{
+    size_t n = store_list(api->store, caller, NULL, 0);
+    store_entry_t *e = n ? calloc(n, sizeof *e) : NULL;
+    if (n && (!e || !(r->list = calloc(n, sizeof *r->list)))) {
+        free(e);
+        return trine_err_set(err, TRINE_ENOMEM, "out of memory listing %zu tensors", n);
+    }
+    store_list(api->store, caller, e, n);
+    for (size_t i = 0; i < n; i++)
+        api_info(&r->list[i], &e[i], caller);
+    r->count = n;
+    free(e);
+    return TRINE_OK;
+}
+
+static trine_status_t api_get(const api_t *api, const wire_request_t *q,
+                              const keys_public_t *caller, wire_reply_t *r, trine_err_t *err)
+{
+    store_entry_t e;
+    trine_status_t st = store_get(api->store, q->name, caller, STORE_REVEAL, &e, err);
+    if (st != TRINE_OK)
+        return st;
+    api_info(&r->info, &e, caller);
+    r->data = (const uint8_t *)e.share->data;
+    r->data_len = e.share->size * sizeof(uint64_t);
+    return TRINE_OK;
+}
+
+static trine_status_t api_grant(const api_t *api, const wire_request_t *q,
+                                const keys_public_t *caller, trine_err_t *err)
+{
+    if (!cluster_client_allowed(api->cluster, &q->grantee))
+        return trine_err_set(err, TRINE_EINVAL,
+                             "the grantee key %.8s... is not an allowed client of this cluster",
+                             q->grantee.z85);
+    return store_grant(api->store, q->name, caller, &q->grantee, err);
+}
+
+static trine_status_t api_dispatch(const api_t *api, const wire_request_t *q,
+                                   const keys_public_t *caller, wire_reply_t *r, trine_err_t *err)
+{
+    const char *refusal = links_refusal(api->links);
+    if (q->op != WIRE_OP_STATUS && refusal)
+        return trine_err_set(err, TRINE_EPEER, "%s", refusal);
+    switch (q->op) {
+    case WIRE_OP_STATUS: return api_status(api, r);
+    case WIRE_OP_PUT: return api_put(api, q, caller, err);
+    case WIRE_OP_LS: return api_ls(api, caller, r, err);
+    case WIRE_OP_RM: return store_rm(api->store, q->name, caller, err);
+    case WIRE_OP_GRANT: return api_grant(api, q, caller, err);
+    case WIRE_OP_GET: return api_get(api, q, caller, r, err);
+    }
+    return trine_err_set(err, TRINE_EINVAL, "no such op");
+}
+
+trine_status_t api_handle(const api_t *api, const keys_public_t *caller, const void *buf,
+                          size_t len, void **reply, size_t *reply_len)
+{
+    wire_request_t q;
+    wire_reply_t r = {0};
+    trine_err_t err = {0};
+    char who[LOG_KEY_CHARS], shape[96] = "";
+    log_key(who, caller);
+    trine_status_t st = wire_request_decode(&q, buf, len, &err);
+    r.id = q.id;
+    if (st != TRINE_OK) {
+        log_line(api->log, LOG_WARN, "client %s: rejected a %zu-byte request: %s", who, len,
+                 err.msg);
+    } else {
+        st = api_dispatch(api, &q, caller, &r, &err);
+        if (q.op == WIRE_OP_PUT)
+            api_shape_text(shape, sizeof shape, q.ndim, q.shape);
+        log_line(api->log, st == TRINE_OK ? LOG_INFO : LOG_WARN, "client %s: %s%s%s%s%s%s%s", who,
+                 wire_op_name(q.op), q.name[0] ? " '" : "", q.name, q.name[0] ? "'" : "", shape,
+                 st == TRINE_OK ? "" : " refused: ", st == TRINE_OK ? "" : err.msg);
+    }
+    if (st != TRINE_OK) {
+        r.code = st;
+        snprintf(r.msg, sizeof r.msg, "%s", err.msg);
+    }
+    trine_status_t enc = wire_reply_encode(reply, reply_len, st == TRINE_OK ? q.op : WIRE_OP_PUT, &r);
+    free(r.list);
+    return enc;
+}

@@ -1,0 +1,36 @@
+/* api.h — what a party does with one client request.
+ *
+ * The daemon's main loop receives a request with the caller's public key
+ * (the ZAP User-Id, so already authenticated and allowed) and gets back the
+ * encoded reply. Malformed requests get an error reply naming the problem;
+ * every request is logged with its op, name and size, never its data.
+ */
+#ifndef TRINE_API_H
+#define TRINE_API_H
+
+#include "cluster.h"
+#include "keys.h"
+#include "links.h"
+#include "log.h"
+#include "store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    const cluster_t *cluster;
+    int self;
+    store_t *store;
+    const links_t *links;
+    const log_t *log;
+    uint64_t started_ms; /* links_now_ms() at start, for uptime */
+} api_t;
+
+/* Handles the request in buf from caller and sets *reply (freed with
+ * free()) to the encoded reply; TRINE_ENOMEM when no reply could be built,
+ * in which case the caller logs and drops the request. */
+TRINE_NODISCARD trine_status_t api_handle(const api_t *api, const keys_public_t *caller,
+                                          const void *buf, size_t len, void **reply,
+                                          size_t *reply_len);
+
+#endif

@@ -1,0 +1,232 @@
+/* client.c — requests to the parties, replies back (see client.h). */
+#include "client.h"
+
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#define CLIENT_BYTES_PER_MS 50000 /* extra wait per byte moved: 50 MB/s */
+
+struct client {
+    const cluster_t *cluster;
+    void *zctx;
+    void *sock[CONFIG_PARTIES], *monitor[CONFIG_PARTIES];
+    zmq_msg_t last[CONFIG_PARTIES]; /* the buffers replies point into */
+    uint64_t next_id;
+};
+
+static uint64_t client_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static trine_status_t client_open(client_t *cl, int p, const keys_secret_t *secret,
+                                  const keys_public_t *pub, trine_err_t *err)
+{
+    char monitor[64];
+    int zero = 0;
+    snprintf(monitor, sizeof monitor, "inproc://trine-client-%d", p);
+    void *s = cl->sock[p] = zmq_socket(cl->zctx, ZMQ_DEALER);
+    if (!s || zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, cl->cluster->party_key[p].z85, KEYS_Z85_LEN) ||
+        zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub->z85, KEYS_Z85_LEN) ||
+        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, secret->z85, KEYS_Z85_LEN) ||
+        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero) ||
+        zmq_socket_monitor(s, monitor,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) ||
+        !(cl->monitor[p] = zmq_socket(cl->zctx, ZMQ_PAIR)) ||
+        zmq_setsockopt(cl->monitor[p], ZMQ_LINGER, &zero, sizeof zero) ||
+        zmq_connect(cl->monitor[p], monitor) || zmq_connect(s, cl->cluster->cfg.party[p].client))
+        return trine_err_set(err, TRINE_EIO, "cannot set up the connection to party%d: %s", p,
+                             zmq_strerror(zmq_errno()));
+    return TRINE_OK;
+}
+
+client_t *client_new(const cluster_t *c, const keys_secret_t *secret, trine_err_t *err)
+{
+    client_t *cl = calloc(1, sizeof *cl);
+    keys_public_t pub;
+    if (!cl || !(cl->zctx = zmq_ctx_new())) {
+        free(cl);
+        trine_err_set(err, TRINE_ENOMEM, "cannot start ZeroMQ");
+        return NULL;
+    }
+    cl->cluster = c;
+    randombytes_buf(&cl->next_id, sizeof cl->next_id);
+    cl->next_id >>= 1; /* room to count up */
+    for (int p = 0; p < CONFIG_PARTIES; p++)
+        zmq_msg_init(&cl->last[p]);
+    trine_status_t st = zmq_curve_public(pub.z85, secret->z85) == 0
+                            ? TRINE_OK
+                            : trine_err_set(err, TRINE_EFORMAT, "not a CURVE secret key");
+    for (int p = 0; st == TRINE_OK && p < CONFIG_PARTIES; p++)
+        st = client_open(cl, p, secret, &pub, err);
+    if (st != TRINE_OK)
+        client_destroy(&cl);
+    return cl;
+}
+
+void client_destroy(client_t **clp)
+{
+    if (!clp || !*clp)
+        return;
+    client_t *cl = *clp;
+    for (int p = 0; p < CONFIG_PARTIES; p++) {
+        if (cl->sock[p]) {
+            zmq_socket_monitor(cl->sock[p], NULL, 0);
+            zmq_close(cl->sock[p]);
+        }
+        if (cl->monitor[p])
+            zmq_close(cl->monitor[p]);
+        zmq_msg_close(&cl->last[p]);
+    }
+    zmq_ctx_term(cl->zctx);
+    free(cl);
+    *clp = NULL;
+}
+
+static void client_fail(client_result_t *r, trine_status_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void client_fail(client_result_t *r, trine_status_t code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    r->code = code;
+    vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+    va_end(ap);
+}
+
+/* A handshake failure reported by party p's monitor. */
+static void client_on_monitor(client_t *cl, int p, client_result_t *r)
+{
+    zmq_msg_t ev, addr;
+    zmq_msg_init(&ev);
+    zmq_msg_init(&addr);
+    if (zmq_msg_recv(&ev, cl->monitor[p], ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&ev) &&
+        zmq_msg_recv(&addr, cl->monitor[p], ZMQ_DONTWAIT) >= 0 && zmq_msg_size(&ev) >= 6) {
+        uint16_t event;
+        memcpy(&event, zmq_msg_data(&ev), sizeof event);
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+            client_fail(r, TRINE_EPERM,
+                        "party%d refused this client's key: it is not in the cluster's [clients] "
+                        "allow list (give the operator your .pub file)",
+                        p);
+        else
+            client_fail(r, TRINE_EPEER,
+                        "the CURVE handshake with party%d at %s failed: is its public key in the "
+                        "cluster config the one it runs with?",
+                        p, cl->cluster->cfg.party[p].client);
+    }
+    zmq_msg_close(&ev);
+    zmq_msg_close(&addr);
+}
+
+static void client_on_reply(client_t *cl, int p, wire_op_t op, uint64_t id, client_result_t *r)
+{
+    zmq_msg_t *m = &cl->last[p];
+    if (zmq_msg_recv(m, cl->sock[p], ZMQ_DONTWAIT) < 0)
+        return;
+    trine_err_t err;
+    r->answered = true;
+    if (zmq_msg_more(m))
+        client_fail(r, TRINE_EFORMAT, "party%d sent a reply of several frames", p);
+    else if (wire_reply_decode(&r->reply, op, zmq_msg_data(m), zmq_msg_size(m), &err) != TRINE_OK)
+        client_fail(r, err.code, "party%d sent a malformed reply: %s", p, err.msg);
+    else if (r->reply.id != id)
+        client_fail(r, TRINE_EFORMAT, "party%d answered another request", p);
+    else if (r->reply.code != TRINE_OK)
+        client_fail(r, r->reply.code, "party%d: %s", p, r->reply.msg);
+    else
+        r->code = TRINE_OK;
+}
+
+trine_status_t client_call(client_t *cl, unsigned mask, const wire_request_t req[CONFIG_PARTIES],
+                           client_result_t res[CONFIG_PARTIES])
+{
+    const config_cluster_t *cfg = &cl->cluster->cfg;
+    uint64_t ids[CONFIG_PARTIES] = {0}, bytes = 0;
+    unsigned waiting = 0;
+    for (int p = 0; p < CONFIG_PARTIES; p++) {
+        wire_reply_clear(&res[p].reply);
+        memset(&res[p], 0, sizeof res[p]);
+        zmq_msg_close(&cl->last[p]);
+        zmq_msg_init(&cl->last[p]);
+        if (!(mask & 1u << p))
+            continue;
+        wire_request_t q = req[p];
+        q.version = WIRE_VERSION;
+        q.id = ids[p] = cl->next_id++;
+        void *buf;
+        size_t len;
+        if (wire_request_encode(&buf, &len, &q) != TRINE_OK) {
+            client_fail(&res[p], TRINE_ENOMEM, "out of memory encoding a request");
+            continue;
+        }
+        if (len > cfg->max_message) {
+            client_fail(&res[p], TRINE_ELIMIT,
+                        "the request to party%d is %zu bytes; the cluster accepts at most %llu "
+                        "(max_message in %s)",
+                        p, len, (unsigned long long)cfg->max_message, cfg->path);
+        } else if (zmq_send(cl->sock[p], buf, len, 0) != (int)len) {
+            client_fail(&res[p], TRINE_EIO, "cannot send to party%d: %s", p,
+                        zmq_strerror(zmq_errno()));
+        } else {
+            waiting |= 1u << p;
+            bytes += len + req[p].data_len; /* what goes out and, for get, comes back */
+        }
+        sodium_memzero(buf, len);
+        free(buf);
+    }
+    uint64_t deadline = client_now_ms() + cfg->timeout_ms + bytes / CLIENT_BYTES_PER_MS;
+    while (waiting) {
+        uint64_t now = client_now_ms();
+        if (now >= deadline)
+            break;
+        zmq_pollitem_t items[2 * CONFIG_PARTIES];
+        int n = 0, who[2 * CONFIG_PARTIES];
+        for (int p = 0; p < CONFIG_PARTIES; p++)
+            if (waiting & 1u << p) {
+                who[n] = p;
+                items[n++] = (zmq_pollitem_t){cl->sock[p], 0, ZMQ_POLLIN, 0};
+                who[n] = p + CONFIG_PARTIES;
+                items[n++] = (zmq_pollitem_t){cl->monitor[p], 0, ZMQ_POLLIN, 0};
+            }
+        if (zmq_poll(items, n, (long)(deadline - now)) < 0)
+            break;
+        for (int i = 0; i < n; i++) {
+            if (!(items[i].revents & ZMQ_POLLIN))
+                continue;
+            int p = who[i] % CONFIG_PARTIES;
+            if (who[i] >= CONFIG_PARTIES)
+                client_on_monitor(cl, p, &res[p]);
+            else
+                client_on_reply(cl, p, req[p].op, ids[p], &res[p]);
+            if (res[p].answered || res[p].code != TRINE_OK)
+                waiting &= ~(1u << p);
+        }
+    }
+    for (int p = 0; p < CONFIG_PARTIES; p++)
+        if (waiting & 1u << p)
+            client_fail(&res[p], TRINE_ETIMEOUT,
+                        "party%d (%s) did not answer within %.1f s; is trined -p %d running "
+                        "there?",
+                        p, cfg->party[p].client,
+                        (double)(cfg->timeout_ms + bytes / CLIENT_BYTES_PER_MS) / 1000, p);
+    for (int p = 0; p < CONFIG_PARTIES; p++)
+        if ((mask & 1u << p) && res[p].code != TRINE_OK)
+            return res[p].code;
+    return TRINE_OK;
+}
+
+void client_results_clear(client_result_t res[CONFIG_PARTIES])
+{
+    for (int p = 0; p < CONFIG_PARTIES; p++)
+        wire_reply_clear(&res[p].reply);
+}

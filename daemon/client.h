@@ -1,0 +1,49 @@
+/* client.h — the client's connections to the three parties.
+ *
+ * One CURVE DEALER per party, connected lazily on first use, each with a
+ * monitor so that a refused key is reported as such rather than as silence.
+ * A call sends one request to each chosen party at once and waits for all
+ * replies, at most timeout_ms (plus time for large messages); it reports
+ * per party what happened.
+ */
+#ifndef TRINE_CLIENT_H
+#define TRINE_CLIENT_H
+
+#include "cluster.h"
+#include "keys.h"
+#include "tensor/status.h"
+#include "wire.h"
+
+#include <stdbool.h>
+
+typedef struct client client_t;
+
+/* The outcome of a call at one party: code is the transport's failure or
+ * the party's reply code, msg says why for the user. reply is valid when
+ * the party answered; its data and list live until the next call. */
+typedef struct {
+    trine_status_t code;
+    char msg[TRINE_ERR_MSG_MAX + 128];
+    bool answered;
+    wire_reply_t reply;
+} client_result_t;
+
+/* A client of cluster c with the given secret key (copied into sockets,
+ * not kept). NULL with err when ZeroMQ cannot start. */
+client_t *client_new(const cluster_t *c, const keys_secret_t *secret, trine_err_t *err);
+
+/* Closes the connections and frees *cl; accepts NULL. */
+void client_destroy(client_t **cl);
+
+/* Sends req[p] to every party p whose bit is set in mask (bit p) and waits
+ * for their replies. Returns TRINE_OK when every chosen party answered
+ * with success, else the first failing party's code; res[p] tells each.
+ * res starts zeroed; each call reuses it, client_results_clear frees it. */
+TRINE_NODISCARD trine_status_t client_call(client_t *cl, unsigned mask,
+                                           const wire_request_t req[CONFIG_PARTIES],
+                                           client_result_t res[CONFIG_PARTIES]);
+
+/* Frees what the last call left in res. */
+void client_results_clear(client_result_t res[CONFIG_PARTIES]);
+
+#endif

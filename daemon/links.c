@@ -1,0 +1,366 @@
+/* links.c — party-to-party links: hello, heartbeats, liveness (links.h). */
+#include "links.h"
+#include "zap.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LINKS_MONITOR_EVENTS                                                                   \
+    (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |                         \
+     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |              \
+     ZMQ_EVENT_DISCONNECTED)
+
+typedef struct {
+    void *dealer;         /* our messages to this party */
+    void *monitor;        /* the DEALER's connection events */
+    bool hello_ok;        /* its last hello matched ours */
+    bool held;            /* we hold a hello of its current incarnation */
+    uint64_t incarnation; /* of its last hello */
+    bool holds_ours;      /* its last heartbeat said it holds our hello */
+    bool mismatch;        /* its last hello differed */
+    bool ever_up;         /* for the log: "came up" once, "is back" later */
+    bool reported;        /* its absence has been logged since it was last heard */
+    uint64_t last_heard;  /* ms, any frame from it */
+    char why[TRINE_ERR_MSG_MAX + 64]; /* the mismatch, for clients */
+} links_peer_t;
+
+struct links {
+    const cluster_t *cluster;
+    const log_t *log;
+    int self;
+    void *router;
+    uint64_t started, next_beat;
+    links_peer_t peer[CONFIG_PARTIES];
+    void *hello;      /* our hello payload, encoded once */
+    size_t hello_len;
+    uint64_t incarnation;
+};
+
+uint64_t links_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int links_setsockopt_int(void *sock, int opt, int value)
+{
+    return zmq_setsockopt(sock, opt, &value, sizeof value);
+}
+
+static void links_close(void **sock)
+{
+    if (*sock) {
+        links_setsockopt_int(*sock, ZMQ_LINGER, 0);
+        zmq_close(*sock);
+        *sock = NULL;
+    }
+}
+
+static trine_status_t links_fail(trine_err_t *err, const char *what, const char *endpoint)
+{
+    return trine_err_set(err, TRINE_EIO, "%s %s: %s", what, endpoint, zmq_strerror(zmq_errno()));
+}
+
+static trine_status_t links_open_router(links_t *l, void *zctx, const keys_secret_t *secret,
+                                        trine_err_t *err)
+{
+    const char *ep = l->cluster->cfg.party[l->self].peer;
+    int64_t maxmsg = (int64_t)l->cluster->cfg.max_message;
+    l->router = zmq_socket(zctx, ZMQ_ROUTER);
+    if (!l->router || links_setsockopt_int(l->router, ZMQ_CURVE_SERVER, 1) != 0 ||
+        zmq_setsockopt(l->router, ZMQ_CURVE_SECRETKEY, secret->z85, KEYS_Z85_LEN) != 0 ||
+        zmq_setsockopt(l->router, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN_PEER, strlen(ZAP_DOMAIN_PEER)) != 0 ||
+        zmq_setsockopt(l->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0)
+        return links_fail(err, "cannot set up the peer socket for", ep);
+    if (zmq_bind(l->router, ep) != 0)
+        return links_fail(err, "cannot bind the peer endpoint", ep);
+    return TRINE_OK;
+}
+
+static trine_status_t links_open_dealer(links_t *l, void *zctx, int p, const keys_secret_t *secret,
+                                        const keys_public_t *pub, trine_err_t *err)
+{
+    links_peer_t *peer = &l->peer[p];
+    const char *ep = l->cluster->cfg.party[p].peer;
+    char monitor[64];
+    snprintf(monitor, sizeof monitor, "inproc://trine-link-%d", p);
+    peer->dealer = zmq_socket(zctx, ZMQ_DEALER);
+    if (!peer->dealer ||
+        zmq_setsockopt(peer->dealer, ZMQ_CURVE_SERVERKEY, l->cluster->party_key[p].z85,
+                       KEYS_Z85_LEN) != 0 ||
+        zmq_setsockopt(peer->dealer, ZMQ_CURVE_PUBLICKEY, pub->z85, KEYS_Z85_LEN) != 0 ||
+        zmq_setsockopt(peer->dealer, ZMQ_CURVE_SECRETKEY, secret->z85, KEYS_Z85_LEN) != 0 ||
+        links_setsockopt_int(peer->dealer, ZMQ_IMMEDIATE, 1) != 0 ||
+        links_setsockopt_int(peer->dealer, ZMQ_RECONNECT_IVL_MAX, 2000) != 0 ||
+        zmq_socket_monitor(peer->dealer, monitor, LINKS_MONITOR_EVENTS) != 0 ||
+        !(peer->monitor = zmq_socket(zctx, ZMQ_PAIR)) || zmq_connect(peer->monitor, monitor) != 0)
+        return links_fail(err, "cannot set up the link to", ep);
+    if (zmq_connect(peer->dealer, ep) != 0)
+        return links_fail(err, "cannot connect to", ep);
+    return TRINE_OK;
+}
+
+links_t *links_new(void *zctx, const cluster_t *cluster, int self, const keys_secret_t *secret,
+                   const keys_public_t *pub, const log_t *log, trine_err_t *err)
+{
+    links_t *l = calloc(1, sizeof *l);
+    if (!l) {
+        trine_err_set(err, TRINE_ENOMEM, "out of memory");
+        return NULL;
+    }
+    l->cluster = cluster;
+    l->log = log;
+    l->self = self;
+    l->started = l->next_beat = links_now_ms();
+    randombytes_buf(&l->incarnation, sizeof l->incarnation);
+    wire_hello_t hello = {.version = WIRE_VERSION,
+                          .party = (unsigned)self,
+                          .incarnation = l->incarnation,
+                          .nlines = cluster->nlines,
+                          .lines = cluster->lines};
+    snprintf(hello.software, sizeof hello.software, "%s", TRINE_VERSION);
+    memcpy(hello.fingerprint, cluster->fingerprint, WIRE_FINGERPRINT_BYTES);
+    trine_status_t rc = wire_hello_encode(&l->hello, &l->hello_len, &hello);
+    if (rc != TRINE_OK)
+        trine_err_set(err, rc, "out of memory");
+    if (rc == TRINE_OK)
+        rc = links_open_router(l, zctx, secret, err);
+    for (int p = 0; rc == TRINE_OK && p < CONFIG_PARTIES; p++)
+        if (p != self)
+            rc = links_open_dealer(l, zctx, p, secret, pub, err);
+    if (rc != TRINE_OK)
+        links_destroy(&l);
+    return l;
+}
+
+void links_destroy(links_t **links)
+{
+    if (!links || !*links)
+        return;
+    links_t *l = *links;
+    for (int p = 0; p < CONFIG_PARTIES; p++) {
+        if (l->peer[p].dealer)
+            zmq_socket_monitor(l->peer[p].dealer, NULL, 0);
+        links_close(&l->peer[p].dealer);
+        links_close(&l->peer[p].monitor);
+    }
+    links_close(&l->router);
+    free(l->hello);
+    free(l);
+    *links = NULL;
+}
+
+void links_pollitems(const links_t *l, zmq_pollitem_t *items)
+{
+    int n = 0;
+    items[n++] = (zmq_pollitem_t){l->router, 0, ZMQ_POLLIN, 0};
+    for (int p = 0; p < CONFIG_PARTIES; p++)
+        if (p != l->self)
+            items[n++] = (zmq_pollitem_t){l->peer[p].monitor, 0, ZMQ_POLLIN, 0};
+}
+
+/* Sends a header and payload to party p without waiting; a link that is
+ * down drops it (ZMQ_IMMEDIATE), which heartbeats and hellos tolerate. */
+static void links_send(links_t *l, int p, wire_frame_type_t type, const void *payload, size_t len)
+{
+    uint8_t head[WIRE_FRAME_HEADER_BYTES];
+    wire_frame_pack(head, &(wire_frame_t){type, (unsigned)l->self, 0, 0});
+    if (zmq_send(l->peer[p].dealer, head, sizeof head, ZMQ_DONTWAIT | ZMQ_SNDMORE) == sizeof head)
+        zmq_send(l->peer[p].dealer, payload, len, ZMQ_DONTWAIT);
+}
+
+static void links_on_monitor(links_t *l, int p)
+{
+    zmq_msg_t ev, addr;
+    zmq_msg_init(&ev);
+    zmq_msg_init(&addr);
+    if (zmq_msg_recv(&ev, l->peer[p].monitor, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&ev) &&
+        zmq_msg_recv(&addr, l->peer[p].monitor, ZMQ_DONTWAIT) >= 0 && zmq_msg_size(&ev) >= 6) {
+        const uint8_t *d = zmq_msg_data(&ev);
+        uint16_t event;
+        memcpy(&event, d, sizeof event);
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            log_line(l->log, LOG_DEBUG, "link to party%d connected; sending hello", p);
+            links_send(l, p, WIRE_FRAME_HELLO, l->hello, l->hello_len);
+        } else if (event == ZMQ_EVENT_DISCONNECTED) {
+            log_line(l->log, LOG_DEBUG, "link to party%d disconnected", p);
+            l->peer[p].holds_ours = false;
+        } else {
+            log_line(l->log, LOG_ERROR,
+                     "party%d (%s) refused our handshake: its cluster config must list this "
+                     "party's public key",
+                     p, l->cluster->cfg.party[p].peer);
+        }
+    }
+    zmq_msg_close(&ev);
+    zmq_msg_close(&addr);
+}
+
+static void links_on_hello(links_t *l, int p, const void *buf, size_t len)
+{
+    links_peer_t *peer = &l->peer[p];
+    wire_hello_t h;
+    trine_err_t err;
+    if (wire_hello_decode(&h, buf, len, &err) != TRINE_OK) {
+        log_line(l->log, LOG_WARN, "party%d sent a malformed hello: %s", p, err.msg);
+        return;
+    }
+    char diff[TRINE_ERR_MSG_MAX] = "";
+    peer->held = true;
+    peer->incarnation = h.incarnation;
+    if (h.version != WIRE_VERSION || h.party != (unsigned)p)
+        snprintf(diff, sizeof diff, "it speaks protocol version %u as party%u, we %d as party%d",
+                 (unsigned)h.version, h.party, WIRE_VERSION, l->self);
+    else if (memcmp(h.fingerprint, l->cluster->fingerprint, WIRE_FINGERPRINT_BYTES))
+        cluster_describe_difference(l->cluster, (const char *const *)h.lines, h.nlines, diff,
+                                    sizeof diff);
+    if (diff[0]) {
+        peer->hello_ok = false;
+        peer->mismatch = true;
+        snprintf(peer->why, sizeof peer->why, "party%d's cluster config or version differs: %s", p,
+                 diff);
+        log_line(l->log, LOG_ERROR, "%s; refusing client work until they agree", peer->why);
+    } else {
+        bool back = peer->ever_up;
+        peer->hello_ok = peer->ever_up = true;
+        peer->reported = false;
+        peer->mismatch = false;
+        log_line(l->log, LOG_INFO, "party%d is %s (trine %s, same cluster config)", p,
+                 back ? "back" : "up", h.software);
+    }
+    wire_hello_clear(&h);
+}
+
+static void links_on_heartbeat(links_t *l, int p, const void *buf, size_t len)
+{
+    links_peer_t *peer = &l->peer[p];
+    wire_heartbeat_t hb;
+    trine_err_t err;
+    if (wire_heartbeat_unpack(&hb, buf, len, &err) != TRINE_OK) {
+        log_line(l->log, LOG_WARN, "party%d: %s", p, err.msg);
+        return;
+    }
+    peer->holds_ours = hb.holds & 1u << l->self;
+    if (peer->incarnation != hb.incarnation) /* restarted: its new hello is due */
+        peer->held = peer->hello_ok = false;
+    if (peer->hello_ok && peer->reported) {
+        log_line(l->log, LOG_INFO, "party%d is heard from again", p);
+        peer->reported = false;
+    }
+}
+
+/* Reads one header+payload message from the ROUTER. The routing id frame
+ * comes first; the sender's identity is the ZAP User-Id of the payload. */
+static void links_on_router(links_t *l, uint64_t now)
+{
+    zmq_msg_t part[3];
+    int n = 0, more = 1;
+    while (more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, l->router, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            break;
+        }
+        more = zmq_msg_more(&m);
+        if (n < 3)
+            part[n++] = m;
+        else
+            zmq_msg_close(&m);
+    }
+    const char *user = n == 3 ? zmq_msg_gets(&part[2], "User-Id") : NULL;
+    int p = user && user[0] >= '0' && user[0] <= '2' && !user[1] ? user[0] - '0' : -1;
+    wire_frame_t f;
+    trine_err_t err;
+    if (p < 0 || n != 3) {
+        log_line(l->log, LOG_WARN, "dropped a party message of %d frames (want 3)", n);
+    } else if (wire_frame_unpack(&f, zmq_msg_data(&part[1]), zmq_msg_size(&part[1]), &err) !=
+               TRINE_OK) {
+        log_line(l->log, LOG_WARN, "dropped a message from party%d: %s", p, err.msg);
+    } else if (f.sender != (unsigned)p) {
+        log_line(l->log, LOG_WARN, "dropped a message from party%d claiming to be party%u", p,
+                 f.sender);
+    } else {
+        l->peer[p].last_heard = now;
+        if (f.type == WIRE_FRAME_HEARTBEAT)
+            links_on_heartbeat(l, p, zmq_msg_data(&part[2]), zmq_msg_size(&part[2]));
+        else if (f.type == WIRE_FRAME_HELLO)
+            links_on_hello(l, p, zmq_msg_data(&part[2]), zmq_msg_size(&part[2]));
+        else if (f.type == WIRE_FRAME_DATA)
+            log_line(l->log, LOG_WARN, "dropped data from party%d for job %llu: no such job", p,
+                     (unsigned long long)f.job);
+    }
+    for (int i = 0; i < n; i++)
+        zmq_msg_close(&part[i]);
+}
+
+void links_handle(links_t *l, const zmq_pollitem_t *items, uint64_t now_ms)
+{
+    int n = 1;
+    for (int p = 0; p < CONFIG_PARTIES; p++)
+        if (p != l->self && (items[n++].revents & ZMQ_POLLIN))
+            links_on_monitor(l, p);
+    if (items[0].revents & ZMQ_POLLIN)
+        links_on_router(l, now_ms);
+}
+
+long links_tick(links_t *l, uint64_t now)
+{
+    const config_cluster_t *cfg = &l->cluster->cfg;
+    if (now >= l->next_beat) {
+        wire_heartbeat_t hb = {l->incarnation, 0};
+        for (int p = 0; p < CONFIG_PARTIES; p++)
+            if (p != l->self && l->peer[p].held)
+                hb.holds |= 1u << p;
+        uint8_t beat[WIRE_HEARTBEAT_BYTES];
+        wire_heartbeat_pack(beat, &hb);
+        for (int p = 0; p < CONFIG_PARTIES; p++) {
+            if (p == l->self)
+                continue;
+            if (!l->peer[p].holds_ours)
+                links_send(l, p, WIRE_FRAME_HELLO, l->hello, l->hello_len);
+            links_send(l, p, WIRE_FRAME_HEARTBEAT, beat, sizeof beat);
+        }
+        l->next_beat = now + cfg->heartbeat_ms;
+    }
+    for (int p = 0; p < CONFIG_PARTIES; p++) {
+        links_peer_t *peer = &l->peer[p];
+        uint64_t since = peer->ever_up ? peer->last_heard : l->started;
+        if (p == l->self || peer->reported || now - since < cfg->timeout_ms)
+            continue;
+        peer->reported = true;
+        if (peer->ever_up)
+            log_line(l->log, LOG_WARN, "party%d (%s) went silent: nothing heard for %.1f s", p,
+                     cfg->party[p].peer, (double)(now - since) / 1000);
+        else
+            log_line(l->log, LOG_WARN,
+                     "party%d (%s) has not come up after %.1f s; is trined -p %d running there?",
+                     p, cfg->party[p].peer, (double)(now - since) / 1000, p);
+    }
+    return (long)(l->next_beat - now);
+}
+
+wire_peer_t links_state(const links_t *l, int p)
+{
+    const links_peer_t *peer = &l->peer[p];
+    if (p == l->self)
+        return WIRE_PEER_SELF;
+    if (peer->mismatch)
+        return WIRE_PEER_MISMATCH;
+    if (peer->hello_ok && links_now_ms() - peer->last_heard < l->cluster->cfg.timeout_ms)
+        return WIRE_PEER_UP;
+    return WIRE_PEER_DOWN;
+}
+
+const char *links_refusal(const links_t *l)
+{
+    for (int p = 0; p < CONFIG_PARTIES; p++)
+        if (l->peer[p].mismatch)
+            return l->peer[p].why;
+    return NULL;
+}

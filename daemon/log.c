@@ -1,0 +1,38 @@
+/* log.c — timestamped log lines on stderr (see log.h). */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const log_names[] = {"DEBUG", "INFO ", "WARN ", "ERROR"};
+
+void log_line(const log_t *log, log_level_t level, const char *fmt, ...)
+{
+    if (level < log->level)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char line[1024];
+    size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
+    n += (size_t)snprintf(line + n, sizeof line - n, ".%03ldZ %s party%d: ", ts.tv_nsec / 1000000,
+                          log_names[level], log->party);
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof line - n, fmt, ap);
+    va_end(ap);
+    n = m < 0 ? n : n + (size_t)m < sizeof line - 1 ? n + (size_t)m : sizeof line - 2;
+    line[n++] = '\n';
+    ssize_t w = write(STDERR_FILENO, line, n);
+    (void)w; /* nowhere left to report a failing stderr */
+}
+
+const char *log_key(char out[LOG_KEY_CHARS], const keys_public_t *key)
+{
+    snprintf(out, LOG_KEY_CHARS, "%.8s...", key->z85);
+    return out;
+}

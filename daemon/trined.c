@@ -1,0 +1,290 @@
+/* trined.c — one party of a trine cluster, in the foreground.
+ *
+ * main() reads, in order: arguments, the cluster config and keys, then
+ * starts the ZAP handler, the party links and the client endpoint, serves
+ * until SIGTERM or SIGINT, and tears down (every stored share is wiped).
+ * Only start-up failures exit early; the exit codes are in usage().
+ */
+#include "api.h"
+#include "cluster.h"
+#include "keys.h"
+#include "links.h"
+#include "log.h"
+#include "store.h"
+#include "zap.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <zmq.h>
+
+enum {
+    TRINED_EXIT_OK = 0,     /* stopped by SIGTERM or SIGINT */
+    TRINED_EXIT_RUNTIME = 1, /* could not bind, or failed while serving */
+    TRINED_EXIT_USAGE = 2,   /* bad command line */
+    TRINED_EXIT_CONFIG = 3   /* the config or a key file is unusable */
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: trined -c CLUSTER.ini -p N [-k SECRET_KEY] [-v]\n\n"
+            "Runs party N (0, 1 or 2) of a trine cluster in the foreground. Party 0 and 1\n"
+            "hold the shares; party 2 is the helper. Logs go to stderr.\n\n"
+            "options:\n"
+            "  -c FILE      the cluster configuration, the same file on every host\n"
+            "  -p N         which party this is: 0, 1 or 2\n"
+            "  -k FILE      this party's secret key (mode 0600); default: [local]\n"
+            "               secret_key in the config\n"
+            "  -v           log debug lines too\n"
+            "  -h, --help   show this help\n"
+            "  --version    print the version\n\n"
+            "exit status:\n"
+            "  0  stopped by SIGTERM or SIGINT (stored shares are wiped)\n"
+            "  1  could not bind an endpoint or failed while serving\n"
+            "  2  bad command line\n"
+            "  3  the configuration or a key file is unusable\n");
+}
+
+typedef struct {
+    const char *config, *key;
+    int party;
+    bool verbose;
+} trined_opts_t;
+
+/* Returns -1 to go on, else the exit code. */
+static int trined_args(trined_opts_t *o, int argc, char **argv)
+{
+    *o = (trined_opts_t){NULL, NULL, -1, false};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return TRINED_EXIT_OK;
+        }
+        if (!strcmp(a, "--version")) {
+            printf("trined %s (wire protocol %d)\n", TRINE_VERSION, WIRE_VERSION);
+            return TRINED_EXIT_OK;
+        }
+        if (!strcmp(a, "-v")) {
+            o->verbose = true;
+        } else if ((!strcmp(a, "-c") || !strcmp(a, "-k") || !strcmp(a, "-p")) && i + 1 < argc) {
+            const char *v = argv[++i];
+            if (a[1] == 'c')
+                o->config = v;
+            else if (a[1] == 'k')
+                o->key = v;
+            else if (v[0] >= '0' && v[0] <= '2' && !v[1])
+                o->party = v[0] - '0';
+            else {
+                fprintf(stderr, "trined: -p takes 0, 1 or 2, not '%s'\n", v);
+                return TRINED_EXIT_USAGE;
+            }
+        } else {
+            fprintf(stderr, "trined: unknown option '%s' or missing value\n", a);
+            usage(stderr);
+            return TRINED_EXIT_USAGE;
+        }
+    }
+    if (!o->config || o->party < 0) {
+        fprintf(stderr, "trined: -c CLUSTER.ini and -p N are required ('trined --help')\n");
+        return TRINED_EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* SIGTERM and SIGINT arrive on a descriptor the main loop polls; they are
+ * blocked first so that ZeroMQ's threads inherit the mask. */
+static int trined_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+static int trined_client_socket(void **out, void *zctx, const cluster_t *c, int self,
+                                const keys_secret_t *secret, trine_err_t *err)
+{
+    const char *ep = c->cfg.party[self].client;
+    int64_t maxmsg = (int64_t)c->cfg.max_message;
+    int one = 1, zero = 0;
+    void *s = zmq_socket(zctx, ZMQ_ROUTER);
+    *out = s;
+    if (!s || zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, secret->z85, KEYS_Z85_LEN) != 0 ||
+        zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN_CLIENT, strlen(ZAP_DOMAIN_CLIENT)) != 0 ||
+        zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
+        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero) != 0)
+        return trine_err_set(err, TRINE_EIO, "cannot set up the client socket: %s",
+                             zmq_strerror(zmq_errno()));
+    if (zmq_bind(s, ep) != 0)
+        return trine_err_set(err, TRINE_EIO, "cannot bind the client endpoint %s: %s", ep,
+                             zmq_strerror(zmq_errno()));
+    return TRINE_OK;
+}
+
+/* One client message: routing id, then the request. Anything else is
+ * dropped with a log line (there is no request id to answer). */
+static void trined_on_client(void *sock, const api_t *api)
+{
+    zmq_msg_t id, body;
+    zmq_msg_init(&id);
+    zmq_msg_init(&body);
+    int frames = 0;
+    bool more = true;
+    while (more) {
+        zmq_msg_t *m = frames == 0 ? &id : &body, extra;
+        if (frames >= 2) {
+            zmq_msg_init(&extra);
+            m = &extra;
+        }
+        if (zmq_msg_recv(m, sock, ZMQ_DONTWAIT) < 0)
+            break;
+        more = zmq_msg_more(m);
+        if (frames >= 2)
+            zmq_msg_close(&extra);
+        frames++;
+    }
+    const char *user = frames == 2 ? zmq_msg_gets(&body, "User-Id") : NULL;
+    if (!user || strlen(user) != KEYS_Z85_LEN) {
+        log_line(api->log, LOG_WARN, "dropped a client message of %d frames (want 2)", frames);
+    } else {
+        keys_public_t caller;
+        memcpy(caller.z85, user, KEYS_Z85_LEN + 1);
+        void *reply;
+        size_t len;
+        if (api_handle(api, &caller, zmq_msg_data(&body), zmq_msg_size(&body), &reply, &len) !=
+            TRINE_OK) {
+            log_line(api->log, LOG_ERROR, "out of memory building a reply; request dropped");
+        } else {
+            /* The body may hold a share; it goes before the reply is sent. */
+            zmq_msg_close(&body);
+            zmq_msg_init(&body);
+            if (zmq_msg_send(&id, sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+                zmq_send(sock, reply, len, ZMQ_DONTWAIT) < 0)
+                log_line(api->log, LOG_WARN, "could not send a reply: %s",
+                         zmq_strerror(zmq_errno()));
+            sodium_memzero(reply, len);
+            free(reply);
+        }
+    }
+    zmq_msg_close(&id);
+    zmq_msg_close(&body);
+}
+
+static int trined_serve(const trined_opts_t *o, cluster_t *c, keys_secret_t *secret,
+                        const keys_public_t *pub, log_t *log, int sigfd)
+{
+    trine_err_t err = {0};
+    int rc = TRINED_EXIT_RUNTIME;
+    void *zctx = zmq_ctx_new(), *client = NULL;
+    zap_t *zap = zctx ? zap_new(zctx, c, o->party, log, &err) : NULL;
+    links_t *links = zap ? links_new(zctx, c, o->party, secret, pub, log, &err) : NULL;
+    store_t *store = links ? store_new(c->cfg.memory_limit) : NULL;
+    if (store && trined_client_socket(&client, zctx, c, o->party, secret, &err) == TRINE_OK) {
+        keys_wipe(secret);
+        api_t api = {c, o->party, store, links, log, links_now_ms()};
+        log_line(log, LOG_INFO, "trined %s serving cluster '%s' as party%d: peers on %s, clients "
+                 "on %s, %zu client keys allowed",
+                 TRINE_VERSION, c->cfg.name, o->party, c->cfg.party[o->party].peer,
+                 c->cfg.party[o->party].client, c->nclients);
+        for (;;) {
+            long wait = links_tick(links, links_now_ms());
+            zmq_pollitem_t items[LINKS_POLLITEMS + 2];
+            links_pollitems(links, items);
+            items[LINKS_POLLITEMS] = (zmq_pollitem_t){client, 0, ZMQ_POLLIN, 0};
+            items[LINKS_POLLITEMS + 1] = (zmq_pollitem_t){NULL, sigfd, ZMQ_POLLIN, 0};
+            if (zmq_poll(items, LINKS_POLLITEMS + 2, wait) < 0 && zmq_errno() != EINTR) {
+                log_line(log, LOG_ERROR, "poll failed: %s", zmq_strerror(zmq_errno()));
+                break;
+            }
+            if (items[LINKS_POLLITEMS + 1].revents & ZMQ_POLLIN) {
+                struct signalfd_siginfo si;
+                ssize_t n = read(sigfd, &si, sizeof si);
+                log_line(log, LOG_INFO, "stopping on %s; wiping stored shares",
+                         n == sizeof si && si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+                rc = TRINED_EXIT_OK;
+                break;
+            }
+            links_handle(links, items, links_now_ms());
+            if (items[LINKS_POLLITEMS].revents & ZMQ_POLLIN)
+                trined_on_client(client, &api);
+        }
+    } else {
+        log_line(log, LOG_ERROR, "%s", err.msg[0] ? err.msg : "cannot start ZeroMQ");
+    }
+    keys_wipe(secret);
+    if (client)
+        zmq_close(client);
+    links_destroy(&links);
+    store_destroy(&store);
+    if (zctx)
+        zmq_ctx_term(zctx); /* ends the ZAP thread */
+    zap_destroy(&zap);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    trined_opts_t o;
+    int rc = trined_args(&o, argc, argv);
+    if (rc >= 0)
+        return rc;
+    log_t log = {o.party, o.verbose ? LOG_DEBUG : LOG_INFO};
+
+    cluster_t c;
+    trine_err_t err;
+    if (cluster_load(&c, o.config, &err) != TRINE_OK) {
+        log_line(&log, LOG_ERROR, "%s", err.msg);
+        return TRINED_EXIT_CONFIG;
+    }
+    const char *key = o.key ? o.key : c.cfg.secret_key[0] ? c.cfg.secret_key : NULL;
+    keys_secret_t secret;
+    keys_public_t pub;
+    if (!key) {
+        log_line(&log, LOG_ERROR, "no secret key: pass -k FILE or set [local] secret_key in %s",
+                 o.config);
+        cluster_clear(&c);
+        return TRINED_EXIT_CONFIG;
+    }
+    if (keys_read_secret(&secret, &pub, key, &err) != TRINE_OK) {
+        log_line(&log, LOG_ERROR, "%s", err.msg);
+        cluster_clear(&c);
+        return TRINED_EXIT_CONFIG;
+    }
+    if (strcmp(pub.z85, c.party_key[o.party].z85)) {
+        log_line(&log, LOG_ERROR,
+                 "%s is not party%d's key: its public key differs from [party%d] public_key "
+                 "in %s",
+                 key, o.party, o.party, o.config);
+        keys_wipe(&secret);
+        cluster_clear(&c);
+        return TRINED_EXIT_CONFIG;
+    }
+    if (c.nclients == 0)
+        log_line(&log, LOG_WARN, "no client keys in %s: no client can connect",
+                 c.cfg.clients_allow);
+
+    int sigfd = trined_signals();
+    if (sigfd < 0) {
+        log_line(&log, LOG_ERROR, "cannot set up signal handling: %s", strerror(errno));
+        keys_wipe(&secret);
+        cluster_clear(&c);
+        return TRINED_EXIT_RUNTIME;
+    }
+    rc = trined_serve(&o, &c, &secret, &pub, &log, sigfd);
+    close(sigfd);
+    cluster_clear(&c);
+    log_line(&log, LOG_INFO, "stopped");
+    return rc;
+}

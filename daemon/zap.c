@@ -1,0 +1,148 @@
+/* zap.c — the ZAP handler thread (see zap.h). */
+#include "zap.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <threads.h>
+#include <zmq.h>
+
+#define ZAP_FRAMES_MAX 8
+
+struct zap {
+    void *sock;
+    thrd_t thread;
+    const cluster_t *cluster;
+    int self;
+    const log_t *log;
+};
+
+/* The User-Id for key in domain, or NULL when the key is refused. */
+static const char *zap_decide(const zap_t *z, const char *domain, const keys_public_t *key,
+                              char user[KEYS_Z85_LEN + 1])
+{
+    if (!strcmp(domain, ZAP_DOMAIN_PEER)) {
+        int p = cluster_party_of(z->cluster, key);
+        if (p < 0 || p == z->self)
+            return NULL;
+        snprintf(user, KEYS_Z85_LEN + 1, "%d", p);
+        return user;
+    }
+    if (!strcmp(domain, ZAP_DOMAIN_CLIENT) && cluster_client_allowed(z->cluster, key)) {
+        memcpy(user, key->z85, KEYS_Z85_LEN + 1);
+        return user;
+    }
+    return NULL;
+}
+
+static void zap_reply(const zap_t *z, const zmq_msg_t *req_id, const char *code, const char *text,
+                      const char *user)
+{
+    zmq_send(z->sock, "1.0", 3, ZMQ_SNDMORE);
+    zmq_send(z->sock, zmq_msg_data((zmq_msg_t *)req_id), zmq_msg_size((zmq_msg_t *)req_id),
+             ZMQ_SNDMORE);
+    zmq_send(z->sock, code, strlen(code), ZMQ_SNDMORE);
+    zmq_send(z->sock, text, strlen(text), ZMQ_SNDMORE);
+    zmq_send(z->sock, user, strlen(user), ZMQ_SNDMORE);
+    zmq_send(z->sock, "", 0, 0);
+}
+
+/* Frames: version, request id, domain, address, routing id, mechanism,
+ * credentials (the 32-byte CURVE public key). */
+static void zap_handle(const zap_t *z, zmq_msg_t *f, int n)
+{
+    char domain[64] = "", address[64] = "", user[KEYS_Z85_LEN + 1];
+    keys_public_t key = {{0}};
+    bool curve = n == 7 && zmq_msg_size(&f[5]) == 5 && !memcmp(zmq_msg_data(&f[5]), "CURVE", 5) &&
+                 zmq_msg_size(&f[6]) == 32;
+    if (n >= 4) {
+        snprintf(domain, sizeof domain, "%.*s", (int)zmq_msg_size(&f[2]), (char *)zmq_msg_data(&f[2]));
+        snprintf(address, sizeof address, "%.*s", (int)zmq_msg_size(&f[3]),
+                 (char *)zmq_msg_data(&f[3]));
+    }
+    if (curve)
+        zmq_z85_encode(key.z85, zmq_msg_data(&f[6]), 32);
+    const char *who = curve ? zap_decide(z, domain, &key, user) : NULL;
+    if (n < 2)
+        return; /* not even a request id to answer */
+    if (who) {
+        zap_reply(z, &f[1], "200", "OK", who);
+        return;
+    }
+    char abbrev[LOG_KEY_CHARS];
+    log_line(z->log, LOG_WARN, "refused a %s connection from %s with key %s: %s",
+             !strcmp(domain, ZAP_DOMAIN_PEER) ? "party" : "client", address,
+             curve ? log_key(abbrev, &key) : "(none)",
+             !curve                             ? "not a CURVE handshake"
+             : !strcmp(domain, ZAP_DOMAIN_PEER) ? "not another party's key in the cluster config"
+                                                : "not in the config's [clients] allow list");
+    zap_reply(z, &f[1], "400", "key not allowed", "");
+}
+
+static int zap_main(void *arg)
+{
+    zap_t *z = arg;
+    for (;;) {
+        zmq_msg_t f[ZAP_FRAMES_MAX];
+        int n = 0, more = 1;
+        while (more) {
+            zmq_msg_t part;
+            zmq_msg_init(&part);
+            if (zmq_msg_recv(&part, z->sock, 0) < 0) {
+                zmq_msg_close(&part);
+                for (int i = 0; i < n; i++)
+                    zmq_msg_close(&f[i]);
+                if (zmq_errno() == EINTR)
+                    goto next;
+                zmq_close(z->sock); /* ETERM: the daemon is stopping */
+                return 0;
+            }
+            more = zmq_msg_more(&part);
+            if (n < ZAP_FRAMES_MAX)
+                f[n++] = part;
+            else
+                zmq_msg_close(&part);
+        }
+        zap_handle(z, f, n);
+        for (int i = 0; i < n; i++)
+            zmq_msg_close(&f[i]);
+    next:;
+    }
+}
+
+zap_t *zap_new(void *zctx, const cluster_t *cluster, int self, const log_t *log, trine_err_t *err)
+{
+    zap_t *z = calloc(1, sizeof *z);
+    if (!z) {
+        trine_err_set(err, TRINE_ENOMEM, "out of memory");
+        return NULL;
+    }
+    *z = (zap_t){.sock = zmq_socket(zctx, ZMQ_REP), .cluster = cluster, .self = self, .log = log};
+    int linger = 0;
+    if (!z->sock || zmq_setsockopt(z->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_bind(z->sock, "inproc://zeromq.zap.01") != 0) {
+        trine_err_set(err, TRINE_EIO, "cannot start the ZAP handler: %s",
+                      zmq_strerror(zmq_errno()));
+        if (z->sock)
+            zmq_close(z->sock);
+        free(z);
+        return NULL;
+    }
+    if (thrd_create(&z->thread, zap_main, z) != thrd_success) {
+        trine_err_set(err, TRINE_ENOMEM, "cannot start the ZAP thread");
+        zmq_close(z->sock);
+        free(z);
+        return NULL;
+    }
+    return z;
+}
+
+void zap_destroy(zap_t **zap)
+{
+    if (!zap || !*zap)
+        return;
+    thrd_join((*zap)->thread, NULL);
+    free(*zap);
+    *zap = NULL;
+}

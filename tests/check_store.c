@@ -1,0 +1,431 @@
+/* check_store.c — the party's tensor store: shares move in and come back,
+ * names are unique, the memory limit holds to the byte, only owners reveal,
+ * remove and grant, grantees only use, and listings show each client its
+ * own tensors in name order. */
+#include "check_util.h"
+
+#include "daemon/store.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+static const keys_public_t alice = {"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"};
+static const keys_public_t bob = {"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"};
+static const keys_public_t carol = {"D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs"};
+
+#define MIB (1024 * 1024)
+
+/* A 1-D tensor of n elements from the test stream. */
+static tensor_t *filled(size_t n, uint64_t seed)
+{
+    tensor_t *t = tensor_new_1d(n);
+    ck_assert_ptr_nonnull(t);
+    check_util_random(t->data, n, seed);
+    return t;
+}
+
+/* Puts a fresh n-element share under name, owned by owner, and checks that
+ * the store took it. */
+static void put(store_t *s, const char *name, const keys_public_t *owner, size_t n)
+{
+    tensor_t *t = filled(n, n);
+    trine_err_t err;
+    ck_assert_msg(store_put(s, name, owner, WIRE_KIND_INT, 0, &t, &err) == TRINE_OK, "%s: %s", name,
+                  err.msg);
+    ck_assert_ptr_null(t);
+}
+
+static void check_usage(const store_t *s, size_t tensors, uint64_t bytes)
+{
+    size_t n;
+    uint64_t b;
+    store_usage(s, &n, &b);
+    ck_assert_uint_eq(n, tensors);
+    ck_assert_uint_eq(b, bytes);
+}
+
+static void check_msg(const trine_err_t *err, const char *part)
+{
+    ck_assert_msg(strstr(err->msg, part), "'%s' not in '%s'", part, err->msg);
+}
+
+START_TEST(store_put_get_round_trip)
+{
+    store_t *s = store_new(MIB);
+    ck_assert_ptr_nonnull(s);
+    tensor_t *t = tensor_new_2d(2, 3);
+    ck_assert_ptr_nonnull(t);
+    uint64_t want[6] = {0, 1, UINT64_MAX, 1ULL << 63, 42, 7};
+    memcpy(t->data, want, sizeof want);
+    const tensor_t *moved = t;
+    trine_err_t err;
+    ck_assert_int_eq(store_put(s, "w1", &alice, WIRE_KIND_FIXED, 13, &t, &err), TRINE_OK);
+    ck_assert_ptr_null(t);
+    check_usage(s, 1, 48);
+
+    store_entry_t e;
+    ck_assert_int_eq(store_get(s, "w1", &alice, STORE_REVEAL, &e, &err), TRINE_OK);
+    ck_assert_str_eq(e.name, "w1");
+    ck_assert_str_eq(e.owner->z85, alice.z85);
+    ck_assert_int_eq(e.kind, WIRE_KIND_FIXED);
+    ck_assert_uint_eq(e.frac, 13);
+    ck_assert_uint_eq(e.grants, 0);
+    ck_assert_ptr_eq(e.share, moved);
+    ck_assert_int_eq(e.share->ndim, 2);
+    ck_assert_uint_eq(e.share->shape[0], 2);
+    ck_assert_uint_eq(e.share->shape[1], 3);
+    ck_assert_mem_eq(e.share->data, want, sizeof want);
+
+    /* a view outlives puts and removals of other tensors */
+    char name[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(name, sizeof name, "a%03d", i);
+        put(s, name, &bob, 1);
+    }
+    ck_assert_int_eq(store_rm(s, "a000", &bob, &err), TRINE_OK);
+    ck_assert_str_eq(e.name, "w1");
+    ck_assert_str_eq(e.owner->z85, alice.z85);
+    ck_assert_mem_eq(e.share->data, want, sizeof want);
+    check_usage(s, 100, 48 + 99 * 8);
+    store_destroy(&s);
+    ck_assert_ptr_null(s);
+}
+END_TEST
+
+START_TEST(store_put_duplicate_name)
+{
+    store_t *s = store_new(MIB);
+    put(s, "x", &alice, 4);
+    trine_err_t err;
+    tensor_t *t = filled(2, 9);
+    const tensor_t *mine = t;
+    ck_assert_int_eq(store_put(s, "x", &alice, WIRE_KIND_INT, 0, &t, &err), TRINE_EEXIST);
+    ck_assert_int_eq(err.code, TRINE_EEXIST);
+    check_msg(&err, "'x'");
+    check_msg(&err, "rm it first");
+    ck_assert_ptr_eq(t, mine);
+    ck_assert_int_eq(store_put(s, "x", &bob, WIRE_KIND_INT, 0, &t, &err), TRINE_EEXIST);
+    check_msg(&err, "owned by another client");
+    ck_assert_ptr_eq(t, mine);
+
+    /* the stored tensor is the first one, unchanged */
+    store_entry_t e;
+    ck_assert_int_eq(store_get(s, "x", &alice, STORE_REVEAL, &e, &err), TRINE_OK);
+    ck_assert_uint_eq(e.share->size, 4);
+    check_usage(s, 1, 32);
+    tensor_destroy(&t);
+    store_destroy(&s);
+}
+END_TEST
+
+START_TEST(store_put_invalid)
+{
+    store_t *s = store_new(MIB);
+    trine_err_t err;
+    tensor_t *t = filled(3, 1);
+    const tensor_t *mine = t;
+    char too_long[WIRE_NAME_MAX + 2];
+    memset(too_long, 'n', sizeof too_long - 1);
+    too_long[sizeof too_long - 1] = '\0';
+    const char *bad[] = {"", ".hidden", "a/b", "sp ace", "x\n", too_long};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(store_put(s, bad[i], &alice, WIRE_KIND_INT, 0, &t, &err), TRINE_EINVAL);
+        check_msg(&err, "is not a tensor name");
+        ck_assert_ptr_eq(t, mine);
+    }
+    ck_assert_int_eq(store_put(s, "i", &alice, WIRE_KIND_INT, 3, &t, &err), TRINE_EINVAL);
+    check_msg(&err, "no fractional bits (got 3)");
+    ck_assert_int_eq(store_put(s, "f", &alice, WIRE_KIND_FIXED, 63, &t, &err), TRINE_EINVAL);
+    check_msg(&err, "at most 62");
+    ck_assert_int_eq(store_put(s, "k", &alice, (wire_kind_t)0, 0, &t, &err), TRINE_EINVAL);
+    check_msg(&err, "unknown kind 0");
+    ck_assert_ptr_eq(t, mine);
+    check_usage(s, 0, 0);
+
+    /* the edges that are allowed */
+    too_long[WIRE_NAME_MAX] = '\0';
+    ck_assert_int_eq(store_put(s, too_long, &alice, WIRE_KIND_FIXED, 62, &t, &err), TRINE_OK);
+    ck_assert_ptr_null(t);
+    put(s, "a-b_c.0", &alice, 1);
+    check_usage(s, 2, 32);
+    store_destroy(&s);
+}
+END_TEST
+
+START_TEST(store_memory_limit)
+{
+    store_t *s = store_new(80); /* 10 elements */
+    trine_err_t err;
+    put(s, "a", &alice, 6);
+    put(s, "b", &bob, 4); /* exactly at the limit */
+    check_usage(s, 2, 80);
+    tensor_t *t = filled(1, 1);
+    const tensor_t *mine = t;
+    ck_assert_int_eq(store_put(s, "c", &alice, WIRE_KIND_INT, 0, &t, &err), TRINE_ELIMIT);
+    check_msg(&err, "storing 'c' needs 8 B; 80 B of 80 B in use");
+    check_msg(&err, "memory_limit");
+    ck_assert_ptr_eq(t, mine);
+    check_usage(s, 2, 80);
+
+    /* removing frees exactly its bytes */
+    ck_assert_int_eq(store_rm(s, "b", &bob, &err), TRINE_OK);
+    check_usage(s, 1, 48);
+    tensor_t *big = filled(5, 2);
+    ck_assert_int_eq(store_put(s, "c", &alice, WIRE_KIND_INT, 0, &big, &err), TRINE_ELIMIT);
+    check_msg(&err, "needs 40 B; 48 B of 80 B in use");
+    tensor_destroy(&big);
+    put(s, "c", &alice, 4);
+    check_usage(s, 2, 80);
+    tensor_destroy(&t);
+    store_destroy(&s);
+
+    /* larger amounts in binary units */
+    s = store_new(MIB);
+    put(s, "m", &alice, MIB / 8);
+    t = filled(MIB / 4, 3);
+    ck_assert_int_eq(store_put(s, "n", &alice, WIRE_KIND_INT, 0, &t, &err), TRINE_ELIMIT);
+    check_msg(&err, "storing 'n' needs 2.0 MiB; 1.0 MiB of 1.0 MiB in use");
+    tensor_destroy(&t);
+    store_destroy(&s);
+
+    /* the store reads only the size of a share it refuses */
+    s = store_new(1024ULL * MIB);
+    put(s, "m", &alice, 3 * MIB / 16);
+    tensor_t huge = {.ndim = 1, .shape = {(size_t)1 << 28, 1, 1, 1}, .size = (size_t)1 << 28};
+    t = &huge;
+    ck_assert_int_eq(store_put(s, "h", &alice, WIRE_KIND_INT, 0, &t, &err), TRINE_ELIMIT);
+    check_msg(&err, "storing 'h' needs 2.0 GiB; 1.5 MiB of 1.0 GiB in use");
+    ck_assert_ptr_eq(t, &huge);
+    store_destroy(&s);
+}
+END_TEST
+
+START_TEST(store_permissions)
+{
+    store_t *s = store_new(MIB);
+    put(s, "w", &alice, 2);
+    trine_err_t err;
+    ck_assert_int_eq(store_grant(s, "w", &alice, &bob, &err), TRINE_OK);
+    store_entry_t e;
+
+    /* the grantee uses, and may do nothing else */
+    ck_assert_int_eq(store_get(s, "w", &bob, STORE_USE, &e, &err), TRINE_OK);
+    ck_assert_str_eq(e.name, "w");
+    ck_assert_int_eq(store_get(s, "w", &bob, STORE_REVEAL, &e, &err), TRINE_EPERM);
+    check_msg(&err, "tensor 'w' belongs to another client; you may use it in programs but only its "
+                    "owner can reveal it");
+    ck_assert_int_eq(store_rm(s, "w", &bob, &err), TRINE_EPERM);
+    check_msg(&err, "only its owner can remove it");
+    ck_assert_int_eq(store_grant(s, "w", &bob, &carol, &err), TRINE_EPERM);
+    check_msg(&err, "only its owner can grant it");
+
+    /* a stranger may do nothing, and a grantee's attempt granted nothing */
+    ck_assert_int_eq(store_get(s, "w", &carol, STORE_USE, &e, &err), TRINE_EPERM);
+    check_msg(&err, "ask its owner to grant it");
+    ck_assert_int_eq(store_get(s, "w", &carol, STORE_REVEAL, &e, &err), TRINE_EPERM);
+    check_msg(&err, "tensor 'w' belongs to another client; only its owner can reveal it");
+    ck_assert_int_eq(store_rm(s, "w", &carol, &err), TRINE_EPERM);
+    check_msg(&err, "only its owner can remove it");
+    ck_assert_int_eq(store_grant(s, "w", &carol, &carol, &err), TRINE_EPERM);
+    check_msg(&err, "only its owner can grant it");
+    check_usage(s, 1, 16);
+
+    /* no tensor: the same answer for everyone */
+    const keys_public_t *everyone[] = {&alice, &bob, &carol};
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_int_eq(store_get(s, "v", everyone[i], STORE_USE, &e, &err), TRINE_ENOENT);
+        ck_assert_str_eq(err.msg, "no tensor named 'v'");
+        ck_assert_int_eq(store_get(s, "v", everyone[i], STORE_REVEAL, &e, &err), TRINE_ENOENT);
+        ck_assert_int_eq(store_rm(s, "v", everyone[i], &err), TRINE_ENOENT);
+        ck_assert_int_eq(store_grant(s, "v", everyone[i], &carol, &err), TRINE_ENOENT);
+        ck_assert_str_eq(err.msg, "no tensor named 'v'");
+    }
+
+    /* the owner may do everything; failures without err are fine too */
+    ck_assert_int_eq(store_get(s, "w", &carol, STORE_USE, &e, NULL), TRINE_EPERM);
+    ck_assert_int_eq(store_get(s, "w", &alice, STORE_USE, &e, &err), TRINE_OK);
+    ck_assert_int_eq(store_get(s, "w", &alice, STORE_REVEAL, &e, &err), TRINE_OK);
+    ck_assert_int_eq(store_grant(s, "w", &alice, &carol, &err), TRINE_OK);
+    ck_assert_int_eq(store_get(s, "w", &carol, STORE_USE, &e, &err), TRINE_OK);
+    ck_assert_uint_eq(e.grants, 2);
+    ck_assert_int_eq(store_rm(s, "w", &alice, &err), TRINE_OK);
+    ck_assert_int_eq(store_get(s, "w", &alice, STORE_REVEAL, &e, &err), TRINE_ENOENT);
+    store_destroy(&s);
+}
+END_TEST
+
+START_TEST(store_rm_frees_name_and_bytes)
+{
+    store_t *s = store_new(MIB);
+    put(s, "a", &alice, 3);
+    put(s, "b", &alice, 5);
+    put(s, "c", &alice, 7);
+    check_usage(s, 3, 120);
+    trine_err_t err;
+    ck_assert_int_eq(store_grant(s, "b", &alice, &bob, &err), TRINE_OK);
+    ck_assert_int_eq(store_rm(s, "b", &alice, &err), TRINE_OK);
+    check_usage(s, 2, 80);
+    ck_assert_int_eq(store_rm(s, "b", &alice, &err), TRINE_ENOENT);
+
+    /* the name is free for anyone, and the old grant is gone with it */
+    put(s, "b", &carol, 1);
+    check_usage(s, 3, 88);
+    store_entry_t e;
+    ck_assert_int_eq(store_get(s, "b", &bob, STORE_USE, &e, &err), TRINE_EPERM);
+    ck_assert_int_eq(store_get(s, "b", &carol, STORE_REVEAL, &e, &err), TRINE_OK);
+    ck_assert_uint_eq(e.share->size, 1);
+    ck_assert_uint_eq(e.grants, 0);
+
+    ck_assert_int_eq(store_rm(s, "a", &alice, &err), TRINE_OK);
+    ck_assert_int_eq(store_rm(s, "c", &alice, &err), TRINE_OK);
+    ck_assert_int_eq(store_rm(s, "b", &carol, &err), TRINE_OK);
+    check_usage(s, 0, 0);
+    store_destroy(&s);
+}
+END_TEST
+
+START_TEST(store_list_per_caller)
+{
+    store_t *s = store_new(MIB);
+    put(s, "d", &alice, 1);
+    put(s, "c", &bob, 2);
+    put(s, "b", &alice, 3);
+    put(s, "a.1", &alice, 4);
+    put(s, "a-0", &carol, 5);
+    trine_err_t err;
+    ck_assert_int_eq(store_grant(s, "d", &alice, &bob, &err), TRINE_OK);
+    ck_assert_int_eq(store_grant(s, "a-0", &carol, &bob, &err), TRINE_OK);
+
+    store_entry_t out[5];
+    ck_assert_uint_eq(store_list(s, &alice, out, 5), 3);
+    ck_assert_str_eq(out[0].name, "a.1");
+    ck_assert_str_eq(out[1].name, "b");
+    ck_assert_str_eq(out[2].name, "d");
+    ck_assert_uint_eq(out[0].share->size, 4);
+    ck_assert_uint_eq(out[2].grants, 1);
+    ck_assert_str_eq(out[2].owner->z85, alice.z85);
+
+    /* bob sees his own and what he was granted, by name across owners */
+    ck_assert_uint_eq(store_list(s, &bob, out, 5), 3);
+    ck_assert_str_eq(out[0].name, "a-0");
+    ck_assert_str_eq(out[0].owner->z85, carol.z85);
+    ck_assert_str_eq(out[1].name, "c");
+    ck_assert_str_eq(out[1].owner->z85, bob.z85);
+    ck_assert_str_eq(out[2].name, "d");
+    ck_assert_str_eq(out[2].owner->z85, alice.z85);
+
+    ck_assert_uint_eq(store_list(s, &carol, out, 5), 1);
+    ck_assert_str_eq(out[0].name, "a-0");
+    const keys_public_t dave = {"nobody-stored-anything-under-this-key.00"};
+    ck_assert_uint_eq(store_list(s, &dave, out, 5), 0);
+    check_usage(s, 5, 120);
+    store_destroy(&s);
+}
+END_TEST
+
+START_TEST(store_list_cap_smaller)
+{
+    store_t *s = store_new(MIB);
+    put(s, "z", &alice, 1);
+    put(s, "y", &alice, 1);
+    put(s, "x", &alice, 1);
+    put(s, "w", &bob, 1);
+    ck_assert_uint_eq(store_list(s, &alice, NULL, 0), 3);
+
+    store_entry_t out[3];
+    memset(out, 0, sizeof out);
+    ck_assert_uint_eq(store_list(s, &alice, out, 2), 3);
+    ck_assert_str_eq(out[0].name, "x");
+    ck_assert_str_eq(out[1].name, "y");
+    ck_assert_ptr_null(out[2].name);
+    ck_assert_uint_eq(store_list(s, &alice, out, 3), 3);
+    ck_assert_str_eq(out[2].name, "z");
+    store_destroy(&s);
+}
+END_TEST
+
+START_TEST(store_grant_idempotent)
+{
+    store_t *s = store_new(MIB);
+    put(s, "w", &alice, 1);
+    trine_err_t err;
+    store_entry_t e;
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(store_grant(s, "w", &alice, &bob, &err), TRINE_OK);
+    ck_assert_int_eq(store_get(s, "w", &alice, STORE_REVEAL, &e, &err), TRINE_OK);
+    ck_assert_uint_eq(e.grants, 1);
+    /* granting to the owner counts no grant */
+    ck_assert_int_eq(store_grant(s, "w", &alice, &alice, &err), TRINE_OK);
+    ck_assert_int_eq(store_get(s, "w", &alice, STORE_REVEAL, &e, &err), TRINE_OK);
+    ck_assert_uint_eq(e.grants, 1);
+    ck_assert_int_eq(store_grant(s, "w", &alice, &carol, &err), TRINE_OK);
+    ck_assert_int_eq(store_grant(s, "w", &alice, &bob, &err), TRINE_OK);
+    ck_assert_int_eq(store_get(s, "w", &alice, STORE_REVEAL, &e, &err), TRINE_OK);
+    ck_assert_uint_eq(e.grants, 2);
+    ck_assert_uint_eq(store_list(s, &bob, NULL, 0), 1);
+    ck_assert_uint_eq(store_list(s, &carol, NULL, 0), 1);
+    store_destroy(&s);
+}
+END_TEST
+
+START_TEST(store_destroy_many)
+{
+    store_t *s = store_new(64 * MIB);
+    char name[16];
+    const keys_public_t *owners[] = {&alice, &bob, &carol};
+    trine_err_t err;
+    uint64_t bytes = 0;
+    size_t alice_sees = 0;
+    for (int i = 0; i < 1000; i++) {
+        snprintf(name, sizeof name, "t%d", (i * 7919) % 1000); /* out of order */
+        put(s, name, owners[i % 3], (size_t)(i % 17) + 1);
+        bytes += 8 * ((uint64_t)(i % 17) + 1);
+        bool granted = false;
+        if (i % 5 == 0) {
+            ck_assert_int_eq(store_grant(s, name, owners[i % 3], owners[(i + 1) % 3], &err),
+                             TRINE_OK);
+            granted = (i + 1) % 3 == 0;
+        }
+        if (i % 10 == 0) {
+            ck_assert_int_eq(store_grant(s, name, owners[i % 3], owners[(i + 2) % 3], &err),
+                             TRINE_OK);
+            granted = granted || (i + 2) % 3 == 0;
+        }
+        alice_sees += i % 3 == 0 || granted;
+    }
+    check_usage(s, 1000, bytes);
+    store_entry_t out[1000];
+    size_t total = store_list(s, &alice, out, 1000);
+    ck_assert_uint_eq(total, alice_sees);
+    for (size_t i = 1; i < total; i++)
+        ck_assert_int_lt(strcmp(out[i - 1].name, out[i].name), 0);
+    store_destroy(&s);
+    ck_assert_ptr_null(s);
+    store_destroy(&s);
+    store_destroy(NULL);
+}
+END_TEST
+
+Suite *store_suite(void)
+{
+    Suite *s = suite_create("store");
+    TCase *tc = tcase_create("store");
+    tcase_add_test(tc, store_put_get_round_trip);
+    tcase_add_test(tc, store_put_duplicate_name);
+    tcase_add_test(tc, store_put_invalid);
+    tcase_add_test(tc, store_memory_limit);
+    tcase_add_test(tc, store_permissions);
+    tcase_add_test(tc, store_rm_frees_name_and_bytes);
+    tcase_add_test(tc, store_list_per_caller);
+    tcase_add_test(tc, store_list_cap_smaller);
+    tcase_add_test(tc, store_grant_idempotent);
+    tcase_add_test(tc, store_destroy_many);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return check_util_run(store_suite());
+}

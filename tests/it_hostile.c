@@ -1,0 +1,125 @@
+/* it_hostile.c — integration test: malformed client messages sent to a
+ * running party over CURVE each get an error reply naming the problem, and
+ * the party keeps serving (and keeps what it stores).
+ *
+ *   it_hostile CLUSTER.ini CLIENT.key
+ */
+#include "daemon/cluster.h"
+#include "daemon/keys.h"
+#include "daemon/wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+typedef struct {
+    const char *what;
+    const char *bytes;
+    size_t len;
+    const char *expect; /* substring of the error message */
+} hostile_t;
+
+#define H(what, lit, expect) {what, lit, sizeof lit - 1, expect}
+
+static const hostile_t cases[] = {
+    H("empty message", "", "malformed msgpack"),
+    H("not a map", "\x93\x01\x02\x03", "must be a msgpack map"),
+    H("truncated map", "\x83\xa1v\x01", "malformed msgpack"),
+    H("bin longer than the message", "\x81\xa4" "data" "\xc6\x7f\xff\xff\xff", "malformed msgpack"),
+    H("array claiming 2^32-1 entries", "\xdd\xff\xff\xff\xff", "malformed msgpack"),
+    H("nested too deep", "\x91\x91\x91\x91\x91\x91\x01", "nested deeper"),
+    H("unknown op", "\x83\xa1v\x01\xa2id\x07\xa2op\xa4" "frob", "field 'op' must be one of"),
+    H("wrong version", "\x83\xa1v\x09\xa2id\x07\xa2op\xa6" "status", "version 9 is not supported"),
+    H("unknown field", "\x84\xa1v\x01\xa2id\x07\xa2op\xa6" "status\xa3" "bad\x01", "unknown field 'bad'"),
+    H("rm without a name", "\x83\xa1v\x01\xa2id\x07\xa2op\xa2rm", "lacks field 'name'"),
+    H("bad tensor name", "\x84\xa1v\x01\xa2id\x07\xa2op\xa2rm\xa4name\xa3../", "tensor name"),
+    H("put whose data does not match its shape",
+      "\x87\xa1v\x01\xa2id\x07\xa2op\xa3put\xa4name\xa1x\xa4kind\xa3int\xa5shape\x92\x02\x02"
+      "\xa4" "data\xc4\x08" "01234567",
+      "shape has 4 elements (32 bytes) but data holds 8 bytes"),
+    H("put with a zero extent",
+      "\x87\xa1v\x01\xa2id\x07\xa2op\xa3put\xa4name\xa1x\xa4kind\xa3int\xa5shape\x91\x00"
+      "\xa4" "data\xc4\x00",
+      "zero extent"),
+};
+#define CASES (sizeof cases / sizeof cases[0])
+
+/* Sends bytes to party p and returns its decoded reply (0) or -1. */
+static int hostile_call(void *sock, const void *bytes, size_t len, wire_reply_t *r, zmq_msg_t *m)
+{
+    trine_err_t err;
+    int timeout = 5000;
+    zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    if (zmq_send(sock, bytes, len, 0) != (int)len || zmq_msg_recv(m, sock, 0) < 0) {
+        fprintf(stderr, "no reply: %s\n", zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    if (wire_reply_decode(r, WIRE_OP_STATUS, zmq_msg_data(m), zmq_msg_size(m), &err) != TRINE_OK) {
+        fprintf(stderr, "undecodable reply: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: it_hostile CLUSTER.ini CLIENT.key\n");
+        return 2;
+    }
+    cluster_t c;
+    trine_err_t err;
+    keys_secret_t secret;
+    keys_public_t pub;
+    if (cluster_load(&c, argv[1], &err) != TRINE_OK ||
+        keys_read_secret(&secret, &pub, argv[2], &err) != TRINE_OK) {
+        fprintf(stderr, "it_hostile: %s\n", err.msg);
+        return 1;
+    }
+    void *ctx = zmq_ctx_new(), *sock = zmq_socket(ctx, ZMQ_DEALER);
+    int zero = 0, failures = 0;
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, c.party_key[0].z85, KEYS_Z85_LEN);
+    zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, pub.z85, KEYS_Z85_LEN);
+    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, secret.z85, KEYS_Z85_LEN);
+    keys_wipe(&secret);
+    zmq_connect(sock, c.cfg.party[0].client);
+    for (size_t i = 0; i < CASES; i++) {
+        wire_reply_t r;
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (hostile_call(sock, cases[i].bytes, cases[i].len, &r, &m) != 0 || r.code == TRINE_OK ||
+            !strstr(r.msg, cases[i].expect)) {
+            printf("FAIL %s: got '%s', want '%s'\n", cases[i].what, r.msg, cases[i].expect);
+            failures++;
+        } else {
+            printf("ok   %s: %s\n", cases[i].what, r.msg);
+        }
+        zmq_msg_close(&m);
+    }
+    /* Two frames in one message: no request id to answer, so no reply;
+     * the party must simply carry on. */
+    zmq_send(sock, "\x80", 1, ZMQ_SNDMORE);
+    zmq_send(sock, "\x80", 1, 0);
+    wire_request_t q = {.version = WIRE_VERSION, .id = 42, .op = WIRE_OP_STATUS};
+    void *buf;
+    size_t len;
+    wire_reply_t r;
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    if (wire_request_encode(&buf, &len, &q) != TRINE_OK || hostile_call(sock, buf, len, &r, &m) ||
+        r.code != TRINE_OK || r.id != 42) {
+        printf("FAIL the party does not serve a good request after the bad ones\n");
+        failures++;
+    } else {
+        printf("ok   status after %zu malformed messages: %llu tensors stored\n", CASES + 1,
+               (unsigned long long)r.tensors);
+    }
+    free(buf);
+    zmq_msg_close(&m);
+    zmq_close(sock);
+    zmq_ctx_term(ctx);
+    cluster_clear(&c);
+    return failures ? 1 : 0;
+}
