@@ -54,8 +54,15 @@ static trine_status_t cluster_read_clients(cluster_t *c, trine_err_t *err)
         rc = cluster_add_client(c, path, err);
     }
     closedir(dir);
-    if (rc == TRINE_OK && c->nclients > 1)
+    if (rc == TRINE_OK && c->nclients > 1) {
+        /* The same key under two file names is one client. */
         qsort(c->clients, c->nclients, sizeof *c->clients, cluster_key_cmp);
+        size_t kept = 1;
+        for (size_t i = 1; i < c->nclients; i++)
+            if (cluster_key_cmp(&c->clients[i], &c->clients[kept - 1]))
+                c->clients[kept++] = c->clients[i];
+        c->nclients = kept;
+    }
     return rc;
 }
 
@@ -203,8 +210,12 @@ void cluster_describe_difference(const cluster_t *c, const char *const *peer_lin
     }
     for (size_t i = 0; i < npeer; i++) {
         const char *eq = strchr(peer_lines[i], '=');
-        if (cluster_has_line(mine, c->nlines, peer_lines[i]) || !eq)
+        if (cluster_has_line(mine, c->nlines, peer_lines[i]))
             continue;
+        if (!eq) {
+            CLUSTER_SAY("'%s' there only", peer_lines[i]);
+            continue;
+        }
         size_t keylen = (size_t)(eq - peer_lines[i]);
         bool paired = strncmp(peer_lines[i], "clients.allow", keylen) &&
                       cluster_unmatched(mine, c->nlines, peer_lines[i], keylen, peer_lines,
@@ -212,6 +223,8 @@ void cluster_describe_difference(const cluster_t *c, const char *const *peer_lin
         if (!paired)
             CLUSTER_SAY("%s there only", peer_lines[i]);
     }
+    if (!total && npeer != c->nlines)
+        CLUSTER_SAY("%zu summary lines there, %zu here (a line repeats)", npeer, c->nlines);
 #undef CLUSTER_SAY
     if (total > shown && used < cap)
         snprintf(out + used, cap - used, "; and %zu more", total - shown);

@@ -216,9 +216,12 @@ static void links_on_hello(links_t *l, int p, const void *buf, size_t len)
     if (h.version != WIRE_VERSION || h.party != (unsigned)p)
         snprintf(diff, sizeof diff, "it speaks protocol version %u as party%u, we %d as party%d",
                  (unsigned)h.version, h.party, WIRE_VERSION, l->self);
-    else if (memcmp(h.fingerprint, l->cluster->fingerprint, WIRE_FINGERPRINT_BYTES))
+    else if (memcmp(h.fingerprint, l->cluster->fingerprint, WIRE_FINGERPRINT_BYTES)) {
         cluster_describe_difference(l->cluster, (const char *const *)h.lines, h.nlines, diff,
                                     sizeof diff);
+        if (!diff[0]) /* same lines, other hash: a peer that hashes differently */
+            snprintf(diff, sizeof diff, "its config fingerprint differs from its own summary");
+    }
     if (diff[0]) {
         peer->hello_ok = false;
         peer->mismatch = true;

@@ -78,7 +78,10 @@ static int wire_pack_body(msgpack_packer *pk, wire_op_t op, const wire_reply_t *
               wire_pack_kv_uint(pk, "memory_limit", r->memory_limit);
         rc |= wire_pack_str(pk, "peers") | msgpack_pack_array(pk, 3);
         for (int p = 0; p < 3; p++)
-            rc |= wire_pack_str(pk, wire_peer_names[r->peers[p] ? r->peers[p] - 1 : 2]);
+            rc |= wire_pack_str(pk, wire_peer_names[r->peers[p] >= WIRE_PEER_SELF &&
+                                                             r->peers[p] <= WIRE_PEER_MISMATCH
+                                                         ? r->peers[p] - 1
+                                                         : WIRE_PEER_DOWN - 1]);
         return rc;
     case WIRE_OP_LS:
         rc |= wire_pack_str(pk, "tensors") | msgpack_pack_array(pk, r->count);
@@ -110,6 +113,8 @@ static size_t wire_body_fields(wire_op_t op)
 
 trine_status_t wire_reply_encode(void **buf, size_t *len, wire_op_t op, const wire_reply_t *r)
 {
+    if (!wire_op_name(op))
+        return TRINE_EINVAL;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
@@ -174,7 +179,7 @@ static trine_status_t wire_info(wire_tensor_info_t *t, const msgpack_object *m, 
         st = trine_err_set(err, TRINE_EFORMAT, "field 'kind' must be \"int\" or \"fixed\"");
     if (st == TRINE_OK) {
         t->kind = wire_str_is(kind, "fixed") ? WIRE_KIND_FIXED : WIRE_KIND_INT;
-        st = wire_uint(&u, wire_get(m, "frac"), 62, "frac", err);
+        st = wire_uint(&u, wire_get(m, "frac"), t->kind == WIRE_KIND_INT ? 0 : 62, "frac", err);
         t->frac = (unsigned)u;
     }
     if (st == TRINE_OK)

@@ -1,5 +1,6 @@
-/* check_wire.c — client request codec: round trips, and hostile or
- * malformed messages rejected with a reason, never a crash. */
+/* check_wire.c — the wire codecs: client requests and replies, party frame
+ * headers, heartbeats and hellos. Round trips, and hostile or malformed
+ * messages rejected with a reason, never a crash or a leak. */
 #include "check_util.h"
 
 #include "daemon/wire.h"
@@ -274,6 +275,816 @@ START_TEST(wire_mutations_do_not_crash)
 }
 END_TEST
 
+/* ---- replies --------------------------------------------------------- */
+
+static void boolean(builder_t *b, const char *k, bool v)
+{
+    key(b, k);
+    if (v)
+        msgpack_pack_true(&b->pk);
+    else
+        msgpack_pack_false(&b->pk);
+}
+
+/* Starts a reply map of pairs entries with its envelope (v, id, ok). */
+static void reply_start(builder_t *b, size_t pairs, bool ok)
+{
+    builder_start(b, pairs);
+    uint(b, "v", WIRE_VERSION), uint(b, "id", 7), boolean(b, "ok", ok);
+}
+
+/* Decodes the builder's message as a reply to op, expecting status and a
+ * message part; a failed decode must leave no list behind. */
+static void reply_expect(builder_t *b, wire_op_t op, trine_status_t want, const char *part)
+{
+    wire_reply_t got;
+    trine_err_t err = {0};
+    trine_status_t st = wire_reply_decode(&got, op, b->sb.data, b->sb.size, &err);
+    ck_assert_msg(st == want, "status %d (%s), want %d", st, err.msg, want);
+    ck_assert_msg(strstr(err.msg, part), "'%s' lacks '%s'", err.msg, part);
+    ck_assert_ptr_null(got.list);
+    ck_assert_uint_eq(got.count, 0);
+    msgpack_sbuffer_destroy(&b->sb);
+}
+
+/* Encodes r as the reply to op and decodes it into *got; *buf holds the
+ * encoding, which got->data points into, until the caller frees it. */
+static void reply_round_trip(wire_reply_t *got, void **buf, size_t *len, wire_op_t op,
+                             const wire_reply_t *r)
+{
+    ck_assert_int_eq(wire_reply_encode(buf, len, op, r), TRINE_OK);
+    trine_err_t err = {0};
+    ck_assert_msg(wire_reply_decode(got, op, *buf, *len, &err) == TRINE_OK, "%s: %s",
+                  wire_op_name(op), err.msg);
+    ck_assert_uint_eq(got->version, WIRE_VERSION);
+    ck_assert_uint_eq(got->id, r->id);
+    ck_assert_int_eq(got->code, r->code);
+}
+
+static wire_reply_t status_reply(void)
+{
+    wire_reply_t r = {.id = 41,
+                      .party = 2,
+                      .uptime_ms = UINT64_MAX,
+                      .tensors = 3,
+                      .bytes = 1ULL << 40,
+                      .memory_limit = 1ULL << 30,
+                      .peers = {WIRE_PEER_SELF, WIRE_PEER_UP, WIRE_PEER_MISMATCH}};
+    strcpy(r.cluster, "local-demo");
+    strcpy(r.software, "0.1.0");
+    return r;
+}
+
+START_TEST(reply_status_round_trips)
+{
+    wire_reply_t r = status_reply(), got;
+    void *buf;
+    size_t len;
+    reply_round_trip(&got, &buf, &len, WIRE_OP_STATUS, &r);
+    ck_assert_uint_eq(got.party, 2);
+    ck_assert_str_eq(got.cluster, "local-demo");
+    ck_assert_str_eq(got.software, "0.1.0");
+    ck_assert_uint_eq(got.uptime_ms, UINT64_MAX);
+    ck_assert_uint_eq(got.tensors, 3);
+    ck_assert_uint_eq(got.bytes, 1ULL << 40);
+    ck_assert_uint_eq(got.memory_limit, 1ULL << 30);
+    ck_assert_int_eq(got.peers[0], WIRE_PEER_SELF);
+    ck_assert_int_eq(got.peers[1], WIRE_PEER_UP);
+    ck_assert_int_eq(got.peers[2], WIRE_PEER_MISMATCH);
+    free(buf);
+
+    /* the fourth state, party 0, and a cluster name of the longest kind */
+    r = (wire_reply_t){.id = 0, .peers = {WIRE_PEER_SELF, WIRE_PEER_DOWN, WIRE_PEER_DOWN}};
+    memset(r.cluster, 'c', WIRE_CLUSTER_MAX - 1);
+    reply_round_trip(&got, &buf, &len, WIRE_OP_STATUS, &r);
+    ck_assert_uint_eq(got.party, 0);
+    ck_assert_uint_eq(strlen(got.cluster), WIRE_CLUSTER_MAX - 1);
+    ck_assert_str_eq(got.software, "");
+    ck_assert_int_eq(got.peers[1], WIRE_PEER_DOWN);
+    ck_assert_int_eq(got.peers[2], WIRE_PEER_DOWN);
+    free(buf);
+}
+END_TEST
+
+static const wire_tensor_info_t infos[3] = {
+    {.name = "x_train.0",
+     .kind = WIRE_KIND_FIXED,
+     .frac = 13,
+     .ndim = 2,
+     .shape = {60000, 784},
+     .mine = true,
+     .grants = 2},
+    {.name = "w1", .kind = WIRE_KIND_INT, .ndim = 1, .shape = {1}},
+    {.name = "img-batch",
+     .kind = WIRE_KIND_FIXED,
+     .frac = 62,
+     .ndim = 4,
+     .shape = {64, 3, 32, 32},
+     .mine = true,
+     .grants = UINT32_MAX},
+};
+
+static void info_eq(const wire_tensor_info_t *got, const wire_tensor_info_t *want)
+{
+    ck_assert_str_eq(got->name, want->name);
+    ck_assert_int_eq(got->kind, want->kind);
+    ck_assert_uint_eq(got->frac, want->frac);
+    ck_assert_int_eq(got->ndim, want->ndim);
+    for (int d = 0; d < want->ndim; d++)
+        ck_assert_uint_eq(got->shape[d], want->shape[d]);
+}
+
+START_TEST(reply_ls_round_trips)
+{
+    wire_tensor_info_t list[3] = {infos[0], infos[1], infos[2]};
+    static const size_t counts[] = {0, 1, 3};
+    for (size_t i = 0; i < 3; i++) {
+        wire_reply_t r = {.id = i, .count = counts[i], .list = list}, got;
+        void *buf;
+        size_t len;
+        reply_round_trip(&got, &buf, &len, WIRE_OP_LS, &r);
+        ck_assert_uint_eq(got.count, counts[i]);
+        if (counts[i] == 0)
+            ck_assert_ptr_null(got.list);
+        for (size_t j = 0; j < counts[i]; j++) {
+            info_eq(&got.list[j], &infos[j]);
+            ck_assert(got.list[j].mine == infos[j].mine);
+            ck_assert_uint_eq(got.list[j].grants, infos[j].grants);
+        }
+        wire_reply_clear(&got);
+        ck_assert_ptr_null(got.list);
+        ck_assert_uint_eq(got.count, 0);
+        ck_assert_uint_eq(got.id, i); /* the rest stays readable */
+        free(buf);
+    }
+}
+END_TEST
+
+START_TEST(reply_get_round_trips)
+{
+    uint64_t data[6] = {1, UINT64_MAX, 0, 1ULL << 63, 42, 7};
+    wire_reply_t r = {.id = 5, .info = infos[0], .data = (const uint8_t *)data, .data_len = 48};
+    r.info.shape[0] = 2, r.info.shape[1] = 3;
+    wire_reply_t got;
+    void *buf;
+    size_t len;
+    reply_round_trip(&got, &buf, &len, WIRE_OP_GET, &r);
+    info_eq(&got.info, &r.info);
+    ck_assert_uint_eq(got.data_len, 48);
+    /* zero copy: the shares are read where they lie */
+    ck_assert(got.data > (const uint8_t *)buf && got.data + 48 <= (const uint8_t *)buf + len);
+    ck_assert_mem_eq(got.data, data, 48);
+    ck_assert_ptr_null(got.list);
+    free(buf);
+
+    r = (wire_reply_t){.id = 6, .info = infos[1], .data = (const uint8_t *)data, .data_len = 8};
+    reply_round_trip(&got, &buf, &len, WIRE_OP_GET, &r);
+    info_eq(&got.info, &infos[1]);
+    ck_assert_mem_eq(got.data, data, 8);
+    free(buf);
+}
+END_TEST
+
+START_TEST(reply_bare_round_trips)
+{
+    static const wire_op_t ops[] = {WIRE_OP_PUT, WIRE_OP_RM, WIRE_OP_GRANT};
+    for (size_t i = 0; i < 3; i++) {
+        wire_reply_t r = {.id = UINT64_MAX - i}, got;
+        void *buf;
+        size_t len;
+        reply_round_trip(&got, &buf, &len, ops[i], &r);
+        /* the op decides the shape: a bare reply is no status reply */
+        trine_err_t err = {0};
+        ck_assert_int_eq(wire_reply_decode(&got, WIRE_OP_STATUS, buf, len, &err), TRINE_EFORMAT);
+        ck_assert_str_eq(err.msg, "status reply lacks field 'party'");
+        free(buf);
+    }
+}
+END_TEST
+
+START_TEST(reply_error_codes)
+{
+    static const struct {
+        trine_status_t code;
+        const char *name;
+    } codes[] = {
+        {TRINE_EINVAL, "invalid"},
+        {TRINE_ENOMEM, "memory"},
+        {TRINE_ESHAPE, "shape"},
+        {TRINE_ERANGE, "range"},
+        {TRINE_EIO, "io"},
+        {TRINE_EFORMAT, "format"},
+        {TRINE_EUNSUPPORTED, "unsupported"},
+        {TRINE_ENOENT, "not-found"},
+        {TRINE_EEXIST, "exists"},
+        {TRINE_EPERM, "denied"},
+        {TRINE_ELIMIT, "limit"},
+        {TRINE_ETIMEOUT, "timeout"},
+        {TRINE_EPEER, "peer"},
+    };
+    char longest[TRINE_ERR_MSG_MAX];
+    memset(longest, 'm', sizeof longest - 1);
+    longest[sizeof longest - 1] = '\0';
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        ck_assert_str_eq(wire_code_name(codes[i].code), codes[i].name);
+        ck_assert_int_eq(wire_code_of(codes[i].name, strlen(codes[i].name)), codes[i].code);
+        /* an error reply has the same shape whatever the op */
+        wire_op_t op = (wire_op_t)(WIRE_OP_STATUS + i % 6);
+        wire_reply_t r = {.id = 100 + i, .code = codes[i].code}, got;
+        strcpy(r.msg, i % 2 ? longest : "no tensor named 'w'");
+        void *buf;
+        size_t len;
+        reply_round_trip(&got, &buf, &len, op, &r);
+        ck_assert_str_eq(got.msg, r.msg);
+        ck_assert_ptr_null(got.list);
+        free(buf);
+    }
+    /* names are compared whole; a newer party's code reads as a peer fault */
+    ck_assert_int_eq(wire_code_of("not-found-at-all", 9), TRINE_ENOENT);
+    ck_assert_int_eq(wire_code_of("denie", 5), TRINE_EPEER);
+    ck_assert_int_eq(wire_code_of("on-fire", 7), TRINE_EPEER);
+    builder_t b;
+    reply_start(&b, 5, false), str(&b, "err", "on-fire"), str(&b, "msg", "smoke");
+    wire_reply_t got;
+    trine_err_t err;
+    ck_assert_int_eq(wire_reply_decode(&got, WIRE_OP_RM, b.sb.data, b.sb.size, &err), TRINE_OK);
+    ck_assert_int_eq(got.code, TRINE_EPEER);
+    ck_assert_str_eq(got.msg, "smoke");
+    msgpack_sbuffer_destroy(&b.sb);
+}
+END_TEST
+
+START_TEST(reply_bad_envelopes)
+{
+    builder_t b;
+    msgpack_sbuffer_init(&b.sb);
+    msgpack_packer_init(&b.pk, &b.sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&b.pk, 0);
+    reply_expect(&b, WIRE_OP_LS, TRINE_EFORMAT, "a reply must be a msgpack map");
+    builder_start(&b, 2), uint(&b, "id", 1), boolean(&b, "ok", true);
+    reply_expect(&b, WIRE_OP_RM, TRINE_EFORMAT, "needs fields v, id and ok");
+    builder_start(&b, 3), uint(&b, "v", 1), uint(&b, "id", 1), uint(&b, "ok", 1);
+    reply_expect(&b, WIRE_OP_RM, TRINE_EFORMAT, "needs fields v, id and ok (boolean)");
+    builder_start(&b, 3), uint(&b, "v", 2), uint(&b, "id", 1), boolean(&b, "ok", true);
+    reply_expect(&b, WIRE_OP_RM, TRINE_EUNSUPPORTED, "protocol version 2");
+    builder_start(&b, 3), str(&b, "v", "1"), uint(&b, "id", 1), boolean(&b, "ok", true);
+    reply_expect(&b, WIRE_OP_RM, TRINE_EFORMAT, "'v' must be an unsigned integer");
+    builder_start(&b, 3), uint(&b, "v", 1), str(&b, "id", "1"), boolean(&b, "ok", true);
+    reply_expect(&b, WIRE_OP_RM, TRINE_EFORMAT, "'id' must be an unsigned integer");
+    reply_start(&b, 4, true), str(&b, "colour", "red");
+    reply_expect(&b, WIRE_OP_RM, TRINE_EFORMAT, "reply has 4 fields, expected 3");
+    reply_start(&b, 4, false), str(&b, "err", "denied");
+    reply_expect(&b, WIRE_OP_RM, TRINE_EFORMAT, "error reply lacks field 'msg'");
+    reply_start(&b, 5, false), uint(&b, "err", 10), str(&b, "msg", "no");
+    reply_expect(&b, WIRE_OP_RM, TRINE_EFORMAT, "field 'err' must be a string");
+    reply_start(&b, 5, false), str(&b, "err", "denied"), uint(&b, "msg", 0);
+    reply_expect(&b, WIRE_OP_RM, TRINE_EFORMAT, "field 'msg' must be a string");
+    reply_start(&b, 6, false), str(&b, "err", "denied"), str(&b, "msg", "no"),
+        str(&b, "hint", "ask");
+    reply_expect(&b, WIRE_OP_RM, TRINE_EFORMAT, "error reply has 6 fields, expected 5");
+    reply_start(&b, 3, true);
+    reply_expect(&b, (wire_op_t)0, TRINE_EINVAL, "no such op");
+}
+END_TEST
+
+/* A peers field of n states, all state. */
+static void peers(builder_t *b, size_t n, const char *state)
+{
+    key(b, "peers");
+    msgpack_pack_array(&b->pk, n);
+    for (size_t p = 0; p < n; p++)
+        msgpack_pack_str_with_body(&b->pk, state, strlen(state));
+}
+
+/* Packs a status reply's body fields but omit (which the caller may pack
+ * with another value). */
+static void status_body_except(builder_t *b, const char *omit)
+{
+    static const char *const names[] = {"party",   "cluster", "software",    "uptime_ms",
+                                        "tensors", "bytes",   "memory_limit"};
+    for (size_t i = 0; i < 7; i++) {
+        if (strcmp(names[i], omit) == 0)
+            continue;
+        if (i == 1 || i == 2)
+            str(b, names[i], "c");
+        else
+            uint(b, names[i], 1);
+    }
+    if (strcmp(omit, "peers") != 0)
+        peers(b, 3, "up");
+}
+
+START_TEST(reply_bad_status)
+{
+    builder_t b;
+    reply_start(&b, 11, true), status_body_except(&b, "");
+    reply_expect(&b, WIRE_OP_STATUS, TRINE_OK, ""); /* the base case is valid */
+    reply_start(&b, 10, true), status_body_except(&b, "bytes");
+    reply_expect(&b, WIRE_OP_STATUS, TRINE_EFORMAT, "status reply lacks field 'bytes'");
+    reply_start(&b, 12, true), status_body_except(&b, ""), uint(&b, "load", 1);
+    reply_expect(&b, WIRE_OP_STATUS, TRINE_EFORMAT, "status reply has 12 fields, expected 11");
+    reply_start(&b, 11, true), status_body_except(&b, "party"), str(&b, "party", "two");
+    reply_expect(&b, WIRE_OP_STATUS, TRINE_EFORMAT, "'party' must be an unsigned integer <= 2");
+    reply_start(&b, 11, true), status_body_except(&b, "party"), uint(&b, "party", 3);
+    reply_expect(&b, WIRE_OP_STATUS, TRINE_EFORMAT, "'party' must be an unsigned integer <= 2");
+    char name[WIRE_CLUSTER_MAX + 1] = {0};
+    memset(name, 'c', WIRE_CLUSTER_MAX);
+    reply_start(&b, 11, true), status_body_except(&b, "cluster"), str(&b, "cluster", name);
+    reply_expect(&b, WIRE_OP_STATUS, TRINE_EFORMAT, "'cluster' must be a string of at most 63");
+    reply_start(&b, 11, true), status_body_except(&b, "tensors"), str(&b, "tensors", "3");
+    reply_expect(&b, WIRE_OP_STATUS, TRINE_EFORMAT, "'tensors' must be an unsigned integer");
+    reply_start(&b, 11, true), status_body_except(&b, "peers"), peers(&b, 2, "up");
+    reply_expect(&b, WIRE_OP_STATUS, TRINE_EFORMAT, "'peers' must be an array of 3 states");
+    reply_start(&b, 11, true), status_body_except(&b, "peers"), str(&b, "peers", "up");
+    reply_expect(&b, WIRE_OP_STATUS, TRINE_EFORMAT, "'peers' must be an array of 3 states");
+    reply_start(&b, 11, true), status_body_except(&b, "peers"), peers(&b, 3, "sideways");
+    reply_expect(&b, WIRE_OP_STATUS, TRINE_EFORMAT, "unknown peer state in 'peers'");
+}
+END_TEST
+
+/* Starts an ls entry map of pairs entries with the fields but omit. */
+static void ls_entry_except(builder_t *b, size_t pairs, const char *omit)
+{
+    msgpack_pack_map(&b->pk, pairs);
+    static const char *const names[] = {"name", "kind", "frac", "shape", "mine", "grants"};
+    for (size_t i = 0; i < 6; i++) {
+        if (strcmp(names[i], omit) == 0)
+            continue;
+        switch (i) {
+        case 0: str(b, "name", "w1"); break;
+        case 1: str(b, "kind", "int"); break;
+        case 3:
+            key(b, "shape");
+            msgpack_pack_array(&b->pk, 1);
+            msgpack_pack_uint64(&b->pk, 4);
+            break;
+        case 4: boolean(b, "mine", true); break;
+        default: uint(b, names[i], 0);
+        }
+    }
+}
+
+/* An ls reply whose second entry has omit replaced by key = value (a
+ * string, or an unsigned integer when value is NULL), so that the
+ * decoder fails after it allocated the list. */
+static void ls_case(const char *omit, const char *value, uint64_t number, const char *part)
+{
+    builder_t b;
+    reply_start(&b, 4, true);
+    key(&b, "tensors");
+    msgpack_pack_array(&b.pk, 2);
+    ls_entry_except(&b, 6, "");
+    ls_entry_except(&b, 6, omit);
+    if (value)
+        str(&b, omit, value);
+    else
+        uint(&b, omit, number);
+    reply_expect(&b, WIRE_OP_LS, TRINE_EFORMAT, part);
+}
+
+START_TEST(reply_bad_ls)
+{
+    builder_t b;
+    reply_start(&b, 4, true), str(&b, "tensors", "w1");
+    reply_expect(&b, WIRE_OP_LS, TRINE_EFORMAT, "field 'tensors' must be an array");
+    reply_start(&b, 3, true);
+    reply_expect(&b, WIRE_OP_LS, TRINE_EFORMAT, "ls reply lacks field 'tensors'");
+    reply_start(&b, 4, true), key(&b, "tensors"), msgpack_pack_array(&b.pk, 2);
+    ls_entry_except(&b, 6, "");
+    msgpack_pack_str_with_body(&b.pk, "w2", 2);
+    reply_expect(&b, WIRE_OP_LS, TRINE_EFORMAT, "a tensor entry must be a map");
+    reply_start(&b, 4, true), key(&b, "tensors"), msgpack_pack_array(&b.pk, 1);
+    ls_entry_except(&b, 5, "grants");
+    reply_expect(&b, WIRE_OP_LS, TRINE_EFORMAT, "tensor entry lacks field 'grants'");
+    ls_case("grants", "many", 0, "'grants' must be an unsigned integer <= 4294967295");
+    ls_case("grants", NULL, 1ULL << 32, "'grants' must be an unsigned integer <= 4294967295");
+    ls_case("mine", NULL, 1, "field 'mine' must be a boolean");
+    ls_case("kind", "float", 0, "field 'kind' must be \"int\" or \"fixed\"");
+    ls_case("kind", NULL, 1, "field 'kind' must be \"int\" or \"fixed\"");
+    ls_case("name", "../w", 0, "invalid tensor name in reply");
+    ls_case("name", NULL, 1, "field 'name' must be a string");
+    ls_case("frac", NULL, 1, "field 'frac' must be an unsigned integer <= 0"); /* int entry */
+    ls_case("shape", NULL, 4, "field 'shape' must be an array of 1 to 4 extents");
+}
+END_TEST
+
+/* A get reply of the given shape with data_len bytes of data. */
+static void get_case(const uint64_t *shape, size_t ndim, size_t data_len, trine_status_t want,
+                     const char *part)
+{
+    builder_t b;
+    reply_start(&b, 8, true);
+    str(&b, "name", "y"), str(&b, "kind", "fixed"), uint(&b, "frac", 13);
+    key(&b, "shape");
+    msgpack_pack_array(&b.pk, ndim);
+    for (size_t i = 0; i < ndim; i++)
+        msgpack_pack_uint64(&b.pk, shape[i]);
+    key(&b, "data");
+    uint8_t *zeros = calloc(1, data_len + 1);
+    msgpack_pack_bin_with_body(&b.pk, zeros, data_len);
+    free(zeros);
+    reply_expect(&b, WIRE_OP_GET, want, part);
+}
+
+START_TEST(reply_bad_get)
+{
+    const uint64_t s23[] = {2, 3}, s0[] = {2, 0}, huge[] = {1ULL << 40, 1ULL << 40};
+    get_case(s23, 2, 48, TRINE_OK, "");
+    get_case(s23, 2, 40, TRINE_EFORMAT, "the reply's data does not match its shape");
+    get_case(s23, 2, 56, TRINE_EFORMAT, "the reply's data does not match its shape");
+    get_case(s0, 2, 0, TRINE_EFORMAT, "the reply's data does not match its shape");
+    get_case(huge, 2, 8, TRINE_EFORMAT, "the reply's data does not match its shape");
+    get_case(s23, 0, 8, TRINE_EFORMAT, "'shape' must be an array of 1 to 4 extents");
+
+    builder_t b;
+    reply_start(&b, 8, true);
+    str(&b, "name", "y"), str(&b, "kind", "int"), uint(&b, "frac", 0);
+    key(&b, "shape"), msgpack_pack_array(&b.pk, 1), msgpack_pack_uint64(&b.pk, 1);
+    str(&b, "data", "8 bytes!");
+    reply_expect(&b, WIRE_OP_GET, TRINE_EFORMAT, "field 'data' must be msgpack bin");
+    reply_start(&b, 7, true);
+    str(&b, "name", "y"), str(&b, "kind", "int"), uint(&b, "frac", 0);
+    key(&b, "shape"), msgpack_pack_array(&b.pk, 1), msgpack_pack_uint64(&b.pk, 1);
+    reply_expect(&b, WIRE_OP_GET, TRINE_EFORMAT, "tensor entry lacks field 'data'");
+}
+END_TEST
+
+START_TEST(reply_truncated_everywhere)
+{
+    uint64_t data[6] = {9, 8, 7, 6, 5, 4};
+    wire_tensor_info_t list[3] = {infos[0], infos[1], infos[2]};
+    wire_reply_t replies[4] = {status_reply()};
+    replies[1] = (wire_reply_t){.id = 2, .count = 3, .list = list};
+    replies[2] = (wire_reply_t){.id = 3, .info = infos[1], .data = (const uint8_t *)data};
+    replies[2].info.shape[0] = 6, replies[2].data_len = 48;
+    replies[3] = (wire_reply_t){.id = 4, .code = TRINE_ENOENT, .msg = "no tensor named 'y'"};
+    static const wire_op_t ops[4] = {WIRE_OP_STATUS, WIRE_OP_LS, WIRE_OP_GET, WIRE_OP_RM};
+    for (int i = 0; i < 4; i++) {
+        void *buf;
+        size_t len;
+        ck_assert_int_eq(wire_reply_encode(&buf, &len, ops[i], &replies[i]), TRINE_OK);
+        for (size_t cut = 0; cut < len; cut++) {
+            void *copy = malloc(cut ? cut : 1); /* exact size, so valgrind sees overreads */
+            memcpy(copy, buf, cut);
+            wire_reply_t got;
+            trine_err_t err;
+            ck_assert_msg(wire_reply_decode(&got, ops[i], copy, cut, &err) == TRINE_EFORMAT,
+                          "%s cut at %zu", wire_op_name(ops[i]), cut);
+            ck_assert_ptr_null(got.list);
+            free(copy);
+        }
+        free(buf);
+    }
+}
+END_TEST
+
+/* Random corruptions of a valid ls reply: any answer but a crash or a
+ * leak, and on success entries that pass the same checks. */
+START_TEST(reply_mutations_do_not_crash)
+{
+    wire_tensor_info_t list[3] = {infos[0], infos[1], infos[2]};
+    wire_reply_t r = {.id = 1, .count = 3, .list = list};
+    void *buf;
+    size_t len;
+    ck_assert_int_eq(wire_reply_encode(&buf, &len, WIRE_OP_LS, &r), TRINE_OK);
+    uint64_t rnd[3000];
+    check_util_random(rnd, 3000, 7);
+    uint8_t *copy = malloc(len);
+    for (int i = 0; i < 1000; i++) {
+        memcpy(copy, buf, len);
+        for (int j = 0; j < 3; j++) {
+            uint64_t x = rnd[i * 3 + j];
+            copy[x % len] = (uint8_t)(x >> 32);
+        }
+        wire_reply_t got;
+        trine_err_t err;
+        if (wire_reply_decode(&got, WIRE_OP_LS, copy, len, &err) == TRINE_OK) {
+            for (size_t k = 0; k < got.count; k++)
+                ck_assert(wire_name_valid(got.list[k].name));
+            wire_reply_clear(&got);
+        }
+    }
+    free(copy);
+    free(buf);
+}
+END_TEST
+
+/* ---- party frames ---------------------------------------------------- */
+
+/* Unpacks len bytes of hdr, expecting status want and, on failure, part. */
+static void frame_expect(const uint8_t *hdr, size_t len, trine_status_t want, const char *part)
+{
+    uint8_t *copy = malloc(len ? len : 1); /* exact size, so valgrind sees overreads */
+    memcpy(copy, hdr, len);
+    wire_frame_t f;
+    trine_err_t err = {0};
+    trine_status_t st = wire_frame_unpack(&f, copy, len, &err);
+    free(copy);
+    ck_assert_msg(st == want, "status %d (%s), want %d", st, err.msg, want);
+    ck_assert_msg(strstr(err.msg, part), "'%s' lacks '%s'", err.msg, part);
+}
+
+START_TEST(frame_round_trips)
+{
+    wire_frame_t f = {
+        .type = WIRE_FRAME_DATA, .sender = 2, .job = 0x0102030405060708, .step = UINT64_MAX};
+    uint8_t hdr[WIRE_FRAME_HEADER_BYTES];
+    wire_frame_pack(hdr, &f);
+    static const uint8_t want[WIRE_FRAME_HEADER_BYTES] = {
+        't', 'r', 'n', WIRE_VERSION, 3,    2,    0,    0,    8,    7,    6,   5, 4,
+        3,   2,   1,   0xff,         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    ck_assert_mem_eq(hdr, want, sizeof want);
+    for (int type = WIRE_FRAME_HELLO; type <= WIRE_FRAME_DATA; type++)
+        for (unsigned sender = 0; sender < 3; sender++) {
+            f = (wire_frame_t){.type = (wire_frame_type_t)type,
+                               .sender = sender,
+                               .job = (uint64_t)type << 60,
+                               .step = sender};
+            wire_frame_pack(hdr, &f);
+            wire_frame_t got;
+            trine_err_t err;
+            ck_assert_int_eq(wire_frame_unpack(&got, hdr, sizeof hdr, &err), TRINE_OK);
+            ck_assert_int_eq(got.type, f.type);
+            ck_assert_uint_eq(got.sender, sender);
+            ck_assert_uint_eq(got.job, f.job);
+            ck_assert_uint_eq(got.step, f.step);
+        }
+}
+END_TEST
+
+START_TEST(frame_bad_headers)
+{
+    wire_frame_t f = {.type = WIRE_FRAME_HELLO, .sender = 1};
+    uint8_t good[WIRE_FRAME_HEADER_BYTES + 1] = {0};
+    wire_frame_pack(good, &f);
+    frame_expect(good, WIRE_FRAME_HEADER_BYTES, TRINE_OK, "");
+    frame_expect(good, WIRE_FRAME_HEADER_BYTES - 1, TRINE_EFORMAT,
+                 "not a trine party frame (23 bytes)");
+    frame_expect(good, WIRE_FRAME_HEADER_BYTES + 1, TRINE_EFORMAT,
+                 "not a trine party frame (25 bytes)");
+    frame_expect(good, 0, TRINE_EFORMAT, "not a trine party frame (0 bytes)");
+    static const struct {
+        size_t at;
+        uint8_t value;
+        trine_status_t want;
+        const char *part;
+    } cases[] = {
+        {0, 'T', TRINE_EFORMAT, "not a trine party frame"},
+        {2, 'x', TRINE_EFORMAT, "not a trine party frame"},
+        {3, WIRE_VERSION + 1, TRINE_EUNSUPPORTED, "party frame of protocol version 2, not 1"},
+        {3, 0, TRINE_EUNSUPPORTED, "party frame of protocol version 0"},
+        {4, 0, TRINE_EFORMAT, "unknown type or sender"},
+        {4, WIRE_FRAME_DATA + 1, TRINE_EFORMAT, "unknown type or sender"},
+        {5, 3, TRINE_EFORMAT, "unknown type or sender"},
+        {5, 0xff, TRINE_EFORMAT, "unknown type or sender"},
+        {6, 1, TRINE_EFORMAT, "unknown type or sender"},
+        {7, 0x80, TRINE_EFORMAT, "unknown type or sender"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t bad[WIRE_FRAME_HEADER_BYTES];
+        memcpy(bad, good, sizeof bad);
+        bad[cases[i].at] = cases[i].value;
+        frame_expect(bad, sizeof bad, cases[i].want, cases[i].part);
+    }
+}
+END_TEST
+
+START_TEST(heartbeat_round_trips)
+{
+    wire_heartbeat_t h = {.incarnation = 0x1122334455667788, .holds = 5};
+    uint8_t out[WIRE_HEARTBEAT_BYTES];
+    wire_heartbeat_pack(out, &h);
+    static const uint8_t want[WIRE_HEARTBEAT_BYTES] = {0x88, 0x77, 0x66, 0x55, 0x44,
+                                                       0x33, 0x22, 0x11, 5};
+    ck_assert_mem_eq(out, want, sizeof want);
+    for (unsigned holds = 0; holds <= 7; holds++) {
+        h = (wire_heartbeat_t){.incarnation = UINT64_MAX - holds, .holds = holds};
+        wire_heartbeat_pack(out, &h);
+        wire_heartbeat_t got;
+        trine_err_t err;
+        ck_assert_int_eq(wire_heartbeat_unpack(&got, out, sizeof out, &err), TRINE_OK);
+        ck_assert_uint_eq(got.incarnation, h.incarnation);
+        ck_assert_uint_eq(got.holds, holds);
+    }
+}
+END_TEST
+
+START_TEST(heartbeat_bad)
+{
+    uint8_t buf[WIRE_HEARTBEAT_BYTES + 1] = {0};
+    wire_heartbeat_t got;
+    trine_err_t err = {0};
+    ck_assert_int_eq(wire_heartbeat_unpack(&got, buf, WIRE_HEARTBEAT_BYTES - 1, &err),
+                     TRINE_EFORMAT);
+    ck_assert_str_eq(err.msg, "malformed heartbeat (8 bytes)");
+    ck_assert_int_eq(wire_heartbeat_unpack(&got, buf, WIRE_HEARTBEAT_BYTES + 1, &err),
+                     TRINE_EFORMAT);
+    ck_assert_str_eq(err.msg, "malformed heartbeat (10 bytes)");
+    /* three parties: only bits 0 to 2 may be set */
+    static const uint8_t holds[] = {8, 9, 0x80, 0xff};
+    for (size_t i = 0; i < sizeof holds; i++) {
+        buf[8] = holds[i];
+        err.msg[0] = '\0';
+        ck_assert_int_eq(wire_heartbeat_unpack(&got, buf, WIRE_HEARTBEAT_BYTES, &err),
+                         TRINE_EFORMAT);
+        ck_assert_str_eq(err.msg, "malformed heartbeat (9 bytes)");
+    }
+}
+END_TEST
+
+/* ---- hello ----------------------------------------------------------- */
+
+static wire_hello_t hello_of(char **lines, size_t nlines)
+{
+    wire_hello_t h = {.version = WIRE_VERSION,
+                      .party = 2,
+                      .incarnation = UINT64_MAX,
+                      .nlines = nlines,
+                      .lines = lines};
+    strcpy(h.software, "0.1.0");
+    for (int i = 0; i < WIRE_FINGERPRINT_BYTES; i++)
+        h.fingerprint[i] = (uint8_t)(0xa0 + i);
+    return h;
+}
+
+/* Encodes h, decodes it into *got and checks the fixed fields. */
+static void hello_round_trip(wire_hello_t *got, const wire_hello_t *h)
+{
+    void *buf;
+    size_t len;
+    ck_assert_int_eq(wire_hello_encode(&buf, &len, h), TRINE_OK);
+    trine_err_t err = {0};
+    ck_assert_msg(wire_hello_decode(got, buf, len, &err) == TRINE_OK, "%s", err.msg);
+    free(buf);
+    ck_assert_uint_eq(got->version, h->version);
+    ck_assert_uint_eq(got->party, h->party);
+    ck_assert_uint_eq(got->incarnation, h->incarnation);
+    ck_assert_str_eq(got->software, h->software);
+    ck_assert_mem_eq(got->fingerprint, h->fingerprint, WIRE_FINGERPRINT_BYTES);
+    ck_assert_uint_eq(got->nlines, h->nlines);
+}
+
+START_TEST(hello_round_trips)
+{
+    char longest[4096];
+    memset(longest, 'x', sizeof longest - 1);
+    longest[sizeof longest - 1] = '\0';
+    char *lines[] = {"cluster.name=test", "", longest, "clients.allow=rq:rM>}U?@Lns47E1%kR"};
+    wire_hello_t h = hello_of(lines, 4), got;
+    hello_round_trip(&got, &h);
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_str_eq(got.lines[i], lines[i]);
+    wire_hello_clear(&got);
+    ck_assert_ptr_null(got.lines);
+    ck_assert_uint_eq(got.nlines, 0);
+
+    h = hello_of(NULL, 0);
+    h.party = 0;
+    h.version = WIRE_VERSION + 6; /* decodes, so that the caller can name it */
+    hello_round_trip(&got, &h);
+    ck_assert_ptr_null(got.lines);
+    wire_hello_clear(&got);
+
+    /* the most lines a hello may carry */
+    char **many = malloc(WIRE_HELLO_LINES_MAX * sizeof *many);
+    for (size_t i = 0; i < WIRE_HELLO_LINES_MAX; i++)
+        many[i] = lines[0];
+    h = hello_of(many, WIRE_HELLO_LINES_MAX);
+    hello_round_trip(&got, &h);
+    ck_assert_str_eq(got.lines[WIRE_HELLO_LINES_MAX - 1], lines[0]);
+    wire_hello_clear(&got);
+    free(many);
+}
+END_TEST
+
+/* Packs a hello's fields but omit (which the caller may pack with another
+ * value); lines holds nlines entries of "a=1". */
+static void hello_except(builder_t *b, size_t pairs, const char *omit, size_t nlines)
+{
+    builder_start(b, pairs);
+    static const char *const names[] = {"v",        "party",       "incarnation",
+                                        "software", "fingerprint", "lines"};
+    static const uint8_t fp[WIRE_FINGERPRINT_BYTES] = {0};
+    for (size_t i = 0; i < 6; i++) {
+        if (strcmp(names[i], omit) == 0)
+            continue;
+        switch (i) {
+        case 3: str(b, "software", "0.1.0"); break;
+        case 4:
+            key(b, "fingerprint");
+            msgpack_pack_bin_with_body(&b->pk, fp, sizeof fp);
+            break;
+        case 5:
+            key(b, "lines");
+            msgpack_pack_array(&b->pk, nlines);
+            for (size_t j = 0; j < nlines; j++)
+                msgpack_pack_str_with_body(&b->pk, "a=1", 3);
+            break;
+        default: uint(b, names[i], 1);
+        }
+    }
+}
+
+/* Decodes the builder's message as a hello, expecting status and a message
+ * part; a failed decode must leave nothing allocated. */
+static void hello_expect(builder_t *b, trine_status_t want, const char *part)
+{
+    wire_hello_t got;
+    trine_err_t err = {0};
+    trine_status_t st = wire_hello_decode(&got, b->sb.data, b->sb.size, &err);
+    ck_assert_msg(st == want, "status %d (%s), want %d", st, err.msg, want);
+    ck_assert_msg(strstr(err.msg, part), "'%s' lacks '%s'", err.msg, part);
+    if (st != TRINE_OK) {
+        ck_assert_ptr_null(got.lines);
+        ck_assert_uint_eq(got.nlines, 0);
+    }
+    wire_hello_clear(&got); /* a second clear is harmless */
+    msgpack_sbuffer_destroy(&b->sb);
+}
+
+/* A hello whose lines are "a=1" but line bad_at, which holds bad_len
+ * bytes of bad. */
+static void hello_bad_line(size_t nlines, size_t bad_at, const char *bad, size_t bad_len)
+{
+    builder_t b;
+    hello_except(&b, 6, "lines", 0);
+    key(&b, "lines");
+    msgpack_pack_array(&b.pk, nlines);
+    for (size_t j = 0; j < nlines; j++)
+        if (j == bad_at)
+            msgpack_pack_str_with_body(&b.pk, bad, bad_len);
+        else
+            msgpack_pack_str_with_body(&b.pk, "a=1", 3);
+    hello_expect(&b, TRINE_EFORMAT, "field 'lines' must be a string of at most 4095 bytes");
+}
+
+START_TEST(hello_bad)
+{
+    builder_t b;
+    hello_except(&b, 6, "", 2);
+    hello_expect(&b, TRINE_OK, ""); /* the base case is valid */
+    msgpack_sbuffer_init(&b.sb);
+    msgpack_packer_init(&b.pk, &b.sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&b.pk, 0);
+    hello_expect(&b, TRINE_EFORMAT, "a hello must be a msgpack map");
+    hello_except(&b, 5, "incarnation", 1);
+    hello_expect(&b, TRINE_EFORMAT, "hello lacks field 'incarnation'");
+    hello_except(&b, 7, "", 1), uint(&b, "load", 0);
+    hello_expect(&b, TRINE_EFORMAT, "hello has 7 fields, expected 6");
+    hello_except(&b, 6, "party", 1), uint(&b, "party", 3);
+    hello_expect(&b, TRINE_EFORMAT, "'party' must be an unsigned integer <= 2");
+    hello_except(&b, 6, "software", 1), uint(&b, "software", 1);
+    hello_expect(&b, TRINE_EFORMAT, "'software' must be a string");
+
+    static const uint8_t fp[WIRE_FINGERPRINT_BYTES + 1] = {0};
+    static const size_t fp_sizes[] = {0, WIRE_FINGERPRINT_BYTES - 1, WIRE_FINGERPRINT_BYTES + 1};
+    for (size_t i = 0; i < 3; i++) {
+        hello_except(&b, 6, "fingerprint", 1), key(&b, "fingerprint");
+        msgpack_pack_bin_with_body(&b.pk, fp, fp_sizes[i]);
+        hello_expect(&b, TRINE_EFORMAT, "field 'fingerprint' must be 32 bytes of bin");
+    }
+    hello_except(&b, 6, "fingerprint", 1), key(&b, "fingerprint");
+    msgpack_pack_str_with_body(&b.pk, fp, WIRE_FINGERPRINT_BYTES);
+    hello_expect(&b, TRINE_EFORMAT, "field 'fingerprint' must be 32 bytes of bin");
+
+    hello_except(&b, 6, "lines", 0), str(&b, "lines", "a=1");
+    hello_expect(&b, TRINE_EFORMAT, "field 'lines' must be an array of at most 8192");
+    hello_except(&b, 6, "lines", 0), key(&b, "lines");
+    msgpack_pack_array(&b.pk, WIRE_HELLO_LINES_MAX + 1);
+    for (size_t j = 0; j < WIRE_HELLO_LINES_MAX + 1; j++)
+        msgpack_pack_str_with_body(&b.pk, "a=1", 3);
+    hello_expect(&b, TRINE_EFORMAT, "field 'lines' must be an array of at most 8192");
+
+    /* a bad line first, and after lines were copied: nothing may leak */
+    hello_bad_line(3, 0, "a\0b", 3);
+    hello_bad_line(3, 2, "a=1\0", 4);
+    char *longer = malloc(4096);
+    memset(longer, 'x', 4096);
+    hello_bad_line(4, 1, longer, 4096);
+    free(longer);
+}
+END_TEST
+
+START_TEST(hello_truncated_everywhere)
+{
+    char *lines[] = {"cluster.name=test", "cluster.frac_bits=13"};
+    wire_hello_t h = hello_of(lines, 2);
+    void *buf;
+    size_t len;
+    ck_assert_int_eq(wire_hello_encode(&buf, &len, &h), TRINE_OK);
+    for (size_t cut = 0; cut < len; cut++) {
+        void *copy = malloc(cut ? cut : 1); /* exact size, so valgrind sees overreads */
+        memcpy(copy, buf, cut);
+        wire_hello_t got;
+        trine_err_t err;
+        ck_assert_msg(wire_hello_decode(&got, copy, cut, &err) == TRINE_EFORMAT, "cut at %zu", cut);
+        ck_assert_ptr_null(got.lines);
+        free(copy);
+    }
+    free(buf);
+}
+END_TEST
+
 Suite *wire_suite(void)
 {
     Suite *s = suite_create("wire");
@@ -284,6 +1095,28 @@ Suite *wire_suite(void)
     tcase_add_test(tc, wire_bad_envelopes);
     tcase_add_test(tc, wire_bad_puts);
     tcase_add_test(tc, wire_mutations_do_not_crash);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("replies");
+    tcase_add_test(tc, reply_status_round_trips);
+    tcase_add_test(tc, reply_ls_round_trips);
+    tcase_add_test(tc, reply_get_round_trips);
+    tcase_add_test(tc, reply_bare_round_trips);
+    tcase_add_test(tc, reply_error_codes);
+    tcase_add_test(tc, reply_bad_envelopes);
+    tcase_add_test(tc, reply_bad_status);
+    tcase_add_test(tc, reply_bad_ls);
+    tcase_add_test(tc, reply_bad_get);
+    tcase_add_test(tc, reply_truncated_everywhere);
+    tcase_add_test(tc, reply_mutations_do_not_crash);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("party frames");
+    tcase_add_test(tc, frame_round_trips);
+    tcase_add_test(tc, frame_bad_headers);
+    tcase_add_test(tc, heartbeat_round_trips);
+    tcase_add_test(tc, heartbeat_bad);
+    tcase_add_test(tc, hello_round_trips);
+    tcase_add_test(tc, hello_bad);
+    tcase_add_test(tc, hello_truncated_everywhere);
     suite_add_tcase(s, tc);
     return s;
 }
