@@ -1,0 +1,114 @@
+/* ctx.h — one party's protocol context for one job.
+ *
+ * A context holds the party's role, its link to the other two parties, the
+ * pairwise PRG seeds (P0-P1, P0-P2, P1-P2) agreed afresh when it is created
+ * and wiped when it is destroyed, the fixed-point precision, and the
+ * communication counters. There are no globals: every protocol takes the
+ * context of the party that runs it. A context is used by one thread.
+ *
+ * All three parties call the same protocols in the same order with tensors
+ * of the same shapes. P0 and P1 pass their shares; P2 passes tensors of the
+ * right shape whose contents are ignored, and its outputs are set to zero.
+ * After any failure the job is lost (the parties' streams no longer agree):
+ * every later call on the context returns TRINE_EPEER.
+ *
+ * Accounting. Every payload sent or received is counted (bytes without the
+ * link header, and messages) per peer, both in running totals and in a
+ * table indexed by the protocol (proto_op_t) that the application called;
+ * a protocol used inside another is charged to the outer one.
+ * Rounds follow SecureNN: the number of sequential communication steps on
+ * the critical path of a call. Each message carries a causal stamp: a
+ * party's stamp starts at 0 when a call begins, becomes the maximum of its
+ * own and each received message's stamp, and a message is sent with the
+ * sender's stamp plus one. A party's rounds for a call are its final
+ * stamp, the longest chain of messages that ended at it; the call's rounds
+ * are the maximum over the three parties (proto_stats_call_rounds).
+ * Messages that do not wait for each other share a round: a Beaver
+ * product's triple correction from P2 and the exchange of masked operands
+ * travel together in one round.
+ */
+#ifndef TRINE_PROTO_CTX_H
+#define TRINE_PROTO_CTX_H
+
+#include "link.h"
+
+#include "tensor/status.h"
+
+#include <stdint.h>
+
+typedef struct proto_ctx proto_ctx_t;
+
+/* The protocols the accounting tells apart. */
+typedef enum {
+    PROTO_OP_SETUP = 0, /* seed agreement in proto_ctx_new */
+    PROTO_OP_RECONSTRUCT,
+    PROTO_OP_MUL, /* elementwise Beaver product */
+    PROTO_OP_MATMUL,
+    PROTO_OP_MASK, /* opening W - B of a mask-once operand */
+    PROTO_OP_MATMUL_MASKED,
+    PROTO_OP_CONV,
+    PROTO_OP_CONV_MASKED,
+    PROTO_OP_PRIVATE_COMPARE,
+    PROTO_OP_SHARE_CONVERT,
+    PROTO_OP_MSB,
+    PROTO_OP_DRELU,
+    PROTO_OP_RELU,
+    PROTO_OP_SELECT,
+    PROTO_OP_COMPARE,
+    PROTO_OP_MAXPOOL,
+    PROTO_OP_AVGPOOL, /* local: counted so that a call shows its zero cost */
+    PROTO_OP_DIV,
+    PROTO_OP_SIGMOID,
+    PROTO_OP_COUNT
+} proto_op_t;
+
+/* Counters of one party; arrays are indexed by the peer's party number
+ * (the party's own entry stays 0). */
+typedef struct {
+    uint64_t bytes_sent[PROTO_PARTIES];
+    uint64_t bytes_recv[PROTO_PARTIES];
+    uint64_t msgs_sent[PROTO_PARTIES];
+    uint64_t msgs_recv[PROTO_PARTIES];
+    uint64_t rounds; /* summed over calls, as this party saw them */
+    uint64_t calls;
+} proto_counters_t;
+
+typedef struct {
+    proto_counters_t total;
+    proto_counters_t op[PROTO_OP_COUNT];
+    proto_op_t last_op;         /* the last completed call */
+    proto_counters_t last_call; /* what it cost this party */
+} proto_stats_t;
+
+/* Creates the context of party role over link and agrees fresh pairwise
+ * seeds with the peers (P0 draws the P0-P1 and P0-P2 seeds, P1 the P1-P2
+ * seed, each sent over the link). frac_bits is the fixed-point precision
+ * (<= FIXED_FRAC_BITS_MAX). On success *out owns the context; the link is
+ * copied and must stay usable until proto_ctx_destroy. */
+TRINE_NODISCARD trine_status_t proto_ctx_new(proto_ctx_t **out, proto_party_t role,
+                                             const link_t *link, unsigned frac_bits,
+                                             trine_err_t *err);
+
+/* Wipes the seeds, frees *ctx and sets it to NULL; accepts NULL. */
+void proto_ctx_destroy(proto_ctx_t **ctx);
+
+/* The party the context belongs to, and its fixed-point precision. */
+proto_party_t proto_ctx_role(const proto_ctx_t *ctx);
+unsigned proto_ctx_frac_bits(const proto_ctx_t *ctx);
+
+/* Copies the party's counters into *out. */
+void proto_ctx_stats(const proto_ctx_t *ctx, proto_stats_t *out);
+
+/* A short lowercase name of op ("drelu", "matmul"); never NULL. */
+const char *proto_op_name(proto_op_t op);
+
+/* Bytes and messages one party sent, summed over its peers. */
+uint64_t proto_counters_bytes_sent(const proto_counters_t *c);
+uint64_t proto_counters_msgs_sent(const proto_counters_t *c);
+
+/* The rounds of a call given the three parties' counters for it: the
+ * maximum of their views (see the accounting note above). */
+uint64_t proto_stats_call_rounds(const proto_counters_t *p0, const proto_counters_t *p1,
+                                 const proto_counters_t *p2);
+
+#endif

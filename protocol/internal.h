@@ -1,0 +1,152 @@
+/* internal.h — what the protocol files share and users of protocol/ do not
+ * see: the context's layout, counted send and receive, the pairwise
+ * randomness, arithmetic in Z_(2^64 - 1) and Z_p, and Z_p packing. */
+#ifndef TRINE_PROTO_INTERNAL_H
+#define TRINE_PROTO_INTERNAL_H
+
+#include "ctx.h"
+#include "proto.h"
+
+#include "tensor/prg.h"
+#include "tensor/tensor.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The prime of PrivateCompare: above ell + 2 = 66 so that its sums never
+ * wrap (private_compare.c), and small enough to pack in 7 bits. */
+#define PROTO_P         67u
+#define PROTO_ZP_BITS   7u
+#define PROTO_RING_BITS 64
+
+/* 2^64 - 1, the odd modulus of ShareConvert and ComputeMSB. */
+#define PROTO_N UINT64_MAX
+
+struct proto_ctx {
+    proto_party_t role;
+    link_t link;
+    unsigned frac_bits;
+    prg_t *prg[PROTO_PARTIES];         /* prg[j]: seed shared with party j; NULL for self */
+    uint64_t stream[PROTO_PARTIES];    /* next stream (nonce) of prg[j] */
+    uint64_t sent_step[PROTO_PARTIES]; /* messages sent to / received from party j */
+    uint64_t recv_step[PROTO_PARTIES];
+    uint32_t stamp; /* causal round stamp of the current call (ctx.h) */
+    int depth;      /* nesting of protocol calls; the outermost is charged */
+    proto_op_t op;
+    proto_counters_t call;
+    proto_stats_t stats;
+    bool failed;
+};
+
+static inline bool proto_is_helper(const proto_ctx_t *ctx)
+{
+    return ctx->role == PROTO_P2;
+}
+
+/* The other compute party of P0 or P1. */
+static inline proto_party_t proto_other(const proto_ctx_t *ctx)
+{
+    return ctx->role == PROTO_P0 ? PROTO_P1 : PROTO_P0;
+}
+
+/* Opens a protocol call (charged to op when outermost); TRINE_EPEER when
+ * an earlier failure lost the job. */
+TRINE_NODISCARD trine_status_t proto_op_begin(proto_ctx_t *ctx, proto_op_t op, trine_err_t *err);
+
+/* Closes the call opened by proto_op_begin and passes st through; a
+ * failure marks the context lost. */
+trine_status_t proto_op_end(proto_ctx_t *ctx, trine_status_t st);
+
+/* Sends or receives one payload with the header, counting it. */
+TRINE_NODISCARD trine_status_t proto_send(proto_ctx_t *ctx, proto_party_t to, const void *buf,
+                                          size_t len, trine_err_t *err);
+TRINE_NODISCARD trine_status_t proto_recv(proto_ctx_t *ctx, proto_party_t from, void *buf,
+                                          size_t len, trine_err_t *err);
+
+/* Draws n words from the next stream of the seed shared with peer; both
+ * parties of the pair must make the same draws in the same order. */
+void proto_draw_ring(proto_ctx_t *ctx, proto_party_t peer, uint64_t *out, size_t n);
+
+/* As proto_draw_ring into digits mod m (2 <= m <= 256). */
+void proto_draw_digits(proto_ctx_t *ctx, proto_party_t peer, uint8_t *out, size_t n, unsigned m);
+
+/* Checks that every tensor in t[0..n) has the shape of t[0]. */
+TRINE_NODISCARD trine_status_t proto_check_shapes(const char *what, const tensor_t *const *t,
+                                                  size_t n, trine_err_t *err);
+
+/* Sets every element of t to zero: the helper's outputs. */
+void proto_zero(tensor_t *t);
+
+/* Arithmetic mod N = 2^64 - 1 on values in [0, N). */
+static inline uint64_t ringn_reduce(uint64_t a)
+{
+    return a == PROTO_N ? 0 : a;
+}
+
+static inline uint64_t ringn_add(uint64_t a, uint64_t b)
+{
+    uint64_t s = a + b;
+    s += s < a; /* 2^64 = 1 mod N */
+    return ringn_reduce(s);
+}
+
+static inline uint64_t ringn_sub(uint64_t a, uint64_t b)
+{
+    return a >= b ? a - b : a - b - 1;
+}
+
+/* Number of bytes that n digits of Z_p take packed 7 bits each. */
+static inline size_t zp_packed_len(size_t n)
+{
+    return (n * PROTO_ZP_BITS + 7) / 8;
+}
+
+/* Packs n digits (< 128) into zp_packed_len(n) bytes, and back. */
+void zp_pack(uint8_t *out, const uint8_t *digits, size_t n);
+void zp_unpack(uint8_t *digits, const uint8_t *in, size_t n);
+
+/* PrivateCompare (private_compare.c) in the form the other protocols use.
+ * x has n * 64 digits: Zp shares of the bits of n secret values, bit i of
+ * value e at e * 64 + i (P2 passes NULL). pub holds n public values and
+ * beta n common random bits (P0 and P1; P2 passes NULL for both). At P2,
+ * out[e] receives beta[e] xor (x > pub) for PC_GT, beta[e] xor (x < pub)
+ * for PC_LT; P0 and P1 pass out NULL. One round: P0, P1 -> P2. */
+typedef enum { PC_GT, PC_LT } pc_mode_t;
+TRINE_NODISCARD trine_status_t pc_run(proto_ctx_t *ctx, pc_mode_t mode, const uint8_t *x,
+                                      const uint64_t *pub, const uint8_t *beta, uint8_t *out,
+                                      size_t n, trine_err_t *err);
+
+/* Common random bits of P0 and P1, one per byte. */
+void proto_draw_bits(proto_ctx_t *ctx, proto_party_t peer, uint8_t *out, size_t n);
+
+/* The helper's dealing of Zp shares of the bits of n values v (P2 only):
+ * P0's digits come from the P0-P2 seed; P1's are written packed into
+ * wire (zp_packed_len(n * 64) bytes) for P2 to send. P0 calls
+ * proto_bits_draw for its digits. */
+void proto_bits_deal(proto_ctx_t *ctx, const uint64_t *v, size_t n, uint8_t *wire);
+void proto_bits_draw(proto_ctx_t *ctx, uint8_t *digits, size_t n);
+
+/* ComputeMSB split in its dealing and the rest, so that DReLU can send the
+ * dealing with ShareConvert's last message (msb.c). */
+typedef struct {
+    size_t n;
+    uint64_t *x;   /* the helper's random x mod N: P0, P1 a share, P2 the value */
+    uint8_t *bits; /* P0, P1: Zp shares of the bits of x (n * 64) */
+    uint8_t *wire; /* P1's packed bit shares: P2 fills, P1 receives */
+    size_t wire_len;
+    bool pending; /* P1 still has to receive wire from P2 itself */
+} msb_deal_t;
+
+TRINE_NODISCARD trine_status_t msb_deal_new(proto_ctx_t *ctx, msb_deal_t *d, size_t n,
+                                            trine_err_t *err);
+void msb_deal_free(msb_deal_t *d);
+TRINE_NODISCARD trine_status_t msb_finish(proto_ctx_t *ctx, tensor_t *out, const tensor_t *a,
+                                          msb_deal_t *d, trine_err_t *err);
+
+/* ShareConvert with an attachment: P2 appends attach_len bytes of attach
+ * to its last message to P1, which P1 copies into attach (share_convert.c). */
+TRINE_NODISCARD trine_status_t sc_run(proto_ctx_t *ctx, tensor_t *out, const tensor_t *a,
+                                      uint8_t *attach, size_t attach_len, trine_err_t *err);
+
+#endif

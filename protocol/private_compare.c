@@ -1,0 +1,232 @@
+/* private_compare.c — PrivateCompare (SecureNN Algorithm 3).
+ *
+ * P0 and P1 hold Zp shares (p = 67) of the 64 bits of a secret x, a public
+ * t and a common random bit beta; P2 learns beta xor (x > t) and nothing
+ * else. For "x > t" each party forms shares of
+ *     c_i = t_i - x_i + 1 + sum_{k > i} (x_k xor t_k),
+ * which is zero at exactly one i when x > t (the first bit where they
+ * differ, if x has the 1) and at none otherwise; "x < t" swaps x_i and t_i.
+ * c_i <= 65 < p, so the sums never wrap. beta = 1 asks the negated
+ * question, which turns a strict comparison into the other direction with
+ * t +- 1; where that would overflow (x <= 2^64 - 1, x >= 0) the answer is
+ * known and the parties share a vector with exactly one zero.
+ *
+ * P0 and P1 multiply by common random s_i in Z_p*, add common u_i (P0) and
+ * -u_i (P1) so that neither share alone tells P2 anything (P2 dealt the
+ * bit shares and knows them), and permute the 64 positions by a common
+ * random permutation. Round 1: P0 -> P2 and P1 -> P2, 64 digits each,
+ * packed 7 bits: 2 * 56 = 112 bytes per element (SecureNN: 128, one byte
+ * per digit). P2 reconstructs and looks for a zero. 1 round.
+ */
+#include "internal.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BITS PROTO_RING_BITS
+
+/* Common randomness per value: 64 words for (s_i, u_i) pairs, 32 for the
+ * permutation (two Fisher-Yates draws per word). */
+#define PC_WORDS (BITS + BITS / 2)
+
+typedef enum { C_GT, C_LT, C_ALWAYS } c_kind_t;
+
+/* Fills d with this party's 64 masked, permuted digits of one value. */
+static void pc_value(uint8_t *d, const uint8_t *x, uint64_t t, c_kind_t kind, bool p0,
+                     const uint64_t *rnd)
+{
+    uint8_t c[BITS];
+    unsigned sum = 0; /* share of sum_{k > i} w_k, mod p */
+    for (int i = BITS - 1; i >= 0; i--) {
+        unsigned ti = (unsigned)(t >> i) & 1, xi = x[i];
+        unsigned ci;
+        if (kind == C_ALWAYS)
+            ci = p0 ? 0 : (i != 0);
+        else if (kind == C_GT)
+            ci = (p0 ? ti + 1 : 0) + (PROTO_P - xi) + sum;
+        else
+            ci = (p0 ? 1 + PROTO_P - ti : 0) + xi + sum;
+        c[i] = (uint8_t)(ci % PROTO_P);
+        /* w_i = x_i xor t_i = t_i + x_i (1 - 2 t_i) */
+        unsigned wi = (p0 ? ti : 0) + (ti ? PROTO_P - xi : xi);
+        sum = (sum + wi) % PROTO_P;
+    }
+    uint8_t perm[BITS];
+    for (int i = 0; i < BITS; i++)
+        perm[i] = (uint8_t)i;
+    for (int i = BITS - 1, w = 0; i >= 1; i -= 2, w++) {
+        uint64_t r = rnd[BITS + w] % ((uint64_t)(i + 1) * (uint64_t)i);
+        unsigned j = (unsigned)(r % (uint64_t)(i + 1)), k = (unsigned)(r / (uint64_t)(i + 1));
+        uint8_t tmp = perm[i];
+        perm[i] = perm[j], perm[j] = tmp;
+        tmp = perm[i - 1];
+        perm[i - 1] = perm[k], perm[k] = tmp;
+    }
+    for (int i = 0; i < BITS; i++) {
+        uint64_t su = rnd[i] % ((PROTO_P - 1) * PROTO_P);
+        unsigned s = 1 + (unsigned)(su % (PROTO_P - 1)), u = (unsigned)(su / (PROTO_P - 1));
+        unsigned di = (s * c[i] + (p0 ? u : PROTO_P - u)) % PROTO_P;
+        d[perm[i]] = (uint8_t)di;
+    }
+    sodium_memzero(c, sizeof c);
+}
+
+/* Turns (mode, public value, beta) into the question the c_i ask. */
+static c_kind_t pc_question(pc_mode_t mode, uint64_t pub, uint8_t beta, uint64_t *t)
+{
+    *t = pub;
+    if (!beta)
+        return mode == PC_GT ? C_GT : C_LT;
+    if (mode == PC_GT) { /* not (x > t): x < t + 1 */
+        if (pub == UINT64_MAX)
+            return C_ALWAYS;
+        *t = pub + 1;
+        return C_LT;
+    }
+    if (pub == 0) /* not (x < t): x > t - 1 */
+        return C_ALWAYS;
+    *t = pub - 1;
+    return C_GT;
+}
+
+/* Values are processed in blocks so that the randomness needs no buffer
+ * the size of the input. */
+#define PC_BLOCK 64
+
+static trine_status_t pc_compute(proto_ctx_t *ctx, pc_mode_t mode, const uint8_t *x,
+                                 const uint64_t *pub, const uint8_t *beta, size_t n,
+                                 trine_err_t *err)
+{
+    size_t digits = n * BITS, bytes = zp_packed_len(digits);
+    uint8_t *d = malloc(digits), *wire = malloc(bytes);
+    uint64_t *rnd = malloc(PC_BLOCK * PC_WORDS * sizeof *rnd);
+    trine_status_t st = TRINE_OK;
+    if (!d || !wire || !rnd)
+        st = trine_err_set(err, TRINE_ENOMEM, "private compare: no memory for %zu values", n);
+    uint64_t stream = ctx->stream[proto_other(ctx)]++;
+    for (size_t b = 0; st == TRINE_OK && b < n; b += PC_BLOCK) {
+        size_t k = n - b < PC_BLOCK ? n - b : PC_BLOCK;
+        prg_fill_ring(ctx->prg[proto_other(ctx)], stream, b * PC_WORDS, rnd, k * PC_WORDS);
+        for (size_t e = b; e < b + k; e++) {
+            uint64_t t;
+            c_kind_t kind = pc_question(mode, pub[e], beta[e], &t);
+            pc_value(d + e * BITS, x + e * BITS, t, kind, ctx->role == PROTO_P0,
+                     rnd + (e - b) * PC_WORDS);
+        }
+    }
+    if (st == TRINE_OK) {
+        zp_pack(wire, d, digits);
+        st = proto_send(ctx, PROTO_P2, wire, bytes, err);
+    }
+    if (rnd)
+        sodium_memzero(rnd, PC_BLOCK * PC_WORDS * sizeof *rnd);
+    free(d);
+    free(wire);
+    free(rnd);
+    return st;
+}
+
+static trine_status_t pc_reveal(proto_ctx_t *ctx, uint8_t *out, size_t n, trine_err_t *err)
+{
+    size_t digits = n * BITS, bytes = zp_packed_len(digits);
+    uint8_t *d0 = malloc(digits), *d1 = malloc(digits), *wire = malloc(bytes);
+    trine_status_t st = TRINE_OK;
+    if (!d0 || !d1 || !wire)
+        st = trine_err_set(err, TRINE_ENOMEM, "private compare: no memory for %zu values", n);
+    if (st == TRINE_OK)
+        st = proto_recv(ctx, PROTO_P0, wire, bytes, err);
+    if (st == TRINE_OK) {
+        zp_unpack(d0, wire, digits);
+        st = proto_recv(ctx, PROTO_P1, wire, bytes, err);
+    }
+    if (st == TRINE_OK) {
+        zp_unpack(d1, wire, digits);
+        for (size_t e = 0; e < n; e++) {
+            uint8_t zero = 0;
+            for (size_t i = e * BITS; i < (e + 1) * BITS; i++)
+                zero |= (d0[i] + d1[i]) % PROTO_P == 0;
+            out[e] = zero;
+        }
+    }
+    free(d0);
+    free(d1);
+    free(wire);
+    return st;
+}
+
+trine_status_t pc_run(proto_ctx_t *ctx, pc_mode_t mode, const uint8_t *x, const uint64_t *pub,
+                      const uint8_t *beta, uint8_t *out, size_t n, trine_err_t *err)
+{
+    if (proto_is_helper(ctx))
+        return pc_reveal(ctx, out, n, err);
+    return pc_compute(ctx, mode, x, pub, beta, n, err);
+}
+
+static trine_status_t pc_public(proto_ctx_t *ctx, tensor_t *beta, const tensor_t *xbits,
+                                const tensor_t *r, trine_err_t *err)
+{
+    size_t n = r->size;
+    if (beta->size != n || xbits->size != n * BITS)
+        return trine_err_set(err, TRINE_ESHAPE,
+                             "private compare: %zu values need %zu bit shares and %zu outputs", n,
+                             n * BITS, n);
+    uint8_t *x = NULL, *b = malloc(n);
+    if (!b)
+        return trine_err_set(err, TRINE_ENOMEM, "private compare: no memory");
+    trine_status_t st = TRINE_OK;
+    if (!proto_is_helper(ctx)) {
+        x = malloc(n * BITS);
+        if (!x)
+            st = trine_err_set(err, TRINE_ENOMEM, "private compare: no memory");
+        for (size_t i = 0; st == TRINE_OK && i < n * BITS; i++) {
+            if (xbits->data[i] >= PROTO_P)
+                st = trine_err_set(err, TRINE_ERANGE,
+                                   "private compare: bit share %zu is not in Z_%u", i, PROTO_P);
+            else
+                x[i] = (uint8_t)xbits->data[i];
+        }
+        if (st == TRINE_OK)
+            proto_draw_bits(ctx, proto_other(ctx), b, n);
+    }
+    if (st == TRINE_OK)
+        st = pc_run(ctx, PC_GT, x, r->data, b, b, n, err);
+    for (size_t e = 0; st == TRINE_OK && e < n; e++)
+        beta->data[e] = b[e];
+    free(x);
+    free(b);
+    return st;
+}
+
+trine_status_t proto_private_compare(proto_ctx_t *ctx, tensor_t *beta, const tensor_t *xbits,
+                                     const tensor_t *r, trine_err_t *err)
+{
+    trine_status_t st = proto_op_begin(ctx, PROTO_OP_PRIVATE_COMPARE, err);
+    if (st != TRINE_OK)
+        return st;
+    return proto_op_end(ctx, pc_public(ctx, beta, xbits, r, err));
+}
+
+void proto_bits_draw(proto_ctx_t *ctx, uint8_t *digits, size_t n)
+{
+    proto_draw_digits(ctx, PROTO_P2, digits, n * BITS, PROTO_P);
+}
+
+void proto_bits_deal(proto_ctx_t *ctx, const uint64_t *v, size_t n, uint8_t *wire)
+{
+    uint8_t d[BITS];
+    uint64_t stream = ctx->stream[PROTO_P0]++;
+    uint64_t w[BITS];
+    /* P0's digits, drawn exactly as proto_draw_digits draws them */
+    for (size_t e = 0; e < n; e++) {
+        prg_fill_ring(ctx->prg[PROTO_P0], stream, e * BITS, w, BITS);
+        for (int i = 0; i < BITS; i++) {
+            unsigned d0 = (unsigned)(w[i] % PROTO_P), bit = (unsigned)(v[e] >> i) & 1;
+            d[i] = (uint8_t)((bit + PROTO_P - d0) % PROTO_P);
+        }
+        /* 64 digits are 56 whole bytes, so values pack independently */
+        zp_pack(wire + e * zp_packed_len(BITS), d, BITS);
+    }
+    sodium_memzero(d, sizeof d);
+    sodium_memzero(w, sizeof w);
+}

@@ -1,0 +1,292 @@
+/* check_proto_cmp.c — PrivateCompare, ShareConvert, ComputeMSB, DReLU,
+ * ReLU, SelectShare and the comparisons: exact on random values and edges
+ * over several seeds, with their measured rounds and bytes. */
+#include "check_util.h"
+#include "proto_harness.h"
+
+#include <string.h>
+
+#define SEEDS 8
+#define P     67
+#define N     400
+
+typedef struct {
+    tensor_t *x[3], *y[3], *z[3], *out[3], *out2[3];
+    const tensor_t *pub;
+    proto_cmp_t cmp;
+} args_t;
+
+static uint64_t sum_n(uint64_t a, uint64_t b) /* mod 2^64 - 1 */
+{
+    uint64_t s = a + b;
+    s += s < a;
+    return s == UINT64_MAX ? 0 : s;
+}
+
+/* ---- PrivateCompare --------------------------------------------------- */
+
+static trine_status_t body_pc(proto_ctx_t *ctx, void *arg, trine_err_t *err)
+{
+    args_t *a = arg;
+    int p = proto_ctx_role(ctx);
+    return proto_private_compare(ctx, a->out[p], a->x[p], a->pub, err);
+}
+
+START_TEST(private_compare_reveals_masked_bit_to_p2)
+{
+    for (uint64_t seed = 0; seed < SEEDS; seed++) {
+        tensor_t *x = tensor_new_1d(N), *r = tensor_new_1d(N), *bits = tensor_new_1d(N * 64);
+        check_util_random(x->data, N, 40 + seed);
+        check_util_random(r->data, N, 50 + seed);
+        const uint64_t ex[] = {0, 0, 5, UINT64_MAX, UINT64_MAX, 0, 1u << 31, UINT64_MAX - 1};
+        const uint64_t er[] = {0, UINT64_MAX, 5, UINT64_MAX, 0, 1, 1u << 31, UINT64_MAX};
+        for (size_t i = 0; i < 8; i++)
+            x->data[i] = ex[i], r->data[i] = er[i];
+        for (size_t i = 8; i < 40; i++) /* values close to r */
+            x->data[i] = r->data[i] + (uint64_t)(int64_t)((int)(i % 5) - 2);
+        for (size_t e = 0; e < N; e++)
+            for (int i = 0; i < 64; i++)
+                bits->data[e * 64 + i] = x->data[e] >> i & 1;
+        args_t a = {.pub = r};
+        harness_alloc(a.x, bits);
+        check_util_random(a.x[0]->data, N * 64, 60 + seed);
+        for (size_t i = 0; i < N * 64; i++) {
+            a.x[0]->data[i] %= P;
+            a.x[1]->data[i] = (bits->data[i] + P - a.x[0]->data[i]) % P;
+        }
+        harness_alloc(a.out, x);
+        harness_result_t res;
+        harness_run_ok(body_pc, &a, &res);
+        unsigned ones = 0;
+        for (size_t e = 0; e < N; e++) {
+            ck_assert_uint_eq(a.out[0]->data[e], a.out[1]->data[e]);
+            ck_assert_uint_le(a.out[0]->data[e], 1);
+            ones += (unsigned)a.out[0]->data[e];
+            ck_assert_uint_eq(a.out[0]->data[e] ^ a.out[2]->data[e], x->data[e] > r->data[e]);
+        }
+        ck_assert_uint_gt(ones, N / 4); /* beta is random */
+        ck_assert_uint_lt(ones, 3 * N / 4);
+        ck_assert_uint_eq(harness_bytes(&res), 112 * N);
+        ck_assert_uint_eq(harness_rounds(&res), 1);
+        tensor_destroy(&x), tensor_destroy(&r), tensor_destroy(&bits);
+        harness_free(a.x), harness_free(a.out);
+    }
+}
+END_TEST
+
+/* ---- ShareConvert and ComputeMSB ------------------------------------- */
+
+static trine_status_t body_sc(proto_ctx_t *ctx, void *arg, trine_err_t *err)
+{
+    args_t *a = arg;
+    int p = proto_ctx_role(ctx);
+    return proto_share_convert(ctx, a->out[p], a->x[p], err);
+}
+
+START_TEST(share_convert_to_odd_ring)
+{
+    for (uint64_t seed = 0; seed < SEEDS; seed++) {
+        tensor_t *x = harness_values(N, 64, 70 + seed);
+        const uint64_t edges[] = {0, 1, UINT64_MAX - 1, 1ull << 63, (1ull << 63) - 1};
+        for (size_t i = 0; i < 5; i++)
+            x->data[i] = edges[i];
+        for (size_t i = 5; i < N; i++)
+            if (x->data[i] == UINT64_MAX) /* outside the contract */
+                x->data[i] = 7;
+        args_t a = {0};
+        harness_share(a.x, x, seed);
+        /* shares that wrap and shares that do not, for small values */
+        a.x[0]->data[5] = 3, a.x[1]->data[5] = x->data[5] - 3;
+        harness_alloc(a.out, x);
+        harness_result_t res;
+        harness_run_ok(body_sc, &a, &res);
+        for (size_t e = 0; e < N; e++) {
+            ck_assert_uint_lt(a.out[0]->data[e], UINT64_MAX);
+            ck_assert_uint_lt(a.out[1]->data[e], UINT64_MAX);
+            ck_assert_uint_eq(sum_n(a.out[0]->data[e], a.out[1]->data[e]), x->data[e]);
+            ck_assert_uint_eq(a.out[2]->data[e], 0);
+        }
+        ck_assert_uint_eq(harness_bytes(&res), 200 * N);
+        ck_assert_uint_eq(harness_rounds(&res), 4);
+        tensor_destroy(&x);
+        harness_free(a.x), harness_free(a.out);
+    }
+}
+END_TEST
+
+static trine_status_t body_msb(proto_ctx_t *ctx, void *arg, trine_err_t *err)
+{
+    args_t *a = arg;
+    int p = proto_ctx_role(ctx);
+    return proto_msb(ctx, a->out[p], a->x[p], err);
+}
+
+START_TEST(msb_over_odd_ring)
+{
+    for (uint64_t seed = 0; seed < SEEDS; seed++) {
+        tensor_t *x = tensor_new_1d(N);
+        check_util_random(x->data, N, 80 + seed);
+        const uint64_t edges[] = {0, 1, UINT64_MAX - 1, 1ull << 63, (1ull << 63) - 1};
+        for (size_t i = 0; i < N; i++)
+            x->data[i] = i < 5 ? edges[i] : (x->data[i] == UINT64_MAX ? 0 : x->data[i]);
+        args_t a = {0};
+        harness_alloc(a.x, x);
+        check_util_random(a.x[0]->data, N, 90 + seed);
+        for (size_t i = 0; i < N; i++) {
+            a.x[0]->data[i] = a.x[0]->data[i] == UINT64_MAX ? 0 : a.x[0]->data[i];
+            uint64_t s0 = a.x[0]->data[i]; /* x1 = x - x0 mod 2^64 - 1 */
+            a.x[1]->data[i] = x->data[i] >= s0 ? x->data[i] - s0 : x->data[i] - s0 - 1;
+        }
+        harness_alloc(a.out, x);
+        harness_result_t res;
+        harness_run_ok(body_msb, &a, &res);
+        tensor_t *o = harness_open(a.out);
+        for (size_t e = 0; e < N; e++)
+            ck_assert_uint_eq(o->data[e], x->data[e] >> 63);
+        ck_assert_uint_eq(harness_bytes(&res), 192 * N);
+        ck_assert_uint_eq(harness_rounds(&res), 3);
+        tensor_destroy(&x), tensor_destroy(&o);
+        harness_free(a.x), harness_free(a.out);
+    }
+}
+END_TEST
+
+/* ---- DReLU, ReLU -------------------------------------------------------- */
+
+static trine_status_t body_relu(proto_ctx_t *ctx, void *arg, trine_err_t *err)
+{
+    args_t *a = arg;
+    int p = proto_ctx_role(ctx);
+    trine_status_t st = proto_drelu(ctx, a->out[p], a->x[p], err);
+    if (st == TRINE_OK)
+        st = proto_relu(ctx, a->out2[p], a->z[p], a->x[p], err);
+    return st;
+}
+
+START_TEST(drelu_and_relu_exact_in_valid_range)
+{
+    for (uint64_t seed = 0; seed < SEEDS; seed++) {
+        tensor_t *x = harness_values(N, 63, 100 + seed); /* |x| <= 2^62 */
+        args_t a = {0};
+        harness_share(a.x, x, seed);
+        harness_alloc(a.out, x), harness_alloc(a.out2, x), harness_alloc(a.z, x);
+        harness_result_t res;
+        harness_run_ok(body_relu, &a, &res);
+        tensor_t *d = harness_open(a.out), *r = harness_open(a.out2), *dz = harness_open(a.z);
+        for (size_t e = 0; e < N; e++) {
+            int64_t v = (int64_t)x->data[e];
+            ck_assert_msg(d->data[e] == (v >= 0), "drelu(%lld) = %llu", (long long)v,
+                          (unsigned long long)d->data[e]);
+            ck_assert_uint_eq(dz->data[e], v >= 0);
+            ck_assert_uint_eq(r->data[e], v >= 0 ? (uint64_t)v : 0);
+        }
+        uint64_t drelu = 0;
+        for (int p = 0; p < PROTO_PARTIES; p++)
+            drelu += proto_counters_bytes_sent(&res.stats[p].op[PROTO_OP_DRELU]);
+        ck_assert_uint_eq(drelu, 392 * N);
+        ck_assert_uint_eq(proto_stats_call_rounds(&res.stats[0].op[PROTO_OP_DRELU],
+                                                  &res.stats[1].op[PROTO_OP_DRELU],
+                                                  &res.stats[2].op[PROTO_OP_DRELU]),
+                          7);
+        ck_assert_uint_eq(harness_bytes(&res), 432 * N);
+        ck_assert_uint_eq(harness_rounds(&res), 8);
+        /* one message per peer per round: ReLU sends at most 8 per party */
+        ck_assert_uint_le(proto_counters_msgs_sent(&res.stats[1].last_call), 8);
+        tensor_destroy(&x), tensor_destroy(&d), tensor_destroy(&r), tensor_destroy(&dz);
+        harness_free(a.x), harness_free(a.out), harness_free(a.out2), harness_free(a.z);
+    }
+}
+END_TEST
+
+/* ---- SelectShare and comparisons ---------------------------------------- */
+
+static trine_status_t body_select(proto_ctx_t *ctx, void *arg, trine_err_t *err)
+{
+    args_t *a = arg;
+    int p = proto_ctx_role(ctx);
+    return proto_select(ctx, a->out[p], a->z[p], a->x[p], a->y[p], err);
+}
+
+START_TEST(select_share_picks_exactly)
+{
+    for (uint64_t seed = 0; seed < SEEDS; seed++) {
+        tensor_t *x = harness_values(N, 64, 110 + seed), *y = harness_values(N, 64, 120 + seed);
+        tensor_t *bit = tensor_new_1d(N);
+        check_util_random(bit->data, N, 130 + seed);
+        for (size_t i = 0; i < N; i++)
+            bit->data[i] &= 1;
+        args_t a = {0};
+        harness_share(a.x, x, 1), harness_share(a.y, y, 2), harness_share(a.z, bit, 3);
+        harness_alloc(a.out, x);
+        harness_result_t res;
+        harness_run_ok(body_select, &a, &res);
+        tensor_t *o = harness_open(a.out);
+        for (size_t e = 0; e < N; e++)
+            ck_assert_uint_eq(o->data[e], bit->data[e] ? y->data[e] : x->data[e]);
+        ck_assert_uint_eq(harness_bytes(&res), 40 * N);
+        ck_assert_uint_eq(harness_rounds(&res), 1);
+        tensor_destroy(&x), tensor_destroy(&y), tensor_destroy(&bit), tensor_destroy(&o);
+        harness_free(a.x), harness_free(a.y), harness_free(a.z), harness_free(a.out);
+    }
+}
+END_TEST
+
+static trine_status_t body_compare(proto_ctx_t *ctx, void *arg, trine_err_t *err)
+{
+    args_t *a = arg;
+    int p = proto_ctx_role(ctx);
+    trine_status_t st = proto_compare(ctx, a->out[p], a->x[p], a->y[p], a->cmp, err);
+    if (st == TRINE_OK)
+        st = proto_compare_public(ctx, a->out2[p], a->x[p], a->pub, a->cmp, err);
+    return st;
+}
+
+START_TEST(compare_shared_and_public)
+{
+    for (int cmp = PROTO_CMP_GE; cmp <= PROTO_CMP_LT; cmp++) {
+        tensor_t *x = harness_values(N, 62, 140 + (uint64_t)cmp);
+        tensor_t *y = harness_values(N, 62, 150 + (uint64_t)cmp);
+        for (size_t i = 0; i < N; i += 7) /* equal pairs and neighbours */
+            y->data[i] = x->data[i] + (uint64_t)(int64_t)((int)(i % 3) - 1);
+        args_t a = {.pub = y, .cmp = (proto_cmp_t)cmp};
+        harness_share(a.x, x, 1), harness_share(a.y, y, 2);
+        harness_alloc(a.out, x), harness_alloc(a.out2, x);
+        harness_result_t res;
+        harness_run_ok(body_compare, &a, &res);
+        tensor_t *o = harness_open(a.out), *o2 = harness_open(a.out2);
+        for (size_t e = 0; e < N; e++) {
+            int64_t u = (int64_t)x->data[e], v = (int64_t)y->data[e];
+            uint64_t want = cmp == PROTO_CMP_GE   ? u >= v
+                            : cmp == PROTO_CMP_GT ? u > v
+                            : cmp == PROTO_CMP_LE ? u <= v
+                                                  : u < v;
+            ck_assert_uint_eq(o->data[e], want);
+            ck_assert_uint_eq(o2->data[e], want);
+        }
+        ck_assert_uint_eq(harness_rounds(&res), 7);
+        ck_assert_uint_eq(harness_bytes(&res), 392 * N);
+        tensor_destroy(&x), tensor_destroy(&y), tensor_destroy(&o), tensor_destroy(&o2);
+        harness_free(a.x), harness_free(a.y), harness_free(a.out), harness_free(a.out2);
+    }
+}
+END_TEST
+
+Suite *proto_cmp_suite(void)
+{
+    Suite *s = suite_create("proto_cmp");
+    TCase *tc = tcase_create("proto_cmp");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, private_compare_reveals_masked_bit_to_p2);
+    tcase_add_test(tc, share_convert_to_odd_ring);
+    tcase_add_test(tc, msb_over_odd_ring);
+    tcase_add_test(tc, drelu_and_relu_exact_in_valid_range);
+    tcase_add_test(tc, select_share_picks_exactly);
+    tcase_add_test(tc, compare_shared_and_public);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return check_util_run(proto_cmp_suite());
+}
