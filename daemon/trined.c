@@ -167,7 +167,8 @@ static void trined_on_client(void *sock, const api_t *api)
             TRINE_OK) {
             log_line(api->log, LOG_ERROR, "out of memory building a reply; request dropped");
         } else {
-            /* The body may hold a share; it goes before the reply is sent. */
+            /* The body may hold a share: wipe and free it before replying. */
+            sodium_memzero(zmq_msg_data(&body), zmq_msg_size(&body));
             zmq_msg_close(&body);
             zmq_msg_init(&body);
             if (zmq_msg_send(&id, sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
