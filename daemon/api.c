@@ -1,5 +1,6 @@
 /* api.c — one client request in, one reply out (see api.h). */
 #include "api.h"
+#include "sock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,15 +9,6 @@
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "share data travels as little-endian uint64 and is stored as such"
 #endif
-
-static void api_shape_text(char *out, size_t cap, int ndim, const size_t *shape)
-{
-    size_t n = (size_t)snprintf(out, cap, " [");
-    for (int i = 0; i < ndim && n < cap; i++)
-        n += (size_t)snprintf(out + n, cap - n, "%s%zu", i ? "," : "", shape[i]);
-    if (n < cap)
-        snprintf(out + n, cap - n, "]");
-}
 
 static void api_info(wire_tensor_info_t *t, const store_entry_t *e, const keys_public_t *caller)
 {
@@ -35,7 +27,7 @@ static trine_status_t api_status(const api_t *api, wire_reply_t *r)
     r->party = (unsigned)api->self;
     snprintf(r->cluster, sizeof r->cluster, "%s", api->cluster->cfg.name);
     snprintf(r->software, sizeof r->software, "%s", TRINE_VERSION);
-    r->uptime_ms = links_now_ms() - api->started_ms;
+    r->uptime_ms = sock_now_ms() - api->started_ms;
     store_usage(api->store, &tensors, &r->bytes);
     r->tensors = tensors;
     r->memory_limit = api->cluster->cfg.memory_limit;
@@ -129,7 +121,7 @@ trine_status_t api_handle(const api_t *api, const keys_public_t *caller, const v
     wire_request_t q;
     wire_reply_t r = {0};
     trine_err_t err = {0};
-    char who[LOG_KEY_CHARS], shape[96] = "";
+    char who[LOG_KEY_CHARS], shape[LOG_SHAPE_CHARS + 1] = "";
     log_key(who, caller);
     trine_status_t st = wire_request_decode(&q, buf, len, &err);
     r.id = q.id;
@@ -139,7 +131,7 @@ trine_status_t api_handle(const api_t *api, const keys_public_t *caller, const v
     } else {
         st = api_dispatch(api, &q, caller, &r, &err);
         if (q.op == WIRE_OP_PUT)
-            api_shape_text(shape, sizeof shape, q.ndim, q.shape);
+            log_shape(shape + 1, q.ndim, q.shape), shape[0] = ' ';
         log_line(api->log, st == TRINE_OK ? LOG_INFO : LOG_WARN, "client %s: %s%s%s%s%s%s%s", who,
                  wire_op_name(q.op), q.name[0] ? " '" : "", q.name, q.name[0] ? "'" : "", shape,
                  st == TRINE_OK ? "" : " refused: ", st == TRINE_OK ? "" : err.msg);
@@ -148,7 +140,7 @@ trine_status_t api_handle(const api_t *api, const keys_public_t *caller, const v
         r.code = st;
         snprintf(r.msg, sizeof r.msg, "%s", err.msg);
     }
-    trine_status_t enc = wire_reply_encode(reply, reply_len, st == TRINE_OK ? q.op : WIRE_OP_PUT, &r);
+    trine_status_t enc = wire_reply_encode(reply, reply_len, q.op, &r);
     free(r.list);
     return enc;
 }

@@ -23,7 +23,7 @@ typedef struct {
     store_t *store;
     const links_t *links;
     const log_t *log;
-    uint64_t started_ms; /* links_now_ms() at start, for uptime */
+    uint64_t started_ms; /* sock_now_ms() at start, for uptime */
 } api_t;
 
 /* Handles the request in buf from caller and sets *reply (freed with

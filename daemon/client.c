@@ -1,12 +1,12 @@
 /* client.c — requests to the parties, replies back (see client.h). */
 #include "client.h"
+#include "sock.h"
 
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <zmq.h>
 
 #define CLIENT_BYTES_PER_MS 50000 /* extra wait per byte moved: 50 MB/s */
@@ -19,13 +19,6 @@ struct client {
     uint64_t next_id;
 };
 
-static uint64_t client_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static trine_status_t client_open(client_t *cl, int p, const keys_secret_t *secret,
                                   const keys_public_t *pub, trine_err_t *err)
 {
@@ -37,12 +30,11 @@ static trine_status_t client_open(client_t *cl, int p, const keys_secret_t *secr
         zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub->z85, KEYS_Z85_LEN) ||
         zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, secret->z85, KEYS_Z85_LEN) ||
         zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero) ||
-        zmq_socket_monitor(s, monitor,
-                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) ||
-        !(cl->monitor[p] = zmq_socket(cl->zctx, ZMQ_PAIR)) ||
-        zmq_setsockopt(cl->monitor[p], ZMQ_LINGER, &zero, sizeof zero) ||
-        zmq_connect(cl->monitor[p], monitor) || zmq_connect(s, cl->cluster->cfg.party[p].client))
+        !(cl->monitor[p] = sock_monitor_new(cl->zctx, s, monitor,
+                                            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) ||
+        zmq_connect(s, cl->cluster->cfg.party[p].client))
         return trine_err_set(err, TRINE_EIO, "cannot set up the connection to party%d: %s", p,
                              zmq_strerror(zmq_errno()));
     return TRINE_OK;
@@ -78,12 +70,10 @@ void client_destroy(client_t **clp)
         return;
     client_t *cl = *clp;
     for (int p = 0; p < CONFIG_PARTIES; p++) {
-        if (cl->sock[p]) {
+        if (cl->sock[p])
             zmq_socket_monitor(cl->sock[p], NULL, 0);
-            zmq_close(cl->sock[p]);
-        }
-        if (cl->monitor[p])
-            zmq_close(cl->monitor[p]);
+        sock_close(&cl->sock[p]);
+        sock_close(&cl->monitor[p]);
         zmq_msg_close(&cl->last[p]);
     }
     zmq_ctx_term(cl->zctx);
@@ -106,26 +96,17 @@ static void client_fail(client_result_t *r, trine_status_t code, const char *fmt
 /* A handshake failure reported by party p's monitor. */
 static void client_on_monitor(client_t *cl, int p, client_result_t *r)
 {
-    zmq_msg_t ev, addr;
-    zmq_msg_init(&ev);
-    zmq_msg_init(&addr);
-    if (zmq_msg_recv(&ev, cl->monitor[p], ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&ev) &&
-        zmq_msg_recv(&addr, cl->monitor[p], ZMQ_DONTWAIT) >= 0 && zmq_msg_size(&ev) >= 6) {
-        uint16_t event;
-        memcpy(&event, zmq_msg_data(&ev), sizeof event);
-        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-            client_fail(r, TRINE_EPERM,
-                        "party%d refused this client's key: it is not in the cluster's [clients] "
-                        "allow list (give the operator your .pub file)",
-                        p);
-        else
-            client_fail(r, TRINE_EPEER,
-                        "the CURVE handshake with party%d at %s failed: is its public key in the "
-                        "cluster config the one it runs with?",
-                        p, cl->cluster->cfg.party[p].client);
-    }
-    zmq_msg_close(&ev);
-    zmq_msg_close(&addr);
+    int event = sock_monitor_event(cl->monitor[p]);
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        client_fail(r, TRINE_EPERM,
+                    "party%d refused this client's key: it is not in the cluster's [clients] "
+                    "allow list (give the operator your .pub file)",
+                    p);
+    else if (event >= 0)
+        client_fail(r, TRINE_EPEER,
+                    "the CURVE handshake with party%d at %s failed: is its public key in the "
+                    "cluster config the one it runs with?",
+                    p, cl->cluster->cfg.party[p].client);
 }
 
 static void client_on_reply(client_t *cl, int p, wire_op_t op, uint64_t id, client_result_t *r)
@@ -184,9 +165,9 @@ trine_status_t client_call(client_t *cl, unsigned mask, const wire_request_t req
         sodium_memzero(buf, len);
         free(buf);
     }
-    uint64_t deadline = client_now_ms() + cfg->timeout_ms + bytes / CLIENT_BYTES_PER_MS;
+    uint64_t deadline = sock_now_ms() + cfg->timeout_ms + bytes / CLIENT_BYTES_PER_MS;
     while (waiting) {
-        uint64_t now = client_now_ms();
+        uint64_t now = sock_now_ms();
         if (now >= deadline)
             break;
         zmq_pollitem_t items[2 * CONFIG_PARTIES];

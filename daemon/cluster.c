@@ -186,15 +186,15 @@ void cluster_describe_difference(const cluster_t *c, const char *const *peer_lin
     const char *const *mine = (const char *const *)c->lines;
     size_t used = 0, shown = 0, total = 0;
     out[0] = '\0';
-#define CLUSTER_SAY(...)                                                                       \
-    do {                                                                                       \
-        total++;                                                                               \
-        if (shown < 3 && used < cap) {                                                         \
-            used += (size_t)snprintf(out + used, cap - used, "%s", shown ? "; " : "");         \
-            if (used < cap)                                                                    \
-                used += (size_t)snprintf(out + used, cap - used, __VA_ARGS__);                 \
-            shown++;                                                                           \
-        }                                                                                      \
+#define CLUSTER_SAY(...)                                                                           \
+    do {                                                                                           \
+        total++;                                                                                   \
+        if (shown < 3 && used < cap) {                                                             \
+            used += (size_t)snprintf(out + used, cap - used, "%s", shown ? "; " : "");             \
+            if (used < cap)                                                                        \
+                used += (size_t)snprintf(out + used, cap - used, __VA_ARGS__);                     \
+            shown++;                                                                               \
+        }                                                                                          \
     } while (0)
     for (size_t i = 0; i < c->nlines; i++) {
         if (cluster_has_line(peer_lines, npeer, mine[i]))
@@ -217,9 +217,9 @@ void cluster_describe_difference(const cluster_t *c, const char *const *peer_lin
             continue;
         }
         size_t keylen = (size_t)(eq - peer_lines[i]);
-        bool paired = strncmp(peer_lines[i], "clients.allow", keylen) &&
-                      cluster_unmatched(mine, c->nlines, peer_lines[i], keylen, peer_lines,
-                                        npeer) != NULL;
+        bool paired =
+            strncmp(peer_lines[i], "clients.allow", keylen) &&
+            cluster_unmatched(mine, c->nlines, peer_lines[i], keylen, peer_lines, npeer) != NULL;
         if (!paired)
             CLUSTER_SAY("%s there only", peer_lines[i]);
     }

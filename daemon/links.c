@@ -1,5 +1,6 @@
 /* links.c — party-to-party links: hello, heartbeats, liveness (links.h). */
 #include "links.h"
+#include "sock.h"
 #include "zap.h"
 
 #include <errno.h>
@@ -7,24 +8,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define LINKS_MONITOR_EVENTS                                                                   \
-    (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |                         \
-     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |              \
+#define LINKS_MONITOR_EVENTS                                                                       \
+    (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |                             \
+     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |                  \
      ZMQ_EVENT_DISCONNECTED)
 
 typedef struct {
-    void *dealer;         /* our messages to this party */
-    void *monitor;        /* the DEALER's connection events */
-    bool hello_ok;        /* its last hello matched ours */
-    bool held;            /* we hold a hello of its current incarnation */
-    uint64_t incarnation; /* of its last hello */
-    bool holds_ours;      /* its last heartbeat said it holds our hello */
-    bool mismatch;        /* its last hello differed */
-    bool ever_up;         /* for the log: "came up" once, "is back" later */
-    bool reported;        /* its absence has been logged since it was last heard */
-    uint64_t last_heard;  /* ms, any frame from it */
+    void *dealer;                     /* our messages to this party */
+    void *monitor;                    /* the DEALER's connection events */
+    bool hello_ok;                    /* its last hello matched ours */
+    bool held;                        /* we hold a hello of its current incarnation */
+    uint64_t incarnation;             /* of its last hello */
+    bool holds_ours;                  /* its last heartbeat said it holds our hello */
+    bool mismatch;                    /* its last hello differed */
+    bool ever_up;                     /* for the log: "came up" once, "is back" later */
+    bool reported;                    /* its absence has been logged since it was last heard */
+    uint64_t last_heard;              /* ms, any frame from it */
     char why[TRINE_ERR_MSG_MAX + 64]; /* the mismatch, for clients */
 } links_peer_t;
 
@@ -35,30 +35,14 @@ struct links {
     void *router;
     uint64_t started, next_beat;
     links_peer_t peer[CONFIG_PARTIES];
-    void *hello;      /* our hello payload, encoded once */
+    void *hello; /* our hello payload, encoded once */
     size_t hello_len;
     uint64_t incarnation;
 };
 
-uint64_t links_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int links_setsockopt_int(void *sock, int opt, int value)
 {
     return zmq_setsockopt(sock, opt, &value, sizeof value);
-}
-
-static void links_close(void **sock)
-{
-    if (*sock) {
-        links_setsockopt_int(*sock, ZMQ_LINGER, 0);
-        zmq_close(*sock);
-        *sock = NULL;
-    }
 }
 
 static trine_status_t links_fail(trine_err_t *err, const char *what, const char *endpoint)
@@ -97,8 +81,7 @@ static trine_status_t links_open_dealer(links_t *l, void *zctx, int p, const key
         zmq_setsockopt(peer->dealer, ZMQ_CURVE_SECRETKEY, secret->z85, KEYS_Z85_LEN) != 0 ||
         links_setsockopt_int(peer->dealer, ZMQ_IMMEDIATE, 1) != 0 ||
         links_setsockopt_int(peer->dealer, ZMQ_RECONNECT_IVL_MAX, 2000) != 0 ||
-        zmq_socket_monitor(peer->dealer, monitor, LINKS_MONITOR_EVENTS) != 0 ||
-        !(peer->monitor = zmq_socket(zctx, ZMQ_PAIR)) || zmq_connect(peer->monitor, monitor) != 0)
+        !(peer->monitor = sock_monitor_new(zctx, peer->dealer, monitor, LINKS_MONITOR_EVENTS)))
         return links_fail(err, "cannot set up the link to", ep);
     if (zmq_connect(peer->dealer, ep) != 0)
         return links_fail(err, "cannot connect to", ep);
@@ -116,7 +99,7 @@ links_t *links_new(void *zctx, const cluster_t *cluster, int self, const keys_se
     l->cluster = cluster;
     l->log = log;
     l->self = self;
-    l->started = l->next_beat = links_now_ms();
+    l->started = l->next_beat = sock_now_ms();
     randombytes_buf(&l->incarnation, sizeof l->incarnation);
     wire_hello_t hello = {.version = WIRE_VERSION,
                           .party = (unsigned)self,
@@ -146,10 +129,10 @@ void links_destroy(links_t **links)
     for (int p = 0; p < CONFIG_PARTIES; p++) {
         if (l->peer[p].dealer)
             zmq_socket_monitor(l->peer[p].dealer, NULL, 0);
-        links_close(&l->peer[p].dealer);
-        links_close(&l->peer[p].monitor);
+        sock_close(&l->peer[p].dealer);
+        sock_close(&l->peer[p].monitor);
     }
-    links_close(&l->router);
+    sock_close(&l->router);
     free(l->hello);
     free(l);
     *links = NULL;
@@ -176,29 +159,19 @@ static void links_send(links_t *l, int p, wire_frame_type_t type, const void *pa
 
 static void links_on_monitor(links_t *l, int p)
 {
-    zmq_msg_t ev, addr;
-    zmq_msg_init(&ev);
-    zmq_msg_init(&addr);
-    if (zmq_msg_recv(&ev, l->peer[p].monitor, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&ev) &&
-        zmq_msg_recv(&addr, l->peer[p].monitor, ZMQ_DONTWAIT) >= 0 && zmq_msg_size(&ev) >= 6) {
-        const uint8_t *d = zmq_msg_data(&ev);
-        uint16_t event;
-        memcpy(&event, d, sizeof event);
-        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-            log_line(l->log, LOG_DEBUG, "link to party%d connected; sending hello", p);
-            links_send(l, p, WIRE_FRAME_HELLO, l->hello, l->hello_len);
-        } else if (event == ZMQ_EVENT_DISCONNECTED) {
-            log_line(l->log, LOG_DEBUG, "link to party%d disconnected", p);
-            l->peer[p].holds_ours = false;
-        } else {
-            log_line(l->log, LOG_ERROR,
-                     "party%d (%s) refused our handshake: its cluster config must list this "
-                     "party's public key",
-                     p, l->cluster->cfg.party[p].peer);
-        }
+    int event = sock_monitor_event(l->peer[p].monitor);
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        log_line(l->log, LOG_DEBUG, "link to party%d connected; sending hello", p);
+        links_send(l, p, WIRE_FRAME_HELLO, l->hello, l->hello_len);
+    } else if (event == ZMQ_EVENT_DISCONNECTED) {
+        log_line(l->log, LOG_DEBUG, "link to party%d disconnected", p);
+        l->peer[p].holds_ours = false;
+    } else if (event >= 0) {
+        log_line(l->log, LOG_ERROR,
+                 "party%d (%s) refused our handshake: its cluster config must list this "
+                 "party's public key",
+                 p, l->cluster->cfg.party[p].peer);
     }
-    zmq_msg_close(&ev);
-    zmq_msg_close(&addr);
 }
 
 static void links_on_hello(links_t *l, int p, const void *buf, size_t len)
@@ -262,20 +235,9 @@ static void links_on_heartbeat(links_t *l, int p, const void *buf, size_t len)
 static void links_on_router(links_t *l, uint64_t now)
 {
     zmq_msg_t part[3];
-    int n = 0, more = 1;
-    while (more) {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, l->router, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&m);
-            break;
-        }
-        more = zmq_msg_more(&m);
-        if (n < 3)
-            part[n++] = m;
-        else
-            zmq_msg_close(&m);
-    }
+    int n = sock_recv_frames(l->router, part, 3, ZMQ_DONTWAIT);
+    if (n < 0)
+        return;
     const char *user = n == 3 ? zmq_msg_gets(&part[2], "User-Id") : NULL;
     int p = user && user[0] >= '0' && user[0] <= '2' && !user[1] ? user[0] - '0' : -1;
     wire_frame_t f;
@@ -298,8 +260,7 @@ static void links_on_router(links_t *l, uint64_t now)
             log_line(l->log, LOG_WARN, "dropped data from party%d for job %llu: no such job", p,
                      (unsigned long long)f.job);
     }
-    for (int i = 0; i < n; i++)
-        zmq_msg_close(&part[i]);
+    sock_close_frames(part, n, 3);
 }
 
 void links_handle(links_t *l, const zmq_pollitem_t *items, uint64_t now_ms)
@@ -342,8 +303,8 @@ long links_tick(links_t *l, uint64_t now)
                      cfg->party[p].peer, (double)(now - since) / 1000);
         else
             log_line(l->log, LOG_WARN,
-                     "party%d (%s) has not come up after %.1f s; is trined -p %d running there?",
-                     p, cfg->party[p].peer, (double)(now - since) / 1000, p);
+                     "party%d (%s) has not come up after %.1f s; is trined -p %d running there?", p,
+                     cfg->party[p].peer, (double)(now - since) / 1000, p);
     }
     return (long)(l->next_beat - now);
 }
@@ -355,7 +316,7 @@ wire_peer_t links_state(const links_t *l, int p)
         return WIRE_PEER_SELF;
     if (peer->mismatch)
         return WIRE_PEER_MISMATCH;
-    if (peer->hello_ok && links_now_ms() - peer->last_heard < l->cluster->cfg.timeout_ms)
+    if (peer->hello_ok && sock_now_ms() - peer->last_heard < l->cluster->cfg.timeout_ms)
         return WIRE_PEER_UP;
     return WIRE_PEER_DOWN;
 }

@@ -51,7 +51,4 @@ wire_peer_t links_state(const links_t *links, int p);
 /* A sentence on why client work is refused (a mismatched peer), or NULL. */
 const char *links_refusal(const links_t *links);
 
-/* Milliseconds on a monotonic clock. */
-uint64_t links_now_ms(void);
-
 #endif

@@ -31,6 +31,33 @@ void log_line(const log_t *log, log_level_t level, const char *fmt, ...)
     (void)w; /* nowhere left to report a failing stderr */
 }
 
+const char *log_bytes(char out[LOG_BYTES_CHARS], uint64_t bytes)
+{
+    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    if (bytes < 1024) {
+        snprintf(out, LOG_BYTES_CHARS, "%u B", (unsigned)bytes);
+        return out;
+    }
+    double v = (double)bytes / 1024;
+    size_t u = 0;
+    while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(out, LOG_BYTES_CHARS, "%.1f %s", v, units[u]);
+    return out;
+}
+
+const char *log_shape(char out[LOG_SHAPE_CHARS], int ndim, const size_t *shape)
+{
+    size_t n = (size_t)snprintf(out, LOG_SHAPE_CHARS, "[");
+    for (int i = 0; i < ndim && n < LOG_SHAPE_CHARS; i++)
+        n += (size_t)snprintf(out + n, LOG_SHAPE_CHARS - n, "%s%zu", i ? "," : "", shape[i]);
+    if (n < LOG_SHAPE_CHARS)
+        snprintf(out + n, LOG_SHAPE_CHARS - n, "]");
+    return out;
+}
+
 const char *log_key(char out[LOG_KEY_CHARS], const keys_public_t *key)
 {
     snprintf(out, LOG_KEY_CHARS, "%.8s...", key->z85);

@@ -12,11 +12,14 @@
 
 #include "keys.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
 typedef enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR } log_level_t;
 
 typedef struct {
-    int party;          /* shown in every line */
-    log_level_t level;  /* lines below this level are dropped */
+    int party;         /* shown in every line */
+    log_level_t level; /* lines below this level are dropped */
 } log_t;
 
 /* Writes one line at level (when at or above log->level). */
@@ -27,5 +30,13 @@ void log_line(const log_t *log, log_level_t level, const char *fmt, ...)
  * and messages; out must hold LOG_KEY_CHARS bytes. */
 #define LOG_KEY_CHARS 16
 const char *log_key(char out[LOG_KEY_CHARS], const keys_public_t *key);
+
+/* Sizes and shapes as people read them in log lines and messages: bytes
+ * in binary units with one decimal ("8.0 MiB", plain "8 B" below 1 KiB)
+ * and shapes as "[3,4]". Both return out. */
+#define LOG_BYTES_CHARS 16
+#define LOG_SHAPE_CHARS 96
+const char *log_bytes(char out[LOG_BYTES_CHARS], uint64_t bytes);
+const char *log_shape(char out[LOG_SHAPE_CHARS], int ndim, const size_t *shape);
 
 #endif

@@ -5,6 +5,7 @@
  * its own so that the views handed out survive other puts and removals.
  */
 #include "store.h"
+#include "log.h"
 
 #include "tensor/fixed.h"
 
@@ -106,24 +107,6 @@ static trine_status_t store_check(const store_t *s, const char *name, const keys
                          action);
 }
 
-/* Writes bytes in binary units with one decimal ("8.0 MiB"), or in bytes
- * below 1 KiB. */
-static void store_human(char *out, size_t len, uint64_t bytes)
-{
-    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-    if (bytes < 1024) {
-        snprintf(out, len, "%u B", (unsigned)bytes);
-        return;
-    }
-    double v = (double)bytes / 1024;
-    size_t u = 0;
-    while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
-        v /= 1024;
-        u++;
-    }
-    snprintf(out, len, "%.1f %s", v, units[u]);
-}
-
 static void store_entry_of(store_entry_t *out, const store_item_t *item)
 {
     *out = (store_entry_t){.name = item->name,
@@ -187,10 +170,10 @@ trine_status_t store_put(store_t *s, const char *name, const keys_public_t *owne
 
     uint64_t bytes = store_share_bytes(*share);
     if (bytes > s->limit - s->used) {
-        char need[32], used[32], limit[32];
-        store_human(need, sizeof need, bytes);
-        store_human(used, sizeof used, s->used);
-        store_human(limit, sizeof limit, s->limit);
+        char need[LOG_BYTES_CHARS], used[LOG_BYTES_CHARS], limit[LOG_BYTES_CHARS];
+        log_bytes(need, bytes);
+        log_bytes(used, s->used);
+        log_bytes(limit, s->limit);
         return trine_err_set(err, TRINE_ELIMIT,
                              "storing '%s' needs %s; %s of %s in use: rm tensors no longer "
                              "needed, or raise memory_limit in the cluster config",

@@ -8,6 +8,7 @@
 #include "client.h"
 #include "cluster.h"
 #include "keys.h"
+#include "log.h"
 #include "tensor/fixed.h"
 #include "tensor/plain.h"
 
@@ -195,24 +196,6 @@ static trine_status_t session_call(session_t *s, unsigned mask, const wire_reque
 
 #define SHARE_PARTIES 3u /* party0 and party1 hold the shares */
 
-static void print_bytes(FILE *f, uint64_t bytes)
-{
-    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)bytes;
-    int u = 0;
-    while (v >= 1024 && u < 4)
-        v /= 1024, u++;
-    fprintf(f, u ? "%.1f %s" : "%.0f %s", v, units[u]);
-}
-
-static void print_shape(FILE *f, int ndim, const size_t *shape)
-{
-    fputc('[', f);
-    for (int i = 0; i < ndim; i++)
-        fprintf(f, "%s%zu", i ? "," : "", shape[i]);
-    fputc(']', f);
-}
-
 static int verb_status(const client_opts_t *opts, int argc, char **argv)
 {
     (void)argv;
@@ -231,12 +214,10 @@ static int verb_status(const client_opts_t *opts, int argc, char **argv)
             printf("party%d  down    %s\n", p, s.res[p].msg);
             continue;
         }
-        printf("party%d  up      trine %s, up %llu s, %llu tensors, ", p, r->software,
-               (unsigned long long)(r->uptime_ms / 1000), (unsigned long long)r->tensors);
-        print_bytes(stdout, r->bytes);
-        printf(" of ");
-        print_bytes(stdout, r->memory_limit);
-        printf(", sees");
+        char used[LOG_BYTES_CHARS], limit[LOG_BYTES_CHARS];
+        printf("party%d  up      trine %s, up %llu s, %llu tensors, %s of %s, sees", p, r->software,
+               (unsigned long long)(r->uptime_ms / 1000), (unsigned long long)r->tensors,
+               log_bytes(used, r->bytes), log_bytes(limit, r->memory_limit));
         for (int o = 0; o < CONFIG_PARTIES; o++) {
             if (o == p)
                 continue;
@@ -251,8 +232,8 @@ static int verb_status(const client_opts_t *opts, int argc, char **argv)
 }
 
 /* Encodes the file's values into ring elements: fixed point for floats. */
-static trine_status_t share_encode(uint64_t *x, wire_request_t *q, const plain_t *pl,
-                                   unsigned frac, trine_err_t *err)
+static trine_status_t share_encode(uint64_t *x, wire_request_t *q, const plain_t *pl, unsigned frac,
+                                   trine_err_t *err)
 {
     if (plain_dtype_is_float(pl->dtype)) {
         q->kind = WIRE_KIND_FIXED;
@@ -304,15 +285,14 @@ static int verb_share(const client_opts_t *opts, int argc, char **argv)
         req[1].data = (const uint8_t *)x;
         req[0].data_len = req[1].data_len = bytes;
         if (client_call(s.client, SHARE_PARTIES, req, s.res) == TRINE_OK) {
-            printf("shared '%s' ", q->name);
-            print_shape(stdout, q->ndim, q->shape);
+            char shape[LOG_SHAPE_CHARS], size[LOG_BYTES_CHARS];
+            printf("shared '%s' %s %s as ", q->name, log_shape(shape, q->ndim, q->shape),
+                   plain_dtype_name(pl->dtype));
             if (q->kind == WIRE_KIND_FIXED)
-                printf(" %s as fixed point (%u fractional bits): ", plain_dtype_name(pl->dtype),
-                       q->frac);
+                printf("fixed point (%u fractional bits): ", q->frac);
             else
-                printf(" %s as integers: ", plain_dtype_name(pl->dtype));
-            print_bytes(stdout, bytes);
-            printf(" to each of party0 and party1\n");
+                printf("integers: ");
+            printf("%s to each of party0 and party1\n", log_bytes(size, bytes));
             rc = 0;
         } else {
             session_report(&s, "share", SHARE_PARTIES);
@@ -324,8 +304,9 @@ static int verb_share(const client_opts_t *opts, int argc, char **argv)
             wire_request_t undo = {.op = WIRE_OP_RM};
             snprintf(undo.name, sizeof undo.name, "%s", q->name);
             if (stored && session_call(&s, stored, &undo) != TRINE_OK)
-                fprintf(stderr, "trine share: could not remove the share stored on one party; "
-                                "run 'trine rm %s'\n",
+                fprintf(stderr,
+                        "trine share: could not remove the share stored on one party; "
+                        "run 'trine rm %s'\n",
                         q->name);
         }
     }
@@ -338,6 +319,24 @@ static int verb_share(const client_opts_t *opts, int argc, char **argv)
     plain_destroy(&pl);
     session_close(&s);
     return rc;
+}
+
+/* One line of `ls`, ending with note. */
+static void ls_print(const wire_tensor_info_t *t, const char *note)
+{
+    char shape[LOG_SHAPE_CHARS];
+    printf("%-24s %s %s", t->name, log_shape(shape, t->ndim, t->shape),
+           t->kind == WIRE_KIND_FIXED ? "fixed" : "int");
+    if (t->kind == WIRE_KIND_FIXED)
+        printf("(%u)", t->frac);
+    if (t->mine && t->grants)
+        printf(" owned, granted to %u other client%s", (unsigned)t->grants,
+               t->grants == 1 ? "" : "s");
+    else if (t->mine)
+        printf(" owned");
+    else
+        printf(" granted to you");
+    printf("%s\n", note);
 }
 
 static int verb_ls(const client_opts_t *opts, int argc, char **argv)
@@ -353,32 +352,19 @@ static int verb_ls(const client_opts_t *opts, int argc, char **argv)
     if (session_call(&s, SHARE_PARTIES, &q) != TRINE_OK) {
         session_report(&s, "ls", SHARE_PARTIES);
     } else {
+        /* Both lists are sorted by name: walk them together. */
         const wire_reply_t *r0 = &s.res[0].reply, *r1 = &s.res[1].reply;
-        for (size_t i = 0; i < r0->count; i++) {
-            const wire_tensor_info_t *t = &r0->list[i];
-            bool on_both = false;
-            for (size_t j = 0; j < r1->count && !on_both; j++)
-                on_both = !strcmp(r1->list[j].name, t->name);
-            printf("%-24s ", t->name);
-            print_shape(stdout, t->ndim, t->shape);
-            printf(" %s", t->kind == WIRE_KIND_FIXED ? "fixed" : "int");
-            if (t->kind == WIRE_KIND_FIXED)
-                printf("(%u)", t->frac);
-            if (t->mine && t->grants)
-                printf(" owned, granted to %u other client%s", (unsigned)t->grants,
-                       t->grants == 1 ? "" : "s");
-            else if (t->mine)
-                printf(" owned");
+        size_t i = 0, j = 0;
+        while (i < r0->count || j < r1->count) {
+            int order = i == r0->count   ? 1
+                        : j == r1->count ? -1
+                                         : strcmp(r0->list[i].name, r1->list[j].name);
+            if (order > 0)
+                printf("%-24s (INCOMPLETE: party0 has no share; rm it)\n", r1->list[j++].name);
             else
-                printf(" granted to you");
-            printf("%s\n", on_both ? "" : " (INCOMPLETE: party1 has no share; rm it)");
-        }
-        for (size_t j = 0; j < r1->count; j++) {
-            bool on_both = false;
-            for (size_t i = 0; i < r0->count && !on_both; i++)
-                on_both = !strcmp(r0->list[i].name, r1->list[j].name);
-            if (!on_both)
-                printf("%-24s (INCOMPLETE: party0 has no share; rm it)\n", r1->list[j].name);
+                ls_print(&r0->list[i++],
+                         order == 0 ? "" : " (INCOMPLETE: party1 has no share; rm it)");
+            j += order == 0;
         }
         rc = 0;
     }
@@ -508,8 +494,9 @@ static int verb_reveal(const client_opts_t *opts, int argc, char **argv)
     uint64_t *x = malloc(r0->data_len ? r0->data_len : 1);
     if (t->kind != r1->info.kind || t->frac != r1->info.frac || t->ndim != r1->info.ndim ||
         memcmp(t->shape, r1->info.shape, sizeof t->shape)) {
-        fprintf(stderr, "trine reveal: party0 and party1 hold different tensors named '%s' "
-                        "(shape or encoding differ); rm it and share it again\n",
+        fprintf(stderr,
+                "trine reveal: party0 and party1 hold different tensors named '%s' "
+                "(shape or encoding differ); rm it and share it again\n",
                 name);
     } else if (!x) {
         fprintf(stderr, "trine reveal: out of memory for %zu values\n", count);

@@ -10,6 +10,7 @@
 #include "keys.h"
 #include "links.h"
 #include "log.h"
+#include "sock.h"
 #include "store.h"
 #include "zap.h"
 
@@ -24,7 +25,7 @@
 #include <zmq.h>
 
 enum {
-    TRINED_EXIT_OK = 0,     /* stopped by SIGTERM or SIGINT */
+    TRINED_EXIT_OK = 0,      /* stopped by SIGTERM or SIGINT */
     TRINED_EXIT_RUNTIME = 1, /* could not bind, or failed while serving */
     TRINED_EXIT_USAGE = 2,   /* bad command line */
     TRINED_EXIT_CONFIG = 3   /* the config or a key file is unusable */
@@ -32,23 +33,22 @@ enum {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: trined -c CLUSTER.ini -p N [-k SECRET_KEY] [-v]\n\n"
-            "Runs party N (0, 1 or 2) of a trine cluster in the foreground. Party 0 and 1\n"
-            "hold the shares; party 2 is the helper. Logs go to stderr.\n\n"
-            "options:\n"
-            "  -c FILE      the cluster configuration, the same file on every host\n"
-            "  -p N         which party this is: 0, 1 or 2\n"
-            "  -k FILE      this party's secret key (mode 0600); default: [local]\n"
-            "               secret_key in the config\n"
-            "  -v           log debug lines too\n"
-            "  -h, --help   show this help\n"
-            "  --version    print the version\n\n"
-            "exit status:\n"
-            "  0  stopped by SIGTERM or SIGINT (stored shares are wiped)\n"
-            "  1  could not bind an endpoint or failed while serving\n"
-            "  2  bad command line\n"
-            "  3  the configuration or a key file is unusable\n");
+    fprintf(f, "usage: trined -c CLUSTER.ini -p N [-k SECRET_KEY] [-v]\n\n"
+               "Runs party N (0, 1 or 2) of a trine cluster in the foreground. Party 0 and 1\n"
+               "hold the shares; party 2 is the helper. Logs go to stderr.\n\n"
+               "options:\n"
+               "  -c FILE      the cluster configuration, the same file on every host\n"
+               "  -p N         which party this is: 0, 1 or 2\n"
+               "  -k FILE      this party's secret key (mode 0600); default: [local]\n"
+               "               secret_key in the config\n"
+               "  -v           log debug lines too\n"
+               "  -h, --help   show this help\n"
+               "  --version    print the version\n\n"
+               "exit status:\n"
+               "  0  stopped by SIGTERM or SIGINT (stored shares are wiped)\n"
+               "  1  could not bind an endpoint or failed while serving\n"
+               "  2  bad command line\n"
+               "  3  the configuration or a key file is unusable\n");
 }
 
 typedef struct {
@@ -137,25 +137,11 @@ static int trined_client_socket(void **out, void *zctx, const cluster_t *c, int 
  * dropped with a log line (there is no request id to answer). */
 static void trined_on_client(void *sock, const api_t *api)
 {
-    zmq_msg_t id, body;
-    zmq_msg_init(&id);
-    zmq_msg_init(&body);
-    int frames = 0;
-    bool more = true;
-    while (more) {
-        zmq_msg_t *m = frames == 0 ? &id : &body, extra;
-        if (frames >= 2) {
-            zmq_msg_init(&extra);
-            m = &extra;
-        }
-        if (zmq_msg_recv(m, sock, ZMQ_DONTWAIT) < 0)
-            break;
-        more = zmq_msg_more(m);
-        if (frames >= 2)
-            zmq_msg_close(&extra);
-        frames++;
-    }
-    const char *user = frames == 2 ? zmq_msg_gets(&body, "User-Id") : NULL;
+    zmq_msg_t f[2]; /* routing id, request */
+    int frames = sock_recv_frames(sock, f, 2, ZMQ_DONTWAIT);
+    if (frames < 0)
+        return;
+    const char *user = frames == 2 ? zmq_msg_gets(&f[1], "User-Id") : NULL;
     if (!user || strlen(user) != KEYS_Z85_LEN) {
         log_line(api->log, LOG_WARN, "dropped a client message of %d frames (want 2)", frames);
     } else {
@@ -163,15 +149,15 @@ static void trined_on_client(void *sock, const api_t *api)
         memcpy(caller.z85, user, KEYS_Z85_LEN + 1);
         void *reply;
         size_t len;
-        if (api_handle(api, &caller, zmq_msg_data(&body), zmq_msg_size(&body), &reply, &len) !=
+        if (api_handle(api, &caller, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), &reply, &len) !=
             TRINE_OK) {
             log_line(api->log, LOG_ERROR, "out of memory building a reply; request dropped");
         } else {
             /* The body may hold a share: wipe and free it before replying. */
-            sodium_memzero(zmq_msg_data(&body), zmq_msg_size(&body));
-            zmq_msg_close(&body);
-            zmq_msg_init(&body);
-            if (zmq_msg_send(&id, sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            sodium_memzero(zmq_msg_data(&f[1]), zmq_msg_size(&f[1]));
+            zmq_msg_close(&f[1]);
+            zmq_msg_init(&f[1]);
+            if (zmq_msg_send(&f[0], sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
                 zmq_send(sock, reply, len, ZMQ_DONTWAIT) < 0)
                 log_line(api->log, LOG_WARN, "could not send a reply: %s",
                          zmq_strerror(zmq_errno()));
@@ -179,8 +165,7 @@ static void trined_on_client(void *sock, const api_t *api)
             free(reply);
         }
     }
-    zmq_msg_close(&id);
-    zmq_msg_close(&body);
+    sock_close_frames(f, frames, 2);
 }
 
 static int trined_serve(const trined_opts_t *o, cluster_t *c, keys_secret_t *secret,
@@ -194,13 +179,14 @@ static int trined_serve(const trined_opts_t *o, cluster_t *c, keys_secret_t *sec
     store_t *store = links ? store_new(c->cfg.memory_limit) : NULL;
     if (store && trined_client_socket(&client, zctx, c, o->party, secret, &err) == TRINE_OK) {
         keys_wipe(secret);
-        api_t api = {c, o->party, store, links, log, links_now_ms()};
-        log_line(log, LOG_INFO, "trined %s serving cluster '%s' as party%d: peers on %s, clients "
+        api_t api = {c, o->party, store, links, log, sock_now_ms()};
+        log_line(log, LOG_INFO,
+                 "trined %s serving cluster '%s' as party%d: peers on %s, clients "
                  "on %s, %zu client keys allowed",
                  TRINE_VERSION, c->cfg.name, o->party, c->cfg.party[o->party].peer,
                  c->cfg.party[o->party].client, c->nclients);
         for (;;) {
-            long wait = links_tick(links, links_now_ms());
+            long wait = links_tick(links, sock_now_ms());
             zmq_pollitem_t items[LINKS_POLLITEMS + 2];
             links_pollitems(links, items);
             items[LINKS_POLLITEMS] = (zmq_pollitem_t){client, 0, ZMQ_POLLIN, 0};
@@ -217,7 +203,7 @@ static int trined_serve(const trined_opts_t *o, cluster_t *c, keys_secret_t *sec
                 rc = TRINED_EXIT_OK;
                 break;
             }
-            links_handle(links, items, links_now_ms());
+            links_handle(links, items, sock_now_ms());
             if (items[LINKS_POLLITEMS].revents & ZMQ_POLLIN)
                 trined_on_client(client, &api);
         }

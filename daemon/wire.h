@@ -104,7 +104,7 @@ typedef struct {
 typedef struct {
     uint32_t version;
     uint64_t id;
-    trine_status_t code;       /* TRINE_OK, or why the request failed */
+    trine_status_t code;         /* TRINE_OK, or why the request failed */
     char msg[TRINE_ERR_MSG_MAX]; /* the failure, for the user */
     /* status */
     unsigned party;
@@ -122,7 +122,8 @@ typedef struct {
 } wire_reply_t;
 
 /* Encodes the reply to a request of op: the envelope and, when r->code is
- * TRINE_OK, op's fields (else the error). *buf is new, freed with free(). */
+ * TRINE_OK, op's fields (else the error, whatever op is, so that a request
+ * too malformed to have an op is answered). *buf is new, freed with free(). */
 TRINE_NODISCARD trine_status_t wire_reply_encode(void **buf, size_t *len, wire_op_t op,
                                                  const wire_reply_t *r);
 

@@ -11,10 +11,18 @@ static const struct {
     trine_status_t code;
     const char *name;
 } wire_codes[] = {
-    {TRINE_EINVAL, "invalid"},         {TRINE_ENOMEM, "memory"},     {TRINE_ESHAPE, "shape"},
-    {TRINE_ERANGE, "range"},           {TRINE_EIO, "io"},            {TRINE_EFORMAT, "format"},
-    {TRINE_EUNSUPPORTED, "unsupported"}, {TRINE_ENOENT, "not-found"}, {TRINE_EEXIST, "exists"},
-    {TRINE_EPERM, "denied"},           {TRINE_ELIMIT, "limit"},      {TRINE_ETIMEOUT, "timeout"},
+    {TRINE_EINVAL, "invalid"},
+    {TRINE_ENOMEM, "memory"},
+    {TRINE_ESHAPE, "shape"},
+    {TRINE_ERANGE, "range"},
+    {TRINE_EIO, "io"},
+    {TRINE_EFORMAT, "format"},
+    {TRINE_EUNSUPPORTED, "unsupported"},
+    {TRINE_ENOENT, "not-found"},
+    {TRINE_EEXIST, "exists"},
+    {TRINE_EPERM, "denied"},
+    {TRINE_ELIMIT, "limit"},
+    {TRINE_ETIMEOUT, "timeout"},
     {TRINE_EPEER, "peer"},
 };
 #define WIRE_CODE_COUNT (sizeof wire_codes / sizeof wire_codes[0])
@@ -71,17 +79,20 @@ static int wire_pack_body(msgpack_packer *pk, wire_op_t op, const wire_reply_t *
     int rc = 0;
     switch (op) {
     case WIRE_OP_STATUS:
-        rc |= wire_pack_kv_uint(pk, "party", r->party) | wire_pack_kv_str(pk, "cluster", r->cluster) |
+        rc |= wire_pack_kv_uint(pk, "party", r->party) |
+              wire_pack_kv_str(pk, "cluster", r->cluster) |
               wire_pack_kv_str(pk, "software", r->software) |
               wire_pack_kv_uint(pk, "uptime_ms", r->uptime_ms) |
-              wire_pack_kv_uint(pk, "tensors", r->tensors) | wire_pack_kv_uint(pk, "bytes", r->bytes) |
+              wire_pack_kv_uint(pk, "tensors", r->tensors) |
+              wire_pack_kv_uint(pk, "bytes", r->bytes) |
               wire_pack_kv_uint(pk, "memory_limit", r->memory_limit);
         rc |= wire_pack_str(pk, "peers") | msgpack_pack_array(pk, 3);
         for (int p = 0; p < 3; p++)
-            rc |= wire_pack_str(pk, wire_peer_names[r->peers[p] >= WIRE_PEER_SELF &&
-                                                             r->peers[p] <= WIRE_PEER_MISMATCH
-                                                         ? r->peers[p] - 1
-                                                         : WIRE_PEER_DOWN - 1]);
+            rc |= wire_pack_str(
+                pk,
+                wire_peer_names[r->peers[p] >= WIRE_PEER_SELF && r->peers[p] <= WIRE_PEER_MISMATCH
+                                    ? r->peers[p] - 1
+                                    : WIRE_PEER_DOWN - 1]);
         return rc;
     case WIRE_OP_LS:
         rc |= wire_pack_str(pk, "tensors") | msgpack_pack_array(pk, r->count);
@@ -113,13 +124,13 @@ static size_t wire_body_fields(wire_op_t op)
 
 trine_status_t wire_reply_encode(void **buf, size_t *len, wire_op_t op, const wire_reply_t *r)
 {
-    if (!wire_op_name(op))
+    bool ok = r->code == TRINE_OK;
+    if (ok && !wire_op_name(op))
         return TRINE_EINVAL;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    bool ok = r->code == TRINE_OK;
     int rc = msgpack_pack_map(&pk, 3 + (ok ? wire_body_fields(op) : 2));
     rc |= wire_pack_kv_uint(&pk, "v", WIRE_VERSION) | wire_pack_kv_uint(&pk, "id", r->id);
     rc |= wire_pack_str(&pk, "ok") | (ok ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk));
@@ -164,14 +175,15 @@ static trine_status_t wire_keys_exactly(const msgpack_object *map, const char *c
 static trine_status_t wire_info(wire_tensor_info_t *t, const msgpack_object *m, bool listed,
                                 trine_err_t *err)
 {
-    static const char *const get_keys[] = {"v", "id", "ok", "name", "kind", "frac", "shape", "data", NULL};
+    static const char *const get_keys[] = {"v",    "id",    "ok",   "name", "kind",
+                                           "frac", "shape", "data", NULL};
     static const char *const ls_keys[] = {"name", "kind", "frac", "shape", "mine", "grants", NULL};
     if (m->type != MSGPACK_OBJECT_MAP)
         return trine_err_set(err, TRINE_EFORMAT, "a tensor entry must be a map");
     trine_status_t st = wire_keys_exactly(m, listed ? ls_keys : get_keys, "tensor entry", err);
     uint64_t u = 0;
-    if (st == TRINE_OK && (st = wire_str(t->name, sizeof t->name, wire_get(m, "name"), "name",
-                                         err)) == TRINE_OK &&
+    if (st == TRINE_OK &&
+        (st = wire_str(t->name, sizeof t->name, wire_get(m, "name"), "name", err)) == TRINE_OK &&
         !wire_name_valid(t->name))
         st = trine_err_set(err, TRINE_EFORMAT, "invalid tensor name in reply");
     const msgpack_object *kind = wire_get(m, "kind");
@@ -197,9 +209,9 @@ static trine_status_t wire_info(wire_tensor_info_t *t, const msgpack_object *m, 
 
 static trine_status_t wire_status_body(wire_reply_t *r, const msgpack_object *m, trine_err_t *err)
 {
-    static const char *const keys[] = {"v", "id", "ok", "party", "cluster", "software",
-                                       "uptime_ms", "tensors", "bytes", "memory_limit", "peers",
-                                       NULL};
+    static const char *const keys[] = {"v",       "id",           "ok",        "party",
+                                       "cluster", "software",     "uptime_ms", "tensors",
+                                       "bytes",   "memory_limit", "peers",     NULL};
     trine_status_t st = wire_keys_exactly(m, keys, "status reply", err);
     uint64_t party = 0;
     if (st == TRINE_OK)
@@ -431,8 +443,8 @@ static trine_status_t wire_hello_read(wire_hello_t *out, const msgpack_object *m
         st = wire_uint(&out->incarnation, wire_get(m, "incarnation"), UINT64_MAX, "incarnation",
                        err);
     if (st == TRINE_OK)
-        st = wire_str(out->software, sizeof out->software, wire_get(m, "software"), "software",
-                      err);
+        st =
+            wire_str(out->software, sizeof out->software, wire_get(m, "software"), "software", err);
     if (st != TRINE_OK)
         return st;
     const msgpack_object *fp = wire_get(m, "fingerprint"), *lines = wire_get(m, "lines");

@@ -1,5 +1,6 @@
 /* zap.c — the ZAP handler thread (see zap.h). */
 #include "zap.h"
+#include "sock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -57,7 +58,8 @@ static void zap_handle(const zap_t *z, zmq_msg_t *f, int n)
     bool curve = n == 7 && zmq_msg_size(&f[5]) == 5 && !memcmp(zmq_msg_data(&f[5]), "CURVE", 5) &&
                  zmq_msg_size(&f[6]) == 32;
     if (n >= 4) {
-        snprintf(domain, sizeof domain, "%.*s", (int)zmq_msg_size(&f[2]), (char *)zmq_msg_data(&f[2]));
+        snprintf(domain, sizeof domain, "%.*s", (int)zmq_msg_size(&f[2]),
+                 (char *)zmq_msg_data(&f[2]));
         snprintf(address, sizeof address, "%.*s", (int)zmq_msg_size(&f[3]),
                  (char *)zmq_msg_data(&f[3]));
     }
@@ -85,29 +87,15 @@ static int zap_main(void *arg)
     zap_t *z = arg;
     for (;;) {
         zmq_msg_t f[ZAP_FRAMES_MAX];
-        int n = 0, more = 1;
-        while (more) {
-            zmq_msg_t part;
-            zmq_msg_init(&part);
-            if (zmq_msg_recv(&part, z->sock, 0) < 0) {
-                zmq_msg_close(&part);
-                for (int i = 0; i < n; i++)
-                    zmq_msg_close(&f[i]);
-                if (zmq_errno() == EINTR)
-                    goto next;
-                zmq_close(z->sock); /* ETERM: the daemon is stopping */
-                return 0;
-            }
-            more = zmq_msg_more(&part);
-            if (n < ZAP_FRAMES_MAX)
-                f[n++] = part;
-            else
-                zmq_msg_close(&part);
+        int n = sock_recv_frames(z->sock, f, ZAP_FRAMES_MAX, 0);
+        if (n < 0 && zmq_errno() == EINTR)
+            continue;
+        if (n < 0) {
+            zmq_close(z->sock); /* ETERM: the daemon is stopping */
+            return 0;
         }
         zap_handle(z, f, n);
-        for (int i = 0; i < n; i++)
-            zmq_msg_close(&f[i]);
-    next:;
+        sock_close_frames(f, n, ZAP_FRAMES_MAX);
     }
 }
 

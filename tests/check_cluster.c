@@ -15,7 +15,7 @@
  * keys/clients/{alice,bob,carol}, and writes its cluster.ini files there.
  * The folders live under one root that the parent process removes, since a
  * forked test that fails exits before any checked teardown. */
-static char root[64], dir[96];
+static char root[CHECK_UTIL_TMPDIR_MAX], dir[96];
 
 static void path_of(char *out, const char *file)
 {
@@ -49,15 +49,12 @@ static keys_public_t key_of(const char *file)
 
 static void cluster_root_new(void)
 {
-    strcpy(root, "/tmp/trine-cluster-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(root));
+    check_util_tmpdir(root, "trine-cluster");
 }
 
 static void cluster_root_free(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    ck_assert_int_eq(system(cmd), 0);
+    check_util_rmtree(root);
 }
 
 static void cluster_setup(void)

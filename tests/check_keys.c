@@ -10,19 +10,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char dir[64];
+static char dir[CHECK_UTIL_TMPDIR_MAX];
 
 static void keys_setup(void)
 {
-    strcpy(dir, "/tmp/trine-keys-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    check_util_tmpdir(dir, "trine-keys");
 }
 
 static void keys_teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    check_util_rmtree(dir);
 }
 
 static void path_of(char *out, const char *file)

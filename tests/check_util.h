@@ -13,4 +13,11 @@ int check_util_run(Suite *suite);
 /* Fills out with n words of a fixed test stream, different per seed. */
 void check_util_random(uint64_t *out, size_t n, uint64_t seed);
 
+/* Makes a fresh folder /tmp/TAG-XXXXXX into dir (CHECK_UTIL_TMPDIR_MAX
+ * bytes), and removes one with everything in it; both fail the test when
+ * they cannot. */
+#define CHECK_UTIL_TMPDIR_MAX 64
+void check_util_tmpdir(char *dir, const char *tag);
+void check_util_rmtree(const char *dir);
+
 #endif
