@@ -99,7 +99,8 @@ static trine_status_t api_grant(const api_t *api, const wire_request_t *q,
 }
 
 static trine_status_t api_dispatch(const api_t *api, const wire_request_t *q,
-                                   const keys_public_t *caller, wire_reply_t *r, trine_err_t *err)
+                                   const keys_public_t *caller, const void *route,
+                                   size_t route_len, wire_reply_t *r, trine_err_t *err)
 {
     const char *refusal = links_refusal(api->links);
     if (q->op != WIRE_OP_STATUS && refusal)
@@ -111,12 +112,16 @@ static trine_status_t api_dispatch(const api_t *api, const wire_request_t *q,
     case WIRE_OP_RM: return store_rm(api->store, q->name, caller, err);
     case WIRE_OP_GRANT: return api_grant(api, q, caller, err);
     case WIRE_OP_GET: return api_get(api, q, caller, r, err);
+    case WIRE_OP_RUN: return jobs_run(api->jobs, caller, q, route, route_len, err);
+    case WIRE_OP_JOB: jobs_progress(api->jobs, caller, q->job, r); return TRINE_OK;
+    case WIRE_OP_CANCEL: return jobs_cancel(api->jobs, caller, q->job, err);
     }
     return trine_err_set(err, TRINE_EINVAL, "no such op");
 }
 
-trine_status_t api_handle(const api_t *api, const keys_public_t *caller, const void *buf,
-                          size_t len, void **reply, size_t *reply_len)
+trine_status_t api_handle(const api_t *api, const keys_public_t *caller, const void *route,
+                          size_t route_len, const void *buf, size_t len, void **reply,
+                          size_t *reply_len)
 {
     wire_request_t q;
     wire_reply_t r = {0};
@@ -129,12 +134,22 @@ trine_status_t api_handle(const api_t *api, const keys_public_t *caller, const v
         log_line(api->log, LOG_WARN, "client %s: rejected a %zu-byte request: %s", who, len,
                  err.msg);
     } else {
-        st = api_dispatch(api, &q, caller, &r, &err);
+        st = api_dispatch(api, &q, caller, route, route_len, &r, &err);
         if (q.op == WIRE_OP_PUT)
             log_shape(shape + 1, q.ndim, q.shape), shape[0] = ' ';
-        log_line(api->log, st == TRINE_OK ? LOG_INFO : LOG_WARN, "client %s: %s%s%s%s%s%s%s", who,
+        if (q.op == WIRE_OP_RUN || q.op == WIRE_OP_CANCEL)
+            snprintf(shape, sizeof shape, " job %016llx", (unsigned long long)q.job);
+        /* JOB is polled for progress: a line each would drown the log */
+        log_line(api->log,
+                 q.op == WIRE_OP_JOB ? LOG_DEBUG : st == TRINE_OK ? LOG_INFO : LOG_WARN,
+                 "client %s: %s%s%s%s%s%s%s", who,
                  wire_op_name(q.op), q.name[0] ? " '" : "", q.name, q.name[0] ? "'" : "", shape,
                  st == TRINE_OK ? "" : " refused: ", st == TRINE_OK ? "" : err.msg);
+    }
+    if (st == TRINE_OK && q.op == WIRE_OP_RUN) {
+        *reply = NULL; /* the job replies when it ends */
+        *reply_len = 0;
+        return TRINE_OK;
     }
     if (st != TRINE_OK) {
         r.code = st;

@@ -9,6 +9,7 @@
 #define TRINE_API_H
 
 #include "cluster.h"
+#include "jobs.h"
 #include "keys.h"
 #include "links.h"
 #include "log.h"
@@ -22,15 +23,18 @@ typedef struct {
     int self;
     store_t *store;
     const links_t *links;
+    jobs_t *jobs;
     const log_t *log;
     uint64_t started_ms; /* sock_now_ms() at start, for uptime */
 } api_t;
 
-/* Handles the request in buf from caller and sets *reply (freed with
- * free()) to the encoded reply; TRINE_ENOMEM when no reply could be built,
- * in which case the caller logs and drops the request. */
+/* Handles the request in buf from caller, who is reached through the
+ * routing id route, and sets *reply (freed with free()) to the encoded
+ * reply, or to NULL when the reply comes later (a job started: jobs.h).
+ * TRINE_ENOMEM when no reply could be built, in which case the caller
+ * logs and drops the request. */
 TRINE_NODISCARD trine_status_t api_handle(const api_t *api, const keys_public_t *caller,
-                                          const void *buf, size_t len, void **reply,
-                                          size_t *reply_len);
+                                          const void *route, size_t route_len, const void *buf,
+                                          size_t len, void **reply, size_t *reply_len);
 
 #endif

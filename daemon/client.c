@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #define CLIENT_BYTES_PER_MS 50000 /* extra wait per byte moved: 50 MB/s */
+#define CLIENT_POLL_MS      200   /* how often a running job is asked about */
 
 struct client {
     const cluster_t *cluster;
@@ -128,42 +129,67 @@ static void client_on_reply(client_t *cl, int p, wire_op_t op, uint64_t id, clie
         r->code = TRINE_OK;
 }
 
+/* Sends q to party p under a new id (*id); false with res filled when it
+ * could not be sent. *len gets the encoded size. */
+static bool client_send(client_t *cl, int p, const wire_request_t *req, uint64_t *id, size_t *len,
+                        client_result_t *res)
+{
+    const config_cluster_t *cfg = &cl->cluster->cfg;
+    wire_request_t q = *req;
+    q.version = WIRE_VERSION;
+    q.id = *id = cl->next_id++;
+    void *buf;
+    bool sent = false;
+    if (wire_request_encode(&buf, len, &q) != TRINE_OK) {
+        client_fail(res, TRINE_ENOMEM, "out of memory encoding a request");
+        return false;
+    }
+    if (*len > cfg->max_message)
+        client_fail(res, TRINE_ELIMIT,
+                    "the request to party%d is %zu bytes; the cluster accepts at most %llu "
+                    "(max_message in %s)",
+                    p, *len, (unsigned long long)cfg->max_message, cfg->path);
+    else if (zmq_send(cl->sock[p], buf, *len, 0) != (int)*len)
+        client_fail(res, TRINE_EIO, "cannot send to party%d: %s", p, zmq_strerror(zmq_errno()));
+    else
+        sent = true;
+    sodium_memzero(buf, *len);
+    free(buf);
+    return sent;
+}
+
+/* Forgets the replies of the last call. */
+static void client_reset(client_t *cl, client_result_t res[CONFIG_PARTIES])
+{
+    for (int p = 0; p < CONFIG_PARTIES; p++) {
+        wire_reply_clear(&res[p].reply);
+        memset(&res[p], 0, sizeof res[p]);
+        zmq_msg_close(&cl->last[p]);
+        zmq_msg_init(&cl->last[p]);
+    }
+}
+
+static trine_status_t client_first_failure(unsigned mask, const client_result_t *res)
+{
+    for (int p = 0; p < CONFIG_PARTIES; p++)
+        if ((mask & 1u << p) && res[p].code != TRINE_OK)
+            return res[p].code;
+    return TRINE_OK;
+}
+
 trine_status_t client_call(client_t *cl, unsigned mask, const wire_request_t req[CONFIG_PARTIES],
                            client_result_t res[CONFIG_PARTIES])
 {
     const config_cluster_t *cfg = &cl->cluster->cfg;
     uint64_t ids[CONFIG_PARTIES] = {0}, bytes = 0;
     unsigned waiting = 0;
+    client_reset(cl, res);
     for (int p = 0; p < CONFIG_PARTIES; p++) {
-        wire_reply_clear(&res[p].reply);
-        memset(&res[p], 0, sizeof res[p]);
-        zmq_msg_close(&cl->last[p]);
-        zmq_msg_init(&cl->last[p]);
-        if (!(mask & 1u << p))
-            continue;
-        wire_request_t q = req[p];
-        q.version = WIRE_VERSION;
-        q.id = ids[p] = cl->next_id++;
-        void *buf;
         size_t len;
-        if (wire_request_encode(&buf, &len, &q) != TRINE_OK) {
-            client_fail(&res[p], TRINE_ENOMEM, "out of memory encoding a request");
-            continue;
-        }
-        if (len > cfg->max_message) {
-            client_fail(&res[p], TRINE_ELIMIT,
-                        "the request to party%d is %zu bytes; the cluster accepts at most %llu "
-                        "(max_message in %s)",
-                        p, len, (unsigned long long)cfg->max_message, cfg->path);
-        } else if (zmq_send(cl->sock[p], buf, len, 0) != (int)len) {
-            client_fail(&res[p], TRINE_EIO, "cannot send to party%d: %s", p,
-                        zmq_strerror(zmq_errno()));
-        } else {
+        if ((mask & 1u << p) && client_send(cl, p, &req[p], &ids[p], &len, &res[p])) {
             waiting |= 1u << p;
             bytes += len + req[p].data_len; /* what goes out and, for get, comes back */
         }
-        sodium_memzero(buf, len);
-        free(buf);
     }
     uint64_t deadline = sock_now_ms() + cfg->timeout_ms + bytes / CLIENT_BYTES_PER_MS;
     while (waiting) {
@@ -200,10 +226,108 @@ trine_status_t client_call(client_t *cl, unsigned mask, const wire_request_t req
                         "there?",
                         p, cfg->party[p].client,
                         (double)(cfg->timeout_ms + bytes / CLIENT_BYTES_PER_MS) / 1000, p);
-    for (int p = 0; p < CONFIG_PARTIES; p++)
-        if ((mask & 1u << p) && res[p].code != TRINE_OK)
-            return res[p].code;
-    return TRINE_OK;
+    return client_first_failure(mask, res);
+}
+
+/* A reply that came while a job runs: the job's end, or a progress answer
+ * (*alive set when the party still runs the job). */
+static void client_on_job_reply(client_t *cl, int p, uint64_t run_id, uint64_t poll_id,
+                                client_result_t *r, wire_reply_t *poll, bool *alive)
+{
+    zmq_msg_t *m = &cl->last[p];
+    if (zmq_msg_recv(m, cl->sock[p], ZMQ_DONTWAIT) < 0)
+        return;
+    uint64_t id;
+    trine_err_t err;
+    if (wire_reply_id(&id, zmq_msg_data(m), zmq_msg_size(m), &err) == TRINE_OK && id == poll_id &&
+        id != run_id) {
+        if (wire_reply_decode(poll, WIRE_OP_JOB, zmq_msg_data(m), zmq_msg_size(m), &err) !=
+            TRINE_OK) {
+            r->answered = true;
+            client_fail(r, err.code, "party%d sent a malformed reply: %s", p, err.msg);
+        } else if (poll->code == TRINE_OK && poll->state == WIRE_JOB_UNKNOWN) {
+            r->answered = true;
+            client_fail(r, TRINE_EPEER, "party%d no longer knows the job (was it restarted?)", p);
+        }
+        *alive = true;
+        return;
+    }
+    r->answered = true; /* the job's reply; it stays in cl->last[p] */
+    if (wire_reply_decode(&r->reply, WIRE_OP_RUN, zmq_msg_data(m), zmq_msg_size(m), &err) !=
+        TRINE_OK)
+        client_fail(r, err.code, "party%d sent a malformed reply: %s", p, err.msg);
+    else if (r->reply.id != run_id)
+        client_fail(r, TRINE_EFORMAT, "party%d answered another request", p);
+    else if (r->reply.code != TRINE_OK)
+        client_fail(r, r->reply.code, "party%d: %s", p, r->reply.msg);
+    else
+        r->code = TRINE_OK;
+}
+
+trine_status_t client_run(client_t *cl, const wire_request_t *run,
+                          client_result_t res[CONFIG_PARTIES], client_progress_fn progress,
+                          void *arg)
+{
+    const config_cluster_t *cfg = &cl->cluster->cfg;
+    uint64_t ids[CONFIG_PARTIES] = {0}, poll_ids[CONFIG_PARTIES] = {0};
+    uint64_t heard[CONFIG_PARTIES], asked[CONFIG_PARTIES] = {0};
+    unsigned waiting = 0;
+    client_reset(cl, res);
+    uint64_t start = sock_now_ms();
+    for (int p = 0; p < CONFIG_PARTIES; p++) {
+        size_t len;
+        heard[p] = start;
+        if (client_send(cl, p, run, &ids[p], &len, &res[p]))
+            waiting |= 1u << p;
+    }
+    wire_request_t job = {.op = WIRE_OP_JOB, .job = run->job};
+    while (waiting) {
+        uint64_t now = sock_now_ms();
+        for (int p = 0; p < CONFIG_PARTIES; p++) {
+            if (!(waiting & 1u << p))
+                continue;
+            if (now - heard[p] >= cfg->timeout_ms) {
+                client_fail(&res[p], TRINE_ETIMEOUT,
+                            "party%d (%s) stopped answering for %.1f s while the job ran", p,
+                            cfg->party[p].client, (double)cfg->timeout_ms / 1000);
+                waiting &= ~(1u << p);
+            } else if (now - asked[p] >= CLIENT_POLL_MS) {
+                size_t len;
+                asked[p] = now;
+                if (!client_send(cl, p, &job, &poll_ids[p], &len, &res[p]))
+                    waiting &= ~(1u << p);
+            }
+        }
+        zmq_pollitem_t items[2 * CONFIG_PARTIES];
+        int n = 0, who[2 * CONFIG_PARTIES];
+        for (int p = 0; p < CONFIG_PARTIES; p++)
+            if (waiting & 1u << p) {
+                who[n] = p;
+                items[n++] = (zmq_pollitem_t){cl->sock[p], 0, ZMQ_POLLIN, 0};
+                who[n] = p + CONFIG_PARTIES;
+                items[n++] = (zmq_pollitem_t){cl->monitor[p], 0, ZMQ_POLLIN, 0};
+            }
+        if (n && zmq_poll(items, n, CLIENT_POLL_MS) < 0)
+            break;
+        for (int i = 0; i < n; i++) {
+            if (!(items[i].revents & ZMQ_POLLIN))
+                continue;
+            int p = who[i] % CONFIG_PARTIES;
+            wire_reply_t poll = {0};
+            bool alive = false;
+            if (who[i] >= CONFIG_PARTIES)
+                client_on_monitor(cl, p, &res[p]);
+            else
+                client_on_job_reply(cl, p, ids[p], poll_ids[p], &res[p], &poll, &alive);
+            if (alive)
+                heard[p] = sock_now_ms();
+            if (alive && progress && poll.state == WIRE_JOB_RUNNING && p == 0)
+                progress(arg, poll.step, poll.steps);
+            if (res[p].answered || res[p].code != TRINE_OK)
+                waiting &= ~(1u << p);
+        }
+    }
+    return client_first_failure(7u, res);
 }
 
 void client_results_clear(client_result_t res[CONFIG_PARTIES])

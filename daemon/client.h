@@ -43,6 +43,18 @@ TRINE_NODISCARD trine_status_t client_call(client_t *cl, unsigned mask,
                                            const wire_request_t req[CONFIG_PARTIES],
                                            client_result_t res[CONFIG_PARTIES]);
 
+/* Called with a running job's progress (as party0 reports it). */
+typedef void (*client_progress_fn)(void *arg, uint64_t step, uint64_t steps);
+
+/* Sends the RUN request to all three parties and waits for the job to end,
+ * however long it runs, as long as every party keeps answering: every
+ * 200 ms each is asked how the job goes (JOB), and a party silent for
+ * timeout_ms fails the wait. progress (may be NULL) gets party0's answers.
+ * Returns and fills res as client_call does. */
+TRINE_NODISCARD trine_status_t client_run(client_t *cl, const wire_request_t *run,
+                                          client_result_t res[CONFIG_PARTIES],
+                                          client_progress_fn progress, void *arg);
+
 /* Frees what the last call left in res. */
 void client_results_clear(client_result_t res[CONFIG_PARTIES]);
 

@@ -38,6 +38,8 @@ struct links {
     void *hello; /* our hello payload, encoded once */
     size_t hello_len;
     uint64_t incarnation;
+    links_job_fn job_fn;
+    void *job_arg;
 };
 
 static int links_setsockopt_int(void *sock, int opt, int value)
@@ -59,7 +61,8 @@ static trine_status_t links_open_router(links_t *l, void *zctx, const keys_secre
     if (!l->router || links_setsockopt_int(l->router, ZMQ_CURVE_SERVER, 1) != 0 ||
         zmq_setsockopt(l->router, ZMQ_CURVE_SECRETKEY, secret->z85, KEYS_Z85_LEN) != 0 ||
         zmq_setsockopt(l->router, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN_PEER, strlen(ZAP_DOMAIN_PEER)) != 0 ||
-        zmq_setsockopt(l->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0)
+        zmq_setsockopt(l->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
+        links_setsockopt_int(l->router, ZMQ_RCVHWM, 0) != 0)
         return links_fail(err, "cannot set up the peer socket for", ep);
     if (zmq_bind(l->router, ep) != 0)
         return links_fail(err, "cannot bind the peer endpoint", ep);
@@ -80,6 +83,8 @@ static trine_status_t links_open_dealer(links_t *l, void *zctx, int p, const key
         zmq_setsockopt(peer->dealer, ZMQ_CURVE_PUBLICKEY, pub->z85, KEYS_Z85_LEN) != 0 ||
         zmq_setsockopt(peer->dealer, ZMQ_CURVE_SECRETKEY, secret->z85, KEYS_Z85_LEN) != 0 ||
         links_setsockopt_int(peer->dealer, ZMQ_IMMEDIATE, 1) != 0 ||
+        /* job data must not be dropped at a high-water mark: no limit */
+        links_setsockopt_int(peer->dealer, ZMQ_SNDHWM, 0) != 0 ||
         links_setsockopt_int(peer->dealer, ZMQ_RECONNECT_IVL_MAX, 2000) != 0 ||
         !(peer->monitor = sock_monitor_new(zctx, peer->dealer, monitor, LINKS_MONITOR_EVENTS)))
         return links_fail(err, "cannot set up the link to", ep);
@@ -152,7 +157,7 @@ void links_pollitems(const links_t *l, zmq_pollitem_t *items)
 static void links_send(links_t *l, int p, wire_frame_type_t type, const void *payload, size_t len)
 {
     uint8_t head[WIRE_FRAME_HEADER_BYTES];
-    wire_frame_pack(head, &(wire_frame_t){type, (unsigned)l->self, 0, 0});
+    wire_frame_pack(head, &(wire_frame_t){type, (unsigned)l->self, 0, 0, 0});
     if (zmq_send(l->peer[p].dealer, head, sizeof head, ZMQ_DONTWAIT | ZMQ_SNDMORE) == sizeof head)
         zmq_send(l->peer[p].dealer, payload, len, ZMQ_DONTWAIT);
 }
@@ -256,9 +261,11 @@ static void links_on_router(links_t *l, uint64_t now)
             links_on_heartbeat(l, p, zmq_msg_data(&part[2]), zmq_msg_size(&part[2]));
         else if (f.type == WIRE_FRAME_HELLO)
             links_on_hello(l, p, zmq_msg_data(&part[2]), zmq_msg_size(&part[2]));
-        else if (f.type == WIRE_FRAME_DATA)
-            log_line(l->log, LOG_WARN, "dropped data from party%d for job %llu: no such job", p,
-                     (unsigned long long)f.job);
+        else if (l->job_fn)
+            l->job_fn(l->job_arg, p, &f, &part[1], &part[2]);
+        else
+            log_line(l->log, LOG_WARN, "dropped a job frame from party%d: jobs are not running",
+                     p);
     }
     sock_close_frames(part, n, 3);
 }
@@ -307,6 +314,22 @@ long links_tick(links_t *l, uint64_t now)
                      cfg->party[p].peer, (double)(now - since) / 1000, p);
     }
     return (long)(l->next_beat - now);
+}
+
+void links_set_job_hook(links_t *l, links_job_fn fn, void *arg)
+{
+    l->job_fn = fn;
+    l->job_arg = arg;
+}
+
+trine_status_t links_forward(links_t *l, int p, zmq_msg_t *head, zmq_msg_t *body)
+{
+    /* Once the first part is queued ZeroMQ queues the rest of the message. */
+    if (p < 0 || p >= CONFIG_PARTIES || p == l->self ||
+        zmq_msg_send(head, l->peer[p].dealer, ZMQ_DONTWAIT | ZMQ_SNDMORE) < 0)
+        return TRINE_EPEER;
+    zmq_msg_send(body, l->peer[p].dealer, ZMQ_DONTWAIT);
+    return TRINE_OK;
 }
 
 wire_peer_t links_state(const links_t *l, int p)

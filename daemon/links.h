@@ -45,6 +45,21 @@ void links_handle(links_t *links, const zmq_pollitem_t *items, uint64_t now_ms);
  * until it next needs to run. */
 long links_tick(links_t *links, uint64_t now_ms);
 
+/* Receives the job frames (BEGIN, DATA, ABORT) that arrive from party
+ * `from`, its sender checked; it may move head and body out (zmq_msg_move)
+ * to keep them. */
+typedef void (*links_job_fn)(void *arg, int from, const wire_frame_t *f, zmq_msg_t *head,
+                             zmq_msg_t *body);
+
+/* Routes job frames to fn (until then they are dropped with a log line). */
+void links_set_job_hook(links_t *links, links_job_fn fn, void *arg);
+
+/* Sends a job frame (packed header and payload) to party p without
+ * waiting, taking both messages. TRINE_EPEER when party p is not
+ * connected. */
+TRINE_NODISCARD trine_status_t links_forward(links_t *links, int p, zmq_msg_t *head,
+                                             zmq_msg_t *body);
+
 /* What party p looks like from here (WIRE_PEER_SELF for self). */
 wire_peer_t links_state(const links_t *links, int p);
 

@@ -5,7 +5,7 @@
  * open a session (config, key, connections) first. Exit codes: 0 success,
  * 1 the operation failed, 2 the command line is wrong.
  */
-#include "client.h"
+#include "cli.h"
 #include "cluster.h"
 #include "keys.h"
 #include "log.h"
@@ -18,14 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#define TRINE_EXIT_FAIL  1
-#define TRINE_EXIT_USAGE 2
-
-typedef struct {
-    const char *config; /* -c, else $TRINE_CONFIG; NULL when neither */
-    const char *key;    /* -i, else $TRINE_KEY; NULL when neither */
-} client_opts_t;
 
 typedef int (*verb_fn)(const client_opts_t *opts, int argc, char **argv);
 
@@ -60,6 +52,21 @@ static const verb_t verbs[] = {
     {"reveal", verb_reveal, "reveal NAME [-o OUT.npy]",
      "fetch both shares of a tensor you own and reconstruct it: to OUT.npy\n"
      "                     (float64 for fixed point, int64 for integers), else printed"},
+    {"run", verb_run, "run PROGRAM [--plaintext] [--dir DIR] [--batch N] [--epochs E] "
+                      "[--prefix P] [--bind VAR=NAME]...",
+     "run a program (a text file, see examples/) on the cluster; its inputs are\n"
+     "                     tensors you own or were granted, its outputs are stored as P+name,\n"
+     "                     owned by you. --plaintext runs it here on doubles instead, reading\n"
+     "                     DIR/NAME.npy and writing DIR/P+name.npy (DIR defaults to .)"},
+    {"infer", verb_infer, "infer --model MODEL --input NAME|FILE.npy [-o OUT.npy] [--batch N] "
+                          "[--plaintext] [--dir DIR]",
+     "run a model program over the rows of one input, batch by batch (default\n"
+     "                     128), and reveal its output to you: to OUT.npy, else printed"},
+    {"train", verb_train, "train --model PROGRAM --data NAME --labels NAME [--epochs E] "
+                          "[--batch N] [--prefix P] [--plaintext] [--dir DIR]",
+     "run a training program over the rows of data and labels for E epochs\n"
+     "                     (default 1); the updated weights are stored as P+name (default\n"
+     "                     prefix 'trained_'), or written to DIR/P+name.npy with --plaintext"},
 };
 #define VERB_COUNT (sizeof verbs / sizeof verbs[0])
 
@@ -77,7 +84,7 @@ static void usage(FILE *f)
     fprintf(f, "\nexit status: 0 success, 1 the operation failed, 2 bad command line\n");
 }
 
-static int verb_usage_error(const char *verb, const char *msg)
+int verb_usage_error(const char *verb, const char *msg)
 {
     for (size_t i = 0; i < VERB_COUNT; i++)
         if (!strcmp(verbs[i].name, verb))
@@ -124,15 +131,9 @@ static int verb_keygen(const client_opts_t *opts, int argc, char **argv)
 
 /* ---- talking to the cluster ------------------------------------------- */
 
-typedef struct {
-    cluster_t cluster;
-    client_t *client;
-    client_result_t res[CONFIG_PARTIES];
-} session_t;
-
 /* Loads the config and key named by opts and connects; on failure prints
  * why under the verb's name and returns false. */
-static bool session_open(session_t *s, const client_opts_t *opts, const char *verb)
+bool session_open(session_t *s, const client_opts_t *opts, const char *verb)
 {
     memset(s, 0, sizeof *s);
     trine_err_t err;
@@ -165,7 +166,7 @@ static bool session_open(session_t *s, const client_opts_t *opts, const char *ve
     return true;
 }
 
-static void session_close(session_t *s)
+void session_close(session_t *s)
 {
     client_results_clear(s->res);
     client_destroy(&s->client);
@@ -174,7 +175,7 @@ static void session_close(session_t *s)
 
 /* Prints every failing party's message under the verb's name, once when
  * the parties said the same thing. */
-static void session_report(const session_t *s, const char *verb, unsigned mask)
+void session_report(const session_t *s, const char *verb, unsigned mask)
 {
     const client_result_t *r = s->res;
     if ((mask & 3u) == 3u && r[0].code != TRINE_OK && r[0].answered && r[1].answered &&
@@ -188,13 +189,11 @@ static void session_report(const session_t *s, const char *verb, unsigned mask)
 }
 
 /* One request (the same to every party in mask). */
-static trine_status_t session_call(session_t *s, unsigned mask, const wire_request_t *q)
+trine_status_t session_call(session_t *s, unsigned mask, const wire_request_t *q)
 {
     wire_request_t req[CONFIG_PARTIES] = {*q, *q, *q};
     return client_call(s->client, mask, req, s->res);
 }
-
-#define SHARE_PARTIES 3u /* party0 and party1 hold the shares */
 
 static int verb_status(const client_opts_t *opts, int argc, char **argv)
 {
@@ -245,6 +244,68 @@ static trine_status_t share_encode(uint64_t *x, wire_request_t *q, const plain_t
     return TRINE_OK;
 }
 
+int session_share(session_t *s, const char *name, const plain_t *pl, const char *file,
+                  const char *verb, bool quiet)
+{
+    trine_err_t err;
+    int rc = TRINE_EXIT_FAIL;
+    size_t bytes = pl->count * sizeof(uint64_t);
+    uint64_t *x = malloc(bytes), *x0 = malloc(bytes);
+    wire_request_t req[CONFIG_PARTIES] = {{.op = WIRE_OP_PUT}};
+    wire_request_t *q = &req[0];
+    snprintf(q->name, sizeof q->name, "%s", name);
+    q->ndim = pl->ndim;
+    memcpy(q->shape, pl->shape, sizeof q->shape);
+    if (!x || !x0) {
+        fprintf(stderr, "trine %s: out of memory for %zu values\n", verb, pl->count);
+    } else if (share_encode(x, q, pl, s->cluster.cfg.frac_bits, &err) != TRINE_OK) {
+        fprintf(stderr, "trine %s: %s: %s\n", verb, file, err.msg);
+    } else {
+        /* x = x0 + x1 with x0 uniform: x1 overwrites x in place. */
+        randombytes_buf(x0, bytes);
+        for (size_t i = 0; i < pl->count; i++)
+            x[i] -= x0[i];
+        req[1] = *q;
+        req[0].data = (const uint8_t *)x0;
+        req[1].data = (const uint8_t *)x;
+        req[0].data_len = req[1].data_len = bytes;
+        if (client_call(s->client, SHARE_PARTIES, req, s->res) == TRINE_OK) {
+            rc = 0;
+        } else {
+            session_report(s, verb, SHARE_PARTIES);
+            /* Leave no half-shared tensor: undo the party that stored it. */
+            unsigned stored = 0;
+            for (int p = 0; p < 2; p++)
+                if (s->res[p].code == TRINE_OK)
+                    stored |= 1u << p;
+            wire_request_t undo = {.op = WIRE_OP_RM};
+            snprintf(undo.name, sizeof undo.name, "%s", q->name);
+            if (stored && session_call(s, stored, &undo) != TRINE_OK)
+                fprintf(stderr,
+                        "trine %s: could not remove the share stored on one party; "
+                        "run 'trine rm %s'\n",
+                        verb, q->name);
+        }
+        if (rc == 0 && !quiet) {
+            char shape[LOG_SHAPE_CHARS], size[LOG_BYTES_CHARS];
+            printf("shared '%s' %s %s as ", q->name, log_shape(shape, q->ndim, q->shape),
+                   plain_dtype_name(pl->dtype));
+            if (q->kind == WIRE_KIND_FIXED)
+                printf("fixed point (%u fractional bits): ", q->frac);
+            else
+                printf("integers: ");
+            printf("%s to each of party0 and party1\n", log_bytes(size, bytes));
+        }
+    }
+    if (x0)
+        sodium_memzero(x0, bytes);
+    if (x)
+        sodium_memzero(x, bytes);
+    free(x0);
+    free(x);
+    return rc;
+}
+
 static int verb_share(const client_opts_t *opts, int argc, char **argv)
 {
     if (argc != 3)
@@ -259,65 +320,12 @@ static int verb_share(const client_opts_t *opts, int argc, char **argv)
         return TRINE_EXIT_FAIL;
     }
     session_t s;
-    if (!session_open(&s, opts, "share")) {
-        plain_destroy(&pl);
-        return TRINE_EXIT_FAIL;
-    }
     int rc = TRINE_EXIT_FAIL;
-    size_t bytes = pl->count * sizeof(uint64_t);
-    uint64_t *x = malloc(bytes), *x0 = malloc(bytes);
-    wire_request_t req[CONFIG_PARTIES] = {{.op = WIRE_OP_PUT}};
-    wire_request_t *q = &req[0];
-    snprintf(q->name, sizeof q->name, "%s", argv[1]);
-    q->ndim = pl->ndim;
-    memcpy(q->shape, pl->shape, sizeof q->shape);
-    if (!x || !x0) {
-        fprintf(stderr, "trine share: out of memory for %zu values\n", pl->count);
-    } else if (share_encode(x, q, pl, s.cluster.cfg.frac_bits, &err) != TRINE_OK) {
-        fprintf(stderr, "trine share: %s: %s\n", argv[2], err.msg);
-    } else {
-        /* x = x0 + x1 with x0 uniform: x1 overwrites x in place. */
-        randombytes_buf(x0, bytes);
-        for (size_t i = 0; i < pl->count; i++)
-            x[i] -= x0[i];
-        req[1] = *q;
-        req[0].data = (const uint8_t *)x0;
-        req[1].data = (const uint8_t *)x;
-        req[0].data_len = req[1].data_len = bytes;
-        if (client_call(s.client, SHARE_PARTIES, req, s.res) == TRINE_OK) {
-            char shape[LOG_SHAPE_CHARS], size[LOG_BYTES_CHARS];
-            printf("shared '%s' %s %s as ", q->name, log_shape(shape, q->ndim, q->shape),
-                   plain_dtype_name(pl->dtype));
-            if (q->kind == WIRE_KIND_FIXED)
-                printf("fixed point (%u fractional bits): ", q->frac);
-            else
-                printf("integers: ");
-            printf("%s to each of party0 and party1\n", log_bytes(size, bytes));
-            rc = 0;
-        } else {
-            session_report(&s, "share", SHARE_PARTIES);
-            /* Leave no half-shared tensor: undo the party that stored it. */
-            unsigned stored = 0;
-            for (int p = 0; p < 2; p++)
-                if (s.res[p].code == TRINE_OK)
-                    stored |= 1u << p;
-            wire_request_t undo = {.op = WIRE_OP_RM};
-            snprintf(undo.name, sizeof undo.name, "%s", q->name);
-            if (stored && session_call(&s, stored, &undo) != TRINE_OK)
-                fprintf(stderr,
-                        "trine share: could not remove the share stored on one party; "
-                        "run 'trine rm %s'\n",
-                        q->name);
-        }
+    if (session_open(&s, opts, "share")) {
+        rc = session_share(&s, argv[1], pl, argv[2], "share", false);
+        session_close(&s);
     }
-    if (x0)
-        sodium_memzero(x0, bytes);
-    if (x)
-        sodium_memzero(x, bytes);
-    free(x0);
-    free(x);
     plain_destroy(&pl);
-    session_close(&s);
     return rc;
 }
 
@@ -480,26 +488,32 @@ static int verb_reveal(const client_opts_t *opts, int argc, char **argv)
     session_t s;
     if (!session_open(&s, opts, "reveal"))
         return TRINE_EXIT_FAIL;
+    int rc = session_reveal(&s, name, out, "reveal");
+    session_close(&s);
+    return rc;
+}
+
+int session_reveal(session_t *s, const char *name, const char *out, const char *verb)
+{
     wire_request_t q = {.op = WIRE_OP_GET};
     snprintf(q.name, sizeof q.name, "%s", name);
     int rc = TRINE_EXIT_FAIL;
-    if (session_call(&s, SHARE_PARTIES, &q) != TRINE_OK) {
-        session_report(&s, "reveal", SHARE_PARTIES);
-        session_close(&s);
+    if (session_call(s, SHARE_PARTIES, &q) != TRINE_OK) {
+        session_report(s, verb, SHARE_PARTIES);
         return rc;
     }
-    const wire_reply_t *r0 = &s.res[0].reply, *r1 = &s.res[1].reply;
+    const wire_reply_t *r0 = &s->res[0].reply, *r1 = &s->res[1].reply;
     const wire_tensor_info_t *t = &r0->info;
     size_t count = r0->data_len / sizeof(uint64_t);
     uint64_t *x = malloc(r0->data_len ? r0->data_len : 1);
     if (t->kind != r1->info.kind || t->frac != r1->info.frac || t->ndim != r1->info.ndim ||
         memcmp(t->shape, r1->info.shape, sizeof t->shape)) {
         fprintf(stderr,
-                "trine reveal: party0 and party1 hold different tensors named '%s' "
+                "trine %s: party0 and party1 hold different tensors named '%s' "
                 "(shape or encoding differ); rm it and share it again\n",
-                name);
+                verb, name);
     } else if (!x) {
-        fprintf(stderr, "trine reveal: out of memory for %zu values\n", count);
+        fprintf(stderr, "trine %s: out of memory for %zu values\n", verb, count);
     } else {
         for (size_t i = 0; i < count; i++) {
             uint64_t a, b;
@@ -516,7 +530,6 @@ static int verb_reveal(const client_opts_t *opts, int argc, char **argv)
         sodium_memzero(x, count * sizeof *x);
     }
     free(x);
-    session_close(&s);
     return rc;
 }
 

@@ -7,6 +7,7 @@
  */
 #include "api.h"
 #include "cluster.h"
+#include "jobs.h"
 #include "keys.h"
 #include "links.h"
 #include "log.h"
@@ -14,13 +15,14 @@
 #include "store.h"
 #include "zap.h"
 
+#include <cblas.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -33,7 +35,7 @@ enum {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: trined -c CLUSTER.ini -p N [-k SECRET_KEY] [-v]\n\n"
+    fprintf(f, "usage: trined -c CLUSTER.ini -p N [-k SECRET_KEY] [-t THREADS] [-v]\n\n"
                "Runs party N (0, 1 or 2) of a trine cluster in the foreground. Party 0 and 1\n"
                "hold the shares; party 2 is the helper. Logs go to stderr.\n\n"
                "options:\n"
@@ -41,6 +43,8 @@ static void usage(FILE *f)
                "  -p N         which party this is: 0, 1 or 2\n"
                "  -k FILE      this party's secret key (mode 0600); default: [local]\n"
                "               secret_key in the config\n"
+               "  -t N         threads for matrix products (OpenBLAS); default: one per\n"
+               "               core. Use 1 when the three parties share one machine\n"
                "  -v           log debug lines too\n"
                "  -h, --help   show this help\n"
                "  --version    print the version\n\n"
@@ -54,13 +58,14 @@ static void usage(FILE *f)
 typedef struct {
     const char *config, *key;
     int party;
+    int threads; /* 0: OpenBLAS's default */
     bool verbose;
 } trined_opts_t;
 
 /* Returns -1 to go on, else the exit code. */
 static int trined_args(trined_opts_t *o, int argc, char **argv)
 {
-    *o = (trined_opts_t){NULL, NULL, -1, false};
+    *o = (trined_opts_t){NULL, NULL, -1, 0, false};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -73,6 +78,15 @@ static int trined_args(trined_opts_t *o, int argc, char **argv)
         }
         if (!strcmp(a, "-v")) {
             o->verbose = true;
+        } else if (!strcmp(a, "-t") && i + 1 < argc) {
+            char *end;
+            long t = strtol(argv[++i], &end, 10);
+            if (*end || t < 1 || t > 1024) {
+                fprintf(stderr, "trined: -t takes a thread count from 1 to 1024, not '%s'\n",
+                        argv[i]);
+                return TRINED_EXIT_USAGE;
+            }
+            o->threads = (int)t;
         } else if ((!strcmp(a, "-c") || !strcmp(a, "-k") || !strcmp(a, "-p")) && i + 1 < argc) {
             const char *v = argv[++i];
             if (a[1] == 'c')
@@ -98,18 +112,35 @@ static int trined_args(trined_opts_t *o, int argc, char **argv)
     return -1;
 }
 
-/* SIGTERM and SIGINT arrive on a descriptor the main loop polls; they are
- * blocked first so that ZeroMQ's threads inherit the mask. */
+/* SIGTERM and SIGINT are written to a pipe the main loop polls (the self-
+ * pipe trick). A handler, not a signalfd: a signalfd sees a signal only if
+ * every thread blocks it, and libraries such as OpenBLAS start threads
+ * before main() could block anything. */
+static int trined_sigpipe[2] = {-1, -1};
+
+static void trined_on_signal(int sig)
+{
+    unsigned char b = (unsigned char)sig;
+    int saved = errno;
+    if (write(trined_sigpipe[1], &b, 1) < 0) {
+        /* the pipe is full: a stop is already pending */
+    }
+    errno = saved;
+}
+
+/* Returns the read end of the signal pipe, or -1. */
 static int trined_signals(void)
 {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+    if (pipe(trined_sigpipe) != 0)
+        return -1;
+    fcntl(trined_sigpipe[1], F_SETFL, O_NONBLOCK);
+    struct sigaction sa = {0};
+    sa.sa_handler = trined_on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
         return -1;
     signal(SIGPIPE, SIG_IGN);
-    return signalfd(-1, &set, SFD_CLOEXEC);
+    return trined_sigpipe[0];
 }
 
 static int trined_client_socket(void **out, void *zctx, const cluster_t *c, int self,
@@ -149,19 +180,20 @@ static void trined_on_client(void *sock, const api_t *api)
         memcpy(caller.z85, user, KEYS_Z85_LEN + 1);
         void *reply;
         size_t len;
-        if (api_handle(api, &caller, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), &reply, &len) !=
-            TRINE_OK) {
+        if (api_handle(api, &caller, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]),
+                       zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), &reply, &len) != TRINE_OK) {
             log_line(api->log, LOG_ERROR, "out of memory building a reply; request dropped");
         } else {
             /* The body may hold a share: wipe and free it before replying. */
             sodium_memzero(zmq_msg_data(&f[1]), zmq_msg_size(&f[1]));
             zmq_msg_close(&f[1]);
             zmq_msg_init(&f[1]);
-            if (zmq_msg_send(&f[0], sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-                zmq_send(sock, reply, len, ZMQ_DONTWAIT) < 0)
+            if (reply && (zmq_msg_send(&f[0], sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+                          zmq_send(sock, reply, len, ZMQ_DONTWAIT) < 0))
                 log_line(api->log, LOG_WARN, "could not send a reply: %s",
                          zmq_strerror(zmq_errno()));
-            sodium_memzero(reply, len);
+            if (reply)
+                sodium_memzero(reply, len);
             free(reply);
         }
     }
@@ -177,33 +209,39 @@ static int trined_serve(const trined_opts_t *o, cluster_t *c, keys_secret_t *sec
     zap_t *zap = zctx ? zap_new(zctx, c, o->party, log, &err) : NULL;
     links_t *links = zap ? links_new(zctx, c, o->party, secret, pub, log, &err) : NULL;
     store_t *store = links ? store_new(c->cfg.memory_limit) : NULL;
-    if (store && trined_client_socket(&client, zctx, c, o->party, secret, &err) == TRINE_OK) {
+    jobs_t *jobs = NULL;
+    if (store && trined_client_socket(&client, zctx, c, o->party, secret, &err) == TRINE_OK &&
+        (jobs = jobs_new(zctx, c, o->party, links, store, log, client))) {
         keys_wipe(secret);
-        api_t api = {c, o->party, store, links, log, sock_now_ms()};
+        api_t api = {c, o->party, store, links, jobs, log, sock_now_ms()};
         log_line(log, LOG_INFO,
                  "trined %s serving cluster '%s' as party%d: peers on %s, clients "
                  "on %s, %zu client keys allowed",
                  TRINE_VERSION, c->cfg.name, o->party, c->cfg.party[o->party].peer,
                  c->cfg.party[o->party].client, c->nclients);
         for (;;) {
-            long wait = links_tick(links, sock_now_ms());
-            zmq_pollitem_t items[LINKS_POLLITEMS + 2];
+            uint64_t now = sock_now_ms();
+            long wait = links_tick(links, now);
+            jobs_tick(jobs, now);
+            zmq_pollitem_t items[LINKS_POLLITEMS + 2 + JOBS_MAX];
             links_pollitems(links, items);
             items[LINKS_POLLITEMS] = (zmq_pollitem_t){client, 0, ZMQ_POLLIN, 0};
             items[LINKS_POLLITEMS + 1] = (zmq_pollitem_t){NULL, sigfd, ZMQ_POLLIN, 0};
-            if (zmq_poll(items, LINKS_POLLITEMS + 2, wait) < 0 && zmq_errno() != EINTR) {
+            int njobs = jobs_pollitems(jobs, items + LINKS_POLLITEMS + 2);
+            if (zmq_poll(items, LINKS_POLLITEMS + 2 + njobs, wait) < 0 && zmq_errno() != EINTR) {
                 log_line(log, LOG_ERROR, "poll failed: %s", zmq_strerror(zmq_errno()));
                 break;
             }
             if (items[LINKS_POLLITEMS + 1].revents & ZMQ_POLLIN) {
-                struct signalfd_siginfo si;
-                ssize_t n = read(sigfd, &si, sizeof si);
+                unsigned char sig = 0;
+                ssize_t n = read(sigfd, &sig, 1);
                 log_line(log, LOG_INFO, "stopping on %s; wiping stored shares",
-                         n == sizeof si && si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+                         n == 1 && sig == SIGINT ? "SIGINT" : "SIGTERM");
                 rc = TRINED_EXIT_OK;
                 break;
             }
             links_handle(links, items, sock_now_ms());
+            jobs_handle(jobs, items + LINKS_POLLITEMS + 2, njobs);
             if (items[LINKS_POLLITEMS].revents & ZMQ_POLLIN)
                 trined_on_client(client, &api);
         }
@@ -211,6 +249,7 @@ static int trined_serve(const trined_opts_t *o, cluster_t *c, keys_secret_t *sec
         log_line(log, LOG_ERROR, "%s", err.msg[0] ? err.msg : "cannot start ZeroMQ");
     }
     keys_wipe(secret);
+    jobs_destroy(&jobs);
     if (client)
         zmq_close(client);
     links_destroy(&links);
@@ -269,8 +308,11 @@ int main(int argc, char **argv)
         cluster_clear(&c);
         return TRINED_EXIT_RUNTIME;
     }
+    if (o.threads)
+        openblas_set_num_threads(o.threads);
     rc = trined_serve(&o, &c, &secret, &pub, &log, sigfd);
-    close(sigfd);
+    close(trined_sigpipe[0]);
+    close(trined_sigpipe[1]);
     cluster_clear(&c);
     log_line(&log, LOG_INFO, "stopped");
     return rc;

@@ -117,6 +117,12 @@ enum {
     WIRE_F_FRAC = 1 << 6,
     WIRE_F_SHAPE = 1 << 7,
     WIRE_F_DATA = 1 << 8,
+    WIRE_F_JOB = 1 << 9,
+    WIRE_F_PROGRAM = 1 << 10,
+    WIRE_F_BATCH = 1 << 11,
+    WIRE_F_EPOCHS = 1 << 12,
+    WIRE_F_PREFIX = 1 << 13,
+    WIRE_F_LAST = WIRE_F_PREFIX,
     WIRE_F_ENVELOPE = WIRE_F_V | WIRE_F_ID | WIRE_F_OP
 };
 
@@ -133,6 +139,10 @@ static const struct {
     {WIRE_OP_RM, "rm", WIRE_F_NAME},
     {WIRE_OP_GRANT, "grant", WIRE_F_NAME | WIRE_F_GRANTEE},
     {WIRE_OP_GET, "get", WIRE_F_NAME},
+    {WIRE_OP_RUN, "run",
+     WIRE_F_JOB | WIRE_F_PROGRAM | WIRE_F_BATCH | WIRE_F_EPOCHS | WIRE_F_PREFIX},
+    {WIRE_OP_JOB, "job", WIRE_F_JOB},
+    {WIRE_OP_CANCEL, "cancel", WIRE_F_JOB},
 };
 #define WIRE_OP_COUNT (sizeof wire_ops / sizeof wire_ops[0])
 
@@ -179,7 +189,8 @@ static trine_status_t wire_field(wire_request_t *r, unsigned bit, const char *ke
                 return TRINE_OK;
             }
         return trine_err_set(err, TRINE_EFORMAT,
-                             "field 'op' must be one of status, put, ls, rm, grant, get");
+                             "field 'op' must be one of status, put, ls, rm, grant, get, run, "
+                             "job, cancel");
     case WIRE_F_NAME:
         if ((st = wire_str(r->name, sizeof r->name, v, key, err)) == TRINE_OK &&
             !wire_name_valid(r->name))
@@ -213,6 +224,29 @@ static trine_status_t wire_field(wire_request_t *r, unsigned bit, const char *ke
         r->data = (const uint8_t *)v->via.bin.ptr;
         r->data_len = v->via.bin.size;
         return TRINE_OK;
+    case WIRE_F_JOB:
+        if ((st = wire_uint(&r->job, v, UINT64_MAX, key, err)) == TRINE_OK && r->job == 0)
+            st = trine_err_set(err, TRINE_EFORMAT, "field 'job' must not be 0");
+        return st;
+    case WIRE_F_PROGRAM:
+        if (v->type != MSGPACK_OBJECT_BIN || v->via.bin.size == 0)
+            return trine_err_set(err, TRINE_EFORMAT, "field 'program' must be non-empty msgpack bin");
+        r->program = (const uint8_t *)v->via.bin.ptr;
+        r->program_len = v->via.bin.size;
+        return TRINE_OK;
+    case WIRE_F_BATCH:
+    case WIRE_F_EPOCHS:
+        if ((st = wire_uint(&u, v, UINT32_MAX, key, err)) == TRINE_OK && u == 0)
+            st = trine_err_set(err, TRINE_EFORMAT, "field '%s' must be at least 1", key);
+        *(bit == WIRE_F_BATCH ? &r->batch : &r->epochs) = u;
+        return st;
+    case WIRE_F_PREFIX:
+        if ((st = wire_str(r->prefix, sizeof r->prefix, v, key, err)) == TRINE_OK && r->prefix[0] &&
+            !wire_name_valid(r->prefix))
+            st = trine_err_set(err, TRINE_EFORMAT,
+                               "output prefix '%s' is not letters, digits, '_', '-' or '.'",
+                               r->prefix);
+        return st;
     }
     return trine_err_set(err, TRINE_EFORMAT, "internal: no parser for field '%s'", key);
 }
@@ -224,6 +258,8 @@ static const struct {
     {"v", WIRE_F_V},       {"id", WIRE_F_ID},           {"op", WIRE_F_OP},
     {"name", WIRE_F_NAME}, {"grantee", WIRE_F_GRANTEE}, {"kind", WIRE_F_KIND},
     {"frac", WIRE_F_FRAC}, {"shape", WIRE_F_SHAPE},     {"data", WIRE_F_DATA},
+    {"job", WIRE_F_JOB},   {"program", WIRE_F_PROGRAM}, {"batch", WIRE_F_BATCH},
+    {"epochs", WIRE_F_EPOCHS}, {"prefix", WIRE_F_PREFIX},
 };
 #define WIRE_FIELD_COUNT (sizeof wire_fields / sizeof wire_fields[0])
 
@@ -270,7 +306,7 @@ static trine_status_t wire_check_fields(const wire_request_t *r, unsigned seen, 
                              "protocol version %u is not supported: this party speaks %d",
                              (unsigned)r->version, WIRE_VERSION);
     unsigned want = wire_fields_of(r->op, r->kind);
-    for (unsigned bit = 1; bit <= WIRE_F_DATA; bit <<= 1) {
+    for (unsigned bit = 1; bit <= WIRE_F_LAST; bit <<= 1) {
         if ((want & bit) && !(seen & bit))
             return trine_err_set(err, TRINE_EFORMAT, "%s request lacks field '%s'",
                                  wire_op_name(r->op), wire_field_key(bit));
@@ -352,6 +388,16 @@ trine_status_t wire_request_encode(void **buf, size_t *len, const wire_request_t
     }
     if (fields & WIRE_F_DATA)
         WIRE_KEY("data"), rc |= msgpack_pack_bin_with_body(&pk, req->data, req->data_len);
+    if (fields & WIRE_F_JOB)
+        WIRE_KEY("job"), rc |= msgpack_pack_uint64(&pk, req->job);
+    if (fields & WIRE_F_PROGRAM)
+        WIRE_KEY("program"), rc |= msgpack_pack_bin_with_body(&pk, req->program, req->program_len);
+    if (fields & WIRE_F_BATCH)
+        WIRE_KEY("batch"), rc |= msgpack_pack_uint64(&pk, req->batch);
+    if (fields & WIRE_F_EPOCHS)
+        WIRE_KEY("epochs"), rc |= msgpack_pack_uint64(&pk, req->epochs);
+    if (fields & WIRE_F_PREFIX)
+        WIRE_KEY("prefix"), rc |= wire_pack_str(&pk, req->prefix);
 #undef WIRE_KEY
     if (rc != 0) {
         msgpack_sbuffer_destroy(&sb);

@@ -29,7 +29,11 @@ typedef enum {
     WIRE_OP_LS,         /* list visible tensors: no fields */
     WIRE_OP_RM,         /* delete and wipe: name */
     WIRE_OP_GRANT,      /* let another client use a tensor: name, grantee */
-    WIRE_OP_GET         /* fetch a share to reveal: name */
+    WIRE_OP_GET,        /* fetch a share to reveal: name */
+    WIRE_OP_RUN,        /* run a program: job, program, batch, epochs, prefix;
+                           the reply comes when the job ends */
+    WIRE_OP_JOB,        /* a running job's progress: job */
+    WIRE_OP_CANCEL      /* stop a running job: job */
 } wire_op_t;
 
 /* How the plaintext behind a share is read back. */
@@ -50,6 +54,12 @@ typedef struct {
     size_t shape[TENSOR_MAX_DIMS]; /* WIRE_OP_PUT */
     const uint8_t *data;           /* WIRE_OP_PUT: points into the decoded buffer, */
     size_t data_len;               /* little-endian uint64, 8 * element count bytes */
+    uint64_t job;                  /* RUN, JOB, CANCEL: the client's job id, not 0 */
+    const uint8_t *program;        /* RUN: daemon/prog_wire.h bytes, into the buffer */
+    size_t program_len;
+    uint64_t batch;                /* RUN: rows per step, >= 1 */
+    uint64_t epochs;               /* RUN: >= 1 */
+    char prefix[WIRE_NAME_MAX + 1]; /* RUN: outputs are stored as prefix + name */
 } wire_request_t;
 
 /* Checks that buf holds exactly one well-formed msgpack value, nested at
@@ -100,6 +110,24 @@ typedef struct {
 #define WIRE_VERSION_STR_MAX 32
 #define WIRE_CLUSTER_MAX     64
 
+/* What a job cost one party (the reply to RUN). */
+typedef struct {
+    uint64_t steps;                  /* steps run */
+    uint64_t time_us;                /* from the first message to the last */
+    uint64_t first_step_us;          /* of which the first step, with masking */
+    uint64_t sent[3], recv[3];       /* payload bytes per peer (own entry 0) */
+    uint64_t msgs[3];                /* messages sent per peer */
+    uint64_t rounds;                 /* as this party counted them */
+    uint64_t mask_bytes;             /* of sent: opening mask-once operands */
+} wire_job_stats_t;
+
+/* A job as JOB reports it. */
+typedef enum {
+    WIRE_JOB_RUNNING = 1,
+    WIRE_JOB_DONE,   /* finished; the RUN reply carries the outcome */
+    WIRE_JOB_UNKNOWN /* never started here, or forgotten */
+} wire_job_state_t;
+
 /* A reply: the envelope, then the fields of the request's op. */
 typedef struct {
     uint32_t version;
@@ -119,6 +147,11 @@ typedef struct {
     wire_tensor_info_t info;
     const uint8_t *data; /* points into the encoded buffer; 8 * elements bytes */
     size_t data_len;
+    /* run */
+    wire_job_stats_t stats;
+    /* job */
+    wire_job_state_t state;
+    uint64_t step, steps;
 } wire_reply_t;
 
 /* Encodes the reply to a request of op: the envelope and, when r->code is
@@ -133,6 +166,11 @@ TRINE_NODISCARD trine_status_t wire_reply_encode(void **buf, size_t *len, wire_o
 TRINE_NODISCARD trine_status_t wire_reply_decode(wire_reply_t *out, wire_op_t op, const void *buf,
                                                  size_t len, trine_err_t *err);
 
+/* Reads only a reply's id, to tell which request it answers before
+ * decoding it as that request's reply. */
+TRINE_NODISCARD trine_status_t wire_reply_id(uint64_t *id, const void *buf, size_t len,
+                                             trine_err_t *err);
+
 /* Frees out->list; the rest of *out stays readable. */
 void wire_reply_clear(wire_reply_t *out);
 
@@ -140,23 +178,29 @@ void wire_reply_clear(wire_reply_t *out);
 
 /* Every party-to-party ZeroMQ message is a fixed header frame followed by
  * a payload frame: raw share bytes, or msgpack for the hello. */
-#define WIRE_FRAME_HEADER_BYTES 24
+#define WIRE_FRAME_HEADER_BYTES 32
+#define WIRE_JOB_HASH_BYTES     32 /* BLAKE2b-256 of a job's program and settings */
+#define WIRE_ABORT_MAX          TRINE_ERR_MSG_MAX /* bytes of an abort's reason */
 
 typedef enum {
     WIRE_FRAME_HELLO = 1, /* payload: msgpack hello, until the peer holds it */
     WIRE_FRAME_HEARTBEAT, /* payload: WIRE_HEARTBEAT_BYTES, see wire_heartbeat_t */
-    WIRE_FRAME_DATA       /* payload: a protocol step's bytes for job and step */
+    WIRE_FRAME_DATA,      /* payload: a protocol step's bytes for job and step */
+    WIRE_FRAME_BEGIN,     /* payload: the job's WIRE_JOB_HASH_BYTES hash, first */
+    WIRE_FRAME_ABORT      /* payload: 1 to WIRE_ABORT_MAX bytes of UTF-8 reason */
 } wire_frame_type_t;
 
 typedef struct {
     wire_frame_type_t type;
     unsigned sender; /* party index */
     uint64_t job;    /* 0 outside jobs */
-    uint64_t step;   /* message number within the job, per direction */
+    uint64_t step;   /* DATA: message number within the job, per direction */
+    uint32_t round;  /* DATA: the sender's causal round stamp (protocol/ctx.h) */
 } wire_frame_t;
 
-/* Writes the header: "trn", WIRE_VERSION, type, sender, 2 zero bytes, then
- * job and step as little-endian uint64. */
+/* Writes the header: "trn", WIRE_VERSION, type, sender, 2 zero bytes, job
+ * and step as little-endian uint64, round as little-endian uint32, 4 zero
+ * bytes. */
 void wire_frame_pack(uint8_t out[WIRE_FRAME_HEADER_BYTES], const wire_frame_t *f);
 
 /* Reads a header frame; anything but WIRE_FRAME_HEADER_BYTES bytes of the

@@ -44,6 +44,10 @@ trine_status_t wire_code_of(const char *name, size_t len)
 }
 
 static const char *const wire_peer_names[] = {"self", "up", "down", "mismatch"};
+static const char *const wire_job_states[] = {"running", "done", "unknown"};
+
+/* The run reply's per-peer counters, in wire order. */
+static const char *const wire_stats_arrays[] = {"sent", "recv", "msgs"};
 
 /* ---- encoding --------------------------------------------------------- */
 
@@ -104,9 +108,32 @@ static int wire_pack_body(msgpack_packer *pk, wire_op_t op, const wire_reply_t *
                wire_pack_kv_str(pk, "kind", r->info.kind == WIRE_KIND_FIXED ? "fixed" : "int") |
                wire_pack_kv_uint(pk, "frac", r->info.frac) | wire_pack_shape(pk, &r->info) |
                wire_pack_str(pk, "data") | msgpack_pack_bin_with_body(pk, r->data, r->data_len);
+    case WIRE_OP_RUN: {
+        const wire_job_stats_t *st = &r->stats;
+        const uint64_t *arrays[] = {st->sent, st->recv, st->msgs};
+        rc |= wire_pack_kv_uint(pk, "steps", st->steps) |
+              wire_pack_kv_uint(pk, "time_us", st->time_us) |
+              wire_pack_kv_uint(pk, "first_step_us", st->first_step_us) |
+              wire_pack_kv_uint(pk, "rounds", st->rounds) |
+              wire_pack_kv_uint(pk, "mask_bytes", st->mask_bytes);
+        for (int a = 0; a < 3; a++) {
+            rc |= wire_pack_str(pk, wire_stats_arrays[a]) | msgpack_pack_array(pk, 3);
+            for (int p = 0; p < 3; p++)
+                rc |= msgpack_pack_uint64(pk, arrays[a][p]);
+        }
+        return rc;
+    }
+    case WIRE_OP_JOB:
+        return wire_pack_kv_str(pk, "state",
+                                wire_job_states[r->state >= WIRE_JOB_RUNNING &&
+                                                        r->state <= WIRE_JOB_UNKNOWN
+                                                    ? r->state - 1
+                                                    : WIRE_JOB_UNKNOWN - 1]) |
+               wire_pack_kv_uint(pk, "step", r->step) | wire_pack_kv_uint(pk, "steps", r->steps);
     case WIRE_OP_PUT:
     case WIRE_OP_RM:
-    case WIRE_OP_GRANT: return 0;
+    case WIRE_OP_GRANT:
+    case WIRE_OP_CANCEL: return 0;
     }
     return -1;
 }
@@ -118,6 +145,8 @@ static size_t wire_body_fields(wire_op_t op)
     case WIRE_OP_STATUS: return 8;
     case WIRE_OP_LS: return 1;
     case WIRE_OP_GET: return 5;
+    case WIRE_OP_RUN: return 8;
+    case WIRE_OP_JOB: return 3;
     default: return 0;
     }
 }
@@ -278,6 +307,52 @@ static trine_status_t wire_get_body(wire_reply_t *r, const msgpack_object *m, tr
     return TRINE_OK;
 }
 
+static trine_status_t wire_run_body(wire_reply_t *r, const msgpack_object *m, trine_err_t *err)
+{
+    static const char *const keys[] = {"v",          "id",   "ok",   "steps", "time_us",
+                                       "first_step_us", "rounds", "mask_bytes", "sent",
+                                       "recv",       "msgs", NULL};
+    wire_job_stats_t *s = &r->stats;
+    trine_status_t st = wire_keys_exactly(m, keys, "run reply", err);
+    struct {
+        const char *key;
+        uint64_t *to;
+    } scalars[] = {{"steps", &s->steps},   {"time_us", &s->time_us},
+                   {"first_step_us", &s->first_step_us}, {"rounds", &s->rounds},
+                   {"mask_bytes", &s->mask_bytes}};
+    for (size_t i = 0; st == TRINE_OK && i < sizeof scalars / sizeof scalars[0]; i++)
+        st = wire_uint(scalars[i].to, wire_get(m, scalars[i].key), UINT64_MAX, scalars[i].key,
+                       err);
+    uint64_t *arrays[] = {s->sent, s->recv, s->msgs};
+    for (int a = 0; st == TRINE_OK && a < 3; a++) {
+        const msgpack_object *v = wire_get(m, wire_stats_arrays[a]);
+        if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size != 3)
+            return trine_err_set(err, TRINE_EFORMAT, "field '%s' must be an array of 3 counts",
+                                 wire_stats_arrays[a]);
+        for (int p = 0; st == TRINE_OK && p < 3; p++)
+            st = wire_uint(&arrays[a][p], &v->via.array.ptr[p], UINT64_MAX, wire_stats_arrays[a],
+                           err);
+    }
+    return st;
+}
+
+static trine_status_t wire_job_body(wire_reply_t *r, const msgpack_object *m, trine_err_t *err)
+{
+    static const char *const keys[] = {"v", "id", "ok", "state", "step", "steps", NULL};
+    trine_status_t st = wire_keys_exactly(m, keys, "job reply", err);
+    if (st != TRINE_OK)
+        return st;
+    r->state = 0;
+    for (int i = 0; i < 3; i++)
+        if (wire_str_is(wire_get(m, "state"), wire_job_states[i]))
+            r->state = (wire_job_state_t)(i + 1);
+    if (!r->state)
+        return trine_err_set(err, TRINE_EFORMAT, "unknown job state in 'state'");
+    if ((st = wire_uint(&r->step, wire_get(m, "step"), UINT64_MAX, "step", err)) != TRINE_OK)
+        return st;
+    return wire_uint(&r->steps, wire_get(m, "steps"), UINT64_MAX, "steps", err);
+}
+
 static trine_status_t wire_reply_read(wire_reply_t *out, wire_op_t op, const msgpack_object *m,
                                       trine_err_t *err)
 {
@@ -314,9 +389,12 @@ static trine_status_t wire_reply_read(wire_reply_t *out, wire_op_t op, const msg
     case WIRE_OP_STATUS: return wire_status_body(out, m, err);
     case WIRE_OP_LS: return wire_ls_body(out, m, err);
     case WIRE_OP_GET: return wire_get_body(out, m, err);
+    case WIRE_OP_RUN: return wire_run_body(out, m, err);
+    case WIRE_OP_JOB: return wire_job_body(out, m, err);
     case WIRE_OP_PUT:
     case WIRE_OP_RM:
-    case WIRE_OP_GRANT: return wire_keys_exactly(m, bare, "reply", err);
+    case WIRE_OP_GRANT:
+    case WIRE_OP_CANCEL: return wire_keys_exactly(m, bare, "reply", err);
     }
     return trine_err_set(err, TRINE_EINVAL, "no such op");
 }
@@ -336,6 +414,20 @@ trine_status_t wire_reply_decode(wire_reply_t *out, wire_op_t op, const void *bu
     return st;
 }
 
+trine_status_t wire_reply_id(uint64_t *id, const void *buf, size_t len, trine_err_t *err)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    trine_status_t st = wire_unpack(&u, buf, len, err);
+    const msgpack_object *v = NULL;
+    if (st == TRINE_OK && (u.data.type != MSGPACK_OBJECT_MAP || !(v = wire_get(&u.data, "id"))))
+        st = trine_err_set(err, TRINE_EFORMAT, "a reply must be a map with an id");
+    if (st == TRINE_OK)
+        st = wire_uint(id, v, UINT64_MAX, "id", err);
+    msgpack_unpacked_destroy(&u);
+    return st;
+}
+
 void wire_reply_clear(wire_reply_t *out)
 {
     free(out->list);
@@ -345,16 +437,17 @@ void wire_reply_clear(wire_reply_t *out)
 
 /* ---- party frames ----------------------------------------------------- */
 
-static void wire_le64_put(uint8_t *p, uint64_t v)
+/* Little-endian integers of n bytes. */
+static void wire_le_put(uint8_t *p, uint64_t v, int n)
 {
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < n; i++)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static uint64_t wire_le64_get(const uint8_t *p)
+static uint64_t wire_le_get(const uint8_t *p, int n)
 {
     uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
+    for (int i = n - 1; i >= 0; i--)
         v = v << 8 | p[i];
     return v;
 }
@@ -366,8 +459,10 @@ void wire_frame_pack(uint8_t out[WIRE_FRAME_HEADER_BYTES], const wire_frame_t *f
     out[4] = (uint8_t)f->type;
     out[5] = (uint8_t)f->sender;
     out[6] = out[7] = 0;
-    wire_le64_put(out + 8, f->job);
-    wire_le64_put(out + 16, f->step);
+    wire_le_put(out + 8, f->job, 8);
+    wire_le_put(out + 16, f->step, 8);
+    wire_le_put(out + 24, f->round, 4);
+    memset(out + 28, 0, 4);
 }
 
 trine_status_t wire_frame_unpack(wire_frame_t *out, const void *buf, size_t len, trine_err_t *err)
@@ -378,18 +473,20 @@ trine_status_t wire_frame_unpack(wire_frame_t *out, const void *buf, size_t len,
     if (p[3] != WIRE_VERSION)
         return trine_err_set(err, TRINE_EUNSUPPORTED, "party frame of protocol version %u, not %d",
                              p[3], WIRE_VERSION);
-    if (p[4] < WIRE_FRAME_HELLO || p[4] > WIRE_FRAME_DATA || p[5] > 2 || p[6] || p[7])
+    if (p[4] < WIRE_FRAME_HELLO || p[4] > WIRE_FRAME_ABORT || p[5] > 2 || p[6] || p[7] ||
+        p[28] || p[29] || p[30] || p[31])
         return trine_err_set(err, TRINE_EFORMAT, "party frame with unknown type or sender");
     out->type = (wire_frame_type_t)p[4];
     out->sender = p[5];
-    out->job = wire_le64_get(p + 8);
-    out->step = wire_le64_get(p + 16);
+    out->job = wire_le_get(p + 8, 8);
+    out->step = wire_le_get(p + 16, 8);
+    out->round = (uint32_t)wire_le_get(p + 24, 4);
     return TRINE_OK;
 }
 
 void wire_heartbeat_pack(uint8_t out[WIRE_HEARTBEAT_BYTES], const wire_heartbeat_t *h)
 {
-    wire_le64_put(out, h->incarnation);
+    wire_le_put(out, h->incarnation, 8);
     out[8] = (uint8_t)h->holds;
 }
 
@@ -399,7 +496,7 @@ trine_status_t wire_heartbeat_unpack(wire_heartbeat_t *out, const void *buf, siz
     const uint8_t *p = buf;
     if (len != WIRE_HEARTBEAT_BYTES || p[8] > 7)
         return trine_err_set(err, TRINE_EFORMAT, "malformed heartbeat (%zu bytes)", len);
-    out->incarnation = wire_le64_get(p);
+    out->incarnation = wire_le_get(p, 8);
     out->holds = p[8];
     return TRINE_OK;
 }

@@ -25,6 +25,7 @@ static const char *const op_names[PROTO_OP_COUNT] = {
     [PROTO_OP_SELECT] = "select",
     [PROTO_OP_COMPARE] = "compare",
     [PROTO_OP_MAXPOOL] = "maxpool",
+    [PROTO_OP_ARGMAX] = "argmax",
     [PROTO_OP_AVGPOOL] = "avgpool",
     [PROTO_OP_DIV] = "div",
     [PROTO_OP_SIGMOID] = "sigmoid",

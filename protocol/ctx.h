@@ -56,6 +56,7 @@ typedef enum {
     PROTO_OP_SELECT,
     PROTO_OP_COMPARE,
     PROTO_OP_MAXPOOL,
+    PROTO_OP_ARGMAX,
     PROTO_OP_AVGPOOL, /* local: counted so that a call shows its zero cost */
     PROTO_OP_DIV,
     PROTO_OP_SIGMOID,

@@ -1,5 +1,6 @@
-/* check_proto_nn.c — Maxpool with its one-hot argmax, average pooling,
- * division and the piecewise-linear sigmoid against plaintext. */
+/* check_proto_nn.c — Maxpool with its one-hot argmax, the argmax of rows,
+ * average pooling, division and the piecewise-linear sigmoid against
+ * plaintext. */
 #include "check_util.h"
 #include "proto_harness.h"
 
@@ -90,6 +91,100 @@ START_TEST(maxpool_and_argmax_exact)
             tensor_destroy(&o);
             harness_free(a.x), harness_free(a.out), harness_free(a.out2);
         }
+}
+END_TEST
+
+static trine_status_t body_argmax(proto_ctx_t *ctx, void *arg, trine_err_t *err)
+{
+    args_t *a = arg;
+    int p = proto_ctx_role(ctx);
+    return proto_argmax(ctx, a->out[p], a->argmax ? a->out2[p] : NULL, a->x[p], err);
+}
+
+/* Rows of k values: all zero, all -1, the maximum twice (the first must
+ * win), ascending, the range ends -2^61 and 2^61 - 1, then random values in
+ * that range with ties; all scrambled per seed. */
+static tensor_t *argmax_rows(size_t m, size_t k, uint64_t seed)
+{
+    tensor_t *x = tensor_new_2d(m, k), *v = harness_values(m * k, 62, seed);
+    const int64_t lo = -((int64_t)1 << 61), hi = ((int64_t)1 << 61) - 1;
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < k; j++) {
+            uint64_t r = v->data[(i * k + j + seed) % (m * k)], *e = &x->data[i * k + j];
+            switch (i) {
+            case 0: *e = 0; break;
+            case 1: *e = (uint64_t)-1; break;
+            case 2: *e = j == k / 3 || j == k - 1 ? 7 : (uint64_t) - (int64_t)j; break;
+            case 3: *e = j << FB; break;
+            case 4: *e = (uint64_t)(j == (seed + 1) % k ? hi : lo + (int64_t)j); break;
+            default: *e = j % 3 == 2 ? x->data[i * k + j - 1] : r; break;
+            }
+        }
+    tensor_destroy(&v);
+    return x;
+}
+
+/* Elements the tree selects per row besides the comparisons: one value
+ * per pair, plus the index unless both are leaves, or the one-hot entries
+ * but the last of each side (argmax.c). */
+static uint64_t argmax_selected(size_t k, bool hot)
+{
+    size_t leaves[64], count = k, sel = 0;
+    for (size_t j = 0; j < k; j++)
+        leaves[j] = 1;
+    for (; count > 1; count = (count + 1) / 2) {
+        for (size_t q = 0; q < count / 2; q++) {
+            size_t l = leaves[2 * q], r = leaves[2 * q + 1];
+            sel += hot ? l + r - 1 : (l > 1 || r > 1) ? 2 : 1;
+            leaves[q] = l + r;
+        }
+        if (count % 2)
+            leaves[count / 2] = leaves[count - 1];
+    }
+    return sel;
+}
+
+START_TEST(argmax_rows_exact)
+{
+    const size_t ks[] = {1, 2, 3, 5, 10, 17}, m = 12;
+    for (size_t s = 0; s < sizeof ks / sizeof ks[0]; s++)
+        for (uint64_t seed = 0; seed < 3; seed++)
+            for (int with_hot = 0; with_hot < 2; with_hot++) {
+                size_t k = ks[s];
+                tensor_t *x = argmax_rows(m, k, 600 + 7 * s + seed);
+                tensor_t *want = tensor_new_1d(m), *hot = tensor_new_2d(m, k);
+                for (size_t i = 0; i < m; i++) {
+                    size_t arg = 0;
+                    for (size_t j = 1; j < k; j++)
+                        if ((int64_t)x->data[i * k + j] > (int64_t)x->data[i * k + arg])
+                            arg = j;
+                    want->data[i] = arg;
+                    hot->data[i * k + arg] = 1;
+                }
+                args_t a = {.argmax = with_hot};
+                harness_share(a.x, x, seed);
+                harness_alloc(a.out, want), harness_alloc(a.out2, hot);
+                harness_result_t res;
+                harness_run_ok(body_argmax, &a, &res);
+                tensor_t *o = harness_open(a.out), *oh = harness_open(a.out2);
+                for (size_t i = 0; i < m; i++)
+                    ck_assert_msg(o->data[i] == want->data[i], "k %zu row %zu: got %llu, want %llu",
+                                  k, i, (unsigned long long)o->data[i],
+                                  (unsigned long long)want->data[i]);
+                if (with_hot)
+                    ck_assert_mem_eq(oh->data, hot->data, m * k * 8);
+                unsigned levels = 0;
+                while (((size_t)1 << levels) < k)
+                    levels++;
+                ck_assert_uint_eq(harness_rounds(&res), 8 * levels);
+                ck_assert_uint_eq(harness_bytes(&res),
+                                  m * (392 * (k - 1) + 40 * argmax_selected(k, with_hot)));
+                if (k == 10)
+                    ck_assert_uint_eq(harness_bytes(&res), m * (with_hot ? 4608 : 4048));
+                tensor_destroy(&x), tensor_destroy(&want), tensor_destroy(&hot);
+                tensor_destroy(&o), tensor_destroy(&oh);
+                harness_free(a.x), harness_free(a.out), harness_free(a.out2);
+            }
 }
 END_TEST
 
@@ -222,6 +317,7 @@ Suite *proto_nn_suite(void)
     TCase *tc = tcase_create("proto_nn");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, maxpool_and_argmax_exact);
+    tcase_add_test(tc, argmax_rows_exact);
     tcase_add_test(tc, avgpool_within_one_step);
     tcase_add_test(tc, division_exact_quotient);
     tcase_add_test(tc, sigmoid_piecewise_exact);

@@ -69,6 +69,64 @@ START_TEST(wire_round_trips)
 }
 END_TEST
 
+START_TEST(wire_job_requests)
+{
+    static const uint8_t program[] = {0x81, 0xa1, 'v', 1};
+    wire_request_t run = {.version = WIRE_VERSION,
+                          .id = 9,
+                          .op = WIRE_OP_RUN,
+                          .job = UINT64_MAX,
+                          .program = program,
+                          .program_len = sizeof program,
+                          .batch = 128,
+                          .epochs = 3,
+                          .prefix = "net-"};
+    void *buf;
+    size_t len;
+    wire_request_t got;
+    trine_err_t err = {0};
+    ck_assert_int_eq(wire_request_encode(&buf, &len, &run), TRINE_OK);
+    ck_assert_msg(decode(&got, buf, len, &err) == TRINE_OK, "%s", err.msg);
+    ck_assert_int_eq(got.op, WIRE_OP_RUN);
+    ck_assert_uint_eq(got.job, UINT64_MAX);
+    ck_assert_uint_eq(got.program_len, sizeof program);
+    ck_assert_mem_eq(got.program, program, sizeof program);
+    ck_assert_uint_eq(got.batch, 128);
+    ck_assert_uint_eq(got.epochs, 3);
+    ck_assert_str_eq(got.prefix, "net-");
+    free(buf);
+    /* An empty prefix is allowed; a zero batch, epoch count or job id is not. */
+    run.prefix[0] = '\0';
+    ck_assert_int_eq(wire_request_encode(&buf, &len, &run), TRINE_OK);
+    ck_assert_int_eq(decode(&got, buf, len, &err), TRINE_OK);
+    free(buf);
+    static const struct {
+        uint64_t job, batch, epochs;
+        const char *part;
+    } bad[] = {{0, 1, 1, "field 'job' must not be 0"},
+               {1, 0, 1, "field 'batch' must be at least 1"},
+               {1, 1, 0, "field 'epochs' must be at least 1"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        run.job = bad[i].job;
+        run.batch = bad[i].batch;
+        run.epochs = bad[i].epochs;
+        ck_assert_int_eq(wire_request_encode(&buf, &len, &run), TRINE_OK);
+        ck_assert_int_eq(decode(&got, buf, len, &err), TRINE_EFORMAT);
+        ck_assert_msg(strstr(err.msg, bad[i].part), "'%s' lacks '%s'", err.msg, bad[i].part);
+        free(buf);
+    }
+    static const wire_op_t ops[] = {WIRE_OP_JOB, WIRE_OP_CANCEL};
+    for (size_t i = 0; i < 2; i++) {
+        wire_request_t q = {.version = WIRE_VERSION, .id = 1, .op = ops[i], .job = 42};
+        ck_assert_int_eq(wire_request_encode(&buf, &len, &q), TRINE_OK);
+        ck_assert_int_eq(decode(&got, buf, len, &err), TRINE_OK);
+        ck_assert_int_eq(got.op, ops[i]);
+        ck_assert_uint_eq(got.job, 42);
+        free(buf);
+    }
+}
+END_TEST
+
 START_TEST(wire_truncated_everywhere)
 {
     uint64_t data[4] = {9, 8, 7, 6};
@@ -445,6 +503,43 @@ START_TEST(reply_get_round_trips)
 }
 END_TEST
 
+START_TEST(reply_job_round_trips)
+{
+    wire_reply_t r = {.id = 7,
+                      .stats = {.steps = 79,
+                                .time_us = 1234567,
+                                .first_step_us = 8910,
+                                .sent = {0, 1ULL << 40, 3},
+                                .recv = {4, 0, 6},
+                                .msgs = {7, 8, 0},
+                                .rounds = 1500,
+                                .mask_bytes = 99}},
+                 got;
+    void *buf;
+    size_t len;
+    reply_round_trip(&got, &buf, &len, WIRE_OP_RUN, &r);
+    ck_assert_mem_eq(&got.stats, &r.stats, sizeof r.stats);
+    uint64_t id = 0;
+    trine_err_t err = {0};
+    ck_assert_int_eq(wire_reply_id(&id, buf, len, &err), TRINE_OK);
+    ck_assert_uint_eq(id, 7);
+    /* a run reply is no job reply */
+    ck_assert_int_eq(wire_reply_decode(&got, WIRE_OP_JOB, buf, len, &err), TRINE_EFORMAT);
+    free(buf);
+    for (wire_job_state_t s = WIRE_JOB_RUNNING; s <= WIRE_JOB_UNKNOWN; s++) {
+        r = (wire_reply_t){.id = s, .state = s, .step = 3, .steps = 79};
+        reply_round_trip(&got, &buf, &len, WIRE_OP_JOB, &r);
+        ck_assert_int_eq(got.state, s);
+        ck_assert_uint_eq(got.step, 3);
+        ck_assert_uint_eq(got.steps, 79);
+        free(buf);
+    }
+    r = (wire_reply_t){.id = 5};
+    reply_round_trip(&got, &buf, &len, WIRE_OP_CANCEL, &r);
+    free(buf);
+}
+END_TEST
+
 START_TEST(reply_bare_round_trips)
 {
     static const wire_op_t ops[] = {WIRE_OP_PUT, WIRE_OP_RM, WIRE_OP_GRANT};
@@ -786,20 +881,25 @@ static void frame_expect(const uint8_t *hdr, size_t len, trine_status_t want, co
 
 START_TEST(frame_round_trips)
 {
-    wire_frame_t f = {
-        .type = WIRE_FRAME_DATA, .sender = 2, .job = 0x0102030405060708, .step = UINT64_MAX};
+    wire_frame_t f = {.type = WIRE_FRAME_DATA,
+                      .sender = 2,
+                      .job = 0x0102030405060708,
+                      .step = UINT64_MAX,
+                      .round = 0xa1b2c3d4};
     uint8_t hdr[WIRE_FRAME_HEADER_BYTES];
     wire_frame_pack(hdr, &f);
     static const uint8_t want[WIRE_FRAME_HEADER_BYTES] = {
-        't', 'r', 'n', WIRE_VERSION, 3,    2,    0,    0,    8,    7,    6,   5, 4,
-        3,   2,   1,   0xff,         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+        't',  'r',  'n',  WIRE_VERSION, 3,    2,    0,    0,    8,    7,    6,
+        5,    4,    3,    2,            1,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xd4, 0xc3,         0xb2, 0xa1, 0,    0,    0,    0};
     ck_assert_mem_eq(hdr, want, sizeof want);
-    for (int type = WIRE_FRAME_HELLO; type <= WIRE_FRAME_DATA; type++)
+    for (int type = WIRE_FRAME_HELLO; type <= WIRE_FRAME_ABORT; type++)
         for (unsigned sender = 0; sender < 3; sender++) {
             f = (wire_frame_t){.type = (wire_frame_type_t)type,
                                .sender = sender,
                                .job = (uint64_t)type << 60,
-                               .step = sender};
+                               .step = sender,
+                               .round = (uint32_t)type << 24 | sender};
             wire_frame_pack(hdr, &f);
             wire_frame_t got;
             trine_err_t err;
@@ -808,6 +908,7 @@ START_TEST(frame_round_trips)
             ck_assert_uint_eq(got.sender, sender);
             ck_assert_uint_eq(got.job, f.job);
             ck_assert_uint_eq(got.step, f.step);
+            ck_assert_uint_eq(got.round, f.round);
         }
 }
 END_TEST
@@ -819,9 +920,9 @@ START_TEST(frame_bad_headers)
     wire_frame_pack(good, &f);
     frame_expect(good, WIRE_FRAME_HEADER_BYTES, TRINE_OK, "");
     frame_expect(good, WIRE_FRAME_HEADER_BYTES - 1, TRINE_EFORMAT,
-                 "not a trine party frame (23 bytes)");
+                 "not a trine party frame (31 bytes)");
     frame_expect(good, WIRE_FRAME_HEADER_BYTES + 1, TRINE_EFORMAT,
-                 "not a trine party frame (25 bytes)");
+                 "not a trine party frame (33 bytes)");
     frame_expect(good, 0, TRINE_EFORMAT, "not a trine party frame (0 bytes)");
     static const struct {
         size_t at;
@@ -834,11 +935,13 @@ START_TEST(frame_bad_headers)
         {3, WIRE_VERSION + 1, TRINE_EUNSUPPORTED, "party frame of protocol version 2, not 1"},
         {3, 0, TRINE_EUNSUPPORTED, "party frame of protocol version 0"},
         {4, 0, TRINE_EFORMAT, "unknown type or sender"},
-        {4, WIRE_FRAME_DATA + 1, TRINE_EFORMAT, "unknown type or sender"},
+        {4, WIRE_FRAME_ABORT + 1, TRINE_EFORMAT, "unknown type or sender"},
         {5, 3, TRINE_EFORMAT, "unknown type or sender"},
         {5, 0xff, TRINE_EFORMAT, "unknown type or sender"},
         {6, 1, TRINE_EFORMAT, "unknown type or sender"},
         {7, 0x80, TRINE_EFORMAT, "unknown type or sender"},
+        {28, 1, TRINE_EFORMAT, "unknown type or sender"},
+        {31, 0x80, TRINE_EFORMAT, "unknown type or sender"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint8_t bad[WIRE_FRAME_HEADER_BYTES];
@@ -1111,6 +1214,8 @@ Suite *wire_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("party frames");
     tcase_add_test(tc, frame_round_trips);
+    tcase_add_test(tc, wire_job_requests);
+    tcase_add_test(tc, reply_job_round_trips);
     tcase_add_test(tc, frame_bad_headers);
     tcase_add_test(tc, heartbeat_round_trips);
     tcase_add_test(tc, heartbeat_bad);

@@ -119,7 +119,7 @@ grep -q "cluster.frac_bits is 13 here but 12 there" "$dir/logs/party0.log" ||
 expect_fail "cluster.frac_bits is 13 here but 12 there" T reveal w
 T status | grep -q "party2 MISMATCH" || fail "status does not show the mismatch"
 kill -TERM $bad; wait $bad
-"$trined" -c "$dir/cluster.ini" -p 2 -k "$dir/keys/party2.key" >>"$dir/logs/party2.log" 2>&1 &
+"$trined" -c "$dir/cluster.ini" -p 2 -k "$dir/keys/party2.key" -t 1 >>"$dir/logs/party2.log" 2>&1 &
 echo $! >"$dir/pids/party2.pid"
 for _ in $(seq 50); do T status >/dev/null 2>&1 && break; sleep 0.1; done
 T status >/dev/null || fail "party2 back with the right config is not up"

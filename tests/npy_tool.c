@@ -1,8 +1,9 @@
 /* npy_tool.c — test helper: writes seeded random .npy files and compares
  * two .npy files, so that the integration tests need no numpy.
  *
- *   npy_tool gen f8|i8 SEED OUT.npy D0 [D1 ...]   values uniform in [-1000, 1000]
- *                                                 (f8) or over all of int64 (i8)
+ *   npy_tool gen f8|f1|i8 SEED OUT.npy D0 [D1 ...]  values uniform in [-1000, 1000]
+ *                                                 (f8), in [-1, 1] (f1, float64 too)
+ *                                                 or over all of int64 (i8)
  *   npy_tool cmp A.npy B.npy TOL                  same shape; |a-b| <= TOL each
  */
 #include "tensor/plain.h"
@@ -35,10 +36,10 @@ static int npy_gen(int argc, char **argv)
     prg_destroy(&prg);
     trine_err_t err;
     trine_status_t st;
-    if (!strcmp(argv[2], "f8")) {
-        double *d = (double *)r; /* in place: each value read before written */
-        for (size_t i = 0; i < count; i++)
-            d[i] = (double)(r[i] >> 11) / (double)(1ull << 53) * 2000.0 - 1000.0;
+    if (!strcmp(argv[2], "f8") || !strcmp(argv[2], "f1")) {
+        double *d = (double *)r, half = argv[2][1] == '8' ? 1000.0 : 1.0;
+        for (size_t i = 0; i < count; i++) /* in place: each value read before written */
+            d[i] = (double)(r[i] >> 11) / (double)(1ull << 53) * 2 * half - half;
         st = plain_write_npy(argv[4], PLAIN_F8, ndim, shape, d, &err);
     } else {
         st = plain_write_npy(argv[4], PLAIN_I8, ndim, shape, r, &err);

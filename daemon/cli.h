@@ -1,0 +1,65 @@
+/* cli.h — what the verbs of the `trine` client share (trine.c holds the
+ * basic verbs and main(), cli_prog.c the verbs that run programs).
+ *
+ * Every verb returns its exit code: 0 success, TRINE_EXIT_FAIL when the
+ * operation failed (the reason printed on stderr under the verb's name),
+ * TRINE_EXIT_USAGE for a wrong command line.
+ */
+#ifndef TRINE_CLI_H
+#define TRINE_CLI_H
+
+#include "client.h"
+#include "cluster.h"
+#include "tensor/plain.h"
+
+#include <stdbool.h>
+
+#define TRINE_EXIT_FAIL  1
+#define TRINE_EXIT_USAGE 2
+
+#define SHARE_PARTIES 3u /* party0 and party1 hold the shares */
+
+typedef struct {
+    const char *config; /* -c, else $TRINE_CONFIG; NULL when neither */
+    const char *key;    /* -i, else $TRINE_KEY; NULL when neither */
+} client_opts_t;
+
+/* A verb's connection to the cluster. */
+typedef struct {
+    cluster_t cluster;
+    client_t *client;
+    client_result_t res[CONFIG_PARTIES];
+} session_t;
+
+/* Prints "trine VERB: msg" and the verb's usage line; returns
+ * TRINE_EXIT_USAGE. */
+int verb_usage_error(const char *verb, const char *msg);
+
+/* Loads the config and key named by opts and connects; on failure prints
+ * why under the verb's name and returns false. */
+bool session_open(session_t *s, const client_opts_t *opts, const char *verb);
+void session_close(session_t *s);
+
+/* Prints every failing party's message under the verb's name, once when
+ * the parties said the same thing; mask chooses the parties. */
+void session_report(const session_t *s, const char *verb, unsigned mask);
+
+/* One request, the same to every party in mask (bit p: party p). */
+TRINE_NODISCARD trine_status_t session_call(session_t *s, unsigned mask, const wire_request_t *q);
+
+/* Encodes pl (read from file), splits it and stores it as name on party0
+ * and party1, leaving nothing behind on failure. Prints a line unless
+ * quiet. Returns an exit code. */
+int session_share(session_t *s, const char *name, const plain_t *pl, const char *file,
+                  const char *verb, bool quiet);
+
+/* Reconstructs the tensor name: into the .npy file out, or printed when
+ * out is NULL. Returns an exit code. */
+int session_reveal(session_t *s, const char *name, const char *out, const char *verb);
+
+/* The verbs of cli_prog.c. */
+int verb_run(const client_opts_t *opts, int argc, char **argv);
+int verb_infer(const client_opts_t *opts, int argc, char **argv);
+int verb_train(const client_opts_t *opts, int argc, char **argv);
+
+#endif

@@ -1,0 +1,574 @@
+/* cli_prog.c — the client verbs that run programs: run, infer, train.
+ *
+ * All three compile the program text (prog_text.h), bind its inputs to
+ * stored tensors (or, with --plaintext, to DIR/NAME.npy files), check it
+ * for the batch sizes it will see, and then either send it to the three
+ * parties as one job (client_run) or run it here on doubles (prog_plain).
+ * infer and train are run with a fixed shape: infer binds the program's
+ * one batch input to --input and reveals its one output; train binds two
+ * batch inputs to --data and --labels, in the order they are declared.
+ */
+#include "cli.h"
+#include "log.h"
+#include "prog_text.h"
+#include "prog_wire.h"
+#include "sock.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PROG_BINDS_MAX 32
+#define PROG_TEXT_MAX  (1u << 20) /* bytes of a program file */
+
+typedef struct {
+    const char *program, *dir, *prefix, *input, *output, *data, *labels;
+    bool plaintext, keep;
+    uint64_t batch, epochs;
+    const char *bind[PROG_BINDS_MAX];
+    int nbind;
+} prog_opts_t;
+
+/* ---- progress ----------------------------------------------------------- */
+
+typedef struct {
+    bool tty;
+    uint64_t start_ms, last_ms;
+    bool shown;
+} progress_t;
+
+static void progress_init(progress_t *p)
+{
+    *p = (progress_t){isatty(STDERR_FILENO) == 1, sock_now_ms(), 0, false};
+}
+
+/* A bar with rate and ETA on a terminal, redrawn at most 10 times a second. */
+static void progress_show(void *arg, uint64_t step, uint64_t steps)
+{
+    progress_t *p = arg;
+    uint64_t now = sock_now_ms();
+    if (!p->tty || !steps || (now - p->last_ms < 100 && step < steps))
+        return;
+    p->last_ms = now;
+    double secs = (double)(now - p->start_ms) / 1000, rate = secs > 0 ? (double)step / secs : 0;
+    int width = 30, fill = (int)(width * step / steps);
+    fprintf(stderr, "\r  [%.*s%*s] %llu/%llu steps  %.1f/s", fill,
+            "==============================", width - fill, "", (unsigned long long)step,
+            (unsigned long long)steps, rate);
+    if (rate > 0 && step < steps)
+        fprintf(stderr, "  ETA %.0f s ", (double)(steps - step) / rate);
+    else
+        fprintf(stderr, "          ");
+    p->shown = true;
+}
+
+static void progress_end(progress_t *p)
+{
+    if (p->shown)
+        fprintf(stderr, "\n");
+}
+
+/* ---- compiling and binding ---------------------------------------------- */
+
+static int prog_load(prog_t *prog, const char *path, const char *verb)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "trine %s: cannot open %s: %s\n", verb, path, strerror(errno));
+        return TRINE_EXIT_FAIL;
+    }
+    char *text = malloc(PROG_TEXT_MAX);
+    size_t len = text ? fread(text, 1, PROG_TEXT_MAX, f) : 0;
+    bool too_long = text && len == PROG_TEXT_MAX;
+    fclose(f);
+    trine_err_t err;
+    int rc = 0;
+    if (!text || too_long) {
+        fprintf(stderr, "trine %s: %s: %s\n", verb, path,
+                text ? "longer than 1 MiB; is it a program?" : "out of memory");
+        rc = TRINE_EXIT_FAIL;
+    } else if (prog_text_compile(prog, text, len, path, &err) != TRINE_OK) {
+        fprintf(stderr, "trine %s: %s\n", verb, err.msg);
+        rc = TRINE_EXIT_FAIL;
+    }
+    free(text);
+    return rc;
+}
+
+/* Renames input VAR to NAME for each "VAR=NAME". */
+static int prog_bind(prog_t *prog, const char *const *binds, int n, const char *verb)
+{
+    for (int b = 0; b < n; b++) {
+        const char *eq = strchr(binds[b], '=');
+        size_t vlen = eq ? (size_t)(eq - binds[b]) : 0;
+        prog_var_t *v = NULL;
+        for (size_t i = 0; eq && i < prog->nvars && !v; i++)
+            if (prog->vars[i].kind != PROG_VAR_TEMP && strlen(prog->vars[i].name) == vlen &&
+                !strncmp(prog->vars[i].name, binds[b], vlen))
+                v = &prog->vars[i];
+        if (!v || !wire_name_valid(eq + 1) || strlen(eq + 1) >= PROG_NAME_MAX) {
+            fprintf(stderr, "trine %s: --bind %s: want VAR=NAME with VAR an input of the program "
+                            "and NAME a tensor name\n",
+                    verb, binds[b]);
+            return TRINE_EXIT_USAGE;
+        }
+        for (size_t i = 0; i < prog->nvars; i++)
+            if (&prog->vars[i] != v && !strcmp(prog->vars[i].name, eq + 1)) {
+                fprintf(stderr, "trine %s: --bind %s: the program already has a '%s'\n", verb,
+                        binds[b], eq + 1);
+                return TRINE_EXIT_USAGE;
+            }
+        snprintf(v->name, sizeof v->name, "%s", eq + 1);
+    }
+    return 0;
+}
+
+/* The index of the k-th batch input (0-based), or -1. */
+static int prog_batch_var(const prog_t *prog, int k)
+{
+    for (size_t i = 0; i < prog->nvars; i++)
+        if (prog->vars[i].kind == PROG_VAR_BATCH && k-- == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Checks the shapes for every batch size the job will see. */
+static int prog_check_sizes(const prog_t *prog, uint64_t batch, const char *verb)
+{
+    size_t rows = prog_batch_rows(prog);
+    size_t b = rows && batch > rows ? rows : (size_t)batch;
+    trine_err_t err;
+    trine_status_t st = prog_check(prog, b, NULL, &err);
+    if (st == TRINE_OK && rows && rows % b)
+        st = prog_check(prog, rows % b, NULL, &err);
+    if (st != TRINE_OK) {
+        fprintf(stderr, "trine %s: %s\n", verb, err.msg);
+        return TRINE_EXIT_FAIL;
+    }
+    return 0;
+}
+
+/* ---- plaintext ------------------------------------------------------------ */
+
+/* Reads every input from DIR/NAME.npy, but variable file_var from file. */
+static int plain_inputs(prog_t *prog, prog_plain_t **in, const char *dir, int file_var,
+                        const char *file, const char *verb)
+{
+    for (size_t i = 0; i < prog->nvars; i++) {
+        prog_var_t *v = &prog->vars[i];
+        if (v->kind == PROG_VAR_TEMP)
+            continue;
+        char path[4096];
+        if ((int)i == file_var)
+            snprintf(path, sizeof path, "%s", file);
+        else
+            snprintf(path, sizeof path, "%s/%s.npy", dir, v->name);
+        plain_t *pl = NULL;
+        trine_err_t err;
+        if (plain_read(&pl, path, &err) != TRINE_OK) {
+            fprintf(stderr, "trine %s: input '%s': %s\n", verb, v->name, err.msg);
+            return TRINE_EXIT_FAIL;
+        }
+        prog_plain_t *t = calloc(1, sizeof *t);
+        double *d = malloc(pl->count * sizeof *d);
+        if (!t || !d) {
+            free(t);
+            free(d);
+            plain_destroy(&pl);
+            fprintf(stderr, "trine %s: out of memory for '%s'\n", verb, v->name);
+            return TRINE_EXIT_FAIL;
+        }
+        for (size_t k = 0; k < pl->count; k++)
+            d[k] = pl->real ? pl->real[k] : (double)(int64_t)pl->ints[k];
+        *t = (prog_plain_t){pl->ndim, {1, 1, 1, 1}, pl->count, d};
+        memcpy(t->shape, pl->shape, sizeof t->shape);
+        in[i] = t;
+        if (prog_text_set_shape(prog, v->name, pl->ndim, pl->shape, &err) != TRINE_OK) {
+            plain_destroy(&pl);
+            fprintf(stderr, "trine %s: %s: %s\n", verb, path, err.msg);
+            return TRINE_EXIT_FAIL;
+        }
+        plain_destroy(&pl);
+    }
+    return 0;
+}
+
+/* Runs prog here on doubles and writes its outputs (out_var's alone to
+ * -o when out_var >= 0 and -o was given); file_var as for plain_inputs. */
+static int plain_run(prog_t *prog, const prog_opts_t *o, const char *verb, int out_var,
+                     int file_var, const char *file)
+{
+    prog_plain_t **in = calloc(prog->nvars, sizeof *in), **out = calloc(prog->nvars, sizeof *out);
+    int rc = in && out ? plain_inputs(prog, in, o->dir, file_var, file, verb) : TRINE_EXIT_FAIL;
+    if (rc == 0)
+        rc = prog_check_sizes(prog, o->batch, verb);
+    progress_t bar;
+    progress_init(&bar);
+    prog_job_t job = {prog, (size_t)o->batch, (unsigned)o->epochs, progress_show, &bar};
+    trine_err_t err;
+    if (rc == 0 && prog_plain(&job, (const prog_plain_t *const *)in, out, &err) != TRINE_OK) {
+        progress_end(&bar);
+        fprintf(stderr, "trine %s: %s\n", verb, err.msg);
+        rc = TRINE_EXIT_FAIL;
+    } else if (rc == 0) {
+        progress_end(&bar);
+        printf("ran %s in plaintext: %llu steps in %.3f s\n", o->program,
+               (unsigned long long)prog_job_steps(&job),
+               (double)(sock_now_ms() - bar.start_ms) / 1000);
+    }
+    for (size_t i = 0; rc == 0 && i < prog->nvars; i++) {
+        if (!out[i] || (out_var >= 0 && (int)i != out_var))
+            continue;
+        char path[4096];
+        if (out_var >= 0 && o->output)
+            snprintf(path, sizeof path, "%s", o->output);
+        else
+            snprintf(path, sizeof path, "%s/%s%s.npy", o->dir, o->prefix, prog->vars[i].name);
+        if (plain_write_npy(path, PLAIN_F8, out[i]->ndim, out[i]->shape, out[i]->data, &err) !=
+            TRINE_OK) {
+            fprintf(stderr, "trine %s: %s\n", verb, err.msg);
+            rc = TRINE_EXIT_FAIL;
+        } else {
+            printf("wrote %s\n", path);
+        }
+    }
+    for (size_t i = 0; i < prog->nvars; i++) {
+        if (in)
+            prog_plain_destroy(&in[i]);
+        if (out)
+            prog_plain_destroy(&out[i]);
+    }
+    free(in);
+    free(out);
+    return rc;
+}
+
+/* ---- on the cluster -------------------------------------------------------- */
+
+/* Fills the inputs' shapes from party0's listing. */
+static int private_shapes(session_t *s, prog_t *prog, const char *verb)
+{
+    wire_request_t ls = {.op = WIRE_OP_LS};
+    if (session_call(s, 1u, &ls) != TRINE_OK) {
+        session_report(s, verb, 1u);
+        return TRINE_EXIT_FAIL;
+    }
+    const wire_reply_t *r = &s->res[0].reply;
+    for (size_t i = 0; i < prog->nvars; i++) {
+        const prog_var_t *v = &prog->vars[i];
+        if (v->kind == PROG_VAR_TEMP)
+            continue;
+        const wire_tensor_info_t *t = NULL;
+        for (size_t k = 0; k < r->count && !t; k++)
+            if (!strcmp(r->list[k].name, v->name))
+                t = &r->list[k];
+        trine_err_t err;
+        if (!t) {
+            fprintf(stderr,
+                    "trine %s: no tensor '%s' of yours or granted to you: share it first "
+                    "(trine ls lists what you can use)\n",
+                    verb, v->name);
+            return TRINE_EXIT_FAIL;
+        }
+        if (prog_text_set_shape(prog, v->name, t->ndim, t->shape, &err) != TRINE_OK) {
+            fprintf(stderr, "trine %s: '%s': %s\n", verb, v->name, err.msg);
+            return TRINE_EXIT_FAIL;
+        }
+    }
+    return 0;
+}
+
+static void private_report(const session_t *s, const wire_request_t *q)
+{
+    const wire_job_stats_t *st0 = &s->res[0].reply.stats;
+    char b[LOG_BYTES_CHARS];
+    uint64_t total = 0, mask = 0;
+    printf("job %016llx: %llu steps in %.3f s (first step %.3f s", (unsigned long long)q->job,
+           (unsigned long long)st0->steps, (double)st0->time_us / 1e6,
+           (double)st0->first_step_us / 1e6);
+    for (int p = 0; p < CONFIG_PARTIES; p++) {
+        const wire_job_stats_t *st = &s->res[p].reply.stats;
+        total += st->sent[0] + st->sent[1] + st->sent[2];
+        mask += st->mask_bytes;
+    }
+    printf(", masking weights %s)\n", log_bytes(b, mask));
+    for (int p = 0; p < CONFIG_PARTIES; p++) {
+        const wire_job_stats_t *st = &s->res[p].reply.stats;
+        char to[2][LOG_BYTES_CHARS], in[LOG_BYTES_CHARS];
+        int a = (p + 1) % 3, c = (p + 2) % 3;
+        printf("  party%d sent %s to party%d, %s to party%d; received %s; %llu rounds\n", p,
+               log_bytes(to[0], st->sent[a]), a, log_bytes(to[1], st->sent[c]), c,
+               log_bytes(in, st->recv[0] + st->recv[1] + st->recv[2]),
+               (unsigned long long)st->rounds);
+    }
+    printf("  all parties sent %s\n", log_bytes(b, total));
+}
+
+/* Removes outputs that some parties stored when others failed. */
+static void private_undo(session_t *s, const prog_t *prog, const char *prefix, unsigned stored,
+                         const char *verb)
+{
+    for (size_t i = 0; stored && i < prog->nvars; i++) {
+        if (!prog->vars[i].output)
+            continue;
+        wire_request_t rm = {.op = WIRE_OP_RM};
+        snprintf(rm.name, sizeof rm.name, "%s%s", prefix, prog->vars[i].name);
+        if (session_call(s, stored, &rm) != TRINE_OK)
+            fprintf(stderr, "trine %s: could not remove the partial output '%s'; run 'trine rm %s'\n",
+                    verb, rm.name, rm.name);
+    }
+}
+
+/* Runs prog on the cluster; the outputs are stored as prefix + name. */
+static int private_run(session_t *s, prog_t *prog, const prog_opts_t *o, const char *verb)
+{
+    int rc = private_shapes(s, prog, verb);
+    if (rc == 0)
+        rc = prog_check_sizes(prog, o->batch, verb);
+    if (rc)
+        return rc;
+    wire_request_t q = {.op = WIRE_OP_RUN, .batch = o->batch, .epochs = o->epochs};
+    trine_err_t err;
+    void *buf = NULL;
+    size_t len;
+    if (prog_wire_encode(prog, &buf, &len, &err) != TRINE_OK) {
+        fprintf(stderr, "trine %s: %s\n", verb, err.msg);
+        return TRINE_EXIT_FAIL;
+    }
+    while (!q.job)
+        randombytes_buf(&q.job, sizeof q.job);
+    q.program = buf;
+    q.program_len = len;
+    snprintf(q.prefix, sizeof q.prefix, "%s", o->prefix);
+    progress_t bar;
+    progress_init(&bar);
+    trine_status_t st = client_run(s->client, &q, s->res, progress_show, &bar);
+    progress_end(&bar);
+    free(buf);
+    if (st != TRINE_OK) {
+        session_report(s, verb, 7u);
+        unsigned stored = 0;
+        for (int p = 0; p < 2; p++)
+            if (s->res[p].code == TRINE_OK)
+                stored |= 1u << p;
+        private_undo(s, prog, o->prefix, stored, verb);
+        return TRINE_EXIT_FAIL;
+    }
+    private_report(s, &q);
+    return 0;
+}
+
+/* ---- the verbs ---------------------------------------------------------------- */
+
+/* Reads the options of run, infer and train; -1 to go on, else an exit code. */
+static int prog_args(prog_opts_t *o, int argc, char **argv, const char *verb)
+{
+    *o = (prog_opts_t){.dir = ".", .prefix = "", .batch = 128, .epochs = 1};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end = NULL;
+        if (!strcmp(a, "--plaintext")) {
+            o->plaintext = true;
+            continue;
+        }
+        if (!strcmp(a, "--keep")) {
+            o->keep = true;
+            continue;
+        }
+        if (!v || a[0] != '-') {
+            if (a[0] != '-' && !o->program && !strcmp(verb, "run")) {
+                o->program = a;
+                continue;
+            }
+            return verb_usage_error(verb, "unknown argument or missing value");
+        }
+        i++;
+        if (!strcmp(a, "--model"))
+            o->program = v;
+        else if (!strcmp(a, "--dir"))
+            o->dir = v;
+        else if (!strcmp(a, "--prefix"))
+            o->prefix = v;
+        else if (!strcmp(a, "--input"))
+            o->input = v;
+        else if (!strcmp(a, "-o"))
+            o->output = v;
+        else if (!strcmp(a, "--data"))
+            o->data = v;
+        else if (!strcmp(a, "--labels"))
+            o->labels = v;
+        else if (!strcmp(a, "--bind") && o->nbind < PROG_BINDS_MAX)
+            o->bind[o->nbind++] = v;
+        else if (!strcmp(a, "--batch") || !strcmp(a, "--epochs")) {
+            errno = 0;
+            unsigned long long n = strtoull(v, &end, 10);
+            if (errno || *end || n == 0 || n > UINT32_MAX || v[0] == '-')
+                return verb_usage_error(verb, "--batch and --epochs take a whole number >= 1");
+            *(a[2] == 'b' ? &o->batch : &o->epochs) = n;
+        } else
+            return verb_usage_error(verb, "unknown option");
+    }
+    if (!o->program)
+        return verb_usage_error(verb, "name the program");
+    if (o->prefix[0] && !wire_name_valid(o->prefix))
+        return verb_usage_error(verb, "--prefix must be letters, digits, '_', '-' or '.'");
+    return -1;
+}
+
+int verb_run(const client_opts_t *opts, int argc, char **argv)
+{
+    prog_opts_t o;
+    int rc = prog_args(&o, argc, argv, "run");
+    if (rc >= 0)
+        return rc;
+    prog_t prog = {0};
+    if ((rc = prog_load(&prog, o.program, "run")) == 0 &&
+        (rc = prog_bind(&prog, o.bind, o.nbind, "run")) == 0) {
+        session_t s;
+        if (o.plaintext)
+            rc = plain_run(&prog, &o, "run", -1, -1, NULL);
+        else if (!session_open(&s, opts, "run"))
+            rc = TRINE_EXIT_FAIL;
+        else {
+            rc = private_run(&s, &prog, &o, "run");
+            for (size_t i = 0; rc == 0 && i < prog.nvars; i++)
+                if (prog.vars[i].output)
+                    printf("stored '%s%s' (yours: trine reveal %s%s)\n", o.prefix,
+                           prog.vars[i].name, o.prefix, prog.vars[i].name);
+            session_close(&s);
+        }
+    }
+    prog_clear(&prog);
+    return rc;
+}
+
+/* The one output of an inference program, or -1. */
+static int prog_single_output(const prog_t *prog)
+{
+    int found = -1;
+    for (size_t i = 0; i < prog->nvars; i++)
+        if (prog->vars[i].output) {
+            if (found >= 0)
+                return -1;
+            found = (int)i;
+        }
+    return found;
+}
+
+int verb_infer(const client_opts_t *opts, int argc, char **argv)
+{
+    prog_opts_t o;
+    int rc = prog_args(&o, argc, argv, "infer");
+    if (rc >= 0)
+        return rc;
+    if (!o.input)
+        return verb_usage_error("infer", "name the --input (a stored tensor or a .npy file)");
+    prog_t prog = {0};
+    if ((rc = prog_load(&prog, o.program, "infer")) != 0)
+        return rc;
+    int x = prog_batch_var(&prog, 0), y = prog_single_output(&prog);
+    bool file = strlen(o.input) > 4 && !strcmp(o.input + strlen(o.input) - 4, ".npy");
+    char tmp[WIRE_NAME_MAX + 1] = "", outname[WIRE_NAME_MAX + 1];
+    session_t s;
+    bool open = false;
+    if (x < 0 || prog_batch_var(&prog, 1) >= 0 || y < 0) {
+        fprintf(stderr, "trine infer: %s must have exactly one batch input and one output\n",
+                o.program);
+        rc = TRINE_EXIT_FAIL;
+    } else if (o.plaintext && !file) {
+        fprintf(stderr, "trine infer: --plaintext reads --input from a .npy file\n");
+        rc = TRINE_EXIT_FAIL;
+    } else if (!o.plaintext && !(open = session_open(&s, opts, "infer"))) {
+        rc = TRINE_EXIT_FAIL;
+    }
+    if (rc == 0 && o.plaintext) {
+        rc = plain_run(&prog, &o, "infer", y, x, o.input);
+    } else if (rc == 0) {
+        uint64_t tag;
+        randombytes_buf(&tag, sizeof tag);
+        if (file) {
+            plain_t *pl = NULL;
+            trine_err_t err;
+            snprintf(tmp, sizeof tmp, "infer-%016llx", (unsigned long long)tag);
+            if (plain_read(&pl, o.input, &err) != TRINE_OK) {
+                fprintf(stderr, "trine infer: %s\n", err.msg);
+                rc = TRINE_EXIT_FAIL;
+            } else {
+                rc = session_share(&s, tmp, pl, o.input, "infer", true);
+            }
+            plain_destroy(&pl);
+        }
+        if (rc == 0) {
+            snprintf(prog.vars[x].name, sizeof prog.vars[x].name, "%s", file ? tmp : o.input);
+            if (!o.prefix[0]) {
+                snprintf(outname, sizeof outname, "infer-%016llx-", (unsigned long long)tag);
+                o.prefix = outname;
+            }
+            rc = private_run(&s, &prog, &o, "infer");
+        }
+        if (rc == 0) {
+            /* The parties stored it, so prefix + name is a valid name. */
+            wire_request_t rm = {.op = WIRE_OP_RM};
+            snprintf(rm.name, sizeof rm.name, "%.*s%.*s", (int)strlen(o.prefix), o.prefix,
+                     (int)(WIRE_NAME_MAX - strlen(o.prefix)), prog.vars[y].name);
+            rc = session_reveal(&s, rm.name, o.output, "infer");
+            if (rc == 0 && o.output)
+                printf("wrote %s\n", o.output);
+            if (!o.keep) {
+                if (session_call(&s, SHARE_PARTIES, &rm) != TRINE_OK)
+                    session_report(&s, "infer", SHARE_PARTIES);
+            }
+        }
+        if (tmp[0]) {
+            wire_request_t rm = {.op = WIRE_OP_RM};
+            snprintf(rm.name, sizeof rm.name, "%s", tmp);
+            if (session_call(&s, SHARE_PARTIES, &rm) != TRINE_OK)
+                session_report(&s, "infer", SHARE_PARTIES);
+        }
+    }
+    if (open)
+        session_close(&s);
+    prog_clear(&prog);
+    return rc;
+}
+
+int verb_train(const client_opts_t *opts, int argc, char **argv)
+{
+    prog_opts_t o;
+    int rc = prog_args(&o, argc, argv, "train");
+    if (rc >= 0)
+        return rc;
+    if (!o.data || !o.labels)
+        return verb_usage_error("train", "name the --data and --labels tensors");
+    if (!o.prefix[0])
+        o.prefix = "trained_";
+    prog_t prog = {0};
+    if ((rc = prog_load(&prog, o.program, "train")) != 0)
+        return rc;
+    int x = prog_batch_var(&prog, 0), y = prog_batch_var(&prog, 1);
+    if (x < 0 || y < 0 || prog_batch_var(&prog, 2) >= 0) {
+        fprintf(stderr, "trine train: %s must declare two batch inputs: data, then labels\n",
+                o.program);
+        rc = TRINE_EXIT_FAIL;
+    } else {
+        snprintf(prog.vars[x].name, sizeof prog.vars[x].name, "%s", o.data);
+        snprintf(prog.vars[y].name, sizeof prog.vars[y].name, "%s", o.labels);
+        session_t s;
+        if (o.plaintext)
+            rc = plain_run(&prog, &o, "train", -1, -1, NULL);
+        else if (!session_open(&s, opts, "train"))
+            rc = TRINE_EXIT_FAIL;
+        else {
+            rc = private_run(&s, &prog, &o, "train");
+            for (size_t i = 0; rc == 0 && i < prog.nvars; i++)
+                if (prog.vars[i].output)
+                    printf("stored '%s%s'\n", o.prefix, prog.vars[i].name);
+            session_close(&s);
+        }
+    }
+    prog_clear(&prog);
+    return rc;
+}

@@ -1,0 +1,492 @@
+/* prog_plain.c — the plaintext reference backend: a program run on doubles
+ * with the semantics of prog_exec (program.h), so that a private result can
+ * be compared with the plain one, one flag apart.
+ *
+ * Everything that can fail is settled before the first step: prog_check for
+ * the full and the short batch, the inputs' shapes, that batched outputs
+ * concatenate, BLAS's int limits, and every buffer. The steps themselves
+ * then cannot fail and allocate nothing. Batch inputs are read in place
+ * (a batch is a run of consecutive rows, contiguous in C order); inputs an
+ * op writes get a private copy that carries across steps; each temp owns a
+ * buffer sized for the larger of the two batch sizes. An op writing an
+ * input computes into a scratch buffer first, so that w = matmul(w, v) does
+ * not overwrite w while reading it.
+ */
+#include "program.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+void prog_plain_destroy(prog_plain_t **t)
+{
+    if (!t || !*t)
+        return;
+    free((*t)->data);
+    free(*t);
+    *t = NULL;
+}
+
+/* Elements of variable v in the shapes of one step. */
+static size_t var_size(const prog_shapes_t *s, int v)
+{
+    size_t n = 1;
+    for (int i = 0; i < s->ndim[v]; i++)
+        n *= s->shape[v][i];
+    return n;
+}
+
+static size_t max_size(size_t a, size_t b)
+{
+    return a > b ? a : b;
+}
+
+/* ---- kernels ------------------------------------------------------------ */
+
+static void run_matmul(const prog_op_t *op, const prog_shapes_t *s, const double *a,
+                       const double *b, double *out)
+{
+    const size_t *as = s->shape[op->in[0]], *bs = s->shape[op->in[1]];
+    bool ta = op->iattr[0], tb = op->iattr[1];
+    size_t m = as[ta], n = as[!ta], v = bs[!tb];
+    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                (blasint)m, (blasint)v, (blasint)n, 1.0, a, (blasint)as[1], b, (blasint)bs[1], 0.0,
+                out, (blasint)v);
+}
+
+/* out = a + sign b, b broadcast over a: both padded on the left to four
+ * extents, b's stride 0 along the axes it repeats. */
+static void run_broadcast(const prog_op_t *op, const prog_shapes_t *s, const double *a,
+                          const double *b, double *out, double sign)
+{
+    int an = s->ndim[op->in[0]], bn = s->ndim[op->in[1]];
+    size_t ae[TENSOR_MAX_DIMS], bstride[TENSOR_MAX_DIMS];
+    size_t stride = 1;
+    for (int d = TENSOR_MAX_DIMS - 1; d >= 0; d--) {
+        int ai = an - TENSOR_MAX_DIMS + d, bi = bn - TENSOR_MAX_DIMS + d;
+        ae[d] = ai >= 0 ? s->shape[op->in[0]][ai] : 1;
+        size_t be = bi >= 0 ? s->shape[op->in[1]][bi] : 1;
+        bstride[d] = be == 1 ? 0 : stride;
+        stride *= be;
+    }
+    size_t o = 0;
+    for (size_t i0 = 0; i0 < ae[0]; i0++)
+        for (size_t i1 = 0; i1 < ae[1]; i1++)
+            for (size_t i2 = 0; i2 < ae[2]; i2++) {
+                const double *brow = b + i0 * bstride[0] + i1 * bstride[1] + i2 * bstride[2];
+                for (size_t i3 = 0; i3 < ae[3]; i3++, o++)
+                    out[o] = a[o] + sign * brow[i3 * bstride[3]];
+            }
+}
+
+static void run_sum(const prog_shapes_t *s, int in, const double *a, double *out)
+{
+    size_t m = s->shape[in][0], rest = var_size(s, in) / m;
+    memcpy(out, a, rest * sizeof *out);
+    for (size_t i = 1; i < m; i++)
+        for (size_t j = 0; j < rest; j++)
+            out[j] += a[i * rest + j];
+}
+
+/* One image's patch matrix, (c kh kw) x (oh ow), zero in the padding. */
+static void im2col(double *cols, const double *x, size_t c, size_t h, size_t w, size_t kh,
+                   size_t kw, size_t stride, size_t pad, size_t oh, size_t ow)
+{
+    for (size_t ci = 0; ci < c; ci++)
+        for (size_t ki = 0; ki < kh; ki++)
+            for (size_t kj = 0; kj < kw; kj++) {
+                double *row = cols + ((ci * kh + ki) * kw + kj) * oh * ow;
+                for (size_t oy = 0; oy < oh; oy++) {
+                    /* Unsigned wrap-around turns "above the top" into "far
+                     * below the bottom": one comparison each. */
+                    size_t y = oy * stride + ki - pad;
+                    for (size_t ox = 0; ox < ow; ox++) {
+                        size_t xx = ox * stride + kj - pad;
+                        row[oy * ow + ox] = y < h && xx < w ? x[(ci * h + y) * w + xx] : 0.0;
+                    }
+                }
+            }
+}
+
+/* Per image: filters [oc, c kh kw] times its patch matrix is that image's
+ * [oc, oh ow] output, already in NCHW order. */
+static void run_conv2d(const prog_op_t *op, const prog_shapes_t *s, const double *x,
+                       const double *f, double *out, double *cols)
+{
+    const size_t *xs = s->shape[op->in[0]], *fs = s->shape[op->in[1]], *os = s->shape[op->out];
+    size_t n = xs[0], c = xs[1], h = xs[2], w = xs[3], oc = fs[0], kh = fs[2], kw = fs[3];
+    size_t oh = os[2], ow = os[3], ckk = c * kh * kw;
+    for (size_t img = 0; img < n; img++) {
+        im2col(cols, x + img * c * h * w, c, h, w, kh, kw, (size_t)op->iattr[0],
+               (size_t)op->iattr[1], oh, ow);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)oc, (blasint)(oh * ow),
+                    (blasint)ckk, 1.0, f, (blasint)ckk, cols, (blasint)(oh * ow), 0.0,
+                    out + img * oc * oh * ow, (blasint)(oh * ow));
+    }
+}
+
+/* The position in its plane of the first maximum (row-major) of the k x k
+ * window at (y0, x0). */
+static size_t window_argmax(const double *plane, size_t w, size_t y0, size_t x0, size_t k)
+{
+    size_t best = y0 * w + x0;
+    for (size_t ki = 0; ki < k; ki++)
+        for (size_t kj = 0; kj < k; kj++) {
+            size_t at = (y0 + ki) * w + x0 + kj;
+            if (plane[at] > plane[best])
+                best = at;
+        }
+    return best;
+}
+
+typedef enum { POOL_MAX, POOL_AVG, POOL_MAX_GRAD } pool_kind_t;
+
+/* Pooling of x (NCHW, the shape of operand xin). For POOL_MAX_GRAD, g is
+ * the gradient at the pooled output and out has x's shape. */
+static void run_pool(const prog_op_t *op, const prog_shapes_t *s, int xin, const double *x,
+                     const double *g, double *out, pool_kind_t kind)
+{
+    const size_t *xs = s->shape[xin];
+    size_t k = (size_t)op->iattr[0], stride = (size_t)op->iattr[1];
+    size_t planes = xs[0] * xs[1], h = xs[2], w = xs[3];
+    size_t oh = (h - k) / stride + 1, ow = (w - k) / stride + 1;
+    if (kind == POOL_MAX_GRAD)
+        memset(out, 0, planes * h * w * sizeof *out);
+    for (size_t pl = 0; pl < planes; pl++) {
+        const double *xp = x + pl * h * w;
+        for (size_t oy = 0; oy < oh; oy++)
+            for (size_t ox = 0; ox < ow; ox++) {
+                size_t o = (pl * oh + oy) * ow + ox;
+                if (kind == POOL_AVG) {
+                    double sum = 0.0;
+                    for (size_t ki = 0; ki < k; ki++)
+                        for (size_t kj = 0; kj < k; kj++)
+                            sum += xp[(oy * stride + ki) * w + ox * stride + kj];
+                    out[o] = sum / (double)(k * k);
+                    continue;
+                }
+                size_t at = window_argmax(xp, w, oy * stride, ox * stride, k);
+                if (kind == POOL_MAX)
+                    out[o] = xp[at];
+                else
+                    out[pl * h * w + at] += g[o];
+            }
+    }
+}
+
+static void run_transpose(const prog_shapes_t *s, int in, const double *a, double *out)
+{
+    size_t m = s->shape[in][0], n = s->shape[in][1];
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++)
+            out[j * m + i] = a[i * n + j];
+}
+
+static void run_argmax(const prog_shapes_t *s, int in, const double *a, double *out)
+{
+    size_t m = s->shape[in][0], k = s->shape[in][1];
+    for (size_t i = 0; i < m; i++) {
+        const double *row = a + i * k;
+        size_t best = 0;
+        for (size_t j = 1; j < k; j++)
+            if (row[j] > row[best])
+                best = j;
+        out[i] = (double)best;
+    }
+}
+
+static double sigmoid_piecewise(double x)
+{
+    return x < -0.5 ? 0.0 : x > 0.5 ? 1.0 : x + 0.5;
+}
+
+/* The elementwise ops: n values of a (and b) into out. */
+static void run_elementwise(const prog_op_t *op, size_t n, const double *a, const double *b,
+                            double *out)
+{
+    double f = op->fattr;
+    switch (op->code) {
+    case PROG_MUL:
+        for (size_t i = 0; i < n; i++)
+            out[i] = a[i] * b[i];
+        break;
+    case PROG_SGD:
+        for (size_t i = 0; i < n; i++)
+            out[i] = a[i] - f * b[i];
+        break;
+    case PROG_SCALE:
+        for (size_t i = 0; i < n; i++)
+            out[i] = a[i] * f;
+        break;
+    case PROG_RELU:
+        for (size_t i = 0; i < n; i++)
+            out[i] = a[i] > 0.0 ? a[i] : 0.0;
+        break;
+    case PROG_DRELU:
+        for (size_t i = 0; i < n; i++)
+            out[i] = a[i] >= 0.0 ? 1.0 : 0.0;
+        break;
+    case PROG_SIGMOID:
+        for (size_t i = 0; i < n; i++)
+            out[i] = sigmoid_piecewise(a[i]);
+        break;
+    default: /* PROG_RESHAPE: the same values in the same order */
+        memcpy(out, a, n * sizeof *out);
+        break;
+    }
+}
+
+/* Runs one checked op with operands a, b (b NULL for one operand). */
+static void run_op(const prog_op_t *op, const prog_shapes_t *s, const double *a, const double *b,
+                   double *out, double *cols)
+{
+    switch (op->code) {
+    case PROG_MATMUL: run_matmul(op, s, a, b, out); return;
+    case PROG_ADD: run_broadcast(op, s, a, b, out, 1.0); return;
+    case PROG_SUB: run_broadcast(op, s, a, b, out, -1.0); return;
+    case PROG_SUM: run_sum(s, op->in[0], a, out); return;
+    case PROG_CONV2D: run_conv2d(op, s, a, b, out, cols); return;
+    case PROG_MAXPOOL: run_pool(op, s, op->in[0], a, NULL, out, POOL_MAX); return;
+    case PROG_AVGPOOL: run_pool(op, s, op->in[0], a, NULL, out, POOL_AVG); return;
+    case PROG_MAXPOOL_GRAD: run_pool(op, s, op->in[1], b, a, out, POOL_MAX_GRAD); return;
+    case PROG_TRANSPOSE: run_transpose(s, op->in[0], a, out); return;
+    case PROG_ARGMAX: run_argmax(s, op->in[0], a, out); return;
+    default: run_elementwise(op, var_size(s, op->out), a, b, out); return;
+    }
+}
+
+/* ---- planning ----------------------------------------------------------- */
+
+/* BLAS takes int extents: checks op's dgemm calls fit, and grows *cols to
+ * the patch matrix a convolution needs. */
+static trine_status_t plan_op(const prog_op_t *op, const prog_shapes_t *s, size_t *cols,
+                              trine_err_t *err)
+{
+    const size_t *as = s->shape[op->in[0]];
+    size_t dims[4] = {0};
+    if (op->code == PROG_MATMUL) {
+        const size_t *bs = s->shape[op->in[1]];
+        memcpy(dims, (size_t[]){as[0], as[1], bs[0], bs[1]}, sizeof dims);
+    } else if (op->code == PROG_CONV2D) {
+        const size_t *fs = s->shape[op->in[1]], *os = s->shape[op->out];
+        size_t ckk = fs[1] * fs[2] * fs[3], ohw = os[2] * os[3];
+        if (ohw > SIZE_MAX / ckk)
+            ckk = SIZE_MAX; /* fails the int test below */
+        else
+            *cols = max_size(*cols, ckk * ohw);
+        memcpy(dims, (size_t[]){fs[0], ckk, ohw, 0}, sizeof dims);
+    }
+    for (int i = 0; i < 4; i++)
+        if (dims[i] > INT_MAX)
+            return trine_err_set(
+                err, TRINE_ELIMIT, "line %u col %u: %s: extent %zu is beyond BLAS's int limit",
+                (unsigned)op->line, (unsigned)op->col, prog_opcode_name(op->code), dims[i]);
+    return TRINE_OK;
+}
+
+/* ---- the job ------------------------------------------------------------ */
+
+typedef struct {
+    const prog_t *p;
+    const prog_shapes_t *full, *last; /* a full batch and the epoch's last */
+    size_t rows_full, rows_last, per_epoch, n;
+    const double **val; /* nvars: where each variable is read this step */
+    double **own;       /* nvars: temps' buffers and written inputs' values */
+    bool *stored;       /* nvars: an input some op writes */
+    double *scratch;    /* the result of an op that writes an input */
+    double *cols;       /* one image's patch matrix */
+} run_t;
+
+static void run_free(run_t *r)
+{
+    if (r->own)
+        for (size_t i = 0; i < r->p->nvars; i++)
+            free(r->own[i]);
+    free(r->own);
+    free(r->val);
+    free(r->stored);
+    free(r->scratch);
+    free(r->cols);
+}
+
+static trine_status_t check_inputs(const prog_t *p, const prog_plain_t *const *inputs,
+                                   trine_err_t *err)
+{
+    for (size_t i = 0; i < p->nvars; i++) {
+        const prog_var_t *v = &p->vars[i];
+        if (v->kind == PROG_VAR_TEMP)
+            continue;
+        const prog_plain_t *t = inputs[i];
+        if (!t || !t->data)
+            return trine_err_set(err, TRINE_EINVAL, "input %s: no value given", v->name);
+        bool same = t->ndim == v->ndim;
+        for (int k = 0; same && k < v->ndim; k++)
+            same = t->shape[k] == v->shape[k];
+        size_t size;
+        if (!same || tensor_shape_check(t->ndim, t->shape, &size) != TRINE_OK || size != t->size)
+            return trine_err_set(err, TRINE_ESHAPE,
+                                 "input %s: the value's shape is not the declared one", v->name);
+    }
+    return TRINE_OK;
+}
+
+/* A batched output is the rows of every step of an epoch stacked: the
+ * full and the short batch must agree past axis 0. */
+static trine_status_t output_shape(const run_t *r, int v, int *ndim, size_t *shape,
+                                   trine_err_t *err)
+{
+    const prog_shapes_t *f = r->full, *l = r->last;
+    *ndim = f->ndim[v];
+    memcpy(shape, f->shape[v], sizeof f->shape[v]);
+    if (!f->batched[v])
+        return TRINE_OK;
+    bool same = l->ndim[v] == f->ndim[v];
+    for (int k = 1; same && k < f->ndim[v]; k++)
+        same = l->shape[v][k] == f->shape[v][k];
+    size_t full = f->shape[v][0], rows = l->shape[v][0], size;
+    if (same && full <= (SIZE_MAX - rows) / r->per_epoch) {
+        shape[0] = full * (r->per_epoch - 1) + rows;
+        if (tensor_shape_check(*ndim, shape, &size) == TRINE_OK)
+            return TRINE_OK;
+    }
+    return trine_err_set(err, TRINE_ESHAPE,
+                         "output %s: its values for a batch of %zu rows and of %zu rows do not "
+                         "stack along axis 0",
+                         r->p->vars[v].name, r->rows_full, r->rows_last);
+}
+
+/* Buffers for temps, written inputs, outputs and scratch, sized for the
+ * larger of the two batch shapes. */
+static trine_status_t run_alloc(run_t *r, const prog_plain_t *const *inputs, prog_plain_t **outputs,
+                                trine_err_t *err)
+{
+    const prog_t *p = r->p;
+    size_t scratch = 0, cols = 0;
+    r->val = calloc(p->nvars, sizeof *r->val);
+    r->own = calloc(p->nvars, sizeof *r->own);
+    r->stored = calloc(p->nvars, sizeof *r->stored);
+    if (!r->val || !r->own || !r->stored)
+        return trine_err_set(err, TRINE_ENOMEM, "program: out of memory");
+    for (size_t i = 0; i < p->nops; i++) {
+        const prog_op_t *op = &p->ops[i];
+        trine_status_t st = plan_op(op, r->full, &cols, err);
+        if (st == TRINE_OK)
+            st = plan_op(op, r->last, &cols, err);
+        if (st != TRINE_OK)
+            return st;
+        if (p->vars[op->out].kind == PROG_VAR_INPUT) {
+            r->stored[op->out] = true;
+            scratch = max_size(scratch, inputs[op->out]->size);
+        }
+    }
+    for (size_t i = 0; i < p->nvars; i++) {
+        int v = (int)i;
+        if (p->vars[i].kind == PROG_VAR_TEMP || r->stored[i]) {
+            size_t n = max_size(var_size(r->full, v), var_size(r->last, v));
+            if (!(r->own[i] = malloc(n * sizeof(double))))
+                return trine_err_set(err, TRINE_ENOMEM, "%s: out of memory", p->vars[i].name);
+            if (r->stored[i])
+                memcpy(r->own[i], inputs[i]->data, n * sizeof(double));
+        }
+        r->val[i] = r->own[i] ? r->own[i] : inputs[i]->data;
+        if (!p->vars[i].output)
+            continue;
+        prog_plain_t *o = calloc(1, sizeof *o);
+        if (!(outputs[i] = o))
+            return trine_err_set(err, TRINE_ENOMEM, "%s: out of memory", p->vars[i].name);
+        trine_status_t st = output_shape(r, v, &o->ndim, o->shape, err);
+        if (st != TRINE_OK)
+            return st;
+        if (tensor_shape_check(o->ndim, o->shape, &o->size) != TRINE_OK ||
+            !(o->data = malloc(o->size * sizeof(double))))
+            return trine_err_set(err, TRINE_ENOMEM, "%s: out of memory", p->vars[i].name);
+    }
+    if ((scratch && !(r->scratch = malloc(scratch * sizeof(double)))) ||
+        (cols && !(r->cols = malloc(cols * sizeof(double)))))
+        return trine_err_set(err, TRINE_ENOMEM, "program: out of memory");
+    return TRINE_OK;
+}
+
+/* One step over rows [start, start + rows) of the batch inputs. */
+static void run_step(run_t *r, const prog_plain_t *const *inputs, size_t start,
+                     const prog_shapes_t *s)
+{
+    const prog_t *p = r->p;
+    for (size_t i = 0; i < p->nvars; i++)
+        if (p->vars[i].kind == PROG_VAR_BATCH)
+            r->val[i] = inputs[i]->data + start * (inputs[i]->size / r->n);
+    for (size_t i = 0; i < p->nops; i++) {
+        const prog_op_t *op = &p->ops[i];
+        const double *b = op->in[1] >= 0 ? r->val[op->in[1]] : NULL;
+        bool stored = r->stored[op->out];
+        double *out = stored ? r->scratch : r->own[op->out];
+        run_op(op, s, r->val[op->in[0]], b, out, r->cols);
+        if (stored)
+            memcpy(r->own[op->out], out, var_size(s, op->out) * sizeof *out);
+    }
+}
+
+/* Copies the step's outputs: batched ones at their rows, the others after
+ * the job's last step. */
+static void run_collect(const run_t *r, prog_plain_t **outputs, size_t k, const prog_shapes_t *s,
+                        bool last_step)
+{
+    for (size_t i = 0; i < r->p->nvars; i++) {
+        int v = (int)i;
+        if (!outputs[i] || (!s->batched[i] && !last_step))
+            continue;
+        size_t at = s->batched[i] ? k * var_size(r->full, v) : 0;
+        memcpy(outputs[i]->data + at, r->val[i], var_size(s, v) * sizeof(double));
+    }
+}
+
+trine_status_t prog_plain(const prog_job_t *job, const prog_plain_t *const *inputs,
+                          prog_plain_t **outputs, trine_err_t *err)
+{
+    if (!job || !job->prog || !inputs || !outputs)
+        return trine_err_set(err, TRINE_EINVAL, "program: no job, inputs or outputs given");
+    run_t r = {.p = job->prog, .n = prog_batch_rows(job->prog), .per_epoch = 1};
+    unsigned epochs = 1;
+    if (r.n) {
+        if (job->batch == 0 || job->epochs == 0)
+            return trine_err_set(err, TRINE_EINVAL, "job: batch and epochs must be at least 1");
+        r.rows_full = job->batch < r.n ? job->batch : r.n;
+        r.rows_last = r.n % r.rows_full ? r.n % r.rows_full : r.rows_full;
+        r.per_epoch = r.n / r.rows_full + (r.n % r.rows_full != 0);
+        epochs = job->epochs;
+    }
+    prog_shapes_t *shapes = malloc(2 * sizeof *shapes);
+    if (!shapes)
+        return trine_err_set(err, TRINE_ENOMEM, "program: out of memory checking shapes");
+    r.full = r.last = &shapes[0];
+    trine_status_t st = prog_check(r.p, r.rows_full, &shapes[0], err);
+    if (st == TRINE_OK && r.rows_last != r.rows_full) {
+        r.last = &shapes[1];
+        st = prog_check(r.p, r.rows_last, &shapes[1], err);
+    }
+    bool cleared = st == TRINE_OK; /* nvars is trusted from here on */
+    if (cleared) {
+        for (size_t i = 0; i < r.p->nvars; i++)
+            outputs[i] = NULL;
+        st = check_inputs(r.p, inputs, err);
+    }
+    if (st == TRINE_OK)
+        st = run_alloc(&r, inputs, outputs, err);
+    uint64_t steps = prog_job_steps(job), step = 0;
+    for (unsigned e = 0; st == TRINE_OK && e < epochs; e++)
+        for (size_t k = 0; k < r.per_epoch; k++) {
+            const prog_shapes_t *s = k + 1 < r.per_epoch ? r.full : r.last;
+            run_step(&r, inputs, k * r.rows_full, s);
+            if (e + 1 == epochs)
+                run_collect(&r, outputs, k, s, k + 1 == r.per_epoch);
+            if (job->progress)
+                job->progress(job->progress_arg, ++step, steps);
+        }
+    if (st != TRINE_OK && cleared)
+        for (size_t i = 0; i < r.p->nvars; i++)
+            prog_plain_destroy(&outputs[i]);
+    run_free(&r);
+    free(shapes);
+    return st;
+}

@@ -1,0 +1,609 @@
+/* program.c — the opcode table and the checks every program passes before
+ * a backend runs it (program.h).
+ *
+ * Programs arrive from clients over the wire, so prog_check trusts nothing:
+ * counts, indices, names, kinds, attributes and shapes are all checked, in
+ * that order, so that later checks may rely on earlier ones (a shape check
+ * never reads a variable index that was not validated). Attribute errors
+ * and structure errors are TRINE_EFORMAT, the program is malformed whatever
+ * its inputs; shape errors are TRINE_ESHAPE. Messages carry the op's source
+ * position and name the variables with their shapes, because they end up in
+ * front of the person who wrote the program text.
+ */
+#include "program.h"
+
+#include "tensor/conv.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int arity;
+} opcodes[PROG_OPCODE_COUNT] = {
+    [PROG_MATMUL] = {"matmul", 2},
+    [PROG_ADD] = {"add", 2},
+    [PROG_SUB] = {"sub", 2},
+    [PROG_MUL] = {"mul", 2},
+    [PROG_SCALE] = {"scale", 1},
+    [PROG_SUM] = {"sum", 1},
+    [PROG_CONV2D] = {"conv2d", 2},
+    [PROG_RELU] = {"relu", 1},
+    [PROG_DRELU] = {"drelu", 1},
+    [PROG_MAXPOOL] = {"maxpool", 1},
+    [PROG_MAXPOOL_GRAD] = {"maxpool_grad", 2},
+    [PROG_AVGPOOL] = {"avgpool", 1},
+    [PROG_RESHAPE] = {"reshape", 1},
+    [PROG_TRANSPOSE] = {"transpose", 1},
+    [PROG_SIGMOID] = {"sigmoid", 1},
+    [PROG_ARGMAX] = {"argmax", 1},
+    [PROG_SGD] = {"sgd", 2},
+};
+
+/* The largest learning-rate exponent j of 2^-j; the context's frac_bits
+ * (checked when the job runs) is the tighter limit in practice. */
+#define SGD_SHIFT_MAX 62
+
+/* "[2,3,4]": four extents of up to 20 digits, commas and brackets. */
+#define SHAPE_STR_MAX 96
+
+void prog_clear(prog_t *p)
+{
+    if (!p)
+        return;
+    free(p->vars);
+    free(p->ops);
+    memset(p, 0, sizeof *p);
+}
+
+const char *prog_opcode_name(prog_opcode_t code)
+{
+    if ((unsigned)code >= PROG_OPCODE_COUNT)
+        return "?";
+    return opcodes[code].name;
+}
+
+int prog_opcode_find(const char *name)
+{
+    if (!name)
+        return -1;
+    for (int i = 0; i < PROG_OPCODE_COUNT; i++)
+        if (strcmp(opcodes[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int prog_opcode_arity(prog_opcode_t code)
+{
+    if ((unsigned)code >= PROG_OPCODE_COUNT)
+        return 0;
+    return opcodes[code].arity;
+}
+
+size_t prog_batch_rows(const prog_t *p)
+{
+    if (!p || !p->vars)
+        return 0;
+    for (size_t i = 0; i < p->nvars; i++)
+        if (p->vars[i].kind == PROG_VAR_BATCH && p->vars[i].ndim >= 1)
+            return p->vars[i].shape[0];
+    return 0;
+}
+
+uint64_t prog_job_steps(const prog_job_t *job)
+{
+    if (!job || !job->prog)
+        return 0;
+    size_t n = prog_batch_rows(job->prog);
+    if (n == 0)
+        return 1;
+    if (job->batch == 0 || job->epochs == 0)
+        return 0;
+    uint64_t per_epoch = n / job->batch + (n % job->batch != 0);
+    if (per_epoch > UINT64_MAX / job->epochs)
+        return UINT64_MAX;
+    return per_epoch * job->epochs;
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+static const char *shape_str(char *buf, int ndim, const size_t *shape)
+{
+    size_t len = 0;
+    buf[len++] = '[';
+    for (int i = 0; i < ndim && len < SHAPE_STR_MAX; i++)
+        len += (size_t)snprintf(buf + len, SHAPE_STR_MAX - len, i ? ",%zu" : "%zu", shape[i]);
+    if (len < SHAPE_STR_MAX - 1) {
+        buf[len++] = ']';
+        buf[len] = '\0';
+    } else {
+        buf[SHAPE_STR_MAX - 1] = '\0';
+    }
+    return buf;
+}
+
+/* Fails op with "line L col C: name: what". */
+static trine_status_t op_fail(trine_err_t *err, trine_status_t code, const prog_op_t *op,
+                              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static trine_status_t op_fail(trine_err_t *err, trine_status_t code, const prog_op_t *op,
+                              const char *fmt, ...)
+{
+    char what[TRINE_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    char name[32];
+    if ((unsigned)op->code < PROG_OPCODE_COUNT)
+        snprintf(name, sizeof name, "%s", opcodes[op->code].name);
+    else
+        snprintf(name, sizeof name, "opcode %d", (int)op->code);
+    if (op->line)
+        return trine_err_set(err, code, "line %u col %u: %s: %s", (unsigned)op->line,
+                             (unsigned)op->col, name, what);
+    return trine_err_set(err, code, "%s: %s", name, what);
+}
+
+/* ---- variables ---------------------------------------------------------- */
+
+static bool name_valid(const char *name)
+{
+    return name[0] != '\0' && memchr(name, '\0', PROG_NAME_MAX) != NULL;
+}
+
+static trine_status_t check_var(const prog_var_t *v, size_t i, trine_err_t *err)
+{
+    if (!name_valid(v->name))
+        return trine_err_set(err, TRINE_EFORMAT, "variable %zu: name empty or longer than %d bytes",
+                             i, PROG_NAME_MAX - 1);
+    if (v->kind != PROG_VAR_INPUT && v->kind != PROG_VAR_BATCH && v->kind != PROG_VAR_TEMP)
+        return trine_err_set(err, TRINE_EFORMAT, "%s: unknown variable kind %d", v->name,
+                             (int)v->kind);
+    if (v->kind == PROG_VAR_TEMP)
+        return TRINE_OK;
+    if (v->ndim == 0)
+        return trine_err_set(err, TRINE_EFORMAT, "input %s: no shape declared", v->name);
+    if (v->ndim < 0 || v->ndim > TENSOR_MAX_DIMS)
+        return trine_err_set(err, TRINE_EFORMAT, "input %s: %d dimensions, at most %d", v->name,
+                             v->ndim, TENSOR_MAX_DIMS);
+    size_t size;
+    if (tensor_shape_check(v->ndim, v->shape, &size) != TRINE_OK) {
+        char sh[SHAPE_STR_MAX];
+        return trine_err_set(err, TRINE_ESHAPE,
+                             "input %s: shape %s has a zero extent or is too large", v->name,
+                             shape_str(sh, v->ndim, v->shape));
+    }
+    return TRINE_OK;
+}
+
+static trine_status_t check_vars(const prog_t *p, trine_err_t *err)
+{
+    if (p->nvars > PROG_VARS_MAX)
+        return trine_err_set(err, TRINE_EFORMAT, "program: %zu variables, at most %d", p->nvars,
+                             PROG_VARS_MAX);
+    if (p->nops > PROG_OPS_MAX)
+        return trine_err_set(err, TRINE_EFORMAT, "program: %zu operations, at most %d", p->nops,
+                             PROG_OPS_MAX);
+    if (p->nops == 0 || !p->ops)
+        return trine_err_set(err, TRINE_EFORMAT, "program: no operations");
+    if (p->nvars == 0 || !p->vars)
+        return trine_err_set(err, TRINE_EFORMAT, "program: no variables");
+    const prog_var_t *first_batch = NULL;
+    for (size_t i = 0; i < p->nvars; i++) {
+        const prog_var_t *v = &p->vars[i];
+        trine_status_t st = check_var(v, i, err);
+        if (st != TRINE_OK)
+            return st;
+        /* Quadratic, but at most PROG_VARS_MAX^2 / 2 short comparisons. */
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(p->vars[j].name, v->name) == 0)
+                return trine_err_set(err, TRINE_EFORMAT, "%s: declared twice", v->name);
+        if (v->kind != PROG_VAR_BATCH)
+            continue;
+        if (!first_batch)
+            first_batch = v;
+        else if (v->shape[0] != first_batch->shape[0])
+            return trine_err_set(err, TRINE_ESHAPE,
+                                 "batch inputs %s and %s have different rows: %zu and %zu",
+                                 first_batch->name, v->name, first_batch->shape[0], v->shape[0]);
+    }
+    return TRINE_OK;
+}
+
+/* ---- operations --------------------------------------------------------- */
+
+/* The shape of one operand during the check. */
+typedef struct {
+    const char *name;
+    int ndim;
+    const size_t *shape;
+} operand_t;
+
+/* A result shape being built. */
+typedef struct {
+    int ndim;
+    size_t shape[TENSOR_MAX_DIMS];
+} result_t;
+
+static void result_set(result_t *r, int ndim, const size_t *shape)
+{
+    r->ndim = ndim;
+    for (int i = 0; i < TENSOR_MAX_DIMS; i++)
+        r->shape[i] = i < ndim ? shape[i] : 1;
+}
+
+static bool same_shape(const operand_t *a, const operand_t *b)
+{
+    if (a->ndim != b->ndim)
+        return false;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->shape[i] != b->shape[i])
+            return false;
+    return true;
+}
+
+/* ndim 2 with shape {0, 0}: [a's first extent, the product of the rest]. */
+static bool prog_reshape_is_flatten(const prog_op_t *op)
+{
+    return op->ndim == 2 && op->shape[0] == 0 && op->shape[1] == 0;
+}
+
+static trine_status_t check_attrs(const prog_op_t *op, trine_err_t *err)
+{
+    switch (op->code) {
+    case PROG_MATMUL:
+        if ((op->iattr[0] != 0 && op->iattr[0] != 1) || (op->iattr[1] != 0 && op->iattr[1] != 1))
+            return op_fail(err, TRINE_EFORMAT, op,
+                           "transpose flags must be 0 or 1, got %lld and %lld",
+                           (long long)op->iattr[0], (long long)op->iattr[1]);
+        return TRINE_OK;
+    case PROG_CONV2D:
+        if (op->iattr[0] < 1 || op->iattr[1] < 0)
+            return op_fail(err, TRINE_EFORMAT, op,
+                           "stride must be >= 1 and padding >= 0, got stride %lld padding %lld",
+                           (long long)op->iattr[0], (long long)op->iattr[1]);
+        return TRINE_OK;
+    case PROG_MAXPOOL:
+    case PROG_MAXPOOL_GRAD:
+    case PROG_AVGPOOL:
+        if (op->iattr[0] < 1 || op->iattr[1] < 1)
+            return op_fail(err, TRINE_EFORMAT, op,
+                           "window and stride must be >= 1, got window %lld stride %lld",
+                           (long long)op->iattr[0], (long long)op->iattr[1]);
+        return TRINE_OK;
+    case PROG_SCALE:
+        if (!isfinite(op->fattr))
+            return op_fail(err, TRINE_EFORMAT, op, "the factor must be a finite number, got %g",
+                           op->fattr);
+        return TRINE_OK;
+    case PROG_SGD: {
+        /* frexp gives fattr = m 2^e with m in [0.5, 1): a power of two has
+         * m == 0.5 exactly, and then fattr = 2^(e-1). */
+        int e = 0;
+        double m = isfinite(op->fattr) && op->fattr > 0 ? frexp(op->fattr, &e) : 0.0;
+        if (m != 0.5 || 1 - e < 1 || 1 - e > SGD_SHIFT_MAX)
+            return op_fail(err, TRINE_EFORMAT, op,
+                           "the learning rate must be 2^-j with 1 <= j <= %d, got %g",
+                           SGD_SHIFT_MAX, op->fattr);
+        return TRINE_OK;
+    }
+    case PROG_RESHAPE:
+        if (op->ndim < 1 || op->ndim > TENSOR_MAX_DIMS)
+            return op_fail(err, TRINE_EFORMAT, op, "target has %d dimensions, want 1 to %d",
+                           op->ndim, TENSOR_MAX_DIMS);
+        for (int i = 1; i < op->ndim; i++)
+            if (op->shape[i] == 0 && !prog_reshape_is_flatten(op))
+                return op_fail(err, TRINE_EFORMAT, op,
+                               "target extent %d is 0 (only the first may be 0, for the batch)", i);
+        return TRINE_OK;
+    default: return TRINE_OK;
+    }
+}
+
+static trine_status_t shape_matmul(const prog_op_t *op, const operand_t *a, const operand_t *b,
+                                   result_t *r, trine_err_t *err)
+{
+    char sa[SHAPE_STR_MAX], sb[SHAPE_STR_MAX];
+    if (a->ndim != 2 || b->ndim != 2)
+        return op_fail(err, TRINE_ESHAPE, op, "operands must be 2-D, got %s %s and %s %s", a->name,
+                       shape_str(sa, a->ndim, a->shape), b->name, shape_str(sb, b->ndim, b->shape));
+    bool ta = op->iattr[0], tb = op->iattr[1];
+    size_t m = a->shape[ta], n = a->shape[!ta], nb = b->shape[tb], v = b->shape[!tb];
+    if (n != nb)
+        return op_fail(err, TRINE_ESHAPE, op,
+                       "%s%s %s times %s%s %s: inner extents %zu and %zu differ", a->name,
+                       ta ? "^T" : "", shape_str(sa, a->ndim, a->shape), b->name, tb ? "^T" : "",
+                       shape_str(sb, b->ndim, b->shape), n, nb);
+    result_set(r, 2, (size_t[]){m, v});
+    return TRINE_OK;
+}
+
+static trine_status_t shape_broadcast(const prog_op_t *op, const operand_t *a, const operand_t *b,
+                                      result_t *r, trine_err_t *err)
+{
+    bool fits = b->ndim <= a->ndim;
+    for (int i = 1; fits && i <= b->ndim; i++) {
+        size_t be = b->shape[b->ndim - i];
+        fits = be == 1 || be == a->shape[a->ndim - i];
+    }
+    if (!fits) {
+        char sa[SHAPE_STR_MAX], sb[SHAPE_STR_MAX];
+        return op_fail(err, TRINE_ESHAPE, op, "%s %s does not broadcast to %s %s", b->name,
+                       shape_str(sb, b->ndim, b->shape), a->name, shape_str(sa, a->ndim, a->shape));
+    }
+    result_set(r, a->ndim, a->shape);
+    return TRINE_OK;
+}
+
+static trine_status_t shape_same(const prog_op_t *op, const operand_t *a, const operand_t *b,
+                                 result_t *r, trine_err_t *err)
+{
+    if (!same_shape(a, b)) {
+        char sa[SHAPE_STR_MAX], sb[SHAPE_STR_MAX];
+        return op_fail(err, TRINE_ESHAPE, op, "%s %s and %s %s must have the same shape", a->name,
+                       shape_str(sa, a->ndim, a->shape), b->name, shape_str(sb, b->ndim, b->shape));
+    }
+    result_set(r, a->ndim, a->shape);
+    return TRINE_OK;
+}
+
+static trine_status_t shape_conv2d(const prog_op_t *op, const operand_t *a, const operand_t *b,
+                                   result_t *r, trine_err_t *err)
+{
+    char sa[SHAPE_STR_MAX], sb[SHAPE_STR_MAX];
+    if (a->ndim != 4 || b->ndim != 4)
+        return op_fail(err, TRINE_ESHAPE, op,
+                       "input %s %s and filters %s %s must be 4-D (NCHW and [oc,c,kh,kw])", a->name,
+                       shape_str(sa, a->ndim, a->shape), b->name, shape_str(sb, b->ndim, b->shape));
+    if (a->shape[1] != b->shape[1])
+        return op_fail(err, TRINE_ESHAPE, op,
+                       "input %s %s has %zu channels, filters %s %s have %zu", a->name,
+                       shape_str(sa, a->ndim, a->shape), a->shape[1], b->name,
+                       shape_str(sb, b->ndim, b->shape), b->shape[1]);
+    size_t stride = (size_t)op->iattr[0], pad = (size_t)op->iattr[1];
+    /* Padding below the filter keeps every window on real input, and keeps
+     * h + 2 pad far from overflowing. */
+    if (pad >= b->shape[2] || pad >= b->shape[3])
+        return op_fail(err, TRINE_ESHAPE, op, "padding %zu must be below the %zux%zu filter", pad,
+                       b->shape[2], b->shape[3]);
+    conv_geom_t g = {a->shape[0], a->shape[1], a->shape[2], a->shape[3],
+                     b->shape[2], b->shape[3], stride,      pad};
+    size_t oh, ow;
+    if (conv_out_size(&g, &oh, &ow) != TRINE_OK)
+        return op_fail(err, TRINE_ESHAPE, op,
+                       "the %zux%zu filter does not fit the %zux%zu input padded by %zu", g.kh,
+                       g.kw, g.h, g.w, pad);
+    result_set(r, 4, (size_t[]){g.n, b->shape[0], oh, ow});
+    return TRINE_OK;
+}
+
+static trine_status_t shape_pool(const prog_op_t *op, const operand_t *x, result_t *r,
+                                 trine_err_t *err)
+{
+    char sx[SHAPE_STR_MAX];
+    size_t k = (size_t)op->iattr[0], stride = (size_t)op->iattr[1];
+    if (x->ndim != 4)
+        return op_fail(err, TRINE_ESHAPE, op, "input %s %s must be 4-D (NCHW)", x->name,
+                       shape_str(sx, x->ndim, x->shape));
+    if (k > x->shape[2] || k > x->shape[3])
+        return op_fail(err, TRINE_ESHAPE, op, "the %zux%zu window does not fit %s %s", k, k,
+                       x->name, shape_str(sx, x->ndim, x->shape));
+    result_set(r, 4,
+               (size_t[]){x->shape[0], x->shape[1], (x->shape[2] - k) / stride + 1,
+                          (x->shape[3] - k) / stride + 1});
+    return TRINE_OK;
+}
+
+static trine_status_t shape_maxpool_grad(const prog_op_t *op, const operand_t *g,
+                                         const operand_t *x, result_t *r, trine_err_t *err)
+{
+    result_t pooled;
+    trine_status_t st = shape_pool(op, x, &pooled, err);
+    if (st != TRINE_OK)
+        return st;
+    operand_t want = {x->name, pooled.ndim, pooled.shape};
+    if (!same_shape(g, &want)) {
+        char sg[SHAPE_STR_MAX], sw[SHAPE_STR_MAX];
+        return op_fail(err, TRINE_ESHAPE, op, "gradient %s %s must have maxpool(%s)'s shape %s",
+                       g->name, shape_str(sg, g->ndim, g->shape), x->name,
+                       shape_str(sw, pooled.ndim, pooled.shape));
+    }
+    result_set(r, x->ndim, x->shape);
+    return TRINE_OK;
+}
+
+static trine_status_t shape_reshape(const prog_op_t *op, const operand_t *a, result_t *r,
+                                    trine_err_t *err)
+{
+    result_set(r, op->ndim, op->shape);
+    if (op->shape[0] == 0)
+        r->shape[0] = a->shape[0];
+    size_t have = 1, want;
+    for (int i = 0; i < a->ndim; i++)
+        have *= a->shape[i];
+    if (prog_reshape_is_flatten(op))
+        r->shape[1] = have / a->shape[0];
+    char sa[SHAPE_STR_MAX], sr[SHAPE_STR_MAX];
+    if (tensor_shape_check(r->ndim, r->shape, &want) != TRINE_OK || want != have)
+        return op_fail(err, TRINE_ESHAPE, op, "%s %s has %zu elements, the target %s another count",
+                       a->name, shape_str(sa, a->ndim, a->shape), have,
+                       shape_str(sr, r->ndim, r->shape));
+    return TRINE_OK;
+}
+
+static trine_status_t shape_2d(const prog_op_t *op, const operand_t *a, trine_err_t *err)
+{
+    if (a->ndim == 2)
+        return TRINE_OK;
+    char sa[SHAPE_STR_MAX];
+    return op_fail(err, TRINE_ESHAPE, op, "%s %s must be 2-D", a->name,
+                   shape_str(sa, a->ndim, a->shape));
+}
+
+/* The result shape of op from its operands' shapes. */
+static trine_status_t op_shape(const prog_op_t *op, const operand_t *a, const operand_t *b,
+                               result_t *r, trine_err_t *err)
+{
+    trine_status_t st;
+    switch (op->code) {
+    case PROG_MATMUL: return shape_matmul(op, a, b, r, err);
+    case PROG_ADD:
+    case PROG_SUB: return shape_broadcast(op, a, b, r, err);
+    case PROG_MUL:
+    case PROG_SGD: return shape_same(op, a, b, r, err);
+    case PROG_SUM:
+        if (a->ndim == 1)
+            result_set(r, 1, (size_t[]){1});
+        else
+            result_set(r, a->ndim - 1, a->shape + 1);
+        return TRINE_OK;
+    case PROG_CONV2D: return shape_conv2d(op, a, b, r, err);
+    case PROG_MAXPOOL:
+    case PROG_AVGPOOL: return shape_pool(op, a, r, err);
+    case PROG_MAXPOOL_GRAD: return shape_maxpool_grad(op, a, b, r, err);
+    case PROG_RESHAPE: return shape_reshape(op, a, r, err);
+    case PROG_TRANSPOSE:
+        if ((st = shape_2d(op, a, err)) != TRINE_OK)
+            return st;
+        result_set(r, 2, (size_t[]){a->shape[1], a->shape[0]});
+        return TRINE_OK;
+    case PROG_ARGMAX:
+        if ((st = shape_2d(op, a, err)) != TRINE_OK)
+            return st;
+        result_set(r, 1, a->shape);
+        return TRINE_OK;
+    case PROG_SCALE:
+    case PROG_RELU:
+    case PROG_DRELU:
+    case PROG_SIGMOID:
+    case PROG_OPCODE_COUNT: break;
+    }
+    result_set(r, a->ndim, a->shape);
+    return TRINE_OK;
+}
+
+/* Checks op's opcode and variable indices against what was written so far. */
+static trine_status_t check_refs(const prog_t *p, const prog_op_t *op, const bool *written,
+                                 trine_err_t *err)
+{
+    if ((unsigned)op->code >= PROG_OPCODE_COUNT)
+        return op_fail(err, TRINE_EFORMAT, op, "not an operation");
+    int arity = opcodes[op->code].arity;
+    for (int k = 0; k < PROG_ARGS_MAX; k++) {
+        int v = op->in[k];
+        if (k >= arity) {
+            if (v != -1)
+                return op_fail(err, TRINE_EFORMAT, op, "takes %d operand%s, got more", arity,
+                               arity == 1 ? "" : "s");
+            continue;
+        }
+        if (v < 0 || (size_t)v >= p->nvars)
+            return op_fail(err, TRINE_EFORMAT, op, "operand %d is variable %d, not in 0..%zu",
+                           k + 1, v, p->nvars - 1);
+        if (p->vars[v].kind == PROG_VAR_TEMP && !written[v])
+            return op_fail(err, TRINE_EFORMAT, op, "reads %s before it is written",
+                           p->vars[v].name);
+    }
+    if (op->out < 0 || (size_t)op->out >= p->nvars)
+        return op_fail(err, TRINE_EFORMAT, op, "writes variable %d, not in 0..%zu", op->out,
+                       p->nvars - 1);
+    const prog_var_t *out = &p->vars[op->out];
+    if (out->kind == PROG_VAR_BATCH)
+        return op_fail(err, TRINE_EFORMAT, op, "writes batch input %s, which is read only",
+                       out->name);
+    if (out->kind == PROG_VAR_TEMP && written[op->out])
+        return op_fail(err, TRINE_EFORMAT, op, "writes %s a second time", out->name);
+    return TRINE_OK;
+}
+
+static trine_status_t check_op(const prog_t *p, const prog_op_t *op, prog_shapes_t *s,
+                               bool *written, trine_err_t *err)
+{
+    trine_status_t st = check_refs(p, op, written, err);
+    if (st == TRINE_OK)
+        st = check_attrs(op, err);
+    if (st != TRINE_OK)
+        return st;
+    operand_t args[PROG_ARGS_MAX] = {{0}};
+    bool batched = false;
+    for (int k = 0; k < opcodes[op->code].arity; k++) {
+        int v = op->in[k];
+        args[k] = (operand_t){p->vars[v].name, s->ndim[v], s->shape[v]};
+        batched |= s->batched[v];
+    }
+    result_t r;
+    if ((st = op_shape(op, &args[0], &args[1], &r, err)) != TRINE_OK)
+        return st;
+    size_t size;
+    char sr[SHAPE_STR_MAX], so[SHAPE_STR_MAX];
+    if (tensor_shape_check(r.ndim, r.shape, &size) != TRINE_OK)
+        return op_fail(err, TRINE_ESHAPE, op, "the result %s is too large",
+                       shape_str(sr, r.ndim, r.shape));
+    const prog_var_t *out = &p->vars[op->out];
+    if (out->kind == PROG_VAR_INPUT) {
+        operand_t have = {out->name, out->ndim, out->shape}, got = {"", r.ndim, r.shape};
+        if (!same_shape(&have, &got))
+            return op_fail(err, TRINE_ESHAPE, op,
+                           "writes a %s result to input %s %s, which must keep its shape",
+                           shape_str(sr, r.ndim, r.shape), out->name,
+                           shape_str(so, out->ndim, out->shape));
+        /* An updated weight is per job, not per row: see program.h. */
+        batched = false;
+    }
+    s->ndim[op->out] = r.ndim;
+    memcpy(s->shape[op->out], r.shape, sizeof r.shape);
+    s->batched[op->out] = batched;
+    written[op->out] = true;
+    return TRINE_OK;
+}
+
+static trine_status_t check_ops(const prog_t *p, size_t rows, prog_shapes_t *s, trine_err_t *err)
+{
+    bool written[PROG_VARS_MAX] = {false};
+    for (size_t i = 0; i < p->nvars; i++) {
+        const prog_var_t *v = &p->vars[i];
+        bool declared = v->kind != PROG_VAR_TEMP;
+        s->ndim[i] = declared ? v->ndim : 0;
+        for (int k = 0; k < TENSOR_MAX_DIMS; k++)
+            s->shape[i][k] = declared && k < v->ndim ? v->shape[k] : 1;
+        if (v->kind == PROG_VAR_BATCH)
+            s->shape[i][0] = rows;
+        s->batched[i] = v->kind == PROG_VAR_BATCH;
+    }
+    for (size_t i = 0; i < p->nops; i++) {
+        trine_status_t st = check_op(p, &p->ops[i], s, written, err);
+        if (st != TRINE_OK)
+            return st;
+    }
+    for (size_t i = 0; i < p->nvars; i++)
+        if (p->vars[i].kind == PROG_VAR_TEMP && !written[i])
+            return trine_err_set(err, TRINE_EFORMAT, "%s: no operation writes it", p->vars[i].name);
+    return TRINE_OK;
+}
+
+trine_status_t prog_check(const prog_t *p, size_t rows, prog_shapes_t *s, trine_err_t *err)
+{
+    if (!p)
+        return trine_err_set(err, TRINE_EINVAL, "program: none given");
+    trine_status_t st = check_vars(p, err);
+    if (st != TRINE_OK)
+        return st;
+    size_t n = prog_batch_rows(p);
+    if (n != 0 && (rows == 0 || rows > n))
+        return trine_err_set(err, TRINE_ESHAPE,
+                             "program: a step of %zu rows, but the batch inputs have %zu", rows, n);
+    prog_shapes_t *own = NULL;
+    if (!s) {
+        own = malloc(sizeof *own);
+        if (!own)
+            return trine_err_set(err, TRINE_ENOMEM, "program: out of memory checking shapes");
+        s = own;
+    }
+    st = check_ops(p, rows, s, err);
+    free(own);
+    return st;
+}

@@ -1,0 +1,193 @@
+/* program.h — private programs: a straight-line list of operations over
+ * named tensors, run by the three parties on shares (prog_exec) or on
+ * plaintext doubles (prog_plain), one flag apart for the user.
+ *
+ * The client compiles the text form (daemon/prog_text.h) to a prog_t and
+ * sends it as msgpack (daemon/prog_wire.h); the daemons never parse text.
+ *
+ * Variables. Every variable has a name and a kind:
+ * - PROG_VAR_INPUT: a stored tensor read whole (weights, biases). An op may
+ *   write to it (an SGD step): the new value is kept for the next step.
+ * - PROG_VAR_BATCH: a stored tensor read batch by batch along axis 0 (the
+ *   data). Its declared shape is the whole tensor's ([N, ...]); during a
+ *   step its first extent is the rows of the current batch. All batch
+ *   inputs of a program have the same N. Ops may not write to it.
+ * - PROG_VAR_TEMP: written by an op of the program. A temp is written by
+ *   exactly one op, before it is read (the compiler enforces it).
+ * Any variable may be marked output: its value is stored under its name,
+ * owned by the caller, when the job ends. An output that depends on a
+ * batch input (prog_check's `batched`) is the rows of every step of the
+ * last epoch concatenated along axis 0 (a job fails with TRINE_ESHAPE when
+ * its extents past axis 0 differ between the full and the short batch);
+ * any other output is its value after the last step.
+ *
+ * Steps. A job runs the whole op list once per step: with batch inputs,
+ * epochs * ceil(N / batch) steps over consecutive row ranges (the last
+ * batch of an epoch may be shorter); without, exactly one step.
+ *
+ * Values. Every value is a real number, in fixed point with the context's
+ * frac_bits on shares and a double in the plaintext backend. Products are
+ * truncated once. Bits (drelu) and indices (argmax) are real numbers too:
+ * 1.0, 3.0.
+ */
+#ifndef TRINE_PROGRAM_H
+#define TRINE_PROGRAM_H
+
+#include "ctx.h"
+
+#include "tensor/status.h"
+#include "tensor/tensor.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROG_NAME_MAX 64   /* bytes of a variable name, NUL included */
+#define PROG_ARGS_MAX 2    /* tensor operands of one op */
+#define PROG_VARS_MAX 1024 /* variables in one program */
+#define PROG_OPS_MAX 1024  /* operations in one program */
+
+/* Operations. Shapes: a, b are the operands in[0], in[1]. Unless said, the
+ * result has a's shape. "Truncated" means one fixed-point rescale. */
+typedef enum {
+    PROG_MATMUL = 0, /* 2-D op(a) op(b) with iattr[0], iattr[1] the transpose
+                        flags of a and b (0 or 1); [m,n]x[n,v] -> [m,v];
+                        truncated. The right operand, when an input no op
+                        writes, is masked once per job and reused. */
+    PROG_ADD,        /* a + b; b's shape broadcasts to a's: right-aligned,
+                        each extent of b equal to a's or 1 (b may have fewer
+                        dims: a bias [v] over [m,v], [c,1,1] over [n,c,h,w]) */
+    PROG_SUB,        /* a - b, broadcasting as for add */
+    PROG_MUL,        /* elementwise a * b, same shapes; truncated */
+    PROG_SCALE,      /* a * fattr for a public real constant; exact shift for
+                        powers of two, else truncated */
+    PROG_SUM,        /* sum over axis 0: [m, ...] -> [...] (1-D [m] -> [1]) */
+    PROG_CONV2D,     /* a NCHW [n,c,h,w], b filters [oc,c,kh,kw]; iattr[0]
+                        stride >= 1, iattr[1] zero padding; -> [n,oc,oh,ow];
+                        truncated; b masked once as for matmul */
+    PROG_RELU,       /* max(a, 0) */
+    PROG_DRELU,      /* 1 where a >= 0 else 0 (ReLU's derivative); after a
+                        relu of the same variable it costs nothing */
+    PROG_MAXPOOL,    /* a NCHW, iattr[0] = k, iattr[1] = stride; no padding;
+                        -> [n,c,(h-k)/s+1,(w-k)/s+1] */
+    PROG_MAXPOOL_GRAD, /* a = the gradient at maxpool's output, b = maxpool's
+                          input x (the same k, stride in iattr); -> x's shape:
+                          each window's gradient goes to its maximum (the
+                          first on ties), summed where windows overlap. After
+                          a maxpool of b it reuses that maxpool's argmax. */
+    PROG_AVGPOOL,    /* as maxpool, the window mean */
+    PROG_RESHAPE,    /* same element count; ndim/shape give the new shape,
+                        shape[0] == 0 means "a's first extent" (the batch);
+                        ndim 2 with shape {0, 0} is flatten: [a's first
+                        extent, product of the others] */
+    PROG_TRANSPOSE,  /* 2-D [m,n] -> [n,m] */
+    PROG_SIGMOID,    /* piecewise linear: 0 below -1/2, x + 1/2, 1 above 1/2 */
+    PROG_ARGMAX,     /* 2-D [m,k] -> [m]: the index of each row's maximum
+                        (the first on ties) as a real number */
+    PROG_SGD,        /* a - fattr * b for a learning rate fattr = 2^-j
+                        (1 <= j <= frac_bits); same shapes. Typically written
+                        back to a: w = sgd(w, dw, 2^-7) */
+    PROG_OPCODE_COUNT
+} prog_opcode_t;
+
+typedef enum { PROG_VAR_INPUT = 0, PROG_VAR_BATCH, PROG_VAR_TEMP } prog_var_kind_t;
+
+typedef struct {
+    char name[PROG_NAME_MAX];
+    prog_var_kind_t kind;
+    bool output;
+    int ndim;                      /* inputs: declared; temps: 0 until prog_check */
+    size_t shape[TENSOR_MAX_DIMS]; /* batch inputs: the whole tensor */
+} prog_var_t;
+
+typedef struct {
+    prog_opcode_t code;
+    int out;                /* index of the variable written */
+    int in[PROG_ARGS_MAX];  /* operand variable indices; -1 when unused */
+    int64_t iattr[2];       /* integer attributes (see the opcode) */
+    double fattr;           /* real attribute (scale, sgd) */
+    int ndim;               /* reshape target */
+    size_t shape[TENSOR_MAX_DIMS];
+    uint32_t line, col;     /* source position for messages; 0 if unknown */
+} prog_op_t;
+
+typedef struct {
+    prog_var_t *vars; /* nvars, owned */
+    size_t nvars;
+    prog_op_t *ops;   /* nops, owned */
+    size_t nops;
+} prog_t;
+
+/* Frees the arrays of p and zeroes it; accepts an already cleared p. */
+void prog_clear(prog_t *p);
+
+/* The lowercase name of an opcode as the text form spells it ("matmul",
+ * "maxpool_grad"), and back (-1 when unknown). */
+const char *prog_opcode_name(prog_opcode_t code);
+int prog_opcode_find(const char *name);
+
+/* Operands each opcode takes (1 or 2). */
+int prog_opcode_arity(prog_opcode_t code);
+
+/* The shapes of one step, filled by prog_check. About 40 KB: allocate it
+ * on the heap, not the stack. Extents past ndim are 1. */
+typedef struct {
+    int ndim[PROG_VARS_MAX];
+    size_t shape[PROG_VARS_MAX][TENSOR_MAX_DIMS];
+    bool batched[PROG_VARS_MAX]; /* depends on a batch input; false for a
+                                    PROG_VAR_INPUT, even one an SGD step
+                                    writes */
+} prog_shapes_t;
+
+/* Checks p for a step of `rows` batch rows (1 to N; ignored without batch inputs):
+ * opcodes, arities, operand indices, attributes, that temps are written
+ * once before being read and batch inputs never, that batch inputs agree
+ * on N, and every op's shapes. Fills *s (may be NULL). Errors are
+ * TRINE_EFORMAT or TRINE_ESHAPE with "line L col C: op: what" (the
+ * position omitted when 0). */
+TRINE_NODISCARD trine_status_t prog_check(const prog_t *p, size_t rows, prog_shapes_t *s,
+                                          trine_err_t *err);
+
+/* The rows N of the batch inputs, or 0 when the program has none. */
+size_t prog_batch_rows(const prog_t *p);
+
+/* A job: the program, the inputs and how to step through them. */
+typedef struct {
+    const prog_t *prog;
+    size_t batch;    /* rows per step (>= 1; ignored without batch inputs) */
+    unsigned epochs; /* >= 1; ignored without batch inputs */
+    /* Called after each step (may be NULL); step counts from 1. */
+    void (*progress)(void *arg, uint64_t step, uint64_t steps);
+    void *progress_arg;
+} prog_job_t;
+
+/* Steps the job will run. */
+uint64_t prog_job_steps(const prog_job_t *job);
+
+/* Runs a checked program on shares. inputs[i] is the share of variable i
+ * for inputs and batch inputs (NULL for temps); at P2 every entry may be
+ * NULL (shapes come from the program). On success outputs[i] is a new
+ * tensor for each output variable (NULL elsewhere), owned by the caller;
+ * at P2 they are zeros. All three parties must run the same job. */
+TRINE_NODISCARD trine_status_t prog_exec(proto_ctx_t *ctx, const prog_job_t *job,
+                                         const tensor_t *const *inputs, tensor_t **outputs,
+                                         trine_err_t *err);
+
+/* A plaintext tensor of doubles for the reference backend. */
+typedef struct {
+    int ndim;
+    size_t shape[TENSOR_MAX_DIMS]; /* entries past ndim are 1 */
+    size_t size;
+    double *data; /* owned */
+} prog_plain_t;
+
+void prog_plain_destroy(prog_plain_t **t);
+
+/* Runs the same job on doubles, with the same semantics (ReLU, the
+ * piecewise sigmoid, first-maximum ties) but no rounding to fixed point.
+ * inputs and outputs as for prog_exec. */
+TRINE_NODISCARD trine_status_t prog_plain(const prog_job_t *job,
+                                          const prog_plain_t *const *inputs,
+                                          prog_plain_t **outputs, trine_err_t *err);
+
+#endif

@@ -1,0 +1,974 @@
+/* check_prog.c — program checks (every error class, messages with their
+ * source position) and the plaintext backend against hand-computed
+ * answers: layers, convolution, pooling and its gradient, stepping over
+ * batches and epochs, and SGD state carried across steps. */
+#include "check_util.h"
+
+#include "protocol/program.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Room for the variables and operations of every test program. */
+#define CAP 32
+
+/* ---- building programs -------------------------------------------------- */
+
+static prog_t prog_new(void)
+{
+    prog_t p = {calloc(CAP, sizeof(prog_var_t)), 0, calloc(CAP, sizeof(prog_op_t)), 0};
+    ck_assert_ptr_nonnull(p.vars);
+    ck_assert_ptr_nonnull(p.ops);
+    return p;
+}
+
+static int var(prog_t *p, const char *name, prog_var_kind_t kind, int ndim, const size_t *shape)
+{
+    ck_assert_uint_lt(p->nvars, CAP);
+    prog_var_t *v = &p->vars[p->nvars];
+    snprintf(v->name, sizeof v->name, "%s", name);
+    v->kind = kind;
+    v->ndim = ndim;
+    for (int i = 0; i < ndim; i++)
+        v->shape[i] = shape[i];
+    return (int)p->nvars++;
+}
+
+static int input(prog_t *p, const char *name, int ndim, const size_t *shape)
+{
+    return var(p, name, PROG_VAR_INPUT, ndim, shape);
+}
+
+static int batch(prog_t *p, const char *name, int ndim, const size_t *shape)
+{
+    return var(p, name, PROG_VAR_BATCH, ndim, shape);
+}
+
+static int temp(prog_t *p, const char *name)
+{
+    return var(p, name, PROG_VAR_TEMP, 0, NULL);
+}
+
+/* Appends out = code(a, b) at line (its index + 1), column 1. The pointer
+ * stays valid: ops has room for CAP. */
+static prog_op_t *op(prog_t *p, prog_opcode_t code, int out, int a, int b)
+{
+    ck_assert_uint_lt(p->nops, CAP);
+    prog_op_t *o = &p->ops[p->nops++];
+    *o = (prog_op_t){.code = code, .out = out, .in = {a, b}, .line = (uint32_t)p->nops, .col = 1};
+    return o;
+}
+
+static void expect_err(const prog_t *p, size_t rows, trine_status_t code, const char *want)
+{
+    trine_err_t err = {0};
+    ck_assert_int_eq(prog_check(p, rows, NULL, &err), code);
+    ck_assert_int_eq(err.code, code);
+    ck_assert_msg(strstr(err.msg, want) != NULL, "message \"%s\" lacks \"%s\"", err.msg, want);
+}
+
+/* ---- running programs --------------------------------------------------- */
+
+typedef struct {
+    prog_plain_t *in[CAP], *out[CAP];
+} vals_t;
+
+static prog_plain_t *plain(int ndim, const size_t *shape, const double *values)
+{
+    prog_plain_t *t = calloc(1, sizeof *t);
+    ck_assert_ptr_nonnull(t);
+    t->ndim = ndim;
+    t->size = 1;
+    for (int i = 0; i < TENSOR_MAX_DIMS; i++) {
+        t->shape[i] = i < ndim ? shape[i] : 1;
+        t->size *= t->shape[i];
+    }
+    t->data = calloc(t->size, sizeof(double));
+    ck_assert_ptr_nonnull(t->data);
+    if (values)
+        memcpy(t->data, values, t->size * sizeof(double));
+    return t;
+}
+
+/* Gives input variable v the value values, in its declared shape. */
+static void set(vals_t *vals, const prog_t *p, int v, const double *values)
+{
+    vals->in[v] = plain(p->vars[v].ndim, p->vars[v].shape, values);
+}
+
+static trine_status_t run(const prog_t *p, size_t rows, unsigned epochs, vals_t *vals,
+                          trine_err_t *err)
+{
+    prog_job_t job = {.prog = p, .batch = rows, .epochs = epochs};
+    return prog_plain(&job, (const prog_plain_t *const *)vals->in, vals->out, err);
+}
+
+static void run_ok(const prog_t *p, size_t rows, unsigned epochs, vals_t *vals)
+{
+    trine_err_t err = {0};
+    trine_status_t st = run(p, rows, epochs, vals, &err);
+    ck_assert_msg(st == TRINE_OK, "prog_plain: %s", err.msg);
+}
+
+static void vals_free(vals_t *vals)
+{
+    for (int i = 0; i < CAP; i++) {
+        prog_plain_destroy(&vals->in[i]);
+        prog_plain_destroy(&vals->out[i]);
+    }
+}
+
+static void expect_values(const prog_plain_t *t, int ndim, const size_t *shape, const double *want,
+                          double tol)
+{
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(t->ndim, ndim);
+    size_t size = 1;
+    for (int i = 0; i < ndim; i++) {
+        ck_assert_uint_eq(t->shape[i], shape[i]);
+        size *= shape[i];
+    }
+    ck_assert_uint_eq(t->size, size);
+    for (size_t i = 0; i < size; i++)
+        ck_assert_msg(fabs(t->data[i] - want[i]) <= tol, "element %zu: %.17g, want %.17g", i,
+                      t->data[i], want[i]);
+}
+
+/* A value in [-1, 1) from a fixed stream. */
+static void random_reals(double *out, size_t n, uint64_t seed)
+{
+    uint64_t *bits = malloc(n * sizeof *bits);
+    ck_assert_ptr_nonnull(bits);
+    check_util_random(bits, n, seed);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (double)(bits[i] >> 11) / 4503599627370496.0 - 1.0;
+    free(bits);
+}
+
+/* ---- opcodes ------------------------------------------------------------ */
+
+START_TEST(opcode_names)
+{
+    static const char *const names[PROG_OPCODE_COUNT] = {
+        "matmul",  "add",       "sub",     "mul",     "scale",        "sum",
+        "conv2d",  "relu",      "drelu",   "maxpool", "maxpool_grad", "avgpool",
+        "reshape", "transpose", "sigmoid", "argmax",  "sgd"};
+    static const int arity[PROG_OPCODE_COUNT] = {2, 2, 2, 2, 1, 1, 2, 1, 1, 1, 2, 1, 1, 1, 1, 1, 2};
+    for (int i = 0; i < PROG_OPCODE_COUNT; i++) {
+        ck_assert_str_eq(prog_opcode_name((prog_opcode_t)i), names[i]);
+        ck_assert_int_eq(prog_opcode_find(names[i]), i);
+        ck_assert_int_eq(prog_opcode_arity((prog_opcode_t)i), arity[i]);
+    }
+    ck_assert_int_eq(prog_opcode_find("MatMul"), -1);
+    ck_assert_int_eq(prog_opcode_find(""), -1);
+    ck_assert_int_eq(prog_opcode_find(NULL), -1);
+    ck_assert_str_eq(prog_opcode_name(PROG_OPCODE_COUNT), "?");
+    ck_assert_int_eq(prog_opcode_arity(PROG_OPCODE_COUNT), 0);
+
+    prog_t p = prog_new();
+    prog_clear(&p);
+    ck_assert_ptr_null(p.vars);
+    ck_assert_uint_eq(p.nops, 0);
+    prog_clear(&p);
+    prog_clear(NULL);
+}
+END_TEST
+
+/* ---- prog_check --------------------------------------------------------- */
+
+/* x batch [4,3], w [3,2], b [2]; h = matmul(x, w) at line 1; out y = h + b
+ * at line 2. Variables 0 to 4 in that order. */
+enum { X, W, B, H, Y };
+
+static prog_t base(void)
+{
+    prog_t p = prog_new();
+    batch(&p, "x", 2, (size_t[]){4, 3});
+    input(&p, "w", 2, (size_t[]){3, 2});
+    input(&p, "b", 1, (size_t[]){2});
+    temp(&p, "h");
+    temp(&p, "y");
+    p.vars[Y].output = true;
+    op(&p, PROG_MATMUL, H, X, W);
+    op(&p, PROG_ADD, Y, H, B);
+    return p;
+}
+
+START_TEST(check_shapes_and_batched)
+{
+    prog_t p = base();
+    int dw = temp(&p, "dw");
+    op(&p, PROG_MATMUL, dw, X, Y)->iattr[0] = 1; /* x^T y: [3,2] */
+    op(&p, PROG_SGD, W, W, dw)->fattr = 0.125;
+    int c = input(&p, "c", 2, (size_t[]){3, 2});
+    int z = temp(&p, "z");
+    op(&p, PROG_MUL, z, W, c);
+
+    prog_shapes_t *s = malloc(sizeof *s);
+    ck_assert_ptr_nonnull(s);
+    trine_err_t err = {0};
+    ck_assert_int_eq(prog_check(&p, 3, s, &err), TRINE_OK);
+    ck_assert_int_eq(s->ndim[X], 2);
+    ck_assert_uint_eq(s->shape[X][0], 3);
+    ck_assert_uint_eq(s->shape[H][0], 3);
+    ck_assert_uint_eq(s->shape[H][1], 2);
+    ck_assert_uint_eq(s->shape[Y][0], 3);
+    ck_assert_int_eq(s->ndim[dw], 2);
+    ck_assert_uint_eq(s->shape[dw][0], 3);
+    ck_assert_uint_eq(s->shape[dw][1], 2);
+    ck_assert_uint_eq(s->shape[dw][2], 1);
+    ck_assert(s->batched[X] && s->batched[H] && s->batched[Y] && s->batched[dw]);
+    /* The SGD update depends on the data, but the weight is per job. */
+    ck_assert(!s->batched[W] && !s->batched[B] && !s->batched[c] && !s->batched[z]);
+    ck_assert_int_eq(prog_check(&p, 4, NULL, NULL), TRINE_OK);
+    ck_assert_uint_eq(prog_batch_rows(&p), 4);
+
+    prog_job_t job = {.prog = &p, .batch = 3, .epochs = 5};
+    ck_assert_uint_eq(prog_job_steps(&job), 10);
+    job.batch = 4;
+    ck_assert_uint_eq(prog_job_steps(&job), 5);
+    job.batch = 100;
+    ck_assert_uint_eq(prog_job_steps(&job), 5);
+    free(s);
+    prog_clear(&p);
+
+    /* Without batch inputs: one step, rows ignored. */
+    p = prog_new();
+    int a = input(&p, "a", 1, (size_t[]){5});
+    int r = temp(&p, "r");
+    op(&p, PROG_RELU, r, a, -1);
+    ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
+    ck_assert_int_eq(prog_check(&p, 99, NULL, NULL), TRINE_OK);
+    ck_assert_uint_eq(prog_batch_rows(&p), 0);
+    job = (prog_job_t){.prog = &p, .batch = 0, .epochs = 0};
+    ck_assert_uint_eq(prog_job_steps(&job), 1);
+    prog_clear(&p);
+}
+END_TEST
+
+START_TEST(check_messages)
+{
+    prog_t p = base();
+    p.vars[W].shape[0] = 2;
+    p.vars[W].shape[1] = 2;
+    p.ops[0].line = 3;
+    p.ops[0].col = 7;
+    trine_err_t err = {0};
+    ck_assert_int_eq(prog_check(&p, 2, NULL, &err), TRINE_ESHAPE);
+    ck_assert_str_eq(err.msg, "line 3 col 7: matmul: x [2,3] times w [2,2]: inner extents 3 "
+                              "and 2 differ");
+    p.ops[0].line = 0;
+    p.ops[0].iattr[1] = 1;
+    p.vars[W].shape[0] = 5;
+    p.vars[W].shape[1] = 4;
+    ck_assert_int_eq(prog_check(&p, 2, NULL, &err), TRINE_ESHAPE);
+    ck_assert_str_eq(err.msg, "matmul: x [2,3] times w^T [5,4]: inner extents 3 and 4 differ");
+    prog_clear(&p);
+
+    p = base();
+    p.vars[B].shape[0] = 3;
+    ck_assert_int_eq(prog_check(&p, 4, NULL, &err), TRINE_ESHAPE);
+    ck_assert_str_eq(err.msg, "line 2 col 1: add: b [3] does not broadcast to h [4,2]");
+    prog_clear(&p);
+
+    p = base();
+    p.vars[W].ndim = 0;
+    ck_assert_int_eq(prog_check(&p, 4, NULL, &err), TRINE_EFORMAT);
+    ck_assert_str_eq(err.msg, "input w: no shape declared");
+    prog_clear(&p);
+
+    p = base();
+    p.ops[1].code = PROG_SGD;
+    p.ops[1].in[1] = H;
+    p.ops[1].fattr = 0.3;
+    ck_assert_int_eq(prog_check(&p, 4, NULL, &err), TRINE_EFORMAT);
+    ck_assert_str_eq(
+        err.msg, "line 2 col 1: sgd: the learning rate must be 2^-j with 1 <= j <= 62, got 0.3");
+    prog_clear(&p);
+}
+END_TEST
+
+START_TEST(check_structure_errors)
+{
+    prog_t p = base();
+    p.ops[0].code = PROG_OPCODE_COUNT;
+    expect_err(&p, 4, TRINE_EFORMAT, "line 1 col 1: opcode 17: not an operation");
+    prog_clear(&p);
+
+    p = base();
+    p.ops[1].in[1] = 9;
+    expect_err(&p, 4, TRINE_EFORMAT, "line 2 col 1: add: operand 2 is variable 9, not in 0..4");
+    prog_clear(&p);
+
+    p = base();
+    p.ops[1].in[0] = -1;
+    expect_err(&p, 4, TRINE_EFORMAT, "add: operand 1 is variable -1");
+    prog_clear(&p);
+
+    p = base();
+    op(&p, PROG_RELU, temp(&p, "r"), Y, Y);
+    expect_err(&p, 4, TRINE_EFORMAT, "line 3 col 1: relu: takes 1 operand, got more");
+    prog_clear(&p);
+
+    p = base();
+    p.ops[1].out = 7;
+    expect_err(&p, 4, TRINE_EFORMAT, "add: writes variable 7, not in 0..4");
+    prog_clear(&p);
+
+    p = base(); /* y = h + b before h = x w */
+    prog_op_t first = p.ops[0];
+    p.ops[0] = p.ops[1];
+    p.ops[1] = first;
+    expect_err(&p, 4, TRINE_EFORMAT, "add: reads h before it is written");
+    prog_clear(&p);
+
+    p = base();
+    p.ops[1].out = H;
+    expect_err(&p, 4, TRINE_EFORMAT, "line 2 col 1: add: writes h a second time");
+    prog_clear(&p);
+
+    p = base();
+    op(&p, PROG_RELU, X, X, -1);
+    expect_err(&p, 4, TRINE_EFORMAT,
+               "line 3 col 1: relu: writes batch input x, which is read only");
+    prog_clear(&p);
+
+    p = base();
+    temp(&p, "unused");
+    expect_err(&p, 4, TRINE_EFORMAT, "unused: no operation writes it");
+    prog_clear(&p);
+
+    p = base();
+    snprintf(p.vars[B].name, PROG_NAME_MAX, "w");
+    expect_err(&p, 4, TRINE_EFORMAT, "w: declared twice");
+    prog_clear(&p);
+
+    p = base();
+    p.vars[B].name[0] = '\0';
+    expect_err(&p, 4, TRINE_EFORMAT, "variable 2: name empty");
+    memset(p.vars[B].name, 'b', PROG_NAME_MAX);
+    expect_err(&p, 4, TRINE_EFORMAT, "variable 2: name empty or longer than 63 bytes");
+    prog_clear(&p);
+
+    p = base();
+    p.vars[B].kind = (prog_var_kind_t)7;
+    expect_err(&p, 4, TRINE_EFORMAT, "b: unknown variable kind 7");
+    p.vars[B].kind = PROG_VAR_INPUT;
+    p.vars[B].ndim = 5;
+    expect_err(&p, 4, TRINE_EFORMAT, "input b: 5 dimensions, at most 4");
+    p.vars[B].ndim = 1;
+    p.vars[B].shape[0] = 0;
+    expect_err(&p, 4, TRINE_ESHAPE, "input b: shape [0] has a zero extent");
+    prog_clear(&p);
+
+    p = base();
+    p.nops = 0;
+    expect_err(&p, 4, TRINE_EFORMAT, "program: no operations");
+    p.nops = PROG_OPS_MAX + 1;
+    expect_err(&p, 4, TRINE_EFORMAT, "program: 1025 operations, at most 1024");
+    p.nops = 2;
+    p.nvars = PROG_VARS_MAX + 1;
+    expect_err(&p, 4, TRINE_EFORMAT, "program: 1025 variables, at most 1024");
+    prog_clear(&p);
+    ck_assert_int_eq(prog_check(NULL, 1, NULL, NULL), TRINE_EINVAL);
+}
+END_TEST
+
+START_TEST(check_attribute_errors)
+{
+    prog_t p = base();
+    p.ops[0].iattr[0] = 2;
+    expect_err(&p, 4, TRINE_EFORMAT,
+               "line 1 col 1: matmul: transpose flags must be 0 or 1, got 2 and 0");
+    p.ops[0].iattr[0] = 0;
+    p.ops[0].iattr[1] = -1;
+    expect_err(&p, 4, TRINE_EFORMAT, "got 0 and -1");
+    prog_clear(&p);
+
+    /* sgd: 2^-1 .. 2^-62 only. */
+    const double bad_rates[] = {0.3, 1.0, 2.0, 0.0, -0.25, ldexp(1.0, -63), INFINITY, NAN};
+    const double good_rates[] = {0.5, 0.125, ldexp(1.0, -13), ldexp(1.0, -62)};
+    p = prog_new();
+    int w = input(&p, "w", 1, (size_t[]){3});
+    op(&p, PROG_SGD, w, w, w);
+    for (size_t i = 0; i < sizeof bad_rates / sizeof bad_rates[0]; i++) {
+        p.ops[0].fattr = bad_rates[i];
+        expect_err(&p, 0, TRINE_EFORMAT, "sgd: the learning rate must be 2^-j");
+    }
+    for (size_t i = 0; i < sizeof good_rates / sizeof good_rates[0]; i++) {
+        p.ops[0].fattr = good_rates[i];
+        ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
+    }
+    p.ops[0].code = PROG_SCALE;
+    p.ops[0].in[1] = -1;
+    p.ops[0].fattr = -3.7;
+    ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
+    p.ops[0].fattr = INFINITY;
+    expect_err(&p, 0, TRINE_EFORMAT, "scale: the factor must be a finite number, got inf");
+    p.ops[0].fattr = NAN;
+    expect_err(&p, 0, TRINE_EFORMAT, "scale: the factor must be a finite number");
+
+    p.ops[0].code = PROG_RESHAPE;
+    p.ops[0].ndim = 0;
+    expect_err(&p, 0, TRINE_EFORMAT, "reshape: target has 0 dimensions, want 1 to 4");
+    p.ops[0].ndim = 2;
+    p.ops[0].shape[0] = 3;
+    p.ops[0].shape[1] = 0;
+    expect_err(&p, 0, TRINE_EFORMAT, "reshape: target extent 1 is 0");
+    prog_clear(&p);
+
+    p = prog_new();
+    int x = input(&p, "x", 4, (size_t[]){1, 1, 4, 4});
+    int f = input(&p, "f", 4, (size_t[]){1, 1, 3, 3});
+    prog_op_t *o = op(&p, PROG_CONV2D, temp(&p, "y"), x, f);
+    o->iattr[0] = 0;
+    expect_err(&p, 0, TRINE_EFORMAT,
+               "conv2d: stride must be >= 1 and padding >= 0, got stride 0 padding 0");
+    o->iattr[0] = 1;
+    o->iattr[1] = -1;
+    expect_err(&p, 0, TRINE_EFORMAT, "got stride 1 padding -1");
+    o->iattr[1] = 1;
+    ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
+    for (int code = PROG_MAXPOOL; code <= PROG_AVGPOOL; code++) {
+        o->code = (prog_opcode_t)code;
+        o->in[1] = code == PROG_MAXPOOL_GRAD ? x : -1;
+        o->iattr[0] = 0;
+        o->iattr[1] = 1;
+        expect_err(&p, 0, TRINE_EFORMAT, "window and stride must be >= 1, got window 0 stride 1");
+        o->iattr[0] = 2;
+        o->iattr[1] = 0;
+        expect_err(&p, 0, TRINE_EFORMAT, "got window 2 stride 0");
+    }
+    prog_clear(&p);
+}
+END_TEST
+
+START_TEST(check_shape_errors)
+{
+    prog_t p = base();
+    p.vars[Y].kind = PROG_VAR_BATCH;
+    p.vars[Y].ndim = 1;
+    p.vars[Y].shape[0] = 5;
+    p.nops = 1;
+    expect_err(&p, 4, TRINE_ESHAPE, "batch inputs x and y have different rows: 4 and 5");
+    prog_clear(&p);
+
+    p = base();
+    expect_err(&p, 5, TRINE_ESHAPE, "program: a step of 5 rows, but the batch inputs have 4");
+    expect_err(&p, 0, TRINE_ESHAPE, "program: a step of 0 rows");
+    prog_clear(&p);
+
+    p = base();
+    p.vars[B].ndim = 2;
+    p.vars[B].shape[0] = 3;
+    p.vars[B].shape[1] = 2;
+    expect_err(&p, 4, TRINE_ESHAPE, "add: b [3,2] does not broadcast to h [4,2]");
+    p.vars[B].shape[0] = 1; /* [1,2] broadcasts over the rows */
+    ck_assert_int_eq(prog_check(&p, 4, NULL, NULL), TRINE_OK);
+    p.ops[1].code = PROG_MUL;
+    expect_err(&p, 4, TRINE_ESHAPE, "mul: h [4,2] and b [1,2] must have the same shape");
+    prog_clear(&p);
+
+    p = base();
+    p.vars[W].ndim = 1;
+    expect_err(&p, 4, TRINE_ESHAPE, "matmul: operands must be 2-D, got x [4,3] and w [3]");
+    prog_clear(&p);
+
+    /* A written input keeps its shape. */
+    p = base();
+    int g = input(&p, "g", 2, (size_t[]){3, 2});
+    op(&p, PROG_TRANSPOSE, W, g, -1);
+    expect_err(&p, 4, TRINE_ESHAPE,
+               "line 3 col 1: transpose: writes a [2,3] result to input w [3,2], which must keep "
+               "its shape");
+    p.ops[2].code = PROG_RELU; /* the same shape is fine */
+    ck_assert_int_eq(prog_check(&p, 4, NULL, NULL), TRINE_OK);
+    p.ops[2].code = PROG_ARGMAX;
+    expect_err(&p, 4, TRINE_ESHAPE, "argmax: writes a [3] result to input w [3,2]");
+    prog_clear(&p);
+
+    p = base();
+    op(&p, PROG_TRANSPOSE, temp(&p, "t"), B, -1);
+    expect_err(&p, 4, TRINE_ESHAPE, "transpose: b [2] must be 2-D");
+    p.ops[2].code = PROG_ARGMAX;
+    expect_err(&p, 4, TRINE_ESHAPE, "argmax: b [2] must be 2-D");
+    p.ops[2].code = PROG_RESHAPE;
+    p.ops[2].ndim = 2;
+    p.ops[2].shape[0] = 2;
+    p.ops[2].shape[1] = 2;
+    expect_err(&p, 4, TRINE_ESHAPE,
+               "reshape: b [2] has 2 elements, the target [2,2] another count");
+    prog_clear(&p);
+
+    /* A reshape to a fixed shape fits only one batch size. */
+    p = base();
+    prog_op_t *o = op(&p, PROG_RESHAPE, temp(&p, "r"), X, -1);
+    o->ndim = 1;
+    o->shape[0] = 12;
+    ck_assert_int_eq(prog_check(&p, 4, NULL, NULL), TRINE_OK);
+    expect_err(&p, 3, TRINE_ESHAPE, "reshape: x [3,3] has 9 elements, the target [12]");
+    o->ndim = 3;
+    o->shape[0] = 0;
+    o->shape[1] = 3;
+    o->shape[2] = 1;
+    ck_assert_int_eq(prog_check(&p, 3, NULL, NULL), TRINE_OK);
+    prog_clear(&p);
+
+    p = prog_new();
+    int x = input(&p, "x", 4, (size_t[]){2, 3, 5, 5});
+    int f = input(&p, "f", 4, (size_t[]){4, 2, 3, 3});
+    o = op(&p, PROG_CONV2D, temp(&p, "y"), x, f);
+    o->iattr[0] = 1;
+    expect_err(&p, 0, TRINE_ESHAPE,
+               "conv2d: input x [2,3,5,5] has 3 channels, filters f [4,2,3,3] have 2");
+    p.vars[f].shape[1] = 3;
+    p.vars[f].shape[2] = 6;
+    expect_err(&p, 0, TRINE_ESHAPE,
+               "conv2d: the 6x3 filter does not fit the 5x5 input padded by 0");
+    o->iattr[1] = 1; /* padded to 7x7 it fits */
+    ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
+    o->iattr[1] = 3;
+    expect_err(&p, 0, TRINE_ESHAPE, "conv2d: padding 3 must be below the 6x3 filter");
+    p.vars[f].ndim = 2;
+    expect_err(&p, 0, TRINE_ESHAPE, "must be 4-D");
+
+    o->code = PROG_MAXPOOL;
+    o->in[1] = -1;
+    o->iattr[0] = 6;
+    o->iattr[1] = 1;
+    expect_err(&p, 0, TRINE_ESHAPE, "maxpool: the 6x6 window does not fit x [2,3,5,5]");
+    o->iattr[0] = 2;
+    ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
+
+    /* maxpool_grad(g, x): g must have maxpool(x)'s shape. */
+    int grad = input(&p, "g", 4, (size_t[]){2, 3, 4, 3});
+    o->code = PROG_MAXPOOL_GRAD;
+    o->in[0] = grad;
+    o->in[1] = x;
+    expect_err(&p, 0, TRINE_ESHAPE,
+               "maxpool_grad: gradient g [2,3,4,3] must have maxpool(x)'s shape [2,3,4,4]");
+    p.vars[grad].shape[3] = 4;
+    ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
+    o->in[1] = f;
+    expect_err(&p, 0, TRINE_ESHAPE, "maxpool_grad: input f [4,3] must be 4-D (NCHW)");
+    prog_clear(&p);
+
+    /* A result too large to address. */
+    p = prog_new();
+    int a = input(&p, "a", 2, (size_t[]){(size_t)1 << 31, 1});
+    int b = input(&p, "b", 2, (size_t[]){1, (size_t)1 << 31});
+    op(&p, PROG_MATMUL, temp(&p, "c"), a, b);
+    expect_err(&p, 0, TRINE_ESHAPE, "matmul: the result [2147483648,2147483648] is too large");
+    prog_clear(&p);
+}
+END_TEST
+
+/* ---- prog_plain --------------------------------------------------------- */
+
+START_TEST(plain_mlp_forward)
+{
+    /* Two rows through relu(x w1 + b1) w2 + b2, one row per step. */
+    prog_t p = prog_new();
+    int x = batch(&p, "x", 2, (size_t[]){2, 3});
+    int w1 = input(&p, "w1", 2, (size_t[]){3, 2}), b1 = input(&p, "b1", 1, (size_t[]){2});
+    int w2 = input(&p, "w2", 2, (size_t[]){1, 2}), b2 = input(&p, "b2", 1, (size_t[]){1});
+    int z1 = temp(&p, "z1"), a1 = temp(&p, "a1"), h = temp(&p, "h"), z2 = temp(&p, "z2");
+    int y = temp(&p, "y");
+    op(&p, PROG_MATMUL, z1, x, w1);
+    op(&p, PROG_ADD, a1, z1, b1);
+    op(&p, PROG_RELU, h, a1, -1);
+    op(&p, PROG_MATMUL, z2, h, w2)->iattr[1] = 1; /* w2 is stored as [1,2] */
+    op(&p, PROG_ADD, y, z2, b2);
+    p.vars[y].output = p.vars[a1].output = p.vars[w1].output = true;
+
+    vals_t v = {0};
+    set(&v, &p, x, (double[]){1, 2, 3, -1, 0, 1});
+    set(&v, &p, w1, (double[]){1, 0, 0, 1, 1, -1});
+    set(&v, &p, b1, (double[]){0.5, -4});
+    set(&v, &p, w2, (double[]){2, 3});
+    set(&v, &p, b2, (double[]){-1});
+    run_ok(&p, 1, 1, &v);
+    /* x w1 = [4 -1; 0 -1]; + b1 = [4.5 -5; 0.5 -5]; relu, times [2 3]^T, - 1. */
+    expect_values(v.out[a1], 2, (size_t[]){2, 2}, (double[]){4.5, -5, 0.5, -5}, 0);
+    expect_values(v.out[y], 2, (size_t[]){2, 1}, (double[]){8, 0}, 0);
+    expect_values(v.out[w1], 2, (size_t[]){3, 2}, v.in[w1]->data, 0);
+    for (int i = 0; i < (int)p.nvars; i++)
+        if (i != y && i != a1 && i != w1)
+            ck_assert_ptr_null(v.out[i]);
+    vals_free(&v);
+    prog_clear(&p);
+}
+END_TEST
+
+START_TEST(plain_elementwise_and_argmax)
+{
+    prog_t p = prog_new();
+    int a = input(&p, "a", 2, (size_t[]){2, 3}), c = input(&p, "c", 2, (size_t[]){2, 1});
+    int t = input(&p, "t", 2, (size_t[]){3, 4}), v1 = input(&p, "v", 1, (size_t[]){3});
+    int relu = temp(&p, "relu"), drelu = temp(&p, "drelu"), sig = temp(&p, "sig");
+    int scale = temp(&p, "scale"), mul = temp(&p, "mul"), sub = temp(&p, "sub");
+    int sum = temp(&p, "sum"), tr = temp(&p, "tr"), am = temp(&p, "am"), sgd = temp(&p, "sgd");
+    int sum1 = temp(&p, "sum1"), ata = temp(&p, "ata");
+    op(&p, PROG_RELU, relu, a, -1);
+    op(&p, PROG_DRELU, drelu, a, -1);
+    op(&p, PROG_SIGMOID, sig, a, -1);
+    op(&p, PROG_SCALE, scale, a, -1)->fattr = -3;
+    op(&p, PROG_MUL, mul, a, a);
+    op(&p, PROG_SUB, sub, a, c);
+    op(&p, PROG_SUM, sum, a, -1);
+    op(&p, PROG_TRANSPOSE, tr, a, -1);
+    op(&p, PROG_ARGMAX, am, t, -1);
+    op(&p, PROG_SGD, sgd, a, a)->fattr = 0.25;
+    op(&p, PROG_SUM, sum1, v1, -1);
+    op(&p, PROG_MATMUL, ata, a, a)->iattr[0] = 1;
+    for (size_t i = 0; i < p.nvars; i++)
+        p.vars[i].output = p.vars[i].kind == PROG_VAR_TEMP;
+
+    vals_t v = {0};
+    set(&v, &p, a, (double[]){-1, -0.25, 0, 0.25, 0.75, 2});
+    set(&v, &p, c, (double[]){1, 2});
+    set(&v, &p, t, (double[]){1, 3, 3, 0, 5, 5, 5, 5, -2, -1, -3, -1});
+    set(&v, &p, v1, (double[]){1, 2, 3});
+    run_ok(&p, 1, 1, &v);
+    const size_t s23[] = {2, 3};
+    expect_values(v.out[relu], 2, s23, (double[]){0, 0, 0, 0.25, 0.75, 2}, 0);
+    expect_values(v.out[drelu], 2, s23, (double[]){0, 0, 1, 1, 1, 1}, 0);
+    expect_values(v.out[sig], 2, s23, (double[]){0, 0.25, 0.5, 0.75, 1, 1}, 0);
+    expect_values(v.out[scale], 2, s23, (double[]){3, 0.75, 0, -0.75, -2.25, -6}, 0);
+    expect_values(v.out[mul], 2, s23, (double[]){1, 0.0625, 0, 0.0625, 0.5625, 4}, 0);
+    expect_values(v.out[sub], 2, s23, (double[]){-2, -1.25, -1, -1.75, -1.25, 0}, 0);
+    expect_values(v.out[sum], 1, (size_t[]){3}, (double[]){-0.75, 0.5, 2}, 0);
+    expect_values(v.out[tr], 2, (size_t[]){3, 2}, (double[]){-1, 0.25, -0.25, 0.75, 0, 2}, 0);
+    expect_values(v.out[am], 1, (size_t[]){3}, (double[]){1, 0, 1}, 0);
+    expect_values(v.out[sgd], 2, s23, (double[]){-0.75, -0.1875, 0, 0.1875, 0.5625, 1.5}, 0);
+    expect_values(v.out[sum1], 1, (size_t[]){1}, (double[]){6}, 0);
+    double want[9];
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            want[i * 3 + j] =
+                v.in[a]->data[i] * v.in[a]->data[j] + v.in[a]->data[3 + i] * v.in[a]->data[3 + j];
+    expect_values(v.out[ata], 2, (size_t[]){3, 3}, want, 1e-15);
+    vals_free(&v);
+    prog_clear(&p);
+}
+END_TEST
+
+START_TEST(plain_conv2d_stride_pad)
+{
+    /* Two images of 2 channels, 5x4, three 3x3 filters, stride 2, padding
+     * 1, a bias [3,1,1] broadcast: against a direct loop. */
+    enum { N = 2, C = 2, H = 5, WD = 4, OC = 3, K = 3, S = 2, P = 1, OH = 3, OW = 2 };
+    prog_t p = prog_new();
+    int x = batch(&p, "x", 4, (size_t[]){N, C, H, WD});
+    int f = input(&p, "f", 4, (size_t[]){OC, C, K, K});
+    int bias = input(&p, "bias", 3, (size_t[]){OC, 1, 1});
+    int conv = temp(&p, "conv"), y = temp(&p, "y");
+    prog_op_t *o = op(&p, PROG_CONV2D, conv, x, f);
+    o->iattr[0] = S;
+    o->iattr[1] = P;
+    op(&p, PROG_ADD, y, conv, bias);
+    p.vars[y].output = true;
+
+    double xv[N * C * H * WD], fv[OC * C * K * K], bv[OC], want[N * OC * OH * OW];
+    random_reals(xv, N * C * H * WD, 1);
+    random_reals(fv, OC * C * K * K, 2);
+    random_reals(bv, OC, 3);
+    for (int n = 0; n < N; n++)
+        for (int oc = 0; oc < OC; oc++)
+            for (int i = 0; i < OH; i++)
+                for (int j = 0; j < OW; j++) {
+                    double acc = bv[oc];
+                    for (int c = 0; c < C; c++)
+                        for (int ki = 0; ki < K; ki++)
+                            for (int kj = 0; kj < K; kj++) {
+                                int yy = i * S + ki - P, xx = j * S + kj - P;
+                                if (yy >= 0 && yy < H && xx >= 0 && xx < WD)
+                                    acc += xv[((n * C + c) * H + yy) * WD + xx] *
+                                           fv[((oc * C + c) * K + ki) * K + kj];
+                            }
+                    want[((n * OC + oc) * OH + i) * OW + j] = acc;
+                }
+    for (size_t rows = 1; rows <= 2; rows++) {
+        vals_t v = {0};
+        set(&v, &p, x, xv);
+        set(&v, &p, f, fv);
+        set(&v, &p, bias, bv);
+        run_ok(&p, rows, 1, &v);
+        expect_values(v.out[y], 4, (size_t[]){N, OC, OH, OW}, want, 1e-12);
+        vals_free(&v);
+    }
+    prog_clear(&p);
+}
+END_TEST
+
+START_TEST(plain_pooling_ties_overlap)
+{
+    /* 2x2 windows with stride 1 overlap; ties go to the first maximum in
+     * row-major window order. */
+    prog_t p = prog_new();
+    int x = input(&p, "x", 4, (size_t[]){1, 1, 3, 3});
+    int g = input(&p, "g", 4, (size_t[]){1, 1, 2, 2});
+    int mx = temp(&p, "mx"), gx = temp(&p, "gx"), av = temp(&p, "av"), m2 = temp(&p, "m2");
+    prog_op_t *o = op(&p, PROG_MAXPOOL, mx, x, -1);
+    o->iattr[0] = 2, o->iattr[1] = 1;
+    o = op(&p, PROG_MAXPOOL_GRAD, gx, g, x);
+    o->iattr[0] = 2, o->iattr[1] = 1;
+    o = op(&p, PROG_AVGPOOL, av, x, -1);
+    o->iattr[0] = 2, o->iattr[1] = 1;
+    o = op(&p, PROG_MAXPOOL, m2, x, -1); /* one 2x2 window; row 2 and column 2 unused */
+    o->iattr[0] = 2, o->iattr[1] = 2;
+    p.vars[mx].output = p.vars[gx].output = p.vars[av].output = p.vars[m2].output = true;
+
+    vals_t v = {0};
+    set(&v, &p, x, (double[]){1, 3, 3, 2, 0, 3, 4, 4, 1});
+    set(&v, &p, g, (double[]){1, 10, 100, 1000});
+    run_ok(&p, 1, 1, &v);
+    expect_values(v.out[mx], 4, (size_t[]){1, 1, 2, 2}, (double[]){3, 3, 4, 4}, 0);
+    /* Windows (0,0) and (0,1) both pick x[0][1]; (1,0) picks x[2][0] over
+     * the tied x[2][1]; (1,1) picks x[2][1]. */
+    expect_values(v.out[gx], 4, (size_t[]){1, 1, 3, 3}, (double[]){0, 11, 0, 0, 0, 0, 100, 1000, 0},
+                  0);
+    expect_values(v.out[av], 4, (size_t[]){1, 1, 2, 2}, (double[]){1.5, 2.25, 2.5, 2}, 0);
+    expect_values(v.out[m2], 4, (size_t[]){1, 1, 1, 1}, (double[]){3}, 0);
+    vals_free(&v);
+    prog_clear(&p);
+}
+END_TEST
+
+typedef struct {
+    uint64_t calls, last_step, steps;
+} progress_t;
+
+static void on_progress(void *arg, uint64_t step, uint64_t steps)
+{
+    progress_t *pr = arg;
+    pr->calls++;
+    ck_assert_uint_eq(step, pr->last_step + 1);
+    pr->last_step = step;
+    pr->steps = steps;
+}
+
+START_TEST(plain_batches_and_epochs)
+{
+    /* Five rows in batches of 2 (2, 2, 1), two epochs: six steps. c drops
+     * by 1/2 every step and persists; y = x + c is read before that. */
+    prog_t p = prog_new();
+    int x = batch(&p, "x", 2, (size_t[]){5, 2});
+    int c = input(&p, "c", 1, (size_t[]){1}), one = input(&p, "one", 1, (size_t[]){1});
+    int y = temp(&p, "y"), s = temp(&p, "s");
+    op(&p, PROG_ADD, y, x, c);
+    op(&p, PROG_SGD, c, c, one)->fattr = 0.5;
+    op(&p, PROG_SUM, s, x, -1);
+    p.vars[y].output = p.vars[c].output = p.vars[s].output = p.vars[x].output = true;
+
+    vals_t v = {0};
+    const double xv[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    set(&v, &p, x, xv);
+    set(&v, &p, c, (double[]){10});
+    set(&v, &p, one, (double[]){1});
+    progress_t pr = {0};
+    prog_job_t job = {&p, 2, 2, on_progress, &pr};
+    ck_assert_uint_eq(prog_job_steps(&job), 6);
+    trine_err_t err = {0};
+    ck_assert_int_eq(prog_plain(&job, (const prog_plain_t *const *)v.in, v.out, &err), TRINE_OK);
+    ck_assert_uint_eq(pr.calls, 6);
+    ck_assert_uint_eq(pr.steps, 6);
+    /* The last epoch's steps 4, 5, 6 see c = 8.5, 8, 7.5. */
+    expect_values(v.out[y], 2, (size_t[]){5, 2},
+                  (double[]){8.5, 9.5, 10.5, 11.5, 12, 13, 14, 15, 15.5, 16.5}, 0);
+    expect_values(v.out[c], 1, (size_t[]){1}, (double[]){7}, 0);
+    /* A batched value without a batch axis still stacks, one per step. */
+    expect_values(v.out[s], 1, (size_t[]){6}, (double[]){2, 4, 10, 12, 8, 9}, 0);
+    expect_values(v.out[x], 2, (size_t[]){5, 2}, xv, 0);
+    /* The caller's input is not changed by the update. */
+    ck_assert(v.in[c]->data[0] == 10);
+    vals_free(&v);
+
+    /* A batch larger than N: one step per epoch. */
+    set(&v, &p, x, xv);
+    set(&v, &p, c, (double[]){10});
+    set(&v, &p, one, (double[]){1});
+    run_ok(&p, 8, 3, &v);
+    expect_values(v.out[y], 2, (size_t[]){5, 2}, (double[]){9, 10, 11, 12, 13, 14, 15, 16, 17, 18},
+                  0);
+    expect_values(v.out[c], 1, (size_t[]){1}, (double[]){8.5}, 0);
+    expect_values(v.out[s], 1, (size_t[]){2}, (double[]){20, 25}, 0);
+    vals_free(&v);
+
+    /* x^T is [2, rows]: the full and the short batch do not stack. */
+    int t = temp(&p, "t");
+    op(&p, PROG_TRANSPOSE, t, x, -1);
+    p.vars[t].output = true;
+    set(&v, &p, x, xv);
+    set(&v, &p, c, (double[]){10});
+    set(&v, &p, one, (double[]){1});
+    ck_assert_int_eq(run(&p, 2, 1, &v, &err), TRINE_ESHAPE);
+    ck_assert_str_eq(err.msg,
+                     "output t: its values for a batch of 2 rows and of 1 rows do not stack along "
+                     "axis 0");
+    for (int i = 0; i < (int)p.nvars; i++)
+        ck_assert_ptr_null(v.out[i]);
+    run_ok(&p, 5, 1, &v); /* one full batch stacks trivially */
+    expect_values(v.out[t], 2, (size_t[]){2, 5}, (double[]){0, 2, 4, 6, 8, 1, 3, 5, 7, 9}, 0);
+    vals_free(&v);
+    prog_clear(&p);
+}
+END_TEST
+
+START_TEST(plain_reshape_batch_extent)
+{
+    prog_t p = prog_new();
+    int x = batch(&p, "x", 2, (size_t[]){4, 6});
+    int w = input(&p, "w", 2, (size_t[]){2, 6});
+    int r = temp(&p, "r"), r2 = temp(&p, "r2");
+    prog_op_t *o = op(&p, PROG_RESHAPE, r, x, -1);
+    o->ndim = 3;
+    memcpy(o->shape, (size_t[]){0, 2, 3}, 3 * sizeof(size_t));
+    o = op(&p, PROG_RESHAPE, r2, w, -1);
+    o->ndim = 2;
+    memcpy(o->shape, (size_t[]){3, 4}, 2 * sizeof(size_t));
+    p.vars[r].output = p.vars[r2].output = true;
+
+    double xv[24], wv[12];
+    for (int i = 0; i < 24; i++)
+        xv[i] = i;
+    for (int i = 0; i < 12; i++)
+        wv[i] = -i;
+    vals_t v = {0};
+    set(&v, &p, x, xv);
+    set(&v, &p, w, wv);
+    run_ok(&p, 3, 1, &v); /* rows 3 then 1 */
+    expect_values(v.out[r], 3, (size_t[]){4, 2, 3}, xv, 0);
+    expect_values(v.out[r2], 2, (size_t[]){3, 4}, wv, 0);
+    vals_free(&v);
+    prog_clear(&p);
+}
+END_TEST
+
+START_TEST(plain_logistic_regression)
+{
+    /* 64 points of [-1,1]^2, labelled by the side of x0 + 2 x1 = 0, kept
+     * at least 0.2 away from it. Gradient descent on the piecewise sigmoid
+     * with the update written back to w and b, 8 rows a step. */
+    enum { N = 64, ROWS = 8, EPOCHS = 20 };
+    prog_t p = prog_new();
+    int x = batch(&p, "x", 2, (size_t[]){N, 2}), lab = batch(&p, "label", 2, (size_t[]){N, 1});
+    int w = input(&p, "w", 2, (size_t[]){2, 1}), b = input(&p, "b", 1, (size_t[]){1});
+    int z = temp(&p, "z"), zb = temp(&p, "zb"), prob = temp(&p, "prob"), d = temp(&p, "d");
+    int dw = temp(&p, "dw"), db = temp(&p, "db");
+    op(&p, PROG_MATMUL, z, x, w);
+    op(&p, PROG_ADD, zb, z, b);
+    op(&p, PROG_SIGMOID, prob, zb, -1);
+    op(&p, PROG_SUB, d, prob, lab);
+    op(&p, PROG_MATMUL, dw, x, d)->iattr[0] = 1;
+    op(&p, PROG_SGD, w, w, dw)->fattr = 0.125;
+    op(&p, PROG_SUM, db, d, -1);
+    op(&p, PROG_SGD, b, b, db)->fattr = 0.125;
+    p.vars[prob].output = p.vars[w].output = p.vars[b].output = true;
+
+    double xv[N * 2], lv[N];
+    random_reals(xv, N * 2, 7);
+    for (int i = 0; i < N; i++) {
+        double m = xv[2 * i] + 2 * xv[2 * i + 1];
+        if (fabs(m) < 0.2)
+            xv[2 * i + 1] += m < 0 ? -0.2 : 0.2;
+        lv[i] = xv[2 * i] + 2 * xv[2 * i + 1] > 0;
+    }
+    vals_t v = {0};
+    set(&v, &p, x, xv);
+    set(&v, &p, lab, lv);
+    set(&v, &p, w, NULL);
+    set(&v, &p, b, NULL);
+    run_ok(&p, ROWS, EPOCHS, &v);
+    ck_assert_uint_eq(v.out[prob]->shape[0], N);
+    int right = 0;
+    for (int i = 0; i < N; i++)
+        right += (v.out[prob]->data[i] > 0.5) == (lv[i] > 0.5);
+    ck_assert_int_eq(right, N); /* separable with a margin: every point, in the last epoch */
+    /* The learned boundary leans like x0 + 2 x1 = 0. */
+    double w0 = v.out[w]->data[0], w1 = v.out[w]->data[1];
+    ck_assert(w0 > 0 && w1 > w0);
+    ck_assert(fabs(v.out[b]->data[0]) < 0.5 * w1);
+    vals_free(&v);
+    prog_clear(&p);
+}
+END_TEST
+
+START_TEST(plain_bad_jobs)
+{
+    prog_t p = base();
+    vals_t v = {0};
+    trine_err_t err = {0};
+    for (size_t i = 0; i < p.nvars; i++)
+        v.out[i] = (prog_plain_t *)&err; /* overwritten with NULL on a checked program */
+    set(&v, &p, X, NULL);
+    set(&v, &p, W, NULL);
+    ck_assert_int_eq(run(&p, 2, 1, &v, &err), TRINE_EINVAL);
+    ck_assert_str_eq(err.msg, "input b: no value given");
+    for (int i = 0; i < (int)p.nvars; i++)
+        ck_assert_ptr_null(v.out[i]);
+    v.in[B] = plain(1, (size_t[]){3}, NULL);
+    ck_assert_int_eq(run(&p, 2, 1, &v, &err), TRINE_ESHAPE);
+    ck_assert_str_eq(err.msg, "input b: the value's shape is not the declared one");
+    ck_assert_int_eq(run(&p, 0, 1, &v, &err), TRINE_EINVAL);
+    ck_assert_int_eq(run(&p, 2, 0, &v, &err), TRINE_EINVAL);
+    prog_job_t job = {.prog = &p, .batch = 1, .epochs = 1};
+    ck_assert_int_eq(prog_plain(&job, NULL, v.out, &err), TRINE_EINVAL);
+    vals_free(&v);
+
+    /* A program that fails its check fails the job the same way. */
+    p.vars[B].shape[0] = 5;
+    set(&v, &p, X, NULL);
+    set(&v, &p, W, NULL);
+    set(&v, &p, B, NULL);
+    ck_assert_int_eq(run(&p, 2, 1, &v, &err), TRINE_ESHAPE);
+    ck_assert_str_eq(err.msg, "line 2 col 1: add: b [5] does not broadcast to h [2,2]");
+    /* and so does one whose short last batch fails it: h is [3,2], then
+     * [1,2], reshaped to [2,3]. */
+    p.vars[B].shape[0] = 2;
+    prog_op_t *o = op(&p, PROG_RESHAPE, temp(&p, "r"), H, -1);
+    o->ndim = 2;
+    o->shape[0] = 2;
+    o->shape[1] = 3;
+    ck_assert_int_eq(run(&p, 3, 1, &v, &err), TRINE_ESHAPE);
+    ck_assert_str_eq(err.msg, "line 3 col 1: reshape: h [1,2] has 2 elements, the target [2,3] "
+                              "another count");
+    vals_free(&v);
+    prog_clear(&p);
+
+    prog_plain_t *none = NULL;
+    prog_plain_destroy(&none);
+    prog_plain_destroy(NULL);
+}
+END_TEST
+
+Suite *prog_suite(void)
+{
+    Suite *s = suite_create("prog");
+    TCase *tc = tcase_create("check");
+    tcase_add_test(tc, opcode_names);
+    tcase_add_test(tc, check_shapes_and_batched);
+    tcase_add_test(tc, check_messages);
+    tcase_add_test(tc, check_structure_errors);
+    tcase_add_test(tc, check_attribute_errors);
+    tcase_add_test(tc, check_shape_errors);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("plain");
+    tcase_add_test(tc, plain_mlp_forward);
+    tcase_add_test(tc, plain_elementwise_and_argmax);
+    tcase_add_test(tc, plain_conv2d_stride_pad);
+    tcase_add_test(tc, plain_pooling_ties_overlap);
+    tcase_add_test(tc, plain_batches_and_epochs);
+    tcase_add_test(tc, plain_reshape_batch_extent);
+    tcase_add_test(tc, plain_logistic_regression);
+    tcase_add_test(tc, plain_bad_jobs);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return check_util_run(prog_suite());
+}

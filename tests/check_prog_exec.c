@@ -1,0 +1,643 @@
+/* check_prog_exec.c — programs run on shares by three parties (prog_exec)
+ * against the plaintext backend (prog_plain): every opcode, small networks
+ * with batch stepping, training steps that write weights back, and what
+ * the interpreter saves (DReLU bits kept from a relu, masks reused).
+ *
+ * Inputs are multiples of one fixed-point step, so that they encode
+ * exactly: relu, drelu, maxpool, its gradient, argmax and sigmoid must then
+ * match the plaintext exactly, and the rest within a few steps per
+ * truncation. */
+#include "check_util.h"
+#include "proto_harness.h"
+
+#include "protocol/program.h"
+#include "tensor/fixed.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAXV 48
+#define MAXO 48
+#define ULP  (1.0 / (1 << FB))
+
+/* An extent list: S(3, 4) is the count 2 and the array {3, 4}. */
+#define S(...)                                                                                     \
+    (int)(sizeof((size_t[]){__VA_ARGS__}) / sizeof(size_t)), (size_t[])                            \
+    {                                                                                              \
+        __VA_ARGS__                                                                                \
+    }
+
+/* A program under construction with the plaintext of its inputs. */
+typedef struct {
+    prog_t p;
+    prog_var_t vars[MAXV];
+    prog_op_t ops[MAXO];
+    double *data[MAXV]; /* inputs: multiples of ULP */
+    double tol[MAXV];   /* outputs: allowed distance to prog_plain; < 0: not compared */
+    uint64_t seed;
+} tprog_t;
+
+static void tp_init(tprog_t *t, uint64_t seed)
+{
+    memset(t, 0, sizeof *t);
+    t->p.vars = t->vars;
+    t->p.ops = t->ops;
+    t->seed = seed;
+}
+
+static int tp_var(tprog_t *t, const char *name, prog_var_kind_t kind, int ndim, const size_t *shape)
+{
+    ck_assert_uint_lt(t->p.nvars, MAXV);
+    int v = (int)t->p.nvars++;
+    prog_var_t *var = &t->vars[v];
+    snprintf(var->name, sizeof var->name, "%s", name);
+    var->kind = kind;
+    var->ndim = ndim;
+    for (int d = 0; d < TENSOR_MAX_DIMS; d++)
+        var->shape[d] = d < ndim ? shape[d] : 1;
+    return v;
+}
+
+/* An input with random values in [-range, range]. */
+static int tp_in(tprog_t *t, const char *name, prog_var_kind_t kind, double range, int ndim,
+                 const size_t *shape)
+{
+    int v = tp_var(t, name, kind, ndim, shape);
+    size_t n = 1;
+    for (int d = 0; d < ndim; d++)
+        n *= shape[d];
+    uint64_t *r = malloc(n * sizeof *r);
+    t->data[v] = malloc(n * sizeof(double));
+    ck_assert(r && t->data[v]);
+    check_util_random(r, n, t->seed++);
+    int64_t lim = (int64_t)(range * (1 << FB));
+    for (size_t i = 0; i < n; i++)
+        t->data[v][i] = (double)((int64_t)(r[i] % (uint64_t)(2 * lim + 1)) - lim) * ULP;
+    free(r);
+    return v;
+}
+
+static int tp_temp(tprog_t *t, const char *name)
+{
+    return tp_var(t, name, PROG_VAR_TEMP, 0, NULL);
+}
+
+static void tp_out(tprog_t *t, int v, double tol_steps)
+{
+    t->vars[v].output = true;
+    t->tol[v] = tol_steps < 0 ? -1 : tol_steps * ULP;
+}
+
+static prog_op_t *tp_op(tprog_t *t, prog_opcode_t code, int out, int a, int b, int64_t i0,
+                        int64_t i1, double f)
+{
+    ck_assert_uint_lt(t->p.nops, MAXO);
+    prog_op_t *op = &t->ops[t->p.nops++];
+    *op = (prog_op_t){.code = code, .out = out, .in = {a, b}, .iattr = {i0, i1}, .fattr = f};
+    op->line = (uint32_t)t->p.nops;
+    op->col = 1;
+    return op;
+}
+
+/* A new temp written by op(a, b): the usual way to add a step. */
+static int tp_let(tprog_t *t, const char *name, prog_opcode_t code, int a, int b, int64_t i0,
+                  int64_t i1, double f)
+{
+    int v = tp_temp(t, name);
+    tp_op(t, code, v, a, b, i0, i1, f);
+    return v;
+}
+
+static int tp_reshape(tprog_t *t, const char *name, int a, int ndim, const size_t *shape)
+{
+    int v = tp_let(t, name, PROG_RESHAPE, a, -1, 0, 0, 0);
+    prog_op_t *op = &t->ops[t->p.nops - 1];
+    op->ndim = ndim;
+    memcpy(op->shape, shape, (size_t)ndim * sizeof *shape);
+    return v;
+}
+
+static void tp_free(tprog_t *t)
+{
+    for (int v = 0; v < MAXV; v++)
+        free(t->data[v]);
+}
+
+/* One run on shares: the three parties' jobs, shares and outputs, and
+ * what each party's progress callback saw. */
+typedef struct {
+    uint64_t calls, steps;
+    bool in_order;
+} progress_t;
+
+typedef struct {
+    prog_job_t job[PROTO_PARTIES];
+    progress_t prog[PROTO_PARTIES];
+    tensor_t *in[PROTO_PARTIES][MAXV]; /* P2's stay NULL */
+    tensor_t *out[PROTO_PARTIES][MAXV];
+    double *open[MAXV]; /* the outputs opened and decoded */
+    harness_result_t res;
+} run_t;
+
+static void on_progress(void *arg, uint64_t step, uint64_t steps)
+{
+    progress_t *pr = arg;
+    pr->in_order = (pr->calls == 0 || pr->in_order) && step == pr->calls + 1;
+    pr->calls++;
+    pr->steps = steps;
+}
+
+static trine_status_t body_exec(proto_ctx_t *ctx, void *arg, trine_err_t *err)
+{
+    run_t *r = arg;
+    int p = proto_ctx_role(ctx);
+    const tensor_t *const *in = p == PROTO_P2 ? NULL : (const tensor_t *const *)r->in[p];
+    return prog_exec(ctx, &r->job[p], in, r->out[p], err);
+}
+
+/* Shares t's inputs for a job of batch rows and epochs. */
+static void tp_setup(const tprog_t *t, size_t batch, unsigned epochs, run_t *r)
+{
+    memset(r, 0, sizeof *r);
+    for (int p = 0; p < PROTO_PARTIES; p++)
+        r->job[p] = (prog_job_t){&t->p, batch, epochs, on_progress, &r->prog[p]};
+    for (size_t v = 0; v < t->p.nvars; v++) {
+        const prog_var_t *var = &t->vars[v];
+        if (var->kind == PROG_VAR_TEMP)
+            continue;
+        tensor_t *x = tensor_new(var->ndim, var->shape), *sh[PROTO_PARTIES];
+        ck_assert_ptr_nonnull(x);
+        ck_assert_int_eq(fixed_encode_array(x->data, t->data[v], x->size, FB, NULL), TRINE_OK);
+        harness_share(sh, x, t->seed + v);
+        r->in[0][v] = sh[0], r->in[1][v] = sh[1];
+        tensor_destroy(&sh[2]), tensor_destroy(&x);
+    }
+}
+
+static void run_free(run_t *r)
+{
+    for (int v = 0; v < MAXV; v++) {
+        for (int p = 0; p < PROTO_PARTIES; p++)
+            tensor_destroy(&r->in[p][v]), tensor_destroy(&r->out[p][v]);
+        free(r->open[v]);
+    }
+}
+
+/* Runs t on shares and in plaintext and checks every output: its shape,
+ * P2's zeros, and the opened value within t->tol of prog_plain's. Also
+ * that each party reported every step in order. */
+static void tp_check(const tprog_t *t, size_t batch, unsigned epochs, run_t *r)
+{
+    tp_setup(t, batch, epochs, r);
+    harness_run_ok(body_exec, r, &r->res);
+    prog_plain_t *pin[MAXV] = {0}, *pout[MAXV] = {0};
+    for (size_t v = 0; v < t->p.nvars; v++) {
+        const prog_var_t *var = &t->vars[v];
+        if (var->kind == PROG_VAR_TEMP)
+            continue;
+        pin[v] = calloc(1, sizeof *pin[v]);
+        ck_assert_ptr_nonnull(pin[v]);
+        pin[v]->ndim = var->ndim;
+        memcpy(pin[v]->shape, var->shape, sizeof var->shape);
+        pin[v]->size = r->in[0][v]->size;
+        pin[v]->data = malloc(pin[v]->size * sizeof(double));
+        memcpy(pin[v]->data, t->data[v], pin[v]->size * sizeof(double));
+    }
+    prog_job_t plain = r->job[0];
+    plain.progress = NULL;
+    trine_err_t err = {0};
+    ck_assert_msg(prog_plain(&plain, (const prog_plain_t *const *)pin, pout, &err) == TRINE_OK,
+                  "prog_plain: %s", err.msg);
+    uint64_t steps = prog_job_steps(&r->job[0]);
+    for (int p = 0; p < PROTO_PARTIES; p++) {
+        ck_assert_uint_eq(r->prog[p].calls, steps);
+        ck_assert_uint_eq(r->prog[p].steps, steps);
+        ck_assert(r->prog[p].in_order);
+    }
+    for (size_t v = 0; v < t->p.nvars; v++) {
+        const char *name = t->vars[v].name;
+        if (!t->vars[v].output) {
+            for (int p = 0; p < PROTO_PARTIES; p++)
+                ck_assert_ptr_null(r->out[p][v]);
+            continue;
+        }
+        ck_assert_ptr_nonnull(pout[v]);
+        for (int p = 0; p < PROTO_PARTIES; p++) {
+            const tensor_t *o = r->out[p][v];
+            ck_assert_msg(o != NULL, "P%d: no output %s", p, name);
+            ck_assert_int_eq(o->ndim, pout[v]->ndim);
+            for (int d = 0; d < o->ndim; d++)
+                ck_assert_uint_eq(o->shape[d], pout[v]->shape[d]);
+        }
+        tensor_t *sh[PROTO_PARTIES] = {r->out[0][v], r->out[1][v], r->out[2][v]};
+        tensor_t *o = harness_open(sh);
+        r->open[v] = malloc(o->size * sizeof(double));
+        fixed_decode_array(r->open[v], o->data, o->size, FB);
+        for (size_t i = 0; t->tol[v] >= 0 && i < o->size; i++) {
+            double got = r->open[v][i], want = pout[v]->data[i];
+            ck_assert_msg(fabs(got - want) <= t->tol[v],
+                          "%s[%zu]: got %.6f, want %.6f (%.1f steps)", name, i, got, want,
+                          fabs(got - want) / ULP);
+        }
+        tensor_destroy(&o);
+    }
+    for (int v = 0; v < MAXV; v++)
+        prog_plain_destroy(&pin[v]), prog_plain_destroy(&pout[v]);
+}
+
+/* Bytes all parties sent for op, and its calls at P0. */
+static uint64_t op_bytes(const run_t *r, proto_op_t op)
+{
+    uint64_t b = 0;
+    for (int p = 0; p < PROTO_PARTIES; p++)
+        b += proto_counters_bytes_sent(&r->res.stats[p].op[op]);
+    return b;
+}
+
+static uint64_t op_calls(const run_t *r, proto_op_t op)
+{
+    return r->res.stats[0].op[op].calls;
+}
+
+START_TEST(linear_ops_match_plain)
+{
+    tprog_t t;
+    tp_init(&t, 10);
+    int a = tp_in(&t, "a", PROG_VAR_INPUT, 2, S(3, 4));
+    int at = tp_in(&t, "at", PROG_VAR_INPUT, 2, S(4, 3));
+    int b = tp_in(&t, "b", PROG_VAR_INPUT, 2, S(4, 5));
+    int bt = tp_in(&t, "bt", PROG_VAR_INPUT, 2, S(5, 4));
+    int e = tp_in(&t, "e", PROG_VAR_INPUT, 2, S(4, 2));
+    int c = tp_in(&t, "c", PROG_VAR_INPUT, 2, S(3, 4));
+    int t4 = tp_in(&t, "t4", PROG_VAR_INPUT, 4, S(2, 3, 4, 5));
+    int s4 = tp_in(&t, "s4", PROG_VAR_INPUT, 4, S(2, 3, 4, 5));
+    int bias = tp_in(&t, "bias", PROG_VAR_INPUT, 4, S(5));
+    int cb = tp_in(&t, "cb", PROG_VAR_INPUT, 4, S(3, 1, 1));
+    int row = tp_in(&t, "row", PROG_VAR_INPUT, 4, S(1, 4));
+    int col = tp_in(&t, "col", PROG_VAR_INPUT, 4, S(3, 1));
+    int vec = tp_in(&t, "vec", PROG_VAR_INPUT, 4, S(7));
+    int img = tp_in(&t, "img", PROG_VAR_INPUT, 1, S(2, 3, 5, 5));
+    int flt = tp_in(&t, "flt", PROG_VAR_INPUT, 0.5, S(4, 3, 3, 3));
+    /* products: one truncation each, within 2 steps; b and bt are masked
+     * (two products each), e is not (one) */
+    tp_out(&t, tp_let(&t, "mm00", PROG_MATMUL, a, b, 0, 0, 0), 2);
+    tp_out(&t, tp_let(&t, "mm10", PROG_MATMUL, at, b, 1, 0, 0), 2);
+    tp_out(&t, tp_let(&t, "mm01", PROG_MATMUL, a, bt, 0, 1, 0), 2);
+    tp_out(&t, tp_let(&t, "mm11", PROG_MATMUL, at, bt, 1, 1, 0), 2);
+    tp_out(&t, tp_let(&t, "mm_once", PROG_MATMUL, a, e, 0, 0, 0), 2);
+    tp_out(&t, tp_let(&t, "mul", PROG_MUL, a, c, 0, 0, 0), 2);
+    tp_out(&t, tp_let(&t, "conv_s1p1", PROG_CONV2D, img, flt, 1, 1, 0), 2);
+    tp_out(&t, tp_let(&t, "conv_s2p0", PROG_CONV2D, img, flt, 2, 0, 0), 2);
+    /* local and exact */
+    tp_out(&t, tp_let(&t, "add_bias", PROG_ADD, t4, bias, 0, 0, 0), 0);
+    tp_out(&t, tp_let(&t, "add_chan", PROG_ADD, t4, cb, 0, 0, 0), 0);
+    tp_out(&t, tp_let(&t, "sub_same", PROG_SUB, t4, s4, 0, 0, 0), 0);
+    tp_out(&t, tp_let(&t, "sub_row", PROG_SUB, a, row, 0, 0, 0), 0);
+    tp_out(&t, tp_let(&t, "add_col", PROG_ADD, a, col, 0, 0, 0), 0);
+    tp_out(&t, tp_let(&t, "sum4", PROG_SUM, t4, -1, 0, 0, 0), 0);
+    tp_out(&t, tp_let(&t, "sum1", PROG_SUM, vec, -1, 0, 0, 0), 0);
+    tp_out(&t, tp_reshape(&t, "flat", t4, S(0, 60)), 0);
+    tp_out(&t, tp_reshape(&t, "rs", a, S(2, 6)), 0);
+    tp_out(&t, tp_let(&t, "tr", PROG_TRANSPOSE, a, -1, 0, 0, 0), 0);
+    tp_out(&t, tp_let(&t, "sc_int", PROG_SCALE, a, -1, 0, 0, 3), 0);
+    tp_out(&t, tp_let(&t, "sc_neg", PROG_SCALE, a, -1, 0, 0, -2), 0);
+    tp_out(&t, tp_let(&t, "sc_one", PROG_SCALE, a, -1, 0, 0, 1), 0);
+    /* shifts: one truncation; other constants: also round(c 2^f) */
+    tp_out(&t, tp_let(&t, "sc_quarter", PROG_SCALE, a, -1, 0, 0, 0.25), 2);
+    tp_out(&t, tp_let(&t, "sc_tiny", PROG_SCALE, a, -1, 0, 0, 0x1p-20), 2);
+    tp_out(&t, tp_let(&t, "sc_frac", PROG_SCALE, a, -1, 0, 0, 0.3), 3);
+    tp_out(&t, tp_let(&t, "sc_negfrac", PROG_SCALE, a, -1, 0, 0, -0.7), 3);
+    tp_out(&t, tp_let(&t, "sc_big", PROG_SCALE, a, -1, 0, 0, 5.5), 3);
+    tp_out(&t, tp_let(&t, "sgd", PROG_SGD, a, c, 0, 0, 0.125), 2);
+    tp_out(&t, tp_let(&t, "avg2", PROG_AVGPOOL, img, -1, 2, 1, 0), 2);
+    /* round(2^13 / 9) is off by 2^-2 in 910: up to 9 |x| 2^-15 more */
+    tp_out(&t, tp_let(&t, "avg3", PROG_AVGPOOL, img, -1, 3, 2, 0), 4);
+    run_t r;
+    tp_check(&t, 1, 1, &r);
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_MASK), 3); /* b, bt, flt */
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_MATMUL), 1);
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_MATMUL_MASKED), 4);
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_CONV_MASKED), 2);
+    run_free(&r);
+    tp_free(&t);
+}
+END_TEST
+
+START_TEST(nonlinear_ops_exact)
+{
+    tprog_t t;
+    tp_init(&t, 20);
+    int a = tp_in(&t, "a", PROG_VAR_INPUT, 3, S(6, 7));
+    int c = tp_in(&t, "c", PROG_VAR_INPUT, 1, S(4, 5));
+    int k1 = tp_in(&t, "k1", PROG_VAR_INPUT, 1, S(3, 1));
+    int x4 = tp_in(&t, "x4", PROG_VAR_INPUT, 2, S(2, 2, 6, 6));
+    int gy = tp_in(&t, "gy", PROG_VAR_INPUT, 2, S(2, 2, 3, 3));
+    int gy3 = tp_in(&t, "gy3", PROG_VAR_INPUT, 2, S(2, 2, 2, 2));
+    double *ad = t.data[a], *xd = t.data[x4];
+    ad[0] = 0, ad[1] = ULP, ad[2] = -ULP, ad[3] = 0.5, ad[4] = -0.5, ad[5] = 0.5 - ULP;
+    for (int j = 0; j < 7; j++) {
+        ad[7 + j] = 1.25;                         /* row 1: all equal */
+        ad[14 + j] = j == 2 || j == 5 ? 2.5 : -j; /* row 2: the maximum twice */
+        ad[21 + j] = -3 + j * ULP;                /* row 3: negative, ascending */
+    }
+    for (size_t i = 0; i < 2 * 2 * 6 * 6; i += 3) /* ties in the pooling windows */
+        xd[i] = xd[i + 1];
+    int rl = tp_let(&t, "relu", PROG_RELU, a, -1, 0, 0, 0);
+    tp_out(&t, rl, 0);
+    tp_out(&t, tp_let(&t, "drelu_kept", PROG_DRELU, a, -1, 0, 0, 0), 0);
+    tp_out(&t, tp_let(&t, "drelu", PROG_DRELU, c, -1, 0, 0, 0), 0);
+    /* u's relu bits are stale once u = u - 2 u: its drelu runs afresh */
+    int u = tp_in(&t, "u", PROG_VAR_INPUT, 1, S(4, 5));
+    int u4 = tp_let(&t, "u4", PROG_SCALE, u, -1, 0, 0, 4);
+    tp_out(&t, tp_let(&t, "relu_u", PROG_RELU, u, -1, 0, 0, 0), 0);
+    tp_op(&t, PROG_SGD, u, u, u4, 0, 0, 0.5);
+    tp_out(&t, tp_let(&t, "drelu_u", PROG_DRELU, u, -1, 0, 0, 0), 0);
+    tp_out(&t, tp_let(&t, "sigmoid", PROG_SIGMOID, a, -1, 0, 0, 0), 0);
+    int am = tp_let(&t, "argmax", PROG_ARGMAX, a, -1, 0, 0, 0);
+    tp_out(&t, am, 0);
+    tp_out(&t, tp_let(&t, "argmax1", PROG_ARGMAX, k1, -1, 0, 0, 0), 0);
+    tp_out(&t, tp_let(&t, "mp", PROG_MAXPOOL, x4, -1, 2, 2, 0), 0);
+    tp_out(&t, tp_let(&t, "mp3", PROG_MAXPOOL, x4, -1, 3, 1, 0), 0);
+    /* after maxpool(x4, 2, 2): its one-hot reused; k 3 stride 2: the
+     * windows overlap and nothing is cached */
+    tp_out(&t, tp_let(&t, "mgrad", PROG_MAXPOOL_GRAD, gy, x4, 2, 2, 0), 0);
+    tp_out(&t, tp_let(&t, "mgrad3", PROG_MAXPOOL_GRAD, gy3, x4, 3, 2, 0), 0);
+    run_t r;
+    tp_check(&t, 1, 1, &r);
+    /* DReLU runs for c and the new u; maxpool for mp, mp3 and mgrad3 */
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_DRELU), 2);
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_MAXPOOL), 3);
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_ARGMAX), 2);
+    ck_assert(r.open[am][1] == 0 && r.open[am][2] == 2 && r.open[am][3] == 6);
+    run_free(&r);
+    tp_free(&t);
+}
+END_TEST
+
+START_TEST(mlp_forward_in_batches)
+{
+    tprog_t t;
+    tp_init(&t, 30);
+    int x = tp_in(&t, "x", PROG_VAR_BATCH, 1, S(10, 6));
+    int w1 = tp_in(&t, "w1", PROG_VAR_INPUT, 0.5, S(6, 8));
+    int b1 = tp_in(&t, "b1", PROG_VAR_INPUT, 0.5, S(8));
+    int w2 = tp_in(&t, "w2", PROG_VAR_INPUT, 0.5, S(8, 3));
+    int b2 = tp_in(&t, "b2", PROG_VAR_INPUT, 0.5, S(3));
+    int h = tp_let(&t, "h", PROG_MATMUL, x, w1, 0, 0, 0);
+    h = tp_let(&t, "hb", PROG_ADD, h, b1, 0, 0, 0);
+    h = tp_let(&t, "ha", PROG_RELU, h, -1, 0, 0, 0);
+    int y = tp_let(&t, "yw", PROG_MATMUL, h, w2, 0, 0, 0);
+    y = tp_let(&t, "y", PROG_ADD, y, b2, 0, 0, 0);
+    tp_out(&t, y, 6);
+    tp_out(&t, w1, 0); /* an input as an output: unchanged */
+    run_t r;
+    /* 10 rows by 4: 4, 4, 2 twice; y is the last epoch's 10 rows */
+    tp_check(&t, 4, 2, &r);
+    ck_assert_uint_eq(r.out[0][y]->shape[0], 10);
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_MASK), 2);
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_MATMUL), 0);
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_MATMUL_MASKED), 12);
+    /* per row (2 * 6 + 8) + (2 * 8 + 3) words, over 20 rows */
+    ck_assert_uint_eq(op_bytes(&r, PROTO_OP_MATMUL_MASKED), 20 * (20 + 19) * 8);
+    ck_assert_uint_eq(op_bytes(&r, PROTO_OP_MASK), 2 * (6 * 8 + 8 * 3) * 8);
+    run_free(&r);
+    /* one step of all rows: each weight is used once and not masked */
+    tp_check(&t, 16, 1, &r);
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_MASK), 0);
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_MATMUL), 2);
+    run_free(&r);
+    tp_free(&t);
+}
+END_TEST
+
+START_TEST(second_product_with_constant_costs_no_mask)
+{
+    enum { M = 5, N = 7, V = 3 };
+    tprog_t t;
+    tp_init(&t, 40);
+    int a = tp_in(&t, "a", PROG_VAR_INPUT, 1, S(M, N));
+    int c = tp_in(&t, "c", PROG_VAR_INPUT, 1, S(M, N));
+    int d = tp_in(&t, "d", PROG_VAR_INPUT, 1, S(M, V));
+    int w = tp_in(&t, "w", PROG_VAR_INPUT, 1, S(N, V));
+    tp_out(&t, tp_let(&t, "y1", PROG_MATMUL, a, w, 0, 0, 0), 2);
+    tp_out(&t, tp_let(&t, "y2", PROG_MATMUL, c, w, 0, 0, 0), 2);
+    tp_out(&t, tp_let(&t, "y3", PROG_MATMUL, d, w, 0, 1, 0), 2);
+    run_t r;
+    tp_check(&t, 1, 1, &r);
+    ck_assert_uint_eq(op_bytes(&r, PROTO_OP_MASK), 2 * N * V * 8);
+    /* each product: 2mn + mv words, the last with w transposed */
+    ck_assert_uint_eq(op_bytes(&r, PROTO_OP_MATMUL_MASKED),
+                      (2 * (2 * M * N + M * V) + (2 * M * V + M * N)) * 8);
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_MATMUL), 0);
+    run_free(&r);
+    tp_free(&t);
+}
+END_TEST
+
+/* The first maximum of n values at stride apart. */
+static size_t first_max(const double *v, size_t n, size_t stride)
+{
+    size_t arg = 0;
+    for (size_t j = 1; j < n; j++)
+        if (v[j * stride] > v[arg * stride])
+            arg = j;
+    return arg;
+}
+
+START_TEST(conv_net_forward)
+{
+    tprog_t t;
+    tp_init(&t, 50);
+    int x = tp_in(&t, "x", PROG_VAR_BATCH, 1, S(5, 1, 6, 6));
+    int f = tp_in(&t, "f", PROG_VAR_INPUT, 0.5, S(2, 1, 3, 3));
+    int w = tp_in(&t, "w", PROG_VAR_INPUT, 0.5, S(18, 4));
+    int cv = tp_let(&t, "c", PROG_CONV2D, x, f, 1, 1, 0);
+    int rl = tp_let(&t, "r", PROG_RELU, cv, -1, 0, 0, 0);
+    int mp = tp_let(&t, "m", PROG_MAXPOOL, rl, -1, 2, 2, 0);
+    int fl = tp_reshape(&t, "flat", mp, S(0, 18));
+    int y = tp_let(&t, "y", PROG_MATMUL, fl, w, 0, 0, 0);
+    int cls = tp_let(&t, "cls", PROG_ARGMAX, y, -1, 0, 0, 0);
+    int gx = tp_let(&t, "gx", PROG_MAXPOOL_GRAD, mp, rl, 2, 2, 0);
+    tp_out(&t, rl, 2);
+    tp_out(&t, mp, 2);
+    tp_out(&t, y, 6);
+    /* argmax and the gradient's routing are not continuous: checked
+     * exactly against the secure values they came from, below */
+    tp_out(&t, cls, -1);
+    tp_out(&t, gx, -1);
+    run_t r;
+    tp_check(&t, 2, 1, &r);
+    for (size_t i = 0; i < 5; i++)
+        ck_assert_double_eq(r.open[cls][i], (double)first_max(r.open[y] + 4 * i, 4, 1));
+    double *want = calloc(5 * 2 * 6 * 6, sizeof *want);
+    for (size_t pl = 0; pl < 10; pl++)
+        for (size_t i = 0; i < 3; i++)
+            for (size_t j = 0; j < 3; j++) {
+                const double *win = r.open[rl] + pl * 36 + 2 * i * 6 + 2 * j;
+                size_t e = first_max((double[]){win[0], win[1], win[6], win[7]}, 4, 1);
+                want[pl * 36 + (2 * i + e / 2) * 6 + 2 * j + e % 2] +=
+                    r.open[mp][pl * 9 + i * 3 + j];
+            }
+    for (size_t i = 0; i < 5 * 2 * 6 * 6; i++)
+        ck_assert_double_eq(r.open[gx][i], want[i]);
+    free(want);
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_MASK), 2);    /* f and w, 3 steps each */
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_MAXPOOL), 3); /* the gradient reused it */
+    run_free(&r);
+    tp_free(&t);
+}
+END_TEST
+
+START_TEST(mlp_training_steps_update_weights)
+{
+    tprog_t t;
+    tp_init(&t, 61);
+    int x = tp_in(&t, "x", PROG_VAR_BATCH, 1, S(8, 4));
+    int tg = tp_in(&t, "t", PROG_VAR_BATCH, 1, S(8, 2));
+    int w1 = tp_in(&t, "w1", PROG_VAR_INPUT, 0.5, S(4, 5));
+    int w2 = tp_in(&t, "w2", PROG_VAR_INPUT, 0.5, S(5, 2));
+    int b2 = tp_in(&t, "b2", PROG_VAR_INPUT, 0.5, S(2));
+    int h1 = tp_let(&t, "h1", PROG_MATMUL, x, w1, 0, 0, 0);
+    int a1 = tp_let(&t, "a1", PROG_RELU, h1, -1, 0, 0, 0);
+    int z = tp_let(&t, "z", PROG_MATMUL, a1, w2, 0, 0, 0);
+    int y = tp_let(&t, "y", PROG_ADD, z, b2, 0, 0, 0);
+    int e = tp_let(&t, "e", PROG_SUB, y, tg, 0, 0, 0);
+    int dw2 = tp_let(&t, "dw2", PROG_MATMUL, a1, e, 1, 0, 0);
+    int db2 = tp_let(&t, "db2", PROG_SUM, e, -1, 0, 0, 0);
+    int da1 = tp_let(&t, "da1", PROG_MATMUL, e, w2, 0, 1, 0);
+    int d1 = tp_let(&t, "d1", PROG_DRELU, h1, -1, 0, 0, 0);
+    int dh1 = tp_let(&t, "dh1", PROG_MUL, da1, d1, 0, 0, 0);
+    int dw1 = tp_let(&t, "dw1", PROG_MATMUL, x, dh1, 1, 0, 0);
+    tp_op(&t, PROG_SGD, w2, w2, dw2, 0, 0, 0.125);
+    tp_op(&t, PROG_SGD, b2, b2, db2, 0, 0, 0.125);
+    tp_op(&t, PROG_SGD, w1, w1, dw1, 0, 0, 0.125);
+    tp_out(&t, h1, 4);
+    tp_out(&t, e, 6);
+    tp_out(&t, w1, 6);
+    tp_out(&t, w2, 6);
+    tp_out(&t, b2, 6);
+    run_t r;
+    tp_setup(&t, 4, 1, &r);
+    tensor_t *w1_share = tensor_copy(r.in[0][w1]);
+    run_free(&r);
+    tp_check(&t, 4, 1, &r);
+    /* the caller's shares are untouched; 2 steps, so the update of step 1
+     * fed step 2 (else w1 would differ from prog_plain's) */
+    ck_assert_mem_eq(r.in[0][w1]->data, w1_share->data, w1_share->size * 8);
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_DRELU), 0); /* kept from the relu */
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_MASK), 0);  /* every weight is written */
+    /* drelu has a kink at 0: the data keep h1 away from it */
+    for (size_t i = 0; i < 8 * 5; i++)
+        ck_assert_msg(fabs(r.open[h1][i]) > 16 * ULP, "h1[%zu] = %g is too close to 0", i,
+                      r.open[h1][i]);
+    tensor_destroy(&w1_share);
+    run_free(&r);
+    tp_free(&t);
+}
+END_TEST
+
+START_TEST(logistic_regression_two_epochs)
+{
+    tprog_t t;
+    tp_init(&t, 70);
+    int x = tp_in(&t, "x", PROG_VAR_BATCH, 1, S(12, 3));
+    int lab = tp_in(&t, "label", PROG_VAR_BATCH, 1, S(12, 1));
+    int w = tp_in(&t, "w", PROG_VAR_INPUT, 0.5, S(3, 1));
+    int b = tp_in(&t, "b", PROG_VAR_INPUT, 0.5, S(1));
+    for (size_t i = 0; i < 12; i++)
+        t.data[lab][i] = t.data[x][3 * i] + t.data[x][3 * i + 1] > 0;
+    int s = tp_let(&t, "s", PROG_MATMUL, x, w, 0, 0, 0);
+    s = tp_let(&t, "sb", PROG_ADD, s, b, 0, 0, 0);
+    int p = tp_let(&t, "p", PROG_SIGMOID, s, -1, 0, 0, 0);
+    int e = tp_let(&t, "e", PROG_SUB, p, lab, 0, 0, 0);
+    int dw = tp_let(&t, "dw", PROG_MATMUL, x, e, 1, 0, 0);
+    int db = tp_let(&t, "db", PROG_SUM, e, -1, 0, 0, 0);
+    tp_op(&t, PROG_SGD, w, w, dw, 0, 0, 0.25);
+    tp_op(&t, PROG_SGD, b, b, db, 0, 0, 0.25);
+    tp_out(&t, p, 8);
+    tp_out(&t, w, 8);
+    tp_out(&t, b, 8);
+    run_t r;
+    tp_check(&t, 5, 2, &r); /* 5, 5, 2 rows, twice */
+    ck_assert_uint_eq(r.out[1][p]->shape[0], 12);
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_SIGMOID), 6);
+    run_free(&r);
+    tp_free(&t);
+}
+END_TEST
+
+START_TEST(errors_name_the_op_and_input)
+{
+    tprog_t t;
+    tp_init(&t, 80);
+    int a = tp_in(&t, "a", PROG_VAR_INPUT, 1, S(3, 4));
+    int bias = tp_in(&t, "bias", PROG_VAR_INPUT, 1, S(4));
+    tp_out(&t, tp_let(&t, "y", PROG_ADD, a, bias, 0, 0, 0), 0);
+    prog_op_t *op = tp_op(&t, PROG_SCALE, tp_temp(&t, "big"), a, -1, 0, 0, 1e30);
+    op->line = 2, op->col = 7;
+    tp_out(&t, (int)t.p.nvars - 1, 0);
+    run_t r;
+    tp_setup(&t, 1, 1, &r);
+    harness_run(body_exec, &r, 2000, &r.res);
+    for (int p = 0; p < PROTO_PARTIES; p++) {
+        ck_assert_int_eq(r.res.status[p], TRINE_ERANGE);
+        ck_assert_msg(strncmp(r.res.err[p].msg, "line 2 col 7: scale: ", 21) == 0, "%s",
+                      r.res.err[p].msg);
+        for (int v = 0; v < MAXV; v++)
+            ck_assert_ptr_null(r.out[p][v]);
+    }
+    run_free(&r);
+    tp_free(&t);
+    /* a share of the wrong shape: P0 and P1 refuse it (P2 has no shares) */
+    tp_init(&t, 81);
+    a = tp_in(&t, "a", PROG_VAR_INPUT, 1, S(3, 4));
+    bias = tp_in(&t, "bias", PROG_VAR_INPUT, 1, S(4));
+    tp_out(&t, tp_let(&t, "y", PROG_ADD, a, bias, 0, 0, 0), 0);
+    tp_setup(&t, 1, 1, &r);
+    for (int p = 0; p < 2; p++) {
+        tensor_destroy(&r.in[p][a]);
+        r.in[p][a] = tensor_new_2d(3, 5);
+    }
+    harness_run(body_exec, &r, 2000, &r.res);
+    for (int p = 0; p < 2; p++) {
+        ck_assert_int_eq(r.res.status[p], TRINE_ESHAPE);
+        ck_assert_str_eq(r.res.err[p].msg, "input a: the share is [3, 5], the program says [3, 4]");
+    }
+    run_free(&r);
+    tp_free(&t);
+    /* a batch of 0 rows */
+    tp_init(&t, 82);
+    int x = tp_in(&t, "x", PROG_VAR_BATCH, 1, S(4, 2));
+    tp_out(&t, tp_let(&t, "y", PROG_RELU, x, -1, 0, 0, 0), 0);
+    tp_setup(&t, 0, 1, &r);
+    harness_run(body_exec, &r, 2000, &r.res);
+    for (int p = 0; p < PROTO_PARTIES; p++)
+        ck_assert_int_eq(r.res.status[p], TRINE_EINVAL);
+    run_free(&r);
+    tp_free(&t);
+}
+END_TEST
+
+Suite *prog_exec_suite(void)
+{
+    Suite *s = suite_create("prog_exec");
+    TCase *tc = tcase_create("prog_exec");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, linear_ops_match_plain);
+    tcase_add_test(tc, nonlinear_ops_exact);
+    tcase_add_test(tc, mlp_forward_in_batches);
+    tcase_add_test(tc, second_product_with_constant_costs_no_mask);
+    tcase_add_test(tc, conv_net_forward);
+    tcase_add_test(tc, mlp_training_steps_update_weights);
+    tcase_add_test(tc, logistic_regression_two_epochs);
+    tcase_add_test(tc, errors_name_the_op_and_input);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return check_util_run(prog_exec_suite());
+}

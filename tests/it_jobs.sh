@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Integration test of jobs: programs run by three real trined processes on
+# loopback with CURVE (deploy/local-cluster), checked against the same
+# program run in plaintext by the same client, one flag apart.
+#   it_jobs.sh SOURCE_ROOT BUILD_ROOT NPY_TOOL
+set -u
+src=$1 build=$2 npy=$3
+export TRINE_BUILD=$build
+work=$(mktemp -d)
+dir=$work/cluster
+lc=$src/deploy/local-cluster
+trine=$build/daemon/trine
+trined=$build/daemon/trined
+cleanup() { "$lc" stop "$dir" >/dev/null 2>&1; rm -rf "$work"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; for f in "$dir"/logs/*.log; do echo "--- $f"; tail -n 15 "$f"; done; exit 1; }
+ok() { echo "ok   $*"; }
+T() { "$trine" -c "$dir/cluster.ini" -i "$dir/keys/client.key" "$@"; }
+O() { "$trine" -c "$dir/cluster.ini" -i "$dir/keys/other.key" "$@"; }
+expect_fail() { # expect_fail MESSAGE_SUBSTRING CMD...: exits 1 and says MESSAGE
+    local want=$1 out rc; shift
+    out=$("$@" 2>&1); rc=$?
+    [ $rc -eq 1 ] || fail "'$*' exited $rc, want 1 (output: $out)"
+    grep -qF -- "$want" <<<"$out" || fail "'$*' said '$out', want '$want'"
+}
+
+mkdir -p "$dir/keys/clients" "$work/data"
+"$trine" keygen --dir "$dir/keys" other >/dev/null && cp "$dir/keys/other.pub" "$dir/keys/clients/"
+"$lc" start "$dir" --timeout-ms 2000 >/dev/null || fail "local-cluster start"
+
+# ---- a small network, private against plaintext --------------------------
+d=$work/data
+"$npy" gen f1 21 "$d/x.npy" 37 20 && "$npy" gen f1 22 "$d/w.npy" 20 16 &&
+    "$npy" gen f1 23 "$d/b.npy" 16 && "$npy" gen f1 24 "$d/v.npy" 16 3 || fail gen
+for t in x w b v; do T share $t "$d/$t.npy" >/dev/null || fail "share $t"; done
+cat >"$work/net.prog" <<'EOF'
+# a two-layer network, 8 rows a step
+batch x
+input w b v
+h = relu(matmul(x, w) + b)
+output y = matmul(h, v)
+output k = argmax(y)
+EOF
+out=$(T run "$work/net.prog" --batch 8 --prefix p-) || fail "private run: $out"
+grep -q "steps in" <<<"$out" && grep -q "all parties sent" <<<"$out" || fail "no job report: $out"
+T reveal p-y -o "$work/y.npy" && T reveal p-k -o "$work/k.npy" || fail "reveal outputs"
+"$trine" run "$work/net.prog" --plaintext --dir "$d" --batch 8 --prefix plain- >/dev/null ||
+    fail "plaintext run"
+"$npy" cmp "$d/plain-y.npy" "$work/y.npy" 0.005 >/dev/null || fail "private y differs from plaintext"
+"$npy" cmp "$d/plain-k.npy" "$work/k.npy" 0 >/dev/null || fail "private argmax differs"
+ok "37 rows through relu(x w + b) v and argmax in 5 steps: private = plaintext ($(grep -o '[0-9.]* s (first' <<<"$out" | cut -d' ' -f1) s)"
+
+# ---- infer from a file: shared, run, revealed, nothing left behind -------
+cat >"$work/model.prog" <<'EOF'
+batch x
+input w b v
+output y = matmul(relu(matmul(x, w) + b), v)
+EOF
+T infer --model "$work/model.prog" --input "$d/x.npy" -o "$work/iy.npy" --batch 16 >/dev/null ||
+    fail "infer"
+"$trine" infer --model "$work/model.prog" --input "$d/x.npy" -o "$work/py.npy" --plaintext \
+    --dir "$d" --batch 16 >/dev/null || fail "plaintext infer"
+"$npy" cmp "$work/py.npy" "$work/iy.npy" 0.005 >/dev/null || fail "infer differs from plaintext"
+[ "$(T ls | grep -c infer-)" = 0 ] || fail "infer left tensors behind: $(T ls)"
+ok "infer --input FILE.npy: private = plaintext, temporary tensors removed"
+
+# ---- program errors and permissions ---------------------------------------
+printf 'batch x\ninput w\noutput y = relu(matmul(x, w)\n' >"$work/syntax.prog"
+expect_fail "syntax.prog:3:" T run "$work/syntax.prog"
+printf 'batch x\ninput nothere\noutput y = matmul(x, nothere)\n' >"$work/unknown.prog"
+expect_fail "no tensor 'nothere'" T run "$work/unknown.prog"
+printf 'batch x\ninput v\noutput y = matmul(x, v)\n' >"$work/shape.prog"
+expect_fail "line 3 col" T run "$work/shape.prog"
+expect_fail "would replace a stored tensor" T run "$work/net.prog" --batch 8 --prefix p-
+expect_fail "no tensor 'x'" O run "$work/net.prog"
+T grant w "$dir/keys/other.pub" >/dev/null && T grant b "$dir/keys/other.pub" >/dev/null &&
+    T grant v "$dir/keys/other.pub" >/dev/null || fail grant
+O share ox "$d/x.npy" >/dev/null || fail "other shares its own data"
+O run "$work/net.prog" --bind x=ox --prefix o- >/dev/null || fail "granted weights are usable"
+expect_fail "only its owner can reveal" O reveal w
+O reveal o-y >/dev/null || fail "the caller owns the outputs"
+expect_fail "only its owner can reveal" T reveal o-y
+ok "errors name file:line:col or the tensor; granted weights run but stay unrevealable"
+
+# ---- a party dies during a job --------------------------------------------
+"$npy" gen f1 25 "$d/long.npy" 3000 20 && T share long "$d/long.npy" >/dev/null || fail "share long"
+T run "$work/net.prog" --bind x=long --batch 1 --prefix long- >"$work/long.out" 2>&1 &
+runner=$!
+sleep 1
+p2=$(cat "$dir/pids/party2.pid")
+kill -KILL "$p2"
+t0=$(date +%s.%N)
+wait $runner && fail "a job survived its helper's death"
+t1=$(date +%s.%N)
+grep -q "party2" "$work/long.out" || fail "the failure does not name party2: $(cat "$work/long.out")"
+# party0 gives up after the same timeout as the client: allow it a moment.
+for _ in $(seq 50); do grep -q "job .* failed: .*party2" "$dir/logs/party0.log" && break; sleep 0.1; done
+grep -q "job .* failed: .*party2" "$dir/logs/party0.log" || fail "party0 did not log the failed job"
+[ "$(T ls | grep -c long-)" = 0 ] || fail "a failed job left outputs behind"
+"$trined" -c "$dir/cluster.ini" -p 2 -k "$dir/keys/party2.key" -t 1 >>"$dir/logs/party2.log" 2>&1 &
+echo $! >"$dir/pids/party2.pid"
+for _ in $(seq 50); do T status >/dev/null 2>&1 && break; sleep 0.1; done
+T run "$work/net.prog" --batch 8 --prefix again- >/dev/null || fail "no job after party2 came back"
+ok "party2 killed mid-job: the client names it after $(awk "BEGIN{printf \"%.2f\", $t1 - $t0}") s, no outputs stored, jobs run again after it rejoins"
+
+grep -h "job" "$dir"/logs/*.log | grep -Eq "[A-Za-z0-9+/]{40}" && fail "a key in a job log line"
+"$lc" stop "$dir" >/dev/null || fail "local-cluster stop"
