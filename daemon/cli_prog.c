@@ -25,7 +25,7 @@
 #define PROG_TEXT_MAX  (1u << 20) /* bytes of a program file */
 
 typedef struct {
-    const char *program, *dir, *prefix, *input, *output, *data, *labels;
+    const char *program, *dir, *prefix, *input, *output, *data, *labels, *stats;
     bool plaintext, keep;
     uint64_t batch, epochs;
     const char *bind[PROG_BINDS_MAX];
@@ -281,6 +281,31 @@ static int private_shapes(session_t *s, prog_t *prog, const char *verb)
     return 0;
 }
 
+/* Writes the job's figures as KEY=VALUE lines, for scripts. */
+static int private_stats(const session_t *s, const char *path, const char *verb)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "trine %s: cannot write %s: %s\n", verb, path, strerror(errno));
+        return TRINE_EXIT_FAIL;
+    }
+    const wire_job_stats_t *st0 = &s->res[0].reply.stats;
+    uint64_t total = 0, mask = 0, rounds = 0;
+    fprintf(f, "steps=%llu\ntime_s=%.6f\nfirst_step_s=%.6f\n", (unsigned long long)st0->steps,
+            (double)st0->time_us / 1e6, (double)st0->first_step_us / 1e6);
+    for (int p = 0; p < CONFIG_PARTIES; p++) {
+        const wire_job_stats_t *st = &s->res[p].reply.stats;
+        uint64_t sent = st->sent[0] + st->sent[1] + st->sent[2];
+        fprintf(f, "sent_party%d=%llu\n", p, (unsigned long long)sent);
+        total += sent;
+        mask += st->mask_bytes;
+        rounds = st->rounds > rounds ? st->rounds : rounds;
+    }
+    fprintf(f, "sent_total=%llu\nmask_bytes=%llu\nrounds=%llu\n", (unsigned long long)total,
+            (unsigned long long)mask, (unsigned long long)rounds);
+    return fclose(f) == 0 ? 0 : TRINE_EXIT_FAIL;
+}
+
 static void private_report(const session_t *s, const wire_request_t *q)
 {
     const wire_job_stats_t *st0 = &s->res[0].reply.stats;
@@ -358,7 +383,7 @@ static int private_run(session_t *s, prog_t *prog, const prog_opts_t *o, const c
         return TRINE_EXIT_FAIL;
     }
     private_report(s, &q);
-    return 0;
+    return o->stats ? private_stats(s, o->stats, verb) : 0;
 }
 
 /* ---- the verbs ---------------------------------------------------------------- */
@@ -400,6 +425,8 @@ static int prog_args(prog_opts_t *o, int argc, char **argv, const char *verb)
             o->data = v;
         else if (!strcmp(a, "--labels"))
             o->labels = v;
+        else if (!strcmp(a, "--stats"))
+            o->stats = v;
         else if (!strcmp(a, "--bind") && o->nbind < PROG_BINDS_MAX)
             o->bind[o->nbind++] = v;
         else if (!strcmp(a, "--batch") || !strcmp(a, "--epochs")) {

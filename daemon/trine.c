@@ -57,7 +57,9 @@ static const verb_t verbs[] = {
      "run a program (a text file, see examples/) on the cluster; its inputs are\n"
      "                     tensors you own or were granted, its outputs are stored as P+name,\n"
      "                     owned by you. --plaintext runs it here on doubles instead, reading\n"
-     "                     DIR/NAME.npy and writing DIR/P+name.npy (DIR defaults to .)"},
+     "                     DIR/NAME.npy and writing DIR/P+name.npy (DIR defaults to .).\n"
+     "                     run, infer and train take --stats FILE: the job's time, bytes\n"
+     "                     per party and rounds as KEY=VALUE lines"},
     {"infer", verb_infer, "infer --model MODEL --input NAME|FILE.npy [-o OUT.npy] [--batch N] "
                           "[--plaintext] [--dir DIR]",
      "run a model program over the rows of one input, batch by batch (default\n"

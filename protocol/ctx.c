@@ -224,11 +224,11 @@ void proto_draw_digits(proto_ctx_t *ctx, proto_party_t peer, uint8_t *out, size_
 {
     uint64_t w[DRAW_BLOCK];
     uint64_t stream = ctx->stream[peer]++;
-    for (size_t done = 0; done < n; done += DRAW_BLOCK) {
-        size_t k = n - done < DRAW_BLOCK ? n - done : DRAW_BLOCK;
-        prg_fill_ring(ctx->prg[peer], stream, done, w, k);
+    for (size_t done = 0; done < n; done += 2 * DRAW_BLOCK) {
+        size_t k = n - done < 2 * DRAW_BLOCK ? n - done : 2 * DRAW_BLOCK;
+        prg_fill_ring(ctx->prg[peer], stream, done / 2, w, (k + 1) / 2);
         for (size_t i = 0; i < k; i++)
-            out[done + i] = (uint8_t)(w[i] % m);
+            out[done + i] = (uint8_t)proto_digit(w[i / 2], (int)(i % 2), m);
     }
     sodium_memzero(w, sizeof w);
 }

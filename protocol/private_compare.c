@@ -27,7 +27,8 @@
 #define BITS PROTO_RING_BITS
 
 /* Common randomness per value: 64 words for (s_i, u_i) pairs, 32 for the
- * permutation (two Fisher-Yates draws per word). */
+ * permutation (two Fisher-Yates draws per word), each draw from one 32-bit
+ * half (proto_digit: no divisions, which dominated this loop). */
 #define PC_WORDS (BITS + BITS / 2)
 
 typedef enum { C_GT, C_LT, C_ALWAYS } c_kind_t;
@@ -56,16 +57,15 @@ static void pc_value(uint8_t *d, const uint8_t *x, uint64_t t, c_kind_t kind, bo
     for (int i = 0; i < BITS; i++)
         perm[i] = (uint8_t)i;
     for (int i = BITS - 1, w = 0; i >= 1; i -= 2, w++) {
-        uint64_t r = rnd[BITS + w] % ((uint64_t)(i + 1) * (uint64_t)i);
-        unsigned j = (unsigned)(r % (uint64_t)(i + 1)), k = (unsigned)(r / (uint64_t)(i + 1));
+        unsigned j = proto_digit(rnd[BITS + w], 0, (unsigned)i + 1);
+        unsigned k = proto_digit(rnd[BITS + w], 1, (unsigned)i);
         uint8_t tmp = perm[i];
         perm[i] = perm[j], perm[j] = tmp;
         tmp = perm[i - 1];
         perm[i - 1] = perm[k], perm[k] = tmp;
     }
     for (int i = 0; i < BITS; i++) {
-        uint64_t su = rnd[i] % ((PROTO_P - 1) * PROTO_P);
-        unsigned s = 1 + (unsigned)(su % (PROTO_P - 1)), u = (unsigned)(su / (PROTO_P - 1));
+        unsigned s = 1 + proto_digit(rnd[i], 0, PROTO_P - 1), u = proto_digit(rnd[i], 1, PROTO_P);
         unsigned di = (s * c[i] + (p0 ? u : PROTO_P - u)) % PROTO_P;
         d[perm[i]] = (uint8_t)di;
     }
@@ -216,12 +216,12 @@ void proto_bits_deal(proto_ctx_t *ctx, const uint64_t *v, size_t n, uint8_t *wir
 {
     uint8_t d[BITS];
     uint64_t stream = ctx->stream[PROTO_P0]++;
-    uint64_t w[BITS];
+    uint64_t w[BITS / 2];
     /* P0's digits, drawn exactly as proto_draw_digits draws them */
     for (size_t e = 0; e < n; e++) {
-        prg_fill_ring(ctx->prg[PROTO_P0], stream, e * BITS, w, BITS);
+        prg_fill_ring(ctx->prg[PROTO_P0], stream, e * BITS / 2, w, BITS / 2);
         for (int i = 0; i < BITS; i++) {
-            unsigned d0 = (unsigned)(w[i] % PROTO_P), bit = (unsigned)(v[e] >> i) & 1;
+            unsigned d0 = proto_digit(w[i / 2], i % 2, PROTO_P), bit = (unsigned)(v[e] >> i) & 1;
             d[i] = (uint8_t)((bit + PROTO_P - d0) % PROTO_P);
         }
         /* 64 digits are 56 whole bytes, so values pack independently */
