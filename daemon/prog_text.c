@@ -150,7 +150,8 @@ static trine_status_t pt_number(pt_t *c, pt_lexer_t *lx, pt_tok_t *t)
     memcpy(buf, lx->p, t->len);
     buf[t->len] = '\0';
     /* The scan above admits only what strtod reads in full: digits, one
-     * point, an exponent; never hex, inf or nan. */
+     * point, an exponent; never hex, inf or nan. (strtod reads the C
+     * locale's point: trine never calls setlocale.) */
     t->num = strtod(buf, NULL);
     if (!isfinite(t->num))
         return pt_fail(c, TRINE_EFORMAT, t->line, t->col, "number %s is out of range", buf);
@@ -277,7 +278,8 @@ static trine_status_t pt_add_var(pt_t *c, const char *name, size_t len, prog_var
     return TRINE_OK;
 }
 
-/* Appends an op writing a new temp; *val becomes that temp. */
+/* Appends an op writing a new temp; *val becomes that temp, keeping its
+ * start position for messages. */
 static trine_status_t pt_emit(pt_t *c, prog_opcode_t code, int in0, int in1, uint32_t line,
                               uint32_t col, pt_value_t *val, prog_op_t **op)
 {
@@ -361,7 +363,7 @@ static trine_status_t pt_lookup(pt_t *c, const pt_tok_t *t, int *var)
 /* ---- calls ------------------------------------------------------------ */
 
 /* Where an attribute goes in the op. */
-typedef enum { PT_A_INT0 = 1, PT_A_INT1, PT_A_REAL, PT_A_SHAPE } pt_slot_t;
+typedef enum { PT_A_INT0, PT_A_INT1, PT_A_REAL, PT_A_SHAPE } pt_slot_t;
 
 typedef struct {
     const char *name; /* NULL: no such attribute */
@@ -487,7 +489,8 @@ static trine_status_t pt_bind(pt_t *c, const pt_tok_t *call, const char *fn, int
     return TRINE_OK;
 }
 
-/* Stores attribute value a (NULL: its default) into op. */
+/* Stores attribute argument a into op; a is NULL only for an optional
+ * attribute (pt_bind), which takes its default. */
 static trine_status_t pt_attr(pt_t *c, const char *fn, const pt_attr_t *attr, const pt_arg_t *a,
                               prog_op_t *op)
 {

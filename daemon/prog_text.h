@@ -13,7 +13,8 @@
  *     d1 = matmul(d2, t(w2)) * drelu(h1)
  *     w2 = sgd(w2, dw2, 2^-7)            assigning an input updates it
  *     b2 = sgd(b2, sum(d2), 2^-7)
- *     output w2 b2                       mark existing variables as outputs
+ *     w1 = sgd(w1, matmul(t(x), d1), 2^-7)
+ *     output w1 w2 b2                    mark existing variables as outputs
  *
  * Statements:
  * - `batch NAME...` and `input NAME...` declare batch inputs and whole

@@ -48,7 +48,8 @@
 #define PROG_OPS_MAX 1024  /* operations in one program */
 
 /* Operations. Shapes: a, b are the operands in[0], in[1]. Unless said, the
- * result has a's shape. "Truncated" means one fixed-point rescale. */
+ * result has a's shape. "Truncated" means one fixed-point rescale. The
+ * values are the codes on the wire (daemon/WIRE.md): append, never reorder. */
 typedef enum {
     PROG_MATMUL = 0, /* 2-D op(a) op(b) with iattr[0], iattr[1] the transpose
                         flags of a and b (0 or 1); [m,n]x[n,v] -> [m,v];

@@ -304,6 +304,22 @@ START_TEST(text_conv_pool)
     expect_op(&p.ops[1], PROG_TRANSPOSE, 2, 0, -1, 3, 5);
     expect_op(&p.ops[2], PROG_TRANSPOSE, 3, 0, -1, 4, 5);
     prog_clear(&p);
+
+    /* prog_check reads {0, 0} as flatten */
+    p = compile_ok("batch x\ninput w\noutput y = matmul(flatten(maxpool(x, 2)), w)\n");
+    set_shape(&p, "x", 4, 10, 3, 4, 4);
+    set_shape(&p, "w", 2, 12, 5, 0, 0);
+    prog_shapes_t *s = malloc(sizeof *s);
+    ck_assert_ptr_nonnull(s);
+    check_passes(&p, 6, s);
+    int f = var_of(&p, "_2"); /* flatten(_1), _1 = maxpool(x, 2) */
+    ck_assert_int_eq(p.ops[1].code, PROG_RESHAPE);
+    ck_assert_int_eq(p.ops[1].out, f);
+    ck_assert_int_eq(s->ndim[f], 2);
+    ck_assert_uint_eq(s->shape[f][0], 6);
+    ck_assert_uint_eq(s->shape[f][1], 12);
+    free(s);
+    prog_clear(&p);
 }
 END_TEST
 
