@@ -158,6 +158,21 @@ static bool client_send(client_t *cl, int p, const wire_request_t *req, uint64_t
     return sent;
 }
 
+/* Fills items with the socket and the monitor of each party in waiting;
+ * who[i] is the party, plus CONFIG_PARTIES for a monitor. Returns the count. */
+static int client_pollitems(const client_t *cl, unsigned waiting, zmq_pollitem_t *items, int *who)
+{
+    int n = 0;
+    for (int p = 0; p < CONFIG_PARTIES; p++)
+        if (waiting & 1u << p) {
+            who[n] = p;
+            items[n++] = (zmq_pollitem_t){cl->sock[p], 0, ZMQ_POLLIN, 0};
+            who[n] = p + CONFIG_PARTIES;
+            items[n++] = (zmq_pollitem_t){cl->monitor[p], 0, ZMQ_POLLIN, 0};
+        }
+    return n;
+}
+
 /* Forgets the replies of the last call. */
 static void client_reset(client_t *cl, client_result_t res[CONFIG_PARTIES])
 {
@@ -197,14 +212,7 @@ trine_status_t client_call(client_t *cl, unsigned mask, const wire_request_t req
         if (now >= deadline)
             break;
         zmq_pollitem_t items[2 * CONFIG_PARTIES];
-        int n = 0, who[2 * CONFIG_PARTIES];
-        for (int p = 0; p < CONFIG_PARTIES; p++)
-            if (waiting & 1u << p) {
-                who[n] = p;
-                items[n++] = (zmq_pollitem_t){cl->sock[p], 0, ZMQ_POLLIN, 0};
-                who[n] = p + CONFIG_PARTIES;
-                items[n++] = (zmq_pollitem_t){cl->monitor[p], 0, ZMQ_POLLIN, 0};
-            }
+        int who[2 * CONFIG_PARTIES], n = client_pollitems(cl, waiting, items, who);
         if (zmq_poll(items, n, (long)(deadline - now)) < 0)
             break;
         for (int i = 0; i < n; i++) {
@@ -299,14 +307,7 @@ trine_status_t client_run(client_t *cl, const wire_request_t *run,
             }
         }
         zmq_pollitem_t items[2 * CONFIG_PARTIES];
-        int n = 0, who[2 * CONFIG_PARTIES];
-        for (int p = 0; p < CONFIG_PARTIES; p++)
-            if (waiting & 1u << p) {
-                who[n] = p;
-                items[n++] = (zmq_pollitem_t){cl->sock[p], 0, ZMQ_POLLIN, 0};
-                who[n] = p + CONFIG_PARTIES;
-                items[n++] = (zmq_pollitem_t){cl->monitor[p], 0, ZMQ_POLLIN, 0};
-            }
+        int who[2 * CONFIG_PARTIES], n = client_pollitems(cl, waiting, items, who);
         if (n && zmq_poll(items, n, CLIENT_POLL_MS) < 0)
             break;
         for (int i = 0; i < n; i++) {

@@ -5,24 +5,7 @@
 #   it_jobs.sh SOURCE_ROOT BUILD_ROOT NPY_TOOL
 set -u
 src=$1 build=$2 npy=$3
-export TRINE_BUILD=$build
-work=$(mktemp -d)
-dir=$work/cluster
-lc=$src/deploy/local-cluster
-trine=$build/daemon/trine
-trined=$build/daemon/trined
-cleanup() { "$lc" stop "$dir" >/dev/null 2>&1; rm -rf "$work"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$dir"/logs/*.log; do echo "--- $f"; tail -n 15 "$f"; done; exit 1; }
-ok() { echo "ok   $*"; }
-T() { "$trine" -c "$dir/cluster.ini" -i "$dir/keys/client.key" "$@"; }
-O() { "$trine" -c "$dir/cluster.ini" -i "$dir/keys/other.key" "$@"; }
-expect_fail() { # expect_fail MESSAGE_SUBSTRING CMD...: exits 1 and says MESSAGE
-    local want=$1 out rc; shift
-    out=$("$@" 2>&1); rc=$?
-    [ $rc -eq 1 ] || fail "'$*' exited $rc, want 1 (output: $out)"
-    grep -qF -- "$want" <<<"$out" || fail "'$*' said '$out', want '$want'"
-}
+. "$src/tests/it_lib.sh"
 
 mkdir -p "$dir/keys/clients" "$work/data"
 "$trine" keygen --dir "$dir/keys" other >/dev/null && cp "$dir/keys/other.pub" "$dir/keys/clients/"
