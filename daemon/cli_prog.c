@@ -494,8 +494,11 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
     if (!o.input)
         return verb_usage_error("infer", "name the --input (a stored tensor or a .npy file)");
     prog_t prog = {0};
-    if ((rc = prog_load(&prog, o.program, "infer")) != 0)
+    if ((rc = prog_load(&prog, o.program, "infer")) != 0 ||
+        (rc = prog_bind(&prog, o.bind, o.nbind, "infer")) != 0) {
+        prog_clear(&prog);
         return rc;
+    }
     int x = prog_batch_var(&prog, 0), y = prog_single_output(&prog);
     bool file = strlen(o.input) > 4 && !strcmp(o.input + strlen(o.input) - 4, ".npy");
     char tmp[WIRE_NAME_MAX + 1] = "", outname[WIRE_NAME_MAX + 1];
@@ -573,8 +576,11 @@ int verb_train(const client_opts_t *opts, int argc, char **argv)
     if (!o.prefix[0])
         o.prefix = "trained_";
     prog_t prog = {0};
-    if ((rc = prog_load(&prog, o.program, "train")) != 0)
+    if ((rc = prog_load(&prog, o.program, "train")) != 0 ||
+        (rc = prog_bind(&prog, o.bind, o.nbind, "train")) != 0) {
+        prog_clear(&prog);
         return rc;
+    }
     int x = prog_batch_var(&prog, 0), y = prog_batch_var(&prog, 1);
     if (x < 0 || y < 0 || prog_batch_var(&prog, 2) >= 0) {
         fprintf(stderr, "trine train: %s must declare two batch inputs: data, then labels\n",

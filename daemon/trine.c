@@ -61,11 +61,13 @@ static const verb_t verbs[] = {
      "                     run, infer and train take --stats FILE: the job's time, bytes\n"
      "                     per party and rounds as KEY=VALUE lines"},
     {"infer", verb_infer, "infer --model MODEL --input NAME|FILE.npy [-o OUT.npy] [--batch N] "
-                          "[--plaintext] [--dir DIR]",
+                          "[--keep] [--bind VAR=NAME]... [--plaintext] [--dir DIR]",
      "run a model program over the rows of one input, batch by batch (default\n"
-     "                     128), and reveal its output to you: to OUT.npy, else printed"},
+     "                     128), and reveal its output to you: to OUT.npy, else printed.\n"
+     "                     A FILE.npy input is shared for the job and removed after it;\n"
+     "                     the stored output too, unless --keep"},
     {"train", verb_train, "train --model PROGRAM --data NAME --labels NAME [--epochs E] "
-                          "[--batch N] [--prefix P] [--plaintext] [--dir DIR]",
+                          "[--batch N] [--prefix P] [--bind VAR=NAME]... [--plaintext] [--dir DIR]",
      "run a training program over the rows of data and labels for E epochs\n"
      "                     (default 1); the updated weights are stored as P+name (default\n"
      "                     prefix 'trained_'), or written to DIR/P+name.npy with --plaintext"},
