@@ -15,6 +15,7 @@
 #include "sock.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -347,6 +348,15 @@ static void private_undo(session_t *s, const prog_t *prog, const char *prefix, u
     }
 }
 
+/* Set by SIGINT while a job runs (a handler can only reach a global). */
+static volatile sig_atomic_t private_interrupted;
+
+static void private_on_sigint(int sig)
+{
+    (void)sig;
+    private_interrupted = 1;
+}
+
 /* Runs prog on the cluster; the outputs are stored as prefix + name. */
 static int private_run(session_t *s, prog_t *prog, const prog_opts_t *o, const char *verb)
 {
@@ -370,7 +380,14 @@ static int private_run(session_t *s, prog_t *prog, const prog_opts_t *o, const c
     snprintf(q.prefix, sizeof q.prefix, "%s", o->prefix);
     progress_t bar;
     progress_init(&bar);
-    trine_status_t st = client_run(s->client, &q, s->res, progress_show, &bar);
+    /* Ctrl-C cancels the job on the parties instead of leaving it running. */
+    struct sigaction sa = {0}, old;
+    sa.sa_handler = private_on_sigint;
+    sigemptyset(&sa.sa_mask);
+    private_interrupted = 0;
+    sigaction(SIGINT, &sa, &old);
+    trine_status_t st = client_run(s->client, &q, s->res, progress_show, &bar, &private_interrupted);
+    sigaction(SIGINT, &old, NULL);
     progress_end(&bar);
     free(buf);
     if (st != TRINE_OK) {

@@ -2,6 +2,7 @@
 #include "client.h"
 #include "sock.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -240,15 +241,20 @@ trine_status_t client_call(client_t *cl, unsigned mask, const wire_request_t req
 /* A reply that came while a job runs: the job's end, or a progress answer
  * (*alive set when the party still runs the job). */
 static void client_on_job_reply(client_t *cl, int p, uint64_t run_id, uint64_t poll_id,
-                                client_result_t *r, wire_reply_t *poll, bool *alive)
+                                uint64_t cancel_id, client_result_t *r, wire_reply_t *poll,
+                                bool *alive)
 {
     zmq_msg_t *m = &cl->last[p];
     if (zmq_msg_recv(m, cl->sock[p], ZMQ_DONTWAIT) < 0)
         return;
     uint64_t id;
     trine_err_t err;
-    if (wire_reply_id(&id, zmq_msg_data(m), zmq_msg_size(m), &err) == TRINE_OK && id == poll_id &&
-        id != run_id) {
+    bool read = wire_reply_id(&id, zmq_msg_data(m), zmq_msg_size(m), &err) == TRINE_OK;
+    if (read && id == cancel_id && id != run_id) { /* the job's own reply tells the outcome */
+        *alive = true;
+        return;
+    }
+    if (read && id == poll_id && id != run_id) {
         if (wire_reply_decode(poll, WIRE_OP_JOB, zmq_msg_data(m), zmq_msg_size(m), &err) !=
             TRINE_OK) {
             r->answered = true;
@@ -274,10 +280,12 @@ static void client_on_job_reply(client_t *cl, int p, uint64_t run_id, uint64_t p
 
 trine_status_t client_run(client_t *cl, const wire_request_t *run,
                           client_result_t res[CONFIG_PARTIES], client_progress_fn progress,
-                          void *arg)
+                          void *arg, const volatile sig_atomic_t *cancel)
 {
     const config_cluster_t *cfg = &cl->cluster->cfg;
     uint64_t ids[CONFIG_PARTIES] = {0}, poll_ids[CONFIG_PARTIES] = {0};
+    uint64_t cancel_ids[CONFIG_PARTIES] = {0};
+    bool cancelled = false;
     uint64_t heard[CONFIG_PARTIES], asked[CONFIG_PARTIES] = {0};
     unsigned waiting = 0;
     client_reset(cl, res);
@@ -289,8 +297,16 @@ trine_status_t client_run(client_t *cl, const wire_request_t *run,
             waiting |= 1u << p;
     }
     wire_request_t job = {.op = WIRE_OP_JOB, .job = run->job};
+    wire_request_t stop = {.op = WIRE_OP_CANCEL, .job = run->job};
     while (waiting) {
         uint64_t now = sock_now_ms();
+        for (int p = 0; cancel && *cancel && !cancelled && p < CONFIG_PARTIES; p++) {
+            size_t len;
+            if ((waiting & 1u << p) &&
+                !client_send(cl, p, &stop, &cancel_ids[p], &len, &res[p]))
+                waiting &= ~(1u << p);
+        }
+        cancelled = cancelled || (cancel && *cancel);
         for (int p = 0; p < CONFIG_PARTIES; p++) {
             if (!(waiting & 1u << p))
                 continue;
@@ -308,7 +324,7 @@ trine_status_t client_run(client_t *cl, const wire_request_t *run,
         }
         zmq_pollitem_t items[2 * CONFIG_PARTIES];
         int who[2 * CONFIG_PARTIES], n = client_pollitems(cl, waiting, items, who);
-        if (n && zmq_poll(items, n, CLIENT_POLL_MS) < 0)
+        if (n && zmq_poll(items, n, CLIENT_POLL_MS) < 0 && zmq_errno() != EINTR)
             break;
         for (int i = 0; i < n; i++) {
             if (!(items[i].revents & ZMQ_POLLIN))
@@ -319,7 +335,8 @@ trine_status_t client_run(client_t *cl, const wire_request_t *run,
             if (who[i] >= CONFIG_PARTIES)
                 client_on_monitor(cl, p, &res[p]);
             else
-                client_on_job_reply(cl, p, ids[p], poll_ids[p], &res[p], &poll, &alive);
+                client_on_job_reply(cl, p, ids[p], poll_ids[p], cancel_ids[p], &res[p], &poll,
+                                    &alive);
             if (alive)
                 heard[p] = sock_now_ms();
             if (alive && progress && poll.state == WIRE_JOB_RUNNING && p == 0)

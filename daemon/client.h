@@ -14,6 +14,7 @@
 #include "tensor/status.h"
 #include "wire.h"
 
+#include <signal.h>
 #include <stdbool.h>
 
 typedef struct client client_t;
@@ -50,10 +51,13 @@ typedef void (*client_progress_fn)(void *arg, uint64_t step, uint64_t steps);
  * however long it runs, as long as every party keeps answering: every
  * 200 ms each is asked how the job goes (JOB), and a party silent for
  * timeout_ms fails the wait. progress (may be NULL) gets party0's answers.
- * Returns and fills res as client_call does. */
+ * Once *cancel (may be NULL) is set, e.g. by a SIGINT handler, the job is
+ * cancelled (CANCEL) and its failure awaited. Returns and fills res as
+ * client_call does. */
 TRINE_NODISCARD trine_status_t client_run(client_t *cl, const wire_request_t *run,
                                           client_result_t res[CONFIG_PARTIES],
-                                          client_progress_fn progress, void *arg);
+                                          client_progress_fn progress, void *arg,
+                                          const volatile sig_atomic_t *cancel);
 
 /* Frees what the last call left in res. */
 void client_results_clear(client_result_t res[CONFIG_PARTIES]);

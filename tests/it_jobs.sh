@@ -65,8 +65,21 @@ O reveal o-y >/dev/null || fail "the caller owns the outputs"
 expect_fail "only its owner can reveal" T reveal o-y
 ok "errors name file:line:col or the tensor; granted weights run but stay unrevealable"
 
-# ---- a party dies during a job --------------------------------------------
+# ---- Ctrl-C cancels a running job on the parties ---------------------------
 "$npy" gen f1 25 "$d/long.npy" 3000 20 && T share long "$d/long.npy" >/dev/null || fail "share long"
+# (not through T: $! must be the client itself, not a subshell)
+"$trine" -c "$dir/cluster.ini" -i "$dir/keys/client.key" run "$work/net.prog" --bind x=long \
+    --batch 1 --prefix cut- >"$work/cut.out" 2>&1 &
+runner=$!
+sleep 1
+kill -INT $runner
+wait $runner && fail "an interrupted job succeeded"
+grep -q "cancelled by the client" "$work/cut.out" || fail "no cancel message: $(cat "$work/cut.out")"
+[ "$(T ls | grep -c cut-)" = 0 ] || fail "a cancelled job left outputs behind"
+T run "$work/net.prog" --batch 8 --prefix after- >/dev/null || fail "no job after a cancel"
+ok "Ctrl-C on trine run cancels the job on all parties; nothing stored; the next job runs"
+
+# ---- a party dies during a job --------------------------------------------
 T run "$work/net.prog" --bind x=long --batch 1 --prefix long- >"$work/long.out" 2>&1 &
 runner=$!
 sleep 1
