@@ -139,13 +139,8 @@ static int prog_batch_var(const prog_t *prog, int k)
 /* Checks the shapes for every batch size the job will see. */
 static int prog_check_sizes(const prog_t *prog, uint64_t batch, const char *verb)
 {
-    size_t rows = prog_batch_rows(prog);
-    size_t b = rows && batch > rows ? rows : (size_t)batch;
     trine_err_t err;
-    trine_status_t st = prog_check(prog, b, NULL, &err);
-    if (st == TRINE_OK && rows && rows % b)
-        st = prog_check(prog, rows % b, NULL, &err);
-    if (st != TRINE_OK) {
+    if (prog_check_job(prog, batch, &err) != TRINE_OK) {
         fprintf(stderr, "trine %s: %s\n", verb, err.msg);
         return TRINE_EXIT_FAIL;
     }

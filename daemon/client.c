@@ -111,11 +111,10 @@ static void client_on_monitor(client_t *cl, int p, client_result_t *r)
                     p, cl->cluster->cfg.party[p].client);
 }
 
-static void client_on_reply(client_t *cl, int p, wire_op_t op, uint64_t id, client_result_t *r)
+/* Decodes the reply to request id (of op) held in cl->last[p] into r. */
+static void client_take_reply(client_t *cl, int p, wire_op_t op, uint64_t id, client_result_t *r)
 {
     zmq_msg_t *m = &cl->last[p];
-    if (zmq_msg_recv(m, cl->sock[p], ZMQ_DONTWAIT) < 0)
-        return;
     trine_err_t err;
     r->answered = true;
     if (zmq_msg_more(m))
@@ -128,6 +127,12 @@ static void client_on_reply(client_t *cl, int p, wire_op_t op, uint64_t id, clie
         client_fail(r, r->reply.code, "party%d: %s", p, r->reply.msg);
     else
         r->code = TRINE_OK;
+}
+
+static void client_on_reply(client_t *cl, int p, wire_op_t op, uint64_t id, client_result_t *r)
+{
+    if (zmq_msg_recv(&cl->last[p], cl->sock[p], ZMQ_DONTWAIT) >= 0)
+        client_take_reply(cl, p, op, id, r);
 }
 
 /* Sends q to party p under a new id (*id); false with res filled when it
@@ -266,16 +271,7 @@ static void client_on_job_reply(client_t *cl, int p, uint64_t run_id, uint64_t p
         *alive = true;
         return;
     }
-    r->answered = true; /* the job's reply; it stays in cl->last[p] */
-    if (wire_reply_decode(&r->reply, WIRE_OP_RUN, zmq_msg_data(m), zmq_msg_size(m), &err) !=
-        TRINE_OK)
-        client_fail(r, err.code, "party%d sent a malformed reply: %s", p, err.msg);
-    else if (r->reply.id != run_id)
-        client_fail(r, TRINE_EFORMAT, "party%d answered another request", p);
-    else if (r->reply.code != TRINE_OK)
-        client_fail(r, r->reply.code, "party%d: %s", p, r->reply.msg);
-    else
-        r->code = TRINE_OK;
+    client_take_reply(cl, p, WIRE_OP_RUN, run_id, r); /* the job's own reply */
 }
 
 trine_status_t client_run(client_t *cl, const wire_request_t *run,

@@ -312,6 +312,13 @@ job_t *job_start(void *zctx, job_params_t *p, void **pipe, trine_err_t *err)
     return j;
 }
 
+void job_params_clear(job_params_t *p)
+{
+    job_free_tensors(p->inputs, p->prog.nvars);
+    p->inputs = NULL;
+    prog_clear(&p->prog);
+}
+
 uint64_t job_id(const job_t *job)
 {
     return job->p.id;
@@ -335,9 +342,10 @@ void job_join(job_t **job, job_result_t *out)
             j->head[p] = m->next;
             job_msg_free(m);
         }
-    job_free_tensors(j->p.inputs, j->p.prog.nvars);
     *out = j->result;
-    out->prog = j->p.prog;
+    out->prog = j->p.prog; /* the result keeps the program: outputs are named by it */
+    memset(&j->p.prog, 0, sizeof j->p.prog);
+    job_free_tensors(j->p.inputs, out->prog.nvars);
     free(j);
     *job = NULL;
 }

@@ -47,6 +47,10 @@ typedef struct {
     tensor_t **inputs; /* prog.nvars entries: shares of inputs (NULL at P2) */
 } job_params_t;
 
+/* Wipes and frees p's inputs and clears its program; for parameters no
+ * job took. */
+void job_params_clear(job_params_t *p);
+
 /* Starts the job's thread. On success the job owns p->prog and p->inputs
  * (both cleared in *p) and *pipe is the main loop's end of its pipe, to
  * poll and forward. NULL with err on failure; *p is left to the caller. */

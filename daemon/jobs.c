@@ -200,17 +200,6 @@ static trine_status_t jobs_outputs_free(jobs_t *j, const prog_t *prog, const cha
     return TRINE_OK;
 }
 
-/* Every batch size the job will see must fit the program's shapes. */
-static trine_status_t jobs_check(const prog_t *prog, uint64_t batch, trine_err_t *err)
-{
-    size_t rows = prog_batch_rows(prog);
-    size_t b = rows && batch > rows ? rows : (size_t)batch;
-    trine_status_t st = prog_check(prog, b, NULL, err);
-    if (st == TRINE_OK && rows && rows % b)
-        st = prog_check(prog, rows % b, NULL, err);
-    return st;
-}
-
 static void jobs_hash(uint8_t out[WIRE_JOB_HASH_BYTES], const wire_request_t *q)
 {
     crypto_generichash_state h;
@@ -234,7 +223,7 @@ static trine_status_t jobs_prepare(jobs_t *j, const keys_public_t *caller, const
                                  j->cluster->cfg.party[peer].peer);
     trine_status_t st = prog_wire_decode(&p->prog, q->program, q->program_len, err);
     if (st == TRINE_OK)
-        st = jobs_check(&p->prog, q->batch, err);
+        st = prog_check_job(&p->prog, q->batch, err);
     if (st == TRINE_OK)
         st = jobs_outputs_free(j, &p->prog, q->prefix, caller, err);
     if (st == TRINE_OK && !(p->inputs = calloc(p->prog.nvars, sizeof *p->inputs)))
@@ -249,17 +238,6 @@ static trine_status_t jobs_prepare(jobs_t *j, const keys_public_t *caller, const
     p->epochs = q->epochs;
     jobs_hash(p->hash, q);
     return st;
-}
-
-static void jobs_params_clear(job_params_t *p)
-{
-    for (size_t i = 0; p->inputs && i < p->prog.nvars; i++)
-        if (p->inputs[i]) {
-            sodium_memzero(p->inputs[i]->data, p->inputs[i]->size * sizeof(uint64_t));
-            tensor_destroy(&p->inputs[i]);
-        }
-    free(p->inputs);
-    prog_clear(&p->prog);
 }
 
 trine_status_t jobs_run(jobs_t *j, const keys_public_t *caller, const wire_request_t *q,
@@ -285,7 +263,7 @@ trine_status_t jobs_run(jobs_t *j, const keys_public_t *caller, const wire_reque
         char why[WIRE_ABORT_MAX];
         snprintf(why, sizeof why, "party%d refused the job: %.200s", j->self, err->msg);
         jobs_refuse(j, q->job, why);
-        jobs_params_clear(&p);
+        job_params_clear(&p);
         if (st != TRINE_EEXIST) { /* the peers' BEGIN and ABORT for it may still come */
             j->recent[j->nrecent++ % JOBS_RECENT] = q->job;
             for (size_t i = 0; i < j->npending;)
@@ -357,10 +335,10 @@ static trine_status_t jobs_store_outputs(jobs_t *j, jobs_slot_t *s, job_result_t
 {
     size_t done = 0;
     trine_status_t st = TRINE_OK;
+    char name[JOBS_OUTPUT_NAME];
     for (size_t i = 0; st == TRINE_OK && i < res->prog.nvars; i++) {
         if (!res->prog.vars[i].output)
             continue;
-        char name[JOBS_OUTPUT_NAME];
         snprintf(name, sizeof name, "%s%s", s->prefix, res->prog.vars[i].name);
         st = store_put(j->store, name, &s->caller, WIRE_KIND_FIXED, j->cluster->cfg.frac_bits,
                        &res->outputs[i], err);
@@ -369,7 +347,6 @@ static trine_status_t jobs_store_outputs(jobs_t *j, jobs_slot_t *s, job_result_t
     for (size_t i = 0; st != TRINE_OK && done && i < res->prog.nvars; i++) {
         if (!res->prog.vars[i].output)
             continue;
-        char name[JOBS_OUTPUT_NAME];
         snprintf(name, sizeof name, "%s%s", s->prefix, res->prog.vars[i].name);
         if (store_rm(j->store, name, &s->caller, NULL) == TRINE_OK)
             done--;

@@ -83,6 +83,16 @@ int prog_opcode_arity(prog_opcode_t code)
     return opcodes[code].arity;
 }
 
+trine_status_t prog_check_job(const prog_t *p, uint64_t batch, trine_err_t *err)
+{
+    size_t rows = prog_batch_rows(p);
+    size_t b = rows && batch > rows ? rows : (size_t)batch;
+    trine_status_t st = prog_check(p, b, NULL, err);
+    if (st == TRINE_OK && rows && rows % b)
+        st = prog_check(p, rows % b, NULL, err);
+    return st;
+}
+
 size_t prog_batch_rows(const prog_t *p)
 {
     if (!p || !p->vars)

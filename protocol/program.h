@@ -149,6 +149,10 @@ typedef struct {
 TRINE_NODISCARD trine_status_t prog_check(const prog_t *p, size_t rows, prog_shapes_t *s,
                                           trine_err_t *err);
 
+/* Checks p (prog_check) for every step a job with `batch` rows per step
+ * will run: the full batch (at most N) and the short last one, if any. */
+TRINE_NODISCARD trine_status_t prog_check_job(const prog_t *p, uint64_t batch, trine_err_t *err);
+
 /* The rows N of the batch inputs, or 0 when the program has none. */
 size_t prog_batch_rows(const prog_t *p);
 
