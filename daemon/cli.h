@@ -62,4 +62,7 @@ int verb_run(const client_opts_t *opts, int argc, char **argv);
 int verb_infer(const client_opts_t *opts, int argc, char **argv);
 int verb_train(const client_opts_t *opts, int argc, char **argv);
 
+/* cli_bench.c */
+int verb_bench(const client_opts_t *opts, int argc, char **argv);
+
 #endif

@@ -287,8 +287,9 @@ static int private_stats(const session_t *s, const char *path, const char *verb)
     }
     const wire_job_stats_t *st0 = &s->res[0].reply.stats;
     uint64_t total = 0, mask = 0, rounds = 0;
-    fprintf(f, "steps=%llu\ntime_s=%.6f\nfirst_step_s=%.6f\n", (unsigned long long)st0->steps,
-            (double)st0->time_us / 1e6, (double)st0->first_step_us / 1e6);
+    fprintf(f, "steps=%llu\ntime_s=%.6f\nexec_s=%.6f\nfirst_step_s=%.6f\n",
+            (unsigned long long)st0->steps, (double)st0->time_us / 1e6,
+            (double)st0->exec_us / 1e6, (double)st0->first_step_us / 1e6);
     for (int p = 0; p < CONFIG_PARTIES; p++) {
         const wire_job_stats_t *st = &s->res[p].reply.stats;
         uint64_t sent = st->sent[0] + st->sent[1] + st->sent[2];

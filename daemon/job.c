@@ -25,7 +25,7 @@ struct job {
     char stop[TRINE_ERR_MSG_MAX]; /* why the job must stop, once known */
     trine_status_t stop_code;
     _Atomic uint64_t step, steps;
-    uint64_t started_us, first_step_us;
+    uint64_t started_us, first_step_us, exec_us;
     job_result_t result;
 };
 
@@ -214,15 +214,18 @@ static void job_stats(job_t *j, const proto_ctx_t *ctx)
     proto_ctx_stats(ctx, &s);
     wire_job_stats_t *o = &j->result.stats;
     o->steps = atomic_load(&j->step);
+    const proto_counters_t *t = &s.total, *seeds = &s.op[PROTO_OP_SETUP];
     o->time_us = job_now_us() - j->started_us;
+    o->exec_us = j->exec_us;
     o->first_step_us = j->first_step_us;
     for (int p = 0; p < PROTO_PARTIES; p++) {
-        o->sent[p] = s.total.bytes_sent[p];
-        o->recv[p] = s.total.bytes_recv[p];
-        o->msgs[p] = s.total.msgs_sent[p];
+        o->sent[p] = t->bytes_sent[p] - seeds->bytes_sent[p];
+        o->recv[p] = t->bytes_recv[p] - seeds->bytes_recv[p];
+        o->msgs[p] = t->msgs_sent[p] - seeds->msgs_sent[p];
     }
-    o->rounds = s.total.rounds;
+    o->rounds = t->rounds - seeds->rounds;
     o->mask_bytes = proto_counters_bytes_sent(&s.op[PROTO_OP_MASK]);
+    o->setup_bytes = proto_counters_bytes_sent(seeds);
 }
 
 static int job_main(void *arg)
@@ -239,8 +242,11 @@ static int job_main(void *arg)
         r->status = proto_ctx_new(&ctx, (proto_party_t)j->p.self, &link, j->p.frac_bits, &r->err);
     if (r->status == TRINE_OK && !(r->outputs = calloc(j->p.prog.nvars, sizeof *r->outputs)))
         r->status = trine_err_set(&r->err, TRINE_ENOMEM, "out of memory");
-    if (r->status == TRINE_OK)
+    if (r->status == TRINE_OK) {
+        uint64_t t0 = job_now_us();
         r->status = prog_exec(ctx, &pj, (const tensor_t *const *)j->p.inputs, r->outputs, &r->err);
+        j->exec_us = job_now_us() - t0;
+    }
     if (ctx)
         job_stats(j, ctx);
     proto_ctx_destroy(&ctx); /* wipes the seeds */

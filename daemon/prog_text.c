@@ -388,6 +388,7 @@ static const pt_attr_t pt_attrs[PROG_OPCODE_COUNT][2] = {
     [PROG_AVGPOOL] = PT_POOL_ATTRS,
     [PROG_RESHAPE] = {{"shape", PT_A_SHAPE, true, 0}},
     [PROG_SGD] = {{"lr", PT_A_REAL, true, 0}},
+    [PROG_DIV] = {{"int_bits", PT_A_INT0, false, 0}},
 };
 
 typedef struct {

@@ -43,12 +43,14 @@
  *     flatten(x)                     reshape to [x's first extent, the rest]:
  *                                    PROG_RESHAPE with ndim 2, shape {0, 0}
  *     scale(a, factor), sgd(w, g, lr)
+ *     div(a, b, int_bits=0)          a / b for 0 <= a < 2^int_bits b, b > 0
+ *     gt(a, b)                       1 where a > b, else 0
  *     add sub mul sum relu drelu sigmoid argmax
  * Numbers: 3, 0.5, 1e-3, and powers 2^-7 (a literal base and exponent);
  * numbers may be combined with + - * before they reach a tensor. Lists
  * [n, ...] of whole numbers appear only as reshape's shape. Integer
- * attributes (stride, pad, k) are whole numbers 0 .. 2^31 - 1; prog_check
- * judges the rest.
+ * attributes (stride, pad, k, int_bits) are whole numbers 0 .. 2^31 - 1;
+ * prog_check judges the rest (such as int_bits <= 30).
  *
  * Each op records the line and column (1-based, in bytes) of its operator
  * or call, so that prog_check's messages point into the text.

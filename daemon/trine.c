@@ -71,6 +71,11 @@ static const verb_t verbs[] = {
      "run a training program over the rows of data and labels for E epochs\n"
      "                     (default 1); the updated weights are stored as P+name (default\n"
      "                     prefix 'trained_'), or written to DIR/P+name.npy with --plaintext"},
+    {"bench", verb_bench, "bench BENCH.ini [--json FILE] [--csv FILE] [--plot DIR]",
+     "measure the operations and networks BENCH.ini lists (config/bench-*.ini) on\n"
+     "                     its cluster or on three local parties started for the run: time,\n"
+     "                     bytes per party, rounds, beside SecureNN's formulas; MP-SPDZ\n"
+     "                     summary lines; JSON and CSV records; PNG charts with gnuplot"},
 };
 #define VERB_COUNT (sizeof verbs / sizeof verbs[0])
 

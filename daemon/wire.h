@@ -114,11 +114,13 @@ typedef struct {
 typedef struct {
     uint64_t steps;                  /* steps run */
     uint64_t time_us;                /* from the first message to the last */
-    uint64_t first_step_us;          /* of which the first step, with masking */
-    uint64_t sent[3], recv[3];       /* payload bytes per peer (own entry 0) */
-    uint64_t msgs[3];                /* messages sent per peer */
-    uint64_t rounds;                 /* as this party counted them */
+    uint64_t exec_us;                /* of which the steps (after BEGIN and seeds) */
+    uint64_t first_step_us;          /* from the first message to the end of step 1 */
+    uint64_t sent[3], recv[3];       /* the steps' payload bytes per peer (own entry 0) */
+    uint64_t msgs[3];                /* the steps' messages sent per peer */
+    uint64_t rounds;                 /* the steps' rounds as this party counted them */
     uint64_t mask_bytes;             /* of sent: opening mask-once operands */
+    uint64_t setup_bytes;            /* sent agreeing the job's seeds, not in sent */
 } wire_job_stats_t;
 
 /* A job as JOB reports it. */

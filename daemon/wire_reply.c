@@ -113,9 +113,11 @@ static int wire_pack_body(msgpack_packer *pk, wire_op_t op, const wire_reply_t *
         const uint64_t *arrays[] = {st->sent, st->recv, st->msgs};
         rc |= wire_pack_kv_uint(pk, "steps", st->steps) |
               wire_pack_kv_uint(pk, "time_us", st->time_us) |
+              wire_pack_kv_uint(pk, "exec_us", st->exec_us) |
               wire_pack_kv_uint(pk, "first_step_us", st->first_step_us) |
               wire_pack_kv_uint(pk, "rounds", st->rounds) |
-              wire_pack_kv_uint(pk, "mask_bytes", st->mask_bytes);
+              wire_pack_kv_uint(pk, "mask_bytes", st->mask_bytes) |
+              wire_pack_kv_uint(pk, "setup_bytes", st->setup_bytes);
         for (int a = 0; a < 3; a++) {
             rc |= wire_pack_str(pk, wire_stats_arrays[a]) | msgpack_pack_array(pk, 3);
             for (int p = 0; p < 3; p++)
@@ -145,7 +147,7 @@ static size_t wire_body_fields(wire_op_t op)
     case WIRE_OP_STATUS: return 8;
     case WIRE_OP_LS: return 1;
     case WIRE_OP_GET: return 5;
-    case WIRE_OP_RUN: return 8;
+    case WIRE_OP_RUN: return 10;
     case WIRE_OP_JOB: return 3;
     default: return 0;
     }
@@ -309,17 +311,22 @@ static trine_status_t wire_get_body(wire_reply_t *r, const msgpack_object *m, tr
 
 static trine_status_t wire_run_body(wire_reply_t *r, const msgpack_object *m, trine_err_t *err)
 {
-    static const char *const keys[] = {"v",          "id",   "ok",   "steps", "time_us",
-                                       "first_step_us", "rounds", "mask_bytes", "sent",
-                                       "recv",       "msgs", NULL};
+    static const char *const keys[] = {"v",           "id",          "ok",      "steps",
+                                       "time_us",     "exec_us",     "first_step_us",
+                                       "rounds",      "mask_bytes",  "setup_bytes",
+                                       "sent",        "recv",        "msgs",    NULL};
     wire_job_stats_t *s = &r->stats;
     trine_status_t st = wire_keys_exactly(m, keys, "run reply", err);
     struct {
         const char *key;
         uint64_t *to;
-    } scalars[] = {{"steps", &s->steps},   {"time_us", &s->time_us},
-                   {"first_step_us", &s->first_step_us}, {"rounds", &s->rounds},
-                   {"mask_bytes", &s->mask_bytes}};
+    } scalars[] = {{"steps", &s->steps},
+                   {"time_us", &s->time_us},
+                   {"exec_us", &s->exec_us},
+                   {"first_step_us", &s->first_step_us},
+                   {"rounds", &s->rounds},
+                   {"mask_bytes", &s->mask_bytes},
+                   {"setup_bytes", &s->setup_bytes}};
     for (size_t i = 0; st == TRINE_OK && i < sizeof scalars / sizeof scalars[0]; i++)
         st = wire_uint(scalars[i].to, wire_get(m, scalars[i].key), UINT64_MAX, scalars[i].key,
                        err);

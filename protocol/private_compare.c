@@ -37,33 +37,46 @@
 
 typedef enum { C_GT, C_LT, C_ALWAYS } c_kind_t;
 
-/* Fills d with this party's 64 masked, permuted digits of one value. */
+/* Fills d with this party's 64 masked, rotated digits of one value. The
+ * loops are written so that the compiler vectorizes them: every term is
+ * formed whole first (w_i <= p, c_i before the sum <= 2p + 1), the suffix
+ * sums are plain additions (at most 64 p + 2p + 1 < 2^13, no reduction
+ * needed until the end), and the reductions mod p are independent. */
 static void pc_value(uint8_t *d, const uint8_t *x, uint64_t t, c_kind_t kind, bool p0,
                      const uint64_t *rnd)
 {
-    uint8_t c[BITS];
-    unsigned sum = 0; /* share of sum_{k > i} w_k, mod p */
-    for (int i = BITS - 1; i >= 0; i--) {
-        unsigned ti = (unsigned)(t >> i) & 1, xi = x[i];
-        unsigned ci;
-        if (kind == C_ALWAYS)
-            ci = p0 ? 0 : (i != 0);
-        else if (kind == C_GT)
-            ci = (p0 ? ti + 1 : 0) + (PROTO_P - xi) + sum;
-        else
-            ci = (p0 ? 1 + PROTO_P - ti : 0) + xi + sum;
-        c[i] = (uint8_t)(ci % PROTO_P);
+    uint32_t c[BITS], w[BITS], m[BITS];
+    uint32_t own = p0 ? 1 : 0;
+    for (int i = 0; i < BITS; i++) {
+        uint32_t ti = (uint32_t)(t >> i) & 1, xi = x[i];
         /* w_i = x_i xor t_i = t_i + x_i (1 - 2 t_i) */
-        unsigned wi = (p0 ? ti : 0) + (ti ? PROTO_P - xi : xi);
-        sum = (sum + wi) % PROTO_P;
+        w[i] = own * ti + (ti ? PROTO_P - xi : xi);
+        if (kind == C_GT)
+            c[i] = own * (ti + 1) + (PROTO_P - xi);
+        else if (kind == C_LT)
+            c[i] = own * (1 + PROTO_P - ti) + xi;
+        else
+            c[i] = own ? 0 : (i != 0);
+    }
+    if (kind != C_ALWAYS) {
+        uint32_t sum = 0; /* share of sum_{k > i} w_k */
+        for (int i = BITS - 1; i >= 0; i--) {
+            c[i] += sum;
+            sum += w[i];
+        }
+    }
+    for (int i = 0; i < BITS; i++) {
+        uint32_t s = 1 + proto_digit(rnd[i], 0, PROTO_P - 1), u = proto_digit(rnd[i], 1, PROTO_P);
+        m[i] = (s * (c[i] % PROTO_P) + (own ? u : PROTO_P - u)) % PROTO_P;
     }
     unsigned rot = proto_digit(rnd[BITS], 0, BITS);
-    for (int i = 0; i < BITS; i++) {
-        unsigned s = 1 + proto_digit(rnd[i], 0, PROTO_P - 1), u = proto_digit(rnd[i], 1, PROTO_P);
-        unsigned di = (s * c[i] + (p0 ? u : PROTO_P - u)) % PROTO_P;
-        d[(i + rot) % BITS] = (uint8_t)di;
-    }
+    for (unsigned i = 0; i < BITS - rot; i++)
+        d[i + rot] = (uint8_t)m[i];
+    for (unsigned i = BITS - rot; i < BITS; i++)
+        d[i + rot - BITS] = (uint8_t)m[i];
     sodium_memzero(c, sizeof c);
+    sodium_memzero(w, sizeof w);
+    sodium_memzero(m, sizeof m);
 }
 
 /* Turns (mode, public value, beta) into the question the c_i ask. */
@@ -136,10 +149,13 @@ static trine_status_t pc_reveal(proto_ctx_t *ctx, uint8_t *out, size_t n, trine_
     }
     if (st == TRINE_OK) {
         zp_unpack(d1, wire, digits);
+        /* digits are below p, so a sum is 0 mod p when it is 0 or p */
         for (size_t e = 0; e < n; e++) {
             uint8_t zero = 0;
-            for (size_t i = e * BITS; i < (e + 1) * BITS; i++)
-                zero |= (d0[i] + d1[i]) % PROTO_P == 0;
+            for (size_t i = e * BITS; i < (e + 1) * BITS; i++) {
+                unsigned sum = (unsigned)d0[i] + d1[i];
+                zero |= (sum == 0) | (sum == PROTO_P);
+            }
             out[e] = zero;
         }
     }

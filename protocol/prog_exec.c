@@ -5,9 +5,10 @@
  *
  * Work saved across ops, decided once per job from the op list:
  * - a relu keeps its DReLU bits when a later drelu reads the same value
- *   (the variable not written in between): that drelu sends nothing. A
- *   maxpool keeps its one-hot argmax for a later maxpool_grad of the same
- *   input, which then costs one product instead of a maxpool and a product.
+ *   (the variable not written in between; prog_op_reuses): that drelu
+ *   sends nothing. A maxpool keeps its one-hot argmax for a later
+ *   maxpool_grad of the same input, which then costs one product instead
+ *   of a maxpool and a product.
  * - the right operand of a matmul or the filters of a conv2d, when an input
  *   that no op writes and used by more than one product in the job, is
  *   masked once (mask.c) on first use: each product then opens only the
@@ -49,23 +50,6 @@ static void wipe_destroy(tensor_t **t)
     tensor_destroy(t);
 }
 
-/* The latest op before ops[j] of code `code` reading variable v as its
- * first operand with the same attributes (for maxpool), provided nothing
- * writes v from there to j; or -1. */
-static int plan_source(const prog_t *p, size_t j, prog_opcode_t code, int v)
-{
-    const prog_op_t *use = &p->ops[j];
-    for (size_t i = j; i-- > 0;) {
-        const prog_op_t *op = &p->ops[i];
-        if (op->code == code && op->in[0] == v && op->out != v &&
-            (code == PROG_RELU || (op->iattr[0] == use->iattr[0] && op->iattr[1] == use->iattr[1])))
-            return (int)i;
-        if (op->out == v)
-            return -1;
-    }
-    return -1;
-}
-
 /* Fills the per-job decisions: by-products to keep and operands to mask. */
 static trine_status_t exec_plan(exec_t *x, uint64_t steps)
 {
@@ -80,9 +64,7 @@ static trine_status_t exec_plan(exec_t *x, uint64_t steps)
         written[p->ops[i].out] = true;
     for (size_t j = 0; j < p->nops; j++) {
         const prog_op_t *op = &p->ops[j];
-        x->reuse[j] = op->code == PROG_DRELU          ? plan_source(p, j, PROG_RELU, op->in[0])
-                      : op->code == PROG_MAXPOOL_GRAD ? plan_source(p, j, PROG_MAXPOOL, op->in[1])
-                                                      : -1;
+        x->reuse[j] = prog_op_reuses(p, j);
         if (x->reuse[j] >= 0)
             x->keep[x->reuse[j]] = true;
         int w = op->in[1];
@@ -294,6 +276,14 @@ static trine_status_t op_maxpool_grad(exec_t *x, size_t i, tensor_t *out, trine_
     return st;
 }
 
+/* Ring bits 0 / 1 of a > b to the fixed-point reals 0.0 / 1.0. */
+static trine_status_t op_gt(exec_t *x, const prog_op_t *op, tensor_t *out, trine_err_t *err)
+{
+    trine_status_t st =
+        proto_compare(x->ctx, out, x->val[op->in[0]], x->val[op->in[1]], PROTO_CMP_GT, err);
+    return st == TRINE_OK ? proto_mul_scalar(x->ctx, out, out, (uint64_t)1 << x->f) : st;
+}
+
 /* The index as a real: index 2^f. */
 static trine_status_t op_argmax(exec_t *x, const prog_op_t *op, tensor_t *out, trine_err_t *err)
 {
@@ -342,6 +332,9 @@ static trine_status_t op_run(exec_t *x, size_t i, tensor_t *out, trine_err_t *er
     case PROG_SIGMOID: return proto_sigmoid(x->ctx, out, a, err);
     case PROG_ARGMAX: return op_argmax(x, op, out, err);
     case PROG_SGD: return op_sgd(x, op, out, err);
+    /* a 2^f / b: the quotient of two fixed-point values is fixed point */
+    case PROG_DIV: return proto_div(x->ctx, out, a, b, (unsigned)op->iattr[0], err);
+    case PROG_GT: return op_gt(x, op, out, err);
     case PROG_OPCODE_COUNT: break;
     }
     return trine_err_set(err, TRINE_EFORMAT, "no opcode %d", (int)op->code);

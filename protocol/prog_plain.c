@@ -231,6 +231,14 @@ static void run_elementwise(const prog_op_t *op, size_t n, const double *a, cons
         for (size_t i = 0; i < n; i++)
             out[i] = sigmoid_piecewise(a[i]);
         break;
+    case PROG_DIV: /* the exact quotient, whatever the precondition says */
+        for (size_t i = 0; i < n; i++)
+            out[i] = a[i] / b[i];
+        break;
+    case PROG_GT:
+        for (size_t i = 0; i < n; i++)
+            out[i] = a[i] > b[i] ? 1.0 : 0.0;
+        break;
     default: /* PROG_RESHAPE: the same values in the same order */
         memcpy(out, a, n * sizeof *out);
         break;

@@ -41,11 +41,18 @@ static const struct {
     [PROG_SIGMOID] = {"sigmoid", 1},
     [PROG_ARGMAX] = {"argmax", 1},
     [PROG_SGD] = {"sgd", 2},
+    [PROG_DIV] = {"div", 2},
+    [PROG_GT] = {"gt", 2},
 };
 
 /* The largest learning-rate exponent j of 2^-j; the context's frac_bits
  * (checked when the job runs) is the tighter limit in practice. */
 #define SGD_SHIFT_MAX 62
+
+/* The largest int_bits of a div. proto_div needs int_bits + frac_bits <= 61
+ * (checked when the job runs): 30 still leaves up to 31 fractional bits,
+ * and bounds a div at 30 + frac_bits steps. */
+#define DIV_INT_BITS_MAX 30
 
 /* "[2,3,4]": four extents of up to 20 digits, commas and brackets. */
 #define SHAPE_STR_MAX 96
@@ -91,6 +98,24 @@ trine_status_t prog_check_job(const prog_t *p, uint64_t batch, trine_err_t *err)
     if (st == TRINE_OK && rows && rows % b)
         st = prog_check(p, rows % b, NULL, err);
     return st;
+}
+
+int prog_op_reuses(const prog_t *p, size_t j)
+{
+    const prog_op_t *use = &p->ops[j];
+    prog_opcode_t code = use->code == PROG_DRELU          ? PROG_RELU
+                         : use->code == PROG_MAXPOOL_GRAD ? PROG_MAXPOOL
+                                                          : PROG_OPCODE_COUNT;
+    int v = use->code == PROG_DRELU ? use->in[0] : use->in[1];
+    for (size_t i = j; code != PROG_OPCODE_COUNT && i-- > 0;) {
+        const prog_op_t *op = &p->ops[i];
+        if (op->code == code && op->in[0] == v && op->out != v &&
+            (code == PROG_RELU || (op->iattr[0] == use->iattr[0] && op->iattr[1] == use->iattr[1])))
+            return (int)i;
+        if (op->out == v)
+            return -1;
+    }
+    return -1;
 }
 
 size_t prog_batch_rows(const prog_t *p)
@@ -301,6 +326,11 @@ static trine_status_t check_attrs(const prog_op_t *op, trine_err_t *err)
                            SGD_SHIFT_MAX, op->fattr);
         return TRINE_OK;
     }
+    case PROG_DIV:
+        if (op->iattr[0] < 0 || op->iattr[0] > DIV_INT_BITS_MAX)
+            return op_fail(err, TRINE_EFORMAT, op, "int_bits must be 0 to %d, got %lld",
+                           DIV_INT_BITS_MAX, (long long)op->iattr[0]);
+        return TRINE_OK;
     case PROG_RESHAPE:
         if (op->ndim < 1 || op->ndim > TENSOR_MAX_DIMS)
             return op_fail(err, TRINE_EFORMAT, op, "target has %d dimensions, want 1 to %d",
@@ -464,7 +494,9 @@ static trine_status_t op_shape(const prog_op_t *op, const operand_t *a, const op
     case PROG_ADD:
     case PROG_SUB: return shape_broadcast(op, a, b, r, err);
     case PROG_MUL:
-    case PROG_SGD: return shape_same(op, a, b, r, err);
+    case PROG_SGD:
+    case PROG_DIV:
+    case PROG_GT: return shape_same(op, a, b, r, err);
     case PROG_SUM:
         if (a->ndim == 1)
             result_set(r, 1, (size_t[]){1});

@@ -27,8 +27,8 @@
  *
  * Values. Every value is a real number, in fixed point with the context's
  * frac_bits on shares and a double in the plaintext backend. Products are
- * truncated once. Bits (drelu) and indices (argmax) are real numbers too:
- * 1.0, 3.0.
+ * truncated once. Bits (drelu, gt) and indices (argmax) are real numbers
+ * too: 1.0, 3.0.
  */
 #ifndef TRINE_PROGRAM_H
 #define TRINE_PROGRAM_H
@@ -88,6 +88,14 @@ typedef enum {
     PROG_SGD,        /* a - fattr * b for a learning rate fattr = 2^-j
                         (1 <= j <= frac_bits); same shapes. Typically written
                         back to a: w = sgd(w, dw, 2^-7) */
+    PROG_DIV,        /* elementwise a / b rounded down to a fixed-point
+                        step (proto_div); same shapes, iattr[0] = int_bits
+                        (0 to 30). Needs 0 <= a < 2^int_bits b and b > 0
+                        with b 2^int_bits < 2^(61-f): outside that the
+                        result is wrong, not an error. int_bits + f steps
+                        of 8 rounds */
+    PROG_GT,         /* 1 where a > b else 0, same shapes (no broadcast);
+                        exact for |a - b| < 2^(62-f) */
     PROG_OPCODE_COUNT
 } prog_opcode_t;
 
@@ -155,6 +163,21 @@ TRINE_NODISCARD trine_status_t prog_check_job(const prog_t *p, uint64_t batch, t
 
 /* The rows N of the batch inputs, or 0 when the program has none. */
 size_t prog_batch_rows(const prog_t *p);
+
+/* The earlier op whose by-product ops[j] of a checked p takes instead of
+ * computing it again, or -1: for a drelu, the latest relu of the same
+ * variable (its DReLU bits); for maxpool_grad(dy, x), the latest maxpool of
+ * x with the same k and stride (its one-hot argmax). Only while no op from
+ * that one on writes the variable. */
+int prog_op_reuses(const prog_t *p, size_t j);
+
+/* The bytes SecureNN (whitepaper 2019, Tables 1-2; DESIGN.md section 5)
+ * would send for one step of a checked p, all three parties together, at
+ * ell = 64, p = 67 and one byte per Z_p element; s holds that step's
+ * shapes from prog_check and frac_bits sets the quotient bits of a div.
+ * The baseline prog_exec's traffic is measured against; prog_cost.c gives
+ * the formula of each op. */
+double prog_securenn_bytes(const prog_t *p, const prog_shapes_t *s, unsigned frac_bits);
 
 /* A job: the program, the inputs and how to step through them. */
 typedef struct {

@@ -1,7 +1,8 @@
 /* check_prog.c — program checks (every error class, messages with their
- * source position) and the plaintext backend against hand-computed
- * answers: layers, convolution, pooling and its gradient, stepping over
- * batches and epochs, and SGD state carried across steps. */
+ * source position), the plaintext backend against hand-computed answers
+ * (layers, convolution, pooling and its gradient, stepping over batches
+ * and epochs, SGD state carried across steps), and SecureNN's bytes for
+ * whole networks and for each op. */
 #include "check_util.h"
 
 #include "protocol/program.h"
@@ -152,10 +153,15 @@ static void random_reals(double *out, size_t n, uint64_t seed)
 START_TEST(opcode_names)
 {
     static const char *const names[PROG_OPCODE_COUNT] = {
-        "matmul",  "add",       "sub",     "mul",     "scale",        "sum",
-        "conv2d",  "relu",      "drelu",   "maxpool", "maxpool_grad", "avgpool",
-        "reshape", "transpose", "sigmoid", "argmax",  "sgd"};
-    static const int arity[PROG_OPCODE_COUNT] = {2, 2, 2, 2, 1, 1, 2, 1, 1, 1, 2, 1, 1, 1, 1, 1, 2};
+        "matmul",  "add",    "sub",     "mul",          "scale",   "sum",     "conv2d",
+        "relu",    "drelu",  "maxpool", "maxpool_grad", "avgpool", "reshape", "transpose",
+        "sigmoid", "argmax", "sgd",     "div",          "gt"};
+    static const int arity[PROG_OPCODE_COUNT] = {2, 2, 2, 2, 1, 1, 2, 1, 1, 1,
+                                                 2, 1, 1, 1, 1, 1, 2, 2, 2};
+    /* the codes are the wire's: appended, never renumbered */
+    ck_assert_int_eq(PROG_SGD, 16);
+    ck_assert_int_eq(PROG_DIV, 17);
+    ck_assert_int_eq(PROG_GT, 18);
     for (int i = 0; i < PROG_OPCODE_COUNT; i++) {
         ck_assert_str_eq(prog_opcode_name((prog_opcode_t)i), names[i]);
         ck_assert_int_eq(prog_opcode_find(names[i]), i);
@@ -294,7 +300,7 @@ START_TEST(check_structure_errors)
 {
     prog_t p = base();
     p.ops[0].code = PROG_OPCODE_COUNT;
-    expect_err(&p, 4, TRINE_EFORMAT, "line 1 col 1: opcode 17: not an operation");
+    expect_err(&p, 4, TRINE_EFORMAT, "line 1 col 1: opcode 19: not an operation");
     prog_clear(&p);
 
     p = base();
@@ -410,6 +416,23 @@ START_TEST(check_attribute_errors)
     p.ops[0].fattr = NAN;
     expect_err(&p, 0, TRINE_EFORMAT, "scale: the factor must be a finite number");
 
+    /* div: int_bits 0 .. 30 */
+    p.ops[0].code = PROG_DIV;
+    p.ops[0].in[1] = w;
+    p.ops[0].fattr = 0;
+    for (int64_t bits = 0; bits <= 30; bits += 30) {
+        p.ops[0].iattr[0] = bits;
+        ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
+    }
+    p.ops[0].iattr[0] = 31;
+    expect_err(&p, 0, TRINE_EFORMAT, "line 1 col 1: div: int_bits must be 0 to 30, got 31");
+    p.ops[0].iattr[0] = -1;
+    expect_err(&p, 0, TRINE_EFORMAT, "line 1 col 1: div: int_bits must be 0 to 30, got -1");
+    p.ops[0].iattr[0] = 0;
+    p.ops[0].code = PROG_GT; /* no attributes to judge */
+    ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
+    p.ops[0].in[1] = -1;
+
     p.ops[0].code = PROG_RESHAPE;
     p.ops[0].ndim = 0;
     expect_err(&p, 0, TRINE_EFORMAT, "reshape: target has 0 dimensions, want 1 to 4");
@@ -469,6 +492,20 @@ START_TEST(check_shape_errors)
     ck_assert_int_eq(prog_check(&p, 4, NULL, NULL), TRINE_OK);
     p.ops[1].code = PROG_MUL;
     expect_err(&p, 4, TRINE_ESHAPE, "mul: h [4,2] and b [1,2] must have the same shape");
+    /* div and gt do not broadcast either */
+    p.ops[1].code = PROG_DIV;
+    expect_err(&p, 4, TRINE_ESHAPE,
+               "line 2 col 1: div: h [4,2] and b [1,2] must have the same shape");
+    p.ops[1].code = PROG_GT;
+    expect_err(&p, 4, TRINE_ESHAPE,
+               "line 2 col 1: gt: h [4,2] and b [1,2] must have the same shape");
+    p.vars[B].shape[0] = 4;
+    p.ops[1].in[0] = p.ops[1].in[1]; /* gt(b, h): [4,2] and [4,2] */
+    p.ops[1].in[1] = H;
+    ck_assert_int_eq(prog_check(&p, 4, NULL, NULL), TRINE_OK);
+    p.vars[B].shape[1] = 3;
+    expect_err(&p, 4, TRINE_ESHAPE,
+               "line 2 col 1: gt: b [4,3] and h [4,2] must have the same shape");
     prog_clear(&p);
 
     p = base();
@@ -650,6 +687,33 @@ START_TEST(plain_elementwise_and_argmax)
             want[i * 3 + j] =
                 v.in[a]->data[i] * v.in[a]->data[j] + v.in[a]->data[3 + i] * v.in[a]->data[3 + j];
     expect_values(v.out[ata], 2, (size_t[]){3, 3}, want, 1e-15);
+    vals_free(&v);
+    prog_clear(&p);
+}
+END_TEST
+
+START_TEST(plain_div_gt)
+{
+    prog_t p = prog_new();
+    int a = input(&p, "a", 2, (size_t[]){2, 3}), b = input(&p, "b", 2, (size_t[]){2, 3});
+    int q = temp(&p, "q"), q4 = temp(&p, "q4"), gt = temp(&p, "gt"), lt = temp(&p, "lt");
+    op(&p, PROG_DIV, q, a, b);
+    op(&p, PROG_DIV, q4, a, b)->iattr[0] = 4; /* the same quotient in plaintext */
+    op(&p, PROG_GT, gt, a, b);
+    op(&p, PROG_GT, lt, b, a);
+    p.vars[q].output = p.vars[q4].output = p.vars[gt].output = p.vars[lt].output = true;
+
+    vals_t v = {0};
+    set(&v, &p, a, (double[]){1, -1.5, 0, 0.25, 3, -2});
+    set(&v, &p, b, (double[]){2, 0.5, 4, 0.25, 1.5, -2});
+    run_ok(&p, 1, 1, &v);
+    const size_t s23[] = {2, 3};
+    const double quot[] = {0.5, -3, 0, 1, 2, 1};
+    expect_values(v.out[q], 2, s23, quot, 0);
+    expect_values(v.out[q4], 2, s23, quot, 0);
+    /* equal values are not greater */
+    expect_values(v.out[gt], 2, s23, (double[]){0, 0, 0, 0, 1, 0}, 0);
+    expect_values(v.out[lt], 2, s23, (double[]){1, 1, 1, 0, 0, 0}, 0);
     vals_free(&v);
     prog_clear(&p);
 }
@@ -944,6 +1008,182 @@ START_TEST(plain_bad_jobs)
 }
 END_TEST
 
+/* ---- prog_op_reuses, prog_securenn_bytes ------------------------------ */
+
+START_TEST(reuse_relu_bits_and_maxpool_argmax)
+{
+    prog_t p = prog_new();
+    int a = input(&p, "a", 4, (size_t[]){1, 1, 4, 4}),
+        u = input(&p, "u", 4, (size_t[]){1, 1, 4, 4});
+    int g = input(&p, "g", 4, (size_t[]){1, 1, 2, 2});
+    int r = temp(&p, "r"), m = temp(&p, "m");
+    op(&p, PROG_RELU, r, a, -1);                   /* 0 */
+    op(&p, PROG_DRELU, temp(&p, "d1"), a, -1);     /* 1: takes 0's bits */
+    op(&p, PROG_DRELU, temp(&p, "d2"), r, -1);     /* 2: relu of another value */
+    op(&p, PROG_RELU, temp(&p, "ru"), u, -1);      /* 3 */
+    op(&p, PROG_SGD, u, u, u)->fattr = 0.5;        /* 4: u changes */
+    op(&p, PROG_DRELU, temp(&p, "d3"), u, -1);     /* 5: stale bits, none */
+    prog_op_t *o = op(&p, PROG_MAXPOOL, m, a, -1); /* 6 */
+    o->iattr[0] = o->iattr[1] = 2;
+    o = op(&p, PROG_MAXPOOL_GRAD, temp(&p, "gx"), g, a); /* 7: takes 6's one-hot */
+    o->iattr[0] = o->iattr[1] = 2;
+    o = op(&p, PROG_MAXPOOL_GRAD, temp(&p, "gy"), m, a); /* 8: another stride, none */
+    o->iattr[0] = 3, o->iattr[1] = 1;
+    trine_err_t err = {0};
+    ck_assert_msg(prog_check(&p, 0, NULL, &err) == TRINE_OK, "%s", err.msg);
+    const int want[] = {-1, 0, -1, -1, -1, -1, -1, 6, -1};
+    for (size_t j = 0; j < p.nops; j++)
+        ck_assert_int_eq(prog_op_reuses(&p, j), want[j]);
+    prog_clear(&p);
+}
+END_TEST
+
+/* prog_securenn_bytes of p checked for a step of rows. */
+static double securenn_bytes(const prog_t *p, size_t rows, unsigned frac_bits)
+{
+    prog_shapes_t *s = malloc(sizeof *s);
+    ck_assert_ptr_nonnull(s);
+    trine_err_t err = {0};
+    ck_assert_msg(prog_check(p, rows, s, &err) == TRINE_OK, "%s", err.msg);
+    double bytes = prog_securenn_bytes(p, s, frac_bits);
+    free(s);
+    return bytes;
+}
+
+/* y = argmax(... relu(x w_i + b_i) ...): the dense layers of widths
+ * dims[0] -> dims[n]. */
+static prog_t dense_net(const size_t *dims, int n)
+{
+    prog_t p = prog_new();
+    int h = batch(&p, "x", 2, (size_t[]){128, dims[0]});
+    char name[16];
+    for (int i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "w%d", i);
+        int w = input(&p, name, 2, (size_t[]){dims[i], dims[i + 1]});
+        snprintf(name, sizeof name, "b%d", i);
+        int b = input(&p, name, 1, (size_t[]){dims[i + 1]});
+        snprintf(name, sizeof name, "z%d", i);
+        int z = temp(&p, name);
+        op(&p, PROG_MATMUL, z, h, w);
+        snprintf(name, sizeof name, "zb%d", i);
+        h = temp(&p, name);
+        op(&p, PROG_ADD, h, z, b);
+        if (i + 1 == n)
+            break;
+        snprintf(name, sizeof name, "h%d", i);
+        int r = temp(&p, name);
+        op(&p, PROG_RELU, r, h, -1);
+        h = r;
+    }
+    op(&p, PROG_ARGMAX, temp(&p, "y"), h, -1);
+    return p;
+}
+
+START_TEST(securenn_bytes_network_a)
+{
+    prog_t p = dense_net((size_t[]){784, 128, 128, 10}, 3);
+    /* matmuls 1,619,200 + 265,216 + 22,608, relus 2 x 90,112, argmax
+     * 6,696; the bias adds are local (DESIGN.md section 11: 2.10 MB) */
+    ck_assert_double_eq(securenn_bytes(&p, 1, 13), 2093944);
+    /* at batch 128: the 128x784x128 product alone is 3,342,336 bytes and
+     * each relu layer 11,534,336 (section 11's per-protocol figures) */
+    ck_assert_double_eq(securenn_bytes(&p, 128, 13),
+                        3342336 + 2 * 11534336 + 655360 + 292864 + 128 * 9 * 744);
+    /* no division: frac_bits does not matter */
+    ck_assert_double_eq(securenn_bytes(&p, 1, 20), 2093944);
+    prog_clear(&p);
+}
+END_TEST
+
+START_TEST(securenn_bytes_lenet)
+{
+    prog_t p = prog_new();
+    int x = batch(&p, "x", 4, (size_t[]){16, 1, 28, 28});
+    int c1 = input(&p, "c1", 4, (size_t[]){20, 1, 5, 5});
+    int c2 = input(&p, "c2", 4, (size_t[]){50, 20, 5, 5});
+    int w3 = input(&p, "w3", 2, (size_t[]){800, 500}), w4 = input(&p, "w4", 2, (size_t[]){500, 10});
+    int h = x;
+    int filters[2] = {c1, c2};
+    for (int i = 0; i < 2; i++) {
+        int cv = temp(&p, i ? "conv2" : "conv1");
+        op(&p, PROG_CONV2D, cv, h, filters[i])->iattr[0] = 1; /* valid: stride 1, no padding */
+        int mp = temp(&p, i ? "pool2" : "pool1");
+        prog_op_t *o = op(&p, PROG_MAXPOOL, mp, cv, -1);
+        o->iattr[0] = o->iattr[1] = 2;
+        h = temp(&p, i ? "relu2" : "relu1");
+        op(&p, PROG_RELU, h, mp, -1);
+    }
+    int flat = temp(&p, "flat");
+    op(&p, PROG_RESHAPE, flat, h, -1)->ndim = 2; /* {0, 0}: flatten */
+    int z3 = temp(&p, "z3"), r3 = temp(&p, "r3"), z4 = temp(&p, "z4");
+    op(&p, PROG_MATMUL, z3, flat, w3);
+    op(&p, PROG_RELU, r3, z3, -1);
+    op(&p, PROG_MATMUL, z4, r3, w4);
+    op(&p, PROG_ARGMAX, temp(&p, "y"), z4, -1);
+    /* conv1 [576,25]x[25,20] 330,560; pool1 2,880 windows 6,428,160; relu1
+     * 2,027,520; conv2 [64,500]x[500,50] 937,600; pool2 800 windows
+     * 1,785,600; relu2 563,200; 800x500 6,416,800; relu 352,000; 500x10
+     * 88,080; argmax 6,696 (section 11: 18.9 MB) */
+    ck_assert_double_eq(securenn_bytes(&p, 1, 13), 18936216);
+    prog_clear(&p);
+}
+END_TEST
+
+START_TEST(securenn_bytes_per_op)
+{
+    prog_t p = prog_new();
+    int a = input(&p, "a", 2, (size_t[]){2, 3}), b = input(&p, "b", 2, (size_t[]){2, 3});
+    int x = input(&p, "x", 2, (size_t[]){4, 3}), d = input(&p, "d", 2, (size_t[]){4, 2});
+    int x4 = input(&p, "x4", 4, (size_t[]){1, 1, 4, 4}),
+        g = input(&p, "g", 4, (size_t[]){1, 1, 2, 2});
+    int r = temp(&p, "r");
+    struct {
+        prog_opcode_t code;
+        int a, b;
+        int64_t i0, i1;
+        double bytes; /* at frac_bits 13 */
+    } cases[] = {
+        {PROG_RELU, a, -1, 0, 0, 6 * 704},
+        {PROG_DRELU, a, -1, 0, 0, 0},       /* after relu(a) */
+        {PROG_DRELU, r, -1, 0, 0, 6 * 664}, /* r: the relu's result, not its operand */
+        {PROG_DIV, a, b, 0, 0, 6 * 704 * 13},
+        {PROG_DIV, a, b, 4, 0, 6 * 704 * 17},
+        {PROG_GT, a, b, 0, 0, 6 * 664},
+        {PROG_MUL, a, b, 0, 0, 6 * 40},
+        {PROG_SIGMOID, a, -1, 0, 0, 6 * 1408},
+        {PROG_MATMUL, x, d, 1, 0, 8 * (2 * 3 * 4 + 2 * 4 * 2 + 3 * 2)}, /* x^T d */
+        {PROG_MATMUL, a, x, 0, 1, 8 * (2 * 2 * 3 + 2 * 3 * 4 + 2 * 4)}, /* a x^T */
+        {PROG_MAXPOOL, x4, -1, 2, 2, 4 * 3 * 744},
+        {PROG_MAXPOOL, x4, -1, 3, 1, 4 * 8 * 744},
+        {PROG_MAXPOOL_GRAD, g, x4, 2, 2, 16 * 40},
+        {PROG_ARGMAX, x, -1, 0, 0, 4 * 2 * 744},
+        {PROG_ADD, a, b, 0, 0, 0},
+        {PROG_SUB, a, b, 0, 0, 0},
+        {PROG_SCALE, a, -1, 0, 0, 0},
+        {PROG_SUM, a, -1, 0, 0, 0},
+        {PROG_AVGPOOL, x4, -1, 2, 2, 0},
+        {PROG_TRANSPOSE, a, -1, 0, 0, 0},
+        {PROG_SGD, a, b, 0, 0, 0},
+    };
+    op(&p, cases[0].code, r, cases[0].a, cases[0].b);
+    double total = cases[0].bytes;
+    for (size_t i = 1; i < sizeof cases / sizeof cases[0]; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "t%zu", i);
+        prog_op_t *o = op(&p, cases[i].code, temp(&p, name), cases[i].a, cases[i].b);
+        o->iattr[0] = cases[i].i0;
+        o->iattr[1] = cases[i].i1;
+        o->fattr = 0.5;
+        total += cases[i].bytes;
+        ck_assert_msg(securenn_bytes(&p, 0, 13) == total, "%s: %.0f, want %.0f more",
+                      prog_opcode_name(cases[i].code), securenn_bytes(&p, 0, 13), cases[i].bytes);
+    }
+    /* int_bits + frac_bits quotient bits: 13 + 17 at 13, 20 + 24 at 20 */
+    ck_assert_double_eq(securenn_bytes(&p, 0, 20) - total, 6 * 704 * 14);
+    prog_clear(&p);
+}
+END_TEST
+
 Suite *prog_suite(void)
 {
     Suite *s = suite_create("prog");
@@ -954,10 +1194,17 @@ Suite *prog_suite(void)
     tcase_add_test(tc, check_structure_errors);
     tcase_add_test(tc, check_attribute_errors);
     tcase_add_test(tc, check_shape_errors);
+    tcase_add_test(tc, reuse_relu_bits_and_maxpool_argmax);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("cost");
+    tcase_add_test(tc, securenn_bytes_network_a);
+    tcase_add_test(tc, securenn_bytes_lenet);
+    tcase_add_test(tc, securenn_bytes_per_op);
     suite_add_tcase(s, tc);
     tc = tcase_create("plain");
     tcase_add_test(tc, plain_mlp_forward);
     tcase_add_test(tc, plain_elementwise_and_argmax);
+    tcase_add_test(tc, plain_div_gt);
     tcase_add_test(tc, plain_conv2d_stride_pad);
     tcase_add_test(tc, plain_pooling_ties_overlap);
     tcase_add_test(tc, plain_batches_and_epochs);

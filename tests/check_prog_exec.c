@@ -4,9 +4,9 @@
  * the interpreter saves (DReLU bits kept from a relu, masks reused).
  *
  * Inputs are multiples of one fixed-point step, so that they encode
- * exactly: relu, drelu, maxpool, its gradient, argmax and sigmoid must then
- * match the plaintext exactly, and the rest within a few steps per
- * truncation. */
+ * exactly: relu, drelu, gt, maxpool, its gradient, argmax and sigmoid must
+ * then match the plaintext exactly, div within the one step its floor
+ * drops, and the rest within a few steps per truncation. */
 #include "check_util.h"
 #include "proto_harness.h"
 
@@ -376,6 +376,80 @@ START_TEST(nonlinear_ops_exact)
 }
 END_TEST
 
+/* The ring integer of a value that is a multiple of ULP. */
+static uint64_t ring_of(double v)
+{
+    return (uint64_t)(int64_t)(v / ULP);
+}
+
+START_TEST(div_gt_match_plain)
+{
+    enum { N = 5 * 8 };
+    for (uint64_t seed = 90; seed < 93; seed++) {
+        tprog_t t;
+        tp_init(&t, 10 * seed);
+        int a = tp_in(&t, "a", PROG_VAR_INPUT, 4, S(5, 8));
+        int b = tp_in(&t, "b", PROG_VAR_INPUT, 4, S(5, 8));
+        int n0 = tp_in(&t, "n0", PROG_VAR_INPUT, 1, S(5, 8));
+        int n4 = tp_in(&t, "n4", PROG_VAR_INPUT, 1, S(5, 8));
+        int d = tp_in(&t, "d", PROG_VAR_INPUT, 1, S(5, 8));
+        /* gt: ties every fourth element, signs around 0, negatives, and
+         * values far apart (|a - b| = 2^48 < 2^(62-f)) */
+        double *ad = t.data[a], *bd = t.data[b];
+        for (int i = 0; i < N; i += 4)
+            bd[i] = ad[i];
+        ad[1] = 0, bd[1] = -ULP;
+        ad[2] = -ULP, bd[2] = 0;
+        ad[3] = -0x1p47, bd[3] = 0x1p47;
+        ad[5] = 0x1p47, bd[5] = -0x1p47;
+        ad[6] = -2, bd[6] = -2 + ULP;
+        ad[7] = -3, bd[7] = -3.5;
+        /* div: denominators D of 1 to 2^15 steps, numerators below D
+         * (int_bits 0) and below 16 D (int_bits 4); then the edges: the
+         * smallest D, a D of 2^40, zero and the largest numerators */
+        uint64_t r[3 * N];
+        check_util_random(r, 3 * N, seed);
+        uint64_t dd[N], q0[N], q4[N];
+        for (int i = 0; i < N; i++) {
+            dd[i] = 1 + r[i] % (1u << 15);
+            q0[i] = r[N + i] % dd[i];
+            q4[i] = r[2 * N + i] % (dd[i] << 4);
+        }
+        dd[0] = 1, q0[0] = 0, q4[0] = 15;
+        dd[1] = (uint64_t)1 << 40, q0[1] = dd[1] - 1, q4[1] = (dd[1] << 4) - 1;
+        q0[2] = q4[2] = 0;
+        q0[3] = dd[3] - 1, q4[3] = (dd[3] << 4) - 1;
+        for (int i = 0; i < N; i++) {
+            t.data[d][i] = (double)dd[i] * ULP;
+            t.data[n0][i] = (double)q0[i] * ULP;
+            t.data[n4][i] = (double)q4[i] * ULP;
+        }
+        int gt = tp_let(&t, "gt", PROG_GT, a, b, 0, 0, 0);
+        int lt = tp_let(&t, "lt", PROG_GT, b, a, 0, 0, 0);
+        int div0 = tp_let(&t, "div0", PROG_DIV, n0, d, 0, 0, 0);
+        int div4 = tp_let(&t, "div4", PROG_DIV, n4, d, 4, 0, 0);
+        tp_out(&t, gt, 0);
+        tp_out(&t, lt, 0);
+        /* floor(a 2^f / b) 2^-f is at most one step below a / b */
+        tp_out(&t, div0, 1);
+        tp_out(&t, div4, 1);
+        run_t rr;
+        tp_check(&t, 1, 1, &rr);
+        ck_assert_uint_eq(op_calls(&rr, PROTO_OP_COMPARE), 2);
+        ck_assert_uint_eq(op_calls(&rr, PROTO_OP_DIV), 2);
+        for (int i = 0; i < N; i++) {
+            ck_assert(rr.open[gt][i] + rr.open[lt][i] == (i % 4 ? 1.0 : 0.0));
+            /* exactly the floor, from the ring integers */
+            ck_assert_uint_eq(ring_of(rr.open[div0][i]), (q0[i] << FB) / dd[i]);
+            ck_assert_uint_eq(ring_of(rr.open[div4][i]), (q4[i] << FB) / dd[i]);
+        }
+        ck_assert(rr.open[div4][1] == 16 - ULP && rr.open[div4][0] == 15);
+        run_free(&rr);
+        tp_free(&t);
+    }
+}
+END_TEST
+
 START_TEST(mlp_forward_in_batches)
 {
     tprog_t t;
@@ -627,6 +701,7 @@ Suite *prog_exec_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, linear_ops_match_plain);
     tcase_add_test(tc, nonlinear_ops_exact);
+    tcase_add_test(tc, div_gt_match_plain);
     tcase_add_test(tc, mlp_forward_in_batches);
     tcase_add_test(tc, second_product_with_constant_costs_no_mask);
     tcase_add_test(tc, conv_net_forward);

@@ -44,6 +44,12 @@ static const char *conv = "batch x\r\n"
                           "r = reshape(p, [0, 2 * 2 * 2])\r\n"
                           "output y = argmax(sigmoid(matmul(r, w)))\r\n";
 
+static const char *divgt = "input a b\n"
+                           "q = div(a, b)\n"
+                           "q4 = div(a, b, 4)\n"
+                           "q7 = div(a, b, int_bits=7)\n"
+                           "output g = gt(a, div(b, a, int_bits=0))\n";
+
 static prog_t compile_ok(const char *text)
 {
     prog_t p;
@@ -323,6 +329,42 @@ START_TEST(text_conv_pool)
 }
 END_TEST
 
+START_TEST(text_div_gt)
+{
+    prog_t p = compile_ok(divgt);
+    ck_assert_uint_eq(p.nops, 5);
+    const int a = 0, b = 1;
+    expect_op(&p.ops[0], PROG_DIV, var_of(&p, "q"), a, b, 2, 5);
+    expect_op(&p.ops[1], PROG_DIV, var_of(&p, "q4"), a, b, 3, 6);
+    expect_op(&p.ops[2], PROG_DIV, var_of(&p, "q7"), a, b, 4, 6);
+    expect_op(&p.ops[3], PROG_DIV, var_of(&p, "_1"), b, a, 5, 18);
+    expect_op(&p.ops[4], PROG_GT, var_of(&p, "g"), a, var_of(&p, "_1"), 5, 12);
+    const int64_t int_bits[] = {0, 4, 7, 0, 0};
+    for (size_t i = 0; i < p.nops; i++) {
+        ck_assert_int_eq(p.ops[i].iattr[0], int_bits[i]);
+        ck_assert_int_eq(p.ops[i].iattr[1], 0);
+        ck_assert(p.ops[i].fattr == 0);
+    }
+    ck_assert(p.vars[var_of(&p, "g")].output);
+    set_shape(&p, "a", 2, 3, 4, 0, 0);
+    set_shape(&p, "b", 2, 3, 4, 0, 0);
+    check_passes(&p, 1, NULL);
+    set_shape(&p, "b", 2, 4, 3, 0, 0);
+    trine_err_t err;
+    ck_assert_int_eq(prog_check(&p, 1, NULL, &err), TRINE_ESHAPE);
+    ck_assert_str_eq(err.msg, "line 2 col 5: div: a [3,4] and b [4,3] must have the same shape");
+    prog_clear(&p);
+
+    /* the text takes any whole int_bits; prog_check keeps it to 0 .. 30 */
+    p = compile_ok("input a b\nq = div(a, b, int_bits=30)\nr = div(a, b, 31)\n");
+    set_shape(&p, "a", 1, 5, 0, 0, 0);
+    set_shape(&p, "b", 1, 5, 0, 0, 0);
+    ck_assert_int_eq(prog_check(&p, 1, NULL, &err), TRINE_EFORMAT);
+    ck_assert_str_eq(err.msg, "line 3 col 5: div: int_bits must be 0 to 30, got 31");
+    prog_clear(&p);
+}
+END_TEST
+
 START_TEST(text_transpose_outside_matmul)
 {
     /* t() not directly under matmul becomes an op; t(t(a)) cancels */
@@ -466,6 +508,24 @@ START_TEST(text_errors_calls)
     compile_err("input a\nc = t(a, a)\n", TRINE_EFORMAT, "2:5: t takes 1 operand, got 2");
     compile_err("input a\nc = flatten(a, [0, 1])\n", TRINE_EFORMAT,
                 "2:5: flatten takes 1 operand, got 2");
+    compile_err("input a b\nc = div(a, b, k=3)\n", TRINE_EFORMAT,
+                "2:15: div has no attribute 'k' (it takes int_bits)");
+    compile_err("input a b\nc = div(a, b, int_bits=-1)\n", TRINE_EFORMAT,
+                "2:24: 'int_bits' of div must be a whole number from 0 to 2147483647");
+    compile_err("input a b\nc = div(a, b, 1.5)\n", TRINE_EFORMAT,
+                "2:15: 'int_bits' of div must be a whole number from 0 to 2147483647");
+    compile_err("input a b\nc = div(a, b, b)\n", TRINE_EFORMAT,
+                "2:15: 'int_bits' of div must be a number, not a tensor");
+    compile_err("input a b\nc = div(a, b, 1, 2)\n", TRINE_EFORMAT,
+                "2:5: div takes 2 operands and at most 1 attribute (int_bits), got 4 arguments");
+    compile_err("input a b\nc = div(a, b, 1, int_bits=2)\n", TRINE_EFORMAT,
+                "2:18: attribute 'int_bits' of div is given twice");
+    compile_err("input a\nc = div(a, 2)\n", TRINE_EFORMAT,
+                "2:12: operand 2 of div must be a tensor, not a number");
+    compile_err("input a b\nc = gt(a)\n", TRINE_EFORMAT, "2:5: gt takes 2 operands, got 1");
+    compile_err("input a b\nc = gt(a, b, 1)\n", TRINE_EFORMAT, "2:5: gt takes 2 operands, got 3");
+    compile_err("input a b\nc = gt(a, b, int_bits=1)\n", TRINE_EFORMAT,
+                "2:14: gt takes no attributes");
 }
 END_TEST
 
@@ -688,8 +748,8 @@ static void round_trip(const prog_t *p)
 
 START_TEST(wire_round_trips)
 {
-    const char *texts[] = {net_a, train, conv, "batch x\nf = flatten(x)\n", ""};
-    for (int i = 0; i < 5; i++) {
+    const char *texts[] = {net_a, train, conv, divgt, "batch x\nf = flatten(x)\n", ""};
+    for (int i = 0; i < 6; i++) {
         prog_t p = compile_ok(texts[i]);
         round_trip(&p);
         if (p.nvars) {
@@ -880,7 +940,7 @@ START_TEST(wire_hostile_fields)
     expect_small_err(&s, "program op 0: output must be a variable index");
     small_init(&s);
     s.ops[0].code = PROG_OPCODE_COUNT;
-    expect_small_err(&s, "program op 0: code must be an operation, 0 to 16");
+    expect_small_err(&s, "program op 0: code must be an operation, 0 to 18");
     small_init(&s);
     s.ops[0].fattr = NAN;
     expect_small_err(&s, "program op 0: fattr is not a finite number");
@@ -1046,6 +1106,7 @@ Suite *prog_text_suite(void)
     tcase_add_test(tc, text_network_a);
     tcase_add_test(tc, text_training_step);
     tcase_add_test(tc, text_conv_pool);
+    tcase_add_test(tc, text_div_gt);
     tcase_add_test(tc, text_transpose_outside_matmul);
     tcase_add_test(tc, text_empty_and_comments);
     tcase_add_test(tc, text_set_shape);

@@ -508,12 +508,14 @@ START_TEST(reply_job_round_trips)
     wire_reply_t r = {.id = 7,
                       .stats = {.steps = 79,
                                 .time_us = 1234567,
+                                .exec_us = 1200000,
                                 .first_step_us = 8910,
                                 .sent = {0, 1ULL << 40, 3},
                                 .recv = {4, 0, 6},
                                 .msgs = {7, 8, 0},
                                 .rounds = 1500,
-                                .mask_bytes = 99}},
+                                .mask_bytes = 99,
+                                .setup_bytes = 64}},
                  got;
     void *buf;
     size_t len;

@@ -1,0 +1,77 @@
+/* bench_report.h — what `trine bench` prints and writes per measurement:
+ * an aligned table row, MP-SPDZ summary lines, the comparison with
+ * SecureNN's measured figures, JSON and CSV records, and gnuplot charts.
+ *
+ * Figures are per call (one job running the measurement's program once):
+ * time is the job's steps as the slowest party timed them, from after the
+ * job's seed agreement to its end (what SecureNN's and MP-SPDZ's timers
+ * cover); bytes are payload bytes each party sent, without the seed
+ * agreement (three 32-byte seeds); rounds are the longest chain of
+ * messages, as the parties counted them (protocol/ctx.h). The dealer's
+ * share is the fraction of all bytes that P2 sent. 1 MB = 10^6 bytes.
+ */
+#ifndef TRINE_BENCH_REPORT_H
+#define TRINE_BENCH_REPORT_H
+
+#include "config/bench.h"
+#include "tensor/status.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct {
+    bench_op_t op;
+    char size[48];    /* as the config gave it; "" for networks */
+    size_t batch;
+    unsigned repetitions;
+    double time_median_s, time_min_s, time_max_s;
+    double client_median_s; /* request to reply at the client, job start included */
+    uint64_t sent[3], recv[3]; /* per party */
+    uint64_t messages, rounds;
+    double securenn_bytes;  /* SecureNN's formulas for the same program */
+    bool has_reference;     /* SecureNN's code measured here (bench_reference) */
+    double reference_s, reference_bytes;
+} bench_record_t;
+
+/* Bytes all parties sent. */
+uint64_t bench_record_bytes(const bench_record_t *r);
+
+/* The table: a header, then a row per record as it is measured. */
+void bench_table_header(FILE *f);
+void bench_table_row(FILE *f, const bench_record_t *r);
+
+/* MP-SPDZ's summary lines for one record, after a "# op size batch" line:
+ *   Time = X seconds
+ *   Data sent = X MB in ~N rounds (party 0)
+ *   Global data sent = X MB (all parties) */
+void bench_mpspdz(FILE *f, const bench_record_t *r);
+
+/* One line per record that has a SecureNN reference: time and bytes
+ * against it. Nothing when none has. */
+void bench_against_reference(FILE *f, const bench_record_t *r, size_t n);
+
+/* Writes all n records to path, replacing it atomically (temporary file,
+ * rename): JSON as an array of objects, CSV with a header line. The fields
+ * (both formats): op, size, batch, repetitions, time_median_s, time_min_s,
+ * time_max_s, client_time_median_s, bytes_total, bytes_party0..2 (sent),
+ * recv_party0..2, dealer_share, messages, rounds, securenn_bytes,
+ * securenn_ratio (bytes_total / securenn_bytes), securenn_ref_time_s,
+ * securenn_ref_bytes (null in JSON, empty in CSV, when unknown), frac_bits
+ * and cluster. */
+TRINE_NODISCARD trine_status_t bench_write_json(const char *path, const bench_record_t *r,
+                                                size_t n, unsigned frac_bits,
+                                                const char *cluster, trine_err_t *err);
+TRINE_NODISCARD trine_status_t bench_write_csv(const char *path, const bench_record_t *r,
+                                               size_t n, unsigned frac_bits, const char *cluster,
+                                               trine_err_t *err);
+
+/* Charts in dir (made if missing): for each operation measured, OP.dat
+ * and OP.gp, and when gnuplot is on PATH, OP-time.png (median time with
+ * min-max bars per size) and OP-bytes.png (trine against the SecureNN
+ * formula, log scale). *plotted says whether gnuplot ran; without it
+ * the data and scripts are still written. */
+TRINE_NODISCARD trine_status_t bench_plot(const char *dir, const bench_record_t *r, size_t n,
+                                          bool *plotted, trine_err_t *err);
+
+#endif

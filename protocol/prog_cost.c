@@ -1,0 +1,107 @@
+/* prog_cost.c — the bytes SecureNN would send for one step of a program
+ * (program.h): the baseline of DESIGN.md section 5, from the whitepaper's
+ * cost table at ell = 64 and p = 67 with one byte per Z_p element, the
+ * figures its reference code was measured to send. All three parties
+ * together; m, n, v are matrix extents, "each" is per result element:
+ *
+ *   matmul [m,n] x [n,v]   8 (2mn + 2nv + mv)  (transposes folded in)
+ *   conv2d                 the same for its im2col product: m = N oh ow,
+ *                          n = C kh kw, v = O
+ *   mul                    40 each: a Beaver product, as SelectShare
+ *   relu                   704 each: DReLU 664, then SelectShare 40
+ *   drelu                  664 each, none after a relu of the same value
+ *                          (prog_op_reuses): SecureNN's ReLU computes the
+ *                          DReLU first, and prog_exec keeps it too
+ *   gt                     664 each: one DReLU of the difference
+ *   sigmoid                1408 each: two DReLUs and two SelectShares
+ *   div                    704 each per quotient bit, int_bits + frac_bits
+ *                          bits: (8 ell log p + 24 ell) bits per bit
+ *   maxpool                744 per comparison, k^2 - 1 per window:
+ *                          (8 ell log p + 29 ell) bits per comparison
+ *   argmax [m,k]           744 per comparison, k - 1 per row
+ *   maxpool_grad           40 each: one SelectShare of the gradient by the
+ *                          one-hot the maxpool kept. Our approximation:
+ *                          SecureNN gives no formula for it
+ *   add sub scale sum avgpool reshape transpose sgd: 0, local
+ *
+ * Sums are doubles: exact up to 2^53 bytes, far past any program whose
+ * shares fit in memory.
+ */
+#include "program.h"
+
+#define COST_ELL   64 /* bits of a ring element */
+#define COST_LOG_P 8  /* bits of a Z_p element as sent: one byte */
+
+/* Bytes per element or per call, from the bits of the cost table. */
+#define COST_WORD    (COST_ELL / 8)
+#define COST_SELECT  (5 * COST_ELL / 8)
+#define COST_DRELU   ((8 * COST_ELL * COST_LOG_P + 19 * COST_ELL) / 8)
+#define COST_DIV_BIT ((8 * COST_ELL * COST_LOG_P + 24 * COST_ELL) / 8)
+#define COST_COMPARE ((8 * COST_ELL * COST_LOG_P + 29 * COST_ELL) / 8)
+
+_Static_assert(COST_SELECT == 40 && COST_DRELU == 664 && COST_DIV_BIT == 704 && COST_COMPARE == 744,
+               "the SecureNN table of DESIGN.md section 5");
+
+static double elements(const prog_shapes_t *s, int v)
+{
+    double n = 1;
+    for (int i = 0; i < s->ndim[v]; i++)
+        n *= (double)s->shape[v][i];
+    return n;
+}
+
+/* SecureNN's MatMul of [m,n] by [n,v]: both operands masked, the product
+ * opened. */
+static double matmul_bytes(double m, double n, double v)
+{
+    return COST_WORD * (2 * m * n + 2 * n * v + m * v);
+}
+
+static double op_bytes(const prog_t *p, size_t j, const prog_shapes_t *s, unsigned frac_bits)
+{
+    const prog_op_t *op = &p->ops[j];
+    const size_t *a = s->shape[op->in[0]];
+    double out = elements(s, op->out);
+    switch (op->code) {
+    case PROG_MATMUL: {
+        const size_t *b = s->shape[op->in[1]];
+        bool ta = op->iattr[0], tb = op->iattr[1];
+        return matmul_bytes((double)a[ta], (double)a[!ta], (double)b[!tb]);
+    }
+    case PROG_CONV2D: {
+        const size_t *w = s->shape[op->in[1]], *o = s->shape[op->out];
+        return matmul_bytes((double)o[0] * (double)o[2] * (double)o[3],
+                            (double)w[1] * (double)w[2] * (double)w[3], (double)w[0]);
+    }
+    case PROG_MUL:
+    case PROG_MAXPOOL_GRAD: return out * COST_SELECT;
+    case PROG_RELU: return out * (COST_DRELU + COST_SELECT);
+    case PROG_DRELU: return prog_op_reuses(p, j) >= 0 ? 0 : out * COST_DRELU;
+    case PROG_GT: return out * COST_DRELU;
+    case PROG_SIGMOID: return out * 2 * (COST_DRELU + COST_SELECT);
+    case PROG_DIV: return out * COST_DIV_BIT * ((double)op->iattr[0] + frac_bits);
+    case PROG_MAXPOOL: {
+        double k = (double)op->iattr[0];
+        return out * (k * k - 1) * COST_COMPARE;
+    }
+    case PROG_ARGMAX: return out * ((double)a[1] - 1) * COST_COMPARE;
+    case PROG_ADD:
+    case PROG_SUB:
+    case PROG_SCALE:
+    case PROG_SUM:
+    case PROG_AVGPOOL:
+    case PROG_RESHAPE:
+    case PROG_TRANSPOSE:
+    case PROG_SGD:
+    case PROG_OPCODE_COUNT: break;
+    }
+    return 0;
+}
+
+double prog_securenn_bytes(const prog_t *p, const prog_shapes_t *s, unsigned frac_bits)
+{
+    double bytes = 0;
+    for (size_t j = 0; j < p->nops; j++)
+        bytes += op_bytes(p, j, s, frac_bits);
+    return bytes;
+}

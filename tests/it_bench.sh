@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# tests/it_bench.sh — `trine bench` with real parties: config/bench-small.ini
+# on three local parties the bench starts and stops itself (table, MP-SPDZ
+# lines, JSON, CSV, charts), a bench against a running cluster, Ctrl-C
+# keeping the finished records, and config errors.
+#   it_bench.sh SRC BUILD
+set -uo pipefail
+src=$1 build=$2
+. "$src/tests/it_lib.sh"
+cd "$work" || exit 1
+# The local parties' folders go here, so that leftovers show.
+export TMPDIR=$work/tmp
+mkdir -p "$TMPDIR"
+leftovers() {
+    [ -z "$(ls -A "$TMPDIR")" ] || fail "$1 left $(ls "$TMPDIR") in TMPDIR"
+    ! pgrep -f "trined -c $TMPDIR/" >/dev/null || fail "$1 left trined running"
+}
+
+# ---- the small sample on local parties ----------------------------------
+out=$("$trine" bench "$src/config/bench-small.ini" --json small.json --csv small.csv \
+    --plot plots 2>&1) || fail "bench-small.ini exited $?: $out"
+leftovers "bench-small.ini"
+[ "$(jq length small.json)" = 12 ] || fail "want 12 records, got $(jq length small.json)"
+jq -e 'all(.[]; .repetitions == 2 and .time_median_s > 0 and .time_min_s <= .time_median_s
+           and .time_median_s <= .time_max_s and .rounds >= 1 and .securenn_bytes > 0
+           and .bytes_total == .bytes_party0 + .bytes_party1 + .bytes_party2
+           and .recv_party0 + .recv_party1 + .recv_party2 == .bytes_total
+           and .cluster == "local" and .frac_bits == 13)' small.json >/dev/null ||
+    fail "a record is inconsistent: $(cat small.json)"
+# Exact costs: MatMul (2mn + 2nv + mv) * 8 bytes in one round; ReLU 432
+# bytes a value in 8 rounds; SecureNN's formula for Network A at batch 1.
+jq -e '.[] | select(.op == "matmul" and .size == "2x3x2")
+       | .bytes_total == 224 and .rounds == 1 and .securenn_bytes == 224' small.json >/dev/null ||
+    fail "matmul 2x3x2 is not 224 bytes in 1 round"
+jq -e '.[] | select(.op == "relu") | .bytes_total == 16 * 432 and .rounds == 8
+       and .securenn_bytes == 16 * 704' small.json >/dev/null || fail "relu 4x4 costs are off"
+jq -e '.[] | select(.op == "network_a") | .securenn_bytes == 2093944 and .batch == 1
+       and .securenn_ref_bytes == 2100000' small.json >/dev/null || fail "network_a's SecureNN bytes"
+jq -e '[.[] | select(.op == "conv2d") | .batch] == [1, 2]' small.json >/dev/null ||
+    fail "conv2d should run at batch 1 and 2"
+ok "bench-small.ini: 12 records with exact MatMul and ReLU costs"
+[ "$(wc -l <small.csv)" = 13 ] || fail "want a header and 12 CSV lines"
+head -n 1 small.csv | grep -q '^op,size,batch,repetitions,time_median_s,time_min_s,time_max_s' ||
+    fail "CSV header: $(head -n 1 small.csv)"
+for op in matmul conv2d relu drelu compare sigmoid division maxpool network_a network_d; do
+    grep -q "^$op " <<<"$out" || fail "no table row for $op"
+done
+[ "$(grep -c '^Time = [0-9.]* seconds$' <<<"$out")" = 12 ] || fail "want 12 'Time =' lines"
+[ "$(grep -c '^Data sent = [0-9.]* MB in ~[0-9]* rounds (party 0)$' <<<"$out")" = 12 ] ||
+    fail "want 12 'Data sent =' lines"
+[ "$(grep -c '^Global data sent = [0-9.]* MB (all parties)$' <<<"$out")" = 12 ] ||
+    fail "want 12 'Global data sent =' lines"
+grep -q '^  network_a .* faster' <<<"$out" || fail "no comparison with SecureNN's measured figures"
+ok "table, MP-SPDZ summary lines and CSV"
+[ -f plots/relu.dat ] && [ -f plots/relu.gp ] || fail "--plot wrote no data or script"
+if command -v gnuplot >/dev/null; then
+    for f in plots/relu-time.png plots/network_a-bytes.png; do
+        [ "$(head -c 4 "$f" | tail -c 3)" = PNG ] || fail "$f is not a PNG"
+    done
+    ok "--plot: PNG charts"
+else
+    grep -q 'apt-get install gnuplot-nox' <<<"$out" || fail "no install hint without gnuplot"
+    ok "--plot: data and scripts, and how to install gnuplot"
+fi
+
+# ---- against a running cluster -------------------------------------------
+"$lc" start "$dir" >/dev/null || fail "local-cluster start"
+printf '[bench]\ncluster = %s\nrepetitions = 1\nwarmup = 0\njson = remote.json\n[drelu]\nsizes = 5\n' \
+    "$dir/cluster.ini" >remote.ini
+out=$("$trine" -i "$dir/keys/client.key" bench remote.ini 2>&1) || fail "remote bench: $out"
+jq -e '.[0].op == "drelu" and .[0].cluster == "'"$dir/cluster.ini"'"' remote.json >/dev/null ||
+    fail "remote record: $(cat remote.json)"
+[ -z "$(T ls | grep bench-)" ] || fail "the bench left tensors behind: $(T ls)"
+ok "a running cluster: measured, nothing left stored"
+printf '[bench]\ncluster = %s\nfrac_bits = 12\n[relu]\nsizes = 5\n' "$dir/cluster.ini" >frac.ini
+expect_fail "sets frac_bits = 12 but cluster" "$trine" -i "$dir/keys/client.key" bench frac.ini
+"$lc" stop "$dir" >/dev/null
+ok "frac_bits must match the cluster's"
+
+# ---- Ctrl-C keeps what is finished ----------------------------------------
+{
+    printf '[bench]\ncluster = local\nrepetitions = 3\nwarmup = 0\njson = int.json\ncsv = int.csv\n'
+    printf '[relu]\nsizes = 16384'
+    for _ in $(seq 39); do printf ',\n    16384'; done
+    printf '\n'
+} >int.ini
+"$trine" bench int.ini >int.out 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+    kill -0 $pid 2>/dev/null || break
+    [ -f int.json ] && [ "$(jq length int.json 2>/dev/null || echo 0)" -ge 1 ] && break
+    sleep 0.1
+done
+kill -INT $pid
+wait $pid
+rc=$?
+[ $rc = 130 ] || fail "Ctrl-C: exit $rc, want 130 ($(cat int.out))"
+n=$(jq length int.json) || fail "int.json is not JSON after Ctrl-C"
+[ "$n" -ge 1 ] && [ "$n" -lt 40 ] || fail "Ctrl-C: $n records"
+[ "$(wc -l <int.csv)" = $((n + 1)) ] || fail "CSV and JSON disagree after Ctrl-C"
+grep -q "interrupted after $n of 40 measurements" int.out || fail "no interruption message: $(cat int.out)"
+leftovers "Ctrl-C"
+ok "Ctrl-C: exit 130 with $n finished records kept, parties stopped"
+
+# ---- errors --------------------------------------------------------------
+printf '[bench]\ncluster = local\n[matmul]\nsizes = 2x0x2\n' >bad.ini
+expect_fail "bad.ini:4: [matmul] sizes: '2x0x2'" "$trine" bench bad.ini
+expect_fail "nosuch.ini" "$trine" bench nosuch.ini
+"$trine" bench >/dev/null 2>&1
+[ $? = 2 ] || fail "bench without a file should exit 2"
+"$trine" bench --help | grep -q 'usage: trine .*bench BENCH.ini' || fail "bench --help"
+ok "config errors name file, line and key; usage"
+echo "all bench checks passed"
