@@ -260,12 +260,23 @@ void proto_zero(tensor_t *t)
     memset(t->data, 0, t->size * sizeof *t->data);
 }
 
+/* Eight digits are 56 bits, seven whole bytes: groups of eight pack and
+ * unpack on their own, and the bit-by-bit loops only take a tail. */
+#define ZP_GROUP 8
+
 void zp_pack(uint8_t *out, const uint8_t *digits, size_t n)
 {
+    size_t i = 0, o = 0;
+    for (; i + ZP_GROUP <= n; i += ZP_GROUP, o += ZP_GROUP * PROTO_ZP_BITS / 8) {
+        uint64_t g = 0;
+        for (int k = 0; k < ZP_GROUP; k++)
+            g |= (uint64_t)digits[i + k] << (k * PROTO_ZP_BITS);
+        for (unsigned b = 0; b < ZP_GROUP * PROTO_ZP_BITS / 8; b++)
+            out[o + b] = (uint8_t)(g >> (8 * b));
+    }
     uint64_t acc = 0;
     unsigned have = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (; i < n; i++) {
         acc |= (uint64_t)digits[i] << have;
         have += PROTO_ZP_BITS;
         while (have >= 8) {
@@ -280,10 +291,17 @@ void zp_pack(uint8_t *out, const uint8_t *digits, size_t n)
 
 void zp_unpack(uint8_t *digits, const uint8_t *in, size_t n)
 {
+    size_t i = 0, o = 0;
+    for (; i + ZP_GROUP <= n; i += ZP_GROUP, o += ZP_GROUP * PROTO_ZP_BITS / 8) {
+        uint64_t g = 0;
+        for (unsigned b = 0; b < ZP_GROUP * PROTO_ZP_BITS / 8; b++)
+            g |= (uint64_t)in[o + b] << (8 * b);
+        for (int k = 0; k < ZP_GROUP; k++)
+            digits[i + k] = (uint8_t)(g >> (k * PROTO_ZP_BITS) & ((1u << PROTO_ZP_BITS) - 1));
+    }
     uint64_t acc = 0;
     unsigned have = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (; i < n; i++) {
         while (have < PROTO_ZP_BITS) {
             acc |= (uint64_t)in[o++] << have;
             have += 8;

@@ -41,11 +41,16 @@ typedef enum { C_GT, C_LT, C_ALWAYS } c_kind_t;
  * loops are written so that the compiler vectorizes them: every term is
  * formed whole first (w_i <= p, c_i before the sum <= 2p + 1), the suffix
  * sums are plain additions (at most 64 p + 2p + 1 < 2^13, no reduction
- * needed until the end), and the reductions mod p are independent. */
-static void pc_value(uint8_t *d, const uint8_t *x, uint64_t t, c_kind_t kind, bool p0,
-                     const uint64_t *rnd)
-{
+ * needed until the end), and the reductions mod p are independent.
+ * scratch holds the shares in between; the caller wipes it once. */
+typedef struct {
     uint32_t c[BITS], w[BITS], m[BITS];
+} pc_scratch_t;
+
+static void pc_value(uint8_t *d, const uint8_t *x, uint64_t t, c_kind_t kind, bool p0,
+                     const uint64_t *rnd, pc_scratch_t *scratch)
+{
+    uint32_t *c = scratch->c, *w = scratch->w, *m = scratch->m;
     uint32_t own = p0 ? 1 : 0;
     for (int i = 0; i < BITS; i++) {
         uint32_t ti = (uint32_t)(t >> i) & 1, xi = x[i];
@@ -74,9 +79,6 @@ static void pc_value(uint8_t *d, const uint8_t *x, uint64_t t, c_kind_t kind, bo
         d[i + rot] = (uint8_t)m[i];
     for (unsigned i = BITS - rot; i < BITS; i++)
         d[i + rot - BITS] = (uint8_t)m[i];
-    sodium_memzero(c, sizeof c);
-    sodium_memzero(w, sizeof w);
-    sodium_memzero(m, sizeof m);
 }
 
 /* Turns (mode, public value, beta) into the question the c_i ask. */
@@ -112,6 +114,7 @@ static trine_status_t pc_compute(proto_ctx_t *ctx, pc_mode_t mode, const uint8_t
     if (!d || !wire || !rnd)
         st = trine_err_set(err, TRINE_ENOMEM, "private compare: no memory for %zu values", n);
     uint64_t stream = ctx->stream[proto_other(ctx)]++;
+    pc_scratch_t scratch;
     for (size_t b = 0; st == TRINE_OK && b < n; b += PC_BLOCK) {
         size_t k = n - b < PC_BLOCK ? n - b : PC_BLOCK;
         prg_fill_ring(ctx->prg[proto_other(ctx)], stream, b * PC_WORDS, rnd, k * PC_WORDS);
@@ -119,13 +122,14 @@ static trine_status_t pc_compute(proto_ctx_t *ctx, pc_mode_t mode, const uint8_t
             uint64_t t;
             c_kind_t kind = pc_question(mode, pub[e], beta[e], &t);
             pc_value(d + e * BITS, x + e * BITS, t, kind, ctx->role == PROTO_P0,
-                     rnd + (e - b) * PC_WORDS);
+                     rnd + (e - b) * PC_WORDS, &scratch);
         }
     }
     if (st == TRINE_OK) {
         zp_pack(wire, d, digits);
         st = proto_send(ctx, PROTO_P2, wire, bytes, err);
     }
+    sodium_memzero(&scratch, sizeof scratch);
     if (rnd)
         sodium_memzero(rnd, PC_BLOCK * PC_WORDS * sizeof *rnd);
     free(d);
@@ -226,16 +230,21 @@ void proto_bits_deal(proto_ctx_t *ctx, const uint64_t *v, size_t n, uint8_t *wir
 {
     uint8_t d[BITS];
     uint64_t stream = ctx->stream[PROTO_P0]++;
-    uint64_t w[BITS / 2];
+    uint64_t w[PC_BLOCK * BITS / 2];
     /* P0's digits, drawn exactly as proto_draw_digits draws them */
-    for (size_t e = 0; e < n; e++) {
-        prg_fill_ring(ctx->prg[PROTO_P0], stream, e * BITS / 2, w, BITS / 2);
-        for (int i = 0; i < BITS; i++) {
-            unsigned d0 = proto_digit(w[i / 2], i % 2, PROTO_P), bit = (unsigned)(v[e] >> i) & 1;
-            d[i] = (uint8_t)((bit + PROTO_P - d0) % PROTO_P);
+    for (size_t b = 0; b < n; b += PC_BLOCK) {
+        size_t k = n - b < PC_BLOCK ? n - b : PC_BLOCK;
+        prg_fill_ring(ctx->prg[PROTO_P0], stream, b * BITS / 2, w, k * BITS / 2);
+        for (size_t e = b; e < b + k; e++) {
+            const uint64_t *we = w + (e - b) * BITS / 2;
+            for (int i = 0; i < BITS; i++) {
+                unsigned d0 = proto_digit(we[i / 2], i % 2, PROTO_P);
+                unsigned x = ((unsigned)(v[e] >> i) & 1) + PROTO_P - d0; /* 1 .. p + 1 */
+                d[i] = (uint8_t)(x >= PROTO_P ? x - PROTO_P : x);
+            }
+            /* 64 digits are 56 whole bytes, so values pack independently */
+            zp_pack(wire + e * zp_packed_len(BITS), d, BITS);
         }
-        /* 64 digits are 56 whole bytes, so values pack independently */
-        zp_pack(wire + e * zp_packed_len(BITS), d, BITS);
     }
     sodium_memzero(d, sizeof d);
     sodium_memzero(w, sizeof w);

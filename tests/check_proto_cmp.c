@@ -4,6 +4,8 @@
 #include "check_util.h"
 #include "proto_harness.h"
 
+#include "protocol/internal.h"
+
 #include <string.h>
 
 #define SEEDS 8
@@ -31,6 +33,31 @@ static trine_status_t body_pc(proto_ctx_t *ctx, void *arg, trine_err_t *err)
     int p = proto_ctx_role(ctx);
     return proto_private_compare(ctx, a->out[p], a->x[p], a->pub, err);
 }
+
+/* Z_67 digits on the wire: digit i at bits 7i .. 7i+6, little end first,
+ * for every length (groups of eight and the tail). */
+START_TEST(zp_pack_matches_its_bit_layout)
+{
+    uint8_t d[80] = {0}, back[80], out[80];
+    for (size_t n = 0; n <= 72; n++) {
+        for (size_t i = 0; i < n; i++)
+            d[i] = (uint8_t)((i * 37 + n * 11) % 128);
+        memset(out, 0xaa, sizeof out);
+        zp_pack(out, d, n);
+        for (size_t i = 0; i < n; i++) {
+            unsigned v = 0;
+            for (unsigned b = 0; b < 7; b++) {
+                size_t bit = 7 * i + b;
+                v |= ((unsigned)(out[bit / 8] >> (bit % 8)) & 1u) << b;
+            }
+            ck_assert_uint_eq(v, d[i]);
+        }
+        memset(back, 0, sizeof back);
+        zp_unpack(back, out, n);
+        ck_assert_mem_eq(back, d, n);
+    }
+}
+END_TEST
 
 START_TEST(private_compare_reveals_masked_bit_to_p2)
 {
@@ -276,6 +303,7 @@ Suite *proto_cmp_suite(void)
     Suite *s = suite_create("proto_cmp");
     TCase *tc = tcase_create("proto_cmp");
     tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, zp_pack_matches_its_bit_layout);
     tcase_add_test(tc, private_compare_reveals_masked_bit_to_p2);
     tcase_add_test(tc, share_convert_to_odd_ring);
     tcase_add_test(tc, msb_over_odd_ring);
