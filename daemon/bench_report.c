@@ -276,7 +276,7 @@ static trine_status_t bench_plot_data(const char *path, const bench_record_t *r,
 }
 
 static trine_status_t bench_plot_script(const char *path, const char *dir, const char *name,
-                                        trine_err_t *err)
+                                        size_t points, trine_err_t *err)
 {
     FILE *f = fopen(path, "w");
     if (!f)
@@ -284,7 +284,7 @@ static trine_status_t bench_plot_script(const char *path, const char *dir, const
     fprintf(f,
             "# trine bench: %s. Run with: gnuplot %s\n"
             "set terminal pngcairo size 900,500 noenhanced\n"
-            "set grid ytics\nset key top left\nset xtics rotate by -25\nset offsets 0.5, 0.5, 0, 0\n"
+            "set grid ytics\nset key top left\nset xtics rotate by -25\nset xrange [-0.5:%zu.5]\n"
             "set output '%s/%s-time.png'\n"
             "set title 'trine %s: time per call (median, min-max bars)'\n"
             "set ylabel 'ms'\nset yrange [0:*]\n"
@@ -294,7 +294,7 @@ static trine_status_t bench_plot_script(const char *path, const char *dir, const
             "set ylabel 'MB'\nset logscale y\nset yrange [*:*]\n"
             "plot '%s/%s.dat' using 1:6:xtic(2) with linespoints lw 2 pt 7 title 'trine', \\\n"
             "     '' using 1:7 with linespoints lw 2 pt 5 dt 2 title 'SecureNN formula'\n",
-            name, path, dir, name, name, dir, name, dir, name, name, dir, name);
+            name, path, points - 1, dir, name, name, dir, name, dir, name, name, dir, name);
     if (fclose(f) != 0)
         return trine_err_set(err, TRINE_EIO, "cannot write %s: %s", path, strerror(errno));
     return TRINE_OK;
@@ -323,10 +323,10 @@ trine_status_t bench_plot(const char *dir, const bench_record_t *r, size_t n, bo
     bool gnuplot = bench_on_path("gnuplot");
     trine_status_t st = TRINE_OK;
     for (int op = 0; st == TRINE_OK && op < BENCH_OP_COUNT; op++) {
-        bool any = false;
+        size_t points = 0;
         for (size_t i = 0; i < n; i++)
-            any |= r[i].op == (bench_op_t)op;
-        if (!any)
+            points += r[i].op == (bench_op_t)op;
+        if (!points)
             continue;
         const char *name = bench_op_name((bench_op_t)op);
         char data[4096], script[4096];
@@ -334,7 +334,7 @@ trine_status_t bench_plot(const char *dir, const bench_record_t *r, size_t n, bo
         snprintf(script, sizeof script, "%s/%s.gp", dir, name);
         st = bench_plot_data(data, r, n, (bench_op_t)op, err);
         if (st == TRINE_OK)
-            st = bench_plot_script(script, dir, name, err);
+            st = bench_plot_script(script, dir, name, points, err);
         if (st == TRINE_OK && gnuplot)
             st = bench_gnuplot(script, err);
     }

@@ -129,9 +129,20 @@ static void client_take_reply(client_t *cl, int p, wire_op_t op, uint64_t id, cl
         r->code = TRINE_OK;
 }
 
+/* True when the message in cl->last[p] answers a request sent before the
+ * one with this id: a job poll answered after the job's own reply. Ids
+ * count up, so it is not the answer awaited and is dropped. */
+static bool client_stale(client_t *cl, int p, uint64_t id)
+{
+    uint64_t got;
+    trine_err_t err;
+    zmq_msg_t *m = &cl->last[p];
+    return wire_reply_id(&got, zmq_msg_data(m), zmq_msg_size(m), &err) == TRINE_OK && got < id;
+}
+
 static void client_on_reply(client_t *cl, int p, wire_op_t op, uint64_t id, client_result_t *r)
 {
-    if (zmq_msg_recv(&cl->last[p], cl->sock[p], ZMQ_DONTWAIT) >= 0)
+    if (zmq_msg_recv(&cl->last[p], cl->sock[p], ZMQ_DONTWAIT) >= 0 && !client_stale(cl, p, id))
         client_take_reply(cl, p, op, id, r);
 }
 
@@ -244,13 +255,14 @@ trine_status_t client_call(client_t *cl, unsigned mask, const wire_request_t req
 }
 
 /* A reply that came while a job runs: the job's end, or a progress answer
- * (*alive set when the party still runs the job). */
+ * (*alive set when the party still runs the job). Ids count up: the polls
+ * sent so far have ids after run_id, up to poll_id, the latest. */
 static void client_on_job_reply(client_t *cl, int p, uint64_t run_id, uint64_t poll_id,
                                 uint64_t cancel_id, client_result_t *r, wire_reply_t *poll,
                                 bool *alive)
 {
     zmq_msg_t *m = &cl->last[p];
-    if (zmq_msg_recv(m, cl->sock[p], ZMQ_DONTWAIT) < 0)
+    if (zmq_msg_recv(m, cl->sock[p], ZMQ_DONTWAIT) < 0 || client_stale(cl, p, run_id))
         return;
     uint64_t id;
     trine_err_t err;
@@ -259,7 +271,9 @@ static void client_on_job_reply(client_t *cl, int p, uint64_t run_id, uint64_t p
         *alive = true;
         return;
     }
-    if (read && id == poll_id && id != run_id) {
+    /* Any other id is a poll: a busy party may answer one after the next
+     * was sent, so an earlier poll's answer is no job reply either. */
+    if (read && id > run_id && id <= poll_id) {
         if (wire_reply_decode(poll, WIRE_OP_JOB, zmq_msg_data(m), zmq_msg_size(m), &err) !=
             TRINE_OK) {
             r->answered = true;
