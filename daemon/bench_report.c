@@ -239,22 +239,6 @@ trine_status_t bench_write_csv(const char *path, const bench_record_t *r, size_t
 
 /* ---- charts ---------------------------------------------------------------- */
 
-static bool bench_on_path(const char *prog)
-{
-    const char *path = getenv("PATH");
-    char dir[4096];
-    while (path && *path) {
-        size_t len = strcspn(path, ":");
-        if (len > 0 && len < sizeof dir - strlen(prog) - 2) {
-            snprintf(dir, sizeof dir, "%.*s/%s", (int)len, path, prog);
-            if (access(dir, X_OK) == 0)
-                return true;
-        }
-        path += len + (path[len] == ':');
-    }
-    return false;
-}
-
 /* OP.dat: one line per measurement of op: index, label, time median, min,
  * max (ms), trine MB, SecureNN formula MB. */
 static trine_status_t bench_plot_data(const char *path, const bench_record_t *r, size_t n,
@@ -300,11 +284,15 @@ static trine_status_t bench_plot_script(const char *path, const char *dir, const
     return TRINE_OK;
 }
 
-static trine_status_t bench_gnuplot(const char *script, trine_err_t *err)
+/* Runs gnuplot on script; *missing when it is not on PATH. */
+static trine_status_t bench_gnuplot(const char *script, bool *missing, trine_err_t *err)
 {
     pid_t pid;
     char *argv[] = {"gnuplot", (char *)script, NULL};
     int rc = posix_spawnp(&pid, "gnuplot", NULL, NULL, argv, environ), status = 0;
+    *missing = rc == ENOENT;
+    if (*missing)
+        return TRINE_OK;
     if (rc != 0)
         return trine_err_set(err, TRINE_EIO, "cannot run gnuplot: %s", strerror(rc));
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -320,7 +308,7 @@ trine_status_t bench_plot(const char *dir, const bench_record_t *r, size_t n, bo
     *plotted = false;
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return trine_err_set(err, TRINE_EIO, "cannot make %s: %s", dir, strerror(errno));
-    bool gnuplot = bench_on_path("gnuplot");
+    bool missing = false;
     trine_status_t st = TRINE_OK;
     for (int op = 0; st == TRINE_OK && op < BENCH_OP_COUNT; op++) {
         size_t points = 0;
@@ -335,9 +323,9 @@ trine_status_t bench_plot(const char *dir, const bench_record_t *r, size_t n, bo
         st = bench_plot_data(data, r, n, (bench_op_t)op, err);
         if (st == TRINE_OK)
             st = bench_plot_script(script, dir, name, points, err);
-        if (st == TRINE_OK && gnuplot)
-            st = bench_gnuplot(script, err);
+        if (st == TRINE_OK && !missing)
+            st = bench_gnuplot(script, &missing, err);
     }
-    *plotted = st == TRINE_OK && gnuplot;
+    *plotted = st == TRINE_OK && !missing;
     return st;
 }
