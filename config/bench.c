@@ -1,32 +1,24 @@
 /* bench.c — bench files through libinih: one key table, one error, a flat
  * list of measurements.
  *
- * Built the way config.c is, for the same reasons (libinih reports no line
- * numbers, treats indented lines as continuations, splits long lines and
- * says nothing of sections without keys): our own line reader counts lines,
- * refuses long ones and checks section headers. Here an indented line may
- * continue a sizes or batch list; the reader decides that before libinih
- * sees the line, and any other indented line is an error. The handler
+ * Read through ini_file.h, as cluster.ini is. The line check decides on
+ * indentation before libinih sees the line: here an indented line may
+ * continue a sizes or batch list, and any other indented line is an error;
+ * it also checks section headers. The handler
  * parses one key (or one continuation line) through the key table; lists
  * append, so every size and batch keeps its own line. After the file come
  * defaults, required keys and cross-checks, then the sections are expanded
  * in file order into items, sizes outer and batches inner. The first error
- * stops the parse: the reader returns EOF from then on.
- *
- * config.c keeps its reader private, so the few helpers both need (value
- * display, decimal digits, the file's folder) are repeated here rather than
- * shared.
+ * stops the parse.
  */
 #include "bench.h"
+#include "ini_file.h"
 
-#include <errno.h>
-#include <ini.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Sections: [bench] is 0, an operation's section is 1 + its bench_op_t. */
 #define BENCH_SECTION_COUNT (1 + BENCH_OP_COUNT)
@@ -123,8 +115,7 @@ static const bench_key_t bench_keys[] = {
     {BENCH_IN_BENCH, "csv", bench_parse_output, "", 0, 0, false, true, BENCH_FIELD(csv)},
     {BENCH_IN_BENCH, "timeout_ms", bench_parse_uint, "30000", 100, 3600000, false, false,
      BENCH_FIELD(timeout_ms)},
-    {BENCH_IN_SIZED, "sizes", bench_parse_sizes, NULL, 0, 0, true, false,
-     SECTION_FIELD(sizes)},
+    {BENCH_IN_SIZED, "sizes", bench_parse_sizes, NULL, 0, 0, true, false, SECTION_FIELD(sizes)},
     {BENCH_IN_BATCHED, "batch", bench_parse_batches, "1", 1, BENCH_EXTENT_MAX, true, false,
      SECTION_FIELD(batches)},
     {BENCH_IN_NETWORKS, "batch", bench_parse_batches, NULL, 1, BENCH_EXTENT_MAX, true, false,
@@ -135,22 +126,12 @@ static const bench_key_t bench_keys[] = {
 
 #define BENCH_KEY_COUNT (sizeof bench_keys / sizeof bench_keys[0])
 
-/* Room for a quoted value or file name inside a TRINE_ERR_MSG_MAX message. */
-#define BENCH_SHOW_MAX 52
 /* Room for the part of a message after "[section] key: ". */
 #define BENCH_WHY_MAX 192
 
 typedef struct {
+    ini_file_t ini; /* first: the line check gets &ini */
     bench_config_t *out;
-    trine_err_t *err;
-    trine_status_t status; /* the first failure; TRINE_OK while there is none */
-    unsigned fail_line;    /* its line, 0 when none applies */
-    char file[BENCH_SHOW_MAX + 1];
-    char dir[CONFIG_PATH_MAX];
-    FILE *stream;
-    char *line; /* getline's buffer */
-    size_t line_cap;
-    unsigned lineno;
     int list_key;   /* the list key an indented line would continue, -1 when none */
     bool continued; /* the current line continues that list */
     bench_section_t section[BENCH_SECTION_COUNT];
@@ -167,58 +148,17 @@ static const char *bench_section_name(int section)
     return section == 0 ? "bench" : bench_op_names[section - 1];
 }
 
-/* Copies s[0..n) into out (BENCH_SHOW_MAX + 1 bytes), eliding the middle of
- * a long one so that both ends, which tell most, survive. */
-static void bench_show_n(char *out, const char *s, size_t n)
-{
-    if (n <= BENCH_SHOW_MAX) {
-        memcpy(out, s, n);
-        out[n] = '\0';
-        return;
-    }
-    size_t head = (BENCH_SHOW_MAX - 3) / 2, tail = BENCH_SHOW_MAX - 3 - head;
-    memcpy(out, s, head);
-    memcpy(out + head, "...", 3);
-    memcpy(out + head + 3, s + n - tail, tail);
-    out[BENCH_SHOW_MAX] = '\0';
-}
-
-static void bench_show(char *out, const char *s)
-{
-    bench_show_n(out, s, strlen(s));
-}
-
 /* Writes "'text': reason" to why, text being s[0..n) shown. */
 __attribute__((format(printf, 5, 6))) static void
 bench_why(char *why, size_t why_size, const char *s, size_t n, const char *fmt, ...)
 {
-    char shown[BENCH_SHOW_MAX + 1], reason[BENCH_WHY_MAX];
-    bench_show_n(shown, s, n);
+    char shown[INI_FILE_SHOW_MAX + 1], reason[BENCH_WHY_MAX];
+    ini_file_show_n(shown, s, n);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
     snprintf(why, why_size, "'%s': %s", shown, reason);
-}
-
-/* Records the first failure as "file:line: text" (no line when 0). */
-__attribute__((format(printf, 4, 5))) static trine_status_t
-bench_fail(bench_state_t *st, trine_status_t code, unsigned line, const char *fmt, ...)
-{
-    if (st->status != TRINE_OK)
-        return st->status;
-    char text[TRINE_ERR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    if (line)
-        trine_err_set(st->err, code, "%s:%u: %s", st->file, line, text);
-    else
-        trine_err_set(st->err, code, "%s: %s", st->file, text);
-    st->status = code;
-    st->fail_line = line;
-    return code;
 }
 
 static int bench_section_find(const char *name)
@@ -257,32 +197,13 @@ static void *bench_field(bench_state_t *st, const bench_key_t *key, int section)
     return base + key->offset;
 }
 
-/* Reads the run of plain decimal digits at s (no sign, no space) into
- * *value and sets *end after it and *overflow when it exceeds uint64_t.
- * False when s does not start with a digit. */
-static bool bench_decimal(uint64_t *value, bool *overflow, const char **end, const char *s)
-{
-    uint64_t v = 0;
-    const char *p = s;
-    *overflow = false;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            *overflow = true;
-        v = v * 10 + d;
-    }
-    *value = v;
-    *end = p;
-    return p != s;
-}
-
 static trine_status_t bench_parse_uint(const bench_target_t *t, const char *value, char *why,
                                        size_t why_size)
 {
     uint64_t v;
     bool overflow;
     const char *end;
-    if (!bench_decimal(&v, &overflow, &end, value) || *end != '\0') {
+    if (!ini_file_decimal(&v, &overflow, &end, value) || *end != '\0') {
         bench_why(why, why_size, value, strlen(value), "not a whole number (plain decimal digits)");
         return TRINE_EFORMAT;
     }
@@ -616,81 +537,42 @@ static trine_status_t bench_parse_batches(const bench_target_t *t, const char *v
 /* Classifies a raw line the way libinih will, for what it cannot report:
  * indentation (a list's continuation or an error), and section headers
  * with no keys or with a wrong name. */
-static trine_status_t bench_line_check(bench_state_t *st, const char *line)
+static trine_status_t bench_line_check(ini_file_t *f, const char *line)
 {
-    if (st->lineno == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0)
-        line += 3; /* libinih skips a UTF-8 byte order mark */
+    bench_state_t *st = (bench_state_t *)f;
     const char *p = line + strspn(line, " \t\v\f");
     st->continued = false;
     if (*p == '\0' || strchr("\r\n;#", *p))
         return TRINE_OK; /* blank or comment: a list may go on after it, as in libinih */
     if (p != line) {
         if (st->list_key < 0 || *p == '[' || strpbrk(p, "=:"))
-            return bench_fail(st, TRINE_EFORMAT, st->lineno,
-                              "indented line; start keys and sections in column 1 (only a "
-                              "sizes or batch list may go on over indented lines)");
+            return ini_file_fail(&st->ini, TRINE_EFORMAT, st->ini.lineno,
+                                 "indented line; start keys and sections in column 1 (only a "
+                                 "sizes or batch list may go on over indented lines)");
         st->continued = true;
         return TRINE_OK;
     }
     st->list_key = -1;
-    if (line[0] != '[')
-        return TRINE_OK;
-    /* libinih's end of a section name: ']', or a ';' after white space. */
-    size_t n = 1;
-    while (line[n] && line[n] != ']' && !(line[n] == ';' && strchr(" \t", line[n - 1])))
-        n++;
-    if (line[n] != ']')
-        return TRINE_OK; /* libinih reports the syntax error on this line */
-    char shown[BENCH_SHOW_MAX + 1], name[16];
-    bench_show_n(shown, line + 1, n - 1);
+    size_t n;
+    if (!ini_file_header(line, &n))
+        return TRINE_OK; /* not a header, or libinih reports the syntax error */
+    char shown[INI_FILE_SHOW_MAX + 1], name[16];
+    ini_file_show_n(shown, line + 1, n);
     int s = -1;
-    if (n - 1 < sizeof name) {
-        memcpy(name, line + 1, n - 1);
-        name[n - 1] = '\0';
+    if (n < sizeof name) {
+        memcpy(name, line + 1, n);
+        name[n] = '\0';
         s = bench_section_find(name);
     }
     if (s < 0)
-        return bench_fail(st, TRINE_EFORMAT, st->lineno, "unknown section [%s]; " BENCH_EXPECTED,
-                          shown);
+        return ini_file_fail(&st->ini, TRINE_EFORMAT, st->ini.lineno,
+                             "unknown section [%s]; " BENCH_EXPECTED, shown);
     if (st->section[s].line)
-        return bench_fail(st, TRINE_EFORMAT, st->lineno,
-                          "section [%s] appears again (first on line %u); merge the two", name,
-                          st->section[s].line);
-    st->section[s].line = st->lineno;
+        return ini_file_fail(&st->ini, TRINE_EFORMAT, st->ini.lineno,
+                             "section [%s] appears again (first on line %u); merge the two", name,
+                             st->section[s].line);
+    st->section[s].line = st->ini.lineno;
     return TRINE_OK;
-}
-
-/* libinih's reader: one whole line per call, like fgets, or NULL to stop. */
-static char *bench_read_line(char *str, int num, void *stream)
-{
-    bench_state_t *st = stream;
-    if (st->status != TRINE_OK)
-        return NULL;
-    errno = 0;
-    ssize_t n = getline(&st->line, &st->line_cap, st->stream);
-    if (n < 0) {
-        if (ferror(st->stream))
-            bench_fail(st, TRINE_EIO, 0, "cannot read: %s", strerror(errno ? errno : EIO));
-        return NULL;
-    }
-    st->lineno++;
-    size_t len = (size_t)n;
-    if (strlen(st->line) != len) {
-        bench_fail(st, TRINE_EFORMAT, st->lineno, "NUL byte in line; is this a text file?");
-        return NULL;
-    }
-    size_t text = strcspn(st->line, "\r\n");
-    if (num < 4 || text > (size_t)num - 3 || len >= (size_t)num) {
-        bench_fail(st, TRINE_EFORMAT, st->lineno,
-                   "line is %zu characters long; at most %d fit (a long list may go on over "
-                   "indented lines)",
-                   text, num - 3);
-        return NULL;
-    }
-    if (bench_line_check(st, st->line) != TRINE_OK)
-        return NULL;
-    memcpy(str, st->line, len + 1);
-    return str;
 }
 
 /* Parses value for key in section into its field, or records the failure. */
@@ -701,12 +583,13 @@ static trine_status_t bench_set(bench_state_t *st, int section, const bench_key_
                         .key = key,
                         .config = st->out,
                         .section = section,
-                        .dir = st->dir,
+                        .dir = st->ini.dir,
                         .line = line};
     char why[BENCH_WHY_MAX];
     trine_status_t rc = key->parse(&t, value, why, sizeof why);
     if (rc != TRINE_OK)
-        return bench_fail(st, rc, line, "[%s] %s: %s", bench_section_name(section), key->name, why);
+        return ini_file_fail(&st->ini, rc, line, "[%s] %s: %s", bench_section_name(section),
+                             key->name, why);
     return TRINE_OK;
 }
 
@@ -716,39 +599,41 @@ static trine_status_t bench_set(bench_state_t *st, int section, const bench_key_
 static int bench_handle(void *user, const char *section, const char *name, const char *raw)
 {
     bench_state_t *st = user;
-    unsigned line = st->lineno;
-    char shown[BENCH_SHOW_MAX + 1];
-    if (st->status != TRINE_OK)
+    unsigned line = st->ini.lineno;
+    char shown[INI_FILE_SHOW_MAX + 1];
+    if (st->ini.status != TRINE_OK)
         return 0;
-    bench_show(shown, name);
+    ini_file_show(shown, name);
     if (section[0] == '\0') {
-        bench_fail(st, TRINE_EFORMAT, line, "%s: key before any section; " BENCH_EXPECTED, shown);
+        ini_file_fail(&st->ini, TRINE_EFORMAT, line, "%s: key before any section; " BENCH_EXPECTED,
+                      shown);
         return 0;
     }
     int s = bench_section_find(section);
     if (s < 0) { /* the reader has refused unknown sections; this is a guard */
-        bench_fail(st, TRINE_EFORMAT, line, "unknown section [%s]", section);
+        ini_file_fail(&st->ini, TRINE_EFORMAT, line, "unknown section [%s]", section);
         return 0;
     }
     int k = st->continued ? st->list_key : bench_key_find(s, name);
     if (k < 0) {
         if (((1u << s) & BENCH_IN_NETWORKS) && strcmp(name, "sizes") == 0) {
-            bench_fail(st, TRINE_EFORMAT, line,
-                       "[%s] sizes: a network has fixed layer sizes (SecureNN Appendix C); give "
-                       "only batch",
-                       section);
+            ini_file_fail(&st->ini, TRINE_EFORMAT, line,
+                          "[%s] sizes: a network has fixed layer sizes (SecureNN Appendix C); give "
+                          "only batch",
+                          section);
             return 0;
         }
         char keys[128];
         bench_key_list(keys, sizeof keys, s, false);
-        bench_fail(st, TRINE_EFORMAT, line, "[%s] unknown key '%s'; expected %s", section, shown,
-                   keys);
+        ini_file_fail(&st->ini, TRINE_EFORMAT, line, "[%s] unknown key '%s'; expected %s", section,
+                      shown, keys);
         return 0;
     }
     const bench_key_t *key = &bench_keys[k];
     if (!st->continued && st->key_line[s][k]) {
-        bench_fail(st, TRINE_EFORMAT, line, "[%s] %s: duplicate key (first set on line %u)",
-                   section, name, st->key_line[s][k]);
+        ini_file_fail(&st->ini, TRINE_EFORMAT, line,
+                      "[%s] %s: duplicate key (first set on line %u)", section, name,
+                      st->key_line[s][k]);
         return 0;
     }
     /* libinih strips " ;" comments; " #" ones are ours to strip (libinih
@@ -764,7 +649,7 @@ static int bench_handle(void *user, const char *section, const char *name, const
     while (n > 0 && strchr(" \t\r", value[n - 1]))
         value[--n] = '\0';
     if (n == 0 && !key->empty_ok) {
-        bench_fail(st, TRINE_EFORMAT, line, "[%s] %s: empty value", section, key->name);
+        ini_file_fail(&st->ini, TRINE_EFORMAT, line, "[%s] %s: empty value", section, key->name);
         return 0;
     }
     if (bench_set(st, s, key, value, line) != TRINE_OK)
@@ -773,32 +658,6 @@ static int bench_handle(void *user, const char *section, const char *name, const
         st->key_line[s][k] = line;
     st->list_key = key->list ? k : -1;
     return 1;
-}
-
-/* The folder of path as an absolute path ending in '/', so that the
- * resolved cluster.ini survives a later chdir of the client. */
-static trine_status_t bench_dir(bench_state_t *st, const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    size_t keep = slash ? (size_t)(slash - path) + 1 : 0; /* the folder part, with its '/' */
-    int n;
-    if (path[0] == '/') {
-        n = snprintf(st->dir, sizeof st->dir, "%.*s", (int)keep, path);
-    } else {
-        char cwd[CONFIG_PATH_MAX];
-        if (!getcwd(cwd, sizeof cwd))
-            return bench_fail(st, TRINE_EIO, 0, "cannot find the working directory: %s",
-                              strerror(errno));
-        if (keep >= 2 && strncmp(path, "./", 2) == 0) {
-            path += 2;
-            keep -= 2;
-        }
-        bool root = strcmp(cwd, "/") == 0;
-        n = snprintf(st->dir, sizeof st->dir, "%s%s%.*s", cwd, root ? "" : "/", (int)keep, path);
-    }
-    if (n < 0 || (size_t)n >= sizeof st->dir)
-        return bench_fail(st, TRINE_ERANGE, 0, "the folder's path is too long");
-    return TRINE_OK;
 }
 
 /* Defaults for what a seen section left out, or the first required key it
@@ -814,20 +673,21 @@ static trine_status_t bench_fill(bench_state_t *st, int s)
             char keys[128];
             bench_key_list(keys, sizeof keys, s, true);
             if (!st->section[s].line)
-                return bench_fail(st, TRINE_EFORMAT, 0,
-                                  "missing section [%s] with its required key %s", section, keys);
+                return ini_file_fail(&st->ini, TRINE_EFORMAT, 0,
+                                     "missing section [%s] with its required key %s", section,
+                                     keys);
             if (s == 0)
-                return bench_fail(st, TRINE_EFORMAT, st->section[s].line,
-                                  "[bench] %s: missing required key; write cluster = local or "
-                                  "cluster = the path of a cluster.ini",
-                                  key->name);
-            return bench_fail(st, TRINE_EFORMAT, st->section[s].line,
-                              "[%s] %s: missing required key", section, key->name);
+                return ini_file_fail(&st->ini, TRINE_EFORMAT, st->section[s].line,
+                                     "[bench] %s: missing required key; write cluster = local or "
+                                     "cluster = the path of a cluster.ini",
+                                     key->name);
+            return ini_file_fail(&st->ini, TRINE_EFORMAT, st->section[s].line,
+                                 "[%s] %s: missing required key", section, key->name);
         }
         if (key->fallback[0] == '\0')
             continue; /* the field stays "" */
         if (bench_set(st, s, key, key->fallback, st->section[s].line) != TRINE_OK)
-            return st->status;
+            return st->ini.status;
     }
     return TRINE_OK;
 }
@@ -839,16 +699,16 @@ static trine_status_t bench_cross_check(bench_state_t *st)
     const bench_config_t *c = st->out;
     unsigned timeout_line = st->key_line[0][bench_key_find(0, "timeout_ms")];
     if (!c->local && timeout_line)
-        return bench_fail(st, TRINE_EFORMAT, timeout_line,
-                          "[bench] timeout_ms: only for cluster = local; a cluster.ini sets its "
-                          "own [cluster] timeout_ms");
+        return ini_file_fail(&st->ini, TRINE_EFORMAT, timeout_line,
+                             "[bench] timeout_ms: only for cluster = local; a cluster.ini sets its "
+                             "own [cluster] timeout_ms");
     if (c->json[0] && strcmp(c->json, c->csv) == 0) {
-        char shown[BENCH_SHOW_MAX + 1];
-        bench_show(shown, c->csv);
-        return bench_fail(st, TRINE_EFORMAT, st->key_line[0][bench_key_find(0, "csv")],
-                          "[bench] csv: '%s': also the json file (line %u); give them "
-                          "different names",
-                          shown, st->key_line[0][bench_key_find(0, "json")]);
+        char shown[INI_FILE_SHOW_MAX + 1];
+        ini_file_show(shown, c->csv);
+        return ini_file_fail(&st->ini, TRINE_EFORMAT, st->key_line[0][bench_key_find(0, "csv")],
+                             "[bench] csv: '%s': also the json file (line %u); give them "
+                             "different names",
+                             shown, st->key_line[0][bench_key_find(0, "json")]);
     }
     return TRINE_OK;
 }
@@ -873,15 +733,15 @@ static trine_status_t bench_expand(bench_state_t *st, bench_list_t *items, int s
                 char what[96];
                 it.batch = b->batch;
                 if (!bench_item_fits(&it, what, sizeof what))
-                    return bench_fail(st, TRINE_ERANGE, b->line,
-                                      "[%s] batch: '%zu': with size %s, %s has more than %zu "
-                                      "(2^28) elements",
-                                      bench_op_names[op], b->batch, it.size, what,
-                                      BENCH_ELEMENTS_MAX);
+                    return ini_file_fail(&st->ini, TRINE_ERANGE, b->line,
+                                         "[%s] batch: '%zu': with size %s, %s has more than %zu "
+                                         "(2^28) elements",
+                                         bench_op_names[op], b->batch, it.size, what,
+                                         BENCH_ELEMENTS_MAX);
             }
             if (bench_list_push(items, &it) != TRINE_OK)
-                return bench_fail(st, TRINE_ENOMEM, 0, "out of memory for %zu measurements",
-                                  items->n + 1);
+                return ini_file_fail(&st->ini, TRINE_ENOMEM, 0,
+                                     "out of memory for %zu measurements", items->n + 1);
         }
     }
     return TRINE_OK;
@@ -901,16 +761,16 @@ static trine_status_t bench_finish(bench_state_t *st)
         order[at] = s;
     }
     if (bench_fill(st, 0) != TRINE_OK)
-        return st->status;
+        return st->ini.status;
     for (int i = 0; i < count; i++)
         if (bench_fill(st, order[i]) != TRINE_OK)
-            return st->status;
+            return st->ini.status;
     if (bench_cross_check(st) != TRINE_OK)
-        return st->status;
+        return st->ini.status;
     if (count == 0)
-        return bench_fail(st, TRINE_EFORMAT, 0,
-                          "nothing to measure; add a section such as [matmul] with sizes = "
-                          "1x100x1 (see config/bench-small.ini)");
+        return ini_file_fail(&st->ini, TRINE_EFORMAT, 0,
+                             "nothing to measure; add a section such as [matmul] with sizes = "
+                             "1x100x1 (see config/bench-small.ini)");
     bench_config_t *c = st->out;
     c->cluster_line = st->key_line[0][bench_key_find(0, "cluster")];
     c->frac_bits_line = st->key_line[0][bench_key_find(0, "frac_bits")];
@@ -918,7 +778,7 @@ static trine_status_t bench_finish(bench_state_t *st)
     for (int i = 0; i < count; i++)
         if (bench_expand(st, &items, order[i]) != TRINE_OK) {
             free(items.v);
-            return st->status;
+            return st->ini.status;
         }
     c->items = items.v;
     c->nitems = items.n;
@@ -942,41 +802,16 @@ trine_status_t bench_config_load(bench_config_t *out, const char *path, trine_er
     if (!st)
         return trine_err_set(err, TRINE_ENOMEM, "bench_config_load: out of memory");
     st->out = out;
-    st->err = err;
-    st->status = TRINE_OK;
     st->list_key = -1;
-    bench_show(st->file, path);
-    if (strlen(path) >= sizeof out->path) {
-        bench_fail(st, TRINE_ERANGE, 0, "path longer than %zu bytes", sizeof out->path - 1);
-    } else {
-        memcpy(out->path, path, strlen(path) + 1);
-        if (bench_dir(st, path) == TRINE_OK) {
-            st->stream = fopen(path, "r");
-            if (!st->stream)
-                bench_fail(st, TRINE_EIO, 0, "cannot open: %s", strerror(errno));
-        }
-    }
-    if (st->stream) {
-        int rc = ini_parse_stream(bench_read_line, st, bench_handle, st);
-        fclose(st->stream);
-        /* libinih goes on after a syntax error, so an error of ours may lie
-         * below its first one; the first line wins. */
-        if (rc > 0 && (st->status == TRINE_OK || (unsigned)rc < st->fail_line)) {
-            st->status = TRINE_OK;
-            bench_fail(st, TRINE_EFORMAT, (unsigned)rc,
-                       "syntax error; expected [section], key = value, or a ; or # comment");
-        } else if (rc < 0 && st->status == TRINE_OK) {
-            bench_fail(st, TRINE_ENOMEM, 0, "libinih could not allocate its line buffer");
-        }
-        if (st->status == TRINE_OK)
-            bench_finish(st);
-    }
-    free(st->line);
+    if (ini_file_begin(&st->ini, path, out->path, sizeof out->path, bench_line_check,
+                       " (a long list may go on over indented lines)", err) == TRINE_OK &&
+        ini_file_parse(&st->ini, path, bench_handle, st) == TRINE_OK)
+        (void)bench_finish(st);
     for (int s = 0; s < BENCH_SECTION_COUNT; s++) {
         free(st->section[s].sizes.v);
         free(st->section[s].batches.v);
     }
-    trine_status_t status = st->status;
+    trine_status_t status = st->ini.status;
     free(st);
     if (status != TRINE_OK)
         bench_config_clear(out);

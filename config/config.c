@@ -1,27 +1,17 @@
-/* config.c — cluster.ini through libinih, one key table, one error.
- *
- * libinih (Debian 12, r55) is built without INI_HANDLER_LINENO, with
- * multi-line values on and a fixed 200-byte line buffer. So we feed it lines
- * through our own reader, which counts them (the handler then knows its line),
- * rejects indented lines before libinih can take them for continuations,
- * rejects lines that libinih would split, and checks section headers (libinih
- * tells the handler nothing about a section without keys). The first error
- * stops the parse: the reader returns EOF from then on.
+/* config.c — cluster.ini through libinih (read as ini_file.h says), one
+ * key table, one error. The line check rejects indented lines before
+ * libinih can take them for continuations and checks section headers
+ * (libinih tells the handler nothing about a section without keys).
  */
 #include "config.h"
+#include "ini_file.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <ini.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/types.h>
-#include <unistd.h>
 
 /* Kinds of section; [party0] .. [party2] share one kind and one set of keys. */
 typedef enum { CONFIG_IN_CLUSTER, CONFIG_IN_PARTY, CONFIG_IN_CLIENTS, CONFIG_IN_LOCAL } config_in_t;
@@ -93,58 +83,12 @@ static const config_key_t config_keys[] = {
 
 #define CONFIG_KEY_COUNT (sizeof config_keys / sizeof config_keys[0])
 
-/* Room for a quoted value or file name inside a TRINE_ERR_MSG_MAX message. */
-#define CONFIG_SHOW_MAX 52
-
 typedef struct {
+    ini_file_t ini; /* first: the line check gets &ini */
     config_cluster_t *out;
-    trine_err_t *err;
-    trine_status_t status; /* the first failure; TRINE_OK while there is none */
-    unsigned fail_line;    /* its line, 0 when none applies */
-    char file[CONFIG_SHOW_MAX + 1];
-    char dir[CONFIG_PATH_MAX];
-    FILE *stream;
-    char *line; /* getline's buffer */
-    size_t line_cap;
-    unsigned lineno;
     unsigned section_line[CONFIG_SECTION_COUNT];               /* 0 until seen */
     unsigned key_line[CONFIG_SECTION_COUNT][CONFIG_KEY_COUNT]; /* 0 until set */
 } config_state_t;
-
-/* Copies s into out (CONFIG_SHOW_MAX + 1 bytes), eliding the middle of a
- * long one so that both ends, which tell most, survive. */
-static void config_show(char *out, const char *s)
-{
-    size_t n = strlen(s);
-    if (n <= CONFIG_SHOW_MAX) {
-        memcpy(out, s, n + 1);
-        return;
-    }
-    size_t head = (CONFIG_SHOW_MAX - 3) / 2, tail = CONFIG_SHOW_MAX - 3 - head;
-    memcpy(out, s, head);
-    memcpy(out + head, "...", 3);
-    memcpy(out + head + 3, s + n - tail, tail + 1);
-}
-
-/* Records the first failure as "file:line: text" (no line when 0). */
-__attribute__((format(printf, 4, 5))) static trine_status_t
-config_fail(config_state_t *st, trine_status_t code, unsigned line, const char *fmt, ...)
-{
-    if (st->status != TRINE_OK)
-        return st->status;
-    char text[TRINE_ERR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    if (line)
-        trine_err_set(st->err, code, "%s:%u: %s", st->file, line, text);
-    else
-        trine_err_set(st->err, code, "%s: %s", st->file, text);
-    st->status = code;
-    st->fail_line = line;
-    return code;
-}
 
 static int config_section_find(const char *name)
 {
@@ -181,25 +125,6 @@ static void *config_field(config_cluster_t *out, const config_key_t *key, int se
     return base + key->offset;
 }
 
-/* Reads the run of plain decimal digits at s (no sign, no space) into
- * *value and sets *end after it and *overflow when it exceeds uint64_t.
- * False when s does not start with a digit. */
-static bool config_decimal(uint64_t *value, bool *overflow, const char **end, const char *s)
-{
-    uint64_t v = 0;
-    const char *p = s;
-    *overflow = false;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            *overflow = true;
-        v = v * 10 + d;
-    }
-    *value = v;
-    *end = p;
-    return p != s;
-}
-
 static trine_status_t config_parse_name(void *field, const config_key_t *key, const char *value,
                                         const char *dir, char *why, size_t why_size)
 {
@@ -221,7 +146,7 @@ static trine_status_t config_parse_uint(void *field, const config_key_t *key, co
     uint64_t v;
     bool overflow;
     const char *end;
-    if (!config_decimal(&v, &overflow, &end, value) || *end != '\0') {
+    if (!ini_file_decimal(&v, &overflow, &end, value) || *end != '\0') {
         snprintf(why, why_size, "is not a whole number (plain decimal digits)");
         return TRINE_EFORMAT;
     }
@@ -255,7 +180,7 @@ static trine_status_t config_parse_size(void *field, const config_key_t *key, co
     uint64_t v;
     bool overflow;
     const char *end;
-    if (!config_decimal(&v, &overflow, &end, value) ||
+    if (!ini_file_decimal(&v, &overflow, &end, value) ||
         (*end != '\0' && (end[1] != '\0' || !strchr("KkMmGg", *end)))) {
         snprintf(why, why_size, "is not a size (decimal digits, then optionally K, M or G)");
         return TRINE_EFORMAT;
@@ -337,7 +262,7 @@ static bool config_endpoint_split(const char *s, size_t *host_at, size_t *host_l
     uint64_t v;
     bool overflow;
     const char *end;
-    if (!config_decimal(&v, &overflow, &end, colon + 1) || *end != '\0' || overflow || v < 1 ||
+    if (!ini_file_decimal(&v, &overflow, &end, colon + 1) || *end != '\0' || overflow || v < 1 ||
         v > 65535)
         return false;
     *host_at = (size_t)(host - s);
@@ -388,71 +313,34 @@ static trine_status_t config_parse_path(void *field, const config_key_t *key, co
 
 /* Classifies a raw line the way libinih will, for what it cannot report:
  * indentation, and section headers with no keys or with a wrong name. */
-static trine_status_t config_line_check(config_state_t *st, const char *line)
+static trine_status_t config_line_check(ini_file_t *f, const char *line)
 {
-    if (st->lineno == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0)
-        line += 3; /* libinih skips a UTF-8 byte order mark */
+    config_state_t *st = (config_state_t *)f;
     if (line[0] == ' ' || line[0] == '\t') {
         const char *p = line + strspn(line, " \t");
         if (*p != '\0' && !strchr("\r\n;#", *p))
-            return config_fail(st, TRINE_EFORMAT, st->lineno,
-                               "indented line; start keys and sections in column 1 (INI reads "
-                               "an indented line as a continuation of the previous value)");
+            return ini_file_fail(&st->ini, TRINE_EFORMAT, st->ini.lineno,
+                                 "indented line; start keys and sections in column 1 (INI reads "
+                                 "an indented line as a continuation of the previous value)");
         return TRINE_OK;
     }
-    if (line[0] != '[')
-        return TRINE_OK;
-    /* libinih's end of a section name: ']', or a ';' after white space. */
-    size_t n = 1;
-    while (line[n] && line[n] != ']' && !(line[n] == ';' && strchr(" \t", line[n - 1])))
-        n++;
-    if (line[n] != ']')
-        return TRINE_OK; /* libinih reports the syntax error on this line */
-    char name[CONFIG_PATH_MAX], shown[CONFIG_SHOW_MAX + 1];
-    snprintf(name, sizeof name, "%.*s", (int)(n - 1), line + 1);
+    size_t n;
+    if (!ini_file_header(line, &n))
+        return TRINE_OK; /* not a header, or libinih reports the syntax error */
+    char name[CONFIG_PATH_MAX], shown[INI_FILE_SHOW_MAX + 1];
+    snprintf(name, sizeof name, "%.*s", (int)n, line + 1);
     int s = config_section_find(name);
     if (s < 0) {
-        config_show(shown, name);
-        return config_fail(st, TRINE_EFORMAT, st->lineno, "unknown section [%s]; " CONFIG_EXPECTED,
-                           shown);
+        ini_file_show(shown, name);
+        return ini_file_fail(&st->ini, TRINE_EFORMAT, st->ini.lineno,
+                             "unknown section [%s]; " CONFIG_EXPECTED, shown);
     }
     if (st->section_line[s])
-        return config_fail(st, TRINE_EFORMAT, st->lineno,
-                           "section [%s] appears again (first on line %u); merge the two", name,
-                           st->section_line[s]);
-    st->section_line[s] = st->lineno;
+        return ini_file_fail(&st->ini, TRINE_EFORMAT, st->ini.lineno,
+                             "section [%s] appears again (first on line %u); merge the two", name,
+                             st->section_line[s]);
+    st->section_line[s] = st->ini.lineno;
     return TRINE_OK;
-}
-
-/* libinih's reader: one whole line per call, like fgets, or NULL to stop. */
-static char *config_read_line(char *str, int num, void *stream)
-{
-    config_state_t *st = stream;
-    if (st->status != TRINE_OK)
-        return NULL;
-    errno = 0;
-    ssize_t n = getline(&st->line, &st->line_cap, st->stream);
-    if (n < 0) {
-        if (ferror(st->stream))
-            config_fail(st, TRINE_EIO, 0, "cannot read: %s", strerror(errno ? errno : EIO));
-        return NULL;
-    }
-    st->lineno++;
-    size_t len = (size_t)n;
-    if (strlen(st->line) != len) {
-        config_fail(st, TRINE_EFORMAT, st->lineno, "NUL byte in line; is this a text file?");
-        return NULL;
-    }
-    size_t text = strcspn(st->line, "\r\n");
-    if (num < 4 || text > (size_t)num - 3 || len >= (size_t)num) {
-        config_fail(st, TRINE_EFORMAT, st->lineno, "line is %zu characters long; at most %d fit",
-                    text, num - 3);
-        return NULL;
-    }
-    if (config_line_check(st, st->line) != TRINE_OK)
-        return NULL;
-    memcpy(str, st->line, len + 1);
-    return str;
 }
 
 /* libinih's handler: one key = value of the current line. Returns 0 (an
@@ -460,32 +348,34 @@ static char *config_read_line(char *str, int num, void *stream)
 static int config_handle(void *user, const char *section, const char *name, const char *raw)
 {
     config_state_t *st = user;
-    unsigned line = st->lineno;
-    char shown[CONFIG_SHOW_MAX + 1];
-    if (st->status != TRINE_OK)
+    unsigned line = st->ini.lineno;
+    char shown[INI_FILE_SHOW_MAX + 1];
+    if (st->ini.status != TRINE_OK)
         return 0;
-    config_show(shown, name);
+    ini_file_show(shown, name);
     if (section[0] == '\0') {
-        config_fail(st, TRINE_EFORMAT, line, "%s: key before any section; " CONFIG_EXPECTED, shown);
+        ini_file_fail(&st->ini, TRINE_EFORMAT, line, "%s: key before any section; " CONFIG_EXPECTED,
+                      shown);
         return 0;
     }
     int s = config_section_find(section);
     if (s < 0) { /* the reader has refused unknown sections; this is a guard */
-        config_fail(st, TRINE_EFORMAT, line, "unknown section [%s]", section);
+        ini_file_fail(&st->ini, TRINE_EFORMAT, line, "unknown section [%s]", section);
         return 0;
     }
     int k = config_key_find(config_sections[s].in, name);
     if (k < 0) {
         char keys[128];
         config_key_list(keys, sizeof keys, config_sections[s].in, false);
-        config_fail(st, TRINE_EFORMAT, line, "[%s] unknown key '%s'; expected %s", section, shown,
-                    keys);
+        ini_file_fail(&st->ini, TRINE_EFORMAT, line, "[%s] unknown key '%s'; expected %s", section,
+                      shown, keys);
         return 0;
     }
     const config_key_t *key = &config_keys[k];
     if (st->key_line[s][k]) {
-        config_fail(st, TRINE_EFORMAT, line, "[%s] %s: duplicate key (first set on line %u)",
-                    section, name, st->key_line[s][k]);
+        ini_file_fail(&st->ini, TRINE_EFORMAT, line,
+                      "[%s] %s: duplicate key (first set on line %u)", section, name,
+                      st->key_line[s][k]);
         return 0;
     }
     /* libinih strips " ;" comments; " #" ones are ours to strip (libinih
@@ -501,45 +391,19 @@ static int config_handle(void *user, const char *section, const char *name, cons
     while (n > 0 && strchr(" \t\r", value[n - 1]))
         value[--n] = '\0';
     if (n == 0) {
-        config_fail(st, TRINE_EFORMAT, line, "[%s] %s: empty value", section, name);
+        ini_file_fail(&st->ini, TRINE_EFORMAT, line, "[%s] %s: empty value", section, name);
         return 0;
     }
     char why[160];
     trine_status_t rc =
-        key->parse(config_field(st->out, key, s), key, value, st->dir, why, sizeof why);
+        key->parse(config_field(st->out, key, s), key, value, st->ini.dir, why, sizeof why);
     if (rc != TRINE_OK) {
-        config_show(shown, value);
-        config_fail(st, rc, line, "[%s] %s: '%s' %s", section, name, shown, why);
+        ini_file_show(shown, value);
+        ini_file_fail(&st->ini, rc, line, "[%s] %s: '%s' %s", section, name, shown, why);
         return 0;
     }
     st->key_line[s][k] = line;
     return 1;
-}
-
-/* The folder of path as an absolute path ending in '/', so that resolved
- * paths survive a later chdir of the daemon. */
-static trine_status_t config_dir(config_state_t *st, const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    size_t keep = slash ? (size_t)(slash - path) + 1 : 0; /* the folder part, with its '/' */
-    int n;
-    if (path[0] == '/') {
-        n = snprintf(st->dir, sizeof st->dir, "%.*s", (int)keep, path);
-    } else {
-        char cwd[CONFIG_PATH_MAX];
-        if (!getcwd(cwd, sizeof cwd))
-            return config_fail(st, TRINE_EIO, 0, "cannot find the working directory: %s",
-                               strerror(errno));
-        if (keep >= 2 && strncmp(path, "./", 2) == 0) {
-            path += 2;
-            keep -= 2;
-        }
-        bool root = strcmp(cwd, "/") == 0;
-        n = snprintf(st->dir, sizeof st->dir, "%s%s%.*s", cwd, root ? "" : "/", (int)keep, path);
-    }
-    if (n < 0 || (size_t)n >= sizeof st->dir)
-        return config_fail(st, TRINE_ERANGE, 0, "the folder's path is too long");
-    return TRINE_OK;
 }
 
 /* Defaults for what the file left out, or the first required key it lacks. */
@@ -555,20 +419,20 @@ static trine_status_t config_fill(config_state_t *st)
                 char keys[128];
                 config_key_list(keys, sizeof keys, key->in, true);
                 if (!st->section_line[s])
-                    return config_fail(st, TRINE_EFORMAT, 0,
-                                       "missing section [%s] with its required keys %s", section,
-                                       keys);
-                return config_fail(st, TRINE_EFORMAT, st->section_line[s],
-                                   "[%s] %s: missing required key", section, key->name);
+                    return ini_file_fail(&st->ini, TRINE_EFORMAT, 0,
+                                         "missing section [%s] with its required keys %s", section,
+                                         keys);
+                return ini_file_fail(&st->ini, TRINE_EFORMAT, st->section_line[s],
+                                     "[%s] %s: missing required key", section, key->name);
             }
             if (key->fallback[0] == '\0')
                 continue; /* the field stays "" */
             char why[160];
             trine_status_t rc = key->parse(config_field(st->out, key, (int)s), key, key->fallback,
-                                           st->dir, why, sizeof why);
+                                           st->ini.dir, why, sizeof why);
             if (rc != TRINE_OK)
-                return config_fail(st, rc, 0, "[%s] %s: the default '%s' %s", section, key->name,
-                                   key->fallback, why);
+                return ini_file_fail(&st->ini, rc, 0, "[%s] %s: the default '%s' %s", section,
+                                     key->name, key->fallback, why);
         }
     }
     return TRINE_OK;
@@ -588,9 +452,9 @@ static trine_status_t config_cross_check(config_state_t *st)
     if (c->heartbeat_ms >= c->timeout_ms) {
         bool set = st->key_line[0][config_key_find(CONFIG_IN_CLUSTER, "heartbeat_ms")] != 0;
         const char *name = set ? "heartbeat_ms" : "timeout_ms";
-        return config_fail(st, TRINE_ERANGE, config_line_of(st, 0, name),
-                           "[cluster] %s: heartbeat_ms (%u) must be less than timeout_ms (%u)",
-                           name, c->heartbeat_ms, c->timeout_ms);
+        return ini_file_fail(&st->ini, TRINE_ERANGE, config_line_of(st, 0, name),
+                             "[cluster] %s: heartbeat_ms (%u) must be less than timeout_ms (%u)",
+                             name, c->heartbeat_ms, c->timeout_ms);
     }
     static const char *const roles[] = {"peer", "client"};
     for (int a = 0; a < 2 * CONFIG_PARTIES; a++) {
@@ -600,12 +464,12 @@ static trine_status_t config_cross_check(config_state_t *st)
             if (!config_endpoint_same(ea, eb))
                 continue;
             const char *ra = roles[a % 2], *rb = roles[b % 2];
-            char shown[CONFIG_SHOW_MAX + 1];
-            config_show(shown, ea);
-            return config_fail(st, TRINE_EFORMAT, config_line_of(st, 1 + a / 2, ra),
-                               "[party%d] %s: '%s' is also [party%d] %s (line %u); every "
-                               "endpoint needs its own port",
-                               a / 2, ra, shown, b / 2, rb, config_line_of(st, 1 + b / 2, rb));
+            char shown[INI_FILE_SHOW_MAX + 1];
+            ini_file_show(shown, ea);
+            return ini_file_fail(&st->ini, TRINE_EFORMAT, config_line_of(st, 1 + a / 2, ra),
+                                 "[party%d] %s: '%s' is also [party%d] %s (line %u); every "
+                                 "endpoint needs its own port",
+                                 a / 2, ra, shown, b / 2, rb, config_line_of(st, 1 + b / 2, rb));
         }
     }
     return TRINE_OK;
@@ -616,36 +480,13 @@ trine_status_t config_cluster_load(config_cluster_t *out, const char *path, trin
     if (!out || !path)
         return trine_err_set(err, TRINE_EINVAL, "config_cluster_load: out and path are required");
     memset(out, 0, sizeof *out);
-    config_state_t st = {.out = out, .err = err, .status = TRINE_OK};
-    config_show(st.file, path);
-    if (strlen(path) >= sizeof out->path)
-        return config_fail(&st, TRINE_ERANGE, 0, "path longer than %zu bytes",
-                           sizeof out->path - 1);
-    memcpy(out->path, path, strlen(path) + 1);
-    if (config_dir(&st, path) != TRINE_OK) {
-        memset(out, 0, sizeof *out);
-        return st.status;
-    }
-    st.stream = fopen(path, "r");
-    if (!st.stream) {
-        memset(out, 0, sizeof *out);
-        return config_fail(&st, TRINE_EIO, 0, "cannot open: %s", strerror(errno));
-    }
-    int rc = ini_parse_stream(config_read_line, &st, config_handle, &st);
-    fclose(st.stream);
-    free(st.line);
-    /* libinih goes on after a syntax error, so an error of ours may lie
-     * below its first one; the first line wins. */
-    if (rc > 0 && (st.status == TRINE_OK || (unsigned)rc < st.fail_line)) {
-        st.status = TRINE_OK;
-        config_fail(&st, TRINE_EFORMAT, (unsigned)rc,
-                    "syntax error; expected [section], key = value, or a ; or # comment");
-    } else if (rc < 0 && st.status == TRINE_OK) {
-        config_fail(&st, TRINE_ENOMEM, 0, "libinih could not allocate its line buffer");
-    }
-    if (st.status == TRINE_OK && config_fill(&st) == TRINE_OK)
+    config_state_t st = {.out = out};
+    if (ini_file_begin(&st.ini, path, out->path, sizeof out->path, config_line_check, NULL, err) ==
+            TRINE_OK &&
+        ini_file_parse(&st.ini, path, config_handle, &st) == TRINE_OK &&
+        config_fill(&st) == TRINE_OK)
         config_cross_check(&st);
-    if (st.status != TRINE_OK)
+    if (st.ini.status != TRINE_OK)
         memset(out, 0, sizeof *out);
-    return st.status;
+    return st.ini.status;
 }

@@ -149,8 +149,7 @@ static void bench_uniform(double *out, size_t n, const uint8_t seed[randombytes_
 }
 
 static trine_status_t bench_values(plain_t **out, const bench_input_t *in, const plain_t *divisor,
-                                   unsigned int_bits, unsigned seed, size_t index,
-                                   trine_err_t *err)
+                                   unsigned int_bits, unsigned seed, size_t index, trine_err_t *err)
 {
     plain_t *p = calloc(1, sizeof *p);
     size_t count = 1;

@@ -38,8 +38,8 @@
 #define BENCH_INPUTS_MAX 12
 
 typedef struct {
-    prog_t prog;       /* compiled, with the inputs' shapes, checked */
-    size_t ninputs;    /* the program's inputs, in declaration order */
+    prog_t prog;    /* compiled, with the inputs' shapes, checked */
+    size_t ninputs; /* the program's inputs, in declaration order */
     plain_t *inputs[BENCH_INPUTS_MAX];
     double securenn_bytes; /* prog_securenn_bytes of one call */
 } bench_prog_t;

@@ -41,12 +41,14 @@ void bench_table_row(FILE *f, const bench_record_t *r)
     char range[48];
     snprintf(range, sizeof range, "  (%.3f - %.3f)", r->time_min_s * 1e3, r->time_max_s * 1e3);
     double all = (double)bench_record_bytes(r);
-    fprintf(f, "%-10s %-14s %5zu %10.3f %-21s %9.3f %8.3f %8.3f %8.3f %5.1f%% %7llu %6llu %11.3f %6.2f\n",
-            bench_op_name(r->op), bench_size(r), r->batch, r->time_median_s * 1e3, range,
-            all / BENCH_MB, (double)r->sent[0] / BENCH_MB, (double)r->sent[1] / BENCH_MB,
-            (double)r->sent[2] / BENCH_MB, all > 0 ? 100 * (double)r->sent[2] / all : 0,
-            (unsigned long long)r->messages, (unsigned long long)r->rounds,
-            r->securenn_bytes / BENCH_MB, bench_ratio(r));
+    fprintf(
+        f,
+        "%-10s %-14s %5zu %10.3f %-21s %9.3f %8.3f %8.3f %8.3f %5.1f%% %7llu %6llu %11.3f %6.2f\n",
+        bench_op_name(r->op), bench_size(r), r->batch, r->time_median_s * 1e3, range,
+        all / BENCH_MB, (double)r->sent[0] / BENCH_MB, (double)r->sent[1] / BENCH_MB,
+        (double)r->sent[2] / BENCH_MB, all > 0 ? 100 * (double)r->sent[2] / all : 0,
+        (unsigned long long)r->messages, (unsigned long long)r->rounds,
+        r->securenn_bytes / BENCH_MB, bench_ratio(r));
     fflush(f);
 }
 
@@ -71,8 +73,9 @@ void bench_against_reference(FILE *f, const bench_record_t *r, size_t n)
                        "(DESIGN section 11):\n");
         any = true;
         double bytes = (double)bench_record_bytes(&r[i]);
-        fprintf(f, "  %-10s %-9s batch %3zu: %9.3f ms vs %9.3f ms (%.2fx faster), %9.3f MB vs "
-                   "%8.3f MB (%.2fx the bytes)\n",
+        fprintf(f,
+                "  %-10s %-9s batch %3zu: %9.3f ms vs %9.3f ms (%.2fx faster), %9.3f MB vs "
+                "%8.3f MB (%.2fx the bytes)\n",
                 bench_op_name(r[i].op), bench_size(&r[i]), r[i].batch, r[i].time_median_s * 1e3,
                 r[i].reference_s * 1e3, r[i].reference_s / r[i].time_median_s, bytes / BENCH_MB,
                 r[i].reference_bytes / BENCH_MB, bytes / r[i].reference_bytes);
@@ -115,13 +118,30 @@ static void bench_csv_str(FILE *f, const char *s)
 
 typedef enum { BENCH_JSON, BENCH_CSV } bench_format_t;
 
-static const char *const bench_fields[] = {
-    "op",           "size",         "batch",          "repetitions",
-    "time_median_s", "time_min_s",  "time_max_s",     "client_time_median_s",
-    "bytes_total",  "bytes_party0", "bytes_party1",   "bytes_party2",
-    "recv_party0",  "recv_party1",  "recv_party2",    "dealer_share",
-    "messages",     "rounds",       "securenn_bytes", "securenn_ratio",
-    "securenn_ref_time_s", "securenn_ref_bytes", "frac_bits", "cluster"};
+static const char *const bench_fields[] = {"op",
+                                           "size",
+                                           "batch",
+                                           "repetitions",
+                                           "time_median_s",
+                                           "time_min_s",
+                                           "time_max_s",
+                                           "client_time_median_s",
+                                           "bytes_total",
+                                           "bytes_party0",
+                                           "bytes_party1",
+                                           "bytes_party2",
+                                           "recv_party0",
+                                           "recv_party1",
+                                           "recv_party2",
+                                           "dealer_share",
+                                           "messages",
+                                           "rounds",
+                                           "securenn_bytes",
+                                           "securenn_ratio",
+                                           "securenn_ref_time_s",
+                                           "securenn_ref_bytes",
+                                           "frac_bits",
+                                           "cluster"};
 
 #define BENCH_FIELDS (sizeof bench_fields / sizeof bench_fields[0])
 

@@ -22,15 +22,15 @@
 
 typedef struct {
     bench_op_t op;
-    char size[48];    /* as the config gave it; "" for networks */
+    char size[48]; /* as the config gave it; "" for networks */
     size_t batch;
     unsigned repetitions;
     double time_median_s, time_min_s, time_max_s;
-    double client_median_s; /* request to reply at the client, job start included */
+    double client_median_s;    /* request to reply at the client, job start included */
     uint64_t sent[3], recv[3]; /* per party */
     uint64_t messages, rounds;
-    double securenn_bytes;  /* SecureNN's formulas for the same program */
-    bool has_reference;     /* SecureNN's code measured here (bench_reference) */
+    double securenn_bytes; /* SecureNN's formulas for the same program */
+    bool has_reference;    /* SecureNN's code measured here (bench_reference) */
     double reference_s, reference_bytes;
 } bench_record_t;
 
@@ -59,11 +59,11 @@ void bench_against_reference(FILE *f, const bench_record_t *r, size_t n);
  * securenn_ratio (bytes_total / securenn_bytes), securenn_ref_time_s,
  * securenn_ref_bytes (null in JSON, empty in CSV, when unknown), frac_bits
  * and cluster. */
-TRINE_NODISCARD trine_status_t bench_write_json(const char *path, const bench_record_t *r,
-                                                size_t n, unsigned frac_bits,
-                                                const char *cluster, trine_err_t *err);
-TRINE_NODISCARD trine_status_t bench_write_csv(const char *path, const bench_record_t *r,
-                                               size_t n, unsigned frac_bits, const char *cluster,
+TRINE_NODISCARD trine_status_t bench_write_json(const char *path, const bench_record_t *r, size_t n,
+                                                unsigned frac_bits, const char *cluster,
+                                                trine_err_t *err);
+TRINE_NODISCARD trine_status_t bench_write_csv(const char *path, const bench_record_t *r, size_t n,
+                                               unsigned frac_bits, const char *cluster,
                                                trine_err_t *err);
 
 /* Charts in dir (made if missing): for each operation measured, OP.dat

@@ -87,8 +87,8 @@ static void bench_rm(bench_run_t *b, const char *prefix, const prog_t *prog, boo
             continue;
         for (int p = 0; p < 2; p++)
             if (b->s.res[p].code != TRINE_OK && b->s.res[p].code != TRINE_ENOENT)
-                fprintf(stderr, "trine bench: could not remove '%s' from party%d: %s\n", rm.name,
-                        p, b->s.res[p].msg);
+                fprintf(stderr, "trine bench: could not remove '%s' from party%d: %s\n", rm.name, p,
+                        b->s.res[p].msg);
     }
 }
 
@@ -265,20 +265,19 @@ static int bench_all(bench_run_t *b, const bench_opts_t *o, bench_record_t *recs
 
 static void bench_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: trine [-c CLUSTER.ini] [-i KEY] bench BENCH.ini [--json FILE] [--csv FILE]\n"
-            "             [--plot DIR]\n"
-            "  Runs the measurements BENCH.ini lists (see config/bench-*.ini) on the cluster\n"
-            "  it names, or on three local parties started for the run (cluster = local),\n"
-            "  and prints a table: time per call (median, min-max), bytes each party sent,\n"
-            "  the dealer's (P2's) share, messages, rounds, SecureNN's formula bytes and the\n"
-            "  ratio; then MP-SPDZ-style summary lines per measurement.\n"
-            "  --json FILE, --csv FILE  records (override the config's json and csv)\n"
-            "  --plot DIR   PNG charts per operation with gnuplot (data and scripts without)\n"
-            "  A cluster.ini in BENCH.ini needs a client key: -i KEY or TRINE_KEY.\n"
-            "  Ctrl-C stops after the current measurement and keeps the finished records;\n"
-            "  a second Ctrl-C cancels the measurement too. Exit 0 when every measurement\n"
-            "  ran, 1 on a failure, 2 for usage, 130 when interrupted.\n");
+    fprintf(f, "usage: trine [-c CLUSTER.ini] [-i KEY] bench BENCH.ini [--json FILE] [--csv FILE]\n"
+               "             [--plot DIR]\n"
+               "  Runs the measurements BENCH.ini lists (see config/bench-*.ini) on the cluster\n"
+               "  it names, or on three local parties started for the run (cluster = local),\n"
+               "  and prints a table: time per call (median, min-max), bytes each party sent,\n"
+               "  the dealer's (P2's) share, messages, rounds, SecureNN's formula bytes and the\n"
+               "  ratio; then MP-SPDZ-style summary lines per measurement.\n"
+               "  --json FILE, --csv FILE  records (override the config's json and csv)\n"
+               "  --plot DIR   PNG charts per operation with gnuplot (data and scripts without)\n"
+               "  A cluster.ini in BENCH.ini needs a client key: -i KEY or TRINE_KEY.\n"
+               "  Ctrl-C stops after the current measurement and keeps the finished records;\n"
+               "  a second Ctrl-C cancels the measurement too. Exit 0 when every measurement\n"
+               "  ran, 1 on a failure, 2 for usage, 130 when interrupted.\n");
 }
 
 static int bench_args(bench_opts_t *o, int argc, char **argv)
@@ -299,7 +298,9 @@ static int bench_args(bench_opts_t *o, int argc, char **argv)
             i++;
         } else if (slot || a[0] == '-' || o->config) {
             fprintf(stderr, "trine bench: %s %s\n", a,
-                    slot ? "needs a value" : a[0] == '-' ? "is not an option" : "is one too many");
+                    slot          ? "needs a value"
+                    : a[0] == '-' ? "is not an option"
+                                  : "is one too many");
             bench_usage(stderr);
             return TRINE_EXIT_USAGE;
         } else {
@@ -349,7 +350,8 @@ int verb_bench(const client_opts_t *opts, int argc, char **argv)
     } else if (!session_open(&b.s, &copts, "bench")) {
         rc = TRINE_EXIT_FAIL;
     } else if (b.s.cluster.cfg.frac_bits != cfg.frac_bits) {
-        fprintf(stderr, "trine bench: %s sets frac_bits = %u but cluster %s has %u; make them agree\n",
+        fprintf(stderr,
+                "trine bench: %s sets frac_bits = %u but cluster %s has %u; make them agree\n",
                 cfg.path, cfg.frac_bits, b.s.cluster.cfg.path, b.s.cluster.cfg.frac_bits);
         rc = TRINE_EXIT_FAIL;
     } else {
@@ -379,8 +381,9 @@ int verb_bench(const client_opts_t *opts, int argc, char **argv)
             fprintf(stderr, "trine bench: %s\n", err.msg);
             rc = rc ? rc : TRINE_EXIT_FAIL;
         } else if (!plotted) {
-            fprintf(stderr, "trine bench: --plot wrote the data and gnuplot scripts to %s but no "
-                            "charts: gnuplot is not installed (sudo apt-get install gnuplot-nox)\n",
+            fprintf(stderr,
+                    "trine bench: --plot wrote the data and gnuplot scripts to %s but no "
+                    "charts: gnuplot is not installed (sudo apt-get install gnuplot-nox)\n",
                     o.plot);
         } else {
             printf("charts in %s/\n", o.plot);

@@ -161,8 +161,8 @@ static void local_kill(local_cluster_t *lc)
 static bool local_all_up(client_t *cl)
 {
     client_result_t res[CONFIG_PARTIES] = {0};
-    wire_request_t q[CONFIG_PARTIES] = {{.op = WIRE_OP_STATUS}, {.op = WIRE_OP_STATUS},
-                                        {.op = WIRE_OP_STATUS}};
+    wire_request_t q[CONFIG_PARTIES] = {
+        {.op = WIRE_OP_STATUS}, {.op = WIRE_OP_STATUS}, {.op = WIRE_OP_STATUS}};
     bool up = client_call(cl, 7u, q, res) == TRINE_OK;
     for (int p = 0; up && p < CONFIG_PARTIES; p++)
         for (int o = 0; o < CONFIG_PARTIES; o++)
