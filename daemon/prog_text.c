@@ -65,7 +65,8 @@ typedef struct {
     double num; /* numbers */
     int ndim;   /* lists */
     size_t shape[TENSOR_MAX_DIMS];
-    uint32_t line, col; /* where it starts, for messages */
+    uint32_t line, col;   /* where it starts, for messages */
+    uint32_t zline, zcol; /* lists: the first 0 past the first entry, or 0 */
 } pt_value_t;
 
 typedef struct {
@@ -330,7 +331,7 @@ static trine_status_t pt_no_list(pt_t *c, const pt_value_t *v)
 {
     if (v->kind == PT_V_LIST)
         return pt_fail(c, TRINE_EFORMAT, v->line, v->col,
-                       "a list is only allowed as reshape's shape");
+                       "a list is only allowed as reshape's shape or transpose's perm");
     return TRINE_OK;
 }
 
@@ -362,33 +363,47 @@ static trine_status_t pt_lookup(pt_t *c, const pt_tok_t *t, int *var)
 
 /* ---- calls ------------------------------------------------------------ */
 
-/* Where an attribute goes in the op. */
-typedef enum { PT_A_INT0, PT_A_INT1, PT_A_REAL, PT_A_SHAPE } pt_slot_t;
+/* What an attribute is and where it goes in the op. */
+typedef enum { PT_A_INT, PT_A_REAL, PT_A_SHAPE, PT_A_PERM } pt_akind_t;
+
+#define PT_ATTRS_MAX 4 /* attributes of one operation */
+#define PT_SLOT(i)   (1u << (i))
 
 typedef struct {
     const char *name; /* NULL: no such attribute */
-    pt_slot_t slot;
+    pt_akind_t kind;
+    unsigned slots; /* PT_A_INT: the iattr slots it fills, PT_SLOT(i) each */
     bool required;
     int64_t dflt; /* when not required; -1: the first attribute's value */
 } pt_attr_t;
 
-#define PT_POOL_ATTRS                                                                              \
-    {                                                                                              \
-        {"k", PT_A_INT0, true, 0},                                                                 \
-        {                                                                                          \
-            "stride", PT_A_INT1, false, -1                                                         \
-        }                                                                                          \
-    }
+/* Slot sets: k and stride fill both axes, pad all four sides. */
+#define PT_CONV_STRIDES (PT_SLOT(PROG_CONV_SH) | PT_SLOT(PROG_CONV_SW))
+#define PT_CONV_PADS                                                                               \
+    (PT_SLOT(PROG_CONV_PT) | PT_SLOT(PROG_CONV_PL) | PT_SLOT(PROG_CONV_PB) | PT_SLOT(PROG_CONV_PR))
+#define PT_POOL_WINDOW  (PT_SLOT(PROG_POOL_KH) | PT_SLOT(PROG_POOL_KW))
+#define PT_POOL_STRIDES (PT_SLOT(PROG_POOL_SH) | PT_SLOT(PROG_POOL_SW))
+#define PT_POOL_PADS                                                                               \
+    (PT_SLOT(PROG_POOL_PT) | PT_SLOT(PROG_POOL_PL) | PT_SLOT(PROG_POOL_PB) | PT_SLOT(PROG_POOL_PR))
 
-static const pt_attr_t pt_attrs[PROG_OPCODE_COUNT][2] = {
-    [PROG_SCALE] = {{"factor", PT_A_REAL, true, 0}},
-    [PROG_CONV2D] = {{"stride", PT_A_INT0, false, 1}, {"pad", PT_A_INT1, false, 0}},
-    [PROG_MAXPOOL] = PT_POOL_ATTRS,
-    [PROG_MAXPOOL_GRAD] = PT_POOL_ATTRS,
-    [PROG_AVGPOOL] = PT_POOL_ATTRS,
-    [PROG_RESHAPE] = {{"shape", PT_A_SHAPE, true, 0}},
-    [PROG_SGD] = {{"lr", PT_A_REAL, true, 0}},
-    [PROG_DIV] = {{"int_bits", PT_A_INT0, false, 0}},
+static const pt_attr_t pt_attrs[PROG_OPCODE_COUNT][PT_ATTRS_MAX] = {
+    [PROG_SCALE] = {{"factor", PT_A_REAL, 0, true, 0}},
+    [PROG_CONV2D] = {{"stride", PT_A_INT, PT_CONV_STRIDES, false, 1},
+                     {"pad", PT_A_INT, PT_CONV_PADS, false, 0}},
+    [PROG_MAXPOOL] = {{"k", PT_A_INT, PT_POOL_WINDOW, true, 0},
+                      {"stride", PT_A_INT, PT_POOL_STRIDES, false, -1},
+                      {"pad", PT_A_INT, PT_POOL_PADS, false, 0}},
+    [PROG_MAXPOOL_GRAD] = {{"k", PT_A_INT, PT_POOL_WINDOW, true, 0},
+                           {"stride", PT_A_INT, PT_POOL_STRIDES, false, -1}},
+    [PROG_AVGPOOL] = {{"k", PT_A_INT, PT_POOL_WINDOW, true, 0},
+                      {"stride", PT_A_INT, PT_POOL_STRIDES, false, -1},
+                      {"pad", PT_A_INT, PT_POOL_PADS, false, 0},
+                      {"count_include_pad", PT_A_INT, PT_SLOT(PROG_POOL_COUNT_PAD), false, 0}},
+    [PROG_RESHAPE] = {{"shape", PT_A_SHAPE, 0, true, 0}},
+    [PROG_TRANSPOSE] = {{"perm", PT_A_PERM, 0, false, 0}},
+    [PROG_SIGMOID] = {{"fine", PT_A_INT, PT_SLOT(0), false, 0}},
+    [PROG_SGD] = {{"lr", PT_A_REAL, 0, true, 0}},
+    [PROG_DIV] = {{"int_bits", PT_A_INT, PT_SLOT(0), false, 0}},
 };
 
 typedef struct {
@@ -436,14 +451,27 @@ static trine_status_t pt_args(pt_t *c, const char *fn, pt_arg_t *args, int *narg
     return st == TRINE_OK ? pt_next(c) : st; /* past ')' */
 }
 
+/* "k, stride, pad": the names of attrs, for messages. */
+static const char *pt_attr_names(const pt_attr_t *attrs, int nattrs, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < nattrs && len < cap; k++)
+        len += (size_t)snprintf(buf + len, cap - len, k ? ", %s" : "%s", attrs[k].name);
+    return buf;
+}
+
 /* Matches the arguments of fn to its operands (first, positional) and
  * attributes (then positional, or by key); at[i] is attribute i's
  * argument or NULL. */
 static trine_status_t pt_bind(pt_t *c, const pt_tok_t *call, const char *fn, int arity,
-                              const pt_attr_t attrs[2], const pt_arg_t *args, int nargs,
-                              const pt_arg_t *at[2])
+                              const pt_attr_t attrs[PT_ATTRS_MAX], const pt_arg_t *args, int nargs,
+                              const pt_arg_t *at[PT_ATTRS_MAX])
 {
-    int nattrs = (attrs[0].name != NULL) + (attrs[1].name != NULL);
+    char names[96];
+    int nattrs = 0;
+    while (nattrs < PT_ATTRS_MAX && attrs[nattrs].name)
+        nattrs++;
     int npos = 0;
     while (npos < nargs && !args[npos].key)
         npos++;
@@ -452,17 +480,16 @@ static trine_status_t pt_bind(pt_t *c, const pt_tok_t *call, const char *fn, int
                        arity, arity == 1 ? "" : "s", npos);
     if (npos > arity + nattrs)
         return pt_fail(c, TRINE_EFORMAT, call->line, call->col,
-                       "%s takes %d operand%s and at most %d attribute%s (%s%s%s), got %d "
-                       "arguments",
+                       "%s takes %d operand%s and at most %d attribute%s (%s), got %d arguments",
                        fn, arity, arity == 1 ? "" : "s", nattrs, nattrs == 1 ? "" : "s",
-                       attrs[0].name, nattrs == 2 ? ", " : "", nattrs == 2 ? attrs[1].name : "",
-                       npos);
+                       pt_attr_names(attrs, nattrs, names, sizeof names), npos);
     for (int i = 0; i < arity; i++)
         if (!pt_is_tensor(&args[i].val))
             return pt_fail(c, TRINE_EFORMAT, args[i].val.line, args[i].val.col,
                            "operand %d of %s must be a tensor, not %s", i + 1, fn,
                            pt_kind_name(&args[i].val));
-    at[0] = at[1] = NULL;
+    for (int k = 0; k < PT_ATTRS_MAX; k++)
+        at[k] = NULL;
     for (int i = arity; i < npos; i++)
         at[i - arity] = &args[i];
     for (int i = npos; i < nargs; i++) {
@@ -475,9 +502,8 @@ static trine_status_t pt_bind(pt_t *c, const pt_tok_t *call, const char *fn, int
             return pt_fail(c, TRINE_EFORMAT, a->line, a->col, "%s takes no attributes", fn);
         if (k == nattrs)
             return pt_fail(c, TRINE_EFORMAT, a->line, a->col,
-                           "%s has no attribute '%.*s' (it takes %s%s%s)", fn, (int)a->keylen,
-                           a->key, attrs[0].name, nattrs == 2 ? ", " : "",
-                           nattrs == 2 ? attrs[1].name : "");
+                           "%s has no attribute '%.*s' (it takes %s)", fn, (int)a->keylen, a->key,
+                           pt_attr_names(attrs, nattrs, names, sizeof names));
         if (at[k])
             return pt_fail(c, TRINE_EFORMAT, a->line, a->col, "attribute '%s' of %s is given twice",
                            attrs[k].name, fn);
@@ -490,25 +516,35 @@ static trine_status_t pt_bind(pt_t *c, const pt_tok_t *call, const char *fn, int
     return TRINE_OK;
 }
 
+/* Stores a list attribute: a reshape's shape (whose entries past the first
+ * are not 0) or a transpose's axes. */
+static trine_status_t pt_attr_list(pt_t *c, const char *fn, const pt_attr_t *attr,
+                                   const pt_value_t *v, prog_op_t *op)
+{
+    if (v->kind != PT_V_LIST)
+        return pt_fail(c, TRINE_EFORMAT, v->line, v->col,
+                       "'%s' of %s must be a list like %s, not %s", attr->name, fn,
+                       attr->kind == PT_A_SHAPE ? "[0, 784]" : "[0, 2, 1]", pt_kind_name(v));
+    if (attr->kind == PT_A_SHAPE && v->zline) /* flatten() is the way to {0, 0} */
+        return pt_fail(c, TRINE_EFORMAT, v->zline, v->zcol,
+                       "only the first extent may be 0 (the batch's)");
+    op->ndim = v->ndim;
+    memcpy(op->shape, v->shape, sizeof op->shape);
+    return TRINE_OK;
+}
+
 /* Stores attribute argument a into op; a is NULL only for an optional
- * attribute (pt_bind), which takes its default. */
+ * attribute (pt_bind), which takes its default (none for a list). */
 static trine_status_t pt_attr(pt_t *c, const char *fn, const pt_attr_t *attr, const pt_arg_t *a,
                               prog_op_t *op)
 {
     const pt_value_t *v = a ? &a->val : NULL;
-    if (attr->slot == PT_A_SHAPE) {
-        if (v->kind != PT_V_LIST)
-            return pt_fail(c, TRINE_EFORMAT, v->line, v->col,
-                           "'%s' of %s must be a list like [0, 784], not %s", attr->name, fn,
-                           pt_kind_name(v));
-        op->ndim = v->ndim;
-        memcpy(op->shape, v->shape, sizeof op->shape);
-        return TRINE_OK;
-    }
+    if (attr->kind == PT_A_SHAPE || attr->kind == PT_A_PERM)
+        return v ? pt_attr_list(c, fn, attr, v, op) : TRINE_OK;
     if (v && v->kind != PT_V_NUMBER)
         return pt_fail(c, TRINE_EFORMAT, v->line, v->col, "'%s' of %s must be a number, not %s",
                        attr->name, fn, pt_kind_name(v));
-    if (attr->slot == PT_A_REAL) {
+    if (attr->kind == PT_A_REAL) {
         op->fattr = v->num;
         return TRINE_OK;
     }
@@ -520,7 +556,9 @@ static trine_status_t pt_attr(pt_t *c, const char *fn, const pt_attr_t *attr, co
                            PT_WHOLE_MAX);
         value = (int64_t)v->num;
     }
-    op->iattr[attr->slot == PT_A_INT0 ? 0 : 1] = value;
+    for (int k = 0; k < PROG_IATTR_MAX; k++)
+        if (attr->slots & PT_SLOT(k))
+            op->iattr[k] = value;
     return TRINE_OK;
 }
 
@@ -540,9 +578,10 @@ static trine_status_t pt_call(pt_t *c, const pt_tok_t *call, pt_value_t *v)
     trine_status_t st = pt_args(c, fn, args, &nargs);
     if (st != TRINE_OK)
         return st;
-    static const pt_attr_t none[2];
-    const pt_attr_t *attrs = flatten ? none : pt_attrs[code];
-    const pt_arg_t *at[2];
+    /* t() and flatten() are shorthands without attributes */
+    static const pt_attr_t none[PT_ATTRS_MAX];
+    const pt_attr_t *attrs = flatten || !strcmp(fn, "t") ? none : pt_attrs[code];
+    const pt_arg_t *at[PT_ATTRS_MAX];
     int arity = flatten ? 1 : prog_opcode_arity((prog_opcode_t)code);
     if ((st = pt_bind(c, call, fn, arity, attrs, args, nargs, at)) != TRINE_OK)
         return st;
@@ -550,7 +589,7 @@ static trine_status_t pt_call(pt_t *c, const pt_tok_t *call, pt_value_t *v)
     pt_value_t a = args[0].val, b = arity > 1 ? args[1].val : (pt_value_t){.var = -1};
     v->line = call->line;
     v->col = call->col;
-    if (code == PROG_TRANSPOSE) { /* pending: the consumer decides */
+    if (code == PROG_TRANSPOSE && !at[0]) { /* the 2-D swap, pending: the consumer decides */
         v->kind = a.kind == PT_V_TRANSPOSED ? PT_V_TENSOR : PT_V_TRANSPOSED;
         v->var = a.var;
         return TRINE_OK;
@@ -569,7 +608,7 @@ static trine_status_t pt_call(pt_t *c, const pt_tok_t *call, pt_value_t *v)
     }
     if (flatten)
         op->ndim = 2; /* shape {0, 0}: see PROG_RESHAPE */
-    for (int k = 0; k < 2 && st == TRINE_OK; k++)
+    for (int k = 0; k < PT_ATTRS_MAX && st == TRINE_OK; k++)
         if (attrs[k].name)
             st = pt_attr(c, fn, &attrs[k], at[k], op);
     return st;
@@ -577,7 +616,7 @@ static trine_status_t pt_call(pt_t *c, const pt_tok_t *call, pt_value_t *v)
 
 /* ---- expressions ------------------------------------------------------ */
 
-/* [n, ...]: a reshape's shape. */
+/* [n, ...]: a reshape's shape or a transpose's axes. */
 static trine_status_t pt_list(pt_t *c, pt_value_t *v)
 {
     char buf[48];
@@ -595,9 +634,8 @@ static trine_status_t pt_list(pt_t *c, pt_value_t *v)
         if (e.kind != PT_V_NUMBER || e.num != floor(e.num) || e.num < 0 || e.num > PT_WHOLE_MAX)
             return pt_fail(c, TRINE_EFORMAT, e.line, e.col,
                            "an extent must be a whole number from 0 to %.0f", PT_WHOLE_MAX);
-        if (e.num == 0 && v->ndim > 0) /* flatten() is the way to {0, 0} */
-            return pt_fail(c, TRINE_EFORMAT, e.line, e.col,
-                           "only the first extent may be 0 (the batch's)");
+        if (e.num == 0 && v->ndim > 0 && !v->zline) /* a reshape refuses it: pt_attr_list */
+            v->zline = e.line, v->zcol = e.col;
         v->shape[v->ndim++] = (size_t)e.num;
         if (c->tok.type == PT_RBRACKET)
             return pt_next(c);

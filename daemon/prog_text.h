@@ -34,10 +34,22 @@
  * (prog_opcode_name) with the tensor operands first, then attributes,
  * positional or as `name=value`:
  *     matmul(a, b)                   transpose flags come from t()
- *     t(a), transpose(a)             folded into a matmul it is an operand
- *                                    of, a PROG_TRANSPOSE op elsewhere
- *     conv2d(x, w, stride=1, pad=0)  both optional, these defaults
- *     maxpool(x, k, stride=k)        also avgpool, maxpool_grad(dy, x, k, stride)
+ *     t(a), transpose(a)             2-D: folded into a matmul it is an
+ *                                    operand of, a PROG_TRANSPOSE op elsewhere
+ *     transpose(a, perm=[0, 2, 1])   the axes permuted as numpy's: extent i
+ *                                    of the result is a's extent perm[i]
+ *     conv2d(x, w, stride=1, pad=0)  both optional, these defaults; stride
+ *                                    for both axes, pad for all four sides
+ *     maxpool(x, k, stride=k, pad=0) k x k windows, stride and pad as for
+ *                                    conv2d (pad below k; the padding is
+ *                                    minus infinity); also avgpool(x, k,
+ *                                    stride=k, pad=0, count_include_pad=0)
+ *                                    (1: divide by k^2, 0: by the window's
+ *                                    elements of x) and maxpool_grad(dy, x,
+ *                                    k, stride=k)
+ *     sigmoid(x, fine=0)             fine=1: the logistic within 0.0055
+ *                                    (PROG_SIGMOID_FINE_ERROR on shares), 0:
+ *                                    SecureML's 3-piece clip(x + 1/2, 0, 1)
  *     reshape(x, [0, 784])           a 0 first extent is x's first (the batch);
  *                                    no other extent may be 0
  *     flatten(x)                     reshape to [x's first extent, the rest]:
@@ -45,12 +57,13 @@
  *     scale(a, factor), sgd(w, g, lr)
  *     div(a, b, int_bits=0)          a / b for 0 <= a < 2^int_bits b, b > 0
  *     gt(a, b)                       1 where a > b, else 0
- *     add sub mul sum relu drelu sigmoid argmax
+ *     add sub mul sum relu drelu argmax
  * Numbers: 3, 0.5, 1e-3, and powers 2^-7 (a literal base and exponent);
  * numbers may be combined with + - * before they reach a tensor. Lists
- * [n, ...] of whole numbers appear only as reshape's shape. Integer
- * attributes (stride, pad, k, int_bits) are whole numbers 0 .. 2^31 - 1;
- * prog_check judges the rest (such as int_bits <= 30).
+ * [n, ...] of whole numbers appear only as reshape's shape and transpose's
+ * perm. Integer attributes (stride, pad, k, count_include_pad, fine,
+ * int_bits) are whole numbers 0 .. 2^31 - 1; prog_check judges the rest
+ * (such as int_bits <= 30, a pad below k, perm a permutation).
  *
  * Each op records the line and column (1-based, in bytes) of its operator
  * or call, so that prog_check's messages point into the text.

@@ -72,14 +72,15 @@ static trine_status_t pw_validate_op(const prog_t *p, size_t i, trine_err_t *err
                            op->in[k], p->nvars);
     if (!isfinite(op->fattr))
         return pw_fail(err, "op", i, "fattr is not a finite number");
-    if (op->code != PROG_RESHAPE && op->ndim != 0)
+    if (op->code != PROG_RESHAPE && op->code != PROG_TRANSPOSE && op->ndim != 0)
         return pw_fail(err, "op", i, "%s takes no shape", prog_opcode_name(op->code));
     if (op->ndim < 0 || op->ndim > TENSOR_MAX_DIMS)
         return pw_fail(err, "op", i, "shape has %d dimensions, not 0 to %d", op->ndim,
                        TENSOR_MAX_DIMS);
-    /* reshape: the first extent may be 0 (the batch), and {0, 0} is flatten */
+    /* reshape: the first extent may be 0 (the batch), and {0, 0} is flatten;
+     * a transpose's axes are prog_check's */
     bool flatten = op->ndim == 2 && op->shape[0] == 0 && op->shape[1] == 0;
-    for (int d = 1; d < op->ndim; d++)
+    for (int d = 1; op->code == PROG_RESHAPE && d < op->ndim; d++)
         if (op->shape[d] == 0 && !flatten)
             return pw_fail(err, "op", i, "shape extent %d is 0", d);
     return TRINE_OK;
@@ -143,9 +144,13 @@ trine_status_t prog_wire_encode(const prog_t *p, void **buf, size_t *len, trine_
         rc |= msgpack_pack_array(&pk, PROG_ARGS_MAX);
         for (int k = 0; k < PROG_ARGS_MAX; k++)
             rc |= msgpack_pack_int(&pk, op->in[k]);
-        rc |= msgpack_pack_array(&pk, 2);
-        rc |= msgpack_pack_int64(&pk, op->iattr[0]);
-        rc |= msgpack_pack_int64(&pk, op->iattr[1]);
+        /* at least two, up to the last nonzero: older programs keep their bytes */
+        size_t niattr = PROG_IATTR_MAX;
+        while (niattr > 2 && op->iattr[niattr - 1] == 0)
+            niattr--;
+        rc |= msgpack_pack_array(&pk, niattr);
+        for (size_t k = 0; k < niattr; k++)
+            rc |= msgpack_pack_int64(&pk, op->iattr[k]);
         rc |= msgpack_pack_double(&pk, op->fattr);
         rc |= pw_pack_shape(&pk, op->ndim, op->shape);
         rc |= msgpack_pack_uint32(&pk, op->line);
@@ -236,11 +241,12 @@ static trine_status_t pw_op(prog_op_t *op, const msgpack_object *o, size_t i, tr
             return pw_fail(err, "op", i, "operand in[%d] must be a variable index or -1", k);
         op->in[k] = (int)v;
     }
-    if (!pw_array(&f[3], 2, 2))
-        return pw_fail(err, "op", i, "iattr must be an array of 2 integers");
-    for (int k = 0; k < 2; k++)
+    if (!pw_array(&f[3], 0, PROG_IATTR_MAX))
+        return pw_fail(err, "op", i, "iattr must be an array of at most %d integers",
+                       PROG_IATTR_MAX);
+    for (uint32_t k = 0; k < f[3].via.array.size; k++) /* missing ones stay 0 */
         if (!pw_int(&f[3].via.array.ptr[k], INT64_MIN, INT64_MAX, &op->iattr[k]))
-            return pw_fail(err, "op", i, "iattr[%d] must be an integer", k);
+            return pw_fail(err, "op", i, "iattr[%u] must be an integer", (unsigned)k);
     if (f[4].type != MSGPACK_OBJECT_FLOAT64 && f[4].type != MSGPACK_OBJECT_FLOAT32)
         return pw_fail(err, "op", i, "fattr must be a float");
     op->fattr = f[4].via.f64;

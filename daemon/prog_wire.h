@@ -6,11 +6,12 @@
  *   var: [name, kind, output, [extent...]]
  *        kind 0 input, 1 batch, 2 temp (prog_var_kind_t); output a bool;
  *        0 to TENSOR_MAX_DIMS extents (none: shape not set yet)
- *   op:  [code, out, [in0, in1], [iattr0, iattr1], fattr, [extent...],
+ *   op:  [code, out, [in0, in1], [iattr0, ...], fattr, [extent...],
  *         line, col]
- *        code a prog_opcode_t value; in -1 when unused; iattr int64;
- *        fattr float64; extents the reshape target (0 where program.h
- *        allows it)
+ *        code a prog_opcode_t value; in -1 when unused; iattr 0 to
+ *        PROG_IATTR_MAX int64 (missing ones 0; written up to the last
+ *        nonzero, at least two); fattr float64; extents the reshape
+ *        target (0 where program.h allows it) or the transpose axes
  * It nests three deep, within wire_scan's WIRE_DEPTH_MAX.
  */
 #ifndef TRINE_PROG_WIRE_H
@@ -35,7 +36,8 @@ TRINE_NODISCARD trine_status_t prog_wire_encode(const prog_t *p, void **buf, siz
  * every field's type and range: counts within PROG_VARS_MAX and
  * PROG_OPS_MAX, distinct variable names following wire_name_valid,
  * kinds, opcodes, variable indices, dimension counts, extents >= 1 (but
- * for the reshape target's batch placeholders), finite fattr. It does not
+ * for the reshape target's batch placeholders and transpose axes), at most
+ * PROG_IATTR_MAX iattr, finite fattr. It does not
  * run prog_check: the caller does, once input shapes are known. On
  * failure *out is cleared; TRINE_EUNSUPPORTED for another version, else
  * TRINE_EFORMAT (or TRINE_ENOMEM) with err naming the field, as in

@@ -1,33 +1,58 @@
 /* avgpool.c — average pooling on shares, local: each party sums its share
- * over the window, multiplies by the public round(2^f / k^2) and truncates
- * by f bits (SecureML's rule, linear.c). The result is the window mean
- * within the truncation's one step plus the reciprocal's rounding, at most
+ * over the window's elements (padding adds nothing), multiplies by the
+ * public round(2^f / d) and truncates by f bits (SecureML's rule,
+ * linear.c). The divisor d is kh kw with count_pad, else the number of
+ * the window's elements inside the input, which the public geometry gives
+ * per output position. The result is the window mean within the
+ * truncation's one step plus the reciprocal's rounding, at most
  * |sum| / 2^(f+1) in units of 2^-f. No communication.
  */
 #include "internal.h"
+
+/* The elements of window i (of extent k, stride s) inside an input of n
+ * elements padded by lo before it: its overlap with [lo, lo + n) on the
+ * padded axis. At least 1, as proto_pool_out keeps the pads below k. */
+static size_t pool_inside(size_t i, size_t k, size_t s, size_t lo, size_t n)
+{
+    size_t start = i * s, first = start > lo ? start : lo;
+    size_t end = start + k < lo + n ? start + k : lo + n;
+    return end - first;
+}
 
 static trine_status_t avgpool_run(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
                                   const proto_pool_t *p, trine_err_t *err)
 {
     size_t oh, ow;
     if (proto_pool_out(x, p, &oh, &ow) != TRINE_OK)
-        return trine_err_set(err, TRINE_ESHAPE, "avgpool: %zu x %zu windows do not fit the input",
-                             p->k, p->k);
+        return trine_err_set(err, TRINE_ESHAPE,
+                             "avgpool: %zu x %zu windows padded by %zu %zu %zu %zu (top left "
+                             "bottom right) do not fit the input",
+                             p->kh, p->kw, p->pt, p->pl, p->pb, p->pr);
     if (out->ndim != 4 || out->shape[0] != x->shape[0] || out->shape[1] != x->shape[1] ||
         out->shape[2] != oh || out->shape[3] != ow)
         return trine_err_set(err, TRINE_ESHAPE, "avgpool: output is not n x c x %zu x %zu", oh, ow);
-    size_t kk = p->k * p->k, planes = x->shape[0] * x->shape[1];
-    size_t h = x->shape[2], wd = x->shape[3];
-    uint64_t scale = (((uint64_t)1 << ctx->frac_bits) + kk / 2) / kk;
-    for (size_t pl = 0; pl < planes; pl++)
-        for (size_t i = 0; i < oh; i++)
-            for (size_t j = 0; j < ow; j++) {
+    size_t planes = x->shape[0] * x->shape[1], h = x->shape[2], wd = x->shape[3];
+    uint64_t one = (uint64_t)1 << ctx->frac_bits;
+    for (size_t i = 0; i < oh; i++)
+        for (size_t j = 0; j < ow; j++) {
+            size_t d = p->count_pad ? p->kh * p->kw
+                                    : pool_inside(i, p->kh, p->sh, p->pt, h) *
+                                          pool_inside(j, p->kw, p->sw, p->pl, wd);
+            uint64_t scale = (one + d / 2) / d;
+            for (size_t pl = 0; pl < planes; pl++) {
                 uint64_t sum = 0;
-                for (size_t ki = 0; ki < p->k; ki++)
-                    for (size_t kj = 0; kj < p->k; kj++)
-                        sum += x->data[(pl * h + i * p->stride + ki) * wd + j * p->stride + kj];
+                for (size_t ki = 0; ki < p->kh; ki++) {
+                    /* wraps far past h above the top, as in maxpool.c */
+                    size_t y = i * p->sh + ki - p->pt;
+                    for (size_t kj = 0; kj < p->kw; kj++) {
+                        size_t xx = j * p->sw + kj - p->pl;
+                        if (y < h && xx < wd)
+                            sum += x->data[(pl * h + y) * wd + xx];
+                    }
+                }
                 out->data[(pl * oh + i) * ow + j] = sum * scale;
             }
+        }
     return proto_truncate(ctx, out, ctx->frac_bits);
 }
 

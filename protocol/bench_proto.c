@@ -8,7 +8,8 @@
  * Elements are values, except: matmul and conv per output element, maxpool
  * and avgpool per window. securenn_bytes_per_elem is SecureNN's cost of the
  * same call from its Tables 1 and 2 (ell = 64, p = 67, one byte per Z_p
- * element); sigmoid's is that of its two DReLUs and two products.
+ * element); sigmoid's is that of its two DReLUs and two products,
+ * sigmoid_fine's that of its eight ReLUs.
  * --check exits 1 when a target of DESIGN section 5 is missed. */
 #include "protocol/link_local.h"
 #include "protocol/proto.h"
@@ -38,7 +39,8 @@ typedef enum {
     K_MAXPOOL,
     K_AVGPOOL,
     K_DIV,
-    K_SIGMOID
+    K_SIGMOID,
+    K_SIGMOID_FINE
 } kind_t;
 
 typedef struct {
@@ -75,6 +77,7 @@ static const spec_t full_specs[] = {
     {"avgpool", K_AVGPOOL, {24, 16, 2}},
     {"div", K_DIV, {1024}},
     {"sigmoid", K_SIGMOID, {16384}},
+    {"sigmoid_fine", K_SIGMOID_FINE, {16384}},
 };
 
 static const spec_t small_specs[] = {
@@ -94,6 +97,7 @@ static const spec_t small_specs[] = {
     {"avgpool", K_AVGPOOL, {4, 2, 2}},
     {"div", K_DIV, {16}},
     {"sigmoid", K_SIGMOID, {64}},
+    {"sigmoid_fine", K_SIGMOID_FINE, {64}},
 };
 
 /* ell log p + k ell bits in bytes, ell = 64, log p = 8 */
@@ -169,8 +173,12 @@ static trine_status_t prepare(proto_ctx_t *ctx, const spec_t *s, inputs_t *in, t
                               .w = d[0],
                               .kh = d[1],
                               .kw = d[1],
-                              .stride = 1,
-                              .pad = (d[1] - 1) / 2};
+                              .sh = 1,
+                              .sw = 1,
+                              .pt = (d[1] - 1) / 2,
+                              .pl = (d[1] - 1) / 2,
+                              .pb = (d[1] - 1) / 2,
+                              .pr = (d[1] - 1) / 2};
         size_t xs[] = {1, d[2], d[0], d[0]}, ws[] = {d[3], d[2] * d[1] * d[1]}, oh, ow;
         if (conv_out_size(&in->g, &oh, &ow) != TRINE_OK) {
             st = TRINE_EINVAL;
@@ -184,7 +192,7 @@ static trine_status_t prepare(proto_ctx_t *ctx, const spec_t *s, inputs_t *in, t
     }
     case K_MAXPOOL:
     case K_AVGPOOL: {
-        in->pool = (proto_pool_t){d[2], d[2]};
+        in->pool = (proto_pool_t){.kh = d[2], .kw = d[2], .sh = d[2], .sw = d[2]};
         size_t xs[] = {1, d[1], d[0], d[0]}, oh = d[0] / d[2];
         size_t os[] = {1, d[1], oh, oh};
         in->t[0] = input(4, xs, p, 1, own, 4);
@@ -239,6 +247,7 @@ static trine_status_t run_op(proto_ctx_t *ctx, const spec_t *s, inputs_t *in, tr
     case K_AVGPOOL: return proto_avgpool(ctx, t[1], t[0], &in->pool, err);
     case K_DIV: return proto_div(ctx, t[3], t[0], t[1], 0, err);
     case K_SIGMOID: return proto_sigmoid(ctx, t[3], t[0], err);
+    case K_SIGMOID_FINE: return proto_sigmoid_fine(ctx, t[3], t[0], err);
     }
     return TRINE_EINVAL;
 }
@@ -310,6 +319,7 @@ static double elems(const spec_t *s, double *snn, char *tok, size_t toklen)
     case K_RELU: *snn = SNN(8, 24); break;
     case K_DIV: *snn = SNN(8, 24) * 13; break; /* l_D = 13 quotient bits */
     case K_SIGMOID: *snn = 2 * SNN(8, 19) + 2 * 40; break;
+    case K_SIGMOID_FINE: *snn = PROTO_SIGMOID_FINE_KNOTS * SNN(8, 24); break; /* ReLUs */
     default: break;
     }
     return m;
@@ -382,7 +392,7 @@ static void usage(FILE *f)
                "  --reps R   best time of R calls (default 3)\n"
                "  --op NAME  only this protocol (repeatable): reconstruct mul select matmul\n"
                "             matmul_masked conv private_compare share_convert msb drelu relu\n"
-               "             compare maxpool avgpool div sigmoid\n");
+               "             compare maxpool avgpool div sigmoid sigmoid_fine\n");
 }
 
 int main(int argc, char **argv)

@@ -29,6 +29,7 @@ static const char *const op_names[PROTO_OP_COUNT] = {
     [PROTO_OP_AVGPOOL] = "avgpool",
     [PROTO_OP_DIV] = "div",
     [PROTO_OP_SIGMOID] = "sigmoid",
+    [PROTO_OP_SIGMOID_FINE] = "sigmoid_fine",
 };
 
 const char *proto_op_name(proto_op_t op)

@@ -60,6 +60,7 @@ typedef enum {
     PROTO_OP_AVGPOOL, /* local: counted so that a call shows its zero cost */
     PROTO_OP_DIV,
     PROTO_OP_SIGMOID,
+    PROTO_OP_SIGMOID_FINE,
     PROTO_OP_COUNT
 } proto_op_t;
 

@@ -1,7 +1,9 @@
 /* maxpool.c — Maxpool and its one-hot argmax (SecureNN Algorithms 9 and
  * 10), with a comparison tree instead of SecureNN's n - 1 sequential steps.
  *
- * Each k x k window's k^2 values are the leaves. At each level the nodes
+ * Each kh x kw window's kh kw values are the leaves; a leaf in the padding
+ * is the public PROTO_POOL_PAD (P0's share; P1's is 0), below every input
+ * in range, so that a window's maximum is that of its real elements. At each level the nodes
  * are paired (an odd one waits a level) and for all pairs of all windows at
  * once: b = DReLU(left - right) (1 when left >= right), then one batched
  * Beaver product of b with [left - right, the one-hot entries of both
@@ -9,7 +11,7 @@
  * [b e_left, (1 - b) e_right]. A one-hot vector sums to 1, so its last
  * entry times b follows from the others and is not multiplied; a leaf's
  * one-hot is the public [1], so the first level multiplies only the
- * difference. Levels: ceil(log2 k^2); each is DReLU's 7 rounds plus 1.
+ * difference. Levels: ceil(log2 kh kw); each is DReLU's 7 rounds plus 1.
  * A 2 x 2 window costs 3 DReLUs and 5 products: 3 * 392 + 5 * 40 = 1376
  * bytes in 16 rounds (SecureNN: 2232 bytes, 27 rounds, argmax extra).
  */
@@ -20,10 +22,15 @@
 
 trine_status_t proto_pool_out(const tensor_t *x, const proto_pool_t *p, size_t *oh, size_t *ow)
 {
-    if (x->ndim != 4 || p->k == 0 || p->stride == 0 || p->k > x->shape[2] || p->k > x->shape[3])
+    if (x->ndim != 4 || p->kh == 0 || p->kw == 0 || p->sh == 0 || p->sw == 0 || p->pt >= p->kh ||
+        p->pb >= p->kh || p->pl >= p->kw || p->pr >= p->kw)
         return TRINE_ESHAPE;
-    *oh = (x->shape[2] - p->k) / p->stride + 1;
-    *ow = (x->shape[3] - p->k) / p->stride + 1;
+    /* pads below the window's extents: the sums cannot wrap */
+    size_t ph = x->shape[2] + p->pt + p->pb, pw = x->shape[3] + p->pl + p->pr;
+    if (p->kh > ph || p->kw > pw)
+        return TRINE_ESHAPE;
+    *oh = (ph - p->kh) / p->sh + 1;
+    *ow = (pw - p->kw) / p->sw + 1;
     return TRINE_OK;
 }
 
@@ -35,19 +42,26 @@ typedef struct {
     size_t m;
 } node_t;
 
-/* Gathers window entry e of every window into vals[e * w ...]. */
+/* Gathers window entry e of every window into vals[e * w ...]; pad is
+ * this party's share of a padding position. */
 static void pool_gather(uint64_t *vals, const tensor_t *x, const proto_pool_t *p, size_t oh,
-                        size_t ow)
+                        size_t ow, uint64_t pad)
 {
     size_t planes = x->shape[0] * x->shape[1], h = x->shape[2], wd = x->shape[3];
     size_t w = planes * oh * ow;
-    for (size_t ki = 0; ki < p->k; ki++)
-        for (size_t kj = 0; kj < p->k; kj++) {
-            uint64_t *dst = vals + (ki * p->k + kj) * w;
+    for (size_t ki = 0; ki < p->kh; ki++)
+        for (size_t kj = 0; kj < p->kw; kj++) {
+            uint64_t *dst = vals + (ki * p->kw + kj) * w;
             for (size_t pl = 0; pl < planes; pl++)
-                for (size_t i = 0; i < oh; i++)
-                    for (size_t j = 0; j < ow; j++)
-                        *dst++ = x->data[(pl * h + i * p->stride + ki) * wd + j * p->stride + kj];
+                for (size_t i = 0; i < oh; i++) {
+                    /* Unsigned wrap-around turns "above the top" into "far
+                     * below the bottom": one comparison each. */
+                    size_t y = i * p->sh + ki - p->pt;
+                    for (size_t j = 0; j < ow; j++) {
+                        size_t xx = j * p->sw + kj - p->pl;
+                        *dst++ = y < h && xx < wd ? x->data[(pl * h + y) * wd + xx] : pad;
+                    }
+                }
         }
 }
 
@@ -142,9 +156,11 @@ static trine_status_t maxpool_run(proto_ctx_t *ctx, tensor_t *out, tensor_t *arg
 {
     size_t oh, ow;
     if (proto_pool_out(x, p, &oh, &ow) != TRINE_OK)
-        return trine_err_set(err, TRINE_ESHAPE, "maxpool: %zu x %zu windows do not fit the input",
-                             p->k, p->k);
-    size_t w = x->shape[0] * x->shape[1] * oh * ow, kk = p->k * p->k;
+        return trine_err_set(err, TRINE_ESHAPE,
+                             "maxpool: %zu x %zu windows padded by %zu %zu %zu %zu (top left "
+                             "bottom right) do not fit the input",
+                             p->kh, p->kw, p->pt, p->pl, p->pb, p->pr);
+    size_t w = x->shape[0] * x->shape[1] * oh * ow, kk = p->kh * p->kw;
     if (out->ndim != 4 || out->shape[0] != x->shape[0] || out->shape[1] != x->shape[1] ||
         out->shape[2] != oh || out->shape[3] != ow)
         return trine_err_set(err, TRINE_ESHAPE, "maxpool: output is not n x c x %zu x %zu", oh, ow);
@@ -154,7 +170,7 @@ static trine_status_t maxpool_run(proto_ctx_t *ctx, tensor_t *out, tensor_t *arg
     node_t *nodes = calloc(kk, sizeof *nodes);
     trine_status_t st = vals && nodes ? TRINE_OK : TRINE_ENOMEM;
     if (st == TRINE_OK)
-        pool_gather(vals, x, p, oh, ow);
+        pool_gather(vals, x, p, oh, ow, ctx->role == PROTO_P0 ? PROTO_POOL_PAD : 0);
     for (size_t e = 0; st == TRINE_OK && e < kk; e++) {
         nodes[e].m = 1;
         nodes[e].val = malloc(w * sizeof(uint64_t));

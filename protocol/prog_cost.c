@@ -13,16 +13,20 @@
  *                          (prog_op_reuses): SecureNN's ReLU computes the
  *                          DReLU first, and prog_exec keeps it too
  *   gt                     664 each: one DReLU of the difference
- *   sigmoid                1408 each: two DReLUs and two SelectShares
+ *   sigmoid                1408 each: two DReLUs and two SelectShares;
+ *                          the fine one (iattr[0] 1) 5632 each: eight
+ *                          ReLUs, one per knot
  *   div                    704 each per quotient bit, int_bits + frac_bits
  *                          bits: (8 ell log p + 24 ell) bits per bit
- *   maxpool                744 per comparison, k^2 - 1 per window:
- *                          (8 ell log p + 29 ell) bits per comparison
+ *   maxpool                744 per comparison, kh kw - 1 per window
+ *                          (padding included): (8 ell log p + 29 ell) bits
+ *                          per comparison
  *   argmax [m,k]           744 per comparison, k - 1 per row
  *   maxpool_grad           40 each: one SelectShare of the gradient by the
  *                          one-hot the maxpool kept. Our approximation:
  *                          SecureNN gives no formula for it
- *   add sub scale sum avgpool reshape transpose sgd: 0, local
+ *   add sub scale sum avgpool reshape transpose sgd: 0, local (transpose
+ *                          also with a permutation)
  *
  * Sums are doubles: exact up to 2^53 bytes, far past any program whose
  * shares fit in memory.
@@ -78,11 +82,13 @@ static double op_bytes(const prog_t *p, size_t j, const prog_shapes_t *s, unsign
     case PROG_RELU: return out * (COST_DRELU + COST_SELECT);
     case PROG_DRELU: return prog_op_reuses(p, j) >= 0 ? 0 : out * COST_DRELU;
     case PROG_GT: return out * COST_DRELU;
-    case PROG_SIGMOID: return out * 2 * (COST_DRELU + COST_SELECT);
+    case PROG_SIGMOID:
+        return op->iattr[0] ? out * PROTO_SIGMOID_FINE_KNOTS * (COST_DRELU + COST_SELECT)
+                            : out * 2 * (COST_DRELU + COST_SELECT);
     case PROG_DIV: return out * COST_DIV_BIT * ((double)op->iattr[0] + frac_bits);
     case PROG_MAXPOOL: {
-        double k = (double)op->iattr[0];
-        return out * (k * k - 1) * COST_COMPARE;
+        double kk = (double)op->iattr[PROG_POOL_KH] * (double)op->iattr[PROG_POOL_KW];
+        return out * (kk - 1) * COST_COMPARE;
     }
     case PROG_ARGMAX: return out * ((double)a[1] - 1) * COST_COMPARE;
     case PROG_ADD:

@@ -185,8 +185,7 @@ static trine_status_t op_matmul(exec_t *x, const prog_op_t *op, tensor_t *out, t
 static trine_status_t op_conv2d(exec_t *x, const prog_op_t *op, tensor_t *out, trine_err_t *err)
 {
     const tensor_t *a = x->val[op->in[0]], *b = x->val[op->in[1]];
-    conv_geom_t g = {a->shape[0], a->shape[1], a->shape[2],          a->shape[3],
-                     b->shape[2], b->shape[3], (size_t)op->iattr[0], (size_t)op->iattr[1]};
+    conv_geom_t g = prog_conv_geom(op, a->shape, b->shape);
     /* the protocol takes the filter bank as the matrix oc x (c kh kw) */
     size_t fs[2] = {b->shape[0], b->size / b->shape[0]};
     const proto_masked_t *m;
@@ -230,9 +229,9 @@ static trine_status_t op_drelu(exec_t *x, size_t i, tensor_t *out, trine_err_t *
 static trine_status_t op_maxpool(exec_t *x, size_t i, tensor_t *out, trine_err_t *err)
 {
     const prog_op_t *op = &x->p->ops[i];
-    proto_pool_t pool = {(size_t)op->iattr[0], (size_t)op->iattr[1]};
+    proto_pool_t pool = prog_pool_geom(op);
     tensor_t *hot = NULL;
-    if (x->keep[i] && !(hot = tensor_new_2d(out->size, pool.k * pool.k)))
+    if (x->keep[i] && !(hot = tensor_new_2d(out->size, pool.kh * pool.kw)))
         return TRINE_ENOMEM;
     trine_status_t st = proto_maxpool(x->ctx, out, hot, x->val[op->in[0]], &pool, err);
     wipe_destroy(&x->kept[i]);
@@ -242,13 +241,13 @@ static trine_status_t op_maxpool(exec_t *x, size_t i, tensor_t *out, trine_err_t
 
 /* dx: each window's gradient dy times its one-hot argmax (a product of a
  * fixed-point value and ring bits: no truncation), added back into the
- * window's positions. */
+ * window's positions (no padding: prog_check). */
 static trine_status_t op_maxpool_grad(exec_t *x, size_t i, tensor_t *out, trine_err_t *err)
 {
     const prog_op_t *op = &x->p->ops[i];
     const tensor_t *dy = x->val[op->in[0]], *xin = x->val[op->in[1]];
-    proto_pool_t pool = {(size_t)op->iattr[0], (size_t)op->iattr[1]};
-    size_t kk = pool.k * pool.k, windows = dy->size;
+    proto_pool_t pool = prog_pool_geom(op);
+    size_t kk = pool.kh * pool.kw, windows = dy->size;
     tensor_t *own = NULL, *mx = NULL, *hot = x->reuse[i] >= 0 ? x->kept[x->reuse[i]] : NULL;
     tensor_t *ex = tensor_new_2d(windows, kk), *prod = tensor_new_2d(windows, kk);
     trine_status_t st = ex && prod ? TRINE_OK : TRINE_ENOMEM;
@@ -269,7 +268,7 @@ static trine_status_t op_maxpool_grad(exec_t *x, size_t i, tensor_t *out, trine_
             for (size_t c = 0; c < ow; c++, w++)
                 for (size_t e = 0; e < kk; e++) {
                     size_t at =
-                        (pl * h + r * pool.stride + e / pool.k) * wd + c * pool.stride + e % pool.k;
+                        (pl * h + r * pool.sh + e / pool.kw) * wd + c * pool.sw + e % pool.kw;
                     out->data[at] += prod->data[w * kk + e];
                 }
     wipe_destroy(&ex), wipe_destroy(&prod), wipe_destroy(&own), wipe_destroy(&mx);
@@ -302,11 +301,22 @@ static trine_status_t op_sgd(exec_t *x, const prog_op_t *op, tensor_t *out, trin
     return st;
 }
 
+/* A permutation of the axes, or the 2-D swap for ndim 0: local. */
+static trine_status_t op_transpose(const prog_op_t *op, tensor_t *out, const tensor_t *a)
+{
+    if (op->ndim == 0)
+        return tensor_transpose(out, a);
+    int perm[TENSOR_MAX_DIMS];
+    for (int i = 0; i < op->ndim; i++)
+        perm[i] = (int)op->shape[i];
+    return tensor_permute(out, a, perm);
+}
+
 static trine_status_t op_run(exec_t *x, size_t i, tensor_t *out, trine_err_t *err)
 {
     const prog_op_t *op = &x->p->ops[i];
     const tensor_t *a = x->val[op->in[0]], *b = op->in[1] >= 0 ? x->val[op->in[1]] : NULL;
-    proto_pool_t pool = {(size_t)op->iattr[0], (size_t)op->iattr[1]};
+    proto_pool_t pool = prog_pool_geom(op);
     trine_status_t st;
     switch (op->code) {
     case PROG_MATMUL: return op_matmul(x, op, out, err);
@@ -328,8 +338,10 @@ static trine_status_t op_run(exec_t *x, size_t i, tensor_t *out, trine_err_t *er
             return TRINE_ESHAPE;
         memcpy(out->data, a->data, a->size * sizeof *a->data);
         return TRINE_OK;
-    case PROG_TRANSPOSE: return tensor_transpose(out, a);
-    case PROG_SIGMOID: return proto_sigmoid(x->ctx, out, a, err);
+    case PROG_TRANSPOSE: return op_transpose(op, out, a);
+    case PROG_SIGMOID:
+        return op->iattr[0] ? proto_sigmoid_fine(x->ctx, out, a, err)
+                            : proto_sigmoid(x->ctx, out, a, err);
     case PROG_ARGMAX: return op_argmax(x, op, out, err);
     case PROG_SGD: return op_sgd(x, op, out, err);
     /* a 2^f / b: the quotient of two fixed-point values is fixed point */

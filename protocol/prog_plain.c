@@ -89,21 +89,22 @@ static void run_sum(const prog_shapes_t *s, int in, const double *a, double *out
             out[j] += a[i * rest + j];
 }
 
-/* One image's patch matrix, (c kh kw) x (oh ow), zero in the padding. */
-static void im2col(double *cols, const double *x, size_t c, size_t h, size_t w, size_t kh,
-                   size_t kw, size_t stride, size_t pad, size_t oh, size_t ow)
+/* One image's patch matrix, (c kh kw) x (oh ow), zero in the padding (g's
+ * extents past n are one image's). */
+static void im2col(double *cols, const double *x, const conv_geom_t *g, size_t oh, size_t ow)
 {
-    for (size_t ci = 0; ci < c; ci++)
-        for (size_t ki = 0; ki < kh; ki++)
-            for (size_t kj = 0; kj < kw; kj++) {
-                double *row = cols + ((ci * kh + ki) * kw + kj) * oh * ow;
+    for (size_t ci = 0; ci < g->c; ci++)
+        for (size_t ki = 0; ki < g->kh; ki++)
+            for (size_t kj = 0; kj < g->kw; kj++) {
+                double *row = cols + ((ci * g->kh + ki) * g->kw + kj) * oh * ow;
                 for (size_t oy = 0; oy < oh; oy++) {
                     /* Unsigned wrap-around turns "above the top" into "far
                      * below the bottom": one comparison each. */
-                    size_t y = oy * stride + ki - pad;
+                    size_t y = oy * g->sh + ki - g->pt;
                     for (size_t ox = 0; ox < ow; ox++) {
-                        size_t xx = ox * stride + kj - pad;
-                        row[oy * ow + ox] = y < h && xx < w ? x[(ci * h + y) * w + xx] : 0.0;
+                        size_t xx = ox * g->sw + kj - g->pl;
+                        row[oy * ow + ox] =
+                            y < g->h && xx < g->w ? x[(ci * g->h + y) * g->w + xx] : 0.0;
                     }
                 }
             }
@@ -114,73 +115,92 @@ static void im2col(double *cols, const double *x, size_t c, size_t h, size_t w, 
 static void run_conv2d(const prog_op_t *op, const prog_shapes_t *s, const double *x,
                        const double *f, double *out, double *cols)
 {
-    const size_t *xs = s->shape[op->in[0]], *fs = s->shape[op->in[1]], *os = s->shape[op->out];
-    size_t n = xs[0], c = xs[1], h = xs[2], w = xs[3], oc = fs[0], kh = fs[2], kw = fs[3];
-    size_t oh = os[2], ow = os[3], ckk = c * kh * kw;
-    for (size_t img = 0; img < n; img++) {
-        im2col(cols, x + img * c * h * w, c, h, w, kh, kw, (size_t)op->iattr[0],
-               (size_t)op->iattr[1], oh, ow);
+    const size_t *fs = s->shape[op->in[1]], *os = s->shape[op->out];
+    conv_geom_t g = prog_conv_geom(op, s->shape[op->in[0]], fs);
+    size_t oc = fs[0], oh = os[2], ow = os[3], ckk = g.c * g.kh * g.kw;
+    for (size_t img = 0; img < g.n; img++) {
+        im2col(cols, x + img * g.c * g.h * g.w, &g, oh, ow);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)oc, (blasint)(oh * ow),
                     (blasint)ckk, 1.0, f, (blasint)ckk, cols, (blasint)(oh * ow), 0.0,
                     out + img * oc * oh * ow, (blasint)(oh * ow));
     }
 }
 
-/* The position in its plane of the first maximum (row-major) of the k x k
- * window at (y0, x0). */
-static size_t window_argmax(const double *plane, size_t w, size_t y0, size_t x0, size_t k)
+/* The elements of window i (extent k, stride s) inside an input of n
+ * elements padded by lo before it: [*first, *end) on the input's axis. */
+static void window_span(size_t i, size_t k, size_t s, size_t lo, size_t n, size_t *first,
+                        size_t *end)
 {
-    size_t best = y0 * w + x0;
-    for (size_t ki = 0; ki < k; ki++)
-        for (size_t kj = 0; kj < k; kj++) {
-            size_t at = (y0 + ki) * w + x0 + kj;
-            if (plane[at] > plane[best])
-                best = at;
-        }
-    return best;
+    size_t start = i * s;
+    *first = start > lo ? start - lo : 0;
+    *end = start + k < lo + n ? start + k - lo : n;
 }
 
 typedef enum { POOL_MAX, POOL_AVG, POOL_MAX_GRAD } pool_kind_t;
 
-/* Pooling of x (NCHW, the shape of operand xin). For POOL_MAX_GRAD, g is
- * the gradient at the pooled output and out has x's shape. */
+/* Pooling of x (NCHW, the shape of operand xin), padding left out of the
+ * max (minus infinity) and of the sum. For POOL_MAX_GRAD, g is the
+ * gradient at the pooled output and out has x's shape. */
 static void run_pool(const prog_op_t *op, const prog_shapes_t *s, int xin, const double *x,
                      const double *g, double *out, pool_kind_t kind)
 {
     const size_t *xs = s->shape[xin];
-    size_t k = (size_t)op->iattr[0], stride = (size_t)op->iattr[1];
+    proto_pool_t p = prog_pool_geom(op);
     size_t planes = xs[0] * xs[1], h = xs[2], w = xs[3];
-    size_t oh = (h - k) / stride + 1, ow = (w - k) / stride + 1;
+    size_t oh = (h + p.pt + p.pb - p.kh) / p.sh + 1, ow = (w + p.pl + p.pr - p.kw) / p.sw + 1;
     if (kind == POOL_MAX_GRAD)
         memset(out, 0, planes * h * w * sizeof *out);
     for (size_t pl = 0; pl < planes; pl++) {
         const double *xp = x + pl * h * w;
         for (size_t oy = 0; oy < oh; oy++)
             for (size_t ox = 0; ox < ow; ox++) {
-                size_t o = (pl * oh + oy) * ow + ox;
-                if (kind == POOL_AVG) {
-                    double sum = 0.0;
-                    for (size_t ki = 0; ki < k; ki++)
-                        for (size_t kj = 0; kj < k; kj++)
-                            sum += xp[(oy * stride + ki) * w + ox * stride + kj];
-                    out[o] = sum / (double)(k * k);
-                    continue;
-                }
-                size_t at = window_argmax(xp, w, oy * stride, ox * stride, k);
-                if (kind == POOL_MAX)
-                    out[o] = xp[at];
+                size_t o = (pl * oh + oy) * ow + ox, y0, y1, x0, x1;
+                window_span(oy, p.kh, p.sh, p.pt, h, &y0, &y1);
+                window_span(ox, p.kw, p.sw, p.pl, w, &x0, &x1);
+                /* the first maximum in row-major window order */
+                double sum = 0.0;
+                size_t best = y0 * w + x0;
+                for (size_t yy = y0; yy < y1; yy++)
+                    for (size_t xx = x0; xx < x1; xx++) {
+                        sum += xp[yy * w + xx];
+                        if (xp[yy * w + xx] > xp[best])
+                            best = yy * w + xx;
+                    }
+                if (kind == POOL_AVG)
+                    out[o] = sum / (double)(p.count_pad ? p.kh * p.kw : (y1 - y0) * (x1 - x0));
+                else if (kind == POOL_MAX)
+                    out[o] = xp[best];
                 else
-                    out[pl * h * w + at] += g[o];
+                    out[pl * h * w + best] += g[o];
             }
     }
 }
 
-static void run_transpose(const prog_shapes_t *s, int in, const double *a, double *out)
+/* out = a with its axes permuted (op->ndim 0: the 2-D swap). */
+static void run_transpose(const prog_op_t *op, const prog_shapes_t *s, const double *a, double *out)
 {
-    size_t m = s->shape[in][0], n = s->shape[in][1];
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < n; j++)
-            out[j * m + i] = a[i * n + j];
+    int n = op->ndim ? op->ndim : 2;
+    size_t perm[TENSOR_MAX_DIMS] = {1, 0}, ext[TENSOR_MAX_DIMS], stride[TENSOR_MAX_DIMS];
+    if (op->ndim)
+        memcpy(perm, op->shape, sizeof perm);
+    const size_t *as = s->shape[op->in[0]];
+    size_t step = 1, in_stride[TENSOR_MAX_DIMS];
+    for (int d = n - 1; d >= 0; d--) {
+        in_stride[d] = step;
+        step *= as[d];
+    }
+    /* walk the output in order; stride[i] is the input stride of the input
+     * axis on output axis i, padded with extents of 1 to four axes */
+    for (int i = 0; i < TENSOR_MAX_DIMS; i++) {
+        ext[i] = i < n ? as[perm[i]] : 1;
+        stride[i] = i < n ? in_stride[perm[i]] : 0;
+    }
+    size_t o = 0;
+    for (size_t i0 = 0; i0 < ext[0]; i0++)
+        for (size_t i1 = 0; i1 < ext[1]; i1++)
+            for (size_t i2 = 0; i2 < ext[2]; i2++)
+                for (size_t i3 = 0; i3 < ext[3]; i3++)
+                    out[o++] = a[i0 * stride[0] + i1 * stride[1] + i2 * stride[2] + i3 * stride[3]];
 }
 
 static void run_argmax(const prog_shapes_t *s, int in, const double *a, double *out)
@@ -229,7 +249,7 @@ static void run_elementwise(const prog_op_t *op, size_t n, const double *a, cons
         break;
     case PROG_SIGMOID:
         for (size_t i = 0; i < n; i++)
-            out[i] = sigmoid_piecewise(a[i]);
+            out[i] = op->iattr[0] ? proto_sigmoid_fine_ref(a[i]) : sigmoid_piecewise(a[i]);
         break;
     case PROG_DIV: /* the exact quotient, whatever the precondition says */
         for (size_t i = 0; i < n; i++)
@@ -258,7 +278,7 @@ static void run_op(const prog_op_t *op, const prog_shapes_t *s, const double *a,
     case PROG_MAXPOOL: run_pool(op, s, op->in[0], a, NULL, out, POOL_MAX); return;
     case PROG_AVGPOOL: run_pool(op, s, op->in[0], a, NULL, out, POOL_AVG); return;
     case PROG_MAXPOOL_GRAD: run_pool(op, s, op->in[1], b, a, out, POOL_MAX_GRAD); return;
-    case PROG_TRANSPOSE: run_transpose(s, op->in[0], a, out); return;
+    case PROG_TRANSPOSE: run_transpose(op, s, a, out); return;
     case PROG_ARGMAX: run_argmax(s, op->in[0], a, out); return;
     default: run_elementwise(op, var_size(s, op->out), a, b, out); return;
     }

@@ -110,12 +110,44 @@ int prog_op_reuses(const prog_t *p, size_t j)
     for (size_t i = j; code != PROG_OPCODE_COUNT && i-- > 0;) {
         const prog_op_t *op = &p->ops[i];
         if (op->code == code && op->in[0] == v && op->out != v &&
-            (code == PROG_RELU || (op->iattr[0] == use->iattr[0] && op->iattr[1] == use->iattr[1])))
+            (code == PROG_RELU ||
+             !memcmp(op->iattr, use->iattr, PROG_POOL_SLOTS * sizeof *op->iattr)))
             return (int)i;
         if (op->out == v)
             return -1;
     }
     return -1;
+}
+
+conv_geom_t prog_conv_geom(const prog_op_t *op, const size_t *x, const size_t *w)
+{
+    const int64_t *a = op->iattr;
+    return (conv_geom_t){.n = x[0],
+                         .c = x[1],
+                         .h = x[2],
+                         .w = x[3],
+                         .kh = w[2],
+                         .kw = w[3],
+                         .sh = (size_t)a[PROG_CONV_SH],
+                         .sw = (size_t)a[PROG_CONV_SW],
+                         .pt = (size_t)a[PROG_CONV_PT],
+                         .pl = (size_t)a[PROG_CONV_PL],
+                         .pb = (size_t)a[PROG_CONV_PB],
+                         .pr = (size_t)a[PROG_CONV_PR]};
+}
+
+proto_pool_t prog_pool_geom(const prog_op_t *op)
+{
+    const int64_t *a = op->iattr;
+    return (proto_pool_t){.kh = (size_t)a[PROG_POOL_KH],
+                          .kw = (size_t)a[PROG_POOL_KW],
+                          .sh = (size_t)a[PROG_POOL_SH],
+                          .sw = (size_t)a[PROG_POOL_SW],
+                          .pt = (size_t)a[PROG_POOL_PT],
+                          .pl = (size_t)a[PROG_POOL_PL],
+                          .pb = (size_t)a[PROG_POOL_PB],
+                          .pr = (size_t)a[PROG_POOL_PR],
+                          .count_pad = a[PROG_POOL_COUNT_PAD] != 0};
 }
 
 size_t prog_batch_rows(const prog_t *p)
@@ -287,6 +319,82 @@ static bool prog_reshape_is_flatten(const prog_op_t *op)
     return op->ndim == 2 && op->shape[0] == 0 && op->shape[1] == 0;
 }
 
+static bool geom_in(int64_t v, int64_t lo)
+{
+    return v >= lo && v <= PROG_GEOM_MAX;
+}
+
+static trine_status_t check_conv_attrs(const prog_op_t *op, trine_err_t *err)
+{
+    const int64_t *a = op->iattr;
+    if (!geom_in(a[PROG_CONV_SH], 1) || !geom_in(a[PROG_CONV_SW], 1))
+        return op_fail(err, TRINE_EFORMAT, op,
+                       "strides must be 1 to %d, got %lld down, %lld across", PROG_GEOM_MAX,
+                       (long long)a[PROG_CONV_SH], (long long)a[PROG_CONV_SW]);
+    if (!geom_in(a[PROG_CONV_PT], 0) || !geom_in(a[PROG_CONV_PL], 0) ||
+        !geom_in(a[PROG_CONV_PB], 0) || !geom_in(a[PROG_CONV_PR], 0))
+        return op_fail(err, TRINE_EFORMAT, op,
+                       "pads must be 0 to %d, got top %lld left %lld bottom %lld right %lld",
+                       PROG_GEOM_MAX, (long long)a[PROG_CONV_PT], (long long)a[PROG_CONV_PL],
+                       (long long)a[PROG_CONV_PB], (long long)a[PROG_CONV_PR]);
+    return TRINE_OK;
+}
+
+static trine_status_t check_pool_attrs(const prog_op_t *op, trine_err_t *err)
+{
+    const int64_t *a = op->iattr;
+    long long kh = a[PROG_POOL_KH], kw = a[PROG_POOL_KW], pt = a[PROG_POOL_PT],
+              pl = a[PROG_POOL_PL], pb = a[PROG_POOL_PB], pr = a[PROG_POOL_PR];
+    if (!geom_in(kh, 1) || !geom_in(kw, 1))
+        return op_fail(err, TRINE_EFORMAT, op, "the window must be 1 to %d each way, got %lldx%lld",
+                       PROG_GEOM_MAX, kh, kw);
+    if (!geom_in(a[PROG_POOL_SH], 1) || !geom_in(a[PROG_POOL_SW], 1))
+        return op_fail(err, TRINE_EFORMAT, op,
+                       "strides must be 1 to %d, got %lld down, %lld across", PROG_GEOM_MAX,
+                       (long long)a[PROG_POOL_SH], (long long)a[PROG_POOL_SW]);
+    if (pt < 0 || pl < 0 || pb < 0 || pr < 0)
+        return op_fail(err, TRINE_EFORMAT, op,
+                       "pads must be >= 0, got top %lld left %lld bottom %lld right %lld", pt, pl,
+                       pb, pr);
+    if (op->code == PROG_MAXPOOL_GRAD && (pt || pl || pb || pr))
+        return op_fail(err, TRINE_EFORMAT, op,
+                       "padding is not supported, got top %lld left %lld bottom %lld right %lld",
+                       pt, pl, pb, pr);
+    /* ONNX's rule too: then every window holds an element of the input */
+    if (pt >= kh || pb >= kh || pl >= kw || pr >= kw)
+        return op_fail(err, TRINE_EFORMAT, op,
+                       "pads must be below the %lldx%lld window (top and bottom below %lld, left "
+                       "and right below %lld), got top %lld left %lld bottom %lld right %lld",
+                       kh, kw, kh, kw, pt, pl, pb, pr);
+    long long count = a[PROG_POOL_COUNT_PAD];
+    if (op->code == PROG_AVGPOOL && count != 0 && count != 1)
+        return op_fail(err, TRINE_EFORMAT, op, "count_include_pad must be 0 or 1, got %lld", count);
+    if (op->code != PROG_AVGPOOL && count != 0)
+        return op_fail(err, TRINE_EFORMAT, op,
+                       "count_include_pad (iattr[%d]) is avgpool's and must be 0 here, got %lld",
+                       PROG_POOL_COUNT_PAD, count);
+    return TRINE_OK;
+}
+
+static trine_status_t check_perm(const prog_op_t *op, trine_err_t *err)
+{
+    if (op->ndim < 0 || op->ndim > TENSOR_MAX_DIMS)
+        return op_fail(err, TRINE_EFORMAT, op,
+                       "the permutation has %d axes, want 0 (swap 2-D) to %d", op->ndim,
+                       TENSOR_MAX_DIMS);
+    unsigned seen = 0;
+    for (int i = 0; i < op->ndim; i++) {
+        size_t axis = op->shape[i];
+        if (axis >= (size_t)op->ndim || (seen & 1u << axis)) {
+            char sp[SHAPE_STR_MAX];
+            return op_fail(err, TRINE_EFORMAT, op, "%s is not a permutation of the axes 0 to %d",
+                           shape_str(sp, op->ndim, op->shape), op->ndim - 1);
+        }
+        seen |= 1u << axis;
+    }
+    return TRINE_OK;
+}
+
 static trine_status_t check_attrs(const prog_op_t *op, trine_err_t *err)
 {
     switch (op->code) {
@@ -296,20 +404,17 @@ static trine_status_t check_attrs(const prog_op_t *op, trine_err_t *err)
                            "transpose flags must be 0 or 1, got %lld and %lld",
                            (long long)op->iattr[0], (long long)op->iattr[1]);
         return TRINE_OK;
-    case PROG_CONV2D:
-        if (op->iattr[0] < 1 || op->iattr[1] < 0)
-            return op_fail(err, TRINE_EFORMAT, op,
-                           "stride must be >= 1 and padding >= 0, got stride %lld padding %lld",
-                           (long long)op->iattr[0], (long long)op->iattr[1]);
-        return TRINE_OK;
+    case PROG_CONV2D: return check_conv_attrs(op, err);
     case PROG_MAXPOOL:
     case PROG_MAXPOOL_GRAD:
-    case PROG_AVGPOOL:
-        if (op->iattr[0] < 1 || op->iattr[1] < 1)
+    case PROG_AVGPOOL: return check_pool_attrs(op, err);
+    case PROG_SIGMOID:
+        if (op->iattr[0] != 0 && op->iattr[0] != 1)
             return op_fail(err, TRINE_EFORMAT, op,
-                           "window and stride must be >= 1, got window %lld stride %lld",
-                           (long long)op->iattr[0], (long long)op->iattr[1]);
+                           "iattr[0] must be 0 (the 3-piece sigmoid) or 1 (the fine one), got %lld",
+                           (long long)op->iattr[0]);
         return TRINE_OK;
+    case PROG_TRANSPOSE: return check_perm(op, err);
     case PROG_SCALE:
         if (!isfinite(op->fattr))
             return op_fail(err, TRINE_EFORMAT, op, "the factor must be a finite number, got %g",
@@ -404,19 +509,13 @@ static trine_status_t shape_conv2d(const prog_op_t *op, const operand_t *a, cons
                        "input %s %s has %zu channels, filters %s %s have %zu", a->name,
                        shape_str(sa, a->ndim, a->shape), a->shape[1], b->name,
                        shape_str(sb, b->ndim, b->shape), b->shape[1]);
-    size_t stride = (size_t)op->iattr[0], pad = (size_t)op->iattr[1];
-    /* Padding below the filter keeps every window on real input, and keeps
-     * h + 2 pad far from overflowing. */
-    if (pad >= b->shape[2] || pad >= b->shape[3])
-        return op_fail(err, TRINE_ESHAPE, op, "padding %zu must be below the %zux%zu filter", pad,
-                       b->shape[2], b->shape[3]);
-    conv_geom_t g = {a->shape[0], a->shape[1], a->shape[2], a->shape[3],
-                     b->shape[2], b->shape[3], stride,      pad};
+    conv_geom_t g = prog_conv_geom(op, a->shape, b->shape);
     size_t oh, ow;
     if (conv_out_size(&g, &oh, &ow) != TRINE_OK)
         return op_fail(err, TRINE_ESHAPE, op,
-                       "the %zux%zu filter does not fit the %zux%zu input padded by %zu", g.kh,
-                       g.kw, g.h, g.w, pad);
+                       "the %zux%zu filter does not fit the %zux%zu input padded by %zu %zu %zu "
+                       "%zu (top left bottom right)",
+                       g.kh, g.kw, g.h, g.w, g.pt, g.pl, g.pb, g.pr);
     result_set(r, 4, (size_t[]){g.n, b->shape[0], oh, ow});
     return TRINE_OK;
 }
@@ -425,16 +524,21 @@ static trine_status_t shape_pool(const prog_op_t *op, const operand_t *x, result
                                  trine_err_t *err)
 {
     char sx[SHAPE_STR_MAX];
-    size_t k = (size_t)op->iattr[0], stride = (size_t)op->iattr[1];
+    proto_pool_t p = prog_pool_geom(op);
     if (x->ndim != 4)
         return op_fail(err, TRINE_ESHAPE, op, "input %s %s must be 4-D (NCHW)", x->name,
                        shape_str(sx, x->ndim, x->shape));
-    if (k > x->shape[2] || k > x->shape[3])
-        return op_fail(err, TRINE_ESHAPE, op, "the %zux%zu window does not fit %s %s", k, k,
-                       x->name, shape_str(sx, x->ndim, x->shape));
-    result_set(r, 4,
-               (size_t[]){x->shape[0], x->shape[1], (x->shape[2] - k) / stride + 1,
-                          (x->shape[3] - k) / stride + 1});
+    /* the pads are below the window and at most PROG_GEOM_MAX (check_attrs):
+     * the sums cannot wrap */
+    size_t ph = x->shape[2] + p.pt + p.pb, pw = x->shape[3] + p.pl + p.pr;
+    if (p.kh > ph || p.kw > pw)
+        return op_fail(err, TRINE_ESHAPE, op,
+                       "the %zux%zu window does not fit %s %s padded by %zu %zu %zu %zu (top "
+                       "left bottom right)",
+                       p.kh, p.kw, x->name, shape_str(sx, x->ndim, x->shape), p.pt, p.pl, p.pb,
+                       p.pr);
+    result_set(
+        r, 4, (size_t[]){x->shape[0], x->shape[1], (ph - p.kh) / p.sh + 1, (pw - p.kw) / p.sw + 1});
     return TRINE_OK;
 }
 
@@ -484,6 +588,27 @@ static trine_status_t shape_2d(const prog_op_t *op, const operand_t *a, trine_er
                    shape_str(sa, a->ndim, a->shape));
 }
 
+static trine_status_t shape_transpose(const prog_op_t *op, const operand_t *a, result_t *r,
+                                      trine_err_t *err)
+{
+    char sa[SHAPE_STR_MAX], sp[SHAPE_STR_MAX];
+    if (op->ndim == 0) {
+        trine_status_t st = shape_2d(op, a, err);
+        if (st == TRINE_OK)
+            result_set(r, 2, (size_t[]){a->shape[1], a->shape[0]});
+        return st;
+    }
+    if (op->ndim != a->ndim)
+        return op_fail(err, TRINE_ESHAPE, op, "the permutation %s has %d axes, %s %s has %d",
+                       shape_str(sp, op->ndim, op->shape), op->ndim, a->name,
+                       shape_str(sa, a->ndim, a->shape), a->ndim);
+    size_t shape[TENSOR_MAX_DIMS];
+    for (int i = 0; i < op->ndim; i++) /* a permutation: check_perm */
+        shape[i] = a->shape[op->shape[i]];
+    result_set(r, op->ndim, shape);
+    return TRINE_OK;
+}
+
 /* The result shape of op from its operands' shapes. */
 static trine_status_t op_shape(const prog_op_t *op, const operand_t *a, const operand_t *b,
                                result_t *r, trine_err_t *err)
@@ -508,11 +633,7 @@ static trine_status_t op_shape(const prog_op_t *op, const operand_t *a, const op
     case PROG_AVGPOOL: return shape_pool(op, a, r, err);
     case PROG_MAXPOOL_GRAD: return shape_maxpool_grad(op, a, b, r, err);
     case PROG_RESHAPE: return shape_reshape(op, a, r, err);
-    case PROG_TRANSPOSE:
-        if ((st = shape_2d(op, a, err)) != TRINE_OK)
-            return st;
-        result_set(r, 2, (size_t[]){a->shape[1], a->shape[0]});
-        return TRINE_OK;
+    case PROG_TRANSPOSE: return shape_transpose(op, a, r, err);
     case PROG_ARGMAX:
         if ((st = shape_2d(op, a, err)) != TRINE_OK)
             return st;

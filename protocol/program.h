@@ -34,7 +34,9 @@
 #define TRINE_PROGRAM_H
 
 #include "ctx.h"
+#include "proto.h"
 
+#include "tensor/conv.h"
 #include "tensor/status.h"
 #include "tensor/tensor.h"
 
@@ -42,60 +44,112 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROG_NAME_MAX 64   /* bytes of a variable name, NUL included */
-#define PROG_ARGS_MAX 2    /* tensor operands of one op */
-#define PROG_VARS_MAX 1024 /* variables in one program */
-#define PROG_OPS_MAX 1024  /* operations in one program */
+#define PROG_NAME_MAX  64   /* bytes of a variable name, NUL included */
+#define PROG_ARGS_MAX  2    /* tensor operands of one op */
+#define PROG_VARS_MAX  1024 /* variables in one program */
+#define PROG_OPS_MAX   1024 /* operations in one program */
+#define PROG_IATTR_MAX 10   /* integer attributes of one op */
+
+/* The largest distance of the fine sigmoid (PROG_SIGMOID, iattr[0] 1) to
+ * the logistic 1/(1 + e^-x) on shares with frac_bits >= 11: 0.0055 for
+ * the function itself (prog_plain's), plus at most 6.25 fixed-point steps
+ * (proto_sigmoid_fine). */
+#define PROG_SIGMOID_FINE_ERROR 0.01
+
+/* The largest stride, pad and window extent of conv2d and the pools:
+ * padded extents stay far from overflowing size_t. */
+#define PROG_GEOM_MAX 2147483647
+
+/* The iattr slots of PROG_CONV2D: strides and zero padding (ONNX's pads,
+ * top and left then bottom and right). Slots 0 and 1 are the vertical
+ * stride and pad, as they were when both axes shared them. */
+enum {
+    PROG_CONV_SH = 0, /* stride down, >= 1 */
+    PROG_CONV_PT,     /* zero rows above, >= 0 */
+    PROG_CONV_SW,     /* stride across, >= 1 */
+    PROG_CONV_PL,     /* zero columns on the left */
+    PROG_CONV_PB,     /* zero rows below */
+    PROG_CONV_PR      /* zero columns on the right */
+};
+
+/* The iattr slots of PROG_MAXPOOL, PROG_AVGPOOL and PROG_MAXPOOL_GRAD
+ * (proto_pool_t); slots 0 and 1 are the window and stride of the vertical
+ * axis, as they were when both axes shared them. */
+enum {
+    PROG_POOL_KH = 0,    /* window height, >= 1 */
+    PROG_POOL_SH,        /* stride down, >= 1 */
+    PROG_POOL_KW,        /* window width, >= 1 */
+    PROG_POOL_SW,        /* stride across, >= 1 */
+    PROG_POOL_PT,        /* padding rows above, 0 <= pt < kh */
+    PROG_POOL_PL,        /* padding columns on the left, 0 <= pl < kw */
+    PROG_POOL_PB,        /* padding rows below, 0 <= pb < kh */
+    PROG_POOL_PR,        /* padding columns on the right, 0 <= pr < kw */
+    PROG_POOL_COUNT_PAD, /* avgpool: 1 divides by kh kw, 0 by the window's
+                            elements of a (ONNX count_include_pad); 0 for
+                            maxpool and maxpool_grad */
+    PROG_POOL_SLOTS
+};
 
 /* Operations. Shapes: a, b are the operands in[0], in[1]. Unless said, the
  * result has a's shape. "Truncated" means one fixed-point rescale. The
  * values are the codes on the wire (daemon/WIRE.md): append, never reorder. */
 typedef enum {
-    PROG_MATMUL = 0, /* 2-D op(a) op(b) with iattr[0], iattr[1] the transpose
-                        flags of a and b (0 or 1); [m,n]x[n,v] -> [m,v];
-                        truncated. The right operand, when an input no op
-                        writes, is masked once per job and reused. */
-    PROG_ADD,        /* a + b; b's shape broadcasts to a's: right-aligned,
-                        each extent of b equal to a's or 1 (b may have fewer
-                        dims: a bias [v] over [m,v], [c,1,1] over [n,c,h,w]) */
-    PROG_SUB,        /* a - b, broadcasting as for add */
-    PROG_MUL,        /* elementwise a * b, same shapes; truncated */
-    PROG_SCALE,      /* a * fattr for a public real constant; exact shift for
-                        powers of two, else truncated */
-    PROG_SUM,        /* sum over axis 0: [m, ...] -> [...] (1-D [m] -> [1]) */
-    PROG_CONV2D,     /* a NCHW [n,c,h,w], b filters [oc,c,kh,kw]; iattr[0]
-                        stride >= 1, iattr[1] zero padding; -> [n,oc,oh,ow];
-                        truncated; b masked once as for matmul */
-    PROG_RELU,       /* max(a, 0) */
-    PROG_DRELU,      /* 1 where a >= 0 else 0 (ReLU's derivative); after a
-                        relu of the same variable it costs nothing */
-    PROG_MAXPOOL,    /* a NCHW, iattr[0] = k, iattr[1] = stride; no padding;
-                        -> [n,c,(h-k)/s+1,(w-k)/s+1] */
+    PROG_MATMUL = 0,   /* 2-D op(a) op(b) with iattr[0], iattr[1] the transpose
+                          flags of a and b (0 or 1); [m,n]x[n,v] -> [m,v];
+                          truncated. The right operand, when an input no op
+                          writes, is masked once per job and reused. */
+    PROG_ADD,          /* a + b; b's shape broadcasts to a's: right-aligned,
+                          each extent of b equal to a's or 1 (b may have fewer
+                          dims: a bias [v] over [m,v], [c,1,1] over [n,c,h,w]) */
+    PROG_SUB,          /* a - b, broadcasting as for add */
+    PROG_MUL,          /* elementwise a * b, same shapes; truncated */
+    PROG_SCALE,        /* a * fattr for a public real constant; exact shift for
+                          powers of two, else truncated */
+    PROG_SUM,          /* sum over axis 0: [m, ...] -> [...] (1-D [m] -> [1]) */
+    PROG_CONV2D,       /* a NCHW [n,c,h,w], b filters [oc,c,kh,kw]; strides and
+                          zero padding in iattr (PROG_CONV_*): strides >= 1,
+                          pads >= 0 (a window may lie wholly in the padding);
+                          -> [n,oc,oh,ow], oh = (h + pt + pb - kh) / sh + 1,
+                          ow likewise; truncated; b masked once as for matmul */
+    PROG_RELU,         /* max(a, 0) */
+    PROG_DRELU,        /* 1 where a >= 0 else 0 (ReLU's derivative); after a
+                          relu of the same variable it costs nothing */
+    PROG_MAXPOOL,      /* a NCHW, window, strides and padding in iattr
+                          (PROG_POOL_*); padding counts as minus infinity and
+                          every window holds an element of a; -> [n,c,oh,ow],
+                          oh = (h + pt + pb - kh) / sh + 1, ow likewise */
     PROG_MAXPOOL_GRAD, /* a = the gradient at maxpool's output, b = maxpool's
-                          input x (the same k, stride in iattr); -> x's shape:
+                          input x (the same iattr, no padding); -> x's shape:
                           each window's gradient goes to its maximum (the
                           first on ties), summed where windows overlap. After
                           a maxpool of b it reuses that maxpool's argmax. */
-    PROG_AVGPOOL,    /* as maxpool, the window mean */
-    PROG_RESHAPE,    /* same element count; ndim/shape give the new shape,
-                        shape[0] == 0 means "a's first extent" (the batch);
-                        ndim 2 with shape {0, 0} is flatten: [a's first
-                        extent, product of the others] */
-    PROG_TRANSPOSE,  /* 2-D [m,n] -> [n,m] */
-    PROG_SIGMOID,    /* piecewise linear: 0 below -1/2, x + 1/2, 1 above 1/2 */
-    PROG_ARGMAX,     /* 2-D [m,k] -> [m]: the index of each row's maximum
-                        (the first on ties) as a real number */
-    PROG_SGD,        /* a - fattr * b for a learning rate fattr = 2^-j
-                        (1 <= j <= frac_bits); same shapes. Typically written
-                        back to a: w = sgd(w, dw, 2^-7) */
-    PROG_DIV,        /* elementwise a / b rounded down to a fixed-point
-                        step (proto_div); same shapes, iattr[0] = int_bits
-                        (0 to 30). Needs 0 <= a < 2^int_bits b and b > 0
-                        with b 2^int_bits < 2^(61-f): outside that the
-                        result is wrong, not an error. int_bits + f steps
-                        of 8 rounds */
-    PROG_GT,         /* 1 where a > b else 0, same shapes (no broadcast);
-                        exact for |a - b| < 2^(62-f) */
+    PROG_AVGPOOL,      /* as maxpool, the window mean: padding adds 0 to the
+                          sum, divided as PROG_POOL_COUNT_PAD says */
+    PROG_RESHAPE,      /* same element count; ndim/shape give the new shape,
+                          shape[0] == 0 means "a's first extent" (the batch);
+                          ndim 2 with shape {0, 0} is flatten: [a's first
+                          extent, product of the others] */
+    PROG_TRANSPOSE,    /* ndim 0: 2-D [m,n] -> [n,m]. Else ndim is a's rank
+                          and shape[0..ndim) a permutation of its axes, as
+                          numpy's: the result's extent i is a's extent
+                          shape[i]. Local */
+    PROG_SIGMOID,      /* iattr[0] 0: piecewise linear, 0 below -1/2, x + 1/2,
+                          1 above 1/2 (SecureML's, proto_sigmoid); 1: the
+                          logistic within 0.0055 by 8 ReLUs
+                          (proto_sigmoid_fine) */
+    PROG_ARGMAX,       /* 2-D [m,k] -> [m]: the index of each row's maximum
+                          (the first on ties) as a real number */
+    PROG_SGD,          /* a - fattr * b for a learning rate fattr = 2^-j
+                          (1 <= j <= frac_bits); same shapes. Typically written
+                          back to a: w = sgd(w, dw, 2^-7) */
+    PROG_DIV,          /* elementwise a / b rounded down to a fixed-point
+                          step (proto_div); same shapes, iattr[0] = int_bits
+                          (0 to 30). Needs 0 <= a < 2^int_bits b and b > 0
+                          with b 2^int_bits < 2^(61-f): outside that the
+                          result is wrong, not an error. int_bits + f steps
+                          of 8 rounds */
+    PROG_GT,           /* 1 where a > b else 0, same shapes (no broadcast);
+                          exact for |a - b| < 2^(62-f) */
     PROG_OPCODE_COUNT
 } prog_opcode_t;
 
@@ -111,19 +165,19 @@ typedef struct {
 
 typedef struct {
     prog_opcode_t code;
-    int out;                /* index of the variable written */
-    int in[PROG_ARGS_MAX];  /* operand variable indices; -1 when unused */
-    int64_t iattr[2];       /* integer attributes (see the opcode) */
-    double fattr;           /* real attribute (scale, sgd) */
-    int ndim;               /* reshape target */
+    int out;                       /* index of the variable written */
+    int in[PROG_ARGS_MAX];         /* operand variable indices; -1 when unused */
+    int64_t iattr[PROG_IATTR_MAX]; /* integer attributes (see the opcode) */
+    double fattr;                  /* real attribute (scale, sgd) */
+    int ndim;                      /* reshape target, transpose permutation */
     size_t shape[TENSOR_MAX_DIMS];
-    uint32_t line, col;     /* source position for messages; 0 if unknown */
+    uint32_t line, col; /* source position for messages; 0 if unknown */
 } prog_op_t;
 
 typedef struct {
     prog_var_t *vars; /* nvars, owned */
     size_t nvars;
-    prog_op_t *ops;   /* nops, owned */
+    prog_op_t *ops; /* nops, owned */
     size_t nops;
 } prog_t;
 
@@ -137,6 +191,12 @@ int prog_opcode_find(const char *name);
 
 /* Operands each opcode takes (1 or 2). */
 int prog_opcode_arity(prog_opcode_t code);
+
+/* The geometry of a conv2d op with input shape x [n,c,h,w] and filters w
+ * [oc,c,kh,kw], and the window of a pooling op, from their iattr; for ops
+ * that passed prog_check. */
+conv_geom_t prog_conv_geom(const prog_op_t *op, const size_t *x, const size_t *w);
+proto_pool_t prog_pool_geom(const prog_op_t *op);
 
 /* The shapes of one step, filled by prog_check. About 40 KB: allocate it
  * on the heap, not the stack. Extents past ndim are 1. */
@@ -167,7 +227,7 @@ size_t prog_batch_rows(const prog_t *p);
 /* The earlier op whose by-product ops[j] of a checked p takes instead of
  * computing it again, or -1: for a drelu, the latest relu of the same
  * variable (its DReLU bits); for maxpool_grad(dy, x), the latest maxpool of
- * x with the same k and stride (its one-hot argmax). Only while no op from
+ * x with the same iattr (its one-hot argmax). Only while no op from
  * that one on writes the variable. */
 int prog_op_reuses(const prog_t *p, size_t j);
 
@@ -211,11 +271,11 @@ typedef struct {
 
 void prog_plain_destroy(prog_plain_t **t);
 
-/* Runs the same job on doubles, with the same semantics (ReLU, the
- * piecewise sigmoid, first-maximum ties) but no rounding to fixed point.
+/* Runs the same job on doubles, with the same semantics (ReLU, both
+ * piecewise sigmoids, first-maximum ties, maxpool's padding as minus
+ * infinity) but no rounding to fixed point.
  * inputs and outputs as for prog_exec. */
-TRINE_NODISCARD trine_status_t prog_plain(const prog_job_t *job,
-                                          const prog_plain_t *const *inputs,
+TRINE_NODISCARD trine_status_t prog_plain(const prog_job_t *job, const prog_plain_t *const *inputs,
                                           prog_plain_t **outputs, trine_err_t *err);
 
 #endif

@@ -30,6 +30,7 @@
 #include "tensor/status.h"
 #include "tensor/tensor.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -172,26 +173,49 @@ TRINE_NODISCARD trine_status_t proto_compare_public(proto_ctx_t *ctx, tensor_t *
 
 /* ---- maxpool.c, avgpool.c ----------------------------------------------- */
 
-/* k x k pooling with stride s over NCHW x (no padding): out is n x c x oh x
- * ow with oh = (h - k) / s + 1. */
+/* kh x kw pooling with strides sh, sw over NCHW x padded by pt rows above,
+ * pb below, pl columns on the left and pr on the right (ONNX's pads): out
+ * is n x c x oh x ow with oh = (h + pt + pb - kh) / sh + 1, ow likewise.
+ * Every pad is below the window's extent along its axis, so that every
+ * window holds at least one element of x. count_pad is avgpool's: divide
+ * by kh kw (ONNX count_include_pad = 1) or by the elements of x in the
+ * window (0, ONNX's default). */
 typedef struct {
-    size_t k, stride;
+    size_t kh, kw;         /* window height and width, >= 1 */
+    size_t sh, sw;         /* strides down and across, >= 1 */
+    size_t pt, pl, pb, pr; /* padding: top, left, bottom, right */
+    bool count_pad;
 } proto_pool_t;
 
-/* Output extents of pooling x with p, or TRINE_ESHAPE. */
+/* Output extents of pooling x with p, or TRINE_ESHAPE when x is not 4-D,
+ * an extent or stride is 0, a pad reaches the window's extent or the
+ * window is larger than the padded input. */
 TRINE_NODISCARD trine_status_t proto_pool_out(const tensor_t *x, const proto_pool_t *p, size_t *oh,
                                               size_t *ow);
 
-/* Maxpool with a comparison tree: ceil(log2(k^2)) levels of one DReLU and
- * one product each. argmax, when not NULL, is (n c oh ow) x (k k) and
- * receives the one-hot position of each window's maximum (the first one on
- * ties, in row-major window order): the derivative Maxpool needs. */
+/* The public value padding stands for in maxpool: -2^61 as a ring element
+ * (P0's share of a padding position, P1's being 0). For inputs in [-2^61,
+ * 2^61) it is no larger than any of them, and every difference the
+ * comparison tree forms (input - input, input - pad, pad - pad) lies in
+ * (-2^62, 2^62), where DReLU is exact; a smaller value such as -2^62 would
+ * push input - pad past 2^62 for any input >= 0. */
+#define PROTO_POOL_PAD ((uint64_t)0 - ((uint64_t)1 << 61))
+
+/* Maxpool with a comparison tree: ceil(log2(kh kw)) levels of one DReLU
+ * and one product each. Exact for inputs in [-2^61, 2^61) (without
+ * padding: for windows whose values differ by less than 2^62). argmax,
+ * when not NULL, is (n c oh ow) x (kh kw) and receives the one-hot
+ * position of each window's maximum (the first one on ties, in row-major
+ * window order, padding included: a pad position wins only a window whose
+ * maximum is -2^61 itself): the derivative Maxpool needs. */
 TRINE_NODISCARD trine_status_t proto_maxpool(proto_ctx_t *ctx, tensor_t *out, tensor_t *argmax,
                                              const tensor_t *x, const proto_pool_t *p,
                                              trine_err_t *err);
 
-/* Average pooling in fixed point: the window sum times round(2^f / k^2),
- * truncated by f bits. Local, no communication. */
+/* Average pooling in fixed point: the window sum (padding adds nothing)
+ * times round(2^f / d), truncated by f bits, for d = kh kw with count_pad,
+ * else the window's elements of x: a public divisor per output position.
+ * Local, no communication. */
 TRINE_NODISCARD trine_status_t proto_avgpool(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
                                              const proto_pool_t *p, trine_err_t *err);
 
@@ -221,5 +245,30 @@ TRINE_NODISCARD trine_status_t proto_div(proto_ctx_t *ctx, tensor_t *out, const 
  * batch each: 8 rounds. */
 TRINE_NODISCARD trine_status_t proto_sigmoid(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
                                              trine_err_t *err);
+
+/* ---- sigmoid_fine.c ----------------------------------------------------- */
+
+/* Knots of the fine sigmoid. */
+#define PROTO_SIGMOID_FINE_KNOTS 8
+
+/* A fine piecewise-linear logistic 1/(1 + e^-x): continuous, 0 up to the
+ * first knot k_0 = -5.25, 1 from the last k_7 = 5.25, linear between the
+ * knots +-1, +-1.875, +-3, +-5.25, written as
+ *     f(x) = sum_i d_i relu(x - k_i)  (i = 0 .. 7, sum_i d_i = 0)
+ * for the slope changes d_i. Its largest distance to the logistic is
+ * 0.0055: 1 - 1/(1 + e^-5.25) = 0.0052 beyond the clamps, at most 0.0055
+ * between the knots, whose values are chosen to even out the error. On shares all
+ * eight ReLUs of every element run as one batch, then a local weighted sum
+ * with the slopes in fixed point and one truncation: 8 rounds, 8 x 432 =
+ * 3456 bytes per element (SecureNN's building blocks: 8 x 704 = 5632).
+ * The slopes are rounded to the fixed-point step, so the result is within
+ * (k_7 - k_0) / 2 + 1 = 6.25 steps 2^-f of proto_sigmoid_fine_ref, and
+ * within 0.01 of the logistic for f >= 11. Exact ReLUs need |x| < 2^61. */
+TRINE_NODISCARD trine_status_t proto_sigmoid_fine(proto_ctx_t *ctx, tensor_t *out,
+                                                  const tensor_t *x, trine_err_t *err);
+
+/* The same function on a double, without rounding: the plaintext
+ * reference (prog_plain's). */
+double proto_sigmoid_fine_ref(double x);
 
 #endif

@@ -1,17 +1,21 @@
 /* conv.c — im2col / col2im for NCHW convolution (see conv.h). */
 #include "conv.h"
 
+#include <stdint.h>
 #include <string.h>
 
 trine_status_t conv_out_size(const conv_geom_t *g, size_t *oh, size_t *ow)
 {
-    if (!g->n || !g->c || !g->h || !g->w || !g->kh || !g->kw || !g->stride)
+    if (!g->n || !g->c || !g->h || !g->w || !g->kh || !g->kw || !g->sh || !g->sw)
         return TRINE_EINVAL;
-    size_t ph = g->h + 2 * g->pad, pw = g->w + 2 * g->pad;
+    if (g->pt > SIZE_MAX - g->h || g->pb > SIZE_MAX - g->h - g->pt || g->pl > SIZE_MAX - g->w ||
+        g->pr > SIZE_MAX - g->w - g->pl)
+        return TRINE_EINVAL;
+    size_t ph = g->h + g->pt + g->pb, pw = g->w + g->pl + g->pr;
     if (g->kh > ph || g->kw > pw)
         return TRINE_ESHAPE;
-    *oh = (ph - g->kh) / g->stride + 1;
-    *ow = (pw - g->kw) / g->stride + 1;
+    *oh = (ph - g->kh) / g->sh + 1;
+    *ow = (pw - g->kw) / g->sw + 1;
     return TRINE_OK;
 }
 
@@ -47,10 +51,10 @@ static void conv_walk(uint64_t *cols, uint64_t *x, const conv_geom_t *g, size_t 
                     for (size_t oy = 0; oy < oh; oy++) {
                         /* Unsigned wrap-around turns "above the top" into
                          * "far below the bottom": one comparison each. */
-                        size_t y = oy * g->stride + ki - g->pad;
+                        size_t y = oy * g->sh + ki - g->pt;
                         uint64_t *out = row + (img * oh + oy) * ow;
                         for (size_t ox = 0; ox < ow; ox++) {
-                            size_t xx = ox * g->stride + kj - g->pad;
+                            size_t xx = ox * g->sw + kj - g->pl;
                             int inside = y < g->h && xx < g->w;
                             if (dir == CONV_GATHER)
                                 out[ox] = inside ? x[plane + y * g->w + xx] : 0;

@@ -4,10 +4,11 @@
  * oc x (c * kh * kw) as a matrix. im2col writes the patch matrix
  *     cols: (c * kh * kw) x (n * oh * ow),
  * row (ci, ki, kj), column (image, oy, ox), zero where the patch reaches
- * into the padding, so that filters * cols is oc x (n * oh * ow), which
- * conv_cnhw_to_nchw turns into the NCHW output. col2im is the adjoint of
- * im2col (it adds overlapping patch entries back), which is what the
- * gradient of a convolution with respect to its input needs.
+ * into the padding (which may differ on each side, as ONNX's pads do), so
+ * that filters * cols is oc x (n * oh * ow), which conv_cnhw_to_nchw turns
+ * into the NCHW output. col2im is the adjoint of im2col (it adds
+ * overlapping patch entries back), which is what the gradient of a
+ * convolution with respect to its input needs.
  */
 #ifndef TRINE_CONV_H
 #define TRINE_CONV_H
@@ -20,12 +21,15 @@
 typedef struct {
     size_t n, c, h, w; /* input: images, channels, height, width */
     size_t kh, kw;     /* filter height and width */
-    size_t stride;     /* the same along both axes, >= 1 */
-    size_t pad;        /* zero rows and columns added on every side */
+    size_t sh, sw;     /* strides down and across, >= 1 */
+    size_t pt, pl;     /* zero rows added above, zero columns on the left */
+    size_t pb, pr;     /* zero rows added below, zero columns on the right */
 } conv_geom_t;
 
-/* Checks g (extents >= 1, stride >= 1, filter no larger than the padded
- * input) and stores the output height and width. */
+/* Checks g (extents >= 1, strides >= 1, padded extents that fit size_t,
+ * filter no larger than the padded input: TRINE_EINVAL or TRINE_ESHAPE)
+ * and stores the output height and width,
+ *     oh = (h + pt + pb - kh) / sh + 1,  ow = (w + pl + pr - kw) / sw + 1. */
 TRINE_NODISCARD trine_status_t conv_out_size(const conv_geom_t *g, size_t *oh, size_t *ow);
 
 /* cols = im2col(x); x is n x c x h x w, cols (c kh kw) x (n oh ow). */

@@ -16,8 +16,8 @@ static void conv_direct(uint64_t *y, const uint64_t *x, const uint64_t *f, const
                     for (size_t c = 0; c < g->c; c++)
                         for (size_t i = 0; i < g->kh; i++)
                             for (size_t j = 0; j < g->kw; j++) {
-                                long yy = (long)(oy * g->stride + i) - (long)g->pad;
-                                long xx = (long)(ox * g->stride + j) - (long)g->pad;
+                                long yy = (long)(oy * g->sh + i) - (long)g->pt;
+                                long xx = (long)(ox * g->sw + j) - (long)g->pl;
                                 if (yy < 0 || xx < 0 || yy >= (long)g->h || xx >= (long)g->w)
                                     continue;
                                 acc += f[((o * g->c + c) * g->kh + i) * g->kw + j] *
@@ -64,27 +64,71 @@ static void conv_check_geom(conv_geom_t g, size_t oc, uint64_t seed)
     tensor_destroy(&xr);
 }
 
+/* n, c, h, w, kh, kw, stride and pad on both axes and sides */
+static conv_geom_t geom(size_t n, size_t c, size_t h, size_t w, size_t kh, size_t kw, size_t s,
+                        size_t p)
+{
+    return (conv_geom_t){n, c, h, w, kh, kw, s, s, p, p, p, p};
+}
+
 START_TEST(conv_matches_direct)
 {
-    /* n, c, h, w, kh, kw, stride, pad */
-    conv_check_geom((conv_geom_t){1, 1, 5, 5, 3, 3, 1, 0}, 1, 1);
-    conv_check_geom((conv_geom_t){2, 3, 8, 7, 3, 3, 1, 1}, 4, 2);
-    conv_check_geom((conv_geom_t){2, 2, 9, 9, 3, 2, 2, 2}, 3, 3);
-    conv_check_geom((conv_geom_t){3, 1, 28, 28, 5, 5, 1, 0}, 5, 4); /* Network C's first */
-    conv_check_geom((conv_geom_t){1, 4, 6, 6, 1, 1, 2, 0}, 2, 5);
-    conv_check_geom((conv_geom_t){1, 2, 4, 4, 4, 4, 1, 0}, 2, 6); /* one patch */
-    conv_check_geom((conv_geom_t){2, 1, 3, 3, 5, 5, 3, 1}, 1, 7); /* mostly padding */
+    conv_check_geom(geom(1, 1, 5, 5, 3, 3, 1, 0), 1, 1);
+    conv_check_geom(geom(2, 3, 8, 7, 3, 3, 1, 1), 4, 2);
+    conv_check_geom(geom(2, 2, 9, 9, 3, 2, 2, 2), 3, 3);
+    conv_check_geom(geom(3, 1, 28, 28, 5, 5, 1, 0), 5, 4); /* Network C's first */
+    conv_check_geom(geom(1, 4, 6, 6, 1, 1, 2, 0), 2, 5);
+    conv_check_geom(geom(1, 2, 4, 4, 4, 4, 1, 0), 2, 6); /* one patch */
+    conv_check_geom(geom(2, 1, 3, 3, 5, 5, 3, 1), 1, 7); /* mostly padding */
+}
+END_TEST
+
+START_TEST(conv_strides_and_pads_per_side)
+{
+    /* n, c, h, w, kh, kw, sh, sw, pt, pl, pb, pr */
+    const conv_geom_t gs[] = {
+        {2, 3, 7, 6, 3, 2, 2, 1, 1, 0, 0, 1}, /* ONNX's SAME_UPPER-like */
+        {1, 2, 5, 8, 2, 3, 1, 3, 0, 2, 1, 0}, /* pad on one side only */
+        {2, 1, 4, 4, 3, 3, 3, 2, 2, 2, 2, 2}, /* pads past the filter's middle */
+        {1, 1, 1, 1, 1, 1, 1, 1, 3, 0, 1, 2}, /* windows wholly in the padding */
+        {1, 2, 6, 5, 6, 1, 4, 1, 0, 0, 3, 0}, /* a tall filter, striding down */
+        {3, 2, 5, 5, 2, 2, 2, 2, 1, 1, 0, 0}, /* asymmetric, the last row dropped */
+    };
+    for (size_t i = 0; i < sizeof gs / sizeof gs[0]; i++)
+        for (uint64_t seed = 0; seed < 3; seed++)
+            conv_check_geom(gs[i], 1 + seed, 100 + 10 * i + seed);
+    /* the extents of a few */
+    size_t oh, ow;
+    ck_assert_int_eq(conv_out_size(&gs[0], &oh, &ow), TRINE_OK);
+    ck_assert(oh == 3 && ow == 6);
+    ck_assert_int_eq(conv_out_size(&gs[3], &oh, &ow), TRINE_OK);
+    ck_assert(oh == 5 && ow == 3);
+    ck_assert_int_eq(conv_out_size(&gs[4], &oh, &ow), TRINE_OK);
+    ck_assert(oh == 1 && ow == 5);
 }
 END_TEST
 
 START_TEST(conv_rejects_bad_geometry)
 {
     size_t oh, ow;
-    conv_geom_t g = {1, 1, 4, 4, 5, 5, 1, 0};
+    conv_geom_t g = geom(1, 1, 4, 4, 5, 5, 1, 0);
     ck_assert_int_eq(conv_out_size(&g, &oh, &ow), TRINE_ESHAPE);
-    g = (conv_geom_t){1, 1, 4, 4, 3, 3, 0, 0};
+    g.pt = 1; /* 5 rows of padded input, but still 4 columns */
+    ck_assert_int_eq(conv_out_size(&g, &oh, &ow), TRINE_ESHAPE);
+    g.pr = 1;
+    ck_assert_int_eq(conv_out_size(&g, &oh, &ow), TRINE_OK);
+    ck_assert(oh == 1 && ow == 1);
+    g = geom(1, 1, 4, 4, 3, 3, 0, 0);
     ck_assert_int_eq(conv_out_size(&g, &oh, &ow), TRINE_EINVAL);
-    g = (conv_geom_t){1, 1, 4, 4, 3, 3, 1, 0};
+    g.sh = 1; /* sw still 0 */
+    ck_assert_int_eq(conv_out_size(&g, &oh, &ow), TRINE_EINVAL);
+    g = geom(1, 1, 4, 4, 3, 3, 1, 0);
+    g.pb = SIZE_MAX - 2; /* the padded height does not fit size_t */
+    ck_assert_int_eq(conv_out_size(&g, &oh, &ow), TRINE_EINVAL);
+    g.pb = 0;
+    g.pl = SIZE_MAX;
+    ck_assert_int_eq(conv_out_size(&g, &oh, &ow), TRINE_EINVAL);
+    g = geom(1, 1, 4, 4, 3, 3, 1, 0);
     tensor_t *x = tensor_new(4, (size_t[]){1, 1, 4, 5}), *cols = tensor_new_2d(9, 4);
     ck_assert_int_eq(conv_im2col(cols, x, &g), TRINE_ESHAPE);
     tensor_t *x2 = tensor_new(4, (size_t[]){1, 1, 4, 4}), *cols2 = tensor_new_2d(9, 5);
@@ -100,6 +144,7 @@ Suite *conv_suite(void)
     Suite *s = suite_create("conv");
     TCase *tc = tcase_create("im2col");
     tcase_add_test(tc, conv_matches_direct);
+    tcase_add_test(tc, conv_strides_and_pads_per_side);
     tcase_add_test(tc, conv_rejects_bad_geometry);
     suite_add_tcase(s, tc);
     return s;

@@ -1,8 +1,10 @@
 /* check_prog.c — program checks (every error class, messages with their
  * source position), the plaintext backend against hand-computed answers
- * (layers, convolution, pooling and its gradient, stepping over batches
- * and epochs, SGD state carried across steps), and SecureNN's bytes for
- * whole networks and for each op. */
+ * (layers, convolution with strides and pads per axis, pooling with
+ * padding and rectangular windows and its gradient, permutations, the
+ * fine sigmoid against the logistic, stepping over batches and epochs,
+ * SGD state carried across steps), and SecureNN's bytes for whole
+ * networks and for each op. */
 #include "check_util.h"
 
 #include "protocol/program.h"
@@ -60,6 +62,22 @@ static prog_op_t *op(prog_t *p, prog_opcode_t code, int out, int a, int b)
     prog_op_t *o = &p->ops[p->nops++];
     *o = (prog_op_t){.code = code, .out = out, .in = {a, b}, .line = (uint32_t)p->nops, .col = 1};
     return o;
+}
+
+/* A conv2d op's stride on both axes and pad on all four sides. */
+static void set_conv(prog_op_t *o, int64_t stride, int64_t pad)
+{
+    int64_t *a = o->iattr;
+    a[PROG_CONV_SH] = a[PROG_CONV_SW] = stride;
+    a[PROG_CONV_PT] = a[PROG_CONV_PL] = a[PROG_CONV_PB] = a[PROG_CONV_PR] = pad;
+}
+
+/* A pooling op's k x k window and stride on both axes, no padding. */
+static void set_pool(prog_op_t *o, int64_t k, int64_t stride)
+{
+    int64_t *a = o->iattr;
+    a[PROG_POOL_KH] = a[PROG_POOL_KW] = k;
+    a[PROG_POOL_SH] = a[PROG_POOL_SW] = stride;
 }
 
 static void expect_err(const prog_t *p, size_t rows, trine_status_t code, const char *want)
@@ -446,24 +464,119 @@ START_TEST(check_attribute_errors)
     int x = input(&p, "x", 4, (size_t[]){1, 1, 4, 4});
     int f = input(&p, "f", 4, (size_t[]){1, 1, 3, 3});
     prog_op_t *o = op(&p, PROG_CONV2D, temp(&p, "y"), x, f);
-    o->iattr[0] = 0;
     expect_err(&p, 0, TRINE_EFORMAT,
-               "conv2d: stride must be >= 1 and padding >= 0, got stride 0 padding 0");
-    o->iattr[0] = 1;
-    o->iattr[1] = -1;
-    expect_err(&p, 0, TRINE_EFORMAT, "got stride 1 padding -1");
-    o->iattr[1] = 1;
+               "line 1 col 1: conv2d: strides must be 1 to 2147483647, got 0 down, 0 across");
+    o->iattr[PROG_CONV_SH] = 1;
+    expect_err(&p, 0, TRINE_EFORMAT, "got 1 down, 0 across");
+    o->iattr[PROG_CONV_SW] = 2;
     ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
+    o->iattr[PROG_CONV_SH] = (int64_t)1 << 31;
+    expect_err(&p, 0, TRINE_EFORMAT, "got 2147483648 down, 2 across");
+    o->iattr[PROG_CONV_SH] = 1;
+    for (int slot = PROG_CONV_PT; slot <= PROG_CONV_PR; slot++) {
+        if (slot == PROG_CONV_SW)
+            continue;
+        o->iattr[slot] = -1;
+        expect_err(&p, 0, TRINE_EFORMAT, "conv2d: pads must be 0 to 2147483647, got top ");
+        o->iattr[slot] = (int64_t)1 << 40;
+        expect_err(&p, 0, TRINE_EFORMAT, "1099511627776");
+        o->iattr[slot] = 5; /* a window may lie wholly in the padding */
+        ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
+    }
+    o->iattr[PROG_CONV_PB] = -3;
+    expect_err(&p, 0, TRINE_EFORMAT, "got top 5 left 5 bottom -3 right 5");
+    memset(o->iattr, 0, sizeof o->iattr);
+
+    /* maxpool_grad's gradient: maxpool(x)'s shape with 2x3 windows, stride 1 */
+    int gy = input(&p, "gy", 4, (size_t[]){1, 1, 3, 2});
     for (int code = PROG_MAXPOOL; code <= PROG_AVGPOOL; code++) {
         o->code = (prog_opcode_t)code;
+        o->in[0] = code == PROG_MAXPOOL_GRAD ? gy : x;
         o->in[1] = code == PROG_MAXPOOL_GRAD ? x : -1;
-        o->iattr[0] = 0;
-        o->iattr[1] = 1;
-        expect_err(&p, 0, TRINE_EFORMAT, "window and stride must be >= 1, got window 0 stride 1");
-        o->iattr[0] = 2;
-        o->iattr[1] = 0;
-        expect_err(&p, 0, TRINE_EFORMAT, "got window 2 stride 0");
+        const char *name = prog_opcode_name(o->code);
+        char want[160];
+        set_pool(o, 0, 1);
+        snprintf(want, sizeof want,
+                 "line 1 col 1: %s: the window must be 1 to 2147483647 each way, got 0x0", name);
+        expect_err(&p, 0, TRINE_EFORMAT, want);
+        o->iattr[PROG_POOL_KH] = 2;
+        expect_err(&p, 0, TRINE_EFORMAT, "got 2x0");
+        o->iattr[PROG_POOL_KW] = 3;
+        ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
+        o->iattr[PROG_POOL_SW] = 0;
+        expect_err(&p, 0, TRINE_EFORMAT, "strides must be 1 to 2147483647, got 1 down, 0 across");
+        o->iattr[PROG_POOL_SW] = 2;
+        o->iattr[PROG_POOL_SH] = -2;
+        expect_err(&p, 0, TRINE_EFORMAT, "got -2 down, 2 across");
+        o->iattr[PROG_POOL_SH] = 1;
+        o->iattr[PROG_POOL_PL] = -1;
+        expect_err(&p, 0, TRINE_EFORMAT, "pads must be >= 0, got top 0 left -1 bottom 0 right 0");
+        o->iattr[PROG_POOL_PL] = 0;
+        o->iattr[PROG_POOL_COUNT_PAD] = 1;
+        if (code == PROG_AVGPOOL) {
+            ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
+            o->iattr[PROG_POOL_COUNT_PAD] = 2;
+            expect_err(&p, 0, TRINE_EFORMAT, "avgpool: count_include_pad must be 0 or 1, got 2");
+        } else {
+            snprintf(want, sizeof want,
+                     "%s: count_include_pad (iattr[8]) is avgpool's and must be 0 here, got 1",
+                     name);
+            expect_err(&p, 0, TRINE_EFORMAT, want);
+        }
+        o->iattr[PROG_POOL_COUNT_PAD] = 0;
+        /* pads below the 2x3 window: top, bottom 0 or 1, left, right 0 to 2 */
+        o->iattr[PROG_POOL_PT] = 1, o->iattr[PROG_POOL_PR] = 2;
+        if (code == PROG_MAXPOOL_GRAD) {
+            expect_err(&p, 0, TRINE_EFORMAT,
+                       "maxpool_grad: padding is not supported, got top 1 left 0 bottom 0 right 2");
+        } else {
+            ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
+            o->iattr[PROG_POOL_PB] = 2;
+            snprintf(want, sizeof want,
+                     "%s: pads must be below the 2x3 window (top and bottom below 2, left and "
+                     "right below 3), got top 1 left 0 bottom 2 right 2",
+                     name);
+            expect_err(&p, 0, TRINE_EFORMAT, want);
+            o->iattr[PROG_POOL_PB] = 0;
+            o->iattr[PROG_POOL_PL] = 3;
+            expect_err(&p, 0, TRINE_EFORMAT, "got top 1 left 3 bottom 0 right 2");
+        }
+        memset(o->iattr, 0, sizeof o->iattr);
     }
+
+    /* sigmoid: 0 the 3-piece function, 1 the fine one */
+    o->code = PROG_SIGMOID;
+    o->in[0] = x;
+    o->in[1] = -1;
+    for (int64_t mode = 0; mode <= 1; mode++) {
+        o->iattr[0] = mode;
+        ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
+    }
+    o->iattr[0] = 2;
+    expect_err(&p, 0, TRINE_EFORMAT,
+               "line 1 col 1: sigmoid: iattr[0] must be 0 (the 3-piece sigmoid) or 1 (the fine "
+               "one), got 2");
+    o->iattr[0] = -1;
+    expect_err(&p, 0, TRINE_EFORMAT, "got -1");
+    o->iattr[0] = 0;
+
+    /* transpose: a permutation of the operand's axes */
+    o->code = PROG_TRANSPOSE;
+    o->ndim = 4;
+    memcpy(o->shape, (size_t[]){0, 3, 1, 2}, 4 * sizeof(size_t));
+    ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
+    o->shape[2] = 3;
+    expect_err(&p, 0, TRINE_EFORMAT,
+               "line 1 col 1: transpose: [0,3,3,2] is not a permutation of the axes 0 to 3");
+    o->shape[2] = 4;
+    expect_err(&p, 0, TRINE_EFORMAT, "[0,3,4,2] is not a permutation");
+    o->shape[2] = SIZE_MAX;
+    expect_err(&p, 0, TRINE_EFORMAT, "is not a permutation of the axes 0 to 3");
+    o->ndim = 5;
+    expect_err(&p, 0, TRINE_EFORMAT,
+               "transpose: the permutation has 5 axes, want 0 (swap 2-D) to 4");
+    o->ndim = -1;
+    expect_err(&p, 0, TRINE_EFORMAT, "has -1 axes");
     prog_clear(&p);
 }
 END_TEST
@@ -557,26 +670,42 @@ START_TEST(check_shape_errors)
     int x = input(&p, "x", 4, (size_t[]){2, 3, 5, 5});
     int f = input(&p, "f", 4, (size_t[]){4, 2, 3, 3});
     o = op(&p, PROG_CONV2D, temp(&p, "y"), x, f);
-    o->iattr[0] = 1;
+    set_conv(o, 1, 0);
     expect_err(&p, 0, TRINE_ESHAPE,
                "conv2d: input x [2,3,5,5] has 3 channels, filters f [4,2,3,3] have 2");
     p.vars[f].shape[1] = 3;
     p.vars[f].shape[2] = 6;
     expect_err(&p, 0, TRINE_ESHAPE,
-               "conv2d: the 6x3 filter does not fit the 5x5 input padded by 0");
-    o->iattr[1] = 1; /* padded to 7x7 it fits */
-    ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
-    o->iattr[1] = 3;
-    expect_err(&p, 0, TRINE_ESHAPE, "conv2d: padding 3 must be below the 6x3 filter");
+               "conv2d: the 6x3 filter does not fit the 5x5 input padded by 0 0 0 0 (top left "
+               "bottom right)");
+    o->iattr[PROG_CONV_PB] = 1; /* padded to 6 rows it fits */
+    prog_shapes_t *s = malloc(sizeof *s);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(prog_check(&p, 0, s, NULL), TRINE_OK);
+    ck_assert(s->shape[2][2] == 1 && s->shape[2][3] == 3);
+    set_conv(o, 2, 7);          /* wholly padded windows: (19 - 6) / 2 + 1 = 7 rows */
+    o->iattr[PROG_CONV_SW] = 3; /* (19 - 3) / 3 + 1 = 6 columns */
+    ck_assert_int_eq(prog_check(&p, 0, s, NULL), TRINE_OK);
+    ck_assert(s->shape[2][2] == 7 && s->shape[2][3] == 6);
+    free(s);
     p.vars[f].ndim = 2;
     expect_err(&p, 0, TRINE_ESHAPE, "must be 4-D");
 
     o->code = PROG_MAXPOOL;
     o->in[1] = -1;
-    o->iattr[0] = 6;
-    o->iattr[1] = 1;
-    expect_err(&p, 0, TRINE_ESHAPE, "maxpool: the 6x6 window does not fit x [2,3,5,5]");
-    o->iattr[0] = 2;
+    memset(o->iattr, 0, sizeof o->iattr);
+    set_pool(o, 6, 1);
+    expect_err(&p, 0, TRINE_ESHAPE,
+               "maxpool: the 6x6 window does not fit x [2,3,5,5] padded by 0 0 0 0 (top left "
+               "bottom right)");
+    o->iattr[PROG_POOL_PT] = 1;
+    o->iattr[PROG_POOL_KW] = 2;
+    ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
+    o->iattr[PROG_POOL_KW] = 6;
+    expect_err(&p, 0, TRINE_ESHAPE,
+               "maxpool: the 6x6 window does not fit x [2,3,5,5] padded by 1 0 0 0");
+    memset(o->iattr, 0, sizeof o->iattr);
+    set_pool(o, 2, 1);
     ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
 
     /* maxpool_grad(g, x): g must have maxpool(x)'s shape. */
@@ -586,10 +715,25 @@ START_TEST(check_shape_errors)
     o->in[1] = x;
     expect_err(&p, 0, TRINE_ESHAPE,
                "maxpool_grad: gradient g [2,3,4,3] must have maxpool(x)'s shape [2,3,4,4]");
+    o->iattr[PROG_POOL_KW] = 3; /* 2x3 windows: [2,3,4,3] */
+    ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
+    o->iattr[PROG_POOL_KW] = 2;
     p.vars[grad].shape[3] = 4;
     ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
     o->in[1] = f;
     expect_err(&p, 0, TRINE_ESHAPE, "maxpool_grad: input f [4,3] must be 4-D (NCHW)");
+
+    /* transpose: the permutation has the operand's rank */
+    o->code = PROG_TRANSPOSE;
+    o->in[0] = x;
+    o->in[1] = -1;
+    memset(o->iattr, 0, sizeof o->iattr);
+    o->ndim = 3;
+    memcpy(o->shape, (size_t[]){2, 0, 1}, 3 * sizeof(size_t));
+    expect_err(&p, 0, TRINE_ESHAPE,
+               "line 1 col 1: transpose: the permutation [2,0,1] has 3 axes, x [2,3,5,5] has 4");
+    o->ndim = 0;
+    expect_err(&p, 0, TRINE_ESHAPE, "transpose: x [2,3,5,5] must be 2-D");
     prog_clear(&p);
 
     /* A result too large to address. */
@@ -721,49 +865,61 @@ END_TEST
 
 START_TEST(plain_conv2d_stride_pad)
 {
-    /* Two images of 2 channels, 5x4, three 3x3 filters, stride 2, padding
-     * 1, a bias [3,1,1] broadcast: against a direct loop. */
-    enum { N = 2, C = 2, H = 5, WD = 4, OC = 3, K = 3, S = 2, P = 1, OH = 3, OW = 2 };
-    prog_t p = prog_new();
-    int x = batch(&p, "x", 4, (size_t[]){N, C, H, WD});
-    int f = input(&p, "f", 4, (size_t[]){OC, C, K, K});
-    int bias = input(&p, "bias", 3, (size_t[]){OC, 1, 1});
-    int conv = temp(&p, "conv"), y = temp(&p, "y");
-    prog_op_t *o = op(&p, PROG_CONV2D, conv, x, f);
-    o->iattr[0] = S;
-    o->iattr[1] = P;
-    op(&p, PROG_ADD, y, conv, bias);
-    p.vars[y].output = true;
+    /* Two images of 2 channels, 5x4, three 3x2 filters, a bias [3,1,1]
+     * broadcast, with strides and pads per axis and side: against a direct
+     * loop. */
+    enum { N = 2, C = 2, H = 5, WD = 4, OC = 3, KH = 3, KW = 2 };
+    const int64_t geoms[][6] = {
+        /* sh, pt, sw, pl, pb, pr: the iattr layout */
+        {2, 1, 2, 1, 1, 1}, {1, 0, 1, 0, 0, 0}, {1, 2, 3, 0, 0, 1},
+        {3, 0, 1, 2, 2, 0}, {2, 4, 2, 3, 0, 0}, /* windows wholly in the padding */
+    };
+    for (size_t gi = 0; gi < sizeof geoms / sizeof geoms[0]; gi++) {
+        const int64_t *g = geoms[gi];
+        int sh = (int)g[0], pt = (int)g[1], sw = (int)g[2], pl = (int)g[3];
+        int oh = (H + pt + (int)g[4] - KH) / sh + 1, ow = (WD + pl + (int)g[5] - KW) / sw + 1;
+        prog_t p = prog_new();
+        int x = batch(&p, "x", 4, (size_t[]){N, C, H, WD});
+        int f = input(&p, "f", 4, (size_t[]){OC, C, KH, KW});
+        int bias = input(&p, "bias", 3, (size_t[]){OC, 1, 1});
+        int conv = temp(&p, "conv"), y = temp(&p, "y");
+        memcpy(op(&p, PROG_CONV2D, conv, x, f)->iattr, g, 6 * sizeof *g);
+        op(&p, PROG_ADD, y, conv, bias);
+        p.vars[y].output = true;
 
-    double xv[N * C * H * WD], fv[OC * C * K * K], bv[OC], want[N * OC * OH * OW];
-    random_reals(xv, N * C * H * WD, 1);
-    random_reals(fv, OC * C * K * K, 2);
-    random_reals(bv, OC, 3);
-    for (int n = 0; n < N; n++)
-        for (int oc = 0; oc < OC; oc++)
-            for (int i = 0; i < OH; i++)
-                for (int j = 0; j < OW; j++) {
-                    double acc = bv[oc];
-                    for (int c = 0; c < C; c++)
-                        for (int ki = 0; ki < K; ki++)
-                            for (int kj = 0; kj < K; kj++) {
-                                int yy = i * S + ki - P, xx = j * S + kj - P;
-                                if (yy >= 0 && yy < H && xx >= 0 && xx < WD)
-                                    acc += xv[((n * C + c) * H + yy) * WD + xx] *
-                                           fv[((oc * C + c) * K + ki) * K + kj];
-                            }
-                    want[((n * OC + oc) * OH + i) * OW + j] = acc;
-                }
-    for (size_t rows = 1; rows <= 2; rows++) {
-        vals_t v = {0};
-        set(&v, &p, x, xv);
-        set(&v, &p, f, fv);
-        set(&v, &p, bias, bv);
-        run_ok(&p, rows, 1, &v);
-        expect_values(v.out[y], 4, (size_t[]){N, OC, OH, OW}, want, 1e-12);
-        vals_free(&v);
+        double xv[N * C * H * WD], fv[OC * C * KH * KW], bv[OC];
+        double *want = malloc((size_t)(N * OC * oh * ow) * sizeof *want);
+        ck_assert_ptr_nonnull(want);
+        random_reals(xv, N * C * H * WD, 1 + gi);
+        random_reals(fv, OC * C * KH * KW, 2 + gi);
+        random_reals(bv, OC, 3 + gi);
+        for (int n = 0; n < N; n++)
+            for (int oc = 0; oc < OC; oc++)
+                for (int i = 0; i < oh; i++)
+                    for (int j = 0; j < ow; j++) {
+                        double acc = bv[oc];
+                        for (int c = 0; c < C; c++)
+                            for (int ki = 0; ki < KH; ki++)
+                                for (int kj = 0; kj < KW; kj++) {
+                                    int yy = i * sh + ki - pt, xx = j * sw + kj - pl;
+                                    if (yy >= 0 && yy < H && xx >= 0 && xx < WD)
+                                        acc += xv[((n * C + c) * H + yy) * WD + xx] *
+                                               fv[((oc * C + c) * KH + ki) * KW + kj];
+                                }
+                        want[((n * OC + oc) * oh + i) * ow + j] = acc;
+                    }
+        for (size_t rows = 1; rows <= 2; rows++) {
+            vals_t v = {0};
+            set(&v, &p, x, xv);
+            set(&v, &p, f, fv);
+            set(&v, &p, bias, bv);
+            run_ok(&p, rows, 1, &v);
+            expect_values(v.out[y], 4, (size_t[]){N, OC, (size_t)oh, (size_t)ow}, want, 1e-12);
+            vals_free(&v);
+        }
+        free(want);
+        prog_clear(&p);
     }
-    prog_clear(&p);
 }
 END_TEST
 
@@ -775,14 +931,11 @@ START_TEST(plain_pooling_ties_overlap)
     int x = input(&p, "x", 4, (size_t[]){1, 1, 3, 3});
     int g = input(&p, "g", 4, (size_t[]){1, 1, 2, 2});
     int mx = temp(&p, "mx"), gx = temp(&p, "gx"), av = temp(&p, "av"), m2 = temp(&p, "m2");
-    prog_op_t *o = op(&p, PROG_MAXPOOL, mx, x, -1);
-    o->iattr[0] = 2, o->iattr[1] = 1;
-    o = op(&p, PROG_MAXPOOL_GRAD, gx, g, x);
-    o->iattr[0] = 2, o->iattr[1] = 1;
-    o = op(&p, PROG_AVGPOOL, av, x, -1);
-    o->iattr[0] = 2, o->iattr[1] = 1;
-    o = op(&p, PROG_MAXPOOL, m2, x, -1); /* one 2x2 window; row 2 and column 2 unused */
-    o->iattr[0] = 2, o->iattr[1] = 2;
+    set_pool(op(&p, PROG_MAXPOOL, mx, x, -1), 2, 1);
+    set_pool(op(&p, PROG_MAXPOOL_GRAD, gx, g, x), 2, 1);
+    set_pool(op(&p, PROG_AVGPOOL, av, x, -1), 2, 1);
+    /* one 2x2 window; row 2 and column 2 unused */
+    set_pool(op(&p, PROG_MAXPOOL, m2, x, -1), 2, 2);
     p.vars[mx].output = p.vars[gx].output = p.vars[av].output = p.vars[m2].output = true;
 
     vals_t v = {0};
@@ -796,6 +949,157 @@ START_TEST(plain_pooling_ties_overlap)
                   0);
     expect_values(v.out[av], 4, (size_t[]){1, 1, 2, 2}, (double[]){1.5, 2.25, 2.5, 2}, 0);
     expect_values(v.out[m2], 4, (size_t[]){1, 1, 1, 1}, (double[]){3}, 0);
+    vals_free(&v);
+    prog_clear(&p);
+}
+END_TEST
+
+START_TEST(plain_pooling_padding_and_rectangles)
+{
+    /* x is 3x4:      maxpool 2x3, strides 1 and 2, pads top 1, left 1,
+     *   1  -2  3  4  right 1 (minus infinity), over the padded 4x6:
+     *  -5   6 -7  8  rows -1..0, 0..1, 1..2; columns -1..1, 1..3 */
+    prog_t p = prog_new();
+    int x = input(&p, "x", 4, (size_t[]){1, 1, 3, 4});
+    int mx = temp(&p, "mx"), a0 = temp(&p, "a0"), a1 = temp(&p, "a1"), ar = temp(&p, "ar");
+    int xn = input(&p, "xn", 4, (size_t[]){1, 1, 3, 4}), mn = temp(&p, "mn");
+    const int64_t geom[PROG_POOL_SLOTS] = {2, 1, 3, 2, 1, 1, 0, 1, 0};
+    memcpy(op(&p, PROG_MAXPOOL, mx, x, -1)->iattr, geom, sizeof geom);
+    memcpy(op(&p, PROG_AVGPOOL, a0, x, -1)->iattr, geom, sizeof geom);
+    prog_op_t *o = op(&p, PROG_AVGPOOL, a1, x, -1);
+    memcpy(o->iattr, geom, sizeof geom);
+    o->iattr[PROG_POOL_COUNT_PAD] = 1;
+    /* a 3x1 window, strides 2 and 1, no padding: 1 x 4 */
+    set_pool(op(&p, PROG_AVGPOOL, ar, x, -1), 3, 2);
+    p.ops[3].iattr[PROG_POOL_KW] = 1, p.ops[3].iattr[PROG_POOL_SW] = 1;
+    /* every value negative: the padding still never wins */
+    memcpy(op(&p, PROG_MAXPOOL, mn, xn, -1)->iattr, geom, sizeof geom);
+    p.vars[mx].output = p.vars[a0].output = p.vars[a1].output = true;
+    p.vars[ar].output = p.vars[mn].output = true;
+
+    vals_t v = {0};
+    set(&v, &p, x, (double[]){1, -2, 3, 4, -5, 6, -7, 8, 9, -10, 11, -12});
+    set(&v, &p, xn, (double[]){-1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12});
+    run_ok(&p, 1, 1, &v);
+    const size_t s32[] = {1, 1, 3, 2};
+    /* windows: rows {0}, {0,1}, {1,2}; columns {0,1}, {1,2,3} */
+    expect_values(v.out[mx], 4, s32, (double[]){1, 4, 6, 8, 9, 11}, 0);
+    /* the window sums -1, 5, 0, 12, 0, -4 over 2, 3, 4, 6, 4, 6 elements */
+    expect_values(v.out[a0], 4, s32, (double[]){-0.5, 5.0 / 3, 0, 2, 0, -4.0 / 6}, 1e-15);
+    expect_values(v.out[a1], 4, s32, (double[]){-1.0 / 6, 5.0 / 6, 0, 2, 0, -4.0 / 6}, 1e-15);
+    expect_values(v.out[ar], 4, (size_t[]){1, 1, 1, 4}, (double[]){5.0 / 3, -2, 7.0 / 3, 0}, 1e-15);
+    expect_values(v.out[mn], 4, s32, (double[]){-1, -2, -1, -2, -5, -6}, 0);
+    vals_free(&v);
+    prog_clear(&p);
+}
+END_TEST
+
+START_TEST(plain_transpose_permutations)
+{
+    prog_t p = prog_new();
+    int a = input(&p, "a", 4, (size_t[]){2, 3, 4, 5}), b = input(&p, "b", 3, (size_t[]){2, 3, 4});
+    int c = input(&p, "c", 1, (size_t[]){6}), m = input(&p, "m", 2, (size_t[]){3, 4});
+    const size_t perms[][4] = {
+        {0, 1, 2, 3}, {3, 2, 1, 0}, {0, 2, 3, 1}, {1, 0, 3, 2}, {2, 0, 1, 3}};
+    int out[8];
+    for (int i = 0; i < 5; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "p%d", i);
+        prog_op_t *o = op(&p, PROG_TRANSPOSE, out[i] = temp(&p, name), a, -1);
+        o->ndim = 4;
+        memcpy(o->shape, perms[i], sizeof perms[i]);
+        p.vars[out[i]].output = true;
+    }
+    prog_op_t *o = op(&p, PROG_TRANSPOSE, out[5] = temp(&p, "q"), b, -1);
+    o->ndim = 3;
+    memcpy(o->shape, (size_t[]){2, 0, 1}, 3 * sizeof(size_t));
+    o = op(&p, PROG_TRANSPOSE, out[6] = temp(&p, "r"), c, -1);
+    o->ndim = 1;
+    op(&p, PROG_TRANSPOSE, out[7] = temp(&p, "s"), m, -1); /* ndim 0: the 2-D swap */
+    for (int i = 5; i < 8; i++)
+        p.vars[out[i]].output = true;
+
+    double av[120], bv[24], cv[6], mv[12];
+    for (int i = 0; i < 120; i++)
+        av[i] = i;
+    for (int i = 0; i < 24; i++)
+        bv[i] = -i;
+    for (int i = 0; i < 6; i++)
+        cv[i] = 10 * i;
+    for (int i = 0; i < 12; i++)
+        mv[i] = i + 0.5;
+    vals_t v = {0};
+    set(&v, &p, a, av), set(&v, &p, b, bv), set(&v, &p, c, cv), set(&v, &p, m, mv);
+    run_ok(&p, 1, 1, &v);
+    const size_t as[] = {2, 3, 4, 5};
+    double want[120];
+    for (int k = 0; k < 5; k++) {
+        const size_t *pm = perms[k];
+        size_t os[4] = {as[pm[0]], as[pm[1]], as[pm[2]], as[pm[3]]}, idx[4], o2 = 0;
+        for (idx[0] = 0; idx[0] < os[0]; idx[0]++)
+            for (idx[1] = 0; idx[1] < os[1]; idx[1]++)
+                for (idx[2] = 0; idx[2] < os[2]; idx[2]++)
+                    for (idx[3] = 0; idx[3] < os[3]; idx[3]++) {
+                        size_t in[4]; /* output axis i is input axis pm[i] */
+                        for (int d = 0; d < 4; d++)
+                            in[pm[d]] = idx[d];
+                        want[o2++] = av[((in[0] * 3 + in[1]) * 4 + in[2]) * 5 + in[3]];
+                    }
+        expect_values(v.out[out[k]], 4, os, want, 0);
+    }
+    /* b [2,3,4] by (2, 0, 1): [4,2,3], element (k, i, j) = b[i][j][k] */
+    for (size_t k = 0; k < 4; k++)
+        for (size_t i = 0; i < 2; i++)
+            for (size_t j = 0; j < 3; j++)
+                want[(k * 2 + i) * 3 + j] = bv[(i * 3 + j) * 4 + k];
+    expect_values(v.out[out[5]], 3, (size_t[]){4, 2, 3}, want, 0);
+    expect_values(v.out[out[6]], 1, (size_t[]){6}, cv, 0);
+    for (size_t i = 0; i < 3; i++)
+        for (size_t j = 0; j < 4; j++)
+            want[j * 3 + i] = mv[i * 4 + j];
+    expect_values(v.out[out[7]], 2, (size_t[]){4, 3}, want, 0);
+    vals_free(&v);
+    prog_clear(&p);
+}
+END_TEST
+
+START_TEST(plain_sigmoid_fine_within_bound)
+{
+    /* the fine sigmoid over [-12, 12] in steps of 2^-10, against the
+     * logistic: within 0.0055 (the function's own error), continuous,
+     * nondecreasing, symmetric about (0, 1/2), clamped outside +-5.25 */
+    enum { PER = 1024, STEPS = 24 * PER + 1 };
+    prog_t p = prog_new();
+    int x = input(&p, "x", 1, (size_t[]){STEPS});
+    int y = temp(&p, "y"), y0 = temp(&p, "y0");
+    op(&p, PROG_SIGMOID, y, x, -1)->iattr[0] = 1;
+    op(&p, PROG_SIGMOID, y0, x, -1); /* the 3-piece one, unchanged */
+    p.vars[y].output = p.vars[y0].output = true;
+    double *xv = malloc(STEPS * sizeof *xv);
+    ck_assert_ptr_nonnull(xv);
+    for (size_t i = 0; i < STEPS; i++)
+        xv[i] = -12 + (double)i / PER;
+    vals_t v = {0};
+    set(&v, &p, x, xv);
+    run_ok(&p, 1, 1, &v);
+    const double *f = v.out[y]->data, *f0 = v.out[y0]->data;
+    double worst = 0;
+    for (size_t i = 0; i < STEPS; i++) {
+        double logistic = 1 / (1 + exp(-xv[i])), e = fabs(f[i] - logistic);
+        worst = e > worst ? e : worst;
+        ck_assert_msg(e <= 0.0055, "fine sigmoid(%g) = %.6f, logistic %.6f", xv[i], f[i], logistic);
+        ck_assert(f[i] == proto_sigmoid_fine_ref(xv[i]));
+        ck_assert(fabs(f[i] + f[STEPS - 1 - i] - 1) <= 1e-12);
+        if (i > 0) /* slopes below 1/4, as the logistic's */
+            ck_assert(f[i] >= f[i - 1] && f[i] - f[i - 1] <= 0.25 / PER);
+        if (xv[i] <= -5.25 || xv[i] >= 5.25)
+            ck_assert(f[i] == (xv[i] > 0));
+        double piece = xv[i] < -0.5 ? 0 : xv[i] > 0.5 ? 1 : xv[i] + 0.5;
+        ck_assert(f0[i] == piece);
+    }
+    ck_assert(worst > 0.005 && worst <= 0.0055 && worst <= PROG_SIGMOID_FINE_ERROR);
+    ck_assert(f[12 * PER] == 0.5);
+    free(xv);
     vals_free(&v);
     prog_clear(&p);
 }
@@ -1017,21 +1321,29 @@ START_TEST(reuse_relu_bits_and_maxpool_argmax)
         u = input(&p, "u", 4, (size_t[]){1, 1, 4, 4});
     int g = input(&p, "g", 4, (size_t[]){1, 1, 2, 2});
     int r = temp(&p, "r"), m = temp(&p, "m");
-    op(&p, PROG_RELU, r, a, -1);                   /* 0 */
-    op(&p, PROG_DRELU, temp(&p, "d1"), a, -1);     /* 1: takes 0's bits */
-    op(&p, PROG_DRELU, temp(&p, "d2"), r, -1);     /* 2: relu of another value */
-    op(&p, PROG_RELU, temp(&p, "ru"), u, -1);      /* 3 */
-    op(&p, PROG_SGD, u, u, u)->fattr = 0.5;        /* 4: u changes */
-    op(&p, PROG_DRELU, temp(&p, "d3"), u, -1);     /* 5: stale bits, none */
-    prog_op_t *o = op(&p, PROG_MAXPOOL, m, a, -1); /* 6 */
-    o->iattr[0] = o->iattr[1] = 2;
-    o = op(&p, PROG_MAXPOOL_GRAD, temp(&p, "gx"), g, a); /* 7: takes 6's one-hot */
-    o->iattr[0] = o->iattr[1] = 2;
-    o = op(&p, PROG_MAXPOOL_GRAD, temp(&p, "gy"), m, a); /* 8: another stride, none */
-    o->iattr[0] = 3, o->iattr[1] = 1;
+    op(&p, PROG_RELU, r, a, -1);                                     /* 0 */
+    op(&p, PROG_DRELU, temp(&p, "d1"), a, -1);                       /* 1: takes 0's bits */
+    op(&p, PROG_DRELU, temp(&p, "d2"), r, -1);                       /* 2: relu of another value */
+    op(&p, PROG_RELU, temp(&p, "ru"), u, -1);                        /* 3 */
+    op(&p, PROG_SGD, u, u, u)->fattr = 0.5;                          /* 4: u changes */
+    op(&p, PROG_DRELU, temp(&p, "d3"), u, -1);                       /* 5: stale bits, none */
+    set_pool(op(&p, PROG_MAXPOOL, m, a, -1), 2, 2);                  /* 6 */
+    set_pool(op(&p, PROG_MAXPOOL_GRAD, temp(&p, "gx"), g, a), 2, 2); /* 7: takes 6's one-hot */
+    set_pool(op(&p, PROG_MAXPOOL_GRAD, temp(&p, "gy"), m, a), 3, 1); /* 8: another window, none */
+    /* a 2x1 window with strides 2, 3 ([1,1,2,2]) and its gradient: the
+     * same geometry in every slot, or none */
+    int mr = temp(&p, "mr");
+    prog_op_t *o = op(&p, PROG_MAXPOOL, mr, u, -1); /* 9 */
+    set_pool(o, 2, 2);
+    o->iattr[PROG_POOL_KW] = 1, o->iattr[PROG_POOL_SW] = 3;
+    prog_op_t *gr = op(&p, PROG_MAXPOOL_GRAD, temp(&p, "gr"), g, u); /* 10: takes 9's */
+    memcpy(gr->iattr, o->iattr, sizeof o->iattr);
+    gr = op(&p, PROG_MAXPOOL_GRAD, temp(&p, "gs"), g, u); /* 11: stride 2 across, none */
+    memcpy(gr->iattr, o->iattr, sizeof o->iattr);
+    gr->iattr[PROG_POOL_SW] = 2;
     trine_err_t err = {0};
     ck_assert_msg(prog_check(&p, 0, NULL, &err) == TRINE_OK, "%s", err.msg);
-    const int want[] = {-1, 0, -1, -1, -1, -1, -1, 6, -1};
+    const int want[] = {-1, 0, -1, -1, -1, -1, -1, 6, -1, -1, 9, -1};
     for (size_t j = 0; j < p.nops; j++)
         ck_assert_int_eq(prog_op_reuses(&p, j), want[j]);
     prog_clear(&p);
@@ -1106,10 +1418,9 @@ START_TEST(securenn_bytes_lenet)
     int filters[2] = {c1, c2};
     for (int i = 0; i < 2; i++) {
         int cv = temp(&p, i ? "conv2" : "conv1");
-        op(&p, PROG_CONV2D, cv, h, filters[i])->iattr[0] = 1; /* valid: stride 1, no padding */
+        set_conv(op(&p, PROG_CONV2D, cv, h, filters[i]), 1, 0); /* valid: no padding */
         int mp = temp(&p, i ? "pool2" : "pool1");
-        prog_op_t *o = op(&p, PROG_MAXPOOL, mp, cv, -1);
-        o->iattr[0] = o->iattr[1] = 2;
+        set_pool(op(&p, PROG_MAXPOOL, mp, cv, -1), 2, 2);
         h = temp(&p, i ? "relu2" : "relu1");
         op(&p, PROG_RELU, h, mp, -1);
     }
@@ -1151,10 +1462,12 @@ START_TEST(securenn_bytes_per_op)
         {PROG_GT, a, b, 0, 0, 6 * 664},
         {PROG_MUL, a, b, 0, 0, 6 * 40},
         {PROG_SIGMOID, a, -1, 0, 0, 6 * 1408},
+        {PROG_SIGMOID, a, -1, 1, 0, 6 * 8 * 704},                       /* fine: a ReLU per knot */
         {PROG_MATMUL, x, d, 1, 0, 8 * (2 * 3 * 4 + 2 * 4 * 2 + 3 * 2)}, /* x^T d */
         {PROG_MATMUL, a, x, 0, 1, 8 * (2 * 2 * 3 + 2 * 3 * 4 + 2 * 4)}, /* a x^T */
         {PROG_MAXPOOL, x4, -1, 2, 2, 4 * 3 * 744},
         {PROG_MAXPOOL, x4, -1, 3, 1, 4 * 8 * 744},
+        {PROG_MAXPOOL, x4, -1, 3, 3, 1 * 8 * 744},
         {PROG_MAXPOOL_GRAD, g, x4, 2, 2, 16 * 40},
         {PROG_ARGMAX, x, -1, 0, 0, 4 * 2 * 744},
         {PROG_ADD, a, b, 0, 0, 0},
@@ -1171,8 +1484,12 @@ START_TEST(securenn_bytes_per_op)
         char name[16];
         snprintf(name, sizeof name, "t%zu", i);
         prog_op_t *o = op(&p, cases[i].code, temp(&p, name), cases[i].a, cases[i].b);
-        o->iattr[0] = cases[i].i0;
-        o->iattr[1] = cases[i].i1;
+        if (cases[i].code >= PROG_MAXPOOL && cases[i].code <= PROG_AVGPOOL) {
+            set_pool(o, cases[i].i0, cases[i].i1);
+        } else {
+            o->iattr[0] = cases[i].i0;
+            o->iattr[1] = cases[i].i1;
+        }
         o->fattr = 0.5;
         total += cases[i].bytes;
         ck_assert_msg(securenn_bytes(&p, 0, 13) == total, "%s: %.0f, want %.0f more",
@@ -1180,6 +1497,17 @@ START_TEST(securenn_bytes_per_op)
     }
     /* int_bits + frac_bits quotient bits: 13 + 17 at 13, 20 + 24 at 20 */
     ck_assert_double_eq(securenn_bytes(&p, 0, 20) - total, 6 * 704 * 14);
+    /* a padded 2x3 window, strides 1 and 3 over [1,1,4,4]: (5 - 2) / 1 + 1
+     * = 4 rows, (6 - 3) / 3 + 1 = 2 columns, 5 comparisons each; a
+     * transpose with a permutation is local */
+    prog_op_t *o = op(&p, PROG_MAXPOOL, temp(&p, "mpad"), x4, -1);
+    set_pool(o, 2, 1);
+    o->iattr[PROG_POOL_KW] = 3, o->iattr[PROG_POOL_SW] = 3;
+    o->iattr[PROG_POOL_PT] = o->iattr[PROG_POOL_PL] = o->iattr[PROG_POOL_PR] = 1;
+    o = op(&p, PROG_TRANSPOSE, temp(&p, "perm"), x4, -1);
+    o->ndim = 4;
+    memcpy(o->shape, (size_t[]){3, 1, 0, 2}, sizeof o->shape);
+    ck_assert_double_eq(securenn_bytes(&p, 0, 13) - total, 4 * 2 * 5 * 744);
     prog_clear(&p);
 }
 END_TEST
@@ -1207,6 +1535,9 @@ Suite *prog_suite(void)
     tcase_add_test(tc, plain_div_gt);
     tcase_add_test(tc, plain_conv2d_stride_pad);
     tcase_add_test(tc, plain_pooling_ties_overlap);
+    tcase_add_test(tc, plain_pooling_padding_and_rectangles);
+    tcase_add_test(tc, plain_transpose_permutations);
+    tcase_add_test(tc, plain_sigmoid_fine_within_bound);
     tcase_add_test(tc, plain_batches_and_epochs);
     tcase_add_test(tc, plain_reshape_batch_extent);
     tcase_add_test(tc, plain_logistic_regression);

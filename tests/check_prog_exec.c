@@ -1,12 +1,15 @@
 /* check_prog_exec.c — programs run on shares by three parties (prog_exec)
- * against the plaintext backend (prog_plain): every opcode, small networks
+ * against the plaintext backend (prog_plain): every opcode, the ONNX
+ * geometry (strides and pads per axis and side, rectangular and padded
+ * pooling, permutations, the fine sigmoid) across seeds, small networks
  * with batch stepping, training steps that write weights back, and what
  * the interpreter saves (DReLU bits kept from a relu, masks reused).
  *
  * Inputs are multiples of one fixed-point step, so that they encode
- * exactly: relu, drelu, gt, maxpool, its gradient, argmax and sigmoid must
- * then match the plaintext exactly, div within the one step its floor
- * drops, and the rest within a few steps per truncation. */
+ * exactly: relu, drelu, gt, maxpool, its gradient, argmax, transpose and
+ * the 3-piece sigmoid must then match the plaintext exactly, div within
+ * the one step its floor drops, the fine sigmoid within its slopes'
+ * rounding, and the rest within a few steps per truncation. */
 #include "check_util.h"
 #include "proto_harness.h"
 
@@ -90,12 +93,23 @@ static void tp_out(tprog_t *t, int v, double tol_steps)
     t->tol[v] = tol_steps < 0 ? -1 : tol_steps * ULP;
 }
 
+/* Appends out = code(a, b) with iattr {i0, i1} and fattr f. A conv2d's
+ * i0, i1 are its stride and pad on both axes and all sides, a pool's its
+ * k x k window and stride; other slots can be set on the op returned. */
 static prog_op_t *tp_op(tprog_t *t, prog_opcode_t code, int out, int a, int b, int64_t i0,
                         int64_t i1, double f)
 {
     ck_assert_uint_lt(t->p.nops, MAXO);
     prog_op_t *op = &t->ops[t->p.nops++];
     *op = (prog_op_t){.code = code, .out = out, .in = {a, b}, .iattr = {i0, i1}, .fattr = f};
+    int64_t *at = op->iattr;
+    if (code == PROG_CONV2D) {
+        at[PROG_CONV_SW] = i0;
+        at[PROG_CONV_PL] = at[PROG_CONV_PB] = at[PROG_CONV_PR] = i1;
+    } else if (code == PROG_MAXPOOL || code == PROG_AVGPOOL || code == PROG_MAXPOOL_GRAD) {
+        at[PROG_POOL_KW] = i0;
+        at[PROG_POOL_SW] = i1;
+    }
     op->line = (uint32_t)t->p.nops;
     op->col = 1;
     return op;
@@ -694,6 +708,239 @@ START_TEST(errors_name_the_op_and_input)
 }
 END_TEST
 
+/* Sets op's iattr to the n values of slots. */
+static void tp_iattr(prog_op_t *op, const int64_t *slots, size_t n)
+{
+    memset(op->iattr, 0, sizeof op->iattr);
+    memcpy(op->iattr, slots, n * sizeof *slots);
+}
+
+START_TEST(conv_strides_and_pads_per_axis)
+{
+    /* {sh, pt, sw, pl, pb, pr}: ONNX's asymmetric pads and strides */
+    const int64_t geoms[][6] = {
+        {1, 1, 2, 0, 0, 1}, {2, 0, 1, 2, 1, 0}, {3, 2, 2, 2, 2, 2}, {1, 3, 1, 0, 0, 3}};
+    for (uint64_t seed = 0; seed < 3; seed++) {
+        tprog_t t;
+        tp_init(&t, 100 + 10 * seed);
+        int x = tp_in(&t, "x", PROG_VAR_BATCH, 2, S(3, 2, 5, 6));
+        int f = tp_in(&t, "f", PROG_VAR_INPUT, 0.5, S(3, 2, 3, 2));
+        int f1 = tp_in(&t, "f1", PROG_VAR_INPUT, 0.5, S(2, 2, 1, 1));
+        for (size_t gi = 0; gi < sizeof geoms / sizeof geoms[0]; gi++) {
+            char name[8];
+            snprintf(name, sizeof name, "c%zu", gi);
+            int c = tp_let(&t, name, PROG_CONV2D, x, gi % 2 ? f1 : f, 0, 0, 0);
+            tp_iattr(&t.ops[t.p.nops - 1], geoms[gi], 6);
+            tp_out(&t, c, 2);
+        }
+        run_t r;
+        tp_check(&t, 2, 1, &r); /* 2, then 1 row */
+        /* f and f1 are each used by two products per step: masked once */
+        ck_assert_uint_eq(op_calls(&r, PROTO_OP_MASK), 2);
+        ck_assert_uint_eq(op_calls(&r, PROTO_OP_CONV_MASKED), 8);
+        run_free(&r);
+        tp_free(&t);
+    }
+}
+END_TEST
+
+START_TEST(pooling_padding_and_rectangles)
+{
+    /* {kh, sh, kw, sw, pt, pl, pb, pr, count_include_pad} */
+    const int64_t geoms[][PROG_POOL_SLOTS] = {
+        {3, 2, 3, 2, 1, 1, 1, 1, 0}, /* ONNX's usual padded 3x3 */
+        {2, 1, 3, 2, 1, 0, 0, 2, 0}, /* rectangular, one-sided pads */
+        {3, 1, 1, 2, 0, 0, 2, 0, 0}, /* tall, padded below */
+        {2, 2, 2, 2, 0, 0, 0, 0, 0}, /* no padding */
+    };
+    for (uint64_t seed = 0; seed < 3; seed++) {
+        tprog_t t;
+        tp_init(&t, 200 + 10 * seed);
+        int x = tp_in(&t, "x", PROG_VAR_INPUT, 2, S(2, 2, 5, 6));
+        /* the averages' input: window sums times 2^13 / d stay in the ring */
+        int xa = tp_in(&t, "xa", PROG_VAR_INPUT, 2, S(2, 2, 5, 6));
+        double *xd = t.data[x];
+        for (size_t i = 0; i < 2 * 2 * 5 * 6; i += 4) /* ties */
+            xd[i] = xd[i + 1];
+        xd[0] = 0x1p40, xd[7] = -0x1p40, xd[13] = 0, xd[14] = -ULP; /* far apart, near 0 */
+        for (size_t i = 60; i < 90; i++) /* a plane of negatives: the pads must not win */
+            xd[i] = -fabs(xd[i]) - ULP;
+        for (size_t gi = 0; gi < sizeof geoms / sizeof geoms[0]; gi++) {
+            char name[8];
+            snprintf(name, sizeof name, "m%zu", gi);
+            tp_out(&t, tp_let(&t, name, PROG_MAXPOOL, x, -1, 0, 0, 0), 0);
+            tp_iattr(&t.ops[t.p.nops - 1], geoms[gi], PROG_POOL_SLOTS);
+            for (int64_t count = 0; count < 2; count++) {
+                snprintf(name, sizeof name, "a%zu_%d", gi, (int)count);
+                /* round(2^13 / d) for d up to 9 is within 0.45 of 2^13 / d:
+                 * up to 9 |x| 0.45 2^-13 = 8.1 steps more than the
+                 * truncation's one */
+                int a = tp_let(&t, name, PROG_AVGPOOL, xa, -1, 0, 0, 0);
+                tp_iattr(&t.ops[t.p.nops - 1], geoms[gi], PROG_POOL_SLOTS);
+                t.ops[t.p.nops - 1].iattr[PROG_POOL_COUNT_PAD] = count;
+                tp_out(&t, a, 10);
+            }
+        }
+        run_t r;
+        tp_check(&t, 1, 1, &r);
+        ck_assert_uint_eq(op_calls(&r, PROTO_OP_MAXPOOL), 4);
+        ck_assert_uint_eq(op_bytes(&r, PROTO_OP_AVGPOOL), 0);
+        run_free(&r);
+        tp_free(&t);
+    }
+}
+END_TEST
+
+START_TEST(maxpool_grad_rectangles_reuse_argmax)
+{
+    for (uint64_t seed = 0; seed < 3; seed++) {
+        tprog_t t;
+        tp_init(&t, 300 + 10 * seed);
+        int x = tp_in(&t, "x", PROG_VAR_BATCH, 2, S(3, 2, 6, 7));
+        int gy = tp_in(&t, "gy", PROG_VAR_BATCH, 2, S(3, 2, 3, 3));
+        int gz = tp_in(&t, "gz", PROG_VAR_BATCH, 2, S(3, 2, 5, 2));
+        for (size_t i = 0; i < 3 * 2 * 6 * 7; i += 3)
+            t.data[x][i] = t.data[x][i + 1];
+        const int64_t wide[PROG_POOL_SLOTS] = {2, 2, 3, 2}; /* 2x3, strides 2: [3,2,3,3] */
+        const int64_t tall[PROG_POOL_SLOTS] = {2, 1, 3, 3}; /* 2x3, strides 1, 3: [.,5,2] */
+        int m = tp_let(&t, "m", PROG_MAXPOOL, x, -1, 0, 0, 0);
+        tp_iattr(&t.ops[t.p.nops - 1], wide, PROG_POOL_SLOTS);
+        int g1 = tp_let(&t, "g1", PROG_MAXPOOL_GRAD, gy, x, 0, 0, 0); /* reuses m's */
+        tp_iattr(&t.ops[t.p.nops - 1], wide, PROG_POOL_SLOTS);
+        int g2 = tp_let(&t, "g2", PROG_MAXPOOL_GRAD, gz, x, 0, 0, 0); /* its own maxpool */
+        tp_iattr(&t.ops[t.p.nops - 1], tall, PROG_POOL_SLOTS);
+        tp_out(&t, m, 0);
+        tp_out(&t, g1, 0);
+        tp_out(&t, g2, 0);
+        run_t r;
+        tp_check(&t, 2, 1, &r);
+        ck_assert_uint_eq(op_calls(&r, PROTO_OP_MAXPOOL), 2 * 2); /* per step: m, g2's */
+        run_free(&r);
+        tp_free(&t);
+    }
+}
+END_TEST
+
+/* v = transpose(a, perm) with n axes. */
+static int tp_permute(tprog_t *t, const char *name, int a, int n, const size_t *perm)
+{
+    int v = tp_let(t, name, PROG_TRANSPOSE, a, -1, 0, 0, 0);
+    prog_op_t *op = &t->ops[t->p.nops - 1];
+    op->ndim = n;
+    memcpy(op->shape, perm, (size_t)n * sizeof *perm);
+    return v;
+}
+
+START_TEST(transpose_permutations_local)
+{
+    const size_t perms[][4] = {
+        {0, 2, 3, 1}, {3, 1, 2, 0}, {0, 1, 2, 3}, {1, 0, 3, 2}, {2, 3, 0, 1}};
+    for (uint64_t seed = 0; seed < 3; seed++) {
+        tprog_t t;
+        tp_init(&t, 400 + 10 * seed);
+        int x = tp_in(&t, "x", PROG_VAR_BATCH, 3, S(5, 2, 3, 4));   /* batch first */
+        int xi = tp_in(&t, "xi", PROG_VAR_INPUT, 3, S(2, 3, 4, 5)); /* any order */
+        int b = tp_in(&t, "b", PROG_VAR_INPUT, 3, S(2, 3, 4));
+        for (size_t i = 0; i < sizeof perms / sizeof perms[0]; i++) {
+            char name[8];
+            snprintf(name, sizeof name, "q%zu", i);
+            tp_out(&t, tp_permute(&t, name, xi, 4, perms[i]), 0);
+            if (perms[i][0] != 0) /* the rows of the steps must stack */
+                continue;
+            snprintf(name, sizeof name, "p%zu", i);
+            tp_out(&t, tp_permute(&t, name, x, 4, perms[i]), 0);
+        }
+        int q = tp_permute(&t, "q", b, 3, (size_t[]){2, 0, 1});
+        tp_out(&t, q, 0);
+        /* a permuted value feeds a product: [4,2,3] -> [4,6] x [6,2] */
+        int w = tp_in(&t, "w", PROG_VAR_INPUT, 1, S(6, 2));
+        int qf = tp_reshape(&t, "qf", q, S(4, 6));
+        tp_out(&t, tp_let(&t, "y", PROG_MATMUL, qf, w, 0, 0, 0), 2);
+        run_t r;
+        tp_check(&t, 2, 1, &r); /* 2, 2, 1 rows */
+        /* local: only the product sends */
+        uint64_t all = 0;
+        for (int p = 0; p < PROTO_PARTIES; p++)
+            all += proto_counters_bytes_sent(&r.res.stats[p].total) -
+                   proto_counters_bytes_sent(&r.res.stats[p].op[PROTO_OP_SETUP]);
+        ck_assert_uint_eq(all, op_bytes(&r, PROTO_OP_MATMUL) + op_bytes(&r, PROTO_OP_MASK) +
+                                   op_bytes(&r, PROTO_OP_MATMUL_MASKED));
+        run_free(&r);
+        tp_free(&t);
+    }
+}
+END_TEST
+
+START_TEST(sigmoid_fine_matches_plain)
+{
+    const double knots[] = {-5.25, -3, -1.875, -1, 1, 1.875, 3, 5.25};
+    for (uint64_t seed = 0; seed < 3; seed++) {
+        tprog_t t;
+        tp_init(&t, 500 + 10 * seed);
+        int x = tp_in(&t, "x", PROG_VAR_BATCH, 8, S(9, 40));
+        double *xd = t.data[x];
+        for (size_t k = 0; k < 8; k++) /* each knot and a step either side */
+            for (int d = -1; d <= 1; d++)
+                xd[3 * k + (size_t)(d + 1)] = knots[k] + d * ULP;
+        xd[24] = 0, xd[25] = ULP, xd[26] = -ULP, xd[27] = 0x1p40, xd[28] = -0x1p40;
+        xd[29] = 1e6, xd[30] = -1e6, xd[31] = 5.25 + 0.5, xd[32] = -6;
+        int y = tp_let(&t, "y", PROG_SIGMOID, x, -1, 1, 0, 0);
+        int y0 = tp_let(&t, "y0", PROG_SIGMOID, x, -1, 0, 0, 0);
+        /* the slopes' rounding: within 6.25 steps of the plaintext */
+        tp_out(&t, y, 7);
+        tp_out(&t, y0, 0);
+        run_t r;
+        tp_check(&t, 4, 1, &r); /* 4, 4, 1 rows */
+        ck_assert_uint_eq(op_calls(&r, PROTO_OP_SIGMOID_FINE), 3);
+        ck_assert_uint_eq(op_calls(&r, PROTO_OP_SIGMOID), 3);
+        ck_assert_uint_eq(op_bytes(&r, PROTO_OP_SIGMOID_FINE), (uint64_t)3456 * 9 * 40);
+        for (size_t i = 0; i < 9 * 40; i++) {
+            double logistic = 1 / (1 + exp(-xd[i]));
+            ck_assert_msg(fabs(r.open[y][i] - logistic) <= PROG_SIGMOID_FINE_ERROR,
+                          "sigmoid(%g, fine) = %.6f, logistic %.6f", xd[i], r.open[y][i], logistic);
+        }
+        ck_assert(r.open[y][28] == 0 && r.open[y][30] == 0);
+        run_free(&r);
+        tp_free(&t);
+    }
+}
+END_TEST
+
+START_TEST(onnx_like_cnn_in_batches)
+{
+    /* conv (asymmetric pads, strides per axis) + relu + padded maxpool +
+     * NCHW -> NHWC transpose + flatten + matmul + fine sigmoid, the shape
+     * an ONNX import yields, over 7 rows in batches of 3 */
+    tprog_t t;
+    tp_init(&t, 600);
+    int x = tp_in(&t, "x", PROG_VAR_BATCH, 1, S(7, 1, 6, 5));
+    int f = tp_in(&t, "f", PROG_VAR_INPUT, 0.5, S(2, 1, 3, 3));
+    int bias = tp_in(&t, "bias", PROG_VAR_INPUT, 0.5, S(2, 1, 1));
+    int w = tp_in(&t, "w", PROG_VAR_INPUT, 0.5, S(12, 3));
+    int c = tp_let(&t, "c", PROG_CONV2D, x, f, 0, 0, 0);
+    tp_iattr(&t.ops[t.p.nops - 1], (int64_t[]){1, 1, 1, 0, 1, 1}, 6); /* [.,2,6,4] */
+    int cb = tp_let(&t, "cb", PROG_ADD, c, bias, 0, 0, 0);
+    int rl = tp_let(&t, "rl", PROG_RELU, cb, -1, 0, 0, 0);
+    int mp = tp_let(&t, "mp", PROG_MAXPOOL, rl, -1, 0, 0, 0);
+    tp_iattr(&t.ops[t.p.nops - 1], (int64_t[]){3, 2, 2, 2, 1, 0, 1, 1, 0}, 9); /* [.,2,3,2] */
+    int nhwc = tp_let(&t, "nhwc", PROG_TRANSPOSE, mp, -1, 0, 0, 0);
+    t.ops[t.p.nops - 1].ndim = 4;
+    memcpy(t.ops[t.p.nops - 1].shape, (size_t[]){0, 2, 3, 1}, 4 * sizeof(size_t));
+    int fl = tp_reshape(&t, "fl", nhwc, S(0, 12));
+    int z = tp_let(&t, "z", PROG_MATMUL, fl, w, 0, 0, 0);
+    int y = tp_let(&t, "y", PROG_SIGMOID, z, -1, 1, 0, 0);
+    tp_out(&t, mp, 3);
+    tp_out(&t, z, 8);
+    tp_out(&t, y, 10); /* z's error through slopes below 1/4, plus 6.25 steps */
+    run_t r;
+    tp_check(&t, 3, 2, &r);
+    ck_assert_uint_eq(r.out[0][y]->shape[0], 7);
+    ck_assert_uint_eq(r.out[0][y]->shape[1], 3);
+    run_free(&r);
+    tp_free(&t);
+}
+END_TEST
+
 Suite *prog_exec_suite(void)
 {
     Suite *s = suite_create("prog_exec");
@@ -708,6 +955,12 @@ Suite *prog_exec_suite(void)
     tcase_add_test(tc, mlp_training_steps_update_weights);
     tcase_add_test(tc, logistic_regression_two_epochs);
     tcase_add_test(tc, errors_name_the_op_and_input);
+    tcase_add_test(tc, conv_strides_and_pads_per_axis);
+    tcase_add_test(tc, pooling_padding_and_rectangles);
+    tcase_add_test(tc, maxpool_grad_rectangles_reuse_argmax);
+    tcase_add_test(tc, transpose_permutations_local);
+    tcase_add_test(tc, sigmoid_fine_matches_plain);
+    tcase_add_test(tc, onnx_like_cnn_in_batches);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -329,6 +329,129 @@ START_TEST(text_conv_pool)
 }
 END_TEST
 
+/* op's iattr are the n values want, the rest 0 */
+static void expect_iattr(const prog_op_t *op, const int64_t *want, int n)
+{
+    for (int k = 0; k < PROG_IATTR_MAX; k++)
+        ck_assert_msg(op->iattr[k] == (k < n ? want[k] : 0), "iattr[%d] = %lld, want %lld", k,
+                      (long long)op->iattr[k], (long long)(k < n ? want[k] : 0));
+}
+
+START_TEST(text_geometry_fills_every_slot)
+{
+    prog_t p = compile_ok(conv);
+    /* conv2d: {sh, pt, sw, pl, pb, pr}; pools: {kh, sh, kw, sw, pads, count} */
+    expect_iattr(&p.ops[0], (int64_t[]){1, 1, 1, 1, 1, 1}, 6);
+    expect_iattr(op_writing(&p, "p"), (int64_t[]){2, 2, 2, 2}, 4);
+    expect_iattr(op_writing(&p, "q"), (int64_t[]){2, 1, 2, 1}, 4);
+    expect_iattr(op_writing(&p, "g"), (int64_t[]){2, 2, 2, 2}, 4);
+    prog_clear(&p);
+
+    p = compile_ok("batch x\ninput w\n"
+                   "a = conv2d(x, w)\n"
+                   "b = conv2d(x, w, 3, 2)\n"
+                   "c = maxpool(x, 3, pad=1)\n"
+                   "d = avgpool(x, 3, 2, 1, count_include_pad=1)\n"
+                   "e = avgpool(x, k=2, pad=1)\n"
+                   "f = sigmoid(x)\n"
+                   "g = sigmoid(x, fine=1)\n"
+                   "h = sigmoid(x, 1)\n");
+    expect_iattr(op_writing(&p, "a"), (int64_t[]){1, 0, 1}, 3);
+    expect_iattr(op_writing(&p, "b"), (int64_t[]){3, 2, 3, 2, 2, 2}, 6);
+    expect_iattr(op_writing(&p, "c"), (int64_t[]){3, 3, 3, 3, 1, 1, 1, 1}, 8);
+    expect_iattr(op_writing(&p, "d"), (int64_t[]){3, 2, 3, 2, 1, 1, 1, 1, 1}, 9);
+    expect_iattr(op_writing(&p, "e"), (int64_t[]){2, 2, 2, 2, 1, 1, 1, 1, 0}, 9);
+    expect_iattr(op_writing(&p, "f"), NULL, 0);
+    expect_iattr(op_writing(&p, "g"), (int64_t[]){1}, 1);
+    expect_iattr(op_writing(&p, "h"), (int64_t[]){1}, 1);
+    set_shape(&p, "x", 4, 2, 3, 8, 8);
+    set_shape(&p, "w", 4, 4, 3, 3, 3);
+    prog_shapes_t *s = malloc(sizeof *s);
+    ck_assert_ptr_nonnull(s);
+    check_passes(&p, 2, s);
+    const size_t want[][4] = {{2, 4, 6, 6}, {2, 4, 4, 4}, {2, 3, 3, 3}, {2, 3, 4, 4}, {2, 3, 5, 5}};
+    const char *names[] = {"a", "b", "c", "d", "e"};
+    for (int i = 0; i < 5; i++)
+        for (int d = 0; d < 4; d++)
+            ck_assert_uint_eq(s->shape[var_of(&p, names[i])][d], want[i][d]);
+    free(s);
+    prog_clear(&p);
+
+    /* prog_check judges what the text cannot: a pad reaching the window,
+     * count_include_pad and fine past 1, a stride of 0 */
+    const char *bad[][2] = {
+        {"y = maxpool(x, 2, pad=2)\n", "line 2 col 5: maxpool: pads must be below the 2x2 window"},
+        {"y = avgpool(x, 2, count_include_pad=2)\n",
+         "line 2 col 5: avgpool: count_include_pad must be 0 or 1, got 2"},
+        {"y = sigmoid(x, fine=2)\n", "line 2 col 5: sigmoid: iattr[0] must be 0"},
+        {"y = conv2d(x, x, stride=0)\n", "line 2 col 5: conv2d: strides must be 1 to"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[160];
+        snprintf(text, sizeof text, "input x\n%s", bad[i][0]);
+        p = compile_ok(text);
+        set_shape(&p, "x", 4, 1, 1, 4, 4);
+        trine_err_t err;
+        ck_assert_int_eq(prog_check(&p, 1, NULL, &err), TRINE_EFORMAT);
+        ck_assert_msg(!strncmp(err.msg, bad[i][1], strlen(bad[i][1])), "%s", err.msg);
+        prog_clear(&p);
+    }
+}
+END_TEST
+
+START_TEST(text_transpose_perm)
+{
+    prog_t p = compile_ok("batch x\ninput m\n"
+                          "a = transpose(x, perm=[0, 2, 3, 1])\n"
+                          "b = transpose(t(m), [1, 0])\n"
+                          "c = matmul(transpose(m, [1, 0]), m)\n"
+                          "output d = relu(transpose(x, [0, 1, 2, 3]))\n");
+    ck_assert_uint_eq(p.nops, 7);
+    const prog_op_t *a = op_writing(&p, "a");
+    expect_op(a, PROG_TRANSPOSE, var_of(&p, "a"), 0, -1, 3, 5);
+    ck_assert_int_eq(a->ndim, 4);
+    const size_t pa[] = {0, 2, 3, 1};
+    for (int d = 0; d < 4; d++)
+        ck_assert_uint_eq(a->shape[d], pa[d]);
+    expect_iattr(a, NULL, 0);
+    /* t(m) is emitted first: a permutation never folds into anything */
+    expect_op(&p.ops[1], PROG_TRANSPOSE, var_of(&p, "_1"), 1, -1, 4, 15);
+    ck_assert_int_eq(p.ops[1].ndim, 0);
+    expect_op(&p.ops[2], PROG_TRANSPOSE, var_of(&p, "b"), var_of(&p, "_1"), -1, 4, 5);
+    ck_assert_int_eq(p.ops[2].ndim, 2);
+    ck_assert(p.ops[2].shape[0] == 1 && p.ops[2].shape[1] == 0);
+    expect_op(&p.ops[3], PROG_TRANSPOSE, var_of(&p, "_2"), 1, -1, 5, 12);
+    expect_op(&p.ops[4], PROG_MATMUL, var_of(&p, "c"), var_of(&p, "_2"), 1, 5, 5);
+    expect_iattr(&p.ops[4], NULL, 0);
+    set_shape(&p, "x", 4, 6, 2, 3, 4);
+    set_shape(&p, "m", 2, 2, 5, 0, 0);
+    prog_shapes_t *s = malloc(sizeof *s);
+    ck_assert_ptr_nonnull(s);
+    check_passes(&p, 3, s);
+    const size_t sa[] = {3, 3, 4, 2};
+    for (int d = 0; d < 4; d++)
+        ck_assert_uint_eq(s->shape[var_of(&p, "a")][d], sa[d]);
+    ck_assert(s->ndim[var_of(&p, "c")] == 2 && s->shape[var_of(&p, "c")][0] == 5);
+    free(s);
+    prog_clear(&p);
+
+    p = compile_ok("input x\ny = transpose(x, [0, 0, 1])\n");
+    set_shape(&p, "x", 3, 2, 2, 2, 0);
+    trine_err_t err;
+    ck_assert_int_eq(prog_check(&p, 1, NULL, &err), TRINE_EFORMAT);
+    ck_assert_str_eq(err.msg,
+                     "line 2 col 5: transpose: [0,0,1] is not a permutation of the axes 0 to 2");
+    set_shape(&p, "x", 2, 2, 2, 0, 0);
+    prog_clear(&p);
+    p = compile_ok("input x\ny = transpose(x, [1, 0, 2])\n");
+    set_shape(&p, "x", 2, 2, 2, 0, 0);
+    ck_assert_int_eq(prog_check(&p, 1, NULL, &err), TRINE_ESHAPE);
+    ck_assert_str_eq(err.msg,
+                     "line 2 col 5: transpose: the permutation [1,0,2] has 3 axes, x [2,2] has 2");
+    prog_clear(&p);
+}
+END_TEST
+
 START_TEST(text_div_gt)
 {
     prog_t p = compile_ok(divgt);
@@ -464,12 +587,34 @@ START_TEST(text_errors_calls)
     compile_err("input a b\nc = relu(a, b)\n", TRINE_EFORMAT, "2:5: relu takes 1 operand, got 2");
     compile_err("input a\nc = matmul(a)\n", TRINE_EFORMAT, "2:5: matmul takes 2 operands, got 1");
     compile_err("input a\nc = sum()\n", TRINE_EFORMAT, "2:5: sum takes 1 operand, got 0");
-    compile_err("input a\nc = maxpool(a, 2, 2, 2)\n", TRINE_EFORMAT,
-                "2:5: maxpool takes 1 operand and at most 2 attributes (k, stride), got 4 "
+    compile_err("input a\nc = maxpool(a, 2, 2, 0, 1)\n", TRINE_EFORMAT,
+                "2:5: maxpool takes 1 operand and at most 3 attributes (k, stride, pad), got 5 "
+                "arguments");
+    compile_err("input a\nc = avgpool(a, 2, 2, 0, 1, 1)\n", TRINE_EFORMAT,
+                "2:5: avgpool takes 1 operand and at most 4 attributes (k, stride, pad, "
+                "count_include_pad), got 6 arguments");
+    compile_err("input a b\nc = maxpool_grad(a, b, 2, 2, 0)\n", TRINE_EFORMAT,
+                "2:5: maxpool_grad takes 2 operands and at most 2 attributes (k, stride), got 5 "
                 "arguments");
     compile_err("input a\nc = maxpool(a)\n", TRINE_EFORMAT, "2:5: maxpool needs its attribute 'k'");
     compile_err("input a\nc = maxpool(a, kk=2)\n", TRINE_EFORMAT,
-                "2:16: maxpool has no attribute 'kk' (it takes k, stride)");
+                "2:16: maxpool has no attribute 'kk' (it takes k, stride, pad)");
+    compile_err("input a\nc = sigmoid(a, smooth=1)\n", TRINE_EFORMAT,
+                "2:16: sigmoid has no attribute 'smooth' (it takes fine)");
+    compile_err("input a\nc = sigmoid(a, fine=0.5)\n", TRINE_EFORMAT,
+                "2:21: 'fine' of sigmoid must be a whole number from 0 to 2147483647");
+    compile_err("input a\nc = sigmoid(a, 1, 1)\n", TRINE_EFORMAT,
+                "2:5: sigmoid takes 1 operand and at most 1 attribute (fine), got 3 arguments");
+    compile_err("input a\nc = transpose(a, 2)\n", TRINE_EFORMAT,
+                "2:18: 'perm' of transpose must be a list like [0, 2, 1], not a number");
+    compile_err("input a\nc = transpose(a, perm=a)\n", TRINE_EFORMAT,
+                "2:23: 'perm' of transpose must be a list like [0, 2, 1], not a tensor");
+    compile_err("input a\nc = transpose(a, [0, 1, 2, 3, 4])\n", TRINE_EFORMAT,
+                "2:31: a shape has at most 4 extents");
+    compile_err("input a\nc = t(a, perm=[1, 0])\n", TRINE_EFORMAT, "2:10: t takes no attributes");
+    compile_err("input a\nc = conv2d(a, a, 1, 0, 1)\n", TRINE_EFORMAT,
+                "2:5: conv2d takes 2 operands and at most 2 attributes (stride, pad), got 5 "
+                "arguments");
     compile_err("input a\nc = sgd(a, a, rate=2)\n", TRINE_EFORMAT,
                 "2:15: sgd has no attribute 'rate' (it takes lr)");
     compile_err("input a\nc = relu(a, k=2)\n", TRINE_EFORMAT, "2:13: relu takes no attributes");
@@ -543,9 +688,9 @@ START_TEST(text_errors_expressions)
     compile_err("input a\nc = 1 - a\n", TRINE_EFORMAT,
                 "2:7: cannot subtract a tensor and a number");
     compile_err("input a\nc = relu(a) * [2]\n", TRINE_EFORMAT,
-                "2:15: a list is only allowed as reshape's shape");
+                "2:15: a list is only allowed as reshape's shape or transpose's perm");
     compile_err("input a\nc = -[2]\n", TRINE_EFORMAT,
-                "2:6: a list is only allowed as reshape's shape");
+                "2:6: a list is only allowed as reshape's shape or transpose's perm");
     compile_err("input a\nc = 2 * 3\n", TRINE_EFORMAT,
                 "2:5: 'c' must be assigned a tensor, not a number");
     compile_err("input a\nc = a\n", TRINE_EFORMAT,
@@ -722,8 +867,8 @@ static void expect_same(const prog_t *a, const prog_t *b)
         ck_assert_int_eq(x->out, y->out);
         ck_assert_int_eq(x->in[0], y->in[0]);
         ck_assert_int_eq(x->in[1], y->in[1]);
-        ck_assert_int_eq(x->iattr[0], y->iattr[0]);
-        ck_assert_int_eq(x->iattr[1], y->iattr[1]);
+        for (int k = 0; k < PROG_IATTR_MAX; k++)
+            ck_assert_int_eq(x->iattr[k], y->iattr[k]);
         ck_assert(x->fattr == y->fattr);
         ck_assert_int_eq(x->ndim, y->ndim);
         for (int d = 0; d < x->ndim; d++)
@@ -748,8 +893,15 @@ static void round_trip(const prog_t *p)
 
 START_TEST(wire_round_trips)
 {
-    const char *texts[] = {net_a, train, conv, divgt, "batch x\nf = flatten(x)\n", ""};
-    for (int i = 0; i < 6; i++) {
+    const char *texts[] = {net_a,
+                           train,
+                           conv,
+                           divgt,
+                           "batch x\nf = flatten(x)\n",
+                           "",
+                           "input x\ny = transpose(x, [0, 3, 1, 2])\nz = sigmoid(y, fine=1)\n",
+                           "input x\ny = avgpool(x, 3, 1, 2, count_include_pad=1)\n"};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         prog_t p = compile_ok(texts[i]);
         round_trip(&p);
         if (p.nvars) {
@@ -830,8 +982,9 @@ START_TEST(wire_truncated_everywhere)
 END_TEST
 
 /* A packer independent of prog_wire_encode, following WIRE.md, so that
- * hostile programs can break any rule. */
-static void pack_prog(msgpack_packer *pk, const prog_t *p)
+ * hostile programs can break any rule: niattr entries of iattr (past
+ * PROG_IATTR_MAX they are 7). */
+static void pack_prog_n(msgpack_packer *pk, const prog_t *p, uint32_t niattr)
 {
     msgpack_pack_map(pk, 3);
     msgpack_pack_str_with_body(pk, "v", 1);
@@ -858,9 +1011,9 @@ static void pack_prog(msgpack_packer *pk, const prog_t *p)
         msgpack_pack_array(pk, 2);
         msgpack_pack_int(pk, op->in[0]);
         msgpack_pack_int(pk, op->in[1]);
-        msgpack_pack_array(pk, 2);
-        msgpack_pack_int64(pk, op->iattr[0]);
-        msgpack_pack_int64(pk, op->iattr[1]);
+        msgpack_pack_array(pk, niattr);
+        for (uint32_t k = 0; k < niattr; k++)
+            msgpack_pack_int64(pk, k < PROG_IATTR_MAX ? op->iattr[k] : 7);
         msgpack_pack_double(pk, op->fattr);
         msgpack_pack_array(pk, (size_t)op->ndim);
         for (int d = 0; d < op->ndim; d++)
@@ -868,6 +1021,11 @@ static void pack_prog(msgpack_packer *pk, const prog_t *p)
         msgpack_pack_uint32(pk, op->line);
         msgpack_pack_uint32(pk, op->col);
     }
+}
+
+static void pack_prog(msgpack_packer *pk, const prog_t *p)
+{
+    pack_prog_n(pk, p, 2);
 }
 
 static void expect_decode_err(const msgpack_sbuffer *sb, trine_status_t code, const char *want)
@@ -979,6 +1137,75 @@ START_TEST(wire_hostile_fields)
     memset(s.vars[5].name, 'a', PROG_NAME_MAX); /* 64 bytes: one too many */
     expect_small_err(&s, "program variable 5: name must be a string of at most 63 bytes without "
                          "NUL");
+}
+END_TEST
+
+START_TEST(wire_iattr_lengths)
+{
+    small_t s;
+    small_init(&s);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    /* the decoder takes 0 to 10 entries, the missing ones 0 */
+    for (uint32_t n = 0; n <= PROG_IATTR_MAX; n++) {
+        for (int k = 0; k < PROG_IATTR_MAX; k++)
+            s.ops[0].iattr[k] = k < (int)n ? -(int64_t)k - 1 : 99;
+        msgpack_sbuffer_clear(&sb);
+        pack_prog_n(&pk, &s.p, n);
+        prog_t q;
+        trine_err_t err;
+        ck_assert_msg(prog_wire_decode(&q, sb.data, sb.size, &err) == TRINE_OK, "%s", err.msg);
+        for (int k = 0; k < PROG_IATTR_MAX; k++)
+            ck_assert_int_eq(q.ops[0].iattr[k], k < (int)n ? -(int64_t)k - 1 : 0);
+        prog_clear(&q);
+    }
+    msgpack_sbuffer_clear(&sb);
+    pack_prog_n(&pk, &s.p, PROG_IATTR_MAX + 1);
+    expect_decode_err(&sb, TRINE_EFORMAT,
+                      "program op 0: iattr must be an array of at most 10 integers");
+
+    /* the encoder writes 2 entries, or up to the last nonzero one: the
+     * same bytes as the independent packer with that many */
+    const struct {
+        int64_t iattr[PROG_IATTR_MAX];
+        uint32_t n;
+    } cases[] = {
+        {{0}, 2},
+        {{1, 1}, 2},
+        {{0, 0, 0, 4}, 4},
+        {{3, 1, 3, 1, 0, 0, 0, 0, 1}, 9},
+        {{0, 0, 0, 0, 0, 0, 0, 0, 0, INT64_MIN}, 10},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memcpy(s.ops[0].iattr, cases[i].iattr, sizeof s.ops[0].iattr);
+        void *buf;
+        size_t len;
+        trine_err_t err;
+        ck_assert_int_eq(prog_wire_encode(&s.p, &buf, &len, &err), TRINE_OK);
+        msgpack_sbuffer_clear(&sb);
+        pack_prog_n(&pk, &s.p, cases[i].n);
+        ck_assert_uint_eq(len, sb.size);
+        ck_assert_mem_eq(buf, sb.data, len);
+        free(buf);
+    }
+
+    /* a transpose's permutation may hold 0 anywhere; a reshape's not */
+    small_init(&s);
+    s.ops[0].code = PROG_TRANSPOSE;
+    s.ops[0].ndim = 3;
+    s.ops[0].shape[0] = 1, s.ops[0].shape[1] = 2, s.ops[0].shape[2] = 0;
+    msgpack_sbuffer_clear(&sb);
+    pack_prog(&pk, &s.p);
+    prog_t q;
+    trine_err_t err;
+    ck_assert_msg(prog_wire_decode(&q, sb.data, sb.size, &err) == TRINE_OK, "%s", err.msg);
+    expect_same(&s.p, &q);
+    prog_clear(&q);
+    s.ops[0].code = PROG_RESHAPE;
+    expect_small_err(&s, "program op 0: shape extent 2 is 0");
+    msgpack_sbuffer_destroy(&sb);
 }
 END_TEST
 
@@ -1106,6 +1333,8 @@ Suite *prog_text_suite(void)
     tcase_add_test(tc, text_network_a);
     tcase_add_test(tc, text_training_step);
     tcase_add_test(tc, text_conv_pool);
+    tcase_add_test(tc, text_geometry_fills_every_slot);
+    tcase_add_test(tc, text_transpose_perm);
     tcase_add_test(tc, text_div_gt);
     tcase_add_test(tc, text_transpose_outside_matmul);
     tcase_add_test(tc, text_empty_and_comments);
@@ -1123,6 +1352,7 @@ Suite *prog_text_suite(void)
     tcase_add_test(tc, wire_encode_refuses_what_decode_would);
     tcase_add_test(tc, wire_truncated_everywhere);
     tcase_add_test(tc, wire_hostile_fields);
+    tcase_add_test(tc, wire_iattr_lengths);
     tcase_add_test(tc, wire_hostile_structure);
     tcase_add_test(tc, wire_hostile_types);
     suite_add_tcase(s, tc);

@@ -382,37 +382,66 @@ static trine_status_t body_conv(proto_ctx_t *ctx, void *arg, trine_err_t *err)
 
 START_TEST(conv_via_masked_input)
 {
-    conv_geom_t g = {.n = 2, .c = 3, .h = 7, .w = 6, .kh = 3, .kw = 2, .stride = 2, .pad = 1};
-    size_t oh, ow, oc = 4;
-    ck_assert_int_eq(conv_out_size(&g, &oh, &ow), TRINE_OK);
-    size_t xs[] = {g.n, g.c, g.h, g.w}, os[] = {g.n, oc, oh, ow};
-    tensor_t *x = tensor_new(4, xs), *w = random_2d(oc, g.c * g.kh * g.kw, 8);
-    check_util_random(x->data, x->size, 7);
-    /* plaintext: the same im2col product */
-    tensor_t *cols = tensor_new_2d(g.c * g.kh * g.kw, g.n * oh * ow);
-    tensor_t *y = tensor_new_2d(oc, g.n * oh * ow), *want = tensor_new(4, os);
-    ck_assert_int_eq(conv_im2col(cols, x, &g), TRINE_OK);
-    ck_assert_int_eq(tensor_matmul(y, w, GEMM_NOTRANS, cols, GEMM_NOTRANS), TRINE_OK);
-    ck_assert_int_eq(conv_cnhw_to_nchw(want, y, g.n), TRINE_OK);
-    mm_args_t a = {.g = &g};
-    harness_share(a.a, x, 1), harness_share(a.b, w, 2);
-    harness_alloc(a.out, want), harness_alloc(a.out2, want);
-    harness_result_t res;
-    harness_run_ok(body_conv, &a, &res);
-    tensor_t *o = harness_open(a.out), *o2 = harness_open(a.out2);
-    ck_assert_mem_eq(o->data, want->data, want->size * 8);
-    ck_assert_mem_eq(o2->data, want->data, want->size * 8);
-    uint64_t conv = 0, masked = 0;
-    for (int p = 0; p < PROTO_PARTIES; p++) {
-        conv += proto_counters_bytes_sent(&res.stats[p].op[PROTO_OP_CONV]);
-        masked += proto_counters_bytes_sent(&res.stats[p].op[PROTO_OP_CONV_MASKED]);
+    /* per-axis strides and pads, as ONNX gives them */
+    const conv_geom_t gs[] = {
+        {.n = 2,
+         .c = 3,
+         .h = 7,
+         .w = 6,
+         .kh = 3,
+         .kw = 2,
+         .sh = 2,
+         .sw = 2,
+         .pt = 1,
+         .pl = 1,
+         .pb = 1,
+         .pr = 1},
+        {.n = 1,
+         .c = 2,
+         .h = 5,
+         .w = 9,
+         .kh = 2,
+         .kw = 3,
+         .sh = 1,
+         .sw = 3,
+         .pt = 2,
+         .pl = 0,
+         .pb = 0,
+         .pr = 1},
+    };
+    for (size_t gi = 0; gi < sizeof gs / sizeof gs[0]; gi++) {
+        conv_geom_t g = gs[gi];
+        size_t oh, ow, oc = 4;
+        ck_assert_int_eq(conv_out_size(&g, &oh, &ow), TRINE_OK);
+        size_t xs[] = {g.n, g.c, g.h, g.w}, os[] = {g.n, oc, oh, ow};
+        tensor_t *x = tensor_new(4, xs), *w = random_2d(oc, g.c * g.kh * g.kw, 8);
+        check_util_random(x->data, x->size, 7 + gi);
+        /* plaintext: the same im2col product */
+        tensor_t *cols = tensor_new_2d(g.c * g.kh * g.kw, g.n * oh * ow);
+        tensor_t *y = tensor_new_2d(oc, g.n * oh * ow), *want = tensor_new(4, os);
+        ck_assert_int_eq(conv_im2col(cols, x, &g), TRINE_OK);
+        ck_assert_int_eq(tensor_matmul(y, w, GEMM_NOTRANS, cols, GEMM_NOTRANS), TRINE_OK);
+        ck_assert_int_eq(conv_cnhw_to_nchw(want, y, g.n), TRINE_OK);
+        mm_args_t a = {.g = &g};
+        harness_share(a.a, x, 1), harness_share(a.b, w, 2);
+        harness_alloc(a.out, want), harness_alloc(a.out2, want);
+        harness_result_t res;
+        harness_run_ok(body_conv, &a, &res);
+        tensor_t *o = harness_open(a.out), *o2 = harness_open(a.out2);
+        ck_assert_mem_eq(o->data, want->data, want->size * 8);
+        ck_assert_mem_eq(o2->data, want->data, want->size * 8);
+        uint64_t conv = 0, masked = 0;
+        for (int p = 0; p < PROTO_PARTIES; p++) {
+            conv += proto_counters_bytes_sent(&res.stats[p].op[PROTO_OP_CONV]);
+            masked += proto_counters_bytes_sent(&res.stats[p].op[PROTO_OP_CONV_MASKED]);
+        }
+        ck_assert_uint_eq(conv, 8 * (2 * x->size + 2 * w->size + want->size));
+        ck_assert_uint_eq(masked, 8 * (2 * x->size + want->size));
+        ck_assert_uint_eq(res.stats[1].op[PROTO_OP_CONV].rounds, 1);
+        tensor_destroy(&o), tensor_destroy(&o2), tensor_destroy(&x), tensor_destroy(&w);
+        tensor_destroy(&cols), tensor_destroy(&y), tensor_destroy(&want);
+        harness_free(a.a), harness_free(a.b), harness_free(a.out), harness_free(a.out2);
     }
-    ck_assert_uint_eq(conv, 8 * (2 * x->size + 2 * w->size + want->size));
-    ck_assert_uint_eq(masked, 8 * (2 * x->size + want->size));
-    ck_assert_uint_eq(res.stats[1].op[PROTO_OP_CONV].rounds, 1);
-    tensor_destroy(&o), tensor_destroy(&o2), tensor_destroy(&x), tensor_destroy(&w);
-    tensor_destroy(&cols), tensor_destroy(&y), tensor_destroy(&want);
-    harness_free(a.a), harness_free(a.b), harness_free(a.out), harness_free(a.out2);
 }
 END_TEST
 

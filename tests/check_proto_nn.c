@@ -1,9 +1,12 @@
-/* check_proto_nn.c — Maxpool with its one-hot argmax, the argmax of rows,
- * average pooling, division and the piecewise-linear sigmoid against
- * plaintext. */
+/* check_proto_nn.c — Maxpool with its one-hot argmax and average pooling
+ * (rectangular windows, a stride per axis, padding), the argmax of rows,
+ * division and both piecewise-linear sigmoids against plaintext. */
 #include "check_util.h"
 #include "proto_harness.h"
 
+#include "protocol/program.h"
+
+#include <math.h>
 #include <string.h>
 
 typedef struct {
@@ -20,22 +23,25 @@ static trine_status_t body_maxpool(proto_ctx_t *ctx, void *arg, trine_err_t *err
     return proto_maxpool(ctx, a->out[p], a->argmax ? a->out2[p] : NULL, a->x[p], &a->pool, err);
 }
 
-/* Plaintext max and first argmax of every window, in NCHW window order. */
+/* Plaintext max and first argmax of every window, in NCHW window order,
+ * padding as PROTO_POOL_PAD's -2^61. */
 static void plain_maxpool(const tensor_t *x, const proto_pool_t *p, tensor_t *mx, tensor_t *hot)
 {
     size_t oh, ow;
     ck_assert_int_eq(proto_pool_out(x, p, &oh, &ow), TRINE_OK);
-    size_t planes = x->shape[0] * x->shape[1], h = x->shape[2], w = x->shape[3], kk = p->k * p->k;
-    size_t win = 0;
+    size_t planes = x->shape[0] * x->shape[1], h = x->shape[2], w = x->shape[3];
+    size_t kk = p->kh * p->kw, win = 0;
     for (size_t pl = 0; pl < planes; pl++)
         for (size_t i = 0; i < oh; i++)
             for (size_t j = 0; j < ow; j++, win++) {
                 int64_t best = 0;
                 size_t arg = 0;
                 for (size_t e = 0; e < kk; e++) {
-                    size_t ki = e / p->k, kj = e % p->k;
-                    int64_t v =
-                        (int64_t)x->data[(pl * h + i * p->stride + ki) * w + j * p->stride + kj];
+                    long y = (long)(i * p->sh + e / p->kw) - (long)p->pt;
+                    long xx = (long)(j * p->sw + e % p->kw) - (long)p->pl;
+                    bool in = y >= 0 && xx >= 0 && y < (long)h && xx < (long)w;
+                    int64_t v = in ? (int64_t)x->data[(pl * h + (size_t)y) * w + (size_t)xx]
+                                   : (int64_t)PROTO_POOL_PAD;
                     if (e == 0 || v > best)
                         best = v, arg = e;
                 }
@@ -45,27 +51,46 @@ static void plain_maxpool(const tensor_t *x, const proto_pool_t *p, tensor_t *mx
             }
 }
 
+/* n, c, h, w, then the window: kh, kw, sh, sw, pt, pl, pb, pr */
+typedef struct {
+    size_t x[4];
+    proto_pool_t pool;
+} pool_case_t;
+
+static const pool_case_t pool_cases[] = {
+    {{2, 3, 4, 4}, {2, 2, 2, 2, 0, 0, 0, 0, false}},
+    {{1, 2, 7, 7}, {3, 3, 2, 2, 0, 0, 0, 0, false}},
+    {{1, 1, 5, 5}, {2, 2, 1, 1, 0, 0, 0, 0, false}},
+    {{1, 2, 3, 3}, {1, 1, 1, 1, 0, 0, 0, 0, false}},
+    {{1, 1, 4, 6}, {3, 3, 3, 3, 0, 0, 0, 0, false}},
+    /* rectangular windows, a stride per axis */
+    {{1, 2, 6, 7}, {2, 3, 2, 1, 0, 0, 0, 0, false}},
+    {{2, 1, 5, 4}, {3, 1, 1, 2, 0, 0, 0, 0, false}},
+    /* padding: ONNX's symmetric pads, one-sided ones, a 1 x 1 input */
+    {{1, 2, 5, 5}, {3, 3, 2, 2, 1, 1, 1, 1, false}},
+    {{1, 1, 4, 5}, {2, 3, 1, 2, 1, 0, 0, 2, false}},
+    {{1, 1, 1, 1}, {2, 2, 1, 1, 1, 1, 0, 0, false}},
+    {{2, 2, 6, 6}, {2, 2, 2, 2, 1, 1, 1, 1, false}},
+};
+
 START_TEST(maxpool_and_argmax_exact)
 {
-    const size_t shapes[][6] = {
-        /* n, c, h, w, k, stride */
-        {2, 3, 4, 4, 2, 2}, {1, 2, 7, 7, 3, 2}, {1, 1, 5, 5, 2, 1},
-        {1, 2, 3, 3, 1, 1}, {1, 1, 4, 6, 3, 3},
-    };
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+    for (size_t s = 0; s < sizeof pool_cases / sizeof pool_cases[0]; s++)
         for (int with_argmax = 0; with_argmax < 2; with_argmax++) {
-            const size_t *d = shapes[s];
-            args_t a = {.pool = {d[4], d[5]}, .argmax = with_argmax};
-            size_t xs[] = {d[0], d[1], d[2], d[3]};
-            tensor_t *x = tensor_new(4, xs);
-            tensor_t *v = harness_values(x->size, 60, 200 + s);
+            const pool_case_t *pc = &pool_cases[s];
+            args_t a = {.pool = pc->pool, .argmax = with_argmax};
+            tensor_t *x = tensor_new(4, pc->x);
+            /* the range ends -2^61 and 2^61 - 1 first, then values below */
+            tensor_t *v = harness_values(x->size, 62, 200 + s + 50 * (size_t)with_argmax);
             memcpy(x->data, v->data, x->size * 8);
             for (size_t i = 0; i < x->size; i += 5) /* ties */
                 x->data[i] = x->data[(i + 1) % x->size];
+            if (x->size > 8) /* the pad's own value, beside padding */
+                x->data[x->size - 1] = PROTO_POOL_PAD;
             size_t oh, ow;
             ck_assert_int_eq(proto_pool_out(x, &a.pool, &oh, &ow), TRINE_OK);
-            size_t os[] = {d[0], d[1], oh, ow}, windows = d[0] * d[1] * oh * ow;
-            size_t kk = d[4] * d[4];
+            size_t os[] = {pc->x[0], pc->x[1], oh, ow}, windows = pc->x[0] * pc->x[1] * oh * ow;
+            size_t kk = a.pool.kh * a.pool.kw;
             tensor_t *mx = tensor_new(4, os), *hot = tensor_new_2d(windows, kk);
             plain_maxpool(x, &a.pool, mx, hot);
             harness_share(a.x, x, s);
@@ -73,7 +98,9 @@ START_TEST(maxpool_and_argmax_exact)
             harness_result_t res;
             harness_run_ok(body_maxpool, &a, &res);
             tensor_t *o = harness_open(a.out);
-            ck_assert_mem_eq(o->data, mx->data, windows * 8);
+            for (size_t i = 0; i < windows; i++)
+                ck_assert_msg(o->data[i] == mx->data[i], "case %zu window %zu: %lld, want %lld", s,
+                              i, (long long)o->data[i], (long long)mx->data[i]);
             if (with_argmax) {
                 tensor_t *oh2 = harness_open(a.out2);
                 ck_assert_mem_eq(oh2->data, hot->data, windows * kk * 8);
@@ -91,6 +118,26 @@ START_TEST(maxpool_and_argmax_exact)
             tensor_destroy(&o);
             harness_free(a.x), harness_free(a.out), harness_free(a.out2);
         }
+}
+END_TEST
+
+START_TEST(pool_geometry_rejected)
+{
+    tensor_t *x = tensor_new(4, (size_t[]){1, 1, 4, 4});
+    size_t oh, ow;
+    const proto_pool_t bad[] = {
+        {0, 2, 1, 1, 0, 0, 0, 0, false}, /* empty window */
+        {2, 2, 1, 0, 0, 0, 0, 0, false}, /* zero stride */
+        {2, 2, 1, 1, 2, 0, 0, 0, false}, /* a pad as tall as the window */
+        {2, 3, 1, 1, 0, 0, 0, 3, false}, /* a pad as wide as the window */
+        {6, 2, 1, 1, 1, 0, 0, 0, false}, /* taller than the padded input */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_int_eq(proto_pool_out(x, &bad[i], &oh, &ow), TRINE_ESHAPE);
+    proto_pool_t fits = {6, 2, 1, 1, 1, 0, 1, 0, false};
+    ck_assert_int_eq(proto_pool_out(x, &fits, &oh, &ow), TRINE_OK);
+    ck_assert(oh == 1 && ow == 3);
+    tensor_destroy(&x);
 }
 END_TEST
 
@@ -197,40 +244,52 @@ static trine_status_t body_avgpool(proto_ctx_t *ctx, void *arg, trine_err_t *err
 
 START_TEST(avgpool_within_one_step)
 {
-    const size_t shapes[][6] = {{2, 3, 4, 4, 2, 2}, {1, 2, 7, 7, 3, 2}};
-    for (size_t s = 0; s < 2; s++) {
-        const size_t *d = shapes[s];
-        args_t a = {.pool = {d[4], d[5]}};
-        size_t xs[] = {d[0], d[1], d[2], d[3]}, oh, ow;
-        tensor_t *x = tensor_new(4, xs), *v = harness_values(x->size, 40, 300 + s);
-        memcpy(x->data, v->data, x->size * 8);
-        ck_assert_int_eq(proto_pool_out(x, &a.pool, &oh, &ow), TRINE_OK);
-        size_t os[] = {d[0], d[1], oh, ow}, kk = d[4] * d[4];
-        tensor_t *want = tensor_new(4, os);
-        uint64_t scale = ((1u << FB) + kk / 2) / kk;
-        size_t win = 0;
-        for (size_t pl = 0; pl < d[0] * d[1]; pl++)
-            for (size_t i = 0; i < oh; i++)
-                for (size_t j = 0; j < ow; j++, win++) {
-                    int64_t sum = 0;
-                    for (size_t e = 0; e < kk; e++)
-                        sum += (int64_t)x->data[(pl * d[2] + i * d[5] + e / d[4]) * d[3] +
-                                                j * d[5] + e % d[4]];
-                    want->data[win] = (uint64_t)((sum * (int64_t)scale) >> FB);
-                }
-        harness_share(a.x, x, s);
-        harness_alloc(a.out, want);
-        harness_result_t res;
-        harness_run_ok(body_avgpool, &a, &res);
-        tensor_t *o = harness_open(a.out);
-        for (size_t i = 0; i < want->size; i++) {
-            int64_t diff = (int64_t)(o->data[i] - want->data[i]);
-            ck_assert_msg(diff == 0 || diff == 1, "window %zu off by %lld", i, (long long)diff);
+    for (size_t s = 0; s < sizeof pool_cases / sizeof pool_cases[0]; s++)
+        for (int count_pad = 0; count_pad < 2; count_pad++) {
+            const pool_case_t *pc = &pool_cases[s];
+            args_t a = {.pool = pc->pool};
+            a.pool.count_pad = count_pad;
+            const proto_pool_t *p = &a.pool;
+            size_t oh, ow, h = pc->x[2], w = pc->x[3];
+            tensor_t *x = tensor_new(4, pc->x);
+            tensor_t *v = harness_values(x->size, 40, 300 + s + 20 * (size_t)count_pad);
+            memcpy(x->data, v->data, x->size * 8);
+            ck_assert_int_eq(proto_pool_out(x, p, &oh, &ow), TRINE_OK);
+            size_t os[] = {pc->x[0], pc->x[1], oh, ow};
+            tensor_t *want = tensor_new(4, os);
+            size_t win = 0;
+            for (size_t pl = 0; pl < pc->x[0] * pc->x[1]; pl++)
+                for (size_t i = 0; i < oh; i++)
+                    for (size_t j = 0; j < ow; j++, win++) {
+                        int64_t sum = 0;
+                        size_t inside = 0;
+                        for (size_t e = 0; e < p->kh * p->kw; e++) {
+                            long y = (long)(i * p->sh + e / p->kw) - (long)p->pt;
+                            long xx = (long)(j * p->sw + e % p->kw) - (long)p->pl;
+                            if (y < 0 || xx < 0 || y >= (long)h || xx >= (long)w)
+                                continue;
+                            sum += (int64_t)x->data[(pl * h + (size_t)y) * w + (size_t)xx];
+                            inside++;
+                        }
+                        size_t d = count_pad ? p->kh * p->kw : inside;
+                        int64_t scale = (int64_t)(((1u << FB) + d / 2) / d);
+                        want->data[win] = (uint64_t)((sum * scale) >> FB);
+                    }
+            harness_share(a.x, x, s);
+            harness_alloc(a.out, want);
+            harness_result_t res;
+            harness_run_ok(body_avgpool, &a, &res);
+            tensor_t *o = harness_open(a.out);
+            for (size_t i = 0; i < want->size; i++) {
+                int64_t diff = (int64_t)(o->data[i] - want->data[i]);
+                ck_assert_msg(diff == 0 || diff == 1, "case %zu window %zu off by %lld", s, i,
+                              (long long)diff);
+            }
+            /* setup only */
+            ck_assert_uint_eq(proto_counters_bytes_sent(&res.stats[0].total), 64);
+            tensor_destroy(&x), tensor_destroy(&v), tensor_destroy(&want), tensor_destroy(&o);
+            harness_free(a.x), harness_free(a.out);
         }
-        ck_assert_uint_eq(proto_counters_bytes_sent(&res.stats[0].total), 64); /* setup only */
-        tensor_destroy(&x), tensor_destroy(&v), tensor_destroy(&want), tensor_destroy(&o);
-        harness_free(a.x), harness_free(a.out);
-    }
 }
 END_TEST
 
@@ -311,16 +370,66 @@ START_TEST(sigmoid_piecewise_exact)
 }
 END_TEST
 
+static trine_status_t body_sigmoid_fine(proto_ctx_t *ctx, void *arg, trine_err_t *err)
+{
+    args_t *a = arg;
+    int p = proto_ctx_role(ctx);
+    return proto_sigmoid_fine(ctx, a->out[p], a->x[p], err);
+}
+
+START_TEST(sigmoid_fine_matches_reference)
+{
+    enum { N = 700 };
+    const int64_t one = 1 << FB;
+    /* the knots, one step either side of them, the clamps' neighbourhood */
+    const double knots[] = {-5.25, -3, -1.875, -1, 1, 1.875, 3, 5.25};
+    for (uint64_t seed = 0; seed < 3; seed++) {
+        tensor_t *x = harness_values(N, 62, 510 + seed); /* edges, then |x| < 2^61 */
+        uint64_t r[N];
+        check_util_random(r, N, 520 + seed);
+        for (size_t i = 40; i < N / 2; i++) /* most in [-8, 8] */
+            x->data[i] = (uint64_t)((int64_t)(r[i] % (16 * (uint64_t)one)) - 8 * one);
+        for (size_t k = 0; k < 8; k++)
+            for (int d = -1; d <= 1; d++)
+                x->data[12 + 3 * k + (size_t)(d + 1)] = (uint64_t)((int64_t)(knots[k] * one) + d);
+        x->data[36] = (uint64_t)(6 * one), x->data[37] = (uint64_t)(-6 * one);
+        args_t a = {0};
+        harness_share(a.x, x, 30 + seed);
+        harness_alloc(a.out, x);
+        harness_result_t res;
+        harness_run_ok(body_sigmoid_fine, &a, &res);
+        tensor_t *o = harness_open(a.out);
+        for (size_t i = 0; i < N; i++) {
+            double v = (double)(int64_t)x->data[i] / one, got = (double)(int64_t)o->data[i] / one;
+            double want = proto_sigmoid_fine_ref(v), logistic = 1 / (1 + exp(-v));
+            /* the slopes' rounding: at most 6.25 steps (proto.h) */
+            ck_assert_msg(fabs(got - want) <= 6.25 / one, "sigmoid_fine(%.6f) = %.6f, want %.6f", v,
+                          got, want);
+            ck_assert_msg(fabs(got - logistic) <= PROG_SIGMOID_FINE_ERROR,
+                          "sigmoid_fine(%.6f) = %.6f, logistic %.6f", v, got, logistic);
+            if (v <= -5.25)
+                ck_assert_int_eq((int64_t)o->data[i], 0);
+        }
+        ck_assert_uint_eq(harness_rounds(&res), 8);
+        ck_assert_uint_eq(harness_bytes(&res), (uint64_t)3456 * N);
+        tensor_destroy(&x), tensor_destroy(&o);
+        harness_free(a.x), harness_free(a.out);
+    }
+}
+END_TEST
+
 Suite *proto_nn_suite(void)
 {
     Suite *s = suite_create("proto_nn");
     TCase *tc = tcase_create("proto_nn");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, maxpool_and_argmax_exact);
+    tcase_add_test(tc, pool_geometry_rejected);
     tcase_add_test(tc, argmax_rows_exact);
     tcase_add_test(tc, avgpool_within_one_step);
     tcase_add_test(tc, division_exact_quotient);
     tcase_add_test(tc, sigmoid_piecewise_exact);
+    tcase_add_test(tc, sigmoid_fine_matches_reference);
     suite_add_tcase(s, tc);
     return s;
 }
