@@ -10,6 +10,7 @@
 
 #include "client.h"
 #include "cluster.h"
+#include "onnx_compile.h"
 #include "tensor/plain.h"
 
 #include <stdbool.h>
@@ -53,9 +54,21 @@ TRINE_NODISCARD trine_status_t session_call(session_t *s, unsigned mask, const w
 int session_share(session_t *s, const char *name, const plain_t *pl, const char *file,
                   const char *verb, bool quiet);
 
+/* Reconstructs the tensor name: *values (count of info's shape, malloc'd;
+ * the caller wipes and frees it) and its description. Returns an exit
+ * code, printing why under the verb's name. */
+int session_fetch(session_t *s, const char *name, uint64_t **values, wire_tensor_info_t *info,
+                  const char *verb);
+
 /* Reconstructs the tensor name: into the .npy file out, or printed when
  * out is NULL. Returns an exit code. */
 int session_reveal(session_t *s, const char *name, const char *out, const char *verb);
+
+/* Runs prog on the cluster as one job, batch rows a step and one epoch,
+ * storing its outputs as prefix + name (removing them if a party fails).
+ * Prints the job's report unless quiet. Returns an exit code. */
+int session_run(session_t *s, prog_t *prog, const char *prefix, uint64_t batch, bool quiet,
+                const char *verb);
 
 /* The verbs of cli_prog.c. */
 int verb_run(const client_opts_t *opts, int argc, char **argv);
@@ -64,5 +77,18 @@ int verb_train(const client_opts_t *opts, int argc, char **argv);
 
 /* cli_bench.c */
 int verb_bench(const client_opts_t *opts, int argc, char **argv);
+
+/* cli_onnx.c: ONNX models. */
+int verb_share_model(const client_opts_t *opts, int argc, char **argv);
+int verb_onnx_test(const client_opts_t *opts, int argc, char **argv);
+
+/* Shares the weights of a compiled model that holds their values, under
+ * their variable names; quiet: no line per tensor. On failure removes
+ * what it stored. Returns an exit code. */
+int onnx_share_weights(session_t *s, const onnx_prog_t *op, bool quiet, const char *verb);
+
+/* Removes the first count weights of op from the cluster (printing
+ * failures). */
+void onnx_rm_weights(session_t *s, const onnx_prog_t *op, size_t count, const char *verb);
 
 #endif

@@ -27,7 +27,7 @@
 
 typedef struct {
     const char *program, *dir, *prefix, *input, *output, *data, *labels, *stats;
-    bool plaintext, keep;
+    bool plaintext, keep, quiet;
     uint64_t batch, epochs;
     const char *bind[PROG_BINDS_MAX];
     int nbind;
@@ -376,6 +376,7 @@ static int private_run(session_t *s, prog_t *prog, const prog_opts_t *o, const c
     snprintf(q.prefix, sizeof q.prefix, "%s", o->prefix);
     progress_t bar;
     progress_init(&bar);
+    bar.tty = bar.tty && !o->quiet;
     /* Ctrl-C cancels the job on the parties instead of leaving it running. */
     struct sigaction sa = {0}, old;
     sa.sa_handler = private_on_sigint;
@@ -395,8 +396,16 @@ static int private_run(session_t *s, prog_t *prog, const prog_opts_t *o, const c
         private_undo(s, prog, o->prefix, stored, verb);
         return TRINE_EXIT_FAIL;
     }
-    private_report(s, &q);
+    if (!o->quiet)
+        private_report(s, &q);
     return o->stats ? private_stats(s, o->stats, verb) : 0;
+}
+
+int session_run(session_t *s, prog_t *prog, const char *prefix, uint64_t batch, bool quiet,
+                const char *verb)
+{
+    prog_opts_t o = {.prefix = prefix, .batch = batch, .epochs = 1, .quiet = quiet};
+    return private_run(s, prog, &o, verb);
 }
 
 /* ---- the verbs ---------------------------------------------------------------- */
@@ -498,6 +507,63 @@ static int prog_single_output(const prog_t *prog)
     return found;
 }
 
+static bool infer_is_onnx(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 5 && !strcmp(path + n - 5, ".onnx");
+}
+
+/* The shape of the stored tensor name, from party0's listing. */
+static int infer_stored_shape(session_t *s, const char *name, onnx_shape_t *shape)
+{
+    wire_request_t ls = {.op = WIRE_OP_LS};
+    if (session_call(s, 1u, &ls) != TRINE_OK) {
+        session_report(s, "infer", 1u);
+        return TRINE_EXIT_FAIL;
+    }
+    const wire_reply_t *r = &s->res[0].reply;
+    for (size_t k = 0; k < r->count; k++)
+        if (!strcmp(r->list[k].name, name)) {
+            shape->ndim = r->list[k].ndim;
+            memcpy(shape->shape, r->list[k].shape, sizeof shape->shape);
+            return 0;
+        }
+    fprintf(stderr, "trine infer: no tensor '%s' of yours or granted to you\n", name);
+    return TRINE_EXIT_FAIL;
+}
+
+/* Compiles the ONNX model o->program for the input of the given shape.
+ * Its weights are named tag + name unless trine keeps them already. A
+ * model that mixes rows runs as one batch. */
+static int infer_onnx_compile(onnx_prog_t *op, prog_opts_t *o, const onnx_shape_t *shape,
+                              const char *tag)
+{
+    onnx_model_t m;
+    trine_err_t err;
+    if (onnx_model_read(&m, o->program, &err) != TRINE_OK) {
+        fprintf(stderr, "trine infer: %s\n", err.msg);
+        return TRINE_EXIT_FAIL;
+    }
+    onnx_compile_opts_t co = {.prefix = tag, .batch = true, .shapes = shape, .nshapes = 1};
+    trine_status_t st = onnx_compile(&m, o->program, &co, op, &err);
+    onnx_model_clear(&m);
+    if (st != TRINE_OK) {
+        fprintf(stderr, "trine infer: %s\n", err.msg);
+        return TRINE_EXIT_FAIL;
+    }
+    if (op->ninputs != 1 || op->noutputs != 1) {
+        fprintf(stderr, "trine infer: %s has %zu data inputs and %zu outputs; infer takes one of each\n",
+                o->program, op->ninputs, op->noutputs);
+        return TRINE_EXIT_FAIL;
+    }
+    if (!op->rows_independent && o->batch < shape->shape[0]) {
+        fprintf(stderr, "trine infer: %s mixes rows (across axis 0), so it runs as one batch of %zu\n",
+                o->program, shape->shape[0]);
+        o->batch = shape->shape[0];
+    }
+    return 0;
+}
+
 int verb_infer(const client_opts_t *opts, int argc, char **argv)
 {
     prog_opts_t o;
@@ -506,57 +572,75 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
         return rc;
     if (!o.input)
         return verb_usage_error("infer", "name the --input (a stored tensor or a .npy file)");
-    prog_t prog = {0};
-    if ((rc = prog_load(&prog, o.program, "infer")) != 0 ||
-        (rc = prog_bind(&prog, o.bind, o.nbind, "infer")) != 0) {
-        prog_clear(&prog);
-        return rc;
-    }
-    int x = prog_batch_var(&prog, 0), y = prog_single_output(&prog);
+    rc = 0;
+    bool onnx = infer_is_onnx(o.program);
+    if (onnx && (o.plaintext || o.nbind))
+        return verb_usage_error("infer", "--plaintext and --bind take a program, not an ONNX model");
     bool file = strlen(o.input) > 4 && !strcmp(o.input + strlen(o.input) - 4, ".npy");
-    char tmp[WIRE_NAME_MAX + 1] = "", outname[WIRE_NAME_MAX + 1];
+    uint64_t tag;
+    randombytes_buf(&tag, sizeof tag);
+    char tmp[WIRE_NAME_MAX + 1] = "", outname[WIRE_NAME_MAX + 1], wtag[WIRE_NAME_MAX + 1];
+    snprintf(wtag, sizeof wtag, "infer-%016llx-w-", (unsigned long long)tag);
+    prog_t text = {0}, *prog = &text;
+    onnx_prog_t op = {0};
+    plain_t *pl = NULL;
     session_t s;
     bool open = false;
-    if (x < 0 || prog_batch_var(&prog, 1) >= 0 || y < 0) {
-        fprintf(stderr, "trine infer: %s must have exactly one batch input and one output\n",
-                o.program);
+    size_t weights = 0;
+    trine_err_t err;
+    if (!onnx && ((rc = prog_load(&text, o.program, "infer")) != 0 ||
+                  (rc = prog_bind(&text, o.bind, o.nbind, "infer")) != 0)) {
+        prog_clear(&text);
+        return rc;
+    }
+    if (file && !o.plaintext && plain_read(&pl, o.input, &err) != TRINE_OK) {
+        fprintf(stderr, "trine infer: %s\n", err.msg);
         rc = TRINE_EXIT_FAIL;
     } else if (o.plaintext && !file) {
         fprintf(stderr, "trine infer: --plaintext reads --input from a .npy file\n");
         rc = TRINE_EXIT_FAIL;
     } else if (!o.plaintext && !(open = session_open(&s, opts, "infer"))) {
         rc = TRINE_EXIT_FAIL;
+    } else if (onnx) {
+        onnx_shape_t shape = {0};
+        if (pl) {
+            shape.ndim = pl->ndim;
+            memcpy(shape.shape, pl->shape, sizeof shape.shape);
+        } else {
+            rc = infer_stored_shape(&s, o.input, &shape);
+        }
+        if (rc == 0)
+            rc = infer_onnx_compile(&op, &o, &shape, wtag);
+        prog = &op.prog;
+        if (rc == 0 && !op.stored[0] && (rc = onnx_share_weights(&s, &op, true, "infer")) == 0)
+            weights = op.nweights;
+    }
+    int x = prog_batch_var(prog, 0), y = prog_single_output(prog);
+    if (rc == 0 && (x < 0 || prog_batch_var(prog, 1) >= 0 || y < 0)) {
+        fprintf(stderr, "trine infer: %s must have exactly one batch input and one output\n",
+                o.program);
+        rc = TRINE_EXIT_FAIL;
     }
     if (rc == 0 && o.plaintext) {
-        rc = plain_run(&prog, &o, "infer", y, x, o.input);
+        rc = plain_run(prog, &o, "infer", y, x, o.input);
     } else if (rc == 0) {
-        uint64_t tag;
-        randombytes_buf(&tag, sizeof tag);
         if (file) {
-            plain_t *pl = NULL;
-            trine_err_t err;
             snprintf(tmp, sizeof tmp, "infer-%016llx", (unsigned long long)tag);
-            if (plain_read(&pl, o.input, &err) != TRINE_OK) {
-                fprintf(stderr, "trine infer: %s\n", err.msg);
-                rc = TRINE_EXIT_FAIL;
-            } else {
-                rc = session_share(&s, tmp, pl, o.input, "infer", true);
-            }
-            plain_destroy(&pl);
+            rc = session_share(&s, tmp, pl, o.input, "infer", true);
         }
         if (rc == 0) {
-            snprintf(prog.vars[x].name, sizeof prog.vars[x].name, "%s", file ? tmp : o.input);
+            snprintf(prog->vars[x].name, sizeof prog->vars[x].name, "%s", file ? tmp : o.input);
             if (!o.prefix[0]) {
                 snprintf(outname, sizeof outname, "infer-%016llx-", (unsigned long long)tag);
                 o.prefix = outname;
             }
-            rc = private_run(&s, &prog, &o, "infer");
+            rc = private_run(&s, prog, &o, "infer");
         }
         if (rc == 0) {
             /* The parties stored it, so prefix + name is a valid name. */
             wire_request_t rm = {.op = WIRE_OP_RM};
             snprintf(rm.name, sizeof rm.name, "%.*s%.*s", (int)strlen(o.prefix), o.prefix,
-                     (int)(WIRE_NAME_MAX - strlen(o.prefix)), prog.vars[y].name);
+                     (int)(WIRE_NAME_MAX - strlen(o.prefix)), prog->vars[y].name);
             rc = session_reveal(&s, rm.name, o.output, "infer");
             if (rc == 0 && o.output)
                 printf("wrote %s\n", o.output);
@@ -572,9 +656,13 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
                 session_report(&s, "infer", SHARE_PARTIES);
         }
     }
+    if (weights)
+        onnx_rm_weights(&s, &op, weights, "infer");
     if (open)
         session_close(&s);
-    prog_clear(&prog);
+    plain_destroy(&pl);
+    prog_clear(&text);
+    onnx_prog_clear(&op);
     return rc;
 }
 

@@ -62,10 +62,17 @@ static const verb_t verbs[] = {
      "                     per party and rounds as KEY=VALUE lines"},
     {"infer", verb_infer, "infer --model MODEL --input NAME|FILE.npy [-o OUT.npy] [--batch N] "
                           "[--keep] [--bind VAR=NAME]... [--plaintext] [--dir DIR]",
-     "run a model program over the rows of one input, batch by batch (default\n"
-     "                     128), and reveal its output to you: to OUT.npy, else printed.\n"
-     "                     A FILE.npy input is shared for the job and removed after it;\n"
-     "                     the stored output too, unless --keep"},
+     "run a model program, or an ONNX model (MODEL.onnx), over the rows of one\n"
+     "                     input, batch by batch (default 128), and reveal its output to\n"
+     "                     you: to OUT.npy, else printed. A FILE.npy input is shared for the\n"
+     "                     job and removed after it; the stored output too, unless --keep.\n"
+     "                     An ONNX model's weights are shared for the job, unless the model\n"
+     "                     came from share-model: then the stored ones are used"},
+    {"share-model", verb_share_model, "share-model MODEL.onnx PREFIX [--grant CLIENT.pub]... "
+                                      "[-o PUBLIC.onnx]",
+     "share an ONNX model's weights as PREFIX+name, owned by you, granted to each\n"
+     "                     CLIENT.pub; write the graph without them to PUBLIC.onnx (default\n"
+     "                     MODEL.public.onnx), for data owners to run with infer --model"},
     {"train", verb_train, "train --model PROGRAM --data NAME --labels NAME [--epochs E] "
                           "[--batch N] [--prefix P] [--bind VAR=NAME]... [--plaintext] [--dir DIR]",
      "run a training program over the rows of data and labels for E epochs\n"
@@ -76,6 +83,10 @@ static const verb_t verbs[] = {
      "                     its cluster or on three local parties started for the run: time,\n"
      "                     bytes per party, rounds, beside SecureNN's formulas; MP-SPDZ\n"
      "                     summary lines; JSON and CSV records; PNG charts with gnuplot"},
+    {"onnx-test", verb_onnx_test, "onnx-test [--local] [--frac-bits F] [--atol A] [--rtol R] DIR...",
+     "run ONNX backend test folders (model.onnx, test_data_set_N/*.pb) through\n"
+     "                     the parties and compare with their expected outputs; pass, fail\n"
+     "                     and skip (with the reason) per folder, then the counts"},
 };
 #define VERB_COUNT (sizeof verbs / sizeof verbs[0])
 
@@ -502,42 +513,58 @@ static int verb_reveal(const client_opts_t *opts, int argc, char **argv)
     return rc;
 }
 
-int session_reveal(session_t *s, const char *name, const char *out, const char *verb)
+int session_fetch(session_t *s, const char *name, uint64_t **values, wire_tensor_info_t *info,
+                  const char *verb)
 {
     wire_request_t q = {.op = WIRE_OP_GET};
     snprintf(q.name, sizeof q.name, "%s", name);
-    int rc = TRINE_EXIT_FAIL;
+    *values = NULL;
     if (session_call(s, SHARE_PARTIES, &q) != TRINE_OK) {
         session_report(s, verb, SHARE_PARTIES);
-        return rc;
+        return TRINE_EXIT_FAIL;
     }
     const wire_reply_t *r0 = &s->res[0].reply, *r1 = &s->res[1].reply;
     const wire_tensor_info_t *t = &r0->info;
     size_t count = r0->data_len / sizeof(uint64_t);
-    uint64_t *x = malloc(r0->data_len ? r0->data_len : 1);
     if (t->kind != r1->info.kind || t->frac != r1->info.frac || t->ndim != r1->info.ndim ||
-        memcmp(t->shape, r1->info.shape, sizeof t->shape)) {
+        memcmp(t->shape, r1->info.shape, sizeof t->shape) || r0->data_len != r1->data_len) {
         fprintf(stderr,
                 "trine %s: party0 and party1 hold different tensors named '%s' "
                 "(shape or encoding differ); rm it and share it again\n",
                 verb, name);
-    } else if (!x) {
-        fprintf(stderr, "trine %s: out of memory for %zu values\n", verb, count);
-    } else {
-        for (size_t i = 0; i < count; i++) {
-            uint64_t a, b;
-            memcpy(&a, r0->data + 8 * i, 8);
-            memcpy(&b, r1->data + 8 * i, 8);
-            x[i] = a + b;
-        }
-        if (out)
-            rc = reveal_write(out, t, x, count);
-        else {
-            reveal_print(t, x, count);
-            rc = 0;
-        }
-        sodium_memzero(x, count * sizeof *x);
+        return TRINE_EXIT_FAIL;
     }
+    uint64_t *x = malloc(r0->data_len ? r0->data_len : 1);
+    if (!x) {
+        fprintf(stderr, "trine %s: out of memory for %zu values\n", verb, count);
+        return TRINE_EXIT_FAIL;
+    }
+    for (size_t i = 0; i < count; i++) {
+        uint64_t a, b;
+        memcpy(&a, r0->data + 8 * i, 8);
+        memcpy(&b, r1->data + 8 * i, 8);
+        x[i] = a + b;
+    }
+    *info = *t;
+    *values = x;
+    return 0;
+}
+
+int session_reveal(session_t *s, const char *name, const char *out, const char *verb)
+{
+    uint64_t *x;
+    wire_tensor_info_t t;
+    int rc = session_fetch(s, name, &x, &t, verb);
+    if (rc)
+        return rc;
+    size_t count = 1;
+    for (int i = 0; i < t.ndim; i++)
+        count *= t.shape[i];
+    if (out)
+        rc = reveal_write(out, &t, x, count);
+    else
+        reveal_print(&t, x, count);
+    sodium_memzero(x, count * sizeof *x);
     free(x);
     return rc;
 }

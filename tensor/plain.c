@@ -82,6 +82,30 @@ static plain_t *plain_new(plain_dtype_t dtype, int ndim, const size_t *shape, si
     return p;
 }
 
+plain_t *plain_alloc(plain_dtype_t dtype, int ndim, const size_t *shape)
+{
+    size_t count = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] == 0 || count > SIZE_MAX / sizeof(double) / shape[i]) {
+            return NULL;
+        }
+        count *= shape[i];
+    }
+    plain_t *p = plain_new(dtype, ndim, shape, count);
+    if (!p) {
+        return NULL;
+    }
+    if (plain_dtype_is_float(dtype)) {
+        p->real = calloc(count, sizeof *p->real);
+    } else {
+        p->ints = calloc(count, sizeof *p->ints);
+    }
+    if (!p->real && !p->ints) {
+        plain_destroy(&p);
+    }
+    return p;
+}
+
 static uint64_t load_le(const unsigned char *b, size_t n)
 {
     uint64_t v = 0;

@@ -42,6 +42,11 @@ bool plain_dtype_is_float(plain_dtype_t dtype);
 /* The .npy descr string of a dtype, e.g. "<f8". */
 const char *plain_dtype_name(plain_dtype_t dtype);
 
+/* A new plain_t of this dtype and shape (ndim 1 .. TENSOR_MAX_DIMS, every
+ * extent >= 1) with a zeroed value buffer: real for float dtypes, ints
+ * otherwise. NULL when memory runs out or the count overflows. */
+plain_t *plain_alloc(plain_dtype_t dtype, int ndim, const size_t *shape);
+
 /* Frees *p and its buffers and sets *p to NULL; accepts NULL. */
 void plain_destroy(plain_t **p);
 

@@ -15,9 +15,16 @@
  *       accuracy=, correct=, of=, and precision=, recall= for two classes
  *   fmnist agree A.npy B.npy
  *       the share of rows whose predicted class (as for acc) is the same
+ *   fmnist onnx WEIGHTS_DIR OUT.onnx
+ *       Network A with the weights WEIGHTS_DIR/w1.npy b1.npy ... w3 b3 as
+ *       an ONNX model (opset 13): input x [N,784], MatMul + Add, Relu, Gemm,
+ *       Relu, Gemm, output class = ArgMax(axis 1) [N] (INT64); what
+ *       network_a.prog computes
  *
  * Exit status: 0 success, 1 bad data or I/O error, 2 bad command line.
  */
+#include "onnx.pb-c.h"
+
 #include "tensor/plain.h"
 #include "tensor/prg.h"
 
@@ -45,6 +52,7 @@ static const char usage_text[] =
     "       fmnist init OUTDIR SEED [--sizes 784,128,128,10]\n"
     "       fmnist acc PRED.npy LABELS.npy\n"
     "       fmnist agree A.npy B.npy\n"
+    "       fmnist onnx WEIGHTS_DIR OUT.onnx\n"
     "IDX files are the raw (gunzipped) Fashion-MNIST files; '-' reads stdin.\n";
 
 static int usage_error(const char *what)
@@ -429,6 +437,166 @@ static int cmd_agree(int argc, char **argv)
     return rc;
 }
 
+/* ---- ONNX export ---------------------------------------------------------------- */
+
+#define FM_ONNX_WEIGHTS 6
+
+/* A FLOAT initializer named name holding p's values. */
+static void onnx_init_tensor(Onnx__TensorProto *t, const char *name, const plain_t *p,
+                             int64_t *dims, float *vals)
+{
+    onnx__tensor_proto__init(t);
+    t->name = (char *)name;
+    t->has_data_type = true;
+    t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    for (int i = 0; i < p->ndim; i++)
+        dims[i] = (int64_t)p->shape[i];
+    t->n_dims = (size_t)p->ndim;
+    t->dims = dims;
+    for (size_t i = 0; i < p->count; i++)
+        vals[i] = (float)plain_at(p, i);
+    t->n_float_data = p->count;
+    t->float_data = vals;
+}
+
+/* A value_info for a tensor of element type et and dims (0: symbolic "N"). */
+static void onnx_init_value(Onnx__ValueInfoProto *v, Onnx__TypeProto *tp,
+                            Onnx__TypeProto__Tensor *tt, Onnx__TensorShapeProto *sp,
+                            Onnx__TensorShapeProto__Dimension *d, Onnx__TensorShapeProto__Dimension **dp,
+                            const char *name, int32_t et, const int64_t *dims, size_t n)
+{
+    onnx__value_info_proto__init(v);
+    onnx__type_proto__init(tp);
+    onnx__type_proto__tensor__init(tt);
+    onnx__tensor_shape_proto__init(sp);
+    for (size_t i = 0; i < n; i++) {
+        onnx__tensor_shape_proto__dimension__init(&d[i]);
+        if (dims[i]) {
+            d[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+            d[i].dim_value = dims[i];
+        } else {
+            d[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+            d[i].dim_param = (char *)"N";
+        }
+        dp[i] = &d[i];
+    }
+    sp->n_dim = n;
+    sp->dim = dp;
+    tt->has_elem_type = true;
+    tt->elem_type = et;
+    tt->shape = sp;
+    tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    tp->tensor_type = tt;
+    v->name = (char *)name;
+    v->type = tp;
+}
+
+static int cmd_onnx(int argc, char **argv)
+{
+    if (argc != 4)
+        return usage_error("onnx wants WEIGHTS_DIR OUT.onnx");
+    static const char *const names[FM_ONNX_WEIGHTS] = {"w1", "b1", "w2", "b2", "w3", "b3"};
+    plain_t *w[FM_ONNX_WEIGHTS] = {0};
+    Onnx__TensorProto t[FM_ONNX_WEIGHTS], *tp[FM_ONNX_WEIGHTS];
+    int64_t dims[FM_ONNX_WEIGHTS][2];
+    float *vals[FM_ONNX_WEIGHTS] = {0};
+    int rc = FM_EXIT_FAIL;
+    for (int i = 0; i < FM_ONNX_WEIGHTS; i++) {
+        char path[FM_PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s.npy", argv[2], names[i]);
+        if (!(w[i] = read_npy(path)))
+            goto done;
+        if (w[i]->ndim != (i % 2 ? 1 : 2)) {
+            fprintf(stderr, "fmnist: %s must be %s\n", path, i % 2 ? "1-D" : "2-D");
+            goto done;
+        }
+        if (!(vals[i] = malloc(w[i]->count * sizeof *vals[i]))) {
+            fprintf(stderr, "fmnist: out of memory\n");
+            goto done;
+        }
+        onnx_init_tensor(&t[i], names[i], w[i], dims[i], vals[i]);
+        tp[i] = &t[i];
+    }
+    /* x @ w1 + b1 -> relu -> gemm(w2, b2) -> relu -> gemm(w3, b3) -> argmax */
+    static char *const ins[][3] = {{"x", "w1"}, {"xw1", "b1"}, {"z1"}, {"h1", "w2", "b2"},
+                                   {"z2"},      {"h2", "w3", "b3"}, {"z3"}};
+    static char *const outs[][1] = {{"xw1"}, {"z1"}, {"h1"}, {"z2"}, {"h2"}, {"z3"}, {"class"}};
+    static const char *const ops[] = {"MatMul", "Add", "Relu", "Gemm", "Relu", "Gemm", "ArgMax"};
+    static const size_t nins[] = {2, 2, 1, 3, 1, 3, 1};
+    enum { NODES = 7 };
+    Onnx__NodeProto node[NODES], *np[NODES];
+    Onnx__AttributeProto axis, keep, *attrs[2] = {&axis, &keep};
+    onnx__attribute_proto__init(&axis);
+    onnx__attribute_proto__init(&keep);
+    axis.name = "axis", keep.name = "keepdims";
+    axis.has_type = keep.has_type = true;
+    axis.type = keep.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+    axis.has_i = keep.has_i = true;
+    axis.i = 1, keep.i = 0;
+    for (int i = 0; i < NODES; i++) {
+        onnx__node_proto__init(&node[i]);
+        node[i].op_type = (char *)ops[i];
+        node[i].n_input = nins[i];
+        node[i].input = (char **)ins[i];
+        node[i].n_output = 1;
+        node[i].output = (char **)outs[i];
+        if (i == NODES - 1) {
+            node[i].n_attribute = 2;
+            node[i].attribute = attrs;
+        }
+        np[i] = &node[i];
+    }
+    Onnx__ValueInfoProto in, out, *inp = &in, *outp = &out;
+    Onnx__TypeProto tin, tout;
+    Onnx__TypeProto__Tensor ttin, ttout;
+    Onnx__TensorShapeProto sin, sout;
+    Onnx__TensorShapeProto__Dimension din[2], dout[1], *dpin[2], *dpout[1];
+    int64_t xdims[2] = {0, (int64_t)w[0]->shape[0]}, ydims[1] = {0};
+    onnx_init_value(&in, &tin, &ttin, &sin, din, dpin, "x", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT,
+                    xdims, 2);
+    onnx_init_value(&out, &tout, &ttout, &sout, dout, dpout, "class",
+                    ONNX__TENSOR_PROTO__DATA_TYPE__INT64, ydims, 1);
+    Onnx__GraphProto g;
+    onnx__graph_proto__init(&g);
+    g.name = "network_a";
+    g.n_node = NODES, g.node = np;
+    g.n_initializer = FM_ONNX_WEIGHTS, g.initializer = tp;
+    g.n_input = 1, g.input = &inp;
+    g.n_output = 1, g.output = &outp;
+    Onnx__OperatorSetIdProto opset, *opsetp = &opset;
+    onnx__operator_set_id_proto__init(&opset);
+    opset.domain = "";
+    opset.has_version = true;
+    opset.version = 13;
+    Onnx__ModelProto m;
+    onnx__model_proto__init(&m);
+    m.has_ir_version = true;
+    m.ir_version = 7;
+    m.producer_name = "trine fmnist";
+    m.n_opset_import = 1, m.opset_import = &opsetp;
+    m.graph = &g;
+    size_t len = onnx__model_proto__get_packed_size(&m);
+    uint8_t *buf = malloc(len);
+    FILE *f = buf ? fopen(argv[3], "wb") : NULL;
+    if (!f) {
+        fprintf(stderr, "fmnist: cannot write %s: %s\n", argv[3], strerror(errno));
+    } else {
+        onnx__model_proto__pack(&m, buf);
+        bool ok = fwrite(buf, 1, len, f) == len;
+        if (fclose(f) != 0 || !ok)
+            fprintf(stderr, "fmnist: cannot write %s\n", argv[3]);
+        else
+            rc = 0;
+    }
+    free(buf);
+done:
+    for (int i = 0; i < FM_ONNX_WEIGHTS; i++) {
+        free(vals[i]);
+        plain_destroy(&w[i]);
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -445,5 +613,7 @@ int main(int argc, char **argv)
         return cmd_acc(argc, argv);
     if (!strcmp(argv[1], "agree"))
         return cmd_agree(argc, argv);
+    if (!strcmp(argv[1], "onnx"))
+        return cmd_onnx(argc, argv);
     return usage_error("unknown command");
 }

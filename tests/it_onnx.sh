@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# tests/it_onnx.sh — ONNX models through real parties:
+#  1. conformance: every ONNX backend test of Debian's libonnx-testdata
+#     (data/node/*, data/pytorch-converted/*) through `trine onnx-test
+#     --local`; none may fail, and every skip names an operator, attribute,
+#     type or shape outside what trine compiles;
+#  2. the HE-MAN workflow on a running cluster: the model owner shares a
+#     Network A exported by `fmnist onnx`, the data owner runs it on a .npy
+#     file and alone reveals the classes, which equal the native program's;
+#  3. models refused before any data moves, naming the node.
+#   it_onnx.sh SRC BUILD NPY_TOOL FMNIST
+set -uo pipefail
+src=$1 build=$2 npy=$3 fmnist=$4
+. "$src/tests/it_lib.sh"
+data=/usr/share/libonnx-testdata/data
+[ -d "$data/node" ] || { echo "SKIP: libonnx-testdata is not installed (./deploy/deps)"; exit 77; }
+
+# ---- 1. conformance -----------------------------------------------------------
+export TMPDIR=$work
+out=$("$trine" onnx-test --local "$data"/node/* "$data"/pytorch-converted/* 2>&1)
+rc=$?
+summary=$(grep '^onnx-test:' <<<"$out")
+[ $rc -eq 0 ] || fail "onnx-test exited $rc: $(grep -E '^(FAIL|onnx-test)' <<<"$out")"
+passed=$(sed -E 's/onnx-test: ([0-9]+) passed.*/\1/' <<<"$summary")
+[ "$passed" -ge 100 ] || fail "only $passed conformance tests pass: $summary"
+# A skip must say what is outside trine's list: an unsupported operator,
+# attribute or value, a type, a rank or shape, or non-constant operands.
+bad=$(grep '^skip' <<<"$out" | grep -vE 'operator [A-Za-z]+ is not supported|attribute|is not supported|are not supported|not supported \(|element type|is (INT|UINT|BOOL|STRING|FLOAT16|BFLOAT16|COMPLEX)|rank [0-9]|no test_data_set|only as a graph output|must be a constant|not a constant|must be initializers|broadcasting both|other than 1|outside rank|trine handles|trine multiplies')
+[ -z "$bad" ] || fail "skips without a reason outside the list: $bad"
+ok "conformance: $summary"
+# Every operator of the list passes at least one test.
+for t in test_gemm_all_attributes test_matmul_2d test_add_bcast test_sub test_mul \
+    test_relu test_sigmoid test_conv_with_strides_and_asymmetric_padding test_maxpool_2d_pads \
+    test_averagepool_2d_pads test_globalaveragepool test_flatten_axis2 test_reshape_negative_dim \
+    test_transpose_all_permutations_3 test_identity test_dropout_default test_argmax_keepdims_random \
+    test_softmax_axis_1 test_BatchNorm2d_eval test_Conv1d_stride test_AvgPool2d_stride \
+    test_MaxPool1d_stride test_Linear; do
+    grep -q "^pass  $t\$" <<<"$out" || fail "$t does not pass: $(grep " $t" <<<"$out")"
+done
+ok "each listed operator passes its tests"
+
+# ---- 2. model owner and data owner -------------------------------------------
+mkdir -p "$dir/keys/clients" "$work/m"
+"$trine" keygen --dir "$dir/keys" other >/dev/null && cp "$dir/keys/other.pub" "$dir/keys/clients/"
+"$lc" start "$dir" >/dev/null || fail "local-cluster start"
+"$fmnist" init "$work/m" 7 --sizes 784,128,128,10 >/dev/null || fail "fmnist init"
+"$fmnist" onnx "$work/m" "$work/a.onnx" || fail "fmnist onnx"
+"$npy" gen f1 31 "$work/x.npy" 50 784 || fail gen
+# The model owner (client) shares the weights, granted to the data owner.
+out=$(T share-model "$work/a.onnx" na. --grant "$dir/keys/other.pub" 2>&1) || fail "share-model: $out"
+[ -f "$work/a.public.onnx" ] || fail "no public model written: $out"
+[ "$(stat -c %s "$work/a.public.onnx")" -lt 4000 ] ||
+    fail "the public model still holds the weights ($(stat -c %s "$work/a.public.onnx") bytes)"
+for w in w1 b1 w2 b2 w3 b3; do
+    T ls | grep -q "na.$w" || fail "na.$w not stored"
+done
+# The data owner (other) runs it on its file; only it can reveal.
+out=$(O infer --model "$work/a.public.onnx" --input "$work/x.npy" -o "$work/onnx.npy" --batch 16 2>&1) ||
+    fail "infer --model a.public.onnx: $out"
+expect_fail "only its owner can reveal it" O reveal na.w1
+# The same weights through the native program, shared by the data owner.
+for w in w1 b1 w2 b2 w3 b3; do O share "$w" "$work/m/$w.npy" >/dev/null || fail "share $w"; done
+O infer --model "$src/examples/fashion-mnist/network_a.prog" --input "$work/x.npy" \
+    -o "$work/native.npy" --batch 16 >/dev/null || fail "native infer"
+"$npy" cmp "$work/native.npy" "$work/onnx.npy" 0 >/dev/null ||
+    fail "ONNX classes differ from the native program's"
+# A model that holds its weights runs too: they are shared for the job only.
+before=$(O ls | wc -l)
+O infer --model "$work/a.onnx" --input "$work/x.npy" -o "$work/own.npy" >/dev/null ||
+    fail "infer --model a.onnx"
+[ "$(O ls | wc -l)" = "$before" ] || fail "infer with a full model left tensors behind"
+"$npy" cmp "$work/native.npy" "$work/own.npy" 0 >/dev/null || fail "full model's classes differ"
+ok "model owner shares Network A as ONNX; the data owner's classes = the native program's (50 rows)"
+
+# ---- 3. refused before any data moves -----------------------------------------
+before=$(O ls | wc -l)
+"$npy" gen f1 32 "$work/x3.npy" 3 4 5 || fail gen
+expect_fail "node 0 '' (Acos): operator Acos is not supported" \
+    O infer --model "$data/node/test_acos/model.onnx" --input "$work/x3.npy"
+"$npy" gen f1 33 "$work/x4.npy" 2 4 6 5 || fail gen
+expect_fail "(Conv): group 2 is not supported (only group 1)" \
+    O infer --model "$data/pytorch-converted/test_Conv2d_groups/model.onnx" --input "$work/x4.npy"
+head -c 1000 /dev/urandom >"$work/junk.onnx"
+expect_fail "not an ONNX model" O infer --model "$work/junk.onnx" --input "$work/x3.npy"
+[ "$(O ls | wc -l)" = "$before" ] || fail "a refused model stored something"
+ok "unsupported operators and attributes, and junk, are refused before any data moves"
