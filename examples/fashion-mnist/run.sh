@@ -221,6 +221,17 @@ figure infer_plain_accuracy "$a_plain"
 figure infer_diff_points "$(awk -v a="$a_priv" -v b="$a_plain" 'BEGIN { printf "%.2f", 100 * (a - b) }')"
 figure infer_agree "$(acc_of "$agree" agree)"
 
+# ---- (d2) the same model as ONNX: the model owner exports and shares it,
+# the data owner runs the public graph on its test images ----
+logged "$fmnist" onnx "$model" "$work/network_a.onnx"
+logged M share-model "$work/network_a.onnx" fa. --grant "$cluster/keys/data.pub" \
+    -o "$work/network_a.public.onnx"
+for w in "${weights_a[@]}"; do stored_model+=("fa.$w"); done
+logged D infer --model "$work/network_a.public.onnx" --input test_x -o "$work/pred_onnx.npy" \
+    --batch $batch
+agree_onnx=$("$fmnist" agree "$work/pred_private.npy" "$work/pred_onnx.npy")
+figure onnx_agree "$(acc_of "$agree_onnx" agree)"
+
 # per_step STATS: seconds per step past the first, bytes per step (all
 # parties) without the one-off masking of the weights, rounds per step.
 per_step() {
@@ -257,7 +268,7 @@ timed batch128_scores "$here/network_a_scores.prog" b128 $batch
 timed batch1 "$here/network_a.prog" one 1
 timed batch1_scores "$here/network_a_scores.prog" one 1
 # The model owner takes its weights back; the data owner its images.
-for w in "${weights_a[@]}"; do logged M rm "$w"; done
+for w in "${weights_a[@]}"; do logged M rm "$w"; logged M rm "fa.$w"; done
 stored_model=()
 for s in test one b128; do logged D rm "${s}_x"; done
 stored_data=()
@@ -331,7 +342,8 @@ summary() {
     read -r l1 _ _ _ < <(per_step "$work/batch1_scores.stats")
     awk -v ap="$a_priv" -v aq="$a_plain" -v n="$n_test" -v s128="$s128" -v b128="$b128" \
         -v s1="$s1" -v b1="$b1" -v l128="$l128" -v l1="$l1" -v tp="$t_priv" -v tq="$t_plain" \
-        -v nsub="$n_sub" -v lp="$(acc_of "$lr_p" accuracy)" -v lq="$(acc_of "$lr_q" accuracy)" -v cls="$classes" '
+        -v nsub="$n_sub" -v lp="$(acc_of "$lr_p" accuracy)" -v lq="$(acc_of "$lr_q" accuracy)" -v cls="$classes" \
+        -v ox="$(acc_of "$agree_onnx" agree)" '
     function mark(ok) { return ok ? "met" : "MISSED" }
     BEGIN {
         printf "\nNetwork A on %d test images: private %.2f%%, plaintext %.2f%% (%+.2f points; target within 0.5: %s)\n",
@@ -342,6 +354,8 @@ summary() {
         printf "  batch 1:   %.2f ms and %.3f MB an image (targets 10 ms: %s, 0.5 MB: %s);\n",
             1000 * s1, b1 / 1e6, mark(s1 <= 0.010), mark(b1 <= 0.5e6)
         printf "             %.2f ms for the logits without the argmax\n", 1000 * l1
+        printf "  as ONNX (fmnist onnx, share-model, infer --model): the same class as the program on %.2f%% of the images\n",
+            100 * ox
         printf "Training one epoch on %d images: private %.2f%%, plaintext %.2f%% (%+.2f points; target within 1: %s)\n",
             nsub, 100 * tp, 100 * tq, 100 * (tp - tq), mark(tp - tq <= 0.01 && tq - tp <= 0.01)
         printf "Logistic regression, classes %s: private %.2f%%, plaintext %.2f%%\n",
