@@ -275,8 +275,8 @@ static bool onnx_test_compare(const onnx_test_t *t, const onnx_io_t *o, const do
     }
     for (size_t i = 0; i < count; i++) {
         double w = o->argmax_axis >= 0 ? onnx_test_argmax(o, want, i)
-                   : want->real           ? want->real[i]
-                                          : (double)(int64_t)want->ints[i];
+                   : want->real        ? want->real[i]
+                                       : (double)(int64_t)want->ints[i];
         double tol = o->argmax_axis >= 0 ? 0 : t->atol + extra + t->rtol * fabs(w);
         if (!(fabs(got[i] - w) <= tol)) {
             snprintf(msg, size, "output '%s' [%zu]: got %.6g, expected %.6g (tolerance %.3g)",
@@ -398,7 +398,8 @@ static void onnx_test_dir(onnx_test_t *t, const char *dir)
                 shapes[i].ndim = in[i]->ndim;
                 memcpy(shapes[i].shape, in[i]->shape, sizeof shapes[i].shape);
             }
-            onnx_compile_opts_t co = {.prefix = wpre, .shapes = shapes,
+            onnx_compile_opts_t co = {.prefix = wpre,
+                                      .shapes = shapes,
                                       .nshapes = nin > 0 ? (size_t)nin : 0,
                                       .ints = (const plain_t *const *)in};
             if (nin < 0 || nwant < 0) {

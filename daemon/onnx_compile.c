@@ -8,6 +8,7 @@
  */
 #include "onnx_compile.h"
 
+#include "log.h"
 #include "wire.h"
 
 #include <math.h>
@@ -17,16 +18,15 @@
 #include <string.h>
 
 typedef struct {
-    const char *name;          /* the ONNX name, in the model */
-    int var;                   /* program variable, -1 when none yet */
-    int rank;                  /* ONNX rank; ndim is max(rank, 1) */
+    const char *name; /* the ONNX name, in the model */
+    int var;          /* program variable, -1 when none yet */
+    int rank;         /* ONNX rank; ndim is max(rank, 1) */
     int ndim;
     size_t shape[TENSOR_MAX_DIMS];
-    bool constant;             /* an initializer or a Constant's output */
-    bool held;                 /* a constant whose values trine keeps */
-    plain_t *data;             /* a constant's values when known, owned */
-    bool batch0;               /* axis 0 is the batch */
-    int uses;                  /* node inputs and graph outputs reading it */
+    bool constant; /* an initializer or a Constant's output */
+    plain_t *data; /* a constant's values when known (NULL when
+                      trine keeps them), owned */
+    bool batch0;   /* axis 0 is the batch */
 } ox_val_t;
 
 typedef struct {
@@ -38,13 +38,13 @@ typedef struct {
     ox_val_t *vals;
     size_t nvals;
     prog_shapes_t *shapes;
-    int *fold;                 /* per node: the BatchNormalization folded into it, or -1 */
-    bool *skip;                /* per node: folded into an earlier node */
-    size_t node;               /* the node being compiled */
+    int *fold;   /* per node: the BatchNormalization folded into it, or -1 */
+    bool *skip;  /* per node: folded into an earlier node */
+    size_t node; /* the node being compiled */
     const Onnx__NodeProto *n;
-    size_t ndata;              /* graph inputs that are not initializers */
-    const char *folded_out;    /* output 0's name when a BatchNormalization
-                                  folds into the node: the BN's output */
+    size_t ndata;           /* graph inputs that are not initializers */
+    const char *folded_out; /* output 0's name when a BatchNormalization
+                               folds into the node: the BN's output */
     unsigned temps;
 } ox_t;
 
@@ -73,17 +73,6 @@ __attribute__((format(printf, 3, 4))) static trine_status_t ox_fail(ox_t *c, tri
 static trine_status_t ox_nomem(ox_t *c)
 {
     return ox_fail(c, TRINE_ENOMEM, "out of memory");
-}
-
-/* "[2, 3, 4]" into buf. */
-static const char *ox_dims(char *buf, size_t size, int ndim, const size_t *shape)
-{
-    size_t k = (size_t)snprintf(buf, size, "[");
-    for (int i = 0; i < ndim && k < size; i++)
-        k += (size_t)snprintf(buf + k, size - k, "%s%zu", i ? ", " : "", shape[i]);
-    if (k < size)
-        snprintf(buf + k, size - k, "]");
-    return buf;
 }
 
 /* ---- values and variables ------------------------------------------------------- */
@@ -431,7 +420,6 @@ static trine_status_t ox_alias(ox_t *c, const ox_val_t *src)
         return ox_nomem(c);
     ox_val_t copy = c->vals[i];
     copy.name = v->name;
-    copy.uses = 0;
     if (copy.data && !(copy.data = ox_real_copy(copy.data)))
         return ox_nomem(c);
     *v = copy;
@@ -517,11 +505,11 @@ static trine_status_t ox_add_sub(ox_t *c, bool sub)
             r = ox_scale(c, r, -1.0);
         return ox_define(c, 0, r, b->rank, b->batch0);
     }
-    char da[64], db[64];
+    char da[LOG_SHAPE_CHARS], db[LOG_SHAPE_CHARS];
     return ox_fail(c, TRINE_EUNSUPPORTED,
                    "operands %s and %s: broadcasting both operands is not supported (one must "
                    "broadcast to the other)",
-                   ox_dims(da, sizeof da, a->ndim, a->shape), ox_dims(db, sizeof db, b->ndim, b->shape));
+                   log_shape(da, a->ndim, a->shape), log_shape(db, b->ndim, b->shape));
 }
 
 /* a * b, one broadcasting to the other: a broadcast operand is first
@@ -539,11 +527,11 @@ static int ox_mul_vars(ox_t *c, ox_val_t *a, int va, ox_val_t *b, int vb, bool *
     if (ox_same_shape(a, b))
         return ox_op2(c, PROG_MUL, va, vb);
     if (!ox_broadcasts(b, a)) {
-        char da[64], db[64];
+        char da[LOG_SHAPE_CHARS], db[LOG_SHAPE_CHARS];
         ox_fail(c, TRINE_EUNSUPPORTED,
                 "operands %s and %s: broadcasting both operands is not supported (one must "
                 "broadcast to the other)",
-                ox_dims(da, sizeof da, a->ndim, a->shape), ox_dims(db, sizeof db, b->ndim, b->shape));
+                log_shape(da, a->ndim, a->shape), log_shape(db, b->ndim, b->shape));
         return -1;
     }
     int zeros = ox_scale(c, va, 0.0);
@@ -665,8 +653,7 @@ typedef struct {
     plain_t *s, *t;
 } ox_bn_t;
 
-static trine_status_t ox_bn_params(ox_t *c, const Onnx__NodeProto *bn, size_t channels,
-                                   ox_bn_t *f)
+static trine_status_t ox_bn_params(ox_t *c, const Onnx__NodeProto *bn, size_t channels, ox_bn_t *f)
 {
     *f = (ox_bn_t){0};
     ox_val_t *p[4];
@@ -707,6 +694,30 @@ static void ox_bn_clear(ox_bn_t *f)
     plain_destroy(&f->t);
 }
 
+/* Starts folding BatchNormalization node bn into a layer with weight w,
+ * bias b (may be NULL) and n output channels: *f its per-channel scale and
+ * shift, *ww a copy of w's values and *wb n zeros for the new bias, all
+ * NULL when trine keeps the values. */
+static trine_status_t ox_fold_begin(ox_t *c, int bn, const ox_val_t *w, const ox_val_t *b, size_t n,
+                                    ox_bn_t *f, plain_t **ww, plain_t **wb)
+{
+    *ww = *wb = NULL;
+    trine_status_t st = ox_bn_params(c, c->m->proto->graph->node[bn], n, f);
+    if (st || !f->s)
+        return st;
+    size_t shape[1] = {n};
+    if (!w->data || (b && !b->data))
+        st = ox_fail(c, TRINE_EFORMAT, "the weights must hold values to fold into");
+    else if (!(*ww = ox_real_copy(w->data)) || !(*wb = plain_alloc(PLAIN_F8, 1, shape)))
+        st = ox_nomem(c);
+    if (st) {
+        plain_destroy(ww);
+        plain_destroy(wb);
+        ox_bn_clear(f);
+    }
+    return st;
+}
+
 /* Checks a BatchNormalization node's own attributes and outputs. */
 static trine_status_t ox_bn_check(ox_t *c, const Onnx__NodeProto *bn)
 {
@@ -740,8 +751,8 @@ static trine_status_t ox_gemm(ox_t *c)
         (st = ox_float(c, "alpha", 1.0, &alpha)) || (st = ox_float(c, "beta", 1.0, &beta)))
         return st;
     if (a->rank != 2 || b->rank != 2)
-        return ox_fail(c, TRINE_EUNSUPPORTED, "A and B must be 2-D, not of rank %d and %d",
-                       a->rank, b->rank);
+        return ox_fail(c, TRINE_EUNSUPPORTED, "A and B must be 2-D, not of rank %d and %d", a->rank,
+                       b->rank);
     int bn = c->fold[c->node];
     size_t out_n = tb ? b->shape[0] : b->shape[1];
     int va = ox_var(c, a), vb, vc = -1;
@@ -751,23 +762,11 @@ static trine_status_t ox_gemm(ox_t *c)
             vc = ox_var(c, cc);
     } else {
         ox_bn_t f;
-        if ((st = ox_bn_params(c, c->m->proto->graph->node[bn], out_n, &f)))
-            return st;
-        plain_t *wb = NULL, *wc = NULL;
+        plain_t *wb, *wc;
         size_t cshape[1] = {out_n};
-        if (f.s && (!b->data || (cc && !cc->data))) {
-            ox_bn_clear(&f);
-            return ox_fail(c, TRINE_EFORMAT, "B and C must hold values to fold into");
-        }
+        if ((st = ox_fold_begin(c, bn, b, cc, out_n, &f, &wb, &wc)))
+            return st;
         if (f.s) {
-            wb = ox_real_copy(b->data);
-            wc = plain_alloc(PLAIN_F8, 1, cshape);
-            if (!wb || !wc) {
-                plain_destroy(&wb);
-                plain_destroy(&wc);
-                ox_bn_clear(&f);
-                return ox_nomem(c);
-            }
             for (size_t i = 0; i < wb->count; i++)
                 wb->real[i] *= alpha * f.s->real[tb ? i / b->shape[1] : i % b->shape[1]];
             for (size_t j = 0; j < out_n; j++) {
@@ -783,7 +782,8 @@ static trine_status_t ox_gemm(ox_t *c)
     }
     if (va < 0 || vb < 0 || (bn >= 0 && vc < 0) || (cc && vc < 0))
         return TRINE_EUNSUPPORTED;
-    int y = ox_emit(c, (prog_op_t){.code = PROG_MATMUL, .in = {va, vb}, .iattr = {ta != 0, tb != 0}});
+    int y =
+        ox_emit(c, (prog_op_t){.code = PROG_MATMUL, .in = {va, vb}, .iattr = {ta != 0, tb != 0}});
     if (y >= 0 && alpha != 1.0)
         y = ox_scale(c, y, alpha);
     if (y >= 0 && vc >= 0) {
@@ -802,7 +802,7 @@ static trine_status_t ox_gemm(ox_t *c)
  * kernel, strides and pads (begin, end) per spatial axis, from the
  * attributes. A 1-D node has one spatial axis. */
 typedef struct {
-    int sd;                /* spatial axes: 1 or 2 */
+    int sd; /* spatial axes: 1 or 2 */
     size_t in[2], k[2], s[2], pb[2], pe[2];
 } ox_geom_t;
 
@@ -811,7 +811,8 @@ static trine_status_t ox_geometry(ox_t *c, const ox_val_t *x, const size_t *kern
 {
     if (x->rank != 3 && x->rank != 4)
         return ox_fail(c, TRINE_EUNSUPPORTED,
-                       "input of rank %d: trine handles 1-D and 2-D (rank 3 and 4) inputs", x->rank);
+                       "input of rank %d: trine handles 1-D and 2-D (rank 3 and 4) inputs",
+                       x->rank);
     g->sd = x->rank - 2;
     int64_t v[4];
     size_t n;
@@ -948,23 +949,11 @@ static trine_status_t ox_conv(ox_t *c)
             vb = ox_var(c, b);
     } else {
         ox_bn_t f;
-        if ((st = ox_bn_params(c, c->m->proto->graph->node[bn], oc, &f)))
-            return st;
-        plain_t *ww = NULL, *wb = NULL;
+        plain_t *ww, *wb;
         size_t bshape[1] = {oc};
-        if (f.s && (!w->data || (b && !b->data))) {
-            ox_bn_clear(&f);
-            return ox_fail(c, TRINE_EFORMAT, "W and B must hold values to fold into");
-        }
+        if ((st = ox_fold_begin(c, bn, w, b, oc, &f, &ww, &wb)))
+            return st;
         if (f.s) {
-            ww = ox_real_copy(w->data);
-            wb = plain_alloc(PLAIN_F8, 1, bshape);
-            if (!ww || !wb) {
-                plain_destroy(&ww);
-                plain_destroy(&wb);
-                ox_bn_clear(&f);
-                return ox_nomem(c);
-            }
             size_t per = ww->count / oc;
             for (size_t i = 0; i < ww->count; i++)
                 ww->real[i] *= f.s->real[i / per];
@@ -1049,7 +1038,8 @@ static trine_status_t ox_global_avg(ox_t *c)
         return st;
     if (x->rank != 3 && x->rank != 4)
         return ox_fail(c, TRINE_EUNSUPPORTED,
-                       "input of rank %d: trine handles 1-D and 2-D (rank 3 and 4) inputs", x->rank);
+                       "input of rank %d: trine handles 1-D and 2-D (rank 3 and 4) inputs",
+                       x->rank);
     ox_geom_t g = {.sd = x->rank - 2};
     int vx = ox_var(c, x);
     int x4 = vx < 0 ? -1 : ox_lift(c, x, vx);
@@ -1309,8 +1299,8 @@ static trine_status_t ox_softmax(ox_t *c)
 /* ---- constants and batch normalization --------------------------------------------- */
 
 /* Makes v a constant whose values trine keeps under prefix (t's dims). */
-static trine_status_t ox_held(ox_t *c, ox_val_t *v, const Onnx__TensorProto *t,
-                              const char *prefix, const char *what)
+static trine_status_t ox_held(ox_t *c, ox_val_t *v, const Onnx__TensorProto *t, const char *prefix,
+                              const char *what)
 {
     if (t->n_dims < 1 || t->n_dims > TENSOR_MAX_DIMS)
         return trine_err_set(c->err, TRINE_EUNSUPPORTED, "%s: rank %zu", what, t->n_dims);
@@ -1322,7 +1312,7 @@ static trine_status_t ox_held(ox_t *c, ox_val_t *v, const Onnx__TensorProto *t,
         return trine_err_set(c->err, TRINE_EFORMAT, "%s: '%s' is not a tensor prefix", what,
                              prefix);
     snprintf(c->out->stored, sizeof c->out->stored, "%s", prefix);
-    v->constant = v->held = true;
+    v->constant = true;
     v->rank = v->ndim = (int)t->n_dims;
     for (int k = 0; k < TENSOR_MAX_DIMS; k++) {
         if (k < v->rank && (t->dims[k] < 1 || t->dims[k] > (int64_t)1 << 40))
@@ -1586,8 +1576,9 @@ static trine_status_t ox_inputs(ox_t *c)
                                  c->what, name);
         int32_t et = t->tensor_type->elem_type;
         const plain_t *pub = k < c->o->nshapes && c->o->ints ? c->o->ints[k] : NULL;
-        if (pub && pub->ints && (et == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ||
-                                 et == ONNX__TENSOR_PROTO__DATA_TYPE__INT32)) {
+        if (pub && pub->ints &&
+            (et == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ||
+             et == ONNX__TENSOR_PROTO__DATA_TYPE__INT32)) {
             /* a public integer input: structure, like Reshape's shape */
             ox_val_t *v = ox_add(c, name);
             if (!v || !(v->data = plain_alloc(PLAIN_I8, pub->ndim, pub->shape)))
@@ -1600,7 +1591,8 @@ static trine_status_t ox_inputs(ox_t *c)
             memcpy(v->shape, pub->shape, sizeof v->shape);
             continue;
         }
-        if (et != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && et != ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE)
+        if (et != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT &&
+            et != ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE)
             return trine_err_set(c->err, TRINE_EUNSUPPORTED,
                                  "%s: input '%s' is %s; trine computes on real numbers (FLOAT, "
                                  "DOUBLE)",
@@ -1612,7 +1604,8 @@ static trine_status_t ox_inputs(ox_t *c)
         v->rank = s ? (int)s->n_dim : 0;
         if (k < c->o->nshapes) {
             const onnx_shape_t *p = &c->o->shapes[k];
-            if (s && (int)s->n_dim != p->ndim && !(s->n_dim == 0 && p->ndim == 1 && p->shape[0] == 1))
+            if (s && (int)s->n_dim != p->ndim &&
+                !(s->n_dim == 0 && p->ndim == 1 && p->shape[0] == 1))
                 return trine_err_set(c->err, TRINE_ESHAPE,
                                      "%s: input '%s' has rank %zu, the data %d", c->what, name,
                                      s->n_dim, p->ndim);
@@ -1620,7 +1613,8 @@ static trine_status_t ox_inputs(ox_t *c)
             memcpy(v->shape, p->shape, sizeof v->shape);
             for (size_t d = 0; s && d < s->n_dim && d < (size_t)p->ndim; d++)
                 if (s->dim[d]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
-                    (size_t)s->dim[d]->dim_value != p->shape[d] && !(c->o->batch && k == 0 && d == 0))
+                    (size_t)s->dim[d]->dim_value != p->shape[d] &&
+                    !(c->o->batch && k == 0 && d == 0))
                     return trine_err_set(c->err, TRINE_ESHAPE,
                                          "%s: input '%s' has extent %lld on axis %zu, the data "
                                          "%zu",

@@ -51,7 +51,7 @@
 #define ONNX_IO_MAX 16 /* graph inputs and outputs compiled */
 
 typedef struct {
-    int var;       /* the program's PROG_VAR_INPUT */
+    int var;        /* the program's PROG_VAR_INPUT */
     plain_t *value; /* the model's value after folding, owned; NULL when the
                        model's weights are kept by trine */
 } onnx_weight_t;
@@ -61,12 +61,12 @@ typedef struct {
     int index;      /* inputs: the position among the graph's data inputs */
     int var;        /* the program variable */
     int rank;       /* ONNX rank (0 for a scalar, shape then [1]) */
-    /* Outputs only: ArgMax or Softmax, the var holds indices; argmax_axis
-     * is the axis of the ONNX input (>= 0), argmax_flat true when the dims
-     * from it on are flattened (Softmax before opset 13), keepdims as for
-     * ArgMax. -1 for a plain value. */
+    /* Outputs only: a Softmax's, whose var holds the index of the maximum
+     * (argmax-only semantics): argmax_axis is the axis of the Softmax's
+     * input, argmax_flat true when the dims from it on count as one
+     * (opsets before 13). -1 for any other output. */
     int argmax_axis;
-    bool argmax_flat, keepdims;
+    bool argmax_flat;
 } onnx_io_t;
 
 typedef struct {
@@ -75,7 +75,7 @@ typedef struct {
     size_t nweights;
     onnx_io_t inputs[ONNX_IO_MAX]; /* the data inputs of the program */
     size_t ninputs;
-    size_t ndata; /* the graph's data inputs, public integer ones included */
+    size_t ndata;                   /* the graph's data inputs, public integer ones included */
     onnx_io_t outputs[ONNX_IO_MAX]; /* graph outputs, in graph order */
     size_t noutputs;
     bool rows_independent;

@@ -21,8 +21,8 @@ static trine_status_t onnx_slurp(const char *path, uint8_t **buf, size_t *len, t
     }
     if ((uint64_t)st.st_size > ONNX_FILE_MAX) {
         fclose(f);
-        return trine_err_set(err, TRINE_ELIMIT, "%s: %lld bytes, more than trine reads (%zu)",
-                             path, (long long)st.st_size, ONNX_FILE_MAX);
+        return trine_err_set(err, TRINE_ELIMIT, "%s: %lld bytes, more than trine reads (%zu)", path,
+                             (long long)st.st_size, ONNX_FILE_MAX);
     }
     *len = (size_t)st.st_size;
     *buf = malloc(*len ? *len : 1);
@@ -75,16 +75,16 @@ trine_status_t onnx_model_read(onnx_model_t *m, const char *path, trine_err_t *e
                                  "%s: the model imports no default-domain ONNX opset (operator "
                                  "domains outside ONNX's are not supported)",
                                  path);
-        return trine_err_set(err, TRINE_EUNSUPPORTED,
-                             "%s: ONNX opset %lld is not supported (trine compiles opsets %d to %d)",
-                             path, v, ONNX_OPSET_MIN, ONNX_OPSET_MAX);
+        return trine_err_set(
+            err, TRINE_EUNSUPPORTED,
+            "%s: ONNX opset %lld is not supported (trine compiles opsets %d to %d)", path, v,
+            ONNX_OPSET_MIN, ONNX_OPSET_MAX);
     }
     for (size_t i = 0; i < g->n_node; i++) {
         const Onnx__NodeProto *n = g->node[i];
         if (!n->op_type || !n->op_type[0]) {
             onnx_model_clear(m);
-            return trine_err_set(err, TRINE_EFORMAT, "%s: node %zu has no operator type", path,
-                                 i);
+            return trine_err_set(err, TRINE_EFORMAT, "%s: node %zu has no operator type", path, i);
         }
         if (!onnx_default_domain(n->domain)) {
             trine_err_set(err, TRINE_EUNSUPPORTED,
@@ -154,8 +154,7 @@ const char *onnx_type_name(int32_t data_type)
         [ONNX__TENSOR_PROTO__DATA_TYPE__COMPLEX128] = "COMPLEX128",
         [ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16] = "BFLOAT16",
     };
-    if (data_type < 0 || (size_t)data_type >= sizeof names / sizeof names[0] ||
-        !names[data_type])
+    if (data_type < 0 || (size_t)data_type >= sizeof names / sizeof names[0] || !names[data_type])
         return "?";
     return names[data_type];
 }
@@ -176,11 +175,11 @@ static trine_status_t onnx_tensor_values(const Onnx__TensorProto *t, const char 
                                          trine_err_t *err)
 {
     int32_t type = t->data_type;
-    size_t width = type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ||
-                           type == ONNX__TENSOR_PROTO__DATA_TYPE__INT32
-                       ? 4
-                       : 8;
-    size_t typed = type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT   ? t->n_float_data
+    size_t width =
+        type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || type == ONNX__TENSOR_PROTO__DATA_TYPE__INT32
+            ? 4
+            : 8;
+    size_t typed = type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT    ? t->n_float_data
                    : type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? t->n_double_data
                    : type == ONNX__TENSOR_PROTO__DATA_TYPE__INT32  ? t->n_int32_data
                                                                    : t->n_int64_data;
@@ -212,9 +211,7 @@ static trine_status_t onnx_tensor_values(const Onnx__TensorProto *t, const char 
         case ONNX__TENSOR_PROTO__DATA_TYPE__INT32:
             p->ints[i] = (uint64_t)(int64_t)(raw ? (int32_t)(uint32_t)bits : t->int32_data[i]);
             break;
-        default:
-            p->ints[i] = raw ? bits : (uint64_t)t->int64_data[i];
-            break;
+        default: p->ints[i] = raw ? bits : (uint64_t)t->int64_data[i]; break;
         }
     }
     return TRINE_OK;

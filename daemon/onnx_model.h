@@ -26,10 +26,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ONNX_FILE_MAX      ((size_t)1 << 31) /* bytes of a model or tensor file */
-#define ONNX_OPSET_MIN     1                 /* default-domain opsets compiled */
-#define ONNX_OPSET_MAX     17
-#define ONNX_TRINE_PREFIX  "trine:"          /* external location of shared weights */
+#define ONNX_FILE_MAX     ((size_t)1 << 31) /* bytes of a model or tensor file */
+#define ONNX_OPSET_MIN    1                 /* default-domain opsets compiled */
+#define ONNX_OPSET_MAX    17
+#define ONNX_TRINE_PREFIX "trine:" /* external location of shared weights */
 
 typedef struct {
     Onnx__ModelProto *proto; /* owned; NULL when cleared */
@@ -40,8 +40,7 @@ typedef struct {
  * protobuf, no graph, a node without an operator type, no default-domain
  * opset or one outside ONNX_OPSET_MIN..ONNX_OPSET_MAX, another domain
  * used by a node. */
-TRINE_NODISCARD trine_status_t onnx_model_read(onnx_model_t *m, const char *path,
-                                               trine_err_t *err);
+TRINE_NODISCARD trine_status_t onnx_model_read(onnx_model_t *m, const char *path, trine_err_t *err);
 
 /* Writes m to path atomically (a temporary file in the same folder, then
  * rename). */

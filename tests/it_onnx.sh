@@ -17,7 +17,8 @@ data=/usr/share/libonnx-testdata/data
 
 # ---- 1. conformance -----------------------------------------------------------
 export TMPDIR=$work
-out=$("$trine" onnx-test --local "$data"/node/* "$data"/pytorch-converted/* 2>&1)
+out=$("$trine" onnx-test --local "$data"/node/* "$data"/pytorch-converted/* \
+    "$src/tests/data/onnx/fold_bn" 2>&1)
 rc=$?
 summary=$(grep '^onnx-test:' <<<"$out")
 [ $rc -eq 0 ] || fail "onnx-test exited $rc: $(grep -E '^(FAIL|onnx-test)' <<<"$out")"
@@ -34,7 +35,7 @@ for t in test_gemm_all_attributes test_matmul_2d test_add_bcast test_sub test_mu
     test_averagepool_2d_pads test_globalaveragepool test_flatten_axis2 test_reshape_negative_dim \
     test_transpose_all_permutations_3 test_identity test_dropout_default test_argmax_keepdims_random \
     test_softmax_axis_1 test_BatchNorm2d_eval test_Conv1d_stride test_AvgPool2d_stride \
-    test_MaxPool1d_stride test_Linear; do
+    test_MaxPool1d_stride test_Linear fold_bn; do
     grep -q "^pass  $t\$" <<<"$out" || fail "$t does not pass: $(grep " $t" <<<"$out")"
 done
 ok "each listed operator passes its tests"
@@ -64,6 +65,13 @@ O infer --model "$src/examples/fashion-mnist/network_a.prog" --input "$work/x.np
     -o "$work/native.npy" --batch 16 >/dev/null || fail "native infer"
 "$npy" cmp "$work/native.npy" "$work/onnx.npy" 0 >/dev/null ||
     fail "ONNX classes differ from the native program's"
+# BatchNormalization folds into the Conv and Gemm before it: the shared
+# weights are the folded ones, the BN parameters are not shared at all.
+out=$(T share-model "$src/tests/data/onnx/fold_bn/model.onnx" fb. -o "$work/fb.onnx" 2>&1) ||
+    fail "share-model fold_bn: $out"
+stored=$(T ls | grep -o 'fb\.[A-Za-z0-9_.-]*' | sort | tr '\n' ' ')
+[ "$stored" = "fb.b.bn fb.c2.bn fb.w.bn fb.w2.bn " ] || fail "fold_bn shared: $stored"
+for n in $stored; do T rm "$n" >/dev/null || fail "rm $n"; done
 # A model that holds its weights runs too: they are shared for the job only.
 before=$(O ls | wc -l)
 O infer --model "$work/a.onnx" --input "$work/x.npy" -o "$work/own.npy" >/dev/null ||
