@@ -45,13 +45,13 @@ static trine_status_t fine_weights(uint64_t knot[PROTO_SIGMOID_FINE_KNOTS],
                                    uint64_t d[PROTO_SIGMOID_FINE_KNOTS], unsigned f,
                                    trine_err_t *err)
 {
-    uint64_t prev = 0, slope = 0;
+    uint64_t prev = 0;
     for (int i = 0; i < PROTO_SIGMOID_FINE_KNOTS; i++) {
         if (fixed_encode(&knot[i], fine_knots[i], f) != TRINE_OK)
             return trine_err_set(err, TRINE_ERANGE,
                                  "sigmoid: the knot %g has no fixed-point form with %u bits",
                                  fine_knots[i], f);
-        slope = 0;
+        uint64_t slope = 0; /* past the last knot: flat */
         if (i + 1 < PROTO_SIGMOID_FINE_KNOTS) {
             double s = (fine_values[i + 1] - fine_values[i]) / (fine_knots[i + 1] - fine_knots[i]);
             if (fixed_encode(&slope, s, f) != TRINE_OK)
