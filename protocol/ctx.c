@@ -218,21 +218,8 @@ void proto_draw_ring(proto_ctx_t *ctx, proto_party_t peer, uint64_t *out, size_t
     prg_fill_ring(ctx->prg[peer], ctx->stream[peer]++, 0, out, n);
 }
 
-/* Draws in blocks so that a whole tensor of digits needs no word buffer. */
+/* Draws in blocks so that a whole tensor of bits needs no word buffer. */
 #define DRAW_BLOCK 512
-
-void proto_draw_digits(proto_ctx_t *ctx, proto_party_t peer, uint8_t *out, size_t n, unsigned m)
-{
-    uint64_t w[DRAW_BLOCK];
-    uint64_t stream = ctx->stream[peer]++;
-    for (size_t done = 0; done < n; done += 2 * DRAW_BLOCK) {
-        size_t k = n - done < 2 * DRAW_BLOCK ? n - done : 2 * DRAW_BLOCK;
-        prg_fill_ring(ctx->prg[peer], stream, done / 2, w, (k + 1) / 2);
-        for (size_t i = 0; i < k; i++)
-            out[done + i] = (uint8_t)proto_digit(w[i / 2], (int)(i % 2), m);
-    }
-    sodium_memzero(w, sizeof w);
-}
 
 void proto_draw_bits(proto_ctx_t *ctx, proto_party_t peer, uint8_t *out, size_t n)
 {

@@ -68,19 +68,6 @@ TRINE_NODISCARD trine_status_t proto_recv(proto_ctx_t *ctx, proto_party_t from, 
  * parties of the pair must make the same draws in the same order. */
 void proto_draw_ring(proto_ctx_t *ctx, proto_party_t peer, uint64_t *out, size_t n);
 
-/* A digit in [0, m) from one 32-bit half of a random word (half 0: the low
- * bits): floor(r * m / 2^32), without a division. Its bias, below m / 2^32
- * (2^-26 for m = 67), is far below what a party could observe. */
-static inline unsigned proto_digit(uint64_t w, int half, unsigned m)
-{
-    uint64_t r = half ? w >> 32 : (w & 0xffffffffu);
-    return (unsigned)((r * m) >> 32);
-}
-
-/* As proto_draw_ring into digits mod m (2 <= m <= 2^32): digit g comes from
- * half g % 2 of word g / 2 of the stream (proto_digit). */
-void proto_draw_digits(proto_ctx_t *ctx, proto_party_t peer, uint8_t *out, size_t n, unsigned m);
-
 /* Checks that every tensor in t[0..n) has the shape of t[0]. */
 TRINE_NODISCARD trine_status_t proto_check_shapes(const char *what, const tensor_t *const *t,
                                                   size_t n, trine_err_t *err);
