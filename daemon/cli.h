@@ -48,6 +48,10 @@ void session_report(const session_t *s, const char *verb, unsigned mask);
 /* One request, the same to every party in mask (bit p: party p). */
 TRINE_NODISCARD trine_status_t session_call(session_t *s, unsigned mask, const wire_request_t *q);
 
+/* Removes the tensor name from party0 and party1, printing the parties'
+ * messages under the verb's name when that fails. */
+void session_rm(session_t *s, const char *name, const char *verb);
+
 /* Encodes pl (read from file), splits it and stores it as name on party0
  * and party1, leaving nothing behind on failure. Prints a line unless
  * quiet. Returns an exit code. */

@@ -36,13 +36,8 @@ int onnx_share_weights(session_t *s, const onnx_prog_t *op, bool quiet, const ch
 
 void onnx_rm_weights(session_t *s, const onnx_prog_t *op, size_t count, const char *verb)
 {
-    for (size_t i = 0; i < count; i++) {
-        wire_request_t rm = {.op = WIRE_OP_RM};
-        snprintf(rm.name, sizeof rm.name, "%s", op->prog.vars[op->weights[i].var].name);
-        if (session_call(s, SHARE_PARTIES, &rm) != TRINE_OK)
-            fprintf(stderr, "trine %s: could not remove '%s'; run 'trine rm %s'\n", verb, rm.name,
-                    rm.name);
-    }
+    for (size_t i = 0; i < count; i++)
+        session_rm(s, op->prog.vars[op->weights[i].var].name, verb);
 }
 
 /* ---- share-model ---------------------------------------------------------------- */
@@ -348,20 +343,13 @@ static bool onnx_test_set(onnx_test_t *t, onnx_prog_t *op, const char *prefix, p
                 free(got);
             }
             free(x);
-            wire_request_t rm = {.op = WIRE_OP_RM};
-            snprintf(rm.name, sizeof rm.name, "%s", name);
-            if (session_call(&t->s, SHARE_PARTIES, &rm) != TRINE_OK)
-                session_report(&t->s, "onnx-test", SHARE_PARTIES);
+            session_rm(&t->s, name, "onnx-test");
         }
     }
     onnx_rm_weights(&t->s, op, op->nweights, "onnx-test");
 out:
-    for (int k = 0; k < shared; k++) {
-        wire_request_t rm = {.op = WIRE_OP_RM};
-        snprintf(rm.name, sizeof rm.name, "%s", op->prog.vars[op->inputs[k].var].name);
-        if (session_call(&t->s, SHARE_PARTIES, &rm) != TRINE_OK)
-            session_report(&t->s, "onnx-test", SHARE_PARTIES);
-    }
+    for (int k = 0; k < shared; k++)
+        session_rm(&t->s, op->prog.vars[op->inputs[k].var].name, "onnx-test");
     return ok;
 }
 

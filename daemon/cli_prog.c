@@ -244,6 +244,15 @@ static int plain_run(prog_t *prog, const prog_opts_t *o, const char *verb, int o
 
 /* ---- on the cluster -------------------------------------------------------- */
 
+/* The entry of r (an ls reply) named name, or NULL. */
+static const wire_tensor_info_t *ls_find(const wire_reply_t *r, const char *name)
+{
+    for (size_t k = 0; k < r->count; k++)
+        if (!strcmp(r->list[k].name, name))
+            return &r->list[k];
+    return NULL;
+}
+
 /* Fills the inputs' shapes from party0's listing. */
 static int private_shapes(session_t *s, prog_t *prog, const char *verb)
 {
@@ -257,10 +266,7 @@ static int private_shapes(session_t *s, prog_t *prog, const char *verb)
         const prog_var_t *v = &prog->vars[i];
         if (v->kind == PROG_VAR_TEMP)
             continue;
-        const wire_tensor_info_t *t = NULL;
-        for (size_t k = 0; k < r->count && !t; k++)
-            if (!strcmp(r->list[k].name, v->name))
-                t = &r->list[k];
+        const wire_tensor_info_t *t = ls_find(r, v->name);
         trine_err_t err;
         if (!t) {
             fprintf(stderr,
@@ -521,15 +527,14 @@ static int infer_stored_shape(session_t *s, const char *name, onnx_shape_t *shap
         session_report(s, "infer", 1u);
         return TRINE_EXIT_FAIL;
     }
-    const wire_reply_t *r = &s->res[0].reply;
-    for (size_t k = 0; k < r->count; k++)
-        if (!strcmp(r->list[k].name, name)) {
-            shape->ndim = r->list[k].ndim;
-            memcpy(shape->shape, r->list[k].shape, sizeof shape->shape);
-            return 0;
-        }
-    fprintf(stderr, "trine infer: no tensor '%s' of yours or granted to you\n", name);
-    return TRINE_EXIT_FAIL;
+    const wire_tensor_info_t *t = ls_find(&s->res[0].reply, name);
+    if (!t) {
+        fprintf(stderr, "trine infer: no tensor '%s' of yours or granted to you\n", name);
+        return TRINE_EXIT_FAIL;
+    }
+    shape->ndim = t->ndim;
+    memcpy(shape->shape, t->shape, sizeof shape->shape);
+    return 0;
 }
 
 /* Compiles the ONNX model o->program for the input of the given shape.
@@ -638,23 +643,17 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
         }
         if (rc == 0) {
             /* The parties stored it, so prefix + name is a valid name. */
-            wire_request_t rm = {.op = WIRE_OP_RM};
-            snprintf(rm.name, sizeof rm.name, "%.*s%.*s", (int)strlen(o.prefix), o.prefix,
+            char name[WIRE_NAME_MAX + 1];
+            snprintf(name, sizeof name, "%.*s%.*s", (int)strlen(o.prefix), o.prefix,
                      (int)(WIRE_NAME_MAX - strlen(o.prefix)), prog->vars[y].name);
-            rc = session_reveal(&s, rm.name, o.output, "infer");
+            rc = session_reveal(&s, name, o.output, "infer");
             if (rc == 0 && o.output)
                 printf("wrote %s\n", o.output);
-            if (!o.keep) {
-                if (session_call(&s, SHARE_PARTIES, &rm) != TRINE_OK)
-                    session_report(&s, "infer", SHARE_PARTIES);
-            }
+            if (!o.keep)
+                session_rm(&s, name, "infer");
         }
-        if (tmp[0]) {
-            wire_request_t rm = {.op = WIRE_OP_RM};
-            snprintf(rm.name, sizeof rm.name, "%s", tmp);
-            if (session_call(&s, SHARE_PARTIES, &rm) != TRINE_OK)
-                session_report(&s, "infer", SHARE_PARTIES);
-        }
+        if (tmp[0])
+            session_rm(&s, tmp, "infer");
     }
     if (weights)
         onnx_rm_weights(&s, &op, weights, "infer");

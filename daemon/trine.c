@@ -250,6 +250,14 @@ static int verb_status(const client_opts_t *opts, int argc, char **argv)
     return rc;
 }
 
+void session_rm(session_t *s, const char *name, const char *verb)
+{
+    wire_request_t rm = {.op = WIRE_OP_RM};
+    snprintf(rm.name, sizeof rm.name, "%s", name);
+    if (session_call(s, SHARE_PARTIES, &rm) != TRINE_OK)
+        session_report(s, verb, SHARE_PARTIES);
+}
+
 /* Encodes the file's values into ring elements: fixed point for floats. */
 static trine_status_t share_encode(uint64_t *x, wire_request_t *q, const plain_t *pl, unsigned frac,
                                    trine_err_t *err)

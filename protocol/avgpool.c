@@ -23,14 +23,9 @@ static trine_status_t avgpool_run(proto_ctx_t *ctx, tensor_t *out, const tensor_
                                   const proto_pool_t *p, trine_err_t *err)
 {
     size_t oh, ow;
-    if (proto_pool_out(x, p, &oh, &ow) != TRINE_OK)
-        return trine_err_set(err, TRINE_ESHAPE,
-                             "avgpool: %zu x %zu windows padded by %zu %zu %zu %zu (top left "
-                             "bottom right) do not fit the input",
-                             p->kh, p->kw, p->pt, p->pl, p->pb, p->pr);
-    if (out->ndim != 4 || out->shape[0] != x->shape[0] || out->shape[1] != x->shape[1] ||
-        out->shape[2] != oh || out->shape[3] != ow)
-        return trine_err_set(err, TRINE_ESHAPE, "avgpool: output is not n x c x %zu x %zu", oh, ow);
+    trine_status_t st = proto_pool_shapes(out, x, p, "avgpool", &oh, &ow, err);
+    if (st != TRINE_OK)
+        return st;
     size_t planes = x->shape[0] * x->shape[1], h = x->shape[2], wd = x->shape[3];
     uint64_t one = (uint64_t)1 << ctx->frac_bits;
     for (size_t i = 0; i < oh; i++)

@@ -138,6 +138,12 @@ typedef struct {
 TRINE_NODISCARD trine_status_t msb_deal_new(proto_ctx_t *ctx, msb_deal_t *d, size_t n,
                                             trine_err_t *err);
 void msb_deal_free(msb_deal_t *d);
+
+/* maxpool.c: proto_pool_out for x, then checks that out is n x c x oh x
+ * ow; errors name op ("maxpool", "avgpool"). */
+TRINE_NODISCARD trine_status_t proto_pool_shapes(const tensor_t *out, const tensor_t *x,
+                                                 const proto_pool_t *p, const char *op, size_t *oh,
+                                                 size_t *ow, trine_err_t *err);
 TRINE_NODISCARD trine_status_t msb_finish(proto_ctx_t *ctx, tensor_t *out, const tensor_t *a,
                                           msb_deal_t *d, trine_err_t *err);
 

@@ -20,6 +20,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+trine_status_t proto_pool_shapes(const tensor_t *out, const tensor_t *x, const proto_pool_t *p,
+                                 const char *op, size_t *oh, size_t *ow, trine_err_t *err)
+{
+    if (proto_pool_out(x, p, oh, ow) != TRINE_OK)
+        return trine_err_set(err, TRINE_ESHAPE,
+                             "%s: %zu x %zu windows padded by %zu %zu %zu %zu (top left "
+                             "bottom right) do not fit the input",
+                             op, p->kh, p->kw, p->pt, p->pl, p->pb, p->pr);
+    if (out->ndim != 4 || out->shape[0] != x->shape[0] || out->shape[1] != x->shape[1] ||
+        out->shape[2] != *oh || out->shape[3] != *ow)
+        return trine_err_set(err, TRINE_ESHAPE, "%s: output is not n x c x %zu x %zu", op, *oh,
+                             *ow);
+    return TRINE_OK;
+}
+
 trine_status_t proto_pool_out(const tensor_t *x, const proto_pool_t *p, size_t *oh, size_t *ow)
 {
     if (x->ndim != 4 || p->kh == 0 || p->kw == 0 || p->sh == 0 || p->sw == 0 || p->pt >= p->kh ||
@@ -155,20 +170,15 @@ static trine_status_t maxpool_run(proto_ctx_t *ctx, tensor_t *out, tensor_t *arg
                                   const tensor_t *x, const proto_pool_t *p, trine_err_t *err)
 {
     size_t oh, ow;
-    if (proto_pool_out(x, p, &oh, &ow) != TRINE_OK)
-        return trine_err_set(err, TRINE_ESHAPE,
-                             "maxpool: %zu x %zu windows padded by %zu %zu %zu %zu (top left "
-                             "bottom right) do not fit the input",
-                             p->kh, p->kw, p->pt, p->pl, p->pb, p->pr);
+    trine_status_t st = proto_pool_shapes(out, x, p, "maxpool", &oh, &ow, err);
+    if (st != TRINE_OK)
+        return st;
     size_t w = x->shape[0] * x->shape[1] * oh * ow, kk = p->kh * p->kw;
-    if (out->ndim != 4 || out->shape[0] != x->shape[0] || out->shape[1] != x->shape[1] ||
-        out->shape[2] != oh || out->shape[3] != ow)
-        return trine_err_set(err, TRINE_ESHAPE, "maxpool: output is not n x c x %zu x %zu", oh, ow);
     if (argmax && (argmax->ndim != 2 || argmax->shape[0] != w || argmax->shape[1] != kk))
         return trine_err_set(err, TRINE_ESHAPE, "maxpool: argmax is not %zu x %zu", w, kk);
     uint64_t *vals = malloc(kk * w * sizeof *vals);
     node_t *nodes = calloc(kk, sizeof *nodes);
-    trine_status_t st = vals && nodes ? TRINE_OK : TRINE_ENOMEM;
+    st = vals && nodes ? TRINE_OK : TRINE_ENOMEM;
     if (st == TRINE_OK)
         pool_gather(vals, x, p, oh, ow, ctx->role == PROTO_P0 ? PROTO_POOL_PAD : 0);
     for (size_t e = 0; st == TRINE_OK && e < kk; e++) {

@@ -1,0 +1,1049 @@
+/* onnx_ops.c — one function per ONNX operator (the list is in
+ * onnx_compile.h), each reading its node's attributes and operands and
+ * emitting program operations through onnx_compile.c (onnx_internal.h).
+ */
+#include "onnx_internal.h"
+
+#include "log.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- elementwise ---------------------------------------------------------------- */
+
+/* Fails on operands of which neither broadcasts to the other. */
+static trine_status_t ox_fail_broadcast(ox_t *c, const ox_val_t *a, const ox_val_t *b)
+{
+    char da[LOG_SHAPE_CHARS], db[LOG_SHAPE_CHARS];
+    return ox_fail(c, TRINE_EUNSUPPORTED,
+                   "operands %s and %s: broadcasting both operands is not supported (one must "
+                   "broadcast to the other)",
+                   log_shape(da, a->ndim, a->shape), log_shape(db, b->ndim, b->shape));
+}
+
+/* Opset 6's broadcasting: with broadcast 1 and an axis, b's dims line up
+ * with a's from that axis on, so b (a copy, its variable set) gets trailing
+ * extents of 1 by a reshape. */
+static trine_status_t ox_legacy(ox_t *c, const ox_val_t *a, ox_val_t *b)
+{
+    int64_t bc, axis;
+    trine_status_t st;
+    if ((st = ox_int(c, "broadcast", 0, &bc)) || (st = ox_int(c, "axis", -1, &axis)))
+        return st;
+    if (!bc || !ox_attr(c, "axis"))
+        return TRINE_OK;
+    if (axis < 0)
+        axis += a->rank;
+    int r = a->rank - (int)axis;
+    if (axis < 0 || r < b->rank || r > TENSOR_MAX_DIMS)
+        return ox_fail(c, TRINE_EFORMAT, "axis %lld does not place B (rank %d) in A (rank %d)",
+                       (long long)axis, b->rank, a->rank);
+    if (r == b->rank)
+        return TRINE_OK;
+    size_t shape[TENSOR_MAX_DIMS] = {1, 1, 1, 1};
+    memcpy(shape, b->shape, (size_t)b->ndim * sizeof *shape);
+    bool batch0;
+    b->var = ox_reshape(c, b, r, shape, &batch0);
+    if (b->var < 0)
+        return TRINE_EUNSUPPORTED;
+    ox_shape_from_var(c, b, r);
+    return TRINE_OK;
+}
+
+/* The two operands of an elementwise node, as copies with their variables
+ * (b aligned as opset 6 says). */
+static trine_status_t ox_pair(ox_t *c, ox_val_t *a, ox_val_t *b)
+{
+    ox_val_t *pa, *pb;
+    trine_status_t st;
+    if ((st = ox_known(c, "broadcast", "axis", NULL)) || (st = ox_arity(c, 2, 2, 1)) ||
+        (st = ox_in(c, 0, false, &pa)) || (st = ox_in(c, 1, false, &pb)))
+        return st;
+    *a = *pa, *b = *pb;
+    if ((a->var = ox_var(c, pa)) < 0 || (b->var = ox_var(c, pb)) < 0)
+        return TRINE_EUNSUPPORTED;
+    return ox_legacy(c, a, b);
+}
+
+static trine_status_t ox_add_sub(ox_t *c, bool sub)
+{
+    ox_val_t av, bv, *a = &av, *b = &bv;
+    trine_status_t st;
+    if ((st = ox_pair(c, a, b)))
+        return st;
+    int va = a->var, vb = b->var;
+    prog_opcode_t code = sub ? PROG_SUB : PROG_ADD;
+    if (ox_broadcasts(b, a))
+        return ox_define(c, 0, ox_op2(c, code, va, vb), a->rank, a->batch0);
+    if (ox_broadcasts(a, b)) {
+        int r = ox_op2(c, code, vb, va);
+        if (sub && r >= 0)
+            r = ox_scale(c, r, -1.0);
+        return ox_define(c, 0, r, b->rank, b->batch0);
+    }
+    return ox_fail_broadcast(c, a, b);
+}
+
+/* a * b, one broadcasting to the other: a broadcast operand is first
+ * expanded (zeros of the other's shape plus it), then multiplied. */
+static int ox_mul_vars(ox_t *c, ox_val_t *a, int va, ox_val_t *b, int vb, bool *batch0, int *rank)
+{
+    if (!ox_same_shape(a, b) && !ox_broadcasts(b, a)) {
+        ox_val_t *t = a;
+        a = b, b = t;
+        int tv = va;
+        va = vb, vb = tv;
+    }
+    *batch0 = a->batch0;
+    *rank = a->rank > b->rank ? a->rank : b->rank;
+    if (ox_same_shape(a, b))
+        return ox_op2(c, PROG_MUL, va, vb);
+    if (!ox_broadcasts(b, a)) {
+        ox_fail_broadcast(c, a, b);
+        return -1;
+    }
+    int zeros = ox_scale(c, va, 0.0);
+    int wide = zeros < 0 ? -1 : ox_op2(c, PROG_ADD, zeros, vb);
+    return wide < 0 ? -1 : ox_op2(c, PROG_MUL, va, wide);
+}
+
+static trine_status_t ox_mul(ox_t *c)
+{
+    ox_val_t a, b;
+    trine_status_t st;
+    if ((st = ox_pair(c, &a, &b)))
+        return st;
+    bool batch0 = false;
+    int rank;
+    int r = ox_mul_vars(c, &a, a.var, &b, b.var, &batch0, &rank);
+    return ox_define(c, 0, r, rank, batch0);
+}
+
+/* a / b for a constant b: a times a weight holding 1 / b. */
+static trine_status_t ox_div(ox_t *c)
+{
+    ox_val_t *a, *b;
+    trine_status_t st;
+    if ((st = ox_known(c, "broadcast", "axis", NULL)) || (st = ox_arity(c, 2, 2, 1)) ||
+        (st = ox_in(c, 0, false, &a)) || (st = ox_in(c, 1, false, &b)))
+        return st;
+    if (!b->constant)
+        return ox_fail(c, TRINE_EUNSUPPORTED,
+                       "the divisor '%s' is not a constant (trine divides by initializers and "
+                       "Constant tensors)",
+                       b->name);
+    plain_t *recip = NULL;
+    if (b->data) {
+        if (!(recip = ox_real_copy(b->data)))
+            return ox_nomem(c);
+        for (size_t i = 0; i < recip->count; i++) {
+            if (recip->real[i] == 0) {
+                plain_destroy(&recip);
+                return ox_fail(c, TRINE_ERANGE, "the divisor '%s' has a zero", b->name);
+            }
+            recip->real[i] = 1.0 / recip->real[i];
+        }
+    }
+    int vb = ox_new_weight(c, b->name, ".recip", b->ndim, b->shape, recip);
+    int va = ox_var(c, a);
+    if (va < 0 || vb < 0)
+        return TRINE_EUNSUPPORTED;
+    ox_val_t rb = *b;
+    rb.var = vb;
+    if ((st = ox_legacy(c, a, &rb)))
+        return st;
+    bool batch0 = false;
+    int rank;
+    int r = ox_mul_vars(c, a, va, &rb, rb.var, &batch0, &rank);
+    return ox_define(c, 0, r, rank, batch0);
+}
+
+static trine_status_t ox_unary(ox_t *c, prog_opcode_t code, int64_t iattr0)
+{
+    ox_val_t *a;
+    trine_status_t st;
+    if ((st = ox_known(c, NULL)) || (st = ox_arity(c, 1, 1, 1)) || (st = ox_in(c, 0, false, &a)))
+        return st;
+    int va = ox_var(c, a);
+    if (va < 0)
+        return TRINE_EUNSUPPORTED;
+    int r = ox_emit(c, (prog_op_t){.code = code, .in = {va, -1}, .iattr = {iattr0}});
+    return ox_define(c, 0, r, a->rank, a->batch0);
+}
+
+static trine_status_t ox_identity(ox_t *c)
+{
+    ox_val_t *a;
+    trine_status_t st;
+    if ((st = ox_known(c, NULL)) || (st = ox_arity(c, 1, 1, 1)) || (st = ox_in(c, 0, false, &a)))
+        return st;
+    return ox_alias(c, a);
+}
+
+static trine_status_t ox_dropout(ox_t *c)
+{
+    ox_val_t *a, *mode;
+    trine_status_t st;
+    if ((st = ox_known(c, "ratio", "seed", "is_test", NULL)) || (st = ox_arity(c, 1, 3, 1)) ||
+        (st = ox_in(c, 0, false, &a)) || (st = ox_in(c, 2, true, &mode)))
+        return st;
+    if (mode && (!mode->data || mode->data->count != 1 ||
+                 (mode->data->ints ? mode->data->ints[0] != 0 : mode->data->real[0] != 0)))
+        return ox_fail(c, TRINE_EUNSUPPORTED,
+                       "training_mode must be a constant false (trine runs inference)");
+    return ox_alias(c, a);
+}
+
+/* ---- matrix products -------------------------------------------------------------- */
+
+static trine_status_t ox_matmul(ox_t *c)
+{
+    ox_val_t *a, *b;
+    trine_status_t st;
+    if ((st = ox_known(c, NULL)) || (st = ox_arity(c, 2, 2, 1)) || (st = ox_in(c, 0, false, &a)) ||
+        (st = ox_in(c, 1, false, &b)))
+        return st;
+    if (a->rank != 2 || b->rank != 2)
+        return ox_fail(c, TRINE_EUNSUPPORTED,
+                       "operands of rank %d and %d: trine multiplies 2-D matrices (no batched or "
+                       "vector MatMul)",
+                       a->rank, b->rank);
+    int va = ox_var(c, a), vb = ox_var(c, b);
+    if (va < 0 || vb < 0)
+        return TRINE_EUNSUPPORTED;
+    return ox_define(c, 0, ox_op2(c, PROG_MATMUL, va, vb), 2, a->batch0);
+}
+
+/* The folding of BatchNormalization node bn into a layer with out_ch output
+ * channels: per channel, scale s = gamma / sqrt(var + eps) and shift
+ * beta - mean s (NULL values when trine keeps them). */
+typedef struct {
+    plain_t *s, *t;
+} ox_bn_t;
+
+static trine_status_t ox_bn_params(ox_t *c, const Onnx__NodeProto *bn, size_t channels, ox_bn_t *f)
+{
+    *f = (ox_bn_t){0};
+    ox_val_t *p[4];
+    for (int k = 0; k < 4; k++) {
+        p[k] = ox_find(c, bn->input[k + 1]);
+        if (!p[k] || !p[k]->constant || ox_count(p[k]->ndim, p[k]->shape) != channels)
+            return ox_fail(c, TRINE_EUNSUPPORTED,
+                           "BatchNormalization's scale, B, mean and var must be initializers of "
+                           "%zu values (trine folds them into weights)",
+                           channels);
+    }
+    double eps = 1e-5;
+    for (size_t i = 0; i < bn->n_attribute; i++)
+        if (!strcmp(ox_str(bn->attribute[i]->name), "epsilon"))
+            eps = bn->attribute[i]->f;
+    if (!p[0]->data)
+        return TRINE_OK;
+    size_t shape[1] = {channels};
+    f->s = plain_alloc(PLAIN_F8, 1, shape);
+    f->t = plain_alloc(PLAIN_F8, 1, shape);
+    if (!f->s || !f->t) {
+        plain_destroy(&f->s);
+        plain_destroy(&f->t);
+        return ox_nomem(c);
+    }
+    for (size_t i = 0; i < channels; i++) {
+        double g = p[0]->data->real[i], beta = p[1]->data->real[i];
+        double mean = p[2]->data->real[i], var = p[3]->data->real[i];
+        f->s->real[i] = g / sqrt(var + eps);
+        f->t->real[i] = beta - mean * f->s->real[i];
+    }
+    return TRINE_OK;
+}
+
+static void ox_bn_clear(ox_bn_t *f)
+{
+    plain_destroy(&f->s);
+    plain_destroy(&f->t);
+}
+
+/* Starts folding BatchNormalization node bn into a layer with weight w,
+ * bias b (may be NULL) and n output channels: *f its per-channel scale and
+ * shift, *ww a copy of w's values and *wb n zeros for the new bias, all
+ * NULL when trine keeps the values. */
+static trine_status_t ox_fold_begin(ox_t *c, int bn, const ox_val_t *w, const ox_val_t *b, size_t n,
+                                    ox_bn_t *f, plain_t **ww, plain_t **wb)
+{
+    *ww = *wb = NULL;
+    trine_status_t st = ox_bn_params(c, c->m->proto->graph->node[bn], n, f);
+    if (st || !f->s)
+        return st;
+    size_t shape[1] = {n};
+    if (!w->data || (b && !b->data))
+        st = ox_fail(c, TRINE_EFORMAT, "the weights must hold values to fold into");
+    else if (!(*ww = ox_real_copy(w->data)) || !(*wb = plain_alloc(PLAIN_F8, 1, shape)))
+        st = ox_nomem(c);
+    if (st) {
+        plain_destroy(ww);
+        plain_destroy(wb);
+        ox_bn_clear(f);
+    }
+    return st;
+}
+
+/* Ends a folding begun by ox_fold_begin: the folded weight *vw (named
+ * after w) and bias *vb of n values (named after b, else w) as new weights
+ * holding ww and wb (taken; NULL when trine keeps them). */
+static void ox_fold_end(ox_t *c, ox_bn_t *f, const ox_val_t *w, const ox_val_t *b, size_t n,
+                        plain_t *ww, plain_t *wb, int *vw, int *vb)
+{
+    ox_bn_clear(f);
+    *vw = ox_new_weight(c, w->name, ".bn", w->ndim, w->shape, ww);
+    size_t shape[1] = {n};
+    *vb = ox_new_weight(c, b ? b->name : w->name, b ? ".bn" : ".bnshift", 1, shape, wb);
+}
+
+/* Checks a BatchNormalization node's own attributes and outputs. */
+static trine_status_t ox_bn_check(ox_t *c, const Onnx__NodeProto *bn)
+{
+    const Onnx__NodeProto *saved = c->n;
+    c->n = bn;
+    int64_t spatial, training, test;
+    trine_status_t st;
+    if ((st = ox_known(c, "epsilon", "momentum", "spatial", "training_mode", "is_test", NULL)) ||
+        (st = ox_arity(c, 5, 5, 1)) || (st = ox_int(c, "spatial", 1, &spatial)) ||
+        (st = ox_int(c, "training_mode", 0, &training)) || (st = ox_int(c, "is_test", 1, &test)))
+        ;
+    else if (spatial != 1 || training != 0 || test != 1)
+        st = ox_fail(c, TRINE_EUNSUPPORTED, "%s is not supported (inference with spatial 1 only)",
+                     spatial != 1 ? "spatial 0" : "training mode");
+    c->n = saved;
+    return st;
+}
+
+/* Gemm: alpha op(A) op(B) + beta C. Folding a BatchNormalization after it
+ * scales B's output columns and makes C's shift a new weight. */
+static trine_status_t ox_gemm(ox_t *c)
+{
+    ox_val_t *a, *b, *cc;
+    int64_t ta, tb;
+    double alpha, beta;
+    trine_status_t st;
+    if ((st = ox_known(c, "alpha", "beta", "broadcast", "transA", "transB", NULL)) ||
+        (st = ox_arity(c, 2, 3, 1)) || (st = ox_in(c, 0, false, &a)) ||
+        (st = ox_in(c, 1, false, &b)) || (st = ox_in(c, 2, true, &cc)) ||
+        (st = ox_int(c, "transA", 0, &ta)) || (st = ox_int(c, "transB", 0, &tb)) ||
+        (st = ox_float(c, "alpha", 1.0, &alpha)) || (st = ox_float(c, "beta", 1.0, &beta)))
+        return st;
+    if (a->rank != 2 || b->rank != 2)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "A and B must be 2-D, not of rank %d and %d", a->rank,
+                       b->rank);
+    int bn = c->fold[c->node];
+    size_t out_n = tb ? b->shape[0] : b->shape[1];
+    int va = ox_var(c, a), vb, vc = -1;
+    if (bn < 0) {
+        vb = ox_var(c, b);
+        if (cc)
+            vc = ox_var(c, cc);
+    } else {
+        ox_bn_t f;
+        plain_t *wb, *wc;
+        if ((st = ox_fold_begin(c, bn, b, cc, out_n, &f, &wb, &wc)))
+            return st;
+        if (f.s) {
+            for (size_t i = 0; i < wb->count; i++)
+                wb->real[i] *= alpha * f.s->real[tb ? i / b->shape[1] : i % b->shape[1]];
+            for (size_t j = 0; j < out_n; j++) {
+                double cj = cc ? cc->data->real[cc->data->count == 1 ? 0 : j] : 0;
+                wc->real[j] = beta * cj * f.s->real[j] + f.t->real[j];
+            }
+        }
+        ox_fold_end(c, &f, b, cc, out_n, wb, wc, &vb, &vc);
+        alpha = beta = 1.0;
+        cc = NULL;
+    }
+    if (va < 0 || vb < 0 || (bn >= 0 && vc < 0) || (cc && vc < 0))
+        return TRINE_EUNSUPPORTED;
+    int y =
+        ox_emit(c, (prog_op_t){.code = PROG_MATMUL, .in = {va, vb}, .iattr = {ta != 0, tb != 0}});
+    if (y >= 0 && alpha != 1.0)
+        y = ox_scale(c, y, alpha);
+    if (y >= 0 && vc >= 0) {
+        if (beta != 1.0)
+            vc = ox_scale(c, vc, beta);
+        y = vc < 0 ? -1 : ox_op2(c, PROG_ADD, y, vc);
+    }
+    if (bn >= 0)
+        c->folded_out = c->m->proto->graph->node[bn]->output[0];
+    return ox_define(c, 0, y, 2, a->batch0 && !ta);
+}
+
+/* ---- convolution and pooling ------------------------------------------------------ */
+
+/* The spatial geometry of a Conv or pool node over value x (rank 3 or 4):
+ * kernel, strides and pads (begin, end) per spatial axis, from the
+ * attributes. A 1-D node has one spatial axis. */
+typedef struct {
+    int sd; /* spatial axes: 1 or 2 */
+    size_t in[2], k[2], s[2], pb[2], pe[2];
+} ox_geom_t;
+
+static trine_status_t ox_geometry(ox_t *c, const ox_val_t *x, const size_t *kernel, bool ceil_ok,
+                                  ox_geom_t *g)
+{
+    if (x->rank != 3 && x->rank != 4)
+        return ox_fail(c, TRINE_EUNSUPPORTED,
+                       "input of rank %d: trine handles 1-D and 2-D (rank 3 and 4) inputs",
+                       x->rank);
+    g->sd = x->rank - 2;
+    int64_t v[4];
+    size_t n;
+    trine_status_t st;
+    if ((st = ox_ints(c, "dilations", g->sd, v, 4, &n)))
+        return st;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] != 1)
+            return ox_fail(c, TRINE_EUNSUPPORTED, "dilations other than 1 are not supported");
+    for (int i = 0; i < g->sd; i++) {
+        g->in[i] = x->shape[2 + i];
+        g->k[i] = kernel[i];
+        g->s[i] = 1;
+        g->pb[i] = g->pe[i] = 0;
+    }
+    if ((st = ox_ints(c, "strides", g->sd, v, 4, &n)))
+        return st;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < 1 || v[i] > 1 << 20)
+            return ox_fail(c, TRINE_EUNSUPPORTED, "strides must be 1 or more");
+        g->s[i] = (size_t)v[i];
+    }
+    char pad[32];
+    ox_string(c, "auto_pad", pad, sizeof pad);
+    if ((st = ox_ints(c, "pads", 2 * g->sd, v, 4, &n)))
+        return st;
+    if (n && pad[0] && strcmp(pad, "NOTSET"))
+        return ox_fail(c, TRINE_EFORMAT, "pads and auto_pad %s are both given", pad);
+    for (size_t i = 0; i < n; i++)
+        if (v[i] < 0 || v[i] > 1 << 20)
+            return ox_fail(c, TRINE_EUNSUPPORTED, "pads must be 0 or more");
+    for (int i = 0; i < g->sd && n; i++) {
+        g->pb[i] = (size_t)v[i];
+        g->pe[i] = (size_t)v[g->sd + i];
+    }
+    bool upper = !strcmp(pad, "SAME_UPPER"), lower = !strcmp(pad, "SAME_LOWER");
+    if (pad[0] && strcmp(pad, "NOTSET") && strcmp(pad, "VALID") && !upper && !lower)
+        return ox_fail(c, TRINE_EFORMAT, "auto_pad '%s' is not an ONNX value", pad);
+    for (int i = 0; i < g->sd && (upper || lower); i++) {
+        size_t out = (g->in[i] + g->s[i] - 1) / g->s[i];
+        size_t need = (out - 1) * g->s[i] + g->k[i];
+        size_t total = need > g->in[i] ? need - g->in[i] : 0;
+        g->pb[i] = upper ? total / 2 : total - total / 2;
+        g->pe[i] = total - g->pb[i];
+    }
+    int64_t ceil_mode;
+    if ((st = ox_int(c, "ceil_mode", 0, &ceil_mode)))
+        return st;
+    for (int i = 0; i < g->sd && ceil_mode; i++) {
+        if (!ceil_ok)
+            return ox_fail(c, TRINE_EUNSUPPORTED,
+                           "ceil_mode 1 with count_include_pad 1 is not supported");
+        size_t span = g->in[i] + g->pb[i] + g->pe[i];
+        if (span < g->k[i])
+            break;
+        size_t out = (span - g->k[i] + g->s[i] - 1) / g->s[i] + 1;
+        if ((out - 1) * g->s[i] >= g->in[i] + g->pb[i])
+            out--;
+        size_t need = (out - 1) * g->s[i] + g->k[i];
+        if (need > span)
+            g->pe[i] += need - span;
+    }
+    return TRINE_OK;
+}
+
+/* x lifted to 4-D NCHW (a 1-D input becomes [N, C, 1, W]); *lifted the
+ * variable. */
+static int ox_lift(ox_t *c, ox_val_t *x, int var)
+{
+    if (x->rank == 4)
+        return var;
+    ox_val_t v = *x;
+    v.var = var;
+    size_t shape[4] = {x->shape[0], x->shape[1], 1, x->shape[2]};
+    bool batch0 = false;
+    return ox_reshape(c, &v, 4, shape, &batch0);
+}
+
+/* The node's 4-D result r back at rank 3 when the node is 1-D. */
+static trine_status_t ox_define_spatial(ox_t *c, const ox_geom_t *g, int r, bool batch0)
+{
+    if (r < 0)
+        return TRINE_EUNSUPPORTED;
+    if (g->sd == 2)
+        return ox_define(c, 0, r, 4, batch0);
+    ox_val_t v = {.var = r, .batch0 = batch0};
+    ox_shape_from_var(c, &v, 4);
+    size_t shape[3] = {v.shape[0], v.shape[1], v.shape[3]};
+    bool b0;
+    int flat = ox_reshape(c, &v, 3, shape, &b0);
+    return ox_define(c, 0, flat, 3, b0);
+}
+
+/* conv iattr: {sh, pt, sw, pl, pb, pr}; pool: {kh, sh, kw, sw, pt, pl, pb, pr}. */
+static void ox_geom_axes(const ox_geom_t *g, size_t *k, size_t *s, size_t *pb, size_t *pe)
+{
+    int h = g->sd == 2 ? 0 : -1, w = g->sd - 1;
+    k[0] = h < 0 ? 1 : g->k[h], k[1] = g->k[w];
+    s[0] = h < 0 ? 1 : g->s[h], s[1] = g->s[w];
+    pb[0] = h < 0 ? 0 : g->pb[h], pb[1] = g->pb[w];
+    pe[0] = h < 0 ? 0 : g->pe[h], pe[1] = g->pe[w];
+}
+
+static trine_status_t ox_conv(ox_t *c)
+{
+    ox_val_t *x, *w, *b;
+    int64_t group, ks[4];
+    size_t nks;
+    trine_status_t st;
+    if ((st = ox_known(c, "auto_pad", "dilations", "group", "kernel_shape", "pads", "strides",
+                       NULL)) ||
+        (st = ox_arity(c, 2, 3, 1)) || (st = ox_in(c, 0, false, &x)) ||
+        (st = ox_in(c, 1, false, &w)) || (st = ox_in(c, 2, true, &b)) ||
+        (st = ox_int(c, "group", 1, &group)) || (st = ox_ints(c, "kernel_shape", -1, ks, 4, &nks)))
+        return st;
+    if (group != 1)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "group %lld is not supported (only group 1)",
+                       (long long)group);
+    if (w->rank != x->rank)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "W has rank %d, X rank %d", w->rank, x->rank);
+    size_t kernel[2] = {w->shape[2], x->rank == 4 ? w->shape[3] : 1};
+    for (size_t i = 0; i < nks; i++)
+        if (ks[i] != (int64_t)kernel[i])
+            return ox_fail(c, TRINE_EFORMAT, "kernel_shape does not match W's dims");
+    ox_geom_t g;
+    if ((st = ox_geometry(c, x, kernel, false, &g)))
+        return st;
+    size_t oc = w->shape[0];
+    int bn = c->fold[c->node];
+    int vx = ox_var(c, x), vw, vb = -1;
+    if (bn < 0) {
+        vw = ox_var(c, w);
+        if (b)
+            vb = ox_var(c, b);
+    } else {
+        ox_bn_t f;
+        plain_t *ww, *wb;
+        if ((st = ox_fold_begin(c, bn, w, b, oc, &f, &ww, &wb)))
+            return st;
+        if (f.s) {
+            size_t per = ww->count / oc;
+            for (size_t i = 0; i < ww->count; i++)
+                ww->real[i] *= f.s->real[i / per];
+            for (size_t j = 0; j < oc; j++)
+                wb->real[j] = (b ? b->data->real[j] : 0) * f.s->real[j] + f.t->real[j];
+        }
+        ox_fold_end(c, &f, w, b, oc, ww, wb, &vw, &vb);
+    }
+    if (vx < 0 || vw < 0 || ((b || bn >= 0) && vb < 0))
+        return TRINE_EUNSUPPORTED;
+    int x4 = ox_lift(c, x, vx);
+    int w4 = x4 < 0 ? -1 : ox_lift(c, w, vw);
+    if (w4 < 0)
+        return TRINE_EUNSUPPORTED;
+    size_t k[2], s[2], pb[2], pe[2];
+    ox_geom_axes(&g, k, s, pb, pe);
+    int y = ox_emit(c, (prog_op_t){.code = PROG_CONV2D,
+                                   .in = {x4, w4},
+                                   .iattr = {(int64_t)s[0], (int64_t)pb[0], (int64_t)s[1],
+                                             (int64_t)pb[1], (int64_t)pe[0], (int64_t)pe[1]}});
+    if (y >= 0 && vb >= 0) {
+        ox_val_t bv = {.var = vb};
+        ox_shape_from_var(c, &bv, 1);
+        size_t shape[3] = {oc, 1, 1};
+        bool b0;
+        int b3 = ox_reshape(c, &bv, 3, shape, &b0);
+        y = b3 < 0 ? -1 : ox_op2(c, PROG_ADD, y, b3);
+    }
+    if (bn >= 0)
+        c->folded_out = c->m->proto->graph->node[bn]->output[0];
+    return ox_define_spatial(c, &g, y, x->batch0);
+}
+
+static trine_status_t ox_pool(ox_t *c, prog_opcode_t code)
+{
+    ox_val_t *x;
+    int64_t ks[4], include = 0, order = 0;
+    size_t nks;
+    trine_status_t st;
+    bool max = code == PROG_MAXPOOL;
+    if ((st = max ? ox_known(c, "auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads",
+                             "storage_order", "strides", NULL)
+                  : ox_known(c, "auto_pad", "ceil_mode", "count_include_pad", "kernel_shape",
+                             "pads", "strides", NULL)) ||
+        (st = ox_arity(c, 1, 1, 1)) || (st = ox_in(c, 0, false, &x)) ||
+        (st = ox_ints(c, "kernel_shape", x->rank - 2, ks, 4, &nks)) ||
+        (st = ox_int(c, "count_include_pad", 0, &include)) ||
+        (st = ox_int(c, "storage_order", 0, &order)))
+        return st;
+    if (!nks)
+        return ox_fail(c, TRINE_EFORMAT, "kernel_shape is missing");
+    size_t kernel[2];
+    for (size_t i = 0; i < nks; i++) {
+        if (ks[i] < 1 || ks[i] > 1 << 20)
+            return ox_fail(c, TRINE_EFORMAT, "kernel_shape must be 1 or more");
+        kernel[i] = (size_t)ks[i];
+    }
+    ox_geom_t g;
+    if ((st = ox_geometry(c, x, kernel, !include, &g)))
+        return st;
+    int vx = ox_var(c, x);
+    int x4 = vx < 0 ? -1 : ox_lift(c, x, vx);
+    if (x4 < 0)
+        return TRINE_EUNSUPPORTED;
+    size_t k[2], s[2], pb[2], pe[2];
+    ox_geom_axes(&g, k, s, pb, pe);
+    int y = ox_emit(c, (prog_op_t){.code = code,
+                                   .in = {x4, -1},
+                                   .iattr = {(int64_t)k[0], (int64_t)s[0], (int64_t)k[1],
+                                             (int64_t)s[1], (int64_t)pb[0], (int64_t)pb[1],
+                                             (int64_t)pe[0], (int64_t)pe[1], include != 0}});
+    return ox_define_spatial(c, &g, y, x->batch0);
+}
+
+static trine_status_t ox_global_avg(ox_t *c)
+{
+    ox_val_t *x;
+    trine_status_t st;
+    if ((st = ox_known(c, NULL)) || (st = ox_arity(c, 1, 1, 1)) || (st = ox_in(c, 0, false, &x)))
+        return st;
+    if (x->rank != 3 && x->rank != 4)
+        return ox_fail(c, TRINE_EUNSUPPORTED,
+                       "input of rank %d: trine handles 1-D and 2-D (rank 3 and 4) inputs",
+                       x->rank);
+    ox_geom_t g = {.sd = x->rank - 2};
+    int vx = ox_var(c, x);
+    int x4 = vx < 0 ? -1 : ox_lift(c, x, vx);
+    if (x4 < 0)
+        return TRINE_EUNSUPPORTED;
+    size_t kh = x->rank == 4 ? x->shape[2] : 1, kw = x->shape[x->rank - 1];
+    int y = ox_emit(c, (prog_op_t){.code = PROG_AVGPOOL,
+                                   .in = {x4, -1},
+                                   .iattr = {(int64_t)kh, 1, (int64_t)kw, 1, 0, 0, 0, 0, 1}});
+    return ox_define_spatial(c, &g, y, x->batch0);
+}
+
+/* ---- shapes --------------------------------------------------------------------- */
+
+static trine_status_t ox_flatten(ox_t *c)
+{
+    ox_val_t *x;
+    int64_t axis;
+    trine_status_t st;
+    if ((st = ox_known(c, "axis", NULL)) || (st = ox_arity(c, 1, 1, 1)) ||
+        (st = ox_in(c, 0, false, &x)) || (st = ox_int(c, "axis", 1, &axis)))
+        return st;
+    if (axis < 0)
+        axis += x->rank;
+    if (axis < 0 || axis > x->rank)
+        return ox_fail(c, TRINE_EFORMAT, "axis %lld is outside rank %d", (long long)axis, x->rank);
+    size_t shape[2] = {ox_count((int)axis, x->shape),
+                       ox_count(x->ndim - (int)axis, x->shape + axis)};
+    ox_val_t v = *x;
+    v.var = ox_var(c, x);
+    bool batch0 = false;
+    int r = v.var < 0 ? -1 : ox_reshape(c, &v, 2, shape, &batch0);
+    return ox_define(c, 0, r, 2, batch0);
+}
+
+static trine_status_t ox_reshape_node(ox_t *c)
+{
+    ox_val_t *x, *sh;
+    int64_t allowzero;
+    trine_status_t st;
+    if ((st = ox_known(c, "allowzero", NULL)) || (st = ox_arity(c, 2, 2, 1)) ||
+        (st = ox_in(c, 0, false, &x)) || (st = ox_in(c, 1, false, &sh)) ||
+        (st = ox_int(c, "allowzero", 0, &allowzero)))
+        return st;
+    if (!sh->data || !sh->data->ints)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "the shape '%s' must be a constant INT64 tensor",
+                       sh->name);
+    size_t n = sh->rank ? sh->data->count : 0;
+    if (n < 1 || n > TENSOR_MAX_DIMS)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "a target of rank %zu (trine: 1 to %d)", n,
+                       TENSOR_MAX_DIMS);
+    size_t shape[TENSOR_MAX_DIMS], known = 1, total = ox_count(x->ndim, x->shape);
+    int infer = -1;
+    for (size_t i = 0; i < n; i++) {
+        int64_t d = (int64_t)sh->data->ints[i];
+        if (d == 0 && !allowzero && i < (size_t)x->rank)
+            d = (int64_t)x->shape[i];
+        if (d == -1 && infer < 0) {
+            infer = (int)i;
+            shape[i] = 1;
+            continue;
+        }
+        if (d < 1)
+            return ox_fail(c, TRINE_EUNSUPPORTED, "target extent %lld is not supported",
+                           (long long)d);
+        shape[i] = (size_t)d;
+        known *= shape[i];
+    }
+    if (infer >= 0 && known && total % known == 0)
+        shape[infer] = total / known;
+    if (ox_count((int)n, shape) != total)
+        return ox_fail(c, TRINE_EFORMAT, "cannot reshape %zu values to that shape", total);
+    int vx = ox_var(c, x);
+    bool batch0 = false;
+    ox_val_t v = *x;
+    v.var = vx;
+    int r = vx < 0 ? -1 : ox_reshape(c, &v, (int)n, shape, &batch0);
+    return ox_define(c, 0, r, (int)n, batch0);
+}
+
+/* Emits a transpose of value x (variable vx) by perm; *batch0 for the result. */
+static int ox_permute(ox_t *c, const ox_val_t *x, int vx, const int64_t *perm, bool *batch0)
+{
+    bool identity = true;
+    for (int i = 0; i < x->rank; i++)
+        identity = identity && perm[i] == i;
+    *batch0 = x->batch0 && perm[0] == 0;
+    if (identity)
+        return vx;
+    if (x->batch0 && perm[0] != 0)
+        c->out->rows_independent = false;
+    prog_op_t op = {.code = PROG_TRANSPOSE, .in = {vx, -1}, .ndim = x->rank};
+    for (int i = 0; i < x->rank; i++)
+        op.shape[i] = (size_t)perm[i];
+    return ox_emit(c, op);
+}
+
+static trine_status_t ox_transpose(ox_t *c)
+{
+    ox_val_t *x;
+    int64_t perm[TENSOR_MAX_DIMS];
+    size_t n;
+    trine_status_t st;
+    if ((st = ox_known(c, "perm", NULL)) || (st = ox_arity(c, 1, 1, 1)) ||
+        (st = ox_in(c, 0, false, &x)) || (st = ox_ints(c, "perm", x->rank, perm, 4, &n)))
+        return st;
+    for (int i = 0; !n && i < x->rank; i++)
+        perm[i] = x->rank - 1 - i;
+    unsigned seen = 0;
+    for (int i = 0; i < x->rank; i++) {
+        if (perm[i] < 0 || perm[i] >= x->rank || (seen & 1u << perm[i]))
+            return ox_fail(c, TRINE_EFORMAT, "perm is not a permutation of the %d axes", x->rank);
+        seen |= 1u << perm[i];
+    }
+    int vx = ox_var(c, x);
+    bool batch0 = false;
+    int r = vx < 0 ? -1 : ox_permute(c, x, vx, perm, &batch0);
+    if (r == vx && r >= 0)
+        return ox_alias(c, x);
+    return ox_define(c, 0, r, x->rank, batch0);
+}
+
+/* ---- outputs: ArgMax and Softmax ------------------------------------------------- */
+
+/* True when the current node's output 0 is a graph output read by nothing
+ * else. */
+static bool ox_at_output(ox_t *c)
+{
+    const Onnx__GraphProto *g = c->m->proto->graph;
+    const char *name = c->n->output[0];
+    bool output = false;
+    for (size_t i = 0; i < g->n_output; i++)
+        output = output || !strcmp(ox_str(g->output[i]->name), name);
+    for (size_t i = c->node + 1; i < g->n_node; i++)
+        for (size_t k = 0; k < g->node[i]->n_input; k++)
+            if (!strcmp(g->node[i]->input[k], name))
+                return false;
+    return output;
+}
+
+/* The index of the maximum of x along axis (flat: over the dims from axis
+ * on), as a variable shaped like x without that axis (keepdims: with it
+ * as 1); *rank the ONNX rank of the result. */
+static int ox_argmax_axis(ox_t *c, ox_val_t *x, int axis, bool flat, bool keepdims, int *rank,
+                          bool *batch0)
+{
+    int vx = ox_var(c, x);
+    if (vx < 0)
+        return -1;
+    int64_t perm[TENSOR_MAX_DIMS];
+    int r = x->rank ? x->rank : 1, k = 0;
+    for (int i = 0; i < r; i++)
+        if (i != axis)
+            perm[k++] = i;
+    perm[k] = axis;
+    ox_val_t v = *x;
+    v.rank = r;
+    size_t rows = 1, len = 1, out[TENSOR_MAX_DIMS];
+    int nout = 0;
+    for (int i = 0; i < r; i++) {
+        if (flat ? i >= axis : i == axis)
+            len *= x->shape[i];
+        else
+            rows *= x->shape[i];
+        if (flat ? i < axis : i != axis)
+            out[nout++] = x->shape[i];
+        else if (keepdims && (!flat || i == axis))
+            out[nout++] = 1;
+    }
+    if (!flat && axis != r - 1) {
+        if ((v.var = ox_permute(c, &v, vx, perm, &v.batch0)) < 0)
+            return -1;
+        ox_shape_from_var(c, &v, r);
+    } else {
+        v.var = vx;
+    }
+    size_t two[2] = {rows, len};
+    bool b0 = v.batch0;
+    if (v.rank != 2 || v.shape[1] != len) {
+        int m = ox_reshape(c, &v, 2, two, &b0);
+        if (m < 0)
+            return -1;
+        v.var = m;
+        ox_shape_from_var(c, &v, 2);
+        v.batch0 = b0;
+    }
+    int y = ox_op1(c, PROG_ARGMAX, v.var);
+    *rank = nout;
+    *batch0 = v.batch0;
+    if (y < 0 || nout == 1)
+        return y;
+    ox_val_t yv = {.var = y, .batch0 = v.batch0};
+    ox_shape_from_var(c, &yv, 1);
+    if (!nout)
+        return y;
+    return ox_reshape(c, &yv, nout, out, batch0);
+}
+
+static trine_status_t ox_argmax(ox_t *c)
+{
+    ox_val_t *x;
+    int64_t axis, keep, last;
+    trine_status_t st;
+    if ((st = ox_known(c, "axis", "keepdims", "select_last_index", NULL)) ||
+        (st = ox_arity(c, 1, 1, 1)) || (st = ox_in(c, 0, false, &x)) ||
+        (st = ox_int(c, "axis", 0, &axis)) || (st = ox_int(c, "keepdims", 1, &keep)) ||
+        (st = ox_int(c, "select_last_index", 0, &last)))
+        return st;
+    if (last)
+        return ox_fail(c, TRINE_EUNSUPPORTED,
+                       "select_last_index 1 is not supported (trine takes the first maximum)");
+    if (!ox_at_output(c))
+        return ox_fail(c, TRINE_EUNSUPPORTED, "ArgMax is supported only as a graph output");
+    if (axis < 0)
+        axis += x->rank;
+    if (axis < 0 || axis >= (x->rank ? x->rank : 1))
+        return ox_fail(c, TRINE_EFORMAT, "axis is outside rank %d", x->rank);
+    int rank;
+    bool batch0 = false;
+    int y = ox_argmax_axis(c, x, (int)axis, false, keep != 0, &rank, &batch0);
+    return ox_define(c, 0, y, rank, batch0);
+}
+
+static trine_status_t ox_softmax(ox_t *c)
+{
+    ox_val_t *x;
+    int64_t axis;
+    trine_status_t st;
+    bool flat = c->m->opset < 13;
+    if ((st = ox_known(c, "axis", NULL)) || (st = ox_arity(c, 1, 1, 1)) ||
+        (st = ox_in(c, 0, false, &x)) || (st = ox_int(c, "axis", flat ? 1 : -1, &axis)))
+        return st;
+    if (!ox_at_output(c))
+        return ox_fail(c, TRINE_EUNSUPPORTED,
+                       "Softmax is supported only as a graph output (argmax-only semantics)");
+    if (axis < 0)
+        axis += x->rank;
+    if (axis < 0 || axis >= (x->rank ? x->rank : 1))
+        return ox_fail(c, TRINE_EFORMAT, "axis is outside rank %d", x->rank);
+    int rank;
+    bool batch0 = false;
+    int y = ox_argmax_axis(c, x, (int)axis, flat, false, &rank, &batch0);
+    if ((st = ox_define(c, 0, y, rank, batch0)))
+        return st;
+    onnx_io_t *o = NULL;
+    const Onnx__GraphProto *g = c->m->proto->graph;
+    for (size_t i = 0; i < g->n_output && i < ONNX_IO_MAX; i++)
+        if (!strcmp(ox_str(g->output[i]->name), c->n->output[0]))
+            o = &c->out->outputs[i];
+    if (o) {
+        o->argmax_axis = (int)axis;
+        o->argmax_flat = flat;
+    }
+    return TRINE_OK;
+}
+
+/* ---- constants and batch normalization ------------------------------------------ */
+
+static trine_status_t ox_constant(ox_t *c)
+{
+    trine_status_t st;
+    if ((st = ox_arity(c, 0, 0, 1)))
+        return st;
+    if (c->n->n_attribute != 1)
+        return ox_fail(c, TRINE_EFORMAT, "needs exactly one value attribute");
+    const Onnx__AttributeProto *a = c->n->attribute[0];
+    const char *an = ox_str(a->name);
+    plain_t *p = NULL;
+    int rank = 0;
+    char what[160];
+    snprintf(what, sizeof what, "%s: node %zu (Constant)", c->what, c->node);
+    if (!strcmp(an, "value") && a->t) {
+        const char *prefix = NULL;
+        st = onnx_tensor_plain(a->t, what, &p, &rank, &prefix, c->err);
+        if (st == TRINE_ENOENT) {
+            ox_val_t *v = ox_add(c, c->n->output[0]);
+            if (!v)
+                return ox_nomem(c);
+            return ox_held(c, v, a->t, prefix, what);
+        }
+        if (st)
+            return st;
+    } else if (!strcmp(an, "value_float") || !strcmp(an, "value_int")) {
+        size_t one[1] = {1};
+        bool f = an[6] == 'f';
+        if (!(p = plain_alloc(f ? PLAIN_F8 : PLAIN_I8, 1, one)))
+            return ox_nomem(c);
+        if (f)
+            p->real[0] = a->f;
+        else
+            p->ints[0] = (uint64_t)a->i;
+    } else if (!strcmp(an, "value_floats") || !strcmp(an, "value_ints")) {
+        bool f = an[6] == 'f';
+        size_t n[1] = {f ? a->n_floats : a->n_ints};
+        if (!n[0])
+            return ox_fail(c, TRINE_EUNSUPPORTED, "an empty constant is not supported");
+        if (!(p = plain_alloc(f ? PLAIN_F8 : PLAIN_I8, 1, n)))
+            return ox_nomem(c);
+        for (size_t i = 0; i < n[0]; i++) {
+            if (f)
+                p->real[i] = a->floats[i];
+            else
+                p->ints[i] = (uint64_t)a->ints[i];
+        }
+        rank = 1;
+    } else {
+        return ox_fail(c, TRINE_EUNSUPPORTED, "attribute '%s' is not supported", an);
+    }
+    ox_val_t *v = ox_add(c, c->n->output[0]);
+    if (!v) {
+        plain_destroy(&p);
+        return ox_nomem(c);
+    }
+    v->constant = true;
+    v->data = p;
+    v->rank = rank;
+    v->ndim = p->ndim;
+    memcpy(v->shape, p->shape, sizeof v->shape);
+    return TRINE_OK;
+}
+
+/* A BatchNormalization with nothing to fold into: x s + t per channel
+ * (axis 1), s and t weights shaped [C, 1, ...] to broadcast. */
+static trine_status_t ox_batchnorm(ox_t *c)
+{
+    ox_val_t *x;
+    trine_status_t st;
+    if ((st = ox_bn_check(c, c->n)) || (st = ox_in(c, 0, false, &x)))
+        return st;
+    if (x->rank < 2)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "input of rank %d (needs N and C)", x->rank);
+    size_t ch = x->shape[1];
+    ox_bn_t f;
+    if ((st = ox_bn_params(c, c->n, ch, &f)))
+        return st;
+    size_t shape[TENSOR_MAX_DIMS] = {ch, 1, 1, 1};
+    int nd = x->rank - 1;
+    if (f.s) {
+        f.s->ndim = f.t->ndim = nd;
+        memcpy(f.s->shape, shape, sizeof shape);
+        memcpy(f.t->shape, shape, sizeof shape);
+    }
+    int vs = ox_new_weight(c, c->n->input[1], ".bnscale", nd, shape, f.s);
+    int vt = ox_new_weight(c, c->n->input[2], ".bnshift", nd, shape, f.t);
+    int vx = ox_var(c, x);
+    if (vs < 0 || vt < 0 || vx < 0)
+        return TRINE_EUNSUPPORTED;
+    ox_val_t sv = {.var = vs};
+    ox_shape_from_var(c, &sv, nd);
+    bool batch0 = false;
+    int rank;
+    int y = ox_mul_vars(c, x, vx, &sv, vs, &batch0, &rank);
+    y = y < 0 ? -1 : ox_op2(c, PROG_ADD, y, vt);
+    return ox_define(c, 0, y, x->rank, x->batch0);
+}
+
+/* Marks in c->fold the BatchNormalization nodes that fold into the Conv or
+ * Gemm before them: constant weights and parameters, and the layer's
+ * output read only by the BatchNormalization. */
+/* ---- the operators --------------------------------------------------------------- */
+
+typedef struct {
+    const char *op;
+    trine_status_t (*fn)(ox_t *c);
+} ox_handler_t;
+
+static trine_status_t ox_relu(ox_t *c)
+{
+    return ox_unary(c, PROG_RELU, 0);
+}
+
+static trine_status_t ox_sigmoid(ox_t *c)
+{
+    return ox_unary(c, PROG_SIGMOID, 1);
+}
+
+static trine_status_t ox_add_node(ox_t *c)
+{
+    return ox_add_sub(c, false);
+}
+
+static trine_status_t ox_sub_node(ox_t *c)
+{
+    return ox_add_sub(c, true);
+}
+
+static trine_status_t ox_maxpool(ox_t *c)
+{
+    return ox_pool(c, PROG_MAXPOOL);
+}
+
+static trine_status_t ox_avgpool(ox_t *c)
+{
+    return ox_pool(c, PROG_AVGPOOL);
+}
+
+static const ox_handler_t ox_handlers[] = {
+    {"Add", ox_add_node},
+    {"ArgMax", ox_argmax},
+    {"AveragePool", ox_avgpool},
+    {"BatchNormalization", ox_batchnorm},
+    {"Constant", ox_constant},
+    {"Conv", ox_conv},
+    {"Div", ox_div},
+    {"Dropout", ox_dropout},
+    {"Flatten", ox_flatten},
+    {"Gemm", ox_gemm},
+    {"GlobalAveragePool", ox_global_avg},
+    {"Identity", ox_identity},
+    {"MatMul", ox_matmul},
+    {"MaxPool", ox_maxpool},
+    {"Mul", ox_mul},
+    {"Relu", ox_relu},
+    {"Reshape", ox_reshape_node},
+    {"Sigmoid", ox_sigmoid},
+    {"Softmax", ox_softmax},
+    {"Sub", ox_sub_node},
+    {"Transpose", ox_transpose},
+};
+
+trine_status_t ox_compile_node(ox_t *c)
+{
+    if (c->skip[c->node])
+        return ox_bn_check(c, c->n);
+    for (size_t k = 0; k < sizeof ox_handlers / sizeof ox_handlers[0]; k++)
+        if (!strcmp(ox_handlers[k].op, c->n->op_type)) {
+            c->folded_out = NULL;
+            return ox_handlers[k].fn(c);
+        }
+    return ox_fail(c, TRINE_EUNSUPPORTED, "operator %s is not supported", c->n->op_type);
+}
