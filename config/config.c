@@ -14,7 +14,13 @@
 #include <strings.h>
 
 /* Kinds of section; [party0] .. [party2] share one kind and one set of keys. */
-typedef enum { CONFIG_IN_CLUSTER, CONFIG_IN_PARTY, CONFIG_IN_CLIENTS, CONFIG_IN_LOCAL } config_in_t;
+typedef enum {
+    CONFIG_IN_CLUSTER,
+    CONFIG_IN_PARTY,
+    CONFIG_IN_CLIENTS,
+    CONFIG_IN_LOCAL,
+    CONFIG_IN_STORE
+} config_in_t;
 
 static const struct {
     const char *name;
@@ -24,10 +30,11 @@ static const struct {
     {"cluster", CONFIG_IN_CLUSTER, -1}, {"party0", CONFIG_IN_PARTY, 0},
     {"party1", CONFIG_IN_PARTY, 1},     {"party2", CONFIG_IN_PARTY, 2},
     {"clients", CONFIG_IN_CLIENTS, -1}, {"local", CONFIG_IN_LOCAL, -1},
+    {"store", CONFIG_IN_STORE, -1},
 };
 
 #define CONFIG_SECTION_COUNT (sizeof config_sections / sizeof config_sections[0])
-#define CONFIG_EXPECTED      "expected [cluster], [party0]..[party2], [clients], [local]"
+#define CONFIG_EXPECTED      "expected [cluster], [party0]..[party2], [clients], [local], [store]"
 
 typedef struct config_key config_key_t;
 
@@ -79,6 +86,7 @@ static const config_key_t config_keys[] = {
     {CONFIG_IN_PARTY, "public_key", config_parse_path, NULL, 0, 0, PARTY_FIELD(public_key)},
     {CONFIG_IN_CLIENTS, "allow", config_parse_path, NULL, 0, 0, CLUSTER_FIELD(clients_allow)},
     {CONFIG_IN_LOCAL, "secret_key", config_parse_path, "", 0, 0, CLUSTER_FIELD(secret_key)},
+    {CONFIG_IN_STORE, "dir", config_parse_path, "", 0, 0, CLUSTER_FIELD(store_dir)},
 };
 
 #define CONFIG_KEY_COUNT (sizeof config_keys / sizeof config_keys[0])

@@ -41,6 +41,7 @@ typedef struct {
     config_party_t party[CONFIG_PARTIES]; /* [party0] .. [party2] */
     char clients_allow[CONFIG_PATH_MAX];  /* [clients] allow: a .pub file or a folder of them */
     char secret_key[CONFIG_PATH_MAX];     /* [local] secret_key, resolved; "" when absent */
+    char store_dir[CONFIG_PATH_MAX];      /* [store] dir, resolved; "" keeps shares in memory */
 } config_cluster_t;
 
 /* Reads and validates the INI file at path into *out. Returns TRINE_EIO when

@@ -2,6 +2,7 @@
 #include "api.h"
 #include "sock.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +53,13 @@ static trine_status_t api_put(const api_t *api, const wire_request_t *q,
         return trine_err_set(err, TRINE_ENOMEM, "out of memory for tensor '%s' (%zu bytes)",
                              q->name, q->data_len);
     memcpy(t->data, q->data, q->data_len);
-    trine_status_t st = store_put(api->store, q->name, caller, q->kind,
-                                  q->kind == WIRE_KIND_FIXED ? q->frac : 0, &t, err);
+    /* Staged until the client commits it (store.h): a client that dies
+     * between its puts to party0 and party1 leaves no half tensor. */
+    trine_status_t st = store_stage(api->store, q->name, caller, q->upload, q->kind,
+                                    q->kind == WIRE_KIND_FIXED ? q->frac : 0, &t,
+                                    sock_now_ms() + api->cluster->cfg.timeout_ms, err);
+    if (t)
+        sodium_memzero(t->data, t->size * sizeof(uint64_t));
     tensor_destroy(&t); /* NULL when the store took it */
     return st;
 }
@@ -115,6 +121,7 @@ static trine_status_t api_dispatch(const api_t *api, const wire_request_t *q,
     case WIRE_OP_RUN: return jobs_run(api->jobs, caller, q, route, route_len, err);
     case WIRE_OP_JOB: jobs_progress(api->jobs, caller, q->job, r); return TRINE_OK;
     case WIRE_OP_CANCEL: return jobs_cancel(api->jobs, caller, q->job, err);
+    case WIRE_OP_COMMIT: return store_commit(api->store, q->name, caller, q->upload, err);
     }
     return trine_err_set(err, TRINE_EINVAL, "no such op");
 }

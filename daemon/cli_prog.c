@@ -72,6 +72,19 @@ static void progress_end(progress_t *p)
         fprintf(stderr, "\n");
 }
 
+/* Says on a terminal that the parties are busy and when the run goes
+ * again; the bar then counts from that moment. */
+static void progress_busy(void *arg, const char *why, uint64_t pause_ms, unsigned tries)
+{
+    progress_t *p = arg;
+    p->start_ms = sock_now_ms() + pause_ms;
+    if (!p->tty)
+        return;
+    fprintf(stderr, "\r  busy: %s; trying again in %.1f s (try %u)        ", why,
+            (double)pause_ms / 1000, tries + 1);
+    p->shown = true;
+}
+
 /* ---- compiling and binding ---------------------------------------------- */
 
 static int prog_load(prog_t *prog, const char *path, const char *verb)
@@ -283,8 +296,9 @@ static int private_shapes(session_t *s, prog_t *prog, const char *verb)
     return 0;
 }
 
-/* Writes the job's figures as KEY=VALUE lines, for scripts. */
-static int private_stats(const session_t *s, const char *path, const char *verb)
+/* Writes the job's figures as KEY=VALUE lines, for scripts; retries:
+ * how often the run was sent again because parties were busy. */
+static int private_stats(const session_t *s, unsigned retries, const char *path, const char *verb)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -304,12 +318,13 @@ static int private_stats(const session_t *s, const char *path, const char *verb)
         mask += st->mask_bytes;
         rounds = st->rounds > rounds ? st->rounds : rounds;
     }
-    fprintf(f, "sent_total=%llu\nmask_bytes=%llu\nrounds=%llu\n", (unsigned long long)total,
-            (unsigned long long)mask, (unsigned long long)rounds);
+    fprintf(f, "sent_total=%llu\nmask_bytes=%llu\nrounds=%llu\nbusy_retries=%u\n",
+            (unsigned long long)total, (unsigned long long)mask, (unsigned long long)rounds,
+            retries);
     return fclose(f) == 0 ? 0 : TRINE_EXIT_FAIL;
 }
 
-static void private_report(const session_t *s, const wire_request_t *q)
+static void private_report(const session_t *s, const wire_request_t *q, unsigned retries)
 {
     const wire_job_stats_t *st0 = &s->res[0].reply.stats;
     char b[LOG_BYTES_CHARS];
@@ -333,6 +348,9 @@ static void private_report(const session_t *s, const wire_request_t *q)
                (unsigned long long)st->rounds);
     }
     printf("  all parties sent %s\n", log_bytes(b, total));
+    if (retries)
+        printf("  sent %u time%s more: the parties were busy with other jobs\n", retries,
+               retries == 1 ? "" : "s");
 }
 
 /* Removes outputs that some parties stored when others failed. */
@@ -389,12 +407,20 @@ static int private_run(session_t *s, prog_t *prog, const prog_opts_t *o, const c
     sigemptyset(&sa.sa_mask);
     private_interrupted = 0;
     sigaction(SIGINT, &sa, &old);
-    trine_status_t st = client_run(s->client, &q, s->res, progress_show, &bar, &private_interrupted);
+    unsigned retries;
+    uint64_t t0 = sock_now_ms();
+    trine_status_t st = client_run_wait(s->client, &q, s->res, progress_show, progress_busy, &bar,
+                                        &private_interrupted, &retries);
     sigaction(SIGINT, &old, NULL);
     progress_end(&bar);
     free(buf);
     if (st != TRINE_OK) {
         session_report(s, verb, 7u);
+        if (client_run_busy(s->res) && !private_interrupted)
+            fprintf(stderr,
+                    "trine %s: the parties stayed busy for %.1f s (%u tries; timeout_ms in %s); "
+                    "try again later\n",
+                    verb, (double)(sock_now_ms() - t0) / 1000, retries + 1, s->cluster.cfg.path);
         unsigned stored = 0;
         for (int p = 0; p < 2; p++)
             if (s->res[p].code == TRINE_OK)
@@ -403,8 +429,8 @@ static int private_run(session_t *s, prog_t *prog, const prog_opts_t *o, const c
         return TRINE_EXIT_FAIL;
     }
     if (!o->quiet)
-        private_report(s, &q);
-    return o->stats ? private_stats(s, o->stats, verb) : 0;
+        private_report(s, &q, retries);
+    return o->stats ? private_stats(s, retries, o->stats, verb) : 0;
 }
 
 int session_run(session_t *s, prog_t *prog, const char *prefix, uint64_t batch, bool quiet,

@@ -1,5 +1,6 @@
 /* client.c — requests to the parties, replies back (see client.h). */
 #include "client.h"
+#include "jobs.h" /* JOBS_BUSY, the refusal a busy party sends */
 #include "sock.h"
 
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #define CLIENT_BYTES_PER_MS 50000 /* extra wait per byte moved: 50 MB/s */
@@ -104,9 +106,15 @@ static void client_on_monitor(client_t *cl, int p, client_result_t *r)
                     "party%d refused this client's key: it is not in the cluster's [clients] "
                     "allow list (give the operator your .pub file)",
                     p);
+    else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) /* also a party that dies */
+        client_fail(r, TRINE_EPEER,
+                    "party%d (%s) closed the connection during the CURVE handshake: it may "
+                    "be going down, or its public key in the cluster config is not the one it "
+                    "runs with",
+                    p, cl->cluster->cfg.party[p].client);
     else if (event >= 0)
         client_fail(r, TRINE_EPEER,
-                    "the CURVE handshake with party%d at %s failed: is its public key in the "
+                    "party%d (%s): the CURVE handshake failed: is its public key in the "
                     "cluster config the one it runs with?",
                     p, cl->cluster->cfg.party[p].client);
 }
@@ -312,8 +320,7 @@ trine_status_t client_run(client_t *cl, const wire_request_t *run,
         uint64_t now = sock_now_ms();
         for (int p = 0; cancel && *cancel && !cancelled && p < CONFIG_PARTIES; p++) {
             size_t len;
-            if ((waiting & 1u << p) &&
-                !client_send(cl, p, &stop, &cancel_ids[p], &len, &res[p]))
+            if ((waiting & 1u << p) && !client_send(cl, p, &stop, &cancel_ids[p], &len, &res[p]))
                 waiting &= ~(1u << p);
         }
         cancelled = cancelled || (cancel && *cancel);
@@ -356,6 +363,69 @@ trine_status_t client_run(client_t *cl, const wire_request_t *run,
         }
     }
     return client_first_failure(7u, res);
+}
+
+/* A party's failure that is a busy party's refusal, or passes one on. */
+static bool client_busy_reply(const client_result_t *r)
+{
+    return r->answered && (r->code == TRINE_ELIMIT || r->code == TRINE_EPEER) &&
+           strstr(r->reply.msg, JOBS_BUSY);
+}
+
+bool client_run_busy(const client_result_t res[CONFIG_PARTIES])
+{
+    bool refused = false;
+    for (int p = 0; p < CONFIG_PARTIES; p++) {
+        if (!client_busy_reply(&res[p]))
+            return false; /* a success, or a failure of its own */
+        refused = refused || res[p].code == TRINE_ELIMIT;
+    }
+    return refused;
+}
+
+/* Sleeps ms, in slices so that a cancel is seen; false when cancelled. */
+static bool client_pause(uint64_t ms, const volatile sig_atomic_t *cancel)
+{
+    uint64_t end = sock_now_ms() + ms;
+    for (uint64_t now = sock_now_ms(); now < end && !(cancel && *cancel); now = sock_now_ms()) {
+        uint64_t slice = end - now < 50 ? end - now : 50;
+        nanosleep(&(struct timespec){0, (long)slice * 1000000L}, NULL);
+    }
+    return !(cancel && *cancel);
+}
+
+trine_status_t client_run_wait(client_t *cl, wire_request_t *run,
+                               client_result_t res[CONFIG_PARTIES], client_progress_fn progress,
+                               client_busy_fn busy, void *arg, const volatile sig_atomic_t *cancel,
+                               unsigned *retries)
+{
+    uint64_t start = sock_now_ms(), limit = cl->cluster->cfg.timeout_ms;
+    uint64_t pause = CLIENT_BUSY_FIRST_MS;
+    if (retries)
+        *retries = 0;
+    for (unsigned tries = 1;; tries++) {
+        trine_status_t st = client_run(cl, run, res, progress, arg, cancel);
+        uint64_t spent = sock_now_ms() - start;
+        if (st == TRINE_OK || (cancel && *cancel) || spent >= limit || !client_run_busy(res))
+            return st;
+        uint64_t wait = pause / 2 + randombytes_uniform((uint32_t)(pause / 2 + 1));
+        wait = wait < limit - spent ? wait : limit - spent;
+        const char *why = "";
+        for (int p = CONFIG_PARTIES - 1; p >= 0; p--)
+            if (res[p].code == TRINE_ELIMIT)
+                why = res[p].reply.msg;
+        if (busy)
+            busy(arg, why, wait, tries);
+        if (!client_pause(wait, cancel))
+            return st;
+        pause = 2 * pause < CLIENT_BUSY_MAX_MS ? 2 * pause : CLIENT_BUSY_MAX_MS;
+        /* The parties remember the refused id: a new try needs a new one. */
+        uint64_t old = run->job;
+        while (run->job == old || !run->job)
+            randombytes_buf(&run->job, sizeof run->job);
+        if (retries)
+            (*retries)++;
+    }
 }
 
 void client_results_clear(client_result_t res[CONFIG_PARTIES])

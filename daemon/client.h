@@ -59,6 +59,33 @@ TRINE_NODISCARD trine_status_t client_run(client_t *cl, const wire_request_t *ru
                                           client_progress_fn progress, void *arg,
                                           const volatile sig_atomic_t *cancel);
 
+/* True when res (of client_run) says only that parties were busy: at
+ * least one party refused the run because it already runs as many jobs as
+ * it may (JOBS_BUSY in jobs.h), and every other party failed by passing
+ * that refusal on. Such a run may simply be sent again later. */
+bool client_run_busy(const client_result_t res[CONFIG_PARTIES]);
+
+/* Told before client_run_wait pauses: a busy party's message, the pause
+ * and how many tries were refused so far. */
+typedef void (*client_busy_fn)(void *arg, const char *why, uint64_t pause_ms, unsigned tries);
+
+/* client_run, waiting for a free job slot: a run refused only because
+ * parties were busy (client_run_busy) is sent again under a new job id
+ * (written to run->job) after a pause that doubles from CLIENT_BUSY_FIRST_MS
+ * to CLIENT_BUSY_MAX_MS (each drawn between half and all of that), for as
+ * long as the cluster's timeout_ms since the first try allows. busy (may
+ * be NULL) hears of each pause, with arg; *retries (may be NULL) gets how
+ * many runs were sent again. A cancel during a pause ends the wait. Returns
+ * and fills res as client_run does, for the last try. */
+TRINE_NODISCARD trine_status_t client_run_wait(client_t *cl, wire_request_t *run,
+                                               client_result_t res[CONFIG_PARTIES],
+                                               client_progress_fn progress, client_busy_fn busy,
+                                               void *arg, const volatile sig_atomic_t *cancel,
+                                               unsigned *retries);
+
+#define CLIENT_BUSY_FIRST_MS 100
+#define CLIENT_BUSY_MAX_MS   2000
+
 /* Frees what the last call left in res. */
 void client_results_clear(client_result_t res[CONFIG_PARTIES]);
 

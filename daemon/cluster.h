@@ -5,7 +5,8 @@
  * canonical summary of everything the parties must agree on. The summary is
  * a list of "key=value" lines whose BLAKE2b hash is the cluster fingerprint
  * the parties exchange; when fingerprints differ, comparing the lines says
- * what differs. Host-local settings (secret key, memory limit) are left out.
+ * what differs. Host-local settings (secret key, store folder, memory limit)
+ * are left out.
  */
 #ifndef TRINE_CLUSTER_H
 #define TRINE_CLUSTER_H

@@ -24,6 +24,7 @@ struct job {
     job_msg_t *head[PROTO_PARTIES], *tail[PROTO_PARTIES];
     char stop[TRINE_ERR_MSG_MAX]; /* why the job must stop, once known */
     trine_status_t stop_code;
+    uint64_t frozen_us; /* how late a wait of this thread ended, when it was not run */
     _Atomic uint64_t step, steps;
     uint64_t started_us, first_step_us, exec_us;
     job_result_t result;
@@ -77,10 +78,10 @@ static trine_status_t job_pump(job_t *j, uint64_t deadline_us)
         /* the main loop checked it; cannot happen */
     } else if (frame.type == WIRE_FRAME_ABORT) {
         if (!j->stop[0])
-            snprintf(j->stop, sizeof j->stop, "party%u stopped the job: %.*s", frame.sender,
-                     (int)(zmq_msg_size(&f[1]) < WIRE_ABORT_MAX ? zmq_msg_size(&f[1])
-                                                                 : WIRE_ABORT_MAX),
-                     (const char *)zmq_msg_data(&f[1]));
+            snprintf(
+                j->stop, sizeof j->stop, "party%u stopped the job: %.*s", frame.sender,
+                (int)(zmq_msg_size(&f[1]) < WIRE_ABORT_MAX ? zmq_msg_size(&f[1]) : WIRE_ABORT_MAX),
+                (const char *)zmq_msg_data(&f[1]));
         j->stop_code = TRINE_EPEER;
     } else {
         job_msg_t *m = malloc(sizeof *m);
@@ -104,16 +105,32 @@ static trine_status_t job_pump(job_t *j, uint64_t deadline_us)
     return TRINE_OK;
 }
 
+/* The reason the job stops, with a note when this party was not run. */
+static trine_status_t job_stopped(job_t *j, trine_err_t *err)
+{
+    if (!j->frozen_us)
+        return trine_err_set(err, j->stop_code, "%s", j->stop);
+    return trine_err_set(err, j->stop_code,
+                         "%s (this party was not run for %.1f s past its wait: stopped, or "
+                         "starved of CPU)",
+                         j->stop, (double)j->frozen_us / 1e6);
+}
+
 /* Waits for the next message from party `from` and unlinks it. A silent
  * party is normally reported by the main loop after timeout_ms (its
  * heartbeats stop), naming it; the job's own limit is twice as long, so
- * that it only catches a peer that is alive but no longer runs the job. */
+ * that it only catches a peer that is alive but no longer runs the job.
+ * A wait that ends more than timeout_ms / 10 late means this thread was
+ * not run (SIGSTOP, a suspended host): the peers' frames, most likely
+ * their ABORT of a job they gave up on, still wait unread in the main
+ * loop, so they get timeout_ms more, once, before the peer is blamed. */
 static trine_status_t job_next(job_t *j, int from, job_msg_t **out, trine_err_t *err)
 {
-    uint64_t deadline = job_now_us() + 2u * (uint64_t)j->p.timeout_ms * 1000u;
+    uint64_t timeout_us = (uint64_t)j->p.timeout_ms * 1000u;
+    uint64_t deadline = job_now_us() + 2u * timeout_us;
     for (;;) {
         if (j->stop[0])
-            return trine_err_set(err, j->stop_code, "%s", j->stop);
+            return job_stopped(j, err);
         if (j->head[from]) {
             *out = j->head[from];
             j->head[from] = (*out)->next;
@@ -121,18 +138,27 @@ static trine_status_t job_next(job_t *j, int from, job_msg_t **out, trine_err_t 
                 j->tail[from] = NULL;
             return TRINE_OK;
         }
-        if (job_pump(j, deadline) == TRINE_ETIMEOUT)
-            return trine_err_set(err, TRINE_ETIMEOUT,
-                                 "party%d sent nothing for job %016llx within %.1f s (twice "
-                                 "timeout_ms)",
-                                 from, (unsigned long long)j->p.id,
-                                 (double)j->p.timeout_ms / 500);
+        if (job_pump(j, deadline) != TRINE_ETIMEOUT)
+            continue;
+        uint64_t now = job_now_us();
+        if (!j->frozen_us && now > deadline + timeout_us / 10) {
+            j->frozen_us = now - deadline;
+            deadline = now + timeout_us;
+            continue;
+        }
+        return trine_err_set(err, TRINE_ETIMEOUT,
+                             "party%d sent nothing for job %016llx within %.1f s (twice "
+                             "timeout_ms)",
+                             from, (unsigned long long)j->p.id, (double)j->p.timeout_ms / 500);
     }
 }
 
+/* Frees a queued message; its body is wiped first, since it may be a seed
+ * (proto_ctx_new) or a masked share. */
 static void job_msg_free(job_msg_t *m)
 {
     if (m) {
+        sodium_memzero(zmq_msg_data(&m->body), zmq_msg_size(&m->body));
         zmq_msg_close(&m->body);
         free(m);
     }
@@ -141,7 +167,7 @@ static void job_msg_free(job_msg_t *m)
 /* ---- the link of protocol/link.h ---------------------------------------- */
 
 static trine_status_t job_link_send(void *impl, proto_party_t to, const link_hdr_t *hdr,
-                                   const void *buf, size_t len, trine_err_t *err)
+                                    const void *buf, size_t len, trine_err_t *err)
 {
     job_t *j = impl;
     wire_frame_t f = {WIRE_FRAME_DATA, (unsigned)j->p.self, j->p.id, hdr->step, hdr->round};
@@ -149,7 +175,7 @@ static trine_status_t job_link_send(void *impl, proto_party_t to, const link_hdr
 }
 
 static trine_status_t job_link_recv(void *impl, proto_party_t from, link_hdr_t *hdr, void *buf,
-                                   size_t len, trine_err_t *err)
+                                    size_t len, trine_err_t *err)
 {
     job_t *j = impl;
     job_msg_t *m;
@@ -256,8 +282,8 @@ static int job_main(void *arg)
         wire_frame_t f = {WIRE_FRAME_ABORT, (unsigned)j->p.self, j->p.id, 0, 0};
         for (int p = 0; p < PROTO_PARTIES; p++)
             if (p != j->p.self)
-                (void)job_send_frame(j, p, &f, why, (size_t)n < sizeof why ? (size_t)n : sizeof why - 1,
-                                     NULL);
+                (void)job_send_frame(j, p, &f, why,
+                                     (size_t)n < sizeof why ? (size_t)n : sizeof why - 1, NULL);
     }
     uint8_t done = JOB_PIPE_DONE;
     zmq_send(j->pipe_job, &done, 1, 0);
@@ -298,8 +324,7 @@ job_t *job_start(void *zctx, job_params_t *p, void **pipe, trine_err_t *err)
         return NULL;
     }
     char ep[64];
-    snprintf(ep, sizeof ep, "inproc://trine-job-%016llx-%p", (unsigned long long)p->id,
-             (void *)j);
+    snprintf(ep, sizeof ep, "inproc://trine-job-%016llx-%p", (unsigned long long)p->id, (void *)j);
     j->pipe_main = job_pipe(zctx, ep, true);
     j->pipe_job = j->pipe_main ? job_pipe(zctx, ep, false) : NULL;
     j->p = *p;
@@ -336,10 +361,22 @@ void job_progress(const job_t *job, uint64_t *step, uint64_t *steps)
     *steps = atomic_load(&((job_t *)job)->steps);
 }
 
+/* Wipes what the thread left unread in its pipe (a stopped job's late
+ * data) before zmq_close drops it. */
+static void job_drain_pipe(job_t *j)
+{
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    while (zmq_msg_recv(&m, j->pipe_job, ZMQ_DONTWAIT) >= 0)
+        sodium_memzero(zmq_msg_data(&m), zmq_msg_size(&m));
+    zmq_msg_close(&m);
+}
+
 void job_join(job_t **job, job_result_t *out)
 {
     job_t *j = *job;
     thrd_join(j->thread, NULL);
+    job_drain_pipe(j);
     zmq_close(j->pipe_job);
     zmq_close(j->pipe_main);
     for (int p = 0; p < PROTO_PARTIES; p++)

@@ -17,7 +17,9 @@
  * protocol context), runs the program, and wipes the seeds. On failure it
  * sends ABORT with the reason to both peers, so that they stop at once
  * instead of waiting out the timeout. A receive waits at most twice
- * timeout_ms.
+ * timeout_ms, and timeout_ms more once when this party was itself not run
+ * (SIGSTOP), so that the peers' ABORT, not a false blame, ends the job.
+ * Received payloads are wiped before they are freed.
  */
 #ifndef TRINE_JOB_H
 #define TRINE_JOB_H

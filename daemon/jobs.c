@@ -60,8 +60,16 @@ static bool jobs_recent(const jobs_t *j, uint64_t id)
     return false;
 }
 
+/* Wipes a job frame's payload before it is dropped: it may be a seed or a
+ * masked share. */
+static void jobs_wipe(zmq_msg_t *body)
+{
+    sodium_memzero(zmq_msg_data(body), zmq_msg_size(body));
+}
+
 static void jobs_pending_drop(jobs_t *j, size_t i)
 {
+    jobs_wipe(&j->pending[i].body);
     zmq_msg_close(&j->pending[i].head);
     zmq_msg_close(&j->pending[i].body);
     memmove(&j->pending[i], &j->pending[i + 1], (j->npending - i - 1) * sizeof j->pending[0]);
@@ -95,8 +103,10 @@ static void jobs_on_frame(void *arg, int from, const wire_frame_t *f, zmq_msg_t 
         jobs_to_thread(s, head, body);
         return;
     }
-    if (jobs_recent(j, f->job))
-        return; /* a finished job's late ABORT: nothing to do */
+    if (jobs_recent(j, f->job)) { /* a finished job's late ABORT or data */
+        jobs_wipe(body);
+        return;
+    }
     if (j->npending == JOBS_PENDING_MAX) {
         log_line(j->log, LOG_WARN, "dropped a frame of job %016llx from party%d: %d frames "
                  "already wait for jobs not started here",
@@ -250,8 +260,8 @@ trine_status_t jobs_run(jobs_t *j, const keys_public_t *caller, const wire_reque
     job_params_t p = {0};
     trine_status_t st = TRINE_OK;
     if (!s)
-        st = trine_err_set(err, TRINE_ELIMIT, "party%d already runs %d jobs; try again later",
-                           j->self, JOBS_MAX);
+        st = trine_err_set(err, TRINE_ELIMIT, "party%d already runs %d jobs; " JOBS_BUSY, j->self,
+                           JOBS_MAX);
     else if (route_len > sizeof s->route)
         st = trine_err_set(err, TRINE_EINVAL, "client routing id too long");
     if (st == TRINE_OK)
@@ -412,6 +422,7 @@ static void jobs_drain(jobs_t *j, jobs_slot_t *s)
         if (n == 3) {
             int to = first[0];
             if (links_forward(j->links, to, &f[1], &f[2]) != TRINE_OK) {
+                jobs_wipe(&f[2]);
                 char why[128];
                 snprintf(why, sizeof why, "party%d (%s) cannot be reached", to,
                          to >= 0 && to < CONFIG_PARTIES ? j->cluster->cfg.party[to].peer : "?");

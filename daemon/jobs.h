@@ -32,6 +32,11 @@
 #define JOBS_MAX         4
 #define JOBS_PENDING_MAX 64
 
+/* Ends the message of a RUN refused (TRINE_ELIMIT) because JOBS_MAX jobs
+ * run already; the other parties' replies quote it. Clients wait and send
+ * the run again when they see it (client_run_wait), so keep it stable. */
+#define JOBS_BUSY "try again later"
+
 typedef struct jobs jobs_t;
 
 /* A table of no jobs. It registers itself as links' job hook; links, store,

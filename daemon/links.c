@@ -33,7 +33,7 @@ struct links {
     const log_t *log;
     int self;
     void *router;
-    uint64_t started, next_beat;
+    uint64_t started, next_beat, last_tick;
     links_peer_t peer[CONFIG_PARTIES];
     void *hello; /* our hello payload, encoded once */
     size_t hello_len;
@@ -104,7 +104,7 @@ links_t *links_new(void *zctx, const cluster_t *cluster, int self, const keys_se
     l->cluster = cluster;
     l->log = log;
     l->self = self;
-    l->started = l->next_beat = sock_now_ms();
+    l->started = l->next_beat = l->last_tick = sock_now_ms();
     randombytes_buf(&l->incarnation, sizeof l->incarnation);
     wire_hello_t hello = {.version = WIRE_VERSION,
                           .party = (unsigned)self,
@@ -264,8 +264,7 @@ static void links_on_router(links_t *l, uint64_t now)
         else if (l->job_fn)
             l->job_fn(l->job_arg, p, &f, &part[1], &part[2]);
         else
-            log_line(l->log, LOG_WARN, "dropped a job frame from party%d: jobs are not running",
-                     p);
+            log_line(l->log, LOG_WARN, "dropped a job frame from party%d: jobs are not running", p);
     }
     sock_close_frames(part, n, 3);
 }
@@ -280,9 +279,30 @@ void links_handle(links_t *l, const zmq_pollitem_t *items, uint64_t now_ms)
         links_on_router(l, now_ms);
 }
 
+/* The main loop ticks at least every heartbeat_ms. A gap longer than
+ * timeout_ms means this party itself did not run (SIGSTOP, a suspended
+ * host, CPU starvation) while the peers' frames waited unread: their
+ * silence is ours, so the peers that were up get timeout_ms afresh. */
+static void links_check_gap(links_t *l, uint64_t now)
+{
+    const config_cluster_t *cfg = &l->cluster->cfg;
+    uint64_t gap = now - l->last_tick;
+    l->last_tick = now;
+    if (gap <= cfg->timeout_ms)
+        return;
+    log_line(l->log, LOG_WARN,
+             "this party did not run for %.1f s (stopped, or starved of CPU): its peers may "
+             "have given up on its jobs; they get %.1f s to be heard from again",
+             (double)gap / 1000, (double)cfg->timeout_ms / 1000);
+    for (int p = 0; p < CONFIG_PARTIES; p++)
+        if (p != l->self && l->peer[p].ever_up && !l->peer[p].reported)
+            l->peer[p].last_heard = now;
+}
+
 long links_tick(links_t *l, uint64_t now)
 {
     const config_cluster_t *cfg = &l->cluster->cfg;
+    links_check_gap(l, now);
     if (now >= l->next_beat) {
         wire_heartbeat_t hb = {l->incarnation, 0};
         for (int p = 0; p < CONFIG_PARTIES; p++)

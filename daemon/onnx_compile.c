@@ -142,7 +142,8 @@ int ox_new_weight(ox_t *c, const char *base, const char *suffix, int ndim, const
     }
     prog_var_t *v = &c->out->prog.vars[var];
     v->ndim = ndim;
-    memcpy(v->shape, shape, sizeof v->shape);
+    memset(v->shape, 0, sizeof v->shape); /* shape holds ndim extents, no more */
+    memcpy(v->shape, shape, (size_t)ndim * sizeof *shape);
     if (ox_weight(c, var, value) != TRINE_OK)
         return -1;
     return var;
@@ -314,7 +315,8 @@ trine_status_t ox_ints(ox_t *c, const char *name, int n, int64_t *v, size_t max,
     if ((n >= 0 && a->n_ints != (size_t)n) || a->n_ints > max)
         return ox_fail(c, TRINE_EUNSUPPORTED, "attribute '%s' has %zu entries, not %d", name,
                        a->n_ints, n >= 0 ? n : (int)max);
-    memcpy(v, a->ints, a->n_ints * sizeof *v);
+    if (a->n_ints) /* protobuf-c leaves ints NULL for none */
+        memcpy(v, a->ints, a->n_ints * sizeof *v);
     *count = a->n_ints;
     return TRINE_OK;
 }

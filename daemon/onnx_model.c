@@ -170,23 +170,41 @@ static const char *onnx_external(const Onnx__TensorProto *t, const char *key)
     return NULL;
 }
 
-/* Fills p's values from t's typed field or raw little-endian bytes. */
-static trine_status_t onnx_tensor_values(const Onnx__TensorProto *t, const char *what, plain_t *p,
-                                         trine_err_t *err)
+/* The bytes of one of t's values (of a supported type) as raw data. */
+static size_t onnx_tensor_width(const Onnx__TensorProto *t)
 {
     int32_t type = t->data_type;
-    size_t width =
-        type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || type == ONNX__TENSOR_PROTO__DATA_TYPE__INT32
-            ? 4
-            : 8;
+    return type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ||
+                   type == ONNX__TENSOR_PROTO__DATA_TYPE__INT32
+               ? 4
+               : 8;
+}
+
+/* Checks that t holds exactly count values, in its typed field or as raw
+ * bytes, before anything of count's size is allocated. */
+static trine_status_t onnx_tensor_count(const Onnx__TensorProto *t, const char *what, size_t count,
+                                        trine_err_t *err)
+{
+    int32_t type = t->data_type;
+    size_t width = onnx_tensor_width(t);
     size_t typed = type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT    ? t->n_float_data
                    : type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? t->n_double_data
                    : type == ONNX__TENSOR_PROTO__DATA_TYPE__INT32  ? t->n_int32_data
                                                                    : t->n_int64_data;
     bool raw = t->has_raw_data && t->raw_data.len > 0;
-    if (raw ? t->raw_data.len != p->count * width : typed != p->count)
+    if (raw ? t->raw_data.len % width || t->raw_data.len / width != count : typed != count)
         return trine_err_set(err, TRINE_EFORMAT, "%s: %zu values for dims holding %zu", what,
-                             raw ? t->raw_data.len / width : typed, p->count);
+                             raw ? t->raw_data.len / width : typed, count);
+    return TRINE_OK;
+}
+
+/* Fills p's values from t's typed field or raw little-endian bytes, which
+ * onnx_tensor_count found to hold p->count values. */
+static void onnx_tensor_values(const Onnx__TensorProto *t, plain_t *p)
+{
+    int32_t type = t->data_type;
+    size_t width = onnx_tensor_width(t);
+    bool raw = t->has_raw_data && t->raw_data.len > 0;
     for (size_t i = 0; i < p->count; i++) {
         const uint8_t *b = raw ? t->raw_data.data + i * width : NULL;
         uint64_t bits = 0;
@@ -214,7 +232,6 @@ static trine_status_t onnx_tensor_values(const Onnx__TensorProto *t, const char 
         default: p->ints[i] = raw ? bits : (uint64_t)t->int64_data[i]; break;
         }
     }
-    return TRINE_OK;
 }
 
 trine_status_t onnx_tensor_plain(const Onnx__TensorProto *t, const char *what, plain_t **out,
@@ -249,7 +266,7 @@ trine_status_t onnx_tensor_plain(const Onnx__TensorProto *t, const char *what, p
         return trine_err_set(err, TRINE_EUNSUPPORTED,
                              "%s: rank %zu is not supported (trine tensors have at most %d dims)",
                              what, t->n_dims, TENSOR_MAX_DIMS);
-    size_t shape[TENSOR_MAX_DIMS] = {1};
+    size_t shape[TENSOR_MAX_DIMS] = {1}, count = 1;
     for (size_t i = 0; i < t->n_dims; i++) {
         if (t->dims[i] < 1 || t->dims[i] > (int64_t)1 << 40)
             return t->dims[i] == 0 ? trine_err_set(err, TRINE_EUNSUPPORTED,
@@ -259,15 +276,16 @@ trine_status_t onnx_tensor_plain(const Onnx__TensorProto *t, const char *what, p
                                    : trine_err_set(err, TRINE_EFORMAT, "%s: dimension %zu is %lld",
                                                    what, i, (long long)t->dims[i]);
         shape[i] = (size_t)t->dims[i];
+        if (__builtin_mul_overflow(count, shape[i], &count))
+            return trine_err_set(err, TRINE_EFORMAT, "%s: dims hold more than 2^64 values", what);
     }
+    trine_status_t st = onnx_tensor_count(t, what, count, err);
+    if (st != TRINE_OK)
+        return st;
     plain_t *p = plain_alloc(real ? PLAIN_F8 : PLAIN_I8, t->n_dims ? (int)t->n_dims : 1, shape);
     if (!p)
         return trine_err_set(err, TRINE_ENOMEM, "%s: out of memory", what);
-    trine_status_t st = onnx_tensor_values(t, what, p, err);
-    if (st != TRINE_OK) {
-        plain_destroy(&p);
-        return st;
-    }
+    onnx_tensor_values(t, p);
     if (rank)
         *rank = (int)t->n_dims;
     *out = p;

@@ -213,6 +213,8 @@ static trine_status_t ox_matmul(ox_t *c)
     int va = ox_var(c, a), vb = ox_var(c, b);
     if (va < 0 || vb < 0)
         return TRINE_EUNSUPPORTED;
+    if (b->batch0) /* a batch's rows as the inner extent: every row counts */
+        c->out->rows_independent = false;
     return ox_define(c, 0, ox_op2(c, PROG_MATMUL, va, vb), 2, a->batch0);
 }
 
@@ -335,6 +337,8 @@ static trine_status_t ox_gemm(ox_t *c)
     if (a->rank != 2 || b->rank != 2)
         return ox_fail(c, TRINE_EUNSUPPORTED, "A and B must be 2-D, not of rank %d and %d", a->rank,
                        b->rank);
+    if ((a->batch0 && ta) || b->batch0) /* a batch's rows as columns or inner extent */
+        c->out->rows_independent = false;
     int bn = c->fold[c->node];
     size_t out_n = tb ? b->shape[0] : b->shape[1];
     int va = ox_var(c, a), vb, vc = -1;
@@ -520,6 +524,8 @@ static trine_status_t ox_conv(ox_t *c)
     if ((st = ox_geometry(c, x, kernel, false, &g)))
         return st;
     size_t oc = w->shape[0];
+    if (w->batch0 || (b && b->batch0)) /* a batch's rows as output channels */
+        c->out->rows_independent = false;
     int bn = c->fold[c->node];
     int vx = ox_var(c, x), vw, vb = -1;
     if (bn < 0) {

@@ -3,32 +3,38 @@
  * The items sit behind an array of pointers sorted by name, so lookups are
  * a binary search and store_list walks in order; each item is allocated on
  * its own so that the views handed out survive other puts and removals.
+ * Staged uploads are few and short-lived: an unsorted array.
  */
 #include "store.h"
 #include "log.h"
 
 #include "tensor/fixed.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef store_record_t store_item_t;
 
 typedef struct {
-    char name[WIRE_NAME_MAX + 1];
-    keys_public_t owner;
-    wire_kind_t kind;
-    unsigned frac;
-    tensor_t *share;
-    keys_public_t *grantees; /* other clients only, each once */
-    size_t ngrantees;
-} store_item_t;
+    store_record_t rec;
+    uint64_t upload;     /* the client's number for it */
+    uint64_t expires_ms; /* sock_now_ms time */
+} store_staged_t;
 
 struct store {
     store_item_t **items; /* sorted by name */
     size_t count, cap;
-    uint64_t limit, used; /* bytes of share data; used <= limit */
+    store_staged_t **staged; /* unsorted */
+    size_t nstaged, staged_cap;
+    uint64_t limit, used; /* bytes of share data, staged included; used <= limit */
+    char *dir;            /* the folder of a persistent store, else NULL */
 };
 
 static bool store_key_eq(const keys_public_t *a, const keys_public_t *b)
@@ -43,9 +49,7 @@ static uint64_t store_share_bytes(const tensor_t *share)
 
 static void store_item_free(store_item_t *item)
 {
-    sodium_memzero(item->share->data, item->share->size * sizeof(uint64_t));
-    tensor_destroy(&item->share);
-    free(item->grantees);
+    store_record_clear(item);
     free(item);
 }
 
@@ -125,6 +129,14 @@ store_t *store_new(uint64_t memory_limit)
     return s;
 }
 
+static void store_staged_drop(store_t *s, size_t i)
+{
+    s->used -= store_share_bytes(s->staged[i]->rec.share);
+    store_record_clear(&s->staged[i]->rec);
+    free(s->staged[i]);
+    s->staged[i] = s->staged[--s->nstaged];
+}
+
 void store_destroy(store_t **store)
 {
     if (!store || !*store)
@@ -132,13 +144,17 @@ void store_destroy(store_t **store)
     store_t *s = *store;
     for (size_t i = 0; i < s->count; i++)
         store_item_free(s->items[i]);
+    while (s->nstaged)
+        store_staged_drop(s, 0);
     free(s->items);
+    free(s->staged);
+    free(s->dir);
     free(s);
     *store = NULL;
 }
 
-trine_status_t store_put(store_t *s, const char *name, const keys_public_t *owner, wire_kind_t kind,
-                         unsigned frac, tensor_t **share, trine_err_t *err)
+static trine_status_t store_validate(const char *name, wire_kind_t kind, unsigned frac,
+                                     trine_err_t *err)
 {
     if (!wire_name_valid(name))
         return trine_err_set(err, TRINE_EINVAL,
@@ -155,7 +171,22 @@ trine_status_t store_put(store_t *s, const char *name, const keys_public_t *owne
         return trine_err_set(err, TRINE_EINVAL,
                              "tensor '%s' has %u fractional bits; fixed point allows at most %d",
                              name, frac, FIXED_FRAC_BITS_MAX);
+    return TRINE_OK;
+}
 
+/* The staged upload of name, or -1. */
+static long store_staged_find(const store_t *s, const char *name)
+{
+    for (size_t i = 0; i < s->nstaged; i++)
+        if (!strcmp(s->staged[i]->rec.name, name))
+            return (long)i;
+    return -1;
+}
+
+/* The name must be free of tensors and of other owners' uploads. */
+static trine_status_t store_name_free(const store_t *s, const char *name,
+                                      const keys_public_t *owner, trine_err_t *err)
+{
     size_t pos;
     if (store_find(s, name, &pos)) {
         if (store_key_eq(&s->items[pos]->owner, owner))
@@ -167,27 +198,75 @@ trine_status_t store_put(store_t *s, const char *name, const keys_public_t *owne
                              "choose another name",
                              name);
     }
+    long at = store_staged_find(s, name);
+    if (at >= 0 && !store_key_eq(&s->staged[at]->rec.owner, owner))
+        return trine_err_set(err, TRINE_EEXIST,
+                             "another client is uploading a tensor named '%s'; choose another "
+                             "name",
+                             name);
+    return TRINE_OK;
+}
 
-    uint64_t bytes = store_share_bytes(*share);
-    if (bytes > s->limit - s->used) {
-        char need[LOG_BYTES_CHARS], used[LOG_BYTES_CHARS], limit[LOG_BYTES_CHARS];
-        log_bytes(need, bytes);
-        log_bytes(used, s->used);
-        log_bytes(limit, s->limit);
-        return trine_err_set(err, TRINE_ELIMIT,
-                             "storing '%s' needs %s; %s of %s in use: rm tensors no longer "
-                             "needed, or raise memory_limit in the cluster config",
-                             name, need, used, limit);
-    }
+static trine_status_t store_room(const store_t *s, const char *name, uint64_t bytes,
+                                 trine_err_t *err)
+{
+    if (bytes <= s->limit - s->used)
+        return TRINE_OK;
+    char need[LOG_BYTES_CHARS], used[LOG_BYTES_CHARS], limit[LOG_BYTES_CHARS];
+    log_bytes(need, bytes);
+    log_bytes(used, s->used);
+    log_bytes(limit, s->limit);
+    return trine_err_set(err, TRINE_ELIMIT,
+                         "storing '%s' needs %s; %s of %s in use: rm tensors no longer "
+                         "needed, or raise memory_limit in the cluster config",
+                         name, need, used, limit);
+}
 
+/* Inserts the record r (taken) as a tensor; its bytes are counted already. */
+static trine_status_t store_insert(store_t *s, store_item_t *item, trine_err_t *err)
+{
+    size_t pos;
+    store_find(s, item->name, &pos);
     if (s->count == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 16;
         store_item_t **items = realloc(s->items, cap * sizeof *items);
         if (!items)
-            return trine_err_set(err, TRINE_ENOMEM, "out of memory storing tensor '%s'", name);
+            return trine_err_set(err, TRINE_ENOMEM, "out of memory storing tensor '%s'",
+                                 item->name);
         s->items = items;
         s->cap = cap;
     }
+    memmove(&s->items[pos + 1], &s->items[pos], (s->count - pos) * sizeof *s->items);
+    s->items[pos] = item;
+    s->count++;
+    return TRINE_OK;
+}
+
+/* Records a new tensor: its file first (persistent), then memory. */
+static trine_status_t store_add(store_t *s, store_item_t *item, trine_err_t *err)
+{
+    if (s->dir && store_file_write(s->dir, item, err) != TRINE_OK)
+        return err ? err->code : TRINE_EIO;
+    trine_status_t st = store_insert(s, item, err);
+    if (st != TRINE_OK && s->dir && store_file_remove(s->dir, item->name, NULL) != TRINE_OK)
+        st = trine_err_set(err, TRINE_EIO, "out of memory storing '%s', and its file stays",
+                           item->name);
+    return st;
+}
+
+trine_status_t store_put(store_t *s, const char *name, const keys_public_t *owner, wire_kind_t kind,
+                         unsigned frac, tensor_t **share, trine_err_t *err)
+{
+    trine_status_t st = store_validate(name, kind, frac, err);
+    if (st == TRINE_OK && store_staged_find(s, name) >= 0)
+        st = trine_err_set(err, TRINE_EEXIST, "a tensor named '%s' is being uploaded", name);
+    if (st == TRINE_OK)
+        st = store_name_free(s, name, owner, err);
+    uint64_t bytes = store_share_bytes(*share);
+    if (st == TRINE_OK)
+        st = store_room(s, name, bytes, err);
+    if (st != TRINE_OK)
+        return st;
     store_item_t *item = calloc(1, sizeof *item);
     if (!item)
         return trine_err_set(err, TRINE_ENOMEM, "out of memory storing tensor '%s'", name);
@@ -196,13 +275,100 @@ trine_status_t store_put(store_t *s, const char *name, const keys_public_t *owne
     item->kind = kind;
     item->frac = frac;
     item->share = *share;
+    if ((st = store_add(s, item, err)) != TRINE_OK) {
+        free(item); /* the share stays the caller's */
+        return st;
+    }
     *share = NULL;
-
-    memmove(&s->items[pos + 1], &s->items[pos], (s->count - pos) * sizeof *s->items);
-    s->items[pos] = item;
-    s->count++;
     s->used += bytes;
     return TRINE_OK;
+}
+
+trine_status_t store_stage(store_t *s, const char *name, const keys_public_t *owner,
+                           uint64_t upload, wire_kind_t kind, unsigned frac, tensor_t **share,
+                           uint64_t expires_ms, trine_err_t *err)
+{
+    trine_status_t st = store_validate(name, kind, frac, err);
+    if (st == TRINE_OK)
+        st = store_name_free(s, name, owner, err);
+    if (st != TRINE_OK)
+        return st;
+    long old = store_staged_find(s, name);
+    if (old >= 0) /* the owner's own earlier upload: given up */
+        store_staged_drop(s, (size_t)old);
+    uint64_t bytes = store_share_bytes(*share);
+    if ((st = store_room(s, name, bytes, err)) != TRINE_OK)
+        return st;
+    if (s->nstaged == s->staged_cap) {
+        size_t cap = s->staged_cap ? 2 * s->staged_cap : 8;
+        store_staged_t **staged = realloc(s->staged, cap * sizeof *staged);
+        if (!staged)
+            return trine_err_set(err, TRINE_ENOMEM, "out of memory staging tensor '%s'", name);
+        s->staged = staged;
+        s->staged_cap = cap;
+    }
+    store_staged_t *u = calloc(1, sizeof *u);
+    if (!u)
+        return trine_err_set(err, TRINE_ENOMEM, "out of memory staging tensor '%s'", name);
+    strcpy(u->rec.name, name);
+    u->rec.owner = *owner;
+    u->rec.kind = kind;
+    u->rec.frac = frac;
+    u->rec.share = *share;
+    u->upload = upload;
+    u->expires_ms = expires_ms;
+    *share = NULL;
+    s->staged[s->nstaged++] = u;
+    s->used += bytes;
+    return TRINE_OK;
+}
+
+trine_status_t store_commit(store_t *s, const char *name, const keys_public_t *caller,
+                            uint64_t upload, trine_err_t *err)
+{
+    long at = store_staged_find(s, name);
+    if (at < 0 || !store_key_eq(&s->staged[at]->rec.owner, caller) ||
+        s->staged[at]->upload != upload)
+        return trine_err_set(err, TRINE_ENOENT,
+                             "no upload of '%s' to commit: it was not sent, was replaced by "
+                             "another upload, or expired (timeout_ms)",
+                             name);
+    store_staged_t *u = s->staged[at];
+    store_item_t *item = malloc(sizeof *item);
+    trine_status_t st =
+        item ? TRINE_OK : trine_err_set(err, TRINE_ENOMEM, "out of memory storing '%s'", name);
+    if (st == TRINE_OK) {
+        *item = u->rec;
+        if ((st = store_add(s, item, err)) != TRINE_OK)
+            free(item);
+    }
+    if (st != TRINE_OK) {
+        store_staged_drop(s, (size_t)at);
+        return st;
+    }
+    free(u); /* its record now lives in item; its bytes stay counted */
+    s->staged[at] = s->staged[--s->nstaged];
+    return TRINE_OK;
+}
+
+size_t store_expire(store_t *s, uint64_t now_ms, store_notice_fn expired, void *arg)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->nstaged;) {
+        if (s->staged[i]->expires_ms > now_ms) {
+            i++;
+            continue;
+        }
+        if (expired) {
+            char who[LOG_KEY_CHARS], why[96];
+            snprintf(why, sizeof why, "upload by %s was not committed in time; wiped",
+                     log_key(who, &s->staged[i]->rec.owner));
+            expired(arg, s->staged[i]->rec.name, why);
+        }
+        store_staged_drop(s, i);
+        n++;
+    }
+    return n;
 }
 
 trine_status_t store_get(const store_t *s, const char *name, const keys_public_t *caller,
@@ -218,8 +384,15 @@ trine_status_t store_get(const store_t *s, const char *name, const keys_public_t
 trine_status_t store_rm(store_t *s, const char *name, const keys_public_t *caller, trine_err_t *err)
 {
     size_t pos;
+    long at = store_staged_find(s, name);
+    if (at >= 0 && store_key_eq(&s->staged[at]->rec.owner, caller)) {
+        store_staged_drop(s, (size_t)at);
+        return TRINE_OK;
+    }
     trine_status_t rc = store_check(s, name, caller, STORE_REVEAL, "remove", &pos, err);
     if (rc != TRINE_OK)
+        return rc;
+    if (s->dir && (rc = store_file_remove(s->dir, name, err)) != TRINE_OK)
         return rc;
     store_item_t *item = s->items[pos];
     s->used -= store_share_bytes(item->share);
@@ -245,7 +418,9 @@ trine_status_t store_grant(store_t *s, const char *name, const keys_public_t *ca
         return trine_err_set(err, TRINE_ENOMEM, "out of memory granting tensor '%s'", name);
     grantees[item->ngrantees++] = *grantee;
     item->grantees = grantees;
-    return TRINE_OK;
+    if (s->dir && (rc = store_file_write(s->dir, item, err)) != TRINE_OK)
+        item->ngrantees--; /* the file still has the old grants */
+    return rc;
 }
 
 size_t store_list(const store_t *s, const keys_public_t *caller, store_entry_t *out, size_t cap)
@@ -266,4 +441,76 @@ void store_usage(const store_t *s, size_t *tensors, uint64_t *bytes)
 {
     *tensors = s->count;
     *bytes = s->used;
+}
+
+/* One entry of the folder: loaded, removed (a temporary file) or skipped. */
+static void store_load_entry(store_t *s, const char *file, store_notice_fn skipped, void *arg,
+                             size_t *loaded, size_t *nskipped)
+{
+    char why[TRINE_ERR_MSG_MAX + 64];
+    trine_err_t err = {0};
+    if (store_file_is_tmp(file)) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", s->dir, file);
+        if (unlink(path) == 0)
+            snprintf(why, sizeof why, "a temporary file left by an interrupted write; removed");
+        else
+            snprintf(why, sizeof why,
+                     "a temporary file left by an interrupted write; cannot "
+                     "remove it: %s",
+                     strerror(errno));
+        (*nskipped)++;
+        if (skipped)
+            skipped(arg, file, why);
+        return;
+    }
+    store_item_t *item = calloc(1, sizeof *item);
+    trine_status_t st = item ? store_file_read(item, s->dir, file, s->limit - s->used, &err)
+                             : trine_err_set(&err, TRINE_ENOMEM, "out of memory");
+    if (st == TRINE_OK && store_find(s, item->name, &(size_t){0}))
+        st = trine_err_set(&err, TRINE_EEXIST, "a tensor of that name is loaded already");
+    snprintf(why, sizeof why, "%s", err.msg);
+    if (st == TRINE_ELIMIT) {
+        char used[LOG_BYTES_CHARS], limit[LOG_BYTES_CHARS];
+        snprintf(why, sizeof why, "%s (%s of %s in use)", err.msg, log_bytes(used, s->used),
+                 log_bytes(limit, s->limit));
+    }
+    if (st == TRINE_OK && (st = store_insert(s, item, &err)) == TRINE_OK) {
+        s->used += store_share_bytes(item->share);
+        (*loaded)++;
+        return;
+    }
+    if (item)
+        store_item_free(item);
+    (*nskipped)++;
+    if (skipped)
+        skipped(arg, file, why);
+}
+
+trine_status_t store_load(store_t *s, const char *dir, store_notice_fn skipped, void *arg,
+                          size_t *loaded, size_t *nskipped, trine_err_t *err)
+{
+    *loaded = *nskipped = 0;
+    if (s->dir || s->count || s->nstaged)
+        return trine_err_set(err, TRINE_EINVAL, "store_load: the store is not new");
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return trine_err_set(err, TRINE_EIO, "cannot make the store folder %s: %s", dir,
+                             strerror(errno));
+    DIR *d = opendir(dir);
+    if (!d)
+        return trine_err_set(err, TRINE_EIO, "cannot read the store folder %s: %s", dir,
+                             strerror(errno));
+    if (!(s->dir = strdup(dir))) {
+        closedir(d);
+        return trine_err_set(err, TRINE_ENOMEM, "out of memory");
+    }
+    struct dirent *e;
+    while ((errno = 0, e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            store_load_entry(s, e->d_name, skipped, arg, loaded, nskipped);
+    trine_status_t st = errno ? trine_err_set(err, TRINE_EIO, "cannot read the store folder %s: %s",
+                                              dir, strerror(errno))
+                              : TRINE_OK;
+    closedir(d);
+    return st;
 }

@@ -8,11 +8,24 @@
  * nothing with it and see it in no listing. Share data (8 bytes an element)
  * counts against the store's memory limit, and is wiped before it is freed.
  * Single-threaded: the daemon's main loop owns the store.
+ *
+ * Uploads are two-phase: a client's put is staged (store_stage) under a
+ * reserved name, invisible to get, list and programs, and becomes a tensor
+ * only when the client commits it (store_commit) after both compute
+ * parties took their shares; an upload not committed in time is wiped
+ * (store_expire). So a client that dies between its two puts leaves no
+ * tensor that only one party holds.
+ *
+ * A persistent store (store_load) keeps each tensor in a file of its
+ * folder (store_file.h) and writes it before any change takes effect in
+ * memory: a put, commit, grant or rm whose write fails changes nothing,
+ * so memory and disk agree. Staged uploads are never written.
  */
 #ifndef TRINE_STORE_H
 #define TRINE_STORE_H
 
 #include "keys.h"
+#include "store_file.h"
 #include "tensor/status.h"
 #include "tensor/tensor.h"
 #include "wire.h"
@@ -44,16 +57,58 @@ typedef enum {
 store_t *store_new(uint64_t memory_limit);
 
 /* Wipes every share, frees the store and sets *store to NULL; accepts NULL
- * and *store == NULL. */
+ * and *store == NULL. The files of a persistent store stay. */
 void store_destroy(store_t **store);
+
+/* Told about a file or upload the store dropped: what (a file name or a
+ * tensor name) and why, for the log. Never given share data. */
+typedef void (*store_notice_fn)(void *arg, const char *what, const char *why);
+
+/* Makes the empty store s persistent in dir, creating it (mode 0700) if
+ * missing, and loads every NAME.share there. A file that is unreadable,
+ * truncated, of another format version, fails its checksum, holds a bad
+ * or mismatching name, a bad shape, or does not fit in the memory limit
+ * is skipped, never loaded, and reported to skipped (may be NULL) with
+ * its file name and the reason; so are other entries, which stay.
+ * Leftover temporary files of an interrupted write are removed and
+ * reported. *loaded and *nskipped count tensors loaded and entries
+ * skipped. TRINE_EIO when dir cannot be made or read, TRINE_EINVAL when s
+ * is not empty or already persistent. */
+TRINE_NODISCARD trine_status_t store_load(store_t *s, const char *dir, store_notice_fn skipped,
+                                          void *arg, size_t *loaded, size_t *nskipped,
+                                          trine_err_t *err);
 
 /* Stores *share under name, owned by owner, and takes it (*share = NULL);
  * on failure *share is untouched. TRINE_EINVAL for a bad name, kind or
  * frac (0 for int, at most FIXED_FRAC_BITS_MAX for fixed), TRINE_EEXIST
- * when the name is taken, TRINE_ELIMIT past the memory limit, TRINE_ENOMEM. */
+ * when the name is taken (or reserved by an upload), TRINE_ELIMIT past the
+ * memory limit, TRINE_ENOMEM, TRINE_EIO when a persistent store cannot
+ * write its file (then nothing is stored). */
 TRINE_NODISCARD trine_status_t store_put(store_t *s, const char *name, const keys_public_t *owner,
                                          wire_kind_t kind, unsigned frac, tensor_t **share,
                                          trine_err_t *err);
+
+/* Stages *share as upload number upload (the client's, not 0) of name by
+ * owner, until expires_ms (sock_now_ms time), and takes it; on failure
+ * *share is untouched. The name is reserved but nothing else sees the
+ * share. A staged upload of the same name by the same owner is replaced
+ * (the client gave it up); by another owner, or a stored tensor of that
+ * name, is TRINE_EEXIST. Otherwise fails as store_put. Never written. */
+TRINE_NODISCARD trine_status_t store_stage(store_t *s, const char *name, const keys_public_t *owner,
+                                           uint64_t upload, wire_kind_t kind, unsigned frac,
+                                           tensor_t **share, uint64_t expires_ms, trine_err_t *err);
+
+/* Makes caller's staged upload number upload of name a stored tensor
+ * (written first when persistent). TRINE_ENOENT when caller has no such
+ * staged upload (never sent, expired, or replaced by another), TRINE_EIO
+ * when the write fails: then the upload is wiped and dropped. */
+TRINE_NODISCARD trine_status_t store_commit(store_t *s, const char *name,
+                                            const keys_public_t *caller, uint64_t upload,
+                                            trine_err_t *err);
+
+/* Wipes and drops every staged upload whose time ran out by now_ms,
+ * telling expired (may be NULL) the name of each; returns how many. */
+size_t store_expire(store_t *s, uint64_t now_ms, store_notice_fn expired, void *arg);
 
 /* Fills *out with a view of the tensor called name when caller may access
  * it that way. TRINE_ENOENT when there is none, TRINE_EPERM when caller is
@@ -62,15 +117,18 @@ TRINE_NODISCARD trine_status_t store_get(const store_t *s, const char *name,
                                          const keys_public_t *caller, store_access_t access,
                                          store_entry_t *out, trine_err_t *err);
 
-/* Removes the tensor called name, wiping its share, when caller owns it;
- * its name and bytes are free again. TRINE_ENOENT or TRINE_EPERM as for
- * store_get with STORE_REVEAL. */
+/* Removes the tensor called name, wiping its share, when caller owns it
+ * (its file first, when persistent); its name and bytes are free again.
+ * Without such a tensor, drops caller's staged upload of that name.
+ * TRINE_ENOENT or TRINE_EPERM as for store_get with STORE_REVEAL,
+ * TRINE_EIO when the file cannot be removed (the tensor stays). */
 TRINE_NODISCARD trine_status_t store_rm(store_t *s, const char *name, const keys_public_t *caller,
                                         trine_err_t *err);
 
 /* Lets grantee use the tensor called name, when caller owns it. Granting
  * twice, or to the owner, changes nothing and succeeds. TRINE_ENOENT or
- * TRINE_EPERM as for store_rm, TRINE_ENOMEM when out of memory. */
+ * TRINE_EPERM as for store_rm, TRINE_ENOMEM when out of memory, TRINE_EIO
+ * when a persistent store cannot rewrite the file (the grant is undone). */
 TRINE_NODISCARD trine_status_t store_grant(store_t *s, const char *name,
                                            const keys_public_t *caller,
                                            const keys_public_t *grantee, trine_err_t *err);
@@ -81,7 +139,7 @@ TRINE_NODISCARD trine_status_t store_grant(store_t *s, const char *name,
 size_t store_list(const store_t *s, const keys_public_t *caller, store_entry_t *out, size_t cap);
 
 /* Reports how many tensors the store holds, of all owners, and the bytes
- * of share data they take against the memory limit. */
+ * of share data they and the staged uploads take against the limit. */
 void store_usage(const store_t *s, size_t *tensors, uint64_t *bytes);
 
 #endif

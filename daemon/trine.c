@@ -293,22 +293,31 @@ int session_share(session_t *s, const char *name, const plain_t *pl, const char 
         randombytes_buf(x0, bytes);
         for (size_t i = 0; i < pl->count; i++)
             x[i] -= x0[i];
+        /* Two phases: both parties stage their share under one upload
+         * number, then both commit it. A client that dies before the
+         * commits leaves only staged shares, which the parties drop after
+         * timeout_ms; a failure of either phase is undone on both. */
+        randombytes_buf(&q->upload, sizeof q->upload);
+        q->upload |= 1; /* never 0 */
         req[1] = *q;
         req[0].data = (const uint8_t *)x0;
         req[1].data = (const uint8_t *)x;
         req[0].data_len = req[1].data_len = bytes;
-        if (client_call(s->client, SHARE_PARTIES, req, s->res) == TRINE_OK) {
+        wire_request_t commit = {.op = WIRE_OP_COMMIT, .upload = q->upload};
+        snprintf(commit.name, sizeof commit.name, "%s", q->name);
+        if (client_call(s->client, SHARE_PARTIES, req, s->res) == TRINE_OK &&
+            session_call(s, SHARE_PARTIES, &commit) == TRINE_OK) {
             rc = 0;
         } else {
             session_report(s, verb, SHARE_PARTIES);
-            /* Leave no half-shared tensor: undo the party that stored it. */
-            unsigned stored = 0;
-            for (int p = 0; p < 2; p++)
-                if (s->res[p].code == TRINE_OK)
-                    stored |= 1u << p;
+            /* Leave no half-shared tensor: rm drops a staged upload too. */
             wire_request_t undo = {.op = WIRE_OP_RM};
             snprintf(undo.name, sizeof undo.name, "%s", q->name);
-            if (stored && session_call(s, stored, &undo) != TRINE_OK)
+            unsigned done = 0;
+            for (int p = 0; p < 2; p++)
+                if (s->res[p].code == TRINE_OK)
+                    done |= 1u << p;
+            if (done && session_call(s, done, &undo) != TRINE_OK)
                 fprintf(stderr,
                         "trine %s: could not remove the share stored on one party; "
                         "run 'trine rm %s'\n",

@@ -2,7 +2,8 @@
  *
  * main() reads, in order: arguments, the cluster config and keys, then
  * starts the ZAP handler, the party links and the client endpoint, serves
- * until SIGTERM or SIGINT, and tears down (every stored share is wiped).
+ * until SIGTERM or SIGINT, and tears down (every share is wiped from memory;
+ * with [store] dir set, the stored ones stay on disk for the next start).
  * Only start-up failures exit early; the exit codes are in usage().
  */
 #include "api.h"
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -54,7 +56,8 @@ static void usage(FILE *f)
                "  -h, --help   show this help\n"
                "  --version    print the version\n\n"
                "exit status:\n"
-               "  0  stopped by SIGTERM or SIGINT (stored shares are wiped)\n"
+               "  0  stopped by SIGTERM or SIGINT (shares are wiped from memory; with\n"
+               "     [store] dir set, stored ones stay on disk and load at the next start)\n"
                "  1  could not bind an endpoint or failed while serving\n"
                "  2  bad command line\n"
                "  3  the configuration or a key file is unusable\n");
@@ -205,6 +208,44 @@ static void trined_on_client(void *sock, const api_t *api)
     sock_close_frames(f, frames, 2);
 }
 
+static void trined_on_skipped(void *arg, const char *file, const char *why)
+{
+    log_line(arg, LOG_WARN, "store: skipped %s: %s", file, why);
+}
+
+static void trined_on_expired(void *arg, const char *name, const char *why)
+{
+    log_line(arg, LOG_INFO, "store: dropped the upload of '%s': %s", name, why);
+}
+
+/* The party's store: in memory, or persistent in [store] dir/partyN with
+ * what is there loaded. NULL with err on failure. */
+static store_t *trined_store(const cluster_t *c, int self, const log_t *log, trine_err_t *err)
+{
+    store_t *s = store_new(c->cfg.memory_limit);
+    if (!s) {
+        trine_err_set(err, TRINE_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (!c->cfg.store_dir[0])
+        return s;
+    char dir[CONFIG_PATH_MAX + 16];
+    size_t loaded, skipped;
+    snprintf(dir, sizeof dir, "%s/party%d", c->cfg.store_dir, self);
+    if (mkdir(c->cfg.store_dir, 0700) != 0 && errno != EEXIST) {
+        trine_err_set(err, TRINE_EIO, "cannot make the store folder %s ([store] dir in %s): %s",
+                      c->cfg.store_dir, c->cfg.path, strerror(errno));
+        store_destroy(&s);
+    } else if (store_load(s, dir, trined_on_skipped, (void *)log, &loaded, &skipped, err) !=
+               TRINE_OK) {
+        store_destroy(&s);
+    } else {
+        log_line(log, skipped ? LOG_WARN : LOG_INFO,
+                 "store %s: loaded %zu tensors, skipped %zu files", dir, loaded, skipped);
+    }
+    return s;
+}
+
 static int trined_serve(const trined_opts_t *o, cluster_t *c, keys_secret_t *secret,
                         const keys_public_t *pub, log_t *log, int sigfd)
 {
@@ -213,7 +254,7 @@ static int trined_serve(const trined_opts_t *o, cluster_t *c, keys_secret_t *sec
     void *zctx = zmq_ctx_new(), *client = NULL;
     zap_t *zap = zctx ? zap_new(zctx, c, o->party, log, &err) : NULL;
     links_t *links = zap ? links_new(zctx, c, o->party, secret, pub, log, &err) : NULL;
-    store_t *store = links ? store_new(c->cfg.memory_limit) : NULL;
+    store_t *store = links ? trined_store(c, o->party, log, &err) : NULL;
     jobs_t *jobs = NULL;
     if (store && trined_client_socket(&client, zctx, c, o->party, secret, &err) == TRINE_OK &&
         (jobs = jobs_new(zctx, c, o->party, links, store, log, client))) {
@@ -228,6 +269,7 @@ static int trined_serve(const trined_opts_t *o, cluster_t *c, keys_secret_t *sec
             uint64_t now = sock_now_ms();
             long wait = links_tick(links, now);
             jobs_tick(jobs, now);
+            store_expire(store, now, trined_on_expired, (void *)log);
             zmq_pollitem_t items[LINKS_POLLITEMS + 2 + JOBS_MAX];
             links_pollitems(links, items);
             items[LINKS_POLLITEMS] = (zmq_pollitem_t){client, 0, ZMQ_POLLIN, 0};
@@ -240,7 +282,7 @@ static int trined_serve(const trined_opts_t *o, cluster_t *c, keys_secret_t *sec
             if (items[LINKS_POLLITEMS + 1].revents & ZMQ_POLLIN) {
                 unsigned char sig = 0;
                 ssize_t n = read(sigfd, &sig, 1);
-                log_line(log, LOG_INFO, "stopping on %s; wiping stored shares",
+                log_line(log, LOG_INFO, "stopping on %s; wiping shares from memory",
                          n == 1 && sig == SIGINT ? "SIGINT" : "SIGTERM");
                 rc = TRINED_EXIT_OK;
                 break;

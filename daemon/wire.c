@@ -122,7 +122,8 @@ enum {
     WIRE_F_BATCH = 1 << 11,
     WIRE_F_EPOCHS = 1 << 12,
     WIRE_F_PREFIX = 1 << 13,
-    WIRE_F_LAST = WIRE_F_PREFIX,
+    WIRE_F_UPLOAD = 1 << 14,
+    WIRE_F_LAST = WIRE_F_UPLOAD,
     WIRE_F_ENVELOPE = WIRE_F_V | WIRE_F_ID | WIRE_F_OP
 };
 
@@ -134,7 +135,7 @@ static const struct {
     unsigned fields;
 } wire_ops[] = {
     {WIRE_OP_STATUS, "status", 0},
-    {WIRE_OP_PUT, "put", WIRE_F_NAME | WIRE_F_KIND | WIRE_F_SHAPE | WIRE_F_DATA},
+    {WIRE_OP_PUT, "put", WIRE_F_NAME | WIRE_F_KIND | WIRE_F_SHAPE | WIRE_F_DATA | WIRE_F_UPLOAD},
     {WIRE_OP_LS, "ls", 0},
     {WIRE_OP_RM, "rm", WIRE_F_NAME},
     {WIRE_OP_GRANT, "grant", WIRE_F_NAME | WIRE_F_GRANTEE},
@@ -143,6 +144,7 @@ static const struct {
      WIRE_F_JOB | WIRE_F_PROGRAM | WIRE_F_BATCH | WIRE_F_EPOCHS | WIRE_F_PREFIX},
     {WIRE_OP_JOB, "job", WIRE_F_JOB},
     {WIRE_OP_CANCEL, "cancel", WIRE_F_JOB},
+    {WIRE_OP_COMMIT, "commit", WIRE_F_NAME | WIRE_F_UPLOAD},
 };
 #define WIRE_OP_COUNT (sizeof wire_ops / sizeof wire_ops[0])
 
@@ -190,7 +192,7 @@ static trine_status_t wire_field(wire_request_t *r, unsigned bit, const char *ke
             }
         return trine_err_set(err, TRINE_EFORMAT,
                              "field 'op' must be one of status, put, ls, rm, grant, get, run, "
-                             "job, cancel");
+                             "job, cancel, commit");
     case WIRE_F_NAME:
         if ((st = wire_str(r->name, sizeof r->name, v, key, err)) == TRINE_OK &&
             !wire_name_valid(r->name))
@@ -228,6 +230,10 @@ static trine_status_t wire_field(wire_request_t *r, unsigned bit, const char *ke
         if ((st = wire_uint(&r->job, v, UINT64_MAX, key, err)) == TRINE_OK && r->job == 0)
             st = trine_err_set(err, TRINE_EFORMAT, "field 'job' must not be 0");
         return st;
+    case WIRE_F_UPLOAD:
+        if ((st = wire_uint(&r->upload, v, UINT64_MAX, key, err)) == TRINE_OK && r->upload == 0)
+            st = trine_err_set(err, TRINE_EFORMAT, "field 'upload' must not be 0");
+        return st;
     case WIRE_F_PROGRAM:
         if (v->type != MSGPACK_OBJECT_BIN || v->via.bin.size == 0)
             return trine_err_set(err, TRINE_EFORMAT, "field 'program' must be non-empty msgpack bin");
@@ -255,11 +261,11 @@ static const struct {
     const char *key;
     unsigned bit;
 } wire_fields[] = {
-    {"v", WIRE_F_V},       {"id", WIRE_F_ID},           {"op", WIRE_F_OP},
-    {"name", WIRE_F_NAME}, {"grantee", WIRE_F_GRANTEE}, {"kind", WIRE_F_KIND},
-    {"frac", WIRE_F_FRAC}, {"shape", WIRE_F_SHAPE},     {"data", WIRE_F_DATA},
-    {"job", WIRE_F_JOB},   {"program", WIRE_F_PROGRAM}, {"batch", WIRE_F_BATCH},
-    {"epochs", WIRE_F_EPOCHS}, {"prefix", WIRE_F_PREFIX},
+    {"v", WIRE_F_V},           {"id", WIRE_F_ID},           {"op", WIRE_F_OP},
+    {"name", WIRE_F_NAME},     {"grantee", WIRE_F_GRANTEE}, {"kind", WIRE_F_KIND},
+    {"frac", WIRE_F_FRAC},     {"shape", WIRE_F_SHAPE},     {"data", WIRE_F_DATA},
+    {"job", WIRE_F_JOB},       {"program", WIRE_F_PROGRAM}, {"batch", WIRE_F_BATCH},
+    {"epochs", WIRE_F_EPOCHS}, {"prefix", WIRE_F_PREFIX},   {"upload", WIRE_F_UPLOAD},
 };
 #define WIRE_FIELD_COUNT (sizeof wire_fields / sizeof wire_fields[0])
 
@@ -398,6 +404,8 @@ trine_status_t wire_request_encode(void **buf, size_t *len, const wire_request_t
         WIRE_KEY("epochs"), rc |= msgpack_pack_uint64(&pk, req->epochs);
     if (fields & WIRE_F_PREFIX)
         WIRE_KEY("prefix"), rc |= wire_pack_str(&pk, req->prefix);
+    if (fields & WIRE_F_UPLOAD)
+        WIRE_KEY("upload"), rc |= msgpack_pack_uint64(&pk, req->upload);
 #undef WIRE_KEY
     if (rc != 0) {
         msgpack_sbuffer_destroy(&sb);

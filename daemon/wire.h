@@ -25,7 +25,8 @@
 
 typedef enum {
     WIRE_OP_STATUS = 1, /* party state: no fields */
-    WIRE_OP_PUT,        /* store a share: name, kind, frac (fixed only), shape, data */
+    WIRE_OP_PUT,        /* stage a share: name, kind, frac (fixed only), shape, data,
+                           upload; invisible until committed */
     WIRE_OP_LS,         /* list visible tensors: no fields */
     WIRE_OP_RM,         /* delete and wipe: name */
     WIRE_OP_GRANT,      /* let another client use a tensor: name, grantee */
@@ -33,7 +34,8 @@ typedef enum {
     WIRE_OP_RUN,        /* run a program: job, program, batch, epochs, prefix;
                            the reply comes when the job ends */
     WIRE_OP_JOB,        /* a running job's progress: job */
-    WIRE_OP_CANCEL      /* stop a running job: job */
+    WIRE_OP_CANCEL,     /* stop a running job: job */
+    WIRE_OP_COMMIT      /* make a staged put a stored tensor: name, upload */
 } wire_op_t;
 
 /* How the plaintext behind a share is read back. */
@@ -60,6 +62,7 @@ typedef struct {
     uint64_t batch;                /* RUN: rows per step, >= 1 */
     uint64_t epochs;               /* RUN: >= 1 */
     char prefix[WIRE_NAME_MAX + 1]; /* RUN: outputs are stored as prefix + name */
+    uint64_t upload;                /* PUT, COMMIT: the client's upload number, not 0 */
 } wire_request_t;
 
 /* Checks that buf holds exactly one well-formed msgpack value, nested at

@@ -135,6 +135,7 @@ static int wire_pack_body(msgpack_packer *pk, wire_op_t op, const wire_reply_t *
     case WIRE_OP_PUT:
     case WIRE_OP_RM:
     case WIRE_OP_GRANT:
+    case WIRE_OP_COMMIT:
     case WIRE_OP_CANCEL: return 0;
     }
     return -1;
@@ -401,6 +402,7 @@ static trine_status_t wire_reply_read(wire_reply_t *out, wire_op_t op, const msg
     case WIRE_OP_PUT:
     case WIRE_OP_RM:
     case WIRE_OP_GRANT:
+    case WIRE_OP_COMMIT:
     case WIRE_OP_CANCEL: return wire_keys_exactly(m, bare, "reply", err);
     }
     return trine_err_set(err, TRINE_EINVAL, "no such op");

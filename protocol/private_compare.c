@@ -255,7 +255,8 @@ static trine_status_t pc_reveal(proto_ctx_t *ctx, uint8_t *out, size_t n, trine_
         bool zero = false;
         for (size_t g = e * PACKED; g < (e + 1) * PACKED; g += PROTO_ZP_BITS) {
             uint64_t sum = pc_spread(w0 + g) + pc_spread(w1 + g);
-            zero |= pc_zero_byte(sum) | pc_zero_byte(sum ^ PROTO_P * 0x0101010101010101u);
+            zero |= pc_zero_byte(sum);
+            zero |= pc_zero_byte(sum ^ PROTO_P * 0x0101010101010101u);
         }
         out[e] = zero;
     }

@@ -3,6 +3,7 @@
  * a plain loop the compiler can vectorise. */
 #include "tensor.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,8 @@ void tensor_destroy(tensor_t **t)
 {
     if (!t || !*t)
         return;
+    if ((*t)->data)
+        sodium_memzero((*t)->data, (*t)->size * sizeof *(*t)->data);
     free((*t)->data);
     free(*t);
     *t = NULL;

@@ -46,7 +46,8 @@ tensor_t *tensor_new_like(const tensor_t *t);
 /* A new deep copy of t; NULL when out of memory. */
 tensor_t *tensor_copy(const tensor_t *t);
 
-/* Frees *t and its buffer and sets *t to NULL; accepts NULL and *t == NULL. */
+/* Wipes t's buffer (sodium_memzero: any tensor may hold a share or a
+ * mask), frees *t and it, and sets *t to NULL; accepts NULL and *t == NULL. */
 void tensor_destroy(tensor_t **t);
 
 /* True when a and b have the same ndim and extents. */

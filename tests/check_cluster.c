@@ -98,7 +98,8 @@ static trine_status_t load(cluster_t *c, const char *file, const ini_t *v, trine
             "[party2]\npeer = tcp://127.0.0.1:7102\nclient = tcp://127.0.0.1:7202\n"
             "public_key = keys/party2.pub\n"
             "[clients]\nallow = %s\n"
-            "[local]\nsecret_key = keys/party0.key\n",
+            "[local]\nsecret_key = keys/party0.key\n"
+            "[store]\ndir = store\n",
             v->name, v->frac_bits, v->timeout_ms, v->memory_limit, v->party1_key, v->allow);
     ck_assert_int_eq(fclose(f), 0);
     return cluster_load(c, p, err);
@@ -161,7 +162,7 @@ START_TEST(cluster_loads_keys)
     }
     for (size_t i = 0; i < c.nlines; i++)
         ck_assert_msg(!strstr(c.lines[i], "memory") && !strstr(c.lines[i], "secret") &&
-                          !strstr(c.lines[i], dir),
+                          !strstr(c.lines[i], "store") && !strstr(c.lines[i], dir),
                       "host-local line '%s'", c.lines[i]);
 
     cluster_clear(&c);
@@ -275,7 +276,8 @@ START_TEST(cluster_fingerprints)
     copy_keys();
     cluster_t here, there;
     load_ok(&here, "cluster.ini", &base);
-    /* the same cluster elsewhere, with another host-local memory limit */
+    /* the same cluster elsewhere, with another host-local memory limit and
+     * store folder (copy/store) */
     ini_t v = base;
     v.memory_limit = "2G";
     load_ok(&there, "copy/cluster.ini", &v);

@@ -138,6 +138,7 @@ START_TEST(config_defaults)
     ck_assert_uint_eq(c->memory_limit, (uint64_t)1 << 30);
     ck_assert_uint_eq(c->max_message, (uint64_t)256 << 20);
     ck_assert_str_eq(c->secret_key, "");
+    ck_assert_str_eq(c->store_dir, "");
     free(c);
 }
 END_TEST
@@ -150,7 +151,8 @@ START_TEST(config_relative_paths)
     char want[CONFIG_PATH_MAX + 64];
     scratch_new(dir);
     char *text = text_edit(config_base, "public_key = keys/party2.pub",
-                           "public_key = /etc/trine/party2.pub\n[local]\nsecret_key = ../p0.key");
+                           "public_key = /etc/trine/party2.pub\n[local]\nsecret_key = ../p0.key\n"
+                           "[store]\ndir = shares");
     scratch_write(path, dir, "sub/cluster.ini", text);
     free(text);
 
@@ -162,6 +164,8 @@ START_TEST(config_relative_paths)
     ck_assert_str_eq(c->clients_allow, want);
     snprintf(want, sizeof want, "%s/sub/../p0.key", dir);
     ck_assert_str_eq(c->secret_key, want);
+    snprintf(want, sizeof want, "%s/sub/shares", dir);
+    ck_assert_str_eq(c->store_dir, want);
 
     /* A relative config path is taken from the working directory once, and
      * the result is absolute so that it survives a later chdir. */
@@ -314,7 +318,7 @@ static const struct {
     /* sections and keys */
     {"[party2]", "[party3]", TRINE_EFORMAT,
      "cluster.ini:15: unknown section [party3]; expected [cluster], [party0]..[party2], "
-     "[clients], [local]"},
+     "[clients], [local], [store]"},
     {"allow = keys/clients/\n", "allow = keys/clients/\n[party0]\n", TRINE_EFORMAT,
      "cluster.ini:22: section [party0] appears again (first on line 5)"},
     {"client = tcp://127.0.0.1:7201", "cliend = tcp://127.0.0.1:7201", TRINE_EFORMAT,
@@ -337,6 +341,10 @@ static const struct {
      "cluster.ini:13: [party1] public_key: empty value"},
     {"allow = keys/clients/", "allow = keys/clients/\n[local]\nsecret_key = # none", TRINE_EFORMAT,
      "cluster.ini:23: [local] secret_key: empty value"},
+    {"allow = keys/clients/", "allow = keys/clients/\n[store]\ndir =", TRINE_EFORMAT,
+     "cluster.ini:23: [store] dir: empty value"},
+    {"allow = keys/clients/", "allow = keys/clients/\n[store]\nfolder = s", TRINE_EFORMAT,
+     "cluster.ini:23: [store] unknown key 'folder'; expected dir"},
     /* names and numbers */
     {"name = test", "name = my cluster", TRINE_EFORMAT,
      "cluster.ini:3: [cluster] name: 'my cluster' is not a name"},

@@ -998,8 +998,8 @@ static void pack_prog_n(msgpack_packer *pk, const prog_t *p, uint32_t niattr)
         msgpack_pack_int(pk, (int)v->kind);
         v->output ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
         msgpack_pack_array(pk, (size_t)v->ndim);
-        for (int d = 0; d < v->ndim; d++)
-            msgpack_pack_uint64(pk, v->shape[d]);
+        for (int d = 0; d < v->ndim; d++) /* past TENSOR_MAX_DIMS: a hostile count */
+            msgpack_pack_uint64(pk, d < TENSOR_MAX_DIMS ? v->shape[d] : 1);
     }
     msgpack_pack_str_with_body(pk, "ops", 3);
     msgpack_pack_array(pk, p->nops);
@@ -1016,8 +1016,8 @@ static void pack_prog_n(msgpack_packer *pk, const prog_t *p, uint32_t niattr)
             msgpack_pack_int64(pk, k < PROG_IATTR_MAX ? op->iattr[k] : 7);
         msgpack_pack_double(pk, op->fattr);
         msgpack_pack_array(pk, (size_t)op->ndim);
-        for (int d = 0; d < op->ndim; d++)
-            msgpack_pack_uint64(pk, op->shape[d]);
+        for (int d = 0; d < op->ndim; d++) /* past TENSOR_MAX_DIMS: a hostile count */
+            msgpack_pack_uint64(pk, d < TENSOR_MAX_DIMS ? op->shape[d] : 1);
         msgpack_pack_uint32(pk, op->line);
         msgpack_pack_uint32(pk, op->col);
     }

@@ -21,7 +21,8 @@ static wire_request_t put_request(uint64_t *data, size_t rows, size_t cols)
                         .ndim = 2,
                         .shape = {rows, cols},
                         .data = (const uint8_t *)data,
-                        .data_len = rows * cols * 8};
+                        .data_len = rows * cols * 8,
+                        .upload = 0x8000000000000001};
     strcpy(r.name, "x_train.0");
     return r;
 }
@@ -63,6 +64,7 @@ START_TEST(wire_round_trips)
             /* zero copy: the payload is read where it lies */
             ck_assert(got.data > (const uint8_t *)buf && got.data + 48 <= (uint8_t *)buf + len);
             ck_assert_mem_eq(got.data, data, 48);
+            ck_assert_uint_eq(got.upload, 0x8000000000000001);
         }
         free(buf);
     }
@@ -271,8 +273,9 @@ static void put_case(const uint64_t *shape, size_t ndim, const char *kind, int f
                      size_t data_len, trine_status_t want, const char *part)
 {
     builder_t b;
-    builder_start(&b, 7 + (frac >= 0));
+    builder_start(&b, 8 + (frac >= 0));
     uint(&b, "v", 1), uint(&b, "id", 1), str(&b, "op", "put"), str(&b, "name", "t");
+    uint(&b, "upload", 5);
     str(&b, "kind", kind);
     if (frac >= 0)
         uint(&b, "frac", (uint64_t)frac);
@@ -302,6 +305,53 @@ START_TEST(wire_bad_puts)
     put_case(s5, 5, "int", -1, 8, TRINE_EFORMAT, "array of 1 to 4");
     put_case(s23, 0, "int", -1, 8, TRINE_EFORMAT, "array of 1 to 4");
     put_case(huge, 2, "int", -1, 8, TRINE_EFORMAT, "more elements than fit");
+}
+END_TEST
+
+/* Two-phase uploads: put carries an upload number, commit names it. */
+START_TEST(wire_commit_requests)
+{
+    wire_request_t q = {.version = WIRE_VERSION, .id = 4, .op = WIRE_OP_COMMIT, .upload = 77};
+    strcpy(q.name, "x_train.0");
+    void *buf;
+    size_t len;
+    wire_request_t got;
+    trine_err_t err = {0};
+    ck_assert_int_eq(wire_request_encode(&buf, &len, &q), TRINE_OK);
+    /* the exact bytes: a map of v, id, op, name, upload */
+    static const char want[] = "\x85\xa1v\x01\xa2id\x04\xa2op\xa6"
+                               "commit\xa4name\xa9x_train.0\xa6upload\x4d";
+    ck_assert_uint_eq(len, sizeof want - 1);
+    ck_assert_mem_eq(buf, want, len);
+    ck_assert_msg(decode(&got, buf, len, &err) == TRINE_OK, "%s", err.msg);
+    ck_assert_int_eq(got.op, WIRE_OP_COMMIT);
+    ck_assert_str_eq(got.name, "x_train.0");
+    ck_assert_uint_eq(got.upload, 77);
+    ck_assert_str_eq(wire_op_name(WIRE_OP_COMMIT), "commit");
+    free(buf);
+
+    builder_t b;
+    builder_start(&b, 4), uint(&b, "v", 1), uint(&b, "id", 1), str(&b, "op", "commit"),
+        str(&b, "name", "x");
+    builder_expect(&b, TRINE_EFORMAT, "commit request lacks field 'upload'");
+    builder_start(&b, 5), uint(&b, "v", 1), uint(&b, "id", 1), str(&b, "op", "commit"),
+        str(&b, "name", "x"), uint(&b, "upload", 0);
+    builder_expect(&b, TRINE_EFORMAT, "field 'upload' must not be 0");
+    builder_start(&b, 6), uint(&b, "v", 1), uint(&b, "id", 1), str(&b, "op", "commit"),
+        str(&b, "name", "x"), uint(&b, "upload", 3), str(&b, "kind", "int");
+    builder_expect(&b, TRINE_EFORMAT, "commit request has no field 'kind'");
+    builder_start(&b, 5), uint(&b, "v", 1), uint(&b, "id", 1), str(&b, "op", "rm"),
+        str(&b, "name", "x"), uint(&b, "upload", 3);
+    builder_expect(&b, TRINE_EFORMAT, "rm request has no field 'upload'");
+    const uint64_t s23[] = {2, 3};
+    builder_start(&b, 7), uint(&b, "v", 1), uint(&b, "id", 1), str(&b, "op", "put"),
+        str(&b, "name", "t"), str(&b, "kind", "int"), key(&b, "shape");
+    msgpack_pack_array(&b.pk, 2);
+    msgpack_pack_uint64(&b.pk, s23[0]), msgpack_pack_uint64(&b.pk, s23[1]);
+    key(&b, "data");
+    static const uint8_t zeros[48];
+    msgpack_pack_bin_with_body(&b.pk, zeros, sizeof zeros);
+    builder_expect(&b, TRINE_EFORMAT, "put request lacks field 'upload'");
 }
 END_TEST
 
@@ -544,8 +594,8 @@ END_TEST
 
 START_TEST(reply_bare_round_trips)
 {
-    static const wire_op_t ops[] = {WIRE_OP_PUT, WIRE_OP_RM, WIRE_OP_GRANT};
-    for (size_t i = 0; i < 3; i++) {
+    static const wire_op_t ops[] = {WIRE_OP_PUT, WIRE_OP_RM, WIRE_OP_GRANT, WIRE_OP_COMMIT};
+    for (size_t i = 0; i < 4; i++) {
         wire_reply_t r = {.id = UINT64_MAX - i}, got;
         void *buf;
         size_t len;
@@ -1199,6 +1249,7 @@ Suite *wire_suite(void)
     tcase_add_test(tc, wire_hostile_lengths);
     tcase_add_test(tc, wire_bad_envelopes);
     tcase_add_test(tc, wire_bad_puts);
+    tcase_add_test(tc, wire_commit_requests);
     tcase_add_test(tc, wire_mutations_do_not_crash);
     suite_add_tcase(s, tc);
     tc = tcase_create("replies");

@@ -1,8 +1,10 @@
 /* it_hostile.c — integration test: malformed client messages sent to a
  * running party over CURVE each get an error reply naming the problem, and
- * the party keeps serving (and keeps what it stores).
+ * the party keeps serving (and keeps what it stores). With "staged NAME",
+ * instead: a put of NAME to party0 that is never committed (a client gone
+ * mid-upload) is invisible to ls and get and is dropped after timeout_ms.
  *
- *   it_hostile CLUSTER.ini CLIENT.key
+ *   it_hostile CLUSTER.ini CLIENT.key [staged NAME]
  */
 #include "daemon/cluster.h"
 #include "daemon/keys.h"
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 typedef struct {
@@ -20,33 +23,64 @@ typedef struct {
     const char *expect; /* substring of the error message */
 } hostile_t;
 
-#define H(what, lit, expect) {what, lit, sizeof lit - 1, expect}
+#define H(what, lit, expect)                                                                       \
+    {                                                                                              \
+        what, lit, sizeof lit - 1, expect                                                          \
+    }
 
 static const hostile_t cases[] = {
     H("empty message", "", "malformed msgpack"),
     H("not a map", "\x93\x01\x02\x03", "must be a msgpack map"),
     H("truncated map", "\x83\xa1v\x01", "malformed msgpack"),
-    H("bin longer than the message", "\x81\xa4" "data" "\xc6\x7f\xff\xff\xff", "malformed msgpack"),
+    H("bin longer than the message",
+      "\x81\xa4"
+      "data"
+      "\xc6\x7f\xff\xff\xff",
+      "malformed msgpack"),
     H("array claiming 2^32-1 entries", "\xdd\xff\xff\xff\xff", "malformed msgpack"),
     H("nested too deep", "\x91\x91\x91\x91\x91\x91\x01", "nested deeper"),
-    H("unknown op", "\x83\xa1v\x01\xa2id\x07\xa2op\xa4" "frob", "field 'op' must be one of"),
-    H("wrong version", "\x83\xa1v\x09\xa2id\x07\xa2op\xa6" "status", "version 9 is not supported"),
-    H("unknown field", "\x84\xa1v\x01\xa2id\x07\xa2op\xa6" "status\xa3" "bad\x01", "unknown field 'bad'"),
+    H("unknown op",
+      "\x83\xa1v\x01\xa2id\x07\xa2op\xa4"
+      "frob",
+      "field 'op' must be one of"),
+    H("wrong version",
+      "\x83\xa1v\x09\xa2id\x07\xa2op\xa6"
+      "status",
+      "version 9 is not supported"),
+    H("unknown field",
+      "\x84\xa1v\x01\xa2id\x07\xa2op\xa6"
+      "status\xa3"
+      "bad\x01",
+      "unknown field 'bad'"),
     H("rm without a name", "\x83\xa1v\x01\xa2id\x07\xa2op\xa2rm", "lacks field 'name'"),
     H("bad tensor name", "\x84\xa1v\x01\xa2id\x07\xa2op\xa2rm\xa4name\xa3../", "tensor name"),
     H("put whose data does not match its shape",
-      "\x87\xa1v\x01\xa2id\x07\xa2op\xa3put\xa4name\xa1x\xa4kind\xa3int\xa5shape\x92\x02\x02"
-      "\xa4" "data\xc4\x08" "01234567",
+      "\x88\xa1v\x01\xa2id\x07\xa2op\xa3put\xa4name\xa1x\xa4kind\xa3int\xa5shape\x92\x02\x02"
+      "\xa4"
+      "data\xc4\x08"
+      "01234567\xa6upload\x01",
       "shape has 4 elements (32 bytes) but data holds 8 bytes"),
     H("put with a zero extent",
-      "\x87\xa1v\x01\xa2id\x07\xa2op\xa3put\xa4name\xa1x\xa4kind\xa3int\xa5shape\x91\x00"
-      "\xa4" "data\xc4\x00",
+      "\x88\xa1v\x01\xa2id\x07\xa2op\xa3put\xa4name\xa1x\xa4kind\xa3int\xa5shape\x91\x00"
+      "\xa4"
+      "data\xc4\x00\xa6upload\x01",
       "zero extent"),
+    H("put without an upload number",
+      "\x87\xa1v\x01\xa2id\x07\xa2op\xa3put\xa4name\xa1x\xa4kind\xa3int\xa5shape\x91\x01"
+      "\xa4"
+      "data\xc4\x08"
+      "01234567",
+      "put request lacks field 'upload'"),
+    H("commit of upload 0",
+      "\x85\xa1v\x01\xa2id\x07\xa2op\xa6"
+      "commit\xa4name\xa1x\xa6upload\x00",
+      "field 'upload' must not be 0"),
 };
 #define CASES (sizeof cases / sizeof cases[0])
 
-/* Sends bytes to party p and returns its decoded reply (0) or -1. */
-static int hostile_call(void *sock, const void *bytes, size_t len, wire_reply_t *r, zmq_msg_t *m)
+/* Sends bytes and returns the decoded reply to a request of op (0) or -1. */
+static int hostile_call_op(void *sock, wire_op_t op, const void *bytes, size_t len, wire_reply_t *r,
+                           zmq_msg_t *m)
 {
     trine_err_t err;
     int timeout = 5000;
@@ -55,17 +89,112 @@ static int hostile_call(void *sock, const void *bytes, size_t len, wire_reply_t 
         fprintf(stderr, "no reply: %s\n", zmq_strerror(zmq_errno()));
         return -1;
     }
-    if (wire_reply_decode(r, WIRE_OP_STATUS, zmq_msg_data(m), zmq_msg_size(m), &err) != TRINE_OK) {
+    if (wire_reply_decode(r, op, zmq_msg_data(m), zmq_msg_size(m), &err) != TRINE_OK) {
         fprintf(stderr, "undecodable reply: %s\n", err.msg);
         return -1;
     }
     return 0;
 }
 
+static int hostile_call(void *sock, const void *bytes, size_t len, wire_reply_t *r, zmq_msg_t *m)
+{
+    return hostile_call_op(sock, WIRE_OP_STATUS, bytes, len, r, m);
+}
+
+/* Encodes q, sends it and decodes the reply into *r (list freed here);
+ * -1 when there is none. */
+static int hostile_request(void *sock, wire_request_t *q, wire_reply_t *r)
+{
+    static uint64_t id = 1000;
+    void *buf;
+    size_t len;
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    q->version = WIRE_VERSION;
+    q->id = ++id;
+    int rc = wire_request_encode(&buf, &len, q) == TRINE_OK ? 0 : -1;
+    if (rc == 0) {
+        rc = hostile_call_op(sock, q->op, buf, len, r, &m);
+        free(buf);
+    }
+    zmq_msg_close(&m);
+    return rc;
+}
+
+/* True when the caller's ls at party0 lists name. */
+static bool hostile_listed(void *sock, const char *name)
+{
+    wire_request_t q = {.op = WIRE_OP_LS};
+    wire_reply_t r;
+    bool found = false;
+    if (hostile_request(sock, &q, &r) != 0 || r.code != TRINE_OK)
+        return true; /* fails the check: the listing is unknown */
+    for (size_t i = 0; i < r.count; i++)
+        found |= !strcmp(r.list[i].name, name);
+    wire_reply_clear(&r);
+    return found;
+}
+
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            printf("ok   " __VA_ARGS__);                                                           \
+        } else {                                                                                   \
+            printf("FAIL " __VA_ARGS__);                                                           \
+            failures++;                                                                            \
+        }                                                                                          \
+        printf("\n");                                                                              \
+    } while (0)
+
+/* A put to party0 alone, never committed: a client that died between its
+ * puts. It must never be visible and must be dropped after timeout_ms. */
+static int hostile_staged(void *sock, const cluster_t *c, const char *name)
+{
+    int failures = 0;
+    uint64_t data[64] = {1, 2, 3};
+    wire_request_t put = {.op = WIRE_OP_PUT,
+                          .kind = WIRE_KIND_INT,
+                          .ndim = 1,
+                          .shape = {64},
+                          .data = (const uint8_t *)data,
+                          .data_len = sizeof data,
+                          .upload = 0x5eed};
+    snprintf(put.name, sizeof put.name, "%s", name);
+    wire_request_t status = {.op = WIRE_OP_STATUS}, get = {.op = WIRE_OP_GET};
+    wire_request_t commit = {.op = WIRE_OP_COMMIT, .upload = 0x5eee};
+    snprintf(get.name, sizeof get.name, "%s", name);
+    snprintf(commit.name, sizeof commit.name, "%s", name);
+    wire_reply_t r;
+    if (hostile_request(sock, &status, &r) != 0 || r.code != TRINE_OK)
+        return 1;
+    uint64_t before = r.bytes, tensors = r.tensors;
+    CHECK(hostile_request(sock, &put, &r) == 0 && r.code == TRINE_OK, "put of '%s' accepted: %s",
+          name, r.msg);
+    CHECK(hostile_request(sock, &status, &r) == 0 && r.bytes == before + sizeof data &&
+              r.tensors == tensors,
+          "staged: %zu bytes held, still %llu tensors", sizeof data, (unsigned long long)r.tensors);
+    CHECK(!hostile_listed(sock, name), "ls does not list the uncommitted '%s'", name);
+    CHECK(hostile_request(sock, &get, &r) == 0 && r.code == TRINE_ENOENT,
+          "get of the uncommitted '%s' is refused: %s", name, r.msg);
+    CHECK(hostile_request(sock, &commit, &r) == 0 && r.code == TRINE_ENOENT,
+          "a commit with another upload number is refused: %s", r.msg);
+    /* expiry is checked on each pass of the main loop: at least every heartbeat */
+    unsigned wait_ms = c->cfg.timeout_ms + 2 * c->cfg.heartbeat_ms + 500;
+    nanosleep(&(struct timespec){wait_ms / 1000, (long)(wait_ms % 1000) * 1000000L}, NULL);
+    commit.upload = put.upload;
+    CHECK(hostile_request(sock, &commit, &r) == 0 && r.code == TRINE_ENOENT &&
+              strstr(r.msg, "expired"),
+          "after timeout_ms the upload is gone; its commit is refused: %s", r.msg);
+    CHECK(hostile_request(sock, &status, &r) == 0 && r.bytes == before && r.tensors == tensors,
+          "its %zu bytes are freed", sizeof data);
+    CHECK(!hostile_listed(sock, name), "ls still does not list '%s'", name);
+    return failures;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: it_hostile CLUSTER.ini CLIENT.key\n");
+    if (argc != 3 && !(argc == 5 && !strcmp(argv[3], "staged"))) {
+        fprintf(stderr, "usage: it_hostile CLUSTER.ini CLIENT.key [staged NAME]\n");
         return 2;
     }
     cluster_t c;
@@ -85,6 +214,13 @@ int main(int argc, char **argv)
     zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, secret.z85, KEYS_Z85_LEN);
     keys_wipe(&secret);
     zmq_connect(sock, c.cfg.party[0].client);
+    if (argc == 5) {
+        failures = hostile_staged(sock, &c, argv[4]);
+        zmq_close(sock);
+        zmq_ctx_term(ctx);
+        cluster_clear(&c);
+        return failures ? 1 : 0;
+    }
     for (size_t i = 0; i < CASES; i++) {
         wire_reply_t r;
         zmq_msg_t m;

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Integration test of the persistent store ([store] dir) and of two-phase
+# uploads: three real trined processes on loopback with CURVE. Tensors,
+# grants and job outputs survive a restart of every party exactly; a
+# damaged file is named in the log and skipped; a client killed mid-upload
+# leaves nothing behind; a put never committed never shows and expires.
+#   it_store.sh SOURCE_ROOT BUILD_ROOT NPY_TOOL IT_HOSTILE
+set -u
+src=$1 build=$2 npy=$3 hostile=$4
+. "$src/tests/it_lib.sh"
+
+mkdir -p "$dir/keys/clients" "$work/data"
+"$trine" keygen --dir "$dir/keys" other >/dev/null && cp "$dir/keys/other.pub" "$dir/keys/clients/"
+# --store: cluster.ini gets [store] dir = store (DIR/store/partyN). Later
+# starts run the parties as local-cluster does, so that its stop finds them.
+"$lc" start "$dir" --timeout-ms 2000 --store >/dev/null || fail "local-cluster start"
+store=$dir/store
+
+start_party() {
+    "$trined" -c "$dir/cluster.ini" -p "$1" -k "$dir/keys/party$1.key" -t 1 \
+        >>"$dir/logs/party$1.log" 2>&1 </dev/null &
+    echo $! >"$dir/pids/party$1.pid"
+}
+start_all() {
+    for p in 0 1 2; do start_party $p; done
+    for _ in $(seq 100); do T status >/dev/null 2>&1 && return 0; sleep 0.1; done
+    fail "the parties did not come up"
+}
+stop_all() { "$lc" stop "$dir" >/dev/null || fail "stop"; }
+# The last "store ...: loaded" line of party $1's log.
+loaded_line() { grep "store .*: loaded" "$dir/logs/party$1.log" | tail -n 1; }
+
+for p in 0 1 2; do
+    loaded_line $p | grep -q "store $store/party$p: loaded 0 tensors, skipped 0 files" ||
+        fail "party$p did not open its store: $(loaded_line $p)"
+    [ "$(stat -c %a "$store/party$p")" = 700 ] || fail "store/party$p is not mode 700"
+done
+ok "[store] dir: each party opens DIR/partyN (mode 700)"
+
+# ---- share, grant, run; everything back after a restart -----------------
+d=$work/data
+"$npy" gen f1 31 "$d/x.npy" 24 10 && "$npy" gen f1 32 "$d/w.npy" 10 6 &&
+    "$npy" gen i8 33 "$d/i.npy" 5 7 || fail gen
+for t in x w i; do T share $t "$d/$t.npy" >/dev/null || fail "share $t"; done
+T grant w "$dir/keys/other.pub" >/dev/null || fail "grant w"
+printf 'batch x\ninput w\noutput y = relu(matmul(x, w))\n' >"$work/net.prog"
+T run "$work/net.prog" --batch 8 --prefix p- >/dev/null || fail "run"
+for t in x w i p-y; do T reveal $t -o "$work/before-$t.npy" || fail "reveal $t"; done
+"$trine" run "$work/net.prog" --plaintext --dir "$d" --batch 8 --prefix plain- >/dev/null &&
+    "$npy" cmp "$d/plain-y.npy" "$work/before-p-y.npy" 0.005 >/dev/null || fail "p-y is not x w"
+for p in 0 1; do
+    for t in x w i p-y; do
+        [ "$(stat -c %a "$store/party$p/$t.share")" = 600 ] || fail "party$p/$t.share not mode 600"
+    done
+done
+[ -z "$(ls -A "$store/party2")" ] || fail "party2, the helper, stored files: $(ls -A "$store/party2")"
+ok "shared x w i, granted w, ran p-y = relu(x w): one file each on party0 and party1, mode 600"
+
+stop_all
+start_all
+for p in 0 1; do
+    loaded_line $p | grep -q "loaded 4 tensors, skipped 0 files" ||
+        fail "party$p after restart: $(loaded_line $p)"
+done
+for t in x w i p-y; do
+    T reveal $t -o "$work/after-$t.npy" || fail "reveal $t after restart"
+    "$npy" cmp "$work/before-$t.npy" "$work/after-$t.npy" 0 >/dev/null || fail "$t changed"
+done
+T ls | grep -q "^w .*owned, granted to 1 other client" || fail "the grant count is lost: $(T ls)"
+O ls | grep -q "^w .*granted to you" || fail "the grantee no longer sees w"
+O share ox "$d/x.npy" >/dev/null && O run "$work/net.prog" --bind x=ox --prefix o- >/dev/null ||
+    fail "the granted w is not usable after the restart"
+expect_fail "only its owner can reveal" O reveal w
+T rm i >/dev/null || fail "rm i"
+[ ! -e "$store/party0/i.share" ] && [ ! -e "$store/party1/i.share" ] || fail "rm left i's files"
+ok "after stopping and starting all three: x w i p-y reveal exactly as before, w's grant holds, rm unlinks"
+
+# ---- a damaged file is named in the log and skipped -----------------------
+stop_all
+printf '\x5a' | dd of="$store/party1/x.share" bs=1 seek=300 conv=notrunc status=none
+printf 'half a write' >"$store/party0/.tmp.w.Xy12Ab"
+truncate -s 200 "$store/party0/p-y.share"
+start_all
+grep -q "store: skipped p-y.share: 200 bytes where its header makes [0-9]*: truncated" \
+    "$dir/logs/party0.log" || fail "party0 does not name the truncated p-y.share"
+T ls | grep -q "^p-y .*INCOMPLETE: party0 has no share" || fail "p-y is not reported incomplete: $(T ls)"
+grep -q "store: skipped x.share: checksum mismatch" "$dir/logs/party1.log" ||
+    fail "party1 does not name the damaged x.share"
+loaded_line 1 | grep -q "loaded 4 tensors, skipped 1 files" || fail "party1: $(loaded_line 1)"
+grep -q "store: skipped .tmp.w.Xy12Ab: a temporary file left by an interrupted write; removed" \
+    "$dir/logs/party0.log" && [ ! -e "$store/party0/.tmp.w.Xy12Ab" ] ||
+    fail "party0 did not remove the leftover temporary file"
+T ls | grep -q "^x .*INCOMPLETE: party1 has no share" || fail "x is not reported incomplete: $(T ls)"
+for t in w; do
+    T reveal $t -o "$work/again-$t.npy" && "$npy" cmp "$work/before-$t.npy" "$work/again-$t.npy" 0 \
+        >/dev/null || fail "$t after a neighbour's damage"
+done
+ok "a flipped byte in party1's x.share, party0's p-y.share truncated: each logged by name, not loaded; the rest reveal exactly"
+
+# ---- a client killed mid-upload leaves no tensor --------------------------
+# party1 is stopped so that party0 takes its put while party1's waits; the
+# client is killed then, before it could commit anything.
+"$npy" gen f8 34 "$d/big.npy" 2000 1000 || fail gen
+p1=$(cat "$dir/pids/party1.pid")
+kill -STOP "$p1"
+"$trine" -c "$dir/cluster.ini" -i "$dir/keys/client.key" share big "$d/big.npy" \
+    >"$work/big.out" 2>&1 &
+client=$!
+for _ in $(seq 100); do grep -q "put 'big'" "$dir/logs/party0.log" && break; sleep 0.1; done
+grep -q "put 'big'" "$dir/logs/party0.log" || fail "party0 never got the put"
+kill -KILL $client
+wait $client 2>/dev/null
+kill -CONT "$p1"
+T ls | grep -q "big" && fail "the killed upload is listed: $(T ls)"
+for _ in $(seq 60); do grep -q "dropped the upload of 'big'" "$dir/logs/party0.log" && break; sleep 0.1; done
+grep -q "store: dropped the upload of 'big': upload by .* was not committed in time; wiped" \
+    "$dir/logs/party0.log" || fail "party0 did not drop the uncommitted upload"
+[ ! -e "$store/party0/big.share" ] || fail "an uncommitted upload reached the disk"
+T share big "$d/big.npy" >/dev/null || fail "big cannot be shared again"
+T reveal big -o "$work/big.out.npy" && "$npy" cmp "$d/big.npy" "$work/big.out.npy" 0.0001221 \
+    >/dev/null || fail "big after the retry"
+ok "share of 16 MB killed (SIGKILL) after party0 took its put: never listed, dropped after timeout_ms, shared again"
+
+# ---- a put never committed (raw wire client) ------------------------------
+"$hostile" "$dir/cluster.ini" "$dir/keys/client.key" staged hz >"$work/staged.out" ||
+    { cat "$work/staged.out"; fail "uncommitted put"; }
+grep -q "store: dropped the upload of 'hz'" "$dir/logs/party0.log" || fail "no log line for hz"
+ok "a put without its commit: $(grep -c '^ok' "$work/staged.out") checks (invisible, refused, expired, freed)"
+
+grep -h "store" "$dir"/logs/*.log | grep -Eq "[A-Za-z0-9+/]{40}" && fail "a key in a store log line"
+stop_all
