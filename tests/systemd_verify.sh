@@ -88,6 +88,10 @@ unit_argv() {
 }
 strace_on=0
 command -v strace >/dev/null && strace -o /dev/null true 2>/dev/null && strace_on=1
+# A sanitizer build's runtime makes calls and writes files of its own, and
+# LeakSanitizer cannot run under ptrace: trace only a plain build.
+sanitized=0
+grep -q __asan_init "$build/daemon/trined" && sanitized=1 && strace_on=0
 # pids: what to wait for; trined_pids: what to signal (under strace, its child).
 pids=() trined_pids=() traces=0
 start_party() {
@@ -148,7 +152,10 @@ ok "a tensor stored in /var/lib/trine/shares survives a restart of all three"
 
 # The sandbox, from party 0's trace: system calls in SystemCallFilter=,
 # socket families in RestrictAddressFamilies=, writes inside StateDirectory=.
-if [ $strace_on = 0 ]; then
+if [ $sanitized = 1 ]; then
+    echo "note: a sanitizer build; the sandbox is checked against a trace in the plain build's run"
+    exit 0
+elif [ $strace_on = 0 ]; then
     echo "note: strace not found or not permitted; the sandbox was not checked against a trace"
     exit 0
 fi
