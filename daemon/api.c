@@ -2,7 +2,6 @@
 #include "api.h"
 #include "sock.h"
 
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,9 +57,7 @@ static trine_status_t api_put(const api_t *api, const wire_request_t *q,
     trine_status_t st = store_stage(api->store, q->name, caller, q->upload, q->kind,
                                     q->kind == WIRE_KIND_FIXED ? q->frac : 0, &t,
                                     sock_now_ms() + api->cluster->cfg.timeout_ms, err);
-    if (t)
-        sodium_memzero(t->data, t->size * sizeof(uint64_t));
-    tensor_destroy(&t); /* NULL when the store took it */
+    tensor_destroy(&t); /* wipes; NULL when the store took it */
     return st;
 }
 

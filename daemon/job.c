@@ -295,10 +295,7 @@ static int job_main(void *arg)
 static void job_free_tensors(tensor_t **inputs, size_t n)
 {
     for (size_t i = 0; inputs && i < n; i++)
-        if (inputs[i]) {
-            sodium_memzero(inputs[i]->data, inputs[i]->size * sizeof *inputs[i]->data);
-            tensor_destroy(&inputs[i]);
-        }
+        tensor_destroy(&inputs[i]); /* wipes */
     free(inputs);
 }
 

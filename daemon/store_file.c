@@ -32,9 +32,7 @@ _Static_assert(STORE_FILE_OFF_SHAPE + 8 * TENSOR_MAX_DIMS == STORE_FILE_HEADER, 
 
 void store_record_clear(store_record_t *r)
 {
-    if (r->share)
-        sodium_memzero(r->share->data, r->share->size * sizeof(uint64_t));
-    tensor_destroy(&r->share);
+    tensor_destroy(&r->share); /* wipes */
     free(r->grantees);
     r->grantees = NULL;
     r->ngrantees = 0;

@@ -12,7 +12,6 @@
 
 #include "tensor/tensor.h"
 
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,11 +19,7 @@ void proto_masked_destroy(proto_masked_t **m)
 {
     if (!m || !*m)
         return;
-    tensor_t *t[] = {(*m)->share, (*m)->mask, (*m)->open};
-    for (size_t i = 0; i < 3; i++)
-        if (t[i])
-            sodium_memzero(t[i]->data, t[i]->size * sizeof *t[i]->data);
-    tensor_destroy(&(*m)->share);
+    tensor_destroy(&(*m)->share); /* each wipes */
     tensor_destroy(&(*m)->mask);
     tensor_destroy(&(*m)->open);
     free(*m);

@@ -24,7 +24,6 @@
 #include "tensor/fixed.h"
 
 #include <math.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,13 +41,6 @@ typedef struct {
     bool *keep;              /* per op: a later op takes its by-product */
     tensor_t **kept;         /* per op: that by-product in the current step */
 } exec_t;
-
-static void wipe_destroy(tensor_t **t)
-{
-    if (*t)
-        sodium_memzero((*t)->data, (*t)->size * sizeof *(*t)->data);
-    tensor_destroy(t);
-}
 
 /* Fills the per-job decisions: by-products to keep and operands to mask. */
 static trine_status_t exec_plan(exec_t *x, uint64_t steps)
@@ -144,7 +136,7 @@ static trine_status_t op_addsub(const prog_op_t *op, tensor_t *out, const tensor
     }
     if (st == TRINE_OK)
         st = op->code == PROG_ADD ? tensor_add(out, a, b) : tensor_sub(out, a, b);
-    wipe_destroy(&bx);
+    tensor_destroy(&bx);
     return st;
 }
 
@@ -161,7 +153,7 @@ static trine_status_t operand_masked(exec_t *x, int v, int ndim, const size_t *s
         trine_status_t st = w ? tensor_reshape(w, ndim, shape) : TRINE_ENOMEM;
         if (st == TRINE_OK)
             st = proto_masked_new(x->ctx, &x->masked[v], w, err);
-        wipe_destroy(&w);
+        tensor_destroy(&w);
         if (st != TRINE_OK)
             return st;
     }
@@ -198,7 +190,7 @@ static trine_status_t op_conv2d(exec_t *x, const prog_op_t *op, tensor_t *out, t
     if (st == TRINE_OK)
         st = m ? proto_conv2d_masked(x->ctx, out, a, m, &g, err)
                : proto_conv2d(x->ctx, out, a, w, &g, err);
-    wipe_destroy(&w);
+    tensor_destroy(&w);
     return st == TRINE_OK ? truncate_by(x, out, x->f, err) : st;
 }
 
@@ -209,7 +201,7 @@ static trine_status_t op_relu(exec_t *x, size_t i, tensor_t *out, trine_err_t *e
     if (x->keep[i] && !(d = tensor_new_like(a)))
         return TRINE_ENOMEM;
     trine_status_t st = proto_relu(x->ctx, out, d, a, err);
-    wipe_destroy(&x->kept[i]);
+    tensor_destroy(&x->kept[i]);
     x->kept[i] = d;
     return st;
 }
@@ -234,7 +226,7 @@ static trine_status_t op_maxpool(exec_t *x, size_t i, tensor_t *out, trine_err_t
     if (x->keep[i] && !(hot = tensor_new_2d(out->size, pool.kh * pool.kw)))
         return TRINE_ENOMEM;
     trine_status_t st = proto_maxpool(x->ctx, out, hot, x->val[op->in[0]], &pool, err);
-    wipe_destroy(&x->kept[i]);
+    tensor_destroy(&x->kept[i]);
     x->kept[i] = hot;
     return st;
 }
@@ -271,7 +263,7 @@ static trine_status_t op_maxpool_grad(exec_t *x, size_t i, tensor_t *out, trine_
                         (pl * h + r * pool.sh + e / pool.kw) * wd + c * pool.sw + e % pool.kw;
                     out->data[at] += prod->data[w * kk + e];
                 }
-    wipe_destroy(&ex), wipe_destroy(&prod), wipe_destroy(&own), wipe_destroy(&mx);
+    tensor_destroy(&ex), tensor_destroy(&prod), tensor_destroy(&own), tensor_destroy(&mx);
     return st;
 }
 
@@ -297,7 +289,7 @@ static trine_status_t op_sgd(exec_t *x, const prog_op_t *op, tensor_t *out, trin
     trine_status_t st = step ? scale_apply(x, step, b, op->fattr, err) : TRINE_ENOMEM;
     if (st == TRINE_OK)
         st = tensor_sub(out, a, step);
-    wipe_destroy(&step);
+    tensor_destroy(&step);
     return st;
 }
 
@@ -361,11 +353,11 @@ static trine_status_t exec_op(exec_t *x, size_t i, trine_err_t *err)
     tensor_t *out = tensor_new(x->s->ndim[op->out], x->s->shape[op->out]);
     trine_status_t st = out ? op_run(x, i, out, &e) : TRINE_ENOMEM;
     if (st == TRINE_OK) {
-        wipe_destroy(&x->val[op->out]);
+        tensor_destroy(&x->val[op->out]);
         x->val[op->out] = out;
         return TRINE_OK;
     }
-    wipe_destroy(&out);
+    tensor_destroy(&out);
     const char *name = prog_opcode_name(op->code), *what = e.msg[0] ? e.msg : trine_strerror(st);
     size_t len = strlen(name);
     if (strncmp(what, name, len) == 0 && strncmp(what + len, ": ", 2) == 0)
@@ -421,7 +413,7 @@ static trine_status_t load_inputs(exec_t *x, const tensor_t *const *inputs, bool
         prog_var_kind_t kind = x->p->vars[v].kind;
         if (kind == PROG_VAR_TEMP || (kind == PROG_VAR_INPUT && !first))
             continue;
-        wipe_destroy(&x->val[v]);
+        tensor_destroy(&x->val[v]);
         if (x->helper)
             x->val[v] = tensor_new(x->s->ndim[v], x->s->shape[v]);
         else if (kind == PROG_VAR_INPUT)
@@ -512,7 +504,7 @@ static trine_status_t exec_alloc(exec_t *x)
 static void drop_kept(exec_t *x)
 {
     for (size_t i = 0; x->kept && i < x->p->nops; i++)
-        wipe_destroy(&x->kept[i]);
+        tensor_destroy(&x->kept[i]);
 }
 
 static void exec_free(exec_t *x)
@@ -520,7 +512,7 @@ static void exec_free(exec_t *x)
     drop_kept(x);
     for (size_t v = 0; v < x->p->nvars; v++) {
         if (x->val)
-            wipe_destroy(&x->val[v]);
+            tensor_destroy(&x->val[v]);
         if (x->masked)
             proto_masked_destroy(&x->masked[v]);
     }
@@ -590,7 +582,7 @@ trine_status_t prog_exec(proto_ctx_t *ctx, const prog_job_t *job, const tensor_t
         }
     for (size_t v = 0; cleared && v < p->nvars; v++) {
         if (st != TRINE_OK)
-            wipe_destroy(&outputs[v]);
+            tensor_destroy(&outputs[v]);
         else if (x.helper && outputs[v])
             memset(outputs[v]->data, 0, outputs[v]->size * sizeof *outputs[v]->data);
     }

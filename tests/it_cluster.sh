@@ -102,10 +102,8 @@ grep -q "cluster.frac_bits is 13 here but 12 there" "$dir/logs/party0.log" ||
 expect_fail "cluster.frac_bits is 13 here but 12 there" T reveal w
 T status | grep -q "party2 MISMATCH" || fail "status does not show the mismatch"
 kill -TERM $bad; wait $bad
-"$trined" -c "$dir/cluster.ini" -p 2 -k "$dir/keys/party2.key" -t 1 >>"$dir/logs/party2.log" 2>&1 &
-echo $! >"$dir/pids/party2.pid"
-for _ in $(seq 50); do T status >/dev/null 2>&1 && break; sleep 0.1; done
-T status >/dev/null || fail "party2 back with the right config is not up"
+start_party 2
+wait_up || fail "party2 back with the right config is not up"
 T reveal w >/dev/null || fail "serving after the mismatch was fixed"
 ok "a party with another frac_bits is named with the difference; work resumes when fixed"
 
@@ -118,10 +116,8 @@ t1=$(date +%s.%N)
 for _ in $(seq 50); do grep -q "party1 .* went silent" "$dir/logs/party0.log" && break; sleep 0.1; done
 grep -q "party1 .* went silent" "$dir/logs/party0.log" || fail "party0 does not report party1 gone"
 T status | grep -q "^party1  down" || fail "status does not show party1 down"
-"$trined" -c "$dir/cluster.ini" -p 1 -k "$dir/keys/party1.key" >>"$dir/logs/party1.log" 2>&1 &
-echo $! >"$dir/pids/party1.pid"
-for _ in $(seq 50); do T status >/dev/null 2>&1 && break; sleep 0.1; done
-T status >/dev/null || fail "party1 back is not up"
+start_party 1
+wait_up || fail "party1 back is not up"
 O ls >/dev/null || fail "ls after restart"
 ok "party1 killed: the client names it after $(awk "BEGIN{printf \"%.2f\", $t1 - $t0}") s, party0 logs it, it rejoins"
 

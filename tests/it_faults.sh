@@ -139,11 +139,8 @@ fault() {
 # Restarts party p after a SIGKILL and waits until the cluster is up.
 restart() {
     local p=$1
-    "$trined" -c "$dir/cluster.ini" -p "$p" -k "$dir/keys/party$p.key" -t 1 \
-        >>"$dir/logs/party$p.log" 2>&1 &
-    echo $! >"$dir/pids/party$p.pid"
-    for _ in $(seq 100); do T status >/dev/null 2>&1 && return 0; sleep 0.1; done
-    fail "party$p did not come back"
+    start_party "$p"
+    wait_up || fail "party$p did not come back"
 }
 
 # ---- SIGSTOP, then SIGCONT: the helper and a compute party -----------------
@@ -163,7 +160,7 @@ for victim in 2 1; do
         fail "$tag: party$victim abandoned its job for another reason than its peers': $line"
     tail -n +$((n + 1)) "$dir/logs/party$victim.log" | grep -E "party[^$victim] (\([^)]*\) went silent|sent nothing)" &&
         fail "$tag: party$victim blamed a peer for its own stop"
-    for _ in $(seq 100); do T status >/dev/null 2>&1 && break; sleep 0.1; done
+    wait_up
     check_store "$tag"
     check_next_job "$tag" "next-$tag"
     ok "party$victim SIGSTOP mid-job: client failed after $t_client ms naming it ($t_logs; limit $limit_ms ms); after SIGCONT it abandoned the job ($(sed "s/^[^ ]* *[A-Z]* *//" <<<"$line")); store unchanged; next job = plaintext"

@@ -93,9 +93,8 @@ grep -q "party2" "$work/long.out" || fail "the failure does not name party2: $(c
 for _ in $(seq 50); do grep -q "job .* failed: .*party2" "$dir/logs/party0.log" && break; sleep 0.1; done
 grep -q "job .* failed: .*party2" "$dir/logs/party0.log" || fail "party0 did not log the failed job"
 [ "$(T ls | grep -c long-)" = 0 ] || fail "a failed job left outputs behind"
-"$trined" -c "$dir/cluster.ini" -p 2 -k "$dir/keys/party2.key" -t 1 >>"$dir/logs/party2.log" 2>&1 &
-echo $! >"$dir/pids/party2.pid"
-for _ in $(seq 50); do T status >/dev/null 2>&1 && break; sleep 0.1; done
+start_party 2
+wait_up
 T run "$work/net.prog" --batch 8 --prefix again- >/dev/null || fail "no job after party2 came back"
 ok "party2 killed mid-job: the client names it after $(awk "BEGIN{printf \"%.2f\", $t1 - $t0}") s, no outputs stored, jobs run again after it rejoins"
 

@@ -135,8 +135,7 @@ cut_party() {
     done
     "$ns" mend "$p" >/dev/null || fail "mend $p"
     t0=$(date +%s.%N)
-    for _ in $(seq 100); do T status >/dev/null 2>&1 && break; sleep 0.1; done
-    T status >/dev/null || fail "party$p not back 10 s after mend: $(T status 2>&1)"
+    wait_up || fail "party$p not back 10 s after mend: $(T status 2>&1)"
     t1=$(date +%s.%N)
     [ "$(T ls)" = "$ls_before" ] || fail "stored tensors changed: $(T ls)"
     for t in $names; do

@@ -16,15 +16,9 @@ mkdir -p "$dir/keys/clients" "$work/data"
 "$lc" start "$dir" --timeout-ms 2000 --store >/dev/null || fail "local-cluster start"
 store=$dir/store
 
-start_party() {
-    "$trined" -c "$dir/cluster.ini" -p "$1" -k "$dir/keys/party$1.key" -t 1 \
-        >>"$dir/logs/party$1.log" 2>&1 </dev/null &
-    echo $! >"$dir/pids/party$1.pid"
-}
 start_all() {
     for p in 0 1 2; do start_party $p; done
-    for _ in $(seq 100); do T status >/dev/null 2>&1 && return 0; sleep 0.1; done
-    fail "the parties did not come up"
+    wait_up || fail "the parties did not come up"
 }
 stop_all() { "$lc" stop "$dir" >/dev/null || fail "stop"; }
 # The last "store ...: loaded" line of party $1's log.
