@@ -708,11 +708,11 @@ static int ox_permute(ox_t *c, const ox_val_t *x, int vx, const int64_t *perm, b
     bool identity = true;
     for (int i = 0; i < x->rank; i++)
         identity = identity && perm[i] == i;
+    if (x->batch0 && perm[0] != 0) /* before *batch0: it may be &x->batch0 */
+        c->out->rows_independent = false;
     *batch0 = x->batch0 && perm[0] == 0;
     if (identity)
         return vx;
-    if (x->batch0 && perm[0] != 0)
-        c->out->rows_independent = false;
     prog_op_t op = {.code = PROG_TRANSPOSE, .in = {vx, -1}, .ndim = x->rank};
     for (int i = 0; i < x->rank; i++)
         op.shape[i] = (size_t)perm[i];
