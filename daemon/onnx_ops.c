@@ -67,12 +67,25 @@ static trine_status_t ox_pair(ox_t *c, ox_val_t *a, ox_val_t *b)
     return ox_legacy(c, a, b);
 }
 
+/* Elementwise a and b where only one is a batch value keep rows apart
+ * only when the other is broadcast along the batch axis (a lower rank, or
+ * extent 1 there); otherwise row i meets the other's row i. */
+static void ox_rows_elementwise(ox_t *c, const ox_val_t *a, const ox_val_t *b)
+{
+    if (a->batch0 == b->batch0)
+        return;
+    const ox_val_t *batch = a->batch0 ? a : b, *other = a->batch0 ? b : a;
+    if (other->rank >= batch->rank && other->shape[other->ndim - batch->rank] != 1)
+        c->out->rows_independent = false;
+}
+
 static trine_status_t ox_add_sub(ox_t *c, bool sub)
 {
     ox_val_t av, bv, *a = &av, *b = &bv;
     trine_status_t st;
     if ((st = ox_pair(c, a, b)))
         return st;
+    ox_rows_elementwise(c, a, b);
     int va = a->var, vb = b->var;
     prog_opcode_t code = sub ? PROG_SUB : PROG_ADD;
     if (ox_broadcasts(b, a))
@@ -90,6 +103,7 @@ static trine_status_t ox_add_sub(ox_t *c, bool sub)
  * expanded (zeros of the other's shape plus it), then multiplied. */
 static int ox_mul_vars(ox_t *c, ox_val_t *a, int va, ox_val_t *b, int vb, bool *batch0, int *rank)
 {
+    ox_rows_elementwise(c, a, b);
     if (!ox_same_shape(a, b) && !ox_broadcasts(b, a)) {
         ox_val_t *t = a;
         a = b, b = t;
