@@ -19,16 +19,34 @@ static void api_info(wire_tensor_info_t *t, const store_entry_t *e, const keys_p
     memcpy(t->shape, e->share->shape, sizeof t->shape);
     t->mine = !strcmp(e->owner->z85, caller->z85);
     t->grants = (uint32_t)e->grants;
+    t->owner = *e->owner;
 }
 
-static trine_status_t api_status(const api_t *api, wire_reply_t *r)
+/* The approvals of e that caller may see, copied into t (allocated):
+ * all of them for the owner, those naming caller for anyone else. */
+static trine_status_t api_approvals(wire_tensor_info_t *t, const store_entry_t *e,
+                                    const keys_public_t *caller, trine_err_t *err)
+{
+    wire_approval_t *a = calloc(e->grants ? e->grants : 1, sizeof *a);
+    if (!a)
+        return trine_err_set(err, TRINE_ENOMEM, "out of memory listing '%s'", e->name);
+    size_t n = 0;
+    for (size_t i = 0; i < e->grants; i++)
+        if (t->mine || !strcmp(e->approvals[i].grantee.z85, caller->z85))
+            a[n++] = e->approvals[i];
+    t->approvals = a;
+    t->napprovals = n;
+    return TRINE_OK;
+}
+
+static trine_status_t api_status(const api_t *api, const keys_public_t *caller, wire_reply_t *r)
 {
     size_t tensors;
     r->party = (unsigned)api->self;
     snprintf(r->cluster, sizeof r->cluster, "%s", api->cluster->cfg.name);
     snprintf(r->software, sizeof r->software, "%s", TRINE_VERSION);
     r->uptime_ms = sock_now_ms() - api->started_ms;
-    store_usage(api->store, &tensors, &r->bytes);
+    store_usage(api->store, caller, &tensors, &r->bytes);
     r->tensors = tensors;
     r->memory_limit = api->cluster->cfg.memory_limit;
     for (int p = 0; p < CONFIG_PARTIES; p++)
@@ -71,18 +89,22 @@ static trine_status_t api_ls(const api_t *api, const keys_public_t *caller, wire
         return trine_err_set(err, TRINE_ENOMEM, "out of memory listing %zu tensors", n);
     }
     store_list(api->store, caller, e, n);
-    for (size_t i = 0; i < n; i++)
+    trine_status_t st = TRINE_OK;
+    for (size_t i = 0; i < n; i++) {
         api_info(&r->list[i], &e[i], caller);
-    r->count = n;
+        r->count = i + 1; /* wire_reply_clear frees what is filled */
+        if ((st = api_approvals(&r->list[i], &e[i], caller, err)) != TRINE_OK)
+            break;
+    }
     free(e);
-    return TRINE_OK;
+    return st;
 }
 
 static trine_status_t api_get(const api_t *api, const wire_request_t *q,
                               const keys_public_t *caller, wire_reply_t *r, trine_err_t *err)
 {
     store_entry_t e;
-    trine_status_t st = store_get(api->store, q->name, caller, STORE_REVEAL, &e, err);
+    trine_status_t st = store_get(api->store, q->name, caller, &e, err);
     if (st != TRINE_OK)
         return st;
     api_info(&r->info, &e, caller);
@@ -98,7 +120,14 @@ static trine_status_t api_grant(const api_t *api, const wire_request_t *q,
         return trine_err_set(err, TRINE_EINVAL,
                              "the grantee key %.8s... is not an allowed client of this cluster",
                              q->grantee.z85);
-    return store_grant(api->store, q->name, caller, &q->grantee, err);
+    if (q->approval.outputs_to.z85[0] &&
+        !cluster_client_allowed(api->cluster, &q->approval.outputs_to))
+        return trine_err_set(err, TRINE_EINVAL,
+                             "the recipient key %.8s... is not an allowed client of this cluster",
+                             q->approval.outputs_to.z85);
+    wire_approval_t a = q->approval;
+    a.grantee = q->grantee;
+    return store_grant(api->store, q->name, caller, &a, err);
 }
 
 static trine_status_t api_dispatch(const api_t *api, const wire_request_t *q,
@@ -109,11 +138,14 @@ static trine_status_t api_dispatch(const api_t *api, const wire_request_t *q,
     if (q->op != WIRE_OP_STATUS && refusal)
         return trine_err_set(err, TRINE_EPEER, "%s", refusal);
     switch (q->op) {
-    case WIRE_OP_STATUS: return api_status(api, r);
+    case WIRE_OP_STATUS: return api_status(api, caller, r);
     case WIRE_OP_PUT: return api_put(api, q, caller, err);
     case WIRE_OP_LS: return api_ls(api, caller, r, err);
     case WIRE_OP_RM: return store_rm(api->store, q->name, caller, err);
     case WIRE_OP_GRANT: return api_grant(api, q, caller, err);
+    case WIRE_OP_REVOKE:
+        return store_revoke(api->store, q->name, caller, &q->grantee,
+                            q->approval.any ? NULL : q->approval.program, err);
     case WIRE_OP_GET: return api_get(api, q, caller, r, err);
     case WIRE_OP_RUN: return jobs_run(api->jobs, caller, q, route, route_len, err);
     case WIRE_OP_JOB: jobs_progress(api->jobs, caller, q->job, r); return TRINE_OK;
@@ -151,15 +183,17 @@ trine_status_t api_handle(const api_t *api, const keys_public_t *caller, const v
                  st == TRINE_OK ? "" : " refused: ", st == TRINE_OK ? "" : err.msg);
     }
     if (st == TRINE_OK && q.op == WIRE_OP_RUN) {
+        wire_request_clear(&q);
         *reply = NULL; /* the job replies when it ends */
         *reply_len = 0;
         return TRINE_OK;
     }
+    wire_request_clear(&q);
     if (st != TRINE_OK) {
         r.code = st;
         snprintf(r.msg, sizeof r.msg, "%s", err.msg);
     }
     trine_status_t enc = wire_reply_encode(reply, reply_len, q.op, &r);
-    free(r.list);
+    wire_reply_clear(&r);
     return enc;
 }

@@ -74,6 +74,27 @@ int session_reveal(session_t *s, const char *name, const char *out, const char *
 int session_run(session_t *s, prog_t *prog, const char *prefix, uint64_t batch, bool quiet,
                 const char *verb);
 
+/* Compiles a program file: a text program, or an ONNX model (PATH.onnx)
+ * as infer compiles it (the weights named as the model says, or prefix
+ * ""). Returns an exit code, printing why under the verb's name. */
+int prog_compile_file(prog_t *prog, const char *path, const char *verb);
+
+/* Binds input var of prog to the tensors names lists (one, or several
+ * comma-separated for a batch input, whose rows are stacked), into
+ * binds[var]. Returns an exit code, printing why. */
+int prog_binds_set(wire_bind_t *binds, const prog_t *prog, int var, const char *names,
+                   const char *verb);
+
+/* cli_grant.c: grant and revoke. */
+int verb_grant(const client_opts_t *opts, int argc, char **argv);
+int verb_revoke(const client_opts_t *opts, int argc, char **argv);
+
+/* The policy hash a job of prog with batch and epochs gets on cluster c
+ * (prog_wire_policy_hash), printing why under the verb's name when it
+ * cannot be computed. Returns an exit code. */
+int cli_policy_hash(uint8_t out[WIRE_PROGRAM_HASH_BYTES], const prog_t *prog, const cluster_t *c,
+                    uint64_t batch, uint64_t epochs, const char *verb);
+
 /* The verbs of cli_prog.c. */
 int verb_run(const client_opts_t *opts, int argc, char **argv);
 int verb_infer(const client_opts_t *opts, int argc, char **argv);

@@ -153,17 +153,27 @@ int verb_share_model(const client_opts_t *opts, int argc, char **argv)
     } else if (!session_open(&s, opts, "share-model")) {
         rc = TRINE_EXIT_FAIL;
     } else {
-        rc = onnx_share_weights(&s, &op, false, "share-model");
+        /* Each weight is approved as its own input of exactly this graph, as
+         * infer compiles it (batch 128 and one epoch, which count only for
+         * a model that mixes rows). */
+        wire_approval_t a = {0};
+        rc = cli_policy_hash(a.program, &op.prog, &s.cluster, 128, 1, "share-model");
+        if (rc == 0)
+            rc = onnx_share_weights(&s, &op, false, "share-model");
         for (size_t k = 0; rc == 0 && k < ngrants; k++)
             for (size_t i = 0; rc == 0 && i < op.nweights; i++) {
-                wire_request_t q = {.op = WIRE_OP_GRANT, .grantee = keys[k]};
+                wire_request_t q = {.op = WIRE_OP_GRANT, .grantee = keys[k], .approval = a};
                 snprintf(q.name, sizeof q.name, "%s", op.prog.vars[op.weights[i].var].name);
+                memcpy(q.approval.slot, q.name, sizeof q.approval.slot - 1); /* names <= 64 */
                 if (session_call(&s, SHARE_PARTIES, &q) != TRINE_OK) {
                     session_report(&s, "share-model", SHARE_PARTIES);
                     rc = TRINE_EXIT_FAIL;
                 } else if (i + 1 == op.nweights) {
-                    printf("granted use of the %zu weights to %.8s... (%s)\n", op.nweights,
-                           keys[k].z85, grants[k]);
+                    char hex[2 * WIRE_PROGRAM_HASH_BYTES + 1];
+                    sodium_bin2hex(hex, sizeof hex, a.program, sizeof a.program);
+                    printf("approved this model (program %.16s...) reading the %zu weights for "
+                           "%.8s... (%s)\n",
+                           hex, op.nweights, keys[k].z85, grants[k]);
                 }
             }
         if (rc == 0 && onnx_publish(&m, prefix, out, &err) != TRINE_OK) {

@@ -7,6 +7,9 @@
  * infer and train are run with a fixed shape: infer binds the program's
  * one batch input to --input and reveals its one output; train binds two
  * batch inputs to --data and --labels, in the order they are declared.
+ * A binding travels beside the program (the run's `bind`), which keeps
+ * its own input names: the parties check approvals against the program
+ * as compiled, whatever tensors the caller binds.
  */
 #include "cli.h"
 #include "log.h"
@@ -26,7 +29,7 @@
 #define PROG_TEXT_MAX  (1u << 20) /* bytes of a program file */
 
 typedef struct {
-    const char *program, *dir, *prefix, *input, *output, *data, *labels, *stats;
+    const char *program, *dir, *prefix, *input, *output, *data, *labels, *stats, *to;
     bool plaintext, keep, quiet;
     uint64_t batch, epochs;
     const char *bind[PROG_BINDS_MAX];
@@ -112,31 +115,89 @@ static int prog_load(prog_t *prog, const char *path, const char *verb)
     return rc;
 }
 
-/* Renames input VAR to NAME for each "VAR=NAME". */
-static int prog_bind(prog_t *prog, const char *const *binds, int n, const char *verb)
+int prog_binds_set(wire_bind_t *binds, const prog_t *prog, int var, const char *names,
+                   const char *verb)
 {
-    for (int b = 0; b < n; b++) {
-        const char *eq = strchr(binds[b], '=');
-        size_t vlen = eq ? (size_t)(eq - binds[b]) : 0;
-        prog_var_t *v = NULL;
-        for (size_t i = 0; eq && i < prog->nvars && !v; i++)
-            if (prog->vars[i].kind != PROG_VAR_TEMP && strlen(prog->vars[i].name) == vlen &&
-                !strncmp(prog->vars[i].name, binds[b], vlen))
-                v = &prog->vars[i];
-        if (!v || !wire_name_valid(eq + 1) || strlen(eq + 1) >= PROG_NAME_MAX) {
-            fprintf(stderr, "trine %s: --bind %s: want VAR=NAME with VAR an input of the program "
-                            "and NAME a tensor name\n",
-                    verb, binds[b]);
+    wire_bind_t *b = &binds[var];
+    *b = (wire_bind_t){0};
+    for (const char *at = names; *at;) {
+        size_t len = strcspn(at, ",");
+        if (b->count == WIRE_BIND_NAMES_MAX || len == 0 || len > WIRE_NAME_MAX) {
+            fprintf(stderr, "trine %s: '%s': give 1 to %d tensor names, comma-separated\n", verb,
+                    names, WIRE_BIND_NAMES_MAX);
             return TRINE_EXIT_USAGE;
         }
-        for (size_t i = 0; i < prog->nvars; i++)
-            if (&prog->vars[i] != v && !strcmp(prog->vars[i].name, eq + 1)) {
-                fprintf(stderr, "trine %s: --bind %s: the program already has a '%s'\n", verb,
-                        binds[b], eq + 1);
-                return TRINE_EXIT_USAGE;
-            }
-        snprintf(v->name, sizeof v->name, "%s", eq + 1);
+        memcpy(b->names[b->count], at, len);
+        b->names[b->count][len] = '\0';
+        if (!wire_name_valid(b->names[b->count])) {
+            fprintf(stderr, "trine %s: '%s' is not a tensor name\n", verb, b->names[b->count]);
+            return TRINE_EXIT_USAGE;
+        }
+        b->count++;
+        at += len + (at[len] == ',');
     }
+    if (b->count > 1 && prog->vars[var].kind != PROG_VAR_BATCH) {
+        fprintf(stderr, "trine %s: '%s' names several tensors, but '%s' is not a batch input\n",
+                verb, names, prog->vars[var].name);
+        return TRINE_EXIT_USAGE;
+    }
+    return b->count ? 0 : TRINE_EXIT_USAGE;
+}
+
+/* Binds input VAR to NAME (or NAME,NAME... for a batch input) for each
+ * "VAR=NAME". */
+static int prog_bind(const prog_t *prog, wire_bind_t *binds, const char *const *args, int n,
+                     const char *verb)
+{
+    for (int k = 0; k < n; k++) {
+        const char *eq = strchr(args[k], '=');
+        size_t vlen = eq ? (size_t)(eq - args[k]) : 0;
+        int var = -1;
+        for (size_t i = 0; eq && i < prog->nvars && var < 0; i++)
+            if (prog->vars[i].kind != PROG_VAR_TEMP && strlen(prog->vars[i].name) == vlen &&
+                !strncmp(prog->vars[i].name, args[k], vlen))
+                var = (int)i;
+        if (var < 0) {
+            fprintf(stderr, "trine %s: --bind %s: want VAR=NAME with VAR an input of the program "
+                            "and NAME a tensor name\n",
+                    verb, args[k]);
+            return TRINE_EXIT_USAGE;
+        }
+        int rc = prog_binds_set(binds, prog, var, eq + 1, verb);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* The stored tensor (the first, for several) input var reads. */
+static const char *prog_bound(const prog_t *prog, const wire_bind_t *binds, size_t var)
+{
+    return binds && binds[var].count ? binds[var].names[0] : prog->vars[var].name;
+}
+
+int prog_compile_file(prog_t *prog, const char *path, const char *verb)
+{
+    size_t n = strlen(path);
+    if (n <= 5 || strcmp(path + n - 5, ".onnx") != 0)
+        return prog_load(prog, path, verb);
+    onnx_model_t m;
+    onnx_prog_t op;
+    trine_err_t err;
+    if (onnx_model_read(&m, path, &err) != TRINE_OK) {
+        fprintf(stderr, "trine %s: %s\n", verb, err.msg);
+        return TRINE_EXIT_FAIL;
+    }
+    onnx_compile_opts_t co = {.prefix = "", .batch = true};
+    trine_status_t st = onnx_compile(&m, path, &co, &op, &err);
+    onnx_model_clear(&m);
+    if (st != TRINE_OK) {
+        fprintf(stderr, "trine %s: %s\n", verb, err.msg);
+        return TRINE_EXIT_FAIL;
+    }
+    *prog = op.prog; /* the program alone: the weights' values stay behind */
+    op.prog = (prog_t){0};
+    onnx_prog_clear(&op);
     return 0;
 }
 
@@ -162,19 +223,25 @@ static int prog_check_sizes(const prog_t *prog, uint64_t batch, const char *verb
 
 /* ---- plaintext ------------------------------------------------------------ */
 
-/* Reads every input from DIR/NAME.npy, but variable file_var from file. */
-static int plain_inputs(prog_t *prog, prog_plain_t **in, const char *dir, int file_var,
-                        const char *file, const char *verb)
+/* Reads every input from DIR/NAME.npy, NAME the tensor it is bound to,
+ * but variable file_var from file. */
+static int plain_inputs(prog_t *prog, const wire_bind_t *binds, prog_plain_t **in,
+                        const char *dir, int file_var, const char *file, const char *verb)
 {
     for (size_t i = 0; i < prog->nvars; i++) {
         prog_var_t *v = &prog->vars[i];
         if (v->kind == PROG_VAR_TEMP)
             continue;
         char path[4096];
+        if (binds && binds[i].count > 1) {
+            fprintf(stderr, "trine %s: --plaintext reads one file per input; '%s' names %u\n",
+                    verb, v->name, binds[i].count);
+            return TRINE_EXIT_USAGE;
+        }
         if ((int)i == file_var)
             snprintf(path, sizeof path, "%s", file);
         else
-            snprintf(path, sizeof path, "%s/%s.npy", dir, v->name);
+            snprintf(path, sizeof path, "%s/%s.npy", dir, prog_bound(prog, binds, i));
         plain_t *pl = NULL;
         trine_err_t err;
         if (plain_read(&pl, path, &err) != TRINE_OK) {
@@ -207,11 +274,12 @@ static int plain_inputs(prog_t *prog, prog_plain_t **in, const char *dir, int fi
 
 /* Runs prog here on doubles and writes its outputs (out_var's alone to
  * -o when out_var >= 0 and -o was given); file_var as for plain_inputs. */
-static int plain_run(prog_t *prog, const prog_opts_t *o, const char *verb, int out_var,
-                     int file_var, const char *file)
+static int plain_run(prog_t *prog, const wire_bind_t *binds, const prog_opts_t *o,
+                     const char *verb, int out_var, int file_var, const char *file)
 {
     prog_plain_t **in = calloc(prog->nvars, sizeof *in), **out = calloc(prog->nvars, sizeof *out);
-    int rc = in && out ? plain_inputs(prog, in, o->dir, file_var, file, verb) : TRINE_EXIT_FAIL;
+    int rc = in && out ? plain_inputs(prog, binds, in, o->dir, file_var, file, verb)
+                       : TRINE_EXIT_FAIL;
     if (rc == 0)
         rc = prog_check_sizes(prog, o->batch, verb);
     progress_t bar;
@@ -266,8 +334,45 @@ static const wire_tensor_info_t *ls_find(const wire_reply_t *r, const char *name
     return NULL;
 }
 
+/* The shape of input var as bound: its tensor's, or the rows of several
+ * stacked (the same extents past the first). */
+static int private_shape(const wire_reply_t *r, const prog_t *prog, const wire_bind_t *binds,
+                         size_t var, int *ndim, size_t shape[TENSOR_MAX_DIMS], const char *verb)
+{
+    wire_bind_t one = {.count = 1};
+    snprintf(one.names[0], sizeof one.names[0], "%s", prog->vars[var].name);
+    const wire_bind_t *b = binds && binds[var].count ? &binds[var] : &one;
+    for (unsigned k = 0; k < b->count; k++) {
+        const wire_tensor_info_t *t = ls_find(r, b->names[k]);
+        if (!t) {
+            fprintf(stderr,
+                    "trine %s: no tensor '%s' of yours or approved for you: share it first "
+                    "(trine ls lists what you can use)\n",
+                    verb, b->names[k]);
+            return TRINE_EXIT_FAIL;
+        }
+        bool same = k == 0 || t->ndim == *ndim;
+        for (int d = 1; k > 0 && same && d < t->ndim; d++)
+            same = t->shape[d] == shape[d];
+        if (!same) {
+            fprintf(stderr, "trine %s: '%s' and '%s' differ past their first extent: their rows "
+                            "cannot be stacked\n",
+                    verb, b->names[0], b->names[k]);
+            return TRINE_EXIT_FAIL;
+        }
+        if (k == 0) {
+            *ndim = t->ndim;
+            memcpy(shape, t->shape, sizeof t->shape);
+        } else {
+            shape[0] += t->shape[0];
+        }
+    }
+    return 0;
+}
+
 /* Fills the inputs' shapes from party0's listing. */
-static int private_shapes(session_t *s, prog_t *prog, const char *verb)
+static int private_shapes(session_t *s, prog_t *prog, const wire_bind_t *binds,
+                          const char *verb)
 {
     wire_request_t ls = {.op = WIRE_OP_LS};
     if (session_call(s, 1u, &ls) != TRINE_OK) {
@@ -279,19 +384,40 @@ static int private_shapes(session_t *s, prog_t *prog, const char *verb)
         const prog_var_t *v = &prog->vars[i];
         if (v->kind == PROG_VAR_TEMP)
             continue;
-        const wire_tensor_info_t *t = ls_find(r, v->name);
+        int ndim = 0;
+        size_t shape[TENSOR_MAX_DIMS];
         trine_err_t err;
-        if (!t) {
-            fprintf(stderr,
-                    "trine %s: no tensor '%s' of yours or granted to you: share it first "
-                    "(trine ls lists what you can use)\n",
-                    verb, v->name);
-            return TRINE_EXIT_FAIL;
-        }
-        if (prog_text_set_shape(prog, v->name, t->ndim, t->shape, &err) != TRINE_OK) {
+        int rc = private_shape(r, prog, binds, i, &ndim, shape, verb);
+        if (rc)
+            return rc;
+        if (prog_text_set_shape(prog, v->name, ndim, shape, &err) != TRINE_OK) {
             fprintf(stderr, "trine %s: '%s': %s\n", verb, v->name, err.msg);
             return TRINE_EXIT_FAIL;
         }
+    }
+    return 0;
+}
+
+/* The run's bind entries: one per input and batch input, in variable
+ * order (allocated into q->bind; the caller frees it). */
+static int private_bind(wire_request_t *q, const prog_t *prog, const wire_bind_t *binds,
+                        const char *verb)
+{
+    q->bind = calloc(prog->nvars ? prog->nvars : 1, sizeof *q->bind);
+    if (!q->bind) {
+        fprintf(stderr, "trine %s: out of memory\n", verb);
+        return TRINE_EXIT_FAIL;
+    }
+    q->nbind = 0;
+    for (size_t i = 0; i < prog->nvars; i++) {
+        if (prog->vars[i].kind == PROG_VAR_TEMP)
+            continue;
+        wire_bind_t *b = &q->bind[q->nbind++];
+        if (binds && binds[i].count)
+            *b = binds[i];
+        else
+            *b = (wire_bind_t){.count = 1}, snprintf(b->names[0], sizeof b->names[0], "%s",
+                                                     prog->vars[i].name);
     }
     return 0;
 }
@@ -377,20 +503,30 @@ static void private_on_sigint(int sig)
     private_interrupted = 1;
 }
 
-/* Runs prog on the cluster; the outputs are stored as prefix + name. */
-static int private_run(session_t *s, prog_t *prog, const prog_opts_t *o, const char *verb)
+/* Runs prog on the cluster, its inputs bound by binds (NULL: each its
+ * own name); the outputs are stored as prefix + name, owned by the caller
+ * or by o->to. */
+static int private_run(session_t *s, prog_t *prog, const wire_bind_t *binds, const prog_opts_t *o,
+                       const char *verb)
 {
-    int rc = private_shapes(s, prog, verb);
+    int rc = private_shapes(s, prog, binds, verb);
     if (rc == 0)
         rc = prog_check_sizes(prog, o->batch, verb);
     if (rc)
         return rc;
     wire_request_t q = {.op = WIRE_OP_RUN, .batch = o->batch, .epochs = o->epochs};
     trine_err_t err;
+    if (o->to && keys_read_public(&q.to, o->to, &err) != TRINE_OK) {
+        fprintf(stderr, "trine %s: --to: %s\n", verb, err.msg);
+        return TRINE_EXIT_FAIL;
+    }
     void *buf = NULL;
     size_t len;
+    if ((rc = private_bind(&q, prog, binds, verb)) != 0)
+        return rc;
     if (prog_wire_encode(prog, &buf, &len, &err) != TRINE_OK) {
         fprintf(stderr, "trine %s: %s\n", verb, err.msg);
+        free(q.bind);
         return TRINE_EXIT_FAIL;
     }
     while (!q.job)
@@ -414,6 +550,7 @@ static int private_run(session_t *s, prog_t *prog, const prog_opts_t *o, const c
     sigaction(SIGINT, &old, NULL);
     progress_end(&bar);
     free(buf);
+    free(q.bind);
     if (st != TRINE_OK) {
         session_report(s, verb, 7u);
         if (client_run_busy(s->res) && !private_interrupted)
@@ -425,7 +562,8 @@ static int private_run(session_t *s, prog_t *prog, const prog_opts_t *o, const c
         for (int p = 0; p < 2; p++)
             if (s->res[p].code == TRINE_OK)
                 stored |= 1u << p;
-        private_undo(s, prog, o->prefix, stored, verb);
+        if (!o->to) /* the recipient's: only it may remove them */
+            private_undo(s, prog, o->prefix, stored, verb);
         return TRINE_EXIT_FAIL;
     }
     if (!o->quiet)
@@ -437,7 +575,7 @@ int session_run(session_t *s, prog_t *prog, const char *prefix, uint64_t batch, 
                 const char *verb)
 {
     prog_opts_t o = {.prefix = prefix, .batch = batch, .epochs = 1, .quiet = quiet};
-    return private_run(s, prog, &o, verb);
+    return private_run(s, prog, NULL, &o, verb);
 }
 
 /* ---- the verbs ---------------------------------------------------------------- */
@@ -481,6 +619,8 @@ static int prog_args(prog_opts_t *o, int argc, char **argv, const char *verb)
             o->labels = v;
         else if (!strcmp(a, "--stats"))
             o->stats = v;
+        else if (!strcmp(a, "--to"))
+            o->to = v;
         else if (!strcmp(a, "--bind") && o->nbind < PROG_BINDS_MAX)
             o->bind[o->nbind++] = v;
         else if (!strcmp(a, "--batch") || !strcmp(a, "--epochs")) {
@@ -506,22 +646,27 @@ int verb_run(const client_opts_t *opts, int argc, char **argv)
     if (rc >= 0)
         return rc;
     prog_t prog = {0};
+    wire_bind_t *binds = NULL;
     if ((rc = prog_load(&prog, o.program, "run")) == 0 &&
-        (rc = prog_bind(&prog, o.bind, o.nbind, "run")) == 0) {
+        !(binds = calloc(prog.nvars ? prog.nvars : 1, sizeof *binds)))
+        rc = TRINE_EXIT_FAIL;
+    if (rc == 0 && (rc = prog_bind(&prog, binds, o.bind, o.nbind, "run")) == 0) {
         session_t s;
         if (o.plaintext)
-            rc = plain_run(&prog, &o, "run", -1, -1, NULL);
+            rc = plain_run(&prog, binds, &o, "run", -1, -1, NULL);
         else if (!session_open(&s, opts, "run"))
             rc = TRINE_EXIT_FAIL;
         else {
-            rc = private_run(&s, &prog, &o, "run");
+            rc = private_run(&s, &prog, binds, &o, "run");
             for (size_t i = 0; rc == 0 && i < prog.nvars; i++)
                 if (prog.vars[i].output)
-                    printf("stored '%s%s' (yours: trine reveal %s%s)\n", o.prefix,
-                           prog.vars[i].name, o.prefix, prog.vars[i].name);
+                    printf("stored '%s%s' (%s: trine reveal %s%s)\n", o.prefix,
+                           prog.vars[i].name, o.to ? "the recipient's" : "yours", o.prefix,
+                           prog.vars[i].name);
             session_close(&s);
         }
     }
+    free(binds);
     prog_clear(&prog);
     return rc;
 }
@@ -619,8 +764,13 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
     bool open = false;
     size_t weights = 0;
     trine_err_t err;
-    if (!onnx && ((rc = prog_load(&text, o.program, "infer")) != 0 ||
-                  (rc = prog_bind(&text, o.bind, o.nbind, "infer")) != 0)) {
+    wire_bind_t *binds = NULL;
+    if (!onnx && (rc = prog_load(&text, o.program, "infer")) == 0 &&
+        (!(binds = calloc(text.nvars ? text.nvars : 1, sizeof *binds)) ||
+         (rc = prog_bind(&text, binds, o.bind, o.nbind, "infer")) != 0))
+        rc = rc ? rc : TRINE_EXIT_FAIL;
+    if (rc) {
+        free(binds);
         prog_clear(&text);
         return rc;
     }
@@ -643,6 +793,8 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
         if (rc == 0)
             rc = infer_onnx_compile(&op, &o, &shape, wtag);
         prog = &op.prog;
+        if (rc == 0 && !(binds = calloc(prog->nvars ? prog->nvars : 1, sizeof *binds)))
+            rc = TRINE_EXIT_FAIL;
         if (rc == 0 && !op.stored[0] && (rc = onnx_share_weights(&s, &op, true, "infer")) == 0)
             weights = op.nweights;
     }
@@ -653,21 +805,23 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
         rc = TRINE_EXIT_FAIL;
     }
     if (rc == 0 && o.plaintext) {
-        rc = plain_run(prog, &o, "infer", y, x, o.input);
+        rc = plain_run(prog, binds, &o, "infer", y, x, o.input);
     } else if (rc == 0) {
         if (file) {
             snprintf(tmp, sizeof tmp, "infer-%016llx", (unsigned long long)tag);
             rc = session_share(&s, tmp, pl, o.input, "infer", true);
         }
-        if (rc == 0) {
-            snprintf(prog->vars[x].name, sizeof prog->vars[x].name, "%s", file ? tmp : o.input);
+        if (rc == 0 && (rc = prog_binds_set(binds, prog, x, file ? tmp : o.input, "infer")) == 0) {
             if (!o.prefix[0]) {
                 snprintf(outname, sizeof outname, "infer-%016llx-", (unsigned long long)tag);
                 o.prefix = outname;
             }
-            rc = private_run(&s, prog, &o, "infer");
+            rc = private_run(&s, prog, binds, &o, "infer");
         }
-        if (rc == 0) {
+        if (rc == 0 && o.to) {
+            printf("stored '%s%s' for the recipient %s, who alone can reveal it\n", o.prefix,
+                   prog->vars[y].name, o.to);
+        } else if (rc == 0) {
             /* The parties stored it, so prefix + name is a valid name. */
             char name[WIRE_NAME_MAX + 1];
             snprintf(name, sizeof name, "%.*s%.*s", (int)strlen(o.prefix), o.prefix,
@@ -685,6 +839,7 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
         onnx_rm_weights(&s, &op, weights, "infer");
     if (open)
         session_close(&s);
+    free(binds);
     plain_destroy(&pl);
     prog_clear(&text);
     onnx_prog_clear(&op);
@@ -699,35 +854,46 @@ int verb_train(const client_opts_t *opts, int argc, char **argv)
         return rc;
     if (!o.data || !o.labels)
         return verb_usage_error("train", "name the --data and --labels tensors");
-    if (!o.prefix[0])
+    /* Files in plaintext; on the cluster a fresh prefix by default, as a
+     * fixed one would be taken by the last run. */
+    char prefix[WIRE_NAME_MAX + 1];
+    if (!o.prefix[0] && o.plaintext) {
         o.prefix = "trained_";
-    prog_t prog = {0};
-    if ((rc = prog_load(&prog, o.program, "train")) != 0 ||
-        (rc = prog_bind(&prog, o.bind, o.nbind, "train")) != 0) {
-        prog_clear(&prog);
-        return rc;
+    } else if (!o.prefix[0]) {
+        uint32_t tag;
+        randombytes_buf(&tag, sizeof tag);
+        snprintf(prefix, sizeof prefix, "trained-%08x-", tag);
+        o.prefix = prefix;
     }
+    prog_t prog = {0};
+    wire_bind_t *binds = NULL;
+    if ((rc = prog_load(&prog, o.program, "train")) == 0 &&
+        (!(binds = calloc(prog.nvars ? prog.nvars : 1, sizeof *binds)) ||
+         (rc = prog_bind(&prog, binds, o.bind, o.nbind, "train")) != 0))
+        rc = rc ? rc : TRINE_EXIT_FAIL;
     int x = prog_batch_var(&prog, 0), y = prog_batch_var(&prog, 1);
-    if (x < 0 || y < 0 || prog_batch_var(&prog, 2) >= 0) {
+    if (rc == 0 && (x < 0 || y < 0 || prog_batch_var(&prog, 2) >= 0)) {
         fprintf(stderr, "trine train: %s must declare two batch inputs: data, then labels\n",
                 o.program);
         rc = TRINE_EXIT_FAIL;
-    } else {
-        snprintf(prog.vars[x].name, sizeof prog.vars[x].name, "%s", o.data);
-        snprintf(prog.vars[y].name, sizeof prog.vars[y].name, "%s", o.labels);
+    }
+    if (rc == 0 && (rc = prog_binds_set(binds, &prog, x, o.data, "train")) == 0 &&
+        (rc = prog_binds_set(binds, &prog, y, o.labels, "train")) == 0) {
         session_t s;
         if (o.plaintext)
-            rc = plain_run(&prog, &o, "train", -1, -1, NULL);
+            rc = plain_run(&prog, binds, &o, "train", -1, -1, NULL);
         else if (!session_open(&s, opts, "train"))
             rc = TRINE_EXIT_FAIL;
         else {
-            rc = private_run(&s, &prog, &o, "train");
+            rc = private_run(&s, &prog, binds, &o, "train");
             for (size_t i = 0; rc == 0 && i < prog.nvars; i++)
                 if (prog.vars[i].output)
-                    printf("stored '%s%s'\n", o.prefix, prog.vars[i].name);
+                    printf("stored '%s%s'%s\n", o.prefix, prog.vars[i].name,
+                           o.to ? " for the recipient" : "");
             session_close(&s);
         }
     }
+    free(binds);
     prog_clear(&prog);
     return rc;
 }

@@ -15,8 +15,11 @@
 typedef struct {
     job_t *job; /* NULL: free slot */
     void *pipe;
-    uint64_t id, request_id;
+    uint64_t id;        /* the party's key of the job (jobs_key) */
+    uint64_t client_id; /* the caller's id of it */
+    uint64_t request_id;
     keys_public_t caller;
+    keys_public_t owner; /* of the outputs: the caller or its `to` */
     uint8_t route[256];
     size_t route_len;
     char prefix[WIRE_NAME_MAX + 1];
@@ -158,95 +161,207 @@ static void jobs_refuse(jobs_t *j, uint64_t id, const char *why)
     }
 }
 
-/* The shares of the program's inputs, checked against the store (P0, P1). */
-static trine_status_t jobs_inputs(jobs_t *j, const prog_t *prog, const keys_public_t *caller,
-                                  tensor_t **inputs, trine_err_t *err)
+/* The share of one input variable v: its one bound tensor, or the rows
+ * of several concatenated (a batch input only). Each must be a fixed-point
+ * tensor of the cluster's precision that the caller may read as this
+ * slot of this program (store_use). */
+static trine_status_t jobs_input(jobs_t *j, const prog_var_t *v, const wire_bind_t *b,
+                                 const keys_public_t *caller, const store_use_t *use,
+                                 tensor_t **out, trine_err_t *err)
 {
-    for (size_t i = 0; i < prog->nvars; i++) {
-        const prog_var_t *v = &prog->vars[i];
-        if (v->kind == PROG_VAR_TEMP)
-            continue;
+    const tensor_t *part[WIRE_BIND_NAMES_MAX];
+    size_t rows = 0;
+    if (b->count > 1 && v->kind != PROG_VAR_BATCH)
+        return trine_err_set(err, TRINE_EINVAL,
+                             "input '%s' reads %u tensors; only batch inputs concatenate rows",
+                             v->name, b->count);
+    for (unsigned k = 0; k < b->count; k++) {
         store_entry_t e;
-        if (store_get(j->store, v->name, caller, STORE_USE, &e, err) != TRINE_OK)
+        if (store_use(j->store, b->names[k], caller, use, &e, err) != TRINE_OK)
             return err->code;
         if (e.kind != WIRE_KIND_FIXED)
             return trine_err_set(err, TRINE_EINVAL,
                                  "tensor '%s' holds integers; programs compute on reals (share it "
                                  "from a float .npy or .csv)",
-                                 v->name);
+                                 b->names[k]);
+        if (e.frac != j->cluster->cfg.frac_bits)
+            return trine_err_set(err, TRINE_EINVAL,
+                                 "tensor '%s' has %u fractional bits; this cluster computes with "
+                                 "%u: share it again",
+                                 b->names[k], e.frac, j->cluster->cfg.frac_bits);
         bool same = e.share->ndim == v->ndim;
-        for (int d = 0; same && d < v->ndim; d++)
+        for (int d = b->count > 1; same && d < v->ndim; d++)
             same = e.share->shape[d] == v->shape[d];
         if (!same)
             return trine_err_set(err, TRINE_ESHAPE,
                                  "tensor '%s' does not have the shape the program was compiled "
                                  "for; list it again (trine ls) and rerun",
-                                 v->name);
-        if (!(inputs[i] = tensor_copy(e.share)))
-            return trine_err_set(err, TRINE_ENOMEM, "out of memory copying '%s'", v->name);
+                                 b->names[k]);
+        part[k] = e.share;
+        rows += e.share->shape[0];
+    }
+    if (rows != v->shape[0])
+        return trine_err_set(err, TRINE_ESHAPE,
+                             "input '%s': its tensors have %zu rows in all, the program was "
+                             "compiled for %zu",
+                             v->name, rows, v->shape[0]);
+    if (!(*out = tensor_new(v->ndim, v->shape)))
+        return trine_err_set(err, TRINE_ENOMEM, "out of memory copying '%s'", v->name);
+    uint64_t *at = (*out)->data;
+    for (unsigned k = 0; k < b->count; k++) {
+        memcpy(at, part[k]->data, part[k]->size * sizeof *at);
+        at += part[k]->size;
     }
     return TRINE_OK;
 }
 
-/* Output names must be free before the job starts. */
-static trine_status_t jobs_outputs_free(jobs_t *j, const prog_t *prog, const char *prefix,
-                                        const keys_public_t *caller, trine_err_t *err)
+/* The shares of the program's inputs (P0, P1), as bound: one entry of
+ * q->bind per input and batch input, in variable order. */
+static trine_status_t jobs_inputs(jobs_t *j, const prog_t *prog, const wire_request_t *q,
+                                  const keys_public_t *caller, const store_use_t *use,
+                                  tensor_t **inputs, trine_err_t *err)
 {
+    size_t k = 0;
     for (size_t i = 0; i < prog->nvars; i++) {
+        const prog_var_t *v = &prog->vars[i];
+        if (v->kind == PROG_VAR_TEMP)
+            continue;
+        store_use_t slot = *use;
+        slot.slot = v->name;
+        if (jobs_input(j, v, &q->bind[k++], caller, &slot, &inputs[i], err) != TRINE_OK)
+            return err->code;
+    }
+    return TRINE_OK;
+}
+
+/* Reserves the output names (P0, P1) for owner under the job's key; on
+ * failure releases those it reserved. */
+static trine_status_t jobs_reserve(jobs_t *j, const prog_t *prog, const char *prefix,
+                                   const keys_public_t *owner, uint64_t key, trine_err_t *err)
+{
+    trine_status_t st = TRINE_OK;
+    size_t i = 0;
+    char name[JOBS_OUTPUT_NAME];
+    for (; st == TRINE_OK && i < prog->nvars; i++) {
         if (!prog->vars[i].output)
             continue;
-        char name[JOBS_OUTPUT_NAME];
         int n = snprintf(name, sizeof name, "%s%s", prefix, prog->vars[i].name);
         if (n > WIRE_NAME_MAX || !wire_name_valid(name))
-            return trine_err_set(err, TRINE_EINVAL, "output name '%s%s' is not a valid tensor name",
-                                 prefix, prog->vars[i].name);
-        store_entry_t e;
-        if (j->self != 2 && store_get(j->store, name, caller, STORE_USE, &e, NULL) != TRINE_ENOENT)
-            return trine_err_set(err, TRINE_EEXIST,
-                                 "output '%s' would replace a stored tensor: rm it, or choose "
-                                 "another prefix",
-                                 name);
+            st = trine_err_set(err, TRINE_EINVAL, "output name '%s%s' is not a valid tensor name",
+                               prefix, prog->vars[i].name);
+        else if (j->self != 2 && store_reserve(j->store, name, owner, key, err) != TRINE_OK) {
+            char why[TRINE_ERR_MSG_MAX];
+            snprintf(why, sizeof why, "%s", err->msg);
+            st = trine_err_set(err, err->code,
+                               "output '%s' would replace a stored tensor or another job's "
+                               "output (%s); choose another prefix",
+                               name, why);
+        }
     }
-    return TRINE_OK;
+    for (size_t k = 0; st != TRINE_OK && j->self != 2 && k + 1 < i; k++)
+        if (prog->vars[k].output) {
+            snprintf(name, sizeof name, "%s%s", prefix, prog->vars[k].name);
+            store_release(j->store, name, key);
+        }
+    return st;
 }
 
-static void jobs_hash(uint8_t out[WIRE_JOB_HASH_BYTES], const wire_request_t *q)
+/* Releases what jobs_reserve reserved. */
+static void jobs_release(jobs_t *j, const prog_t *prog, const char *prefix, uint64_t key)
+{
+    char name[JOBS_OUTPUT_NAME];
+    for (size_t i = 0; j->self != 2 && i < prog->nvars; i++)
+        if (prog->vars[i].output) {
+            snprintf(name, sizeof name, "%s%s", prefix, prog->vars[i].name);
+            store_release(j->store, name, key);
+        }
+}
+
+/* The party's key of a client's job: clients choose their ids, so two
+ * clients' ids may meet; keyed by the caller, one client's RUN or CANCEL
+ * never touches another's job. The same at the three parties. */
+static uint64_t jobs_key(const keys_public_t *caller, uint64_t id)
+{
+    uint64_t key = 0;
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, NULL, 0, sizeof key);
+    crypto_generichash_update(&h, (const unsigned char *)caller->z85, KEYS_Z85_LEN);
+    crypto_generichash_update(&h, (const unsigned char *)&id, sizeof id);
+    crypto_generichash_final(&h, (unsigned char *)&key, sizeof key);
+    return key ? key : 1; /* 0 means no job in frames */
+}
+
+/* What the three parties agree on before a job computes: the request as
+ * the caller sent it to each. */
+static void jobs_hash(uint8_t out[WIRE_JOB_HASH_BYTES], const wire_request_t *q, uint64_t key)
 {
     crypto_generichash_state h;
-    uint64_t settings[3] = {q->job, q->batch, q->epochs};
+    uint64_t settings[4] = {key, q->batch, q->epochs, q->nbind};
     crypto_generichash_init(&h, NULL, 0, WIRE_JOB_HASH_BYTES);
     crypto_generichash_update(&h, q->program, q->program_len);
     crypto_generichash_update(&h, (const unsigned char *)settings, sizeof settings);
     crypto_generichash_update(&h, (const unsigned char *)q->prefix, strlen(q->prefix) + 1);
+    crypto_generichash_update(&h, (const unsigned char *)q->to.z85, strlen(q->to.z85) + 1);
+    for (size_t i = 0; i < q->nbind; i++)
+        for (unsigned k = 0; k < q->bind[i].count; k++)
+            crypto_generichash_update(&h, (const unsigned char *)q->bind[i].names[k],
+                                      strlen(q->bind[i].names[k]) + 1);
     crypto_generichash_final(&h, out, WIRE_JOB_HASH_BYTES);
 }
 
-static trine_status_t jobs_prepare(jobs_t *j, const keys_public_t *caller, const wire_request_t *q,
-                                   job_params_t *p, trine_err_t *err)
+/* One bind entry per input and batch input. */
+static trine_status_t jobs_check_bind(const prog_t *prog, const wire_request_t *q,
+                                      trine_err_t *err)
 {
-    if (jobs_find(j, q->job) || jobs_recent(j, q->job))
+    size_t inputs = 0;
+    for (size_t i = 0; i < prog->nvars; i++)
+        inputs += prog->vars[i].kind != PROG_VAR_TEMP;
+    if (q->nbind != inputs)
+        return trine_err_set(err, TRINE_EFORMAT,
+                             "the run binds %zu inputs; the program has %zu inputs and batch "
+                             "inputs",
+                             q->nbind, inputs);
+    return TRINE_OK;
+}
+
+static trine_status_t jobs_prepare(jobs_t *j, const keys_public_t *caller, const wire_request_t *q,
+                                   uint64_t key, job_params_t *p, trine_err_t *err)
+{
+    if (jobs_find(j, key) || jobs_recent(j, key))
         return trine_err_set(err, TRINE_EEXIST, "job id %016llx was used already",
                              (unsigned long long)q->job);
+    if (q->to.z85[0] && !cluster_client_allowed(j->cluster, &q->to))
+        return trine_err_set(err, TRINE_EINVAL,
+                             "the recipient key %.8s... is not an allowed client of this cluster",
+                             q->to.z85);
     for (int peer = 0; peer < CONFIG_PARTIES; peer++)
         if (links_state(j->links, peer) == WIRE_PEER_DOWN)
             return trine_err_set(err, TRINE_EPEER, "party%d (%s) is down; no job can run", peer,
                                  j->cluster->cfg.party[peer].peer);
     trine_status_t st = prog_wire_decode(&p->prog, q->program, q->program_len, err);
     if (st == TRINE_OK)
-        st = prog_check_job(&p->prog, q->batch, err);
+        st = jobs_check_bind(&p->prog, q, err);
     if (st == TRINE_OK)
-        st = jobs_outputs_free(j, &p->prog, q->prefix, caller, err);
+        st = prog_check_job(&p->prog, q->batch, err);
+    uint8_t policy[WIRE_PROGRAM_HASH_BYTES];
+    if (st == TRINE_OK)
+        st = prog_wire_policy_hash(policy, &p->prog, j->cluster->cfg.frac_bits, q->batch,
+                                   q->epochs, err);
+    const keys_public_t *owner = q->to.z85[0] ? &q->to : caller;
+    store_use_t use = {.program = policy, .to = owner};
     if (st == TRINE_OK && !(p->inputs = calloc(p->prog.nvars, sizeof *p->inputs)))
         st = trine_err_set(err, TRINE_ENOMEM, "out of memory");
     if (st == TRINE_OK && j->self != 2)
-        st = jobs_inputs(j, &p->prog, caller, p->inputs, err);
-    p->id = q->job;
+        st = jobs_inputs(j, &p->prog, q, caller, &use, p->inputs, err);
+    if (st == TRINE_OK) /* last: a refusal after it would leave reservations */
+        st = jobs_reserve(j, &p->prog, q->prefix, owner, key, err);
+    p->id = key;
     p->self = j->self;
     p->frac_bits = j->cluster->cfg.frac_bits;
     p->timeout_ms = j->cluster->cfg.timeout_ms;
     p->batch = q->batch;
     p->epochs = q->epochs;
-    jobs_hash(p->hash, q);
+    jobs_hash(p->hash, q, key);
     return st;
 }
 
@@ -264,66 +379,76 @@ trine_status_t jobs_run(jobs_t *j, const keys_public_t *caller, const wire_reque
                            JOBS_MAX);
     else if (route_len > sizeof s->route)
         st = trine_err_set(err, TRINE_EINVAL, "client routing id too long");
+    uint64_t key = jobs_key(caller, q->job);
     if (st == TRINE_OK)
-        st = jobs_prepare(j, caller, q, &p, err);
+        st = jobs_prepare(j, caller, q, key, &p, err);
     size_t nops = p.prog.nops; /* job_start takes the program */
-    if (st == TRINE_OK && !(s->job = job_start(j->zctx, &p, &s->pipe, err)))
+    if (st == TRINE_OK)
+        snprintf(s->prefix, sizeof s->prefix, "%s", q->prefix);
+    if (st == TRINE_OK && !(s->job = job_start(j->zctx, &p, &s->pipe, err))) {
+        jobs_release(j, &p.prog, q->prefix, key);
         st = err->code;
+    }
     if (st != TRINE_OK) {
         char why[WIRE_ABORT_MAX];
-        snprintf(why, sizeof why, "party%d refused the job: %.200s", j->self, err->msg);
-        jobs_refuse(j, q->job, why);
+        snprintf(why, sizeof why, "party%d refused the job: %.440s", j->self, err->msg);
+        jobs_refuse(j, key, why);
         job_params_clear(&p);
         if (st != TRINE_EEXIST) { /* the peers' BEGIN and ABORT for it may still come */
-            j->recent[j->nrecent++ % JOBS_RECENT] = q->job;
+            j->recent[j->nrecent++ % JOBS_RECENT] = key;
             for (size_t i = 0; i < j->npending;)
-                if (j->pending[i].job == q->job)
+                if (j->pending[i].job == key)
                     jobs_pending_drop(j, i);
                 else
                     i++;
         }
         return st;
     }
-    s->id = q->job;
+    s->id = key;
+    s->client_id = q->job;
     s->request_id = q->id;
     s->caller = *caller;
+    s->owner = q->to.z85[0] ? q->to : *caller;
     memcpy(s->route, route, route_len);
     s->route_len = route_len;
-    snprintf(s->prefix, sizeof s->prefix, "%s", q->prefix);
     s->stopping = false;
     /* Frames of this job that came before the request go first, in order. */
     for (size_t i = 0; i < j->npending;) {
-        if (j->pending[i].job == q->job) {
+        if (j->pending[i].job == key) {
             jobs_to_thread(s, &j->pending[i].head, &j->pending[i].body);
             jobs_pending_drop(j, i);
         } else {
             i++;
         }
     }
-    char who[LOG_KEY_CHARS];
-    log_line(j->log, LOG_INFO, "job %016llx started for client %s: %zu ops, batch %llu, %llu epochs",
-             (unsigned long long)q->job, log_key(who, caller), nops,
-             (unsigned long long)q->batch, (unsigned long long)q->epochs);
+    char who[LOG_KEY_CHARS], to[LOG_KEY_CHARS];
+    log_line(j->log, LOG_INFO,
+             "job %016llx started for client %s (its job %016llx): %zu ops, batch %llu, %llu "
+             "epochs, outputs to %s",
+             (unsigned long long)key, log_key(who, caller), (unsigned long long)q->job, nops,
+             (unsigned long long)q->batch, (unsigned long long)q->epochs,
+             q->to.z85[0] ? log_key(to, &q->to) : "the caller");
     return TRINE_OK;
 }
 
 void jobs_progress(const jobs_t *j, const keys_public_t *caller, uint64_t id, wire_reply_t *r)
 {
-    const jobs_slot_t *s = jobs_find(j, id);
+    uint64_t key = jobs_key(caller, id);
+    const jobs_slot_t *s = jobs_find(j, key);
     r->state = WIRE_JOB_UNKNOWN;
     r->step = r->steps = 0;
-    if (s && !strcmp(s->caller.z85, caller->z85)) {
+    if (s) {
         r->state = WIRE_JOB_RUNNING;
         job_progress(s->job, &r->step, &r->steps);
-    } else if (!s && jobs_recent(j, id)) {
+    } else if (jobs_recent(j, key)) {
         r->state = WIRE_JOB_DONE;
     }
 }
 
 trine_status_t jobs_cancel(jobs_t *j, const keys_public_t *caller, uint64_t id, trine_err_t *err)
 {
-    jobs_slot_t *s = jobs_find(j, id);
-    if (!s || strcmp(s->caller.z85, caller->z85))
+    jobs_slot_t *s = jobs_find(j, jobs_key(caller, id));
+    if (!s)
         return trine_err_set(err, TRINE_ENOENT, "no job %016llx of yours runs on party%d",
                              (unsigned long long)id, j->self);
     jobs_stop(j, s, "cancelled by the client");
@@ -339,18 +464,21 @@ int jobs_pollitems(const jobs_t *j, zmq_pollitem_t *items)
     return n;
 }
 
-/* Stores the outputs as prefix + name; on failure removes those stored. */
+/* Stores the outputs as prefix + name, owned by the job's owner, in the
+ * names the job reserved (released first: the main loop runs nothing in
+ * between); on failure removes those stored. */
 static trine_status_t jobs_store_outputs(jobs_t *j, jobs_slot_t *s, job_result_t *res,
                                          trine_err_t *err)
 {
     size_t done = 0;
     trine_status_t st = TRINE_OK;
     char name[JOBS_OUTPUT_NAME];
+    jobs_release(j, &res->prog, s->prefix, s->id);
     for (size_t i = 0; st == TRINE_OK && i < res->prog.nvars; i++) {
         if (!res->prog.vars[i].output)
             continue;
         snprintf(name, sizeof name, "%s%s", s->prefix, res->prog.vars[i].name);
-        st = store_put(j->store, name, &s->caller, WIRE_KIND_FIXED, j->cluster->cfg.frac_bits,
+        st = store_put(j->store, name, &s->owner, WIRE_KIND_FIXED, j->cluster->cfg.frac_bits,
                        &res->outputs[i], err);
         done += st == TRINE_OK;
     }
@@ -358,7 +486,7 @@ static trine_status_t jobs_store_outputs(jobs_t *j, jobs_slot_t *s, job_result_t
         if (!res->prog.vars[i].output)
             continue;
         snprintf(name, sizeof name, "%s%s", s->prefix, res->prog.vars[i].name);
-        if (store_rm(j->store, name, &s->caller, NULL) == TRINE_OK)
+        if (store_rm(j->store, name, &s->owner, NULL) == TRINE_OK)
             done--;
     }
     return st;
@@ -390,6 +518,8 @@ static void jobs_finish(jobs_t *j, jobs_slot_t *s)
     trine_status_t st = res.status;
     if (st == TRINE_OK && j->self != 2)
         st = jobs_store_outputs(j, s, &res, &err);
+    else
+        jobs_release(j, &res.prog, s->prefix, s->id);
     if (st == TRINE_OK) {
         log_line(j->log, LOG_INFO, "job %016llx done: %llu steps in %.3f s, %llu rounds",
                  (unsigned long long)s->id, (unsigned long long)res.stats.steps,

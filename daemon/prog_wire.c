@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <math.h>
 #include <msgpack.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,4 +345,44 @@ trine_status_t prog_wire_decode(prog_t *out, const void *buf, size_t len, trine_
     if (st != TRINE_OK)
         prog_clear(out);
     return st;
+}
+
+trine_status_t prog_wire_policy_hash(uint8_t out[WIRE_PROGRAM_HASH_BYTES], const prog_t *p,
+                                     unsigned frac_bits, uint64_t batch, uint64_t epochs,
+                                     trine_err_t *err)
+{
+    prog_t bare = *p;
+    bare.vars = malloc((p->nvars ? p->nvars : 1) * sizeof *bare.vars);
+    bare.ops = malloc((p->nops ? p->nops : 1) * sizeof *bare.ops);
+    if (!bare.vars || !bare.ops) {
+        free(bare.vars);
+        free(bare.ops);
+        return trine_err_set(err, TRINE_ENOMEM, "out of memory hashing the program");
+    }
+    memcpy(bare.vars, p->vars, p->nvars * sizeof *bare.vars);
+    memcpy(bare.ops, p->ops, p->nops * sizeof *bare.ops);
+    for (size_t i = 0; i < bare.nvars; i++) { /* the stored tensors' or prog_check's */
+        bare.vars[i].ndim = 0;
+        memset(bare.vars[i].shape, 0, sizeof bare.vars[i].shape);
+    }
+    for (size_t j = 0; j < bare.nops; j++) /* where the source text had it */
+        bare.ops[j].line = bare.ops[j].col = 0;
+    void *buf = NULL;
+    size_t len = 0;
+    trine_status_t st = prog_wire_encode(&bare, &buf, &len, err);
+    free(bare.vars);
+    free(bare.ops);
+    if (st != TRINE_OK)
+        return st;
+    bool mixes = prog_mixes_rows(p);
+    uint64_t settings[3] = {frac_bits, mixes ? batch : 0, mixes ? epochs : 0};
+    static const char domain[] = "trine-policy-1";
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, NULL, 0, WIRE_PROGRAM_HASH_BYTES);
+    crypto_generichash_update(&h, (const unsigned char *)domain, sizeof domain);
+    crypto_generichash_update(&h, buf, len);
+    crypto_generichash_update(&h, (const unsigned char *)settings, sizeof settings);
+    crypto_generichash_final(&h, out, WIRE_PROGRAM_HASH_BYTES);
+    free(buf);
+    return TRINE_OK;
 }

@@ -17,10 +17,13 @@
 #ifndef TRINE_PROG_WIRE_H
 #define TRINE_PROG_WIRE_H
 
+#include "wire.h"
+
 #include "protocol/program.h"
 #include "tensor/status.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define PROG_WIRE_VERSION 1
 
@@ -44,5 +47,18 @@ TRINE_NODISCARD trine_status_t prog_wire_encode(const prog_t *p, void **buf, siz
  * "program op 3: operand in[1] is 77, past the 12 variables". */
 TRINE_NODISCARD trine_status_t prog_wire_decode(prog_t *out, const void *buf, size_t len,
                                                 trine_err_t *err);
+
+/* The policy hash of a job (daemon/WIRE.md, "Policy hash"): what an
+ * approval names. BLAKE2b-256 over "trine-policy-1", the encoding of p
+ * with every variable's shape left out (the stored tensors' or
+ * prog_check's) and no source positions, frac_bits, and batch and epochs when p mixes rows
+ * (prog_mixes_rows; else 0 and 0: they change nothing it computes). So
+ * the client that approves and the party that checks compute it alike
+ * from the same op list. TRINE_ENOMEM, or TRINE_EINVAL as for
+ * prog_wire_encode. */
+TRINE_NODISCARD trine_status_t prog_wire_policy_hash(uint8_t out[WIRE_PROGRAM_HASH_BYTES],
+                                                     const prog_t *p, unsigned frac_bits,
+                                                     uint64_t batch, uint64_t epochs,
+                                                     trine_err_t *err);
 
 #endif

@@ -73,42 +73,13 @@ static bool store_find(const store_t *s, const char *name, size_t *pos)
     return false;
 }
 
+/* True when an approval of item names client. */
 static bool store_granted(const store_item_t *item, const keys_public_t *client)
 {
-    for (size_t i = 0; i < item->ngrantees; i++)
-        if (store_key_eq(&item->grantees[i], client))
+    for (size_t i = 0; i < item->ngrants; i++)
+        if (store_key_eq(&item->grants[i].grantee, client))
             return true;
     return false;
-}
-
-/* Finds the item called name and checks that caller may access it that
- * way; action names what an owner-only access does, for the message. */
-static trine_status_t store_check(const store_t *s, const char *name, const keys_public_t *caller,
-                                  store_access_t access, const char *action, size_t *pos,
-                                  trine_err_t *err)
-{
-    if (!store_find(s, name, pos))
-        return trine_err_set(err, TRINE_ENOENT, "no tensor named '%s'", name);
-    const store_item_t *item = s->items[*pos];
-    if (store_key_eq(&item->owner, caller))
-        return TRINE_OK;
-    bool granted = store_granted(item, caller);
-    if (access == STORE_USE) {
-        if (granted)
-            return TRINE_OK;
-        return trine_err_set(err, TRINE_EPERM,
-                             "tensor '%s' belongs to another client, who has not granted it to "
-                             "you; ask its owner to grant it",
-                             name);
-    }
-    if (granted)
-        return trine_err_set(err, TRINE_EPERM,
-                             "tensor '%s' belongs to another client; you may use it in programs "
-                             "but only its owner can %s it",
-                             name, action);
-    return trine_err_set(err, TRINE_EPERM,
-                         "tensor '%s' belongs to another client; only its owner can %s it", name,
-                         action);
 }
 
 static void store_entry_of(store_entry_t *out, const store_item_t *item)
@@ -118,7 +89,28 @@ static void store_entry_of(store_entry_t *out, const store_item_t *item)
                            .kind = item->kind,
                            .frac = item->frac,
                            .share = item->share,
-                           .grants = item->ngrantees};
+                           .approvals = item->grants,
+                           .grants = item->ngrants};
+}
+
+/* Finds the item called name and checks that caller owns it; action names
+ * what only the owner may do, for the message. */
+static trine_status_t store_check(const store_t *s, const char *name, const keys_public_t *caller,
+                                  const char *action, size_t *pos, trine_err_t *err)
+{
+    if (!store_find(s, name, pos))
+        return trine_err_set(err, TRINE_ENOENT, "no tensor named '%s'", name);
+    const store_item_t *item = s->items[*pos];
+    if (store_key_eq(&item->owner, caller))
+        return TRINE_OK;
+    if (store_granted(item, caller))
+        return trine_err_set(err, TRINE_EPERM,
+                             "tensor '%s' belongs to another client; it approved programs that "
+                             "may read it, but only its owner can %s it",
+                             name, action);
+    return trine_err_set(err, TRINE_EPERM,
+                         "tensor '%s' belongs to another client; only its owner can %s it", name,
+                         action);
 }
 
 store_t *store_new(uint64_t memory_limit)
@@ -131,7 +123,8 @@ store_t *store_new(uint64_t memory_limit)
 
 static void store_staged_drop(store_t *s, size_t i)
 {
-    s->used -= store_share_bytes(s->staged[i]->rec.share);
+    if (s->staged[i]->rec.share) /* else a job's reservation */
+        s->used -= store_share_bytes(s->staged[i]->rec.share);
     store_record_clear(&s->staged[i]->rec);
     free(s->staged[i]);
     s->staged[i] = s->staged[--s->nstaged];
@@ -199,6 +192,11 @@ static trine_status_t store_name_free(const store_t *s, const char *name,
                              name);
     }
     long at = store_staged_find(s, name);
+    if (at >= 0 && !s->staged[at]->rec.share)
+        return trine_err_set(err, TRINE_EEXIST,
+                             "the name '%s' is reserved for the output of a running job; choose "
+                             "another name",
+                             name);
     if (at >= 0 && !store_key_eq(&s->staged[at]->rec.owner, owner))
         return trine_err_set(err, TRINE_EEXIST,
                              "another client is uploading a tensor named '%s'; choose another "
@@ -327,7 +325,7 @@ trine_status_t store_commit(store_t *s, const char *name, const keys_public_t *c
                             uint64_t upload, trine_err_t *err)
 {
     long at = store_staged_find(s, name);
-    if (at < 0 || !store_key_eq(&s->staged[at]->rec.owner, caller) ||
+    if (at < 0 || !s->staged[at]->rec.share || !store_key_eq(&s->staged[at]->rec.owner, caller) ||
         s->staged[at]->upload != upload)
         return trine_err_set(err, TRINE_ENOENT,
                              "no upload of '%s' to commit: it was not sent, was replaced by "
@@ -372,24 +370,70 @@ size_t store_expire(store_t *s, uint64_t now_ms, store_notice_fn expired, void *
 }
 
 trine_status_t store_get(const store_t *s, const char *name, const keys_public_t *caller,
-                         store_access_t access, store_entry_t *out, trine_err_t *err)
+                         store_entry_t *out, trine_err_t *err)
 {
     size_t pos;
-    trine_status_t rc = store_check(s, name, caller, access, "reveal", &pos, err);
+    trine_status_t rc = store_check(s, name, caller, "reveal", &pos, err);
     if (rc == TRINE_OK)
         store_entry_of(out, s->items[pos]);
     return rc;
+}
+
+/* Whether approval a lets caller read the tensor as use says; *to_only
+ * is set when it would but for its recipient. */
+static bool store_approves(const wire_approval_t *a, const keys_public_t *caller,
+                           const store_use_t *use, bool *to_only)
+{
+    if (!store_key_eq(&a->grantee, caller))
+        return false;
+    if (!a->any && (sodium_memcmp(a->program, use->program, WIRE_PROGRAM_HASH_BYTES) != 0 ||
+                    strcmp(a->slot, use->slot) != 0))
+        return false;
+    if (a->outputs_to.z85[0] && !store_key_eq(&a->outputs_to, use->to)) {
+        *to_only = true;
+        return false;
+    }
+    return true;
+}
+
+trine_status_t store_use(const store_t *s, const char *name, const keys_public_t *caller,
+                         const store_use_t *use, store_entry_t *out, trine_err_t *err)
+{
+    size_t pos;
+    if (!store_find(s, name, &pos))
+        return trine_err_set(err, TRINE_ENOENT, "no tensor named '%s'", name);
+    const store_item_t *item = s->items[pos];
+    bool ok = store_key_eq(&item->owner, caller), to_only = false;
+    for (size_t i = 0; !ok && i < item->ngrants; i++)
+        ok = store_approves(&item->grants[i], caller, use, &to_only);
+    if (ok) {
+        store_entry_of(out, item);
+        return TRINE_OK;
+    }
+    char hex[2 * WIRE_PROGRAM_HASH_BYTES + 1];
+    sodium_bin2hex(hex, sizeof hex, use->program, WIRE_PROGRAM_HASH_BYTES);
+    if (to_only)
+        return trine_err_set(err, TRINE_EPERM,
+                             "tensor '%s' (owner %s) is approved for program %.16s as input "
+                             "'%s' only with its outputs going to another client: run with --to "
+                             "that client's key",
+                             name, item->owner.z85, hex, use->slot);
+    return trine_err_set(err, TRINE_EPERM,
+                         "tensor '%s' belongs to client %s, who has not approved program %s "
+                         "reading it as input '%s' for you; ask its owner to grant it for "
+                         "exactly that program (trine grant %s YOUR.pub --program FILE)",
+                         name, item->owner.z85, hex, use->slot, name);
 }
 
 trine_status_t store_rm(store_t *s, const char *name, const keys_public_t *caller, trine_err_t *err)
 {
     size_t pos;
     long at = store_staged_find(s, name);
-    if (at >= 0 && store_key_eq(&s->staged[at]->rec.owner, caller)) {
+    if (at >= 0 && s->staged[at]->rec.share && store_key_eq(&s->staged[at]->rec.owner, caller)) {
         store_staged_drop(s, (size_t)at);
         return TRINE_OK;
     }
-    trine_status_t rc = store_check(s, name, caller, STORE_REVEAL, "remove", &pos, err);
+    trine_status_t rc = store_check(s, name, caller, "remove", &pos, err);
     if (rc != TRINE_OK)
         return rc;
     if (s->dir && (rc = store_file_remove(s->dir, name, err)) != TRINE_OK)
@@ -402,25 +446,118 @@ trine_status_t store_rm(store_t *s, const char *name, const keys_public_t *calle
     return TRINE_OK;
 }
 
+static bool store_approval_eq(const wire_approval_t *a, const wire_approval_t *b)
+{
+    return store_key_eq(&a->grantee, &b->grantee) && a->any == b->any &&
+           !memcmp(a->program, b->program, sizeof a->program) && !strcmp(a->slot, b->slot) &&
+           store_key_eq(&a->outputs_to, &b->outputs_to);
+}
+
+/* Rewrites a persistent store's file of item after a change of its
+ * approvals. */
+static trine_status_t store_rewrite(store_t *s, const store_item_t *item, trine_err_t *err)
+{
+    return s->dir ? store_file_write(s->dir, item, err) : TRINE_OK;
+}
+
 trine_status_t store_grant(store_t *s, const char *name, const keys_public_t *caller,
-                           const keys_public_t *grantee, trine_err_t *err)
+                           const wire_approval_t *a, trine_err_t *err)
 {
     size_t pos;
-    trine_status_t rc = store_check(s, name, caller, STORE_REVEAL, "grant", &pos, err);
+    trine_status_t rc = store_check(s, name, caller, "grant", &pos, err);
     if (rc != TRINE_OK)
         return rc;
     store_item_t *item = s->items[pos];
-    if (store_key_eq(&item->owner, grantee) || store_granted(item, grantee))
+    if (store_key_eq(&item->owner, &a->grantee))
         return TRINE_OK;
-    keys_public_t *grantees =
-        realloc(item->grantees, (item->ngrantees + 1) * sizeof *item->grantees);
-    if (!grantees)
+    for (size_t i = 0; i < item->ngrants; i++)
+        if (store_approval_eq(&item->grants[i], a))
+            return TRINE_OK;
+    if (item->ngrants == STORE_FILE_GRANTS_MAX)
+        return trine_err_set(err, TRINE_ELIMIT, "tensor '%s' has %d approvals already; revoke some",
+                             name, STORE_FILE_GRANTS_MAX);
+    wire_approval_t *grants = realloc(item->grants, (item->ngrants + 1) * sizeof *item->grants);
+    if (!grants)
         return trine_err_set(err, TRINE_ENOMEM, "out of memory granting tensor '%s'", name);
-    grantees[item->ngrantees++] = *grantee;
-    item->grantees = grantees;
-    if (s->dir && (rc = store_file_write(s->dir, item, err)) != TRINE_OK)
-        item->ngrantees--; /* the file still has the old grants */
+    grants[item->ngrants++] = *a;
+    item->grants = grants;
+    if ((rc = store_rewrite(s, item, err)) != TRINE_OK)
+        item->ngrants--; /* the file still has the old approvals */
     return rc;
+}
+
+trine_status_t store_revoke(store_t *s, const char *name, const keys_public_t *caller,
+                            const keys_public_t *grantee, const uint8_t *program, trine_err_t *err)
+{
+    size_t pos;
+    trine_status_t rc = store_check(s, name, caller, "revoke", &pos, err);
+    if (rc != TRINE_OK)
+        return rc;
+    store_item_t *item = s->items[pos];
+    wire_approval_t *kept = malloc((item->ngrants ? item->ngrants : 1) * sizeof *kept);
+    if (!kept)
+        return trine_err_set(err, TRINE_ENOMEM, "out of memory revoking on '%s'", name);
+    size_t n = 0;
+    for (size_t i = 0; i < item->ngrants; i++) {
+        const wire_approval_t *a = &item->grants[i];
+        bool drop = store_key_eq(&a->grantee, grantee) &&
+                    (!program || (!a->any && !memcmp(a->program, program, sizeof a->program)));
+        if (!drop)
+            kept[n++] = *a;
+    }
+    if (n == item->ngrants) {
+        free(kept);
+        return trine_err_set(err, TRINE_ENOENT, "tensor '%s' has no approval for %.8s...%s to revoke",
+                             name, grantee->z85, program ? " of that program" : "");
+    }
+    wire_approval_t *old = item->grants;
+    size_t nold = item->ngrants;
+    item->grants = kept;
+    item->ngrants = n;
+    if ((rc = store_rewrite(s, item, err)) != TRINE_OK) {
+        item->grants = old; /* the file still has them */
+        item->ngrants = nold;
+        free(kept);
+        return rc;
+    }
+    free(old);
+    return TRINE_OK;
+}
+
+trine_status_t store_reserve(store_t *s, const char *name, const keys_public_t *owner, uint64_t job,
+                             trine_err_t *err)
+{
+    trine_status_t st = store_name_free(s, name, owner, err);
+    if (st == TRINE_OK && store_staged_find(s, name) >= 0)
+        st = trine_err_set(err, TRINE_EEXIST,
+                           "you are uploading a tensor named '%s'; it cannot be an output too",
+                           name);
+    if (st != TRINE_OK)
+        return st;
+    if (s->nstaged == s->staged_cap) {
+        size_t cap = s->staged_cap ? 2 * s->staged_cap : 8;
+        store_staged_t **staged = realloc(s->staged, cap * sizeof *staged);
+        if (!staged)
+            return trine_err_set(err, TRINE_ENOMEM, "out of memory reserving '%s'", name);
+        s->staged = staged;
+        s->staged_cap = cap;
+    }
+    store_staged_t *u = calloc(1, sizeof *u);
+    if (!u)
+        return trine_err_set(err, TRINE_ENOMEM, "out of memory reserving '%s'", name);
+    strcpy(u->rec.name, name);
+    u->rec.owner = *owner;
+    u->upload = job;
+    u->expires_ms = UINT64_MAX; /* until released */
+    s->staged[s->nstaged++] = u;
+    return TRINE_OK;
+}
+
+void store_release(store_t *s, const char *name, uint64_t job)
+{
+    long at = store_staged_find(s, name);
+    if (at >= 0 && !s->staged[at]->rec.share && s->staged[at]->upload == job)
+        store_staged_drop(s, (size_t)at);
 }
 
 size_t store_list(const store_t *s, const keys_public_t *caller, store_entry_t *out, size_t cap)
@@ -437,10 +574,18 @@ size_t store_list(const store_t *s, const keys_public_t *caller, store_entry_t *
     return n;
 }
 
-void store_usage(const store_t *s, size_t *tensors, uint64_t *bytes)
+void store_usage(const store_t *s, const keys_public_t *caller, size_t *tensors, uint64_t *bytes)
 {
-    *tensors = s->count;
-    *bytes = s->used;
+    *tensors = 0;
+    *bytes = 0;
+    for (size_t i = 0; i < s->count; i++)
+        if (store_key_eq(&s->items[i]->owner, caller)) {
+            (*tensors)++;
+            *bytes += store_share_bytes(s->items[i]->share);
+        }
+    for (size_t i = 0; i < s->nstaged; i++)
+        if (s->staged[i]->rec.share && store_key_eq(&s->staged[i]->rec.owner, caller))
+            *bytes += store_share_bytes(s->staged[i]->rec.share);
 }
 
 /* One entry of the folder: loaded, removed (a temporary file) or skipped. */
@@ -465,7 +610,9 @@ static void store_load_entry(store_t *s, const char *file, store_notice_fn skipp
         return;
     }
     store_item_t *item = calloc(1, sizeof *item);
-    trine_status_t st = item ? store_file_read(item, s->dir, file, s->limit - s->used, &err)
+    size_t dropped = 0;
+    trine_status_t st = item ? store_file_read(item, s->dir, file, s->limit - s->used, &dropped,
+                                               &err)
                              : trine_err_set(&err, TRINE_ENOMEM, "out of memory");
     if (st == TRINE_OK && store_find(s, item->name, &(size_t){0}))
         st = trine_err_set(&err, TRINE_EEXIST, "a tensor of that name is loaded already");
@@ -478,6 +625,14 @@ static void store_load_entry(store_t *s, const char *file, store_notice_fn skipp
     if (st == TRINE_OK && (st = store_insert(s, item, &err)) == TRINE_OK) {
         s->used += store_share_bytes(item->share);
         (*loaded)++;
+        if (dropped && skipped) {
+            snprintf(why, sizeof why,
+                     "loaded, without its %zu grants of format version 1: each let its grantee "
+                     "run any program on it; the owner approves programs again with trine grant "
+                     "--program",
+                     dropped);
+            skipped(arg, file, why);
+        }
         return;
     }
     if (item)

@@ -3,11 +3,14 @@
  * Each party keeps its additive share of every private tensor under a name
  * that is unique on the party (names follow wire_name_valid). The client
  * that stores a tensor owns it, identified by its CurveZMQ public key. The
- * owner may reveal (fetch its share back), remove and grant a tensor; a
- * grantee may use it in programs but never reveal it; other clients may do
- * nothing with it and see it in no listing. Share data (8 bytes an element)
- * counts against the store's memory limit, and is wiped before it is freed.
- * Single-threaded: the daemon's main loop owns the store.
+ * owner may reveal (fetch its share back), remove, approve and revoke; a
+ * grantee may read it only as the input slot of the program an approval
+ * names (wire_approval_t: a program's policy hash, one input variable of
+ * it, perhaps a required recipient of the outputs), never reveal it;
+ * other clients may do nothing with it and see it in no listing. Share
+ * data (8 bytes an element) counts against the store's memory limit, and
+ * is wiped before it is freed. Single-threaded: the daemon's main loop
+ * owns the store.
  *
  * Uploads are two-phase: a client's put is staged (store_stage) under a
  * reserved name, invisible to get, list and programs, and becomes a tensor
@@ -15,6 +18,9 @@
  * parties took their shares; an upload not committed in time is wiped
  * (store_expire). So a client that dies between its two puts leaves no
  * tensor that only one party holds.
+ *
+ * A running job reserves its output names (store_reserve) so that no
+ * upload or other job takes them before it stores its results.
  *
  * A persistent store (store_load) keeps each tensor in a file of its
  * folder (store_file.h) and writes it before any change takes effect in
@@ -43,14 +49,16 @@ typedef struct {
     wire_kind_t kind;      /* WIRE_KIND_INT or WIRE_KIND_FIXED */
     unsigned frac;         /* fractional bits when fixed, else 0 */
     const tensor_t *share; /* this party's share; owned by the store */
-    size_t grants;         /* how many other clients were granted use */
+    const wire_approval_t *approvals; /* the owner's approvals; owned by the store */
+    size_t grants;                    /* how many */
 } store_entry_t;
 
-/* What a caller wants to do with a tensor. */
-typedef enum {
-    STORE_REVEAL, /* fetch the share to reconstruct it: owner only */
-    STORE_USE     /* read it as a program input: owner or grantee */
-} store_access_t;
+/* What a job asks of a tensor it reads as an input. */
+typedef struct {
+    const uint8_t *program;  /* the job's policy hash, WIRE_PROGRAM_HASH_BYTES */
+    const char *slot;        /* the program's input variable that reads it */
+    const keys_public_t *to; /* who will own the job's outputs */
+} store_use_t;
 
 /* A new empty store, owned by the caller, that holds at most memory_limit
  * bytes of share data; NULL when out of memory. */
@@ -110,11 +118,21 @@ TRINE_NODISCARD trine_status_t store_commit(store_t *s, const char *name,
  * telling expired (may be NULL) the name of each; returns how many. */
 size_t store_expire(store_t *s, uint64_t now_ms, store_notice_fn expired, void *arg);
 
-/* Fills *out with a view of the tensor called name when caller may access
- * it that way. TRINE_ENOENT when there is none, TRINE_EPERM when caller is
- * not its owner (STORE_REVEAL) or neither owner nor grantee (STORE_USE). */
+/* Fills *out with a view of the tensor called name when caller owns it
+ * (to reveal it). TRINE_ENOENT when there is none, TRINE_EPERM when caller
+ * is not its owner. */
 TRINE_NODISCARD trine_status_t store_get(const store_t *s, const char *name,
-                                         const keys_public_t *caller, store_access_t access,
+                                         const keys_public_t *caller, store_entry_t *out,
+                                         trine_err_t *err);
+
+/* Fills *out with a view of the tensor called name when caller may read
+ * it as use says: caller owns it, or an approval of its owner names
+ * caller and either any program or use's program and slot, and its
+ * outputs_to, if set, is use->to. TRINE_ENOENT when there is none,
+ * TRINE_EPERM otherwise, the message naming the tensor, its owner's key,
+ * the program hash and the slot (what the owner would approve). */
+TRINE_NODISCARD trine_status_t store_use(const store_t *s, const char *name,
+                                         const keys_public_t *caller, const store_use_t *use,
                                          store_entry_t *out, trine_err_t *err);
 
 /* Removes the tensor called name, wiping its share, when caller owns it
@@ -125,21 +143,42 @@ TRINE_NODISCARD trine_status_t store_get(const store_t *s, const char *name,
 TRINE_NODISCARD trine_status_t store_rm(store_t *s, const char *name, const keys_public_t *caller,
                                         trine_err_t *err);
 
-/* Lets grantee use the tensor called name, when caller owns it. Granting
- * twice, or to the owner, changes nothing and succeeds. TRINE_ENOENT or
- * TRINE_EPERM as for store_rm, TRINE_ENOMEM when out of memory, TRINE_EIO
- * when a persistent store cannot rewrite the file (the grant is undone). */
+/* Adds the approval a of the tensor called name, when caller owns it.
+ * The same approval twice, or one to the owner, changes nothing and
+ * succeeds. TRINE_ENOENT or TRINE_EPERM as for store_rm, TRINE_ELIMIT
+ * past STORE_FILE_GRANTS_MAX approvals, TRINE_ENOMEM, TRINE_EIO when a
+ * persistent store cannot rewrite the file (the approval is undone). */
 TRINE_NODISCARD trine_status_t store_grant(store_t *s, const char *name,
-                                           const keys_public_t *caller,
-                                           const keys_public_t *grantee, trine_err_t *err);
+                                           const keys_public_t *caller, const wire_approval_t *a,
+                                           trine_err_t *err);
 
-/* Writes views of the tensors caller owns or was granted, sorted by name,
- * into out[0 .. cap-1] and returns how many there are in all, which may
- * exceed cap (out may be NULL when cap is 0, to size the array). */
+/* Withdraws the approvals of the tensor called name for grantee: every
+ * one when program is NULL, else those of that policy hash. TRINE_ENOENT
+ * when none matched (or no such tensor), TRINE_EPERM when caller is not
+ * the owner, TRINE_EIO as for store_grant (nothing changes then). */
+TRINE_NODISCARD trine_status_t store_revoke(store_t *s, const char *name,
+                                            const keys_public_t *caller,
+                                            const keys_public_t *grantee, const uint8_t *program,
+                                            trine_err_t *err);
+
+/* Reserves name for a job's output, owned by owner, under the party's
+ * job key: TRINE_EEXIST when a tensor, upload or another reservation has
+ * it. Nothing else may take the name until store_release; the
+ * reservation is invisible and holds no bytes. */
+TRINE_NODISCARD trine_status_t store_reserve(store_t *s, const char *name,
+                                             const keys_public_t *owner, uint64_t job,
+                                             trine_err_t *err);
+
+/* Drops job's reservation of name; nothing when there is none. */
+void store_release(store_t *s, const char *name, uint64_t job);
+
+/* Writes views of the tensors caller owns or holds an approval of, sorted
+ * by name, into out[0 .. cap-1] and returns how many there are in all,
+ * which may exceed cap (out may be NULL when cap is 0, to size the array). */
 size_t store_list(const store_t *s, const keys_public_t *caller, store_entry_t *out, size_t cap);
 
-/* Reports how many tensors the store holds, of all owners, and the bytes
- * of share data they and the staged uploads take against the limit. */
-void store_usage(const store_t *s, size_t *tensors, uint64_t *bytes);
+/* Reports how many tensors caller owns and the bytes of share data they
+ * and caller's staged uploads take. */
+void store_usage(const store_t *s, const keys_public_t *caller, size_t *tensors, uint64_t *bytes);
 
 #endif

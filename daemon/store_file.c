@@ -24,18 +24,23 @@
 #define STORE_FILE_OFF_OWNER  80
 #define STORE_FILE_OFF_GRANTS 120
 #define STORE_FILE_OFF_SHAPE  128
+#define STORE_FILE_V1         1  /* grants were bare grantee keys */
+#define STORE_FILE_V1_GRANT   40 /* bytes of a version 1 grant */
 
 _Static_assert(WIRE_NAME_MAX == 64, "the header holds a name of 64 bytes");
 _Static_assert(KEYS_Z85_LEN == 40, "the header holds keys of 40 characters");
 _Static_assert(TENSOR_MAX_DIMS == 4, "the header holds four extents");
 _Static_assert(STORE_FILE_OFF_SHAPE + 8 * TENSOR_MAX_DIMS == STORE_FILE_HEADER, "header layout");
+_Static_assert(KEYS_Z85_LEN + 8 + WIRE_PROGRAM_HASH_BYTES + WIRE_SLOT_MAX + KEYS_Z85_LEN ==
+                   STORE_FILE_GRANT_BYTES,
+               "approval layout");
 
 void store_record_clear(store_record_t *r)
 {
     tensor_destroy(&r->share); /* wipes */
-    free(r->grantees);
-    r->grantees = NULL;
-    r->ngrantees = 0;
+    free(r->grants);
+    r->grants = NULL;
+    r->ngrants = 0;
 }
 
 static void store_file_put32(uint8_t *p, uint32_t v)
@@ -94,6 +99,33 @@ static bool store_file_in(int fd, crypto_generichash_state *h, void *buf, size_t
     return true;
 }
 
+static void store_file_pack_grant(uint8_t out[STORE_FILE_GRANT_BYTES], const wire_approval_t *a)
+{
+    memset(out, 0, STORE_FILE_GRANT_BYTES);
+    memcpy(out, a->grantee.z85, KEYS_Z85_LEN);
+    out[40] = a->any;
+    memcpy(out + 48, a->program, WIRE_PROGRAM_HASH_BYTES);
+    memcpy(out + 80, a->slot, strnlen(a->slot, WIRE_SLOT_MAX - 1));
+    memcpy(out + 144, a->outputs_to.z85, strnlen(a->outputs_to.z85, KEYS_Z85_LEN));
+}
+
+/* Fills *a from a packed approval, checking every field. */
+static bool store_file_unpack_grant(wire_approval_t *a, const uint8_t in[STORE_FILE_GRANT_BYTES])
+{
+    static const uint8_t zero[7];
+    memset(a, 0, sizeof *a);
+    memcpy(a->grantee.z85, in, KEYS_Z85_LEN);
+    a->any = in[40] == 1;
+    memcpy(a->program, in + 48, WIRE_PROGRAM_HASH_BYTES);
+    memcpy(a->slot, in + 80, WIRE_SLOT_MAX);
+    memcpy(a->outputs_to.z85, in + 144, KEYS_Z85_LEN);
+    size_t to = strnlen(a->outputs_to.z85, KEYS_Z85_LEN + 1);
+    return strnlen(a->grantee.z85, KEYS_Z85_LEN + 1) == KEYS_Z85_LEN && in[40] <= 1 &&
+           !memcmp(in + 41, zero, sizeof zero) && a->slot[WIRE_SLOT_MAX - 1] == '\0' &&
+           (to == 0 || to == KEYS_Z85_LEN) && (a->any == !a->slot[0]) &&
+           (!a->slot[0] || wire_name_valid(a->slot));
+}
+
 static trine_status_t store_file_sync_dir(const char *dir, trine_err_t *err)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -125,7 +157,7 @@ trine_status_t store_file_write(const char *dir, const store_record_t *r, trine_
     head[15] = (uint8_t)name_len;
     memcpy(head + STORE_FILE_OFF_NAME, r->name, name_len);
     memcpy(head + STORE_FILE_OFF_OWNER, r->owner.z85, KEYS_Z85_LEN);
-    store_file_put32(head + STORE_FILE_OFF_GRANTS, (uint32_t)r->ngrantees);
+    store_file_put32(head + STORE_FILE_OFF_GRANTS, (uint32_t)r->ngrants);
     for (int d = 0; d < r->share->ndim; d++) {
         uint64_t e = r->share->shape[d];
         memcpy(head + STORE_FILE_OFF_SHAPE + 8 * d, &e, 8);
@@ -139,8 +171,11 @@ trine_status_t store_file_write(const char *dir, const store_record_t *r, trine_
     uint8_t sum[STORE_FILE_SUM];
     crypto_generichash_init(&h, NULL, 0, sizeof sum);
     bool ok = store_file_out(fd, &h, head, sizeof head);
-    for (size_t i = 0; ok && i < r->ngrantees; i++)
-        ok = store_file_out(fd, &h, r->grantees[i].z85, KEYS_Z85_LEN);
+    for (size_t i = 0; ok && i < r->ngrants; i++) {
+        uint8_t g[STORE_FILE_GRANT_BYTES];
+        store_file_pack_grant(g, &r->grants[i]);
+        ok = store_file_out(fd, &h, g, sizeof g);
+    }
     ok = ok && store_file_out(fd, &h, r->share->data, r->share->size * sizeof(uint64_t));
     crypto_generichash_final(&h, sum, sizeof sum);
     ok = ok && store_file_out(fd, NULL, sum, sizeof sum) && fsync(fd) == 0;
@@ -218,16 +253,19 @@ static trine_status_t store_file_header(store_record_t *out, int *ndim, size_t *
     return TRINE_OK;
 }
 
-/* Reads the grantees and the share, checking the size and the checksum. */
+/* Reads the approvals (dropping a version 1 file's) and the share,
+ * checking the size and the checksum. */
 static trine_status_t store_file_body(store_record_t *out, int fd, crypto_generichash_state *h,
                                       int ndim, const size_t *shape, uint64_t file_size,
-                                      uint32_t ngrants, uint64_t max_bytes, trine_err_t *err)
+                                      uint32_t version, uint32_t ngrants, uint64_t max_bytes,
+                                      trine_err_t *err)
 {
+    size_t grant_bytes = version == STORE_FILE_V1 ? STORE_FILE_V1_GRANT : STORE_FILE_GRANT_BYTES;
     size_t count;
     if (tensor_shape_check(ndim, shape, &count) != TRINE_OK)
         return trine_err_set(err, TRINE_EFORMAT, "bad shape");
     uint64_t bytes = (uint64_t)count * sizeof(uint64_t);
-    uint64_t want = STORE_FILE_HEADER + (uint64_t)ngrants * KEYS_Z85_LEN + bytes + STORE_FILE_SUM;
+    uint64_t want = STORE_FILE_HEADER + (uint64_t)ngrants * grant_bytes + bytes + STORE_FILE_SUM;
     if (file_size != want)
         return trine_err_set(err, TRINE_EFORMAT,
                              "%llu bytes where its header makes %llu: truncated or corrupt",
@@ -235,12 +273,15 @@ static trine_status_t store_file_body(store_record_t *out, int fd, crypto_generi
     if (bytes > max_bytes)
         return trine_err_set(err, TRINE_ELIMIT, "its share of %llu bytes is past the memory limit",
                              (unsigned long long)bytes);
-    if (ngrants && !(out->grantees = calloc(ngrants, sizeof *out->grantees)))
+    if (ngrants && version != STORE_FILE_V1 && !(out->grants = calloc(ngrants, sizeof *out->grants)))
         return trine_err_set(err, TRINE_ENOMEM, "out of memory");
+    bool grants_ok = true;
     for (uint32_t i = 0; i < ngrants; i++) {
-        if (!store_file_in(fd, h, out->grantees[i].z85, KEYS_Z85_LEN))
+        uint8_t g[STORE_FILE_GRANT_BYTES];
+        if (!store_file_in(fd, h, g, grant_bytes))
             return trine_err_set(err, TRINE_EIO, "read failed: %s", strerror(errno));
-        out->ngrantees++;
+        if (version != STORE_FILE_V1)
+            grants_ok &= store_file_unpack_grant(&out->grants[out->ngrants++], g);
     }
     if (!(out->share = tensor_new(ndim, shape)))
         return trine_err_set(err, TRINE_ENOMEM, "out of memory for %llu bytes",
@@ -251,16 +292,16 @@ static trine_status_t store_file_body(store_record_t *out, int fd, crypto_generi
     crypto_generichash_final(h, got, sizeof got);
     if (sodium_memcmp(sum, got, sizeof sum) != 0)
         return trine_err_set(err, TRINE_EFORMAT, "checksum mismatch: the file is corrupt");
-    for (size_t i = 0; i < out->ngrantees; i++)
-        if (strnlen(out->grantees[i].z85, KEYS_Z85_LEN) != KEYS_Z85_LEN)
-            return trine_err_set(err, TRINE_EFORMAT, "bad grantee key %zu", i);
+    if (!grants_ok)
+        return trine_err_set(err, TRINE_EFORMAT, "a bad approval record");
     return TRINE_OK;
 }
 
 trine_status_t store_file_read(store_record_t *out, const char *dir, const char *file,
-                               uint64_t max_bytes, trine_err_t *err)
+                               uint64_t max_bytes, size_t *dropped, trine_err_t *err)
 {
     memset(out, 0, sizeof *out);
+    *dropped = 0;
     char path[PATH_MAX];
     size_t flen = strlen(file), slen = strlen(STORE_FILE_SUFFIX);
     if (flen <= slen || strcmp(file + flen - slen, STORE_FILE_SUFFIX) != 0)
@@ -290,13 +331,17 @@ trine_status_t store_file_read(store_record_t *out, const char *dir, const char 
                            (long long)sb.st_size);
     else if (memcmp(head, STORE_FILE_MAGIC, 8) != 0)
         st = trine_err_set(err, TRINE_EFORMAT, "not a trine share file (bad magic)");
-    else if (store_file_get32(head + 8) != STORE_FILE_VERSION)
+    else if (store_file_get32(head + 8) != STORE_FILE_VERSION &&
+             store_file_get32(head + 8) != STORE_FILE_V1)
         st = trine_err_set(err, TRINE_EUNSUPPORTED,
-                           "format version %u; this trined reads version %d",
+                           "format version %u; this trined reads versions 1 and %d",
                            store_file_get32(head + 8), STORE_FILE_VERSION);
     else if ((st = store_file_header(out, &ndim, shape, head, file, err)) == TRINE_OK)
         st = store_file_body(out, fd, &h, ndim, shape, (uint64_t)sb.st_size,
+                             store_file_get32(head + 8),
                              store_file_get32(head + STORE_FILE_OFF_GRANTS), max_bytes, err);
+    if (st == TRINE_OK && store_file_get32(head + 8) == STORE_FILE_V1)
+        *dropped = store_file_get32(head + STORE_FILE_OFF_GRANTS);
     close(fd);
     if (st != TRINE_OK)
         store_record_clear(out);

@@ -10,9 +10,12 @@
  *   14   1  ndim                      15  1  length of the name, 1..64
  *   16   64 the name, zero-padded
  *   80   40 the owner's Z85 public key
- *   120  4  number of grantees G      124 4  zero
+ *   120  4  number of approvals G      124 4  zero
  *   128  32 shape: four uint64 extents, unused ones 0
- *   160  40 G grantees' Z85 public keys
+ *   160  G approvals of STORE_FILE_GRANT_BYTES (184) each:
+ *        0 40 grantee's Z85 key, 40 1 any program (0 or 1), 41 7 zero,
+ *        48 32 program hash (zero when any), 80 64 slot (NUL-padded),
+ *        144 40 outputs_to's Z85 key (zero when none)
  *   ...  8  x elements: the share
  *   ...  32 BLAKE2b-256 (crypto_generichash) of every byte before it
  *
@@ -21,6 +24,9 @@
  * is fsynced, renamed over DIR/NAME.share, and the folder is fsynced: a
  * crash leaves the old file or the new one, and perhaps a temporary file
  * that the next start removes. The files hold secret shares.
+ *
+ * Version 1 files held 40-byte grantee keys, each a right to use the
+ * tensor in any program; they are read, and those grants dropped.
  */
 #ifndef TRINE_STORE_FILE_H
 #define TRINE_STORE_FILE_H
@@ -34,10 +40,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_FILE_VERSION    1
+#define STORE_FILE_VERSION    2
 #define STORE_FILE_SUFFIX     ".share"
 #define STORE_FILE_TMP_PREFIX ".tmp."
-#define STORE_FILE_GRANTS_MAX 4096 /* CLUSTER_CLIENTS_MAX: grantees are allowed clients */
+#define STORE_FILE_GRANTS_MAX 4096 /* approvals of one tensor */
+#define STORE_FILE_GRANT_BYTES 184
 
 /* One tensor as the store keeps it and a file records it. */
 typedef struct {
@@ -46,8 +53,8 @@ typedef struct {
     wire_kind_t kind;
     unsigned frac;
     tensor_t *share;
-    keys_public_t *grantees; /* other clients only, each once */
-    size_t ngrantees;
+    wire_approval_t *grants; /* other clients only; no two alike */
+    size_t ngrants;
 } store_record_t;
 
 /* Wipes the share and frees what the record holds; the record itself is
@@ -72,10 +79,11 @@ TRINE_NODISCARD trine_status_t store_file_remove(const char *dir, const char *na
  * share of more than max_bytes is not read. On failure *out is empty and
  * err->msg is the reason, without the file name (TRINE_EFORMAT for a bad
  * file, TRINE_EUNSUPPORTED for another version, TRINE_ELIMIT past
- * max_bytes, TRINE_EIO or TRINE_ENOMEM). */
+ * max_bytes, TRINE_EIO or TRINE_ENOMEM). *dropped counts the grants of
+ * a version 1 file, which are not kept. */
 TRINE_NODISCARD trine_status_t store_file_read(store_record_t *out, const char *dir,
                                                const char *file, uint64_t max_bytes,
-                                               trine_err_t *err);
+                                               size_t *dropped, trine_err_t *err);
 
 /* True when a folder entry is one of our temporary files. */
 bool store_file_is_tmp(const char *file);

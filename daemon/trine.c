@@ -33,7 +33,6 @@ static int verb_status(const client_opts_t *opts, int argc, char **argv);
 static int verb_share(const client_opts_t *opts, int argc, char **argv);
 static int verb_ls(const client_opts_t *opts, int argc, char **argv);
 static int verb_rm(const client_opts_t *opts, int argc, char **argv);
-static int verb_grant(const client_opts_t *opts, int argc, char **argv);
 static int verb_reveal(const client_opts_t *opts, int argc, char **argv);
 
 static const verb_t verbs[] = {
@@ -41,25 +40,41 @@ static const verb_t verbs[] = {
      "write CurveZMQ key pairs DIR/NAME.pub and DIR/NAME.key (mode 0600); DIR\n"
      "                     defaults to the current directory and is made if missing"},
     {"status", verb_status, "status",
-     "each party: up, version, uptime, tensors, memory, and how it sees the others"},
+     "each party: up, version, uptime, your tensors and their bytes against its\n"
+     "                     memory limit, and how it sees the others"},
     {"share", verb_share, "share NAME FILE.npy|FILE.csv",
      "read a tensor, encode floats in fixed point (integers stay integers), split\n"
      "                     it with a CSPRNG and store share 0 on party0, share 1 on party1"},
-    {"ls", verb_ls, "ls", "list the tensors you own or were granted"},
+    {"ls", verb_ls, "ls",
+     "list the tensors you own, with the programs you approved for others, and\n"
+     "                     those others approved for you, with the program and input"},
     {"rm", verb_rm, "rm NAME", "delete a tensor you own; the parties wipe its shares"},
-    {"grant", verb_grant, "grant NAME CLIENT.pub",
-     "let the client with this public key use NAME in programs (never reveal it)"},
+    {"grant", verb_grant, "grant NAME CLIENT.pub --program FILE [--slot VAR] [--batch N] "
+                          "[--epochs E] [--outputs-to KEY.pub] | --any-program",
+     "approve exactly one program (a program file or ONNX model, hashed as the\n"
+     "                     parties hash the jobs they run) reading NAME as its input VAR\n"
+     "                     (default NAME) for the client with this key; every other job of\n"
+     "                     that client reading NAME is refused. --batch and --epochs (default\n"
+     "                     128 and 1) count for programs that mix rows, as training does.\n"
+     "                     --outputs-to: only jobs whose outputs go to KEY (run --to).\n"
+     "                     --any-program lets the client run ANY program on NAME, one that\n"
+     "                     copies it too: it can then learn NAME; use it only for that"},
+    {"revoke", verb_revoke, "revoke NAME CLIENT.pub [--program FILE [--batch N] [--epochs E]]",
+     "withdraw your approvals of NAME for that client (only that program's with\n"
+     "                     --program); jobs that start afterwards are refused"},
     {"reveal", verb_reveal, "reveal NAME [-o OUT.npy]",
      "fetch both shares of a tensor you own and reconstruct it: to OUT.npy\n"
      "                     (float64 for fixed point, int64 for integers), else printed"},
     {"run", verb_run, "run PROGRAM [--plaintext] [--dir DIR] [--batch N] [--epochs E] "
-                      "[--prefix P] [--bind VAR=NAME]...",
+                      "[--prefix P] [--bind VAR=NAME]... [--to CLIENT.pub]",
      "run a program (a text file, see examples/) on the cluster; its inputs are\n"
-     "                     tensors you own or were granted, its outputs are stored as P+name,\n"
-     "                     owned by you. --plaintext runs it here on doubles instead, reading\n"
-     "                     DIR/NAME.npy and writing DIR/P+name.npy (DIR defaults to .).\n"
-     "                     run, infer and train take --stats FILE: the job's time, bytes\n"
-     "                     per party and rounds as KEY=VALUE lines"},
+     "                     tensors you own or whose owners approved this program for you\n"
+     "                     (--bind VAR=NAME reads tensor NAME as input VAR), its outputs are\n"
+     "                     stored as P+name, owned by you, or with --to by that client alone\n"
+     "                     (then you cannot reveal them). --plaintext runs it here on doubles\n"
+     "                     instead, reading DIR/NAME.npy and writing DIR/P+name.npy (DIR\n"
+     "                     defaults to .). run, infer and train take --to and --stats FILE:\n"
+     "                     the job's time, bytes per party and rounds as KEY=VALUE lines"},
     {"infer", verb_infer, "infer --model MODEL --input NAME|FILE.npy [-o OUT.npy] [--batch N] "
                           "[--keep] [--bind VAR=NAME]... [--plaintext] [--dir DIR]",
      "run a model program, or an ONNX model (MODEL.onnx), over the rows of one\n"
@@ -70,14 +85,19 @@ static const verb_t verbs[] = {
      "                     came from share-model: then the stored ones are used"},
     {"share-model", verb_share_model, "share-model MODEL.onnx PREFIX [--grant CLIENT.pub]... "
                                       "[-o PUBLIC.onnx]",
-     "share an ONNX model's weights as PREFIX+name, owned by you, granted to each\n"
-     "                     CLIENT.pub; write the graph without them to PUBLIC.onnx (default\n"
-     "                     MODEL.public.onnx), for data owners to run with infer --model"},
-    {"train", verb_train, "train --model PROGRAM --data NAME --labels NAME [--epochs E] "
-                          "[--batch N] [--prefix P] [--bind VAR=NAME]... [--plaintext] [--dir DIR]",
+     "share an ONNX model's weights as PREFIX+name, owned by you, and approve\n"
+     "                     exactly this model's graph reading them for each CLIENT.pub; write\n"
+     "                     the graph without them to PUBLIC.onnx (default MODEL.public.onnx),\n"
+     "                     for data owners to run with infer --model (a changed graph is\n"
+     "                     refused)"},
+    {"train", verb_train, "train --model PROGRAM --data NAME[,NAME...] --labels NAME[,NAME...] "
+                          "[--epochs E] [--batch N] [--prefix P] [--bind VAR=NAME]... [--to "
+                          "CLIENT.pub] [--plaintext] [--dir DIR]",
      "run a training program over the rows of data and labels for E epochs\n"
-     "                     (default 1); the updated weights are stored as P+name (default\n"
-     "                     prefix 'trained_'), or written to DIR/P+name.npy with --plaintext"},
+     "                     (default 1); several tensors (of several owners) are stacked row\n"
+     "                     by row. The updated weights are stored as P+name (default prefix\n"
+     "                     'trained-XXXXXXXX-', printed), or written to DIR/P+name.npy with\n"
+     "                     --plaintext (default prefix 'trained_')"},
     {"bench", verb_bench, "bench BENCH.ini [--json FILE] [--csv FILE] [--plot DIR]",
      "measure the operations and networks BENCH.ini lists (config/bench-*.ini) on\n"
      "                     its cluster or on three local parties started for the run: time,\n"
@@ -234,7 +254,8 @@ static int verb_status(const client_opts_t *opts, int argc, char **argv)
             continue;
         }
         char used[LOG_BYTES_CHARS], limit[LOG_BYTES_CHARS];
-        printf("party%d  up      trine %s, up %llu s, %llu tensors, %s of %s, sees", p, r->software,
+        printf("party%d  up      trine %s, up %llu s, %llu tensors of yours, %s of %s, sees", p,
+               r->software,
                (unsigned long long)(r->uptime_ms / 1000), (unsigned long long)r->tensors,
                log_bytes(used, r->bytes), log_bytes(limit, r->memory_limit));
         for (int o = 0; o < CONFIG_PARTIES; o++) {
@@ -366,7 +387,7 @@ static int verb_share(const client_opts_t *opts, int argc, char **argv)
     return rc;
 }
 
-/* One line of `ls`, ending with note. */
+/* One line of `ls`, ending with note, then a line per approval. */
 static void ls_print(const wire_tensor_info_t *t, const char *note)
 {
     char shape[LOG_SHAPE_CHARS];
@@ -374,14 +395,22 @@ static void ls_print(const wire_tensor_info_t *t, const char *note)
            t->kind == WIRE_KIND_FIXED ? "fixed" : "int");
     if (t->kind == WIRE_KIND_FIXED)
         printf("(%u)", t->frac);
-    if (t->mine && t->grants)
-        printf(" owned, granted to %u other client%s", (unsigned)t->grants,
-               t->grants == 1 ? "" : "s");
-    else if (t->mine)
+    if (t->mine)
         printf(" owned");
     else
-        printf(" granted to you");
+        printf(" owned by %.8s..., approved for you", t->owner.z85);
     printf("%s\n", note);
+    for (size_t i = 0; i < t->napprovals; i++) {
+        const wire_approval_t *a = &t->approvals[i];
+        char hex[2 * WIRE_PROGRAM_HASH_BYTES + 1];
+        sodium_bin2hex(hex, sizeof hex, a->program, sizeof a->program);
+        if (a->any)
+            printf("    %.8s... may run ANY program on it (it can learn it)\n", a->grantee.z85);
+        else
+            printf("    %.8s... may run program %.16s... with it as input '%s'%s%.8s%s\n",
+                   a->grantee.z85, hex, a->slot, a->outputs_to.z85[0] ? ", outputs to " : "",
+                   a->outputs_to.z85, a->outputs_to.z85[0] ? "..." : "");
+    }
 }
 
 static int verb_ls(const client_opts_t *opts, int argc, char **argv)
@@ -438,31 +467,6 @@ static int verb_rm(const client_opts_t *opts, int argc, char **argv)
     }
     if (rc == 0)
         printf("removed '%s'\n", q.name);
-    session_close(&s);
-    return rc;
-}
-
-static int verb_grant(const client_opts_t *opts, int argc, char **argv)
-{
-    if (argc != 3 || !wire_name_valid(argv[1]))
-        return verb_usage_error("grant", "give a tensor name and the grantee's .pub file");
-    wire_request_t q = {.op = WIRE_OP_GRANT};
-    trine_err_t err;
-    if (keys_read_public(&q.grantee, argv[2], &err) != TRINE_OK) {
-        fprintf(stderr, "trine grant: %s\n", err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    snprintf(q.name, sizeof q.name, "%s", argv[1]);
-    session_t s;
-    if (!session_open(&s, opts, "grant"))
-        return TRINE_EXIT_FAIL;
-    int rc = 0;
-    if (session_call(&s, SHARE_PARTIES, &q) != TRINE_OK) {
-        session_report(&s, "grant", SHARE_PARTIES);
-        rc = TRINE_EXIT_FAIL;
-    } else {
-        printf("granted use of '%s' to %.8s... (%s)\n", q.name, q.grantee.z85, argv[2]);
-    }
     session_close(&s);
     return rc;
 }

@@ -123,7 +123,12 @@ enum {
     WIRE_F_EPOCHS = 1 << 12,
     WIRE_F_PREFIX = 1 << 13,
     WIRE_F_UPLOAD = 1 << 14,
-    WIRE_F_LAST = WIRE_F_UPLOAD,
+    WIRE_F_APPROVE = 1 << 15,
+    WIRE_F_SLOT = 1 << 16,
+    WIRE_F_OUTPUTS_TO = 1 << 17,
+    WIRE_F_BIND = 1 << 18,
+    WIRE_F_TO = 1 << 19,
+    WIRE_F_LAST = WIRE_F_TO,
     WIRE_F_ENVELOPE = WIRE_F_V | WIRE_F_ID | WIRE_F_OP
 };
 
@@ -138,13 +143,16 @@ static const struct {
     {WIRE_OP_PUT, "put", WIRE_F_NAME | WIRE_F_KIND | WIRE_F_SHAPE | WIRE_F_DATA | WIRE_F_UPLOAD},
     {WIRE_OP_LS, "ls", 0},
     {WIRE_OP_RM, "rm", WIRE_F_NAME},
-    {WIRE_OP_GRANT, "grant", WIRE_F_NAME | WIRE_F_GRANTEE},
+    {WIRE_OP_GRANT, "grant",
+     WIRE_F_NAME | WIRE_F_GRANTEE | WIRE_F_APPROVE | WIRE_F_SLOT | WIRE_F_OUTPUTS_TO},
     {WIRE_OP_GET, "get", WIRE_F_NAME},
     {WIRE_OP_RUN, "run",
-     WIRE_F_JOB | WIRE_F_PROGRAM | WIRE_F_BATCH | WIRE_F_EPOCHS | WIRE_F_PREFIX},
+     WIRE_F_JOB | WIRE_F_PROGRAM | WIRE_F_BATCH | WIRE_F_EPOCHS | WIRE_F_PREFIX | WIRE_F_BIND |
+         WIRE_F_TO},
     {WIRE_OP_JOB, "job", WIRE_F_JOB},
     {WIRE_OP_CANCEL, "cancel", WIRE_F_JOB},
     {WIRE_OP_COMMIT, "commit", WIRE_F_NAME | WIRE_F_UPLOAD},
+    {WIRE_OP_REVOKE, "revoke", WIRE_F_NAME | WIRE_F_GRANTEE | WIRE_F_APPROVE},
 };
 #define WIRE_OP_COUNT (sizeof wire_ops / sizeof wire_ops[0])
 
@@ -173,6 +181,39 @@ static unsigned wire_fields_of(wire_op_t op, wire_kind_t kind)
     return fields;
 }
 
+/* `bind`: an array of at most PROG_VARS_MAX arrays of 1 to
+ * WIRE_BIND_NAMES_MAX tensor names. */
+static trine_status_t wire_bind(wire_request_t *r, const msgpack_object *v, trine_err_t *err)
+{
+    if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size > WIRE_BIND_VARS_MAX)
+        return trine_err_set(err, TRINE_EFORMAT,
+                             "field 'bind' must be an array of at most %d entries",
+                             WIRE_BIND_VARS_MAX);
+    r->nbind = v->via.array.size;
+    if (r->nbind && !(r->bind = calloc(r->nbind, sizeof *r->bind)))
+        return trine_err_set(err, TRINE_ENOMEM, "out of memory for %zu bindings", r->nbind);
+    for (size_t i = 0; i < r->nbind; i++) {
+        const msgpack_object *e = &v->via.array.ptr[i];
+        if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size == 0 ||
+            e->via.array.size > WIRE_BIND_NAMES_MAX)
+            return trine_err_set(err, TRINE_EFORMAT,
+                                 "bind entry %zu must be an array of 1 to %d tensor names", i,
+                                 WIRE_BIND_NAMES_MAX);
+        wire_bind_t *b = &r->bind[i];
+        b->count = e->via.array.size;
+        for (unsigned k = 0; k < b->count; k++) {
+            trine_status_t st =
+                wire_str(b->names[k], sizeof b->names[k], &e->via.array.ptr[k], "bind", err);
+            if (st == TRINE_OK && !wire_name_valid(b->names[k]))
+                st = trine_err_set(err, TRINE_EFORMAT, "bind entry %zu: '%s' is not a tensor name",
+                                   i, b->names[k]);
+            if (st != TRINE_OK)
+                return st;
+        }
+    }
+    return TRINE_OK;
+}
+
 static trine_status_t wire_field(wire_request_t *r, unsigned bit, const char *key,
                                  const msgpack_object *v, trine_err_t *err)
 {
@@ -192,7 +233,7 @@ static trine_status_t wire_field(wire_request_t *r, unsigned bit, const char *ke
             }
         return trine_err_set(err, TRINE_EFORMAT,
                              "field 'op' must be one of status, put, ls, rm, grant, get, run, "
-                             "job, cancel, commit");
+                             "job, cancel, commit, revoke");
     case WIRE_F_NAME:
         if ((st = wire_str(r->name, sizeof r->name, v, key, err)) == TRINE_OK &&
             !wire_name_valid(r->name))
@@ -201,14 +242,27 @@ static trine_status_t wire_field(wire_request_t *r, unsigned bit, const char *ke
                                "(not starting with '.')",
                                r->name, WIRE_NAME_MAX);
         return st;
-    case WIRE_F_GRANTEE:
-        if ((st = wire_str(r->grantee.z85, sizeof r->grantee.z85, v, key, err)) == TRINE_OK &&
-            strlen(r->grantee.z85) != KEYS_Z85_LEN)
-            st = trine_err_set(err, TRINE_EFORMAT,
-                               "field 'grantee' must be a %d-character "
-                               "Z85 public key",
-                               KEYS_Z85_LEN);
+    case WIRE_F_GRANTEE: return wire_key(&r->grantee, v, key, false, err);
+    case WIRE_F_OUTPUTS_TO: return wire_key(&r->approval.outputs_to, v, key, true, err);
+    case WIRE_F_TO: return wire_key(&r->to, v, key, true, err);
+    case WIRE_F_APPROVE:
+        if (v->type != MSGPACK_OBJECT_BIN ||
+            (v->via.bin.size != 0 && v->via.bin.size != WIRE_PROGRAM_HASH_BYTES))
+            return trine_err_set(err, TRINE_EFORMAT,
+                                 "field 'approve' must be msgpack bin of 0 (any program) or %d "
+                                 "bytes (a program's hash)",
+                                 WIRE_PROGRAM_HASH_BYTES);
+        r->approval.any = v->via.bin.size == 0;
+        if (!r->approval.any)
+            memcpy(r->approval.program, v->via.bin.ptr, WIRE_PROGRAM_HASH_BYTES);
+        return TRINE_OK;
+    case WIRE_F_SLOT:
+        if ((st = wire_str(r->approval.slot, sizeof r->approval.slot, v, key, err)) == TRINE_OK &&
+            r->approval.slot[0] && !wire_name_valid(r->approval.slot))
+            st = trine_err_set(err, TRINE_EFORMAT, "input slot '%s' is not a variable name",
+                               r->approval.slot);
         return st;
+    case WIRE_F_BIND: return wire_bind(r, v, err);
     case WIRE_F_KIND:
         if (wire_str_is(v, "int") || wire_str_is(v, "fixed")) {
             r->kind = wire_str_is(v, "int") ? WIRE_KIND_INT : WIRE_KIND_FIXED;
@@ -266,6 +320,8 @@ static const struct {
     {"frac", WIRE_F_FRAC},     {"shape", WIRE_F_SHAPE},     {"data", WIRE_F_DATA},
     {"job", WIRE_F_JOB},       {"program", WIRE_F_PROGRAM}, {"batch", WIRE_F_BATCH},
     {"epochs", WIRE_F_EPOCHS}, {"prefix", WIRE_F_PREFIX},   {"upload", WIRE_F_UPLOAD},
+    {"approve", WIRE_F_APPROVE}, {"slot", WIRE_F_SLOT},     {"outputs_to", WIRE_F_OUTPUTS_TO},
+    {"bind", WIRE_F_BIND},     {"to", WIRE_F_TO},
 };
 #define WIRE_FIELD_COUNT (sizeof wire_fields / sizeof wire_fields[0])
 
@@ -356,8 +412,20 @@ trine_status_t wire_request_decode(wire_request_t *out, const void *buf, size_t 
         st = wire_check_fields(out, seen, err);
     if (st == TRINE_OK && out->op == WIRE_OP_PUT)
         st = wire_check_data(out, err);
+    if (st == TRINE_OK && out->op == WIRE_OP_GRANT && out->approval.any != !out->approval.slot[0])
+        st = trine_err_set(err, TRINE_EFORMAT,
+                           "a grant names an input slot exactly when it names a program");
     msgpack_unpacked_destroy(&u);
+    if (st != TRINE_OK)
+        wire_request_clear(out);
     return st;
+}
+
+void wire_request_clear(wire_request_t *out)
+{
+    free(out->bind);
+    out->bind = NULL;
+    out->nbind = 0;
 }
 
 trine_status_t wire_request_encode(void **buf, size_t *len, const wire_request_t *req)
@@ -406,6 +474,24 @@ trine_status_t wire_request_encode(void **buf, size_t *len, const wire_request_t
         WIRE_KEY("prefix"), rc |= wire_pack_str(&pk, req->prefix);
     if (fields & WIRE_F_UPLOAD)
         WIRE_KEY("upload"), rc |= msgpack_pack_uint64(&pk, req->upload);
+    if (fields & WIRE_F_APPROVE)
+        WIRE_KEY("approve"), rc |= msgpack_pack_bin_with_body(
+                                 &pk, req->approval.program,
+                                 req->approval.any ? 0 : WIRE_PROGRAM_HASH_BYTES);
+    if (fields & WIRE_F_SLOT)
+        WIRE_KEY("slot"), rc |= wire_pack_str(&pk, req->approval.slot);
+    if (fields & WIRE_F_OUTPUTS_TO)
+        WIRE_KEY("outputs_to"), rc |= wire_pack_str(&pk, req->approval.outputs_to.z85);
+    if (fields & WIRE_F_BIND) {
+        WIRE_KEY("bind"), rc |= msgpack_pack_array(&pk, req->nbind);
+        for (size_t i = 0; i < req->nbind; i++) {
+            rc |= msgpack_pack_array(&pk, req->bind[i].count);
+            for (unsigned k = 0; k < req->bind[i].count; k++)
+                rc |= wire_pack_str(&pk, req->bind[i].names[k]);
+        }
+    }
+    if (fields & WIRE_F_TO)
+        WIRE_KEY("to"), rc |= wire_pack_str(&pk, req->to.z85);
 #undef WIRE_KEY
     if (rc != 0) {
         msgpack_sbuffer_destroy(&sb);

@@ -23,20 +23,46 @@
 #define WIRE_NAME_MAX  KEYS_NAME_MAX /* tensor names follow the key-name rule */
 #define WIRE_DEPTH_MAX 4             /* nesting of maps and arrays */
 
+#define WIRE_PROGRAM_HASH_BYTES 32 /* a program's policy hash (prog_wire_policy_hash) */
+#define WIRE_SLOT_MAX           64 /* bytes of an input slot's name, NUL included */
+#define WIRE_BIND_NAMES_MAX     16   /* tensors whose rows one batch input concatenates */
+#define WIRE_BIND_VARS_MAX      1024 /* bind entries: PROG_VARS_MAX */
 typedef enum {
     WIRE_OP_STATUS = 1, /* party state: no fields */
     WIRE_OP_PUT,        /* stage a share: name, kind, frac (fixed only), shape, data,
                            upload; invisible until committed */
     WIRE_OP_LS,         /* list visible tensors: no fields */
     WIRE_OP_RM,         /* delete and wipe: name */
-    WIRE_OP_GRANT,      /* let another client use a tensor: name, grantee */
+    WIRE_OP_GRANT,      /* approve a program for another client's use of a
+                           tensor: name, grantee, approve, slot, outputs_to */
     WIRE_OP_GET,        /* fetch a share to reveal: name */
-    WIRE_OP_RUN,        /* run a program: job, program, batch, epochs, prefix;
-                           the reply comes when the job ends */
+    WIRE_OP_RUN,        /* run a program: job, program, batch, epochs, prefix,
+                           bind, to; the reply comes when the job ends */
     WIRE_OP_JOB,        /* a running job's progress: job */
     WIRE_OP_CANCEL,     /* stop a running job: job */
-    WIRE_OP_COMMIT      /* make a staged put a stored tensor: name, upload */
+    WIRE_OP_COMMIT,     /* make a staged put a stored tensor: name, upload */
+    WIRE_OP_REVOKE      /* withdraw approvals: name, grantee, approve */
 } wire_op_t;
+
+/* One approval of a tensor for another client (a grant): the grantee may
+ * read the tensor as input slot `slot` of the program whose policy hash
+ * is `program`, or as any input of any program when `any`; when
+ * outputs_to is set (z85[0] != 0), only in jobs whose outputs go to that
+ * client. */
+typedef struct {
+    keys_public_t grantee;
+    bool any;
+    uint8_t program[WIRE_PROGRAM_HASH_BYTES]; /* zero when any */
+    char slot[WIRE_SLOT_MAX];                 /* empty when any */
+    keys_public_t outputs_to;                 /* z85 empty: wherever the caller says */
+} wire_approval_t;
+
+/* The stored tensors one input variable of a run reads: one, or for a
+ * batch input several whose rows are concatenated in this order. */
+typedef struct {
+    char names[WIRE_BIND_NAMES_MAX][WIRE_NAME_MAX + 1];
+    unsigned count; /* 1 .. WIRE_BIND_NAMES_MAX */
+} wire_bind_t;
 
 /* How the plaintext behind a share is read back. */
 typedef enum {
@@ -49,7 +75,10 @@ typedef struct {
     uint64_t id;
     wire_op_t op;
     char name[WIRE_NAME_MAX + 1];
-    keys_public_t grantee;         /* WIRE_OP_GRANT */
+    keys_public_t grantee;         /* GRANT, REVOKE */
+    /* GRANT: approve (any, program), slot, outputs_to; REVOKE: approve,
+     * where any means every approval of grantee. grantee is unused here. */
+    wire_approval_t approval;
     wire_kind_t kind;              /* WIRE_OP_PUT */
     unsigned frac;                 /* WIRE_OP_PUT with WIRE_KIND_FIXED */
     int ndim;                      /* WIRE_OP_PUT: 1 .. TENSOR_MAX_DIMS */
@@ -63,6 +92,11 @@ typedef struct {
     uint64_t epochs;               /* RUN: >= 1 */
     char prefix[WIRE_NAME_MAX + 1]; /* RUN: outputs are stored as prefix + name */
     uint64_t upload;                /* PUT, COMMIT: the client's upload number, not 0 */
+    /* RUN: the tensors of each input and batch input, in variable order
+     * (allocated by the decoder: wire_request_clear). */
+    wire_bind_t *bind;
+    size_t nbind;
+    keys_public_t to; /* RUN: the outputs' owner; z85 empty: the caller */
 } wire_request_t;
 
 /* Checks that buf holds exactly one well-formed msgpack value, nested at
@@ -78,6 +112,9 @@ TRINE_NODISCARD trine_status_t wire_scan(const void *buf, size_t len, int depth_
  * reply can name the request. */
 TRINE_NODISCARD trine_status_t wire_request_decode(wire_request_t *out, const void *buf, size_t len,
                                                    trine_err_t *err);
+
+/* Frees out->bind; accepts a request never decoded (zeroed). */
+void wire_request_clear(wire_request_t *out);
 
 /* Encodes req as a new buffer (*buf, *len) the caller frees with free(). */
 TRINE_NODISCARD trine_status_t wire_request_encode(void **buf, size_t *len,
@@ -107,7 +144,13 @@ typedef struct {
     int ndim;
     size_t shape[TENSOR_MAX_DIMS];
     bool mine;       /* ls: the caller owns it (else it was granted to the caller) */
-    uint32_t grants; /* ls: how many clients the owner granted use */
+    uint32_t grants; /* ls: how many approvals the owner gave */
+    keys_public_t owner; /* ls: the owner's key */
+    /* ls: the approvals the caller may see: all of its own tensor's, only
+     * those naming the caller on another's. Encoding points at the
+     * store's; decoding allocates (wire_reply_clear). */
+    const wire_approval_t *approvals;
+    size_t napprovals;
 } wire_tensor_info_t;
 
 #define WIRE_VERSION_STR_MAX 32

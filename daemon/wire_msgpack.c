@@ -65,3 +65,13 @@ int wire_pack_str(msgpack_packer *pk, const char *s)
 {
     return msgpack_pack_str_with_body(pk, s, strlen(s));
 }
+
+trine_status_t wire_key(keys_public_t *out, const msgpack_object *v, const char *key,
+                        bool optional, trine_err_t *err)
+{
+    trine_status_t st = wire_str(out->z85, sizeof out->z85, v, key, err);
+    if (st == TRINE_OK && strlen(out->z85) != KEYS_Z85_LEN && (!optional || out->z85[0]))
+        st = trine_err_set(err, TRINE_EFORMAT, "field '%s' must be a%s %d-character Z85 public key",
+                           key, optional ? "n empty string or a" : "", KEYS_Z85_LEN);
+    return st;
+}

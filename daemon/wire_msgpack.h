@@ -7,6 +7,7 @@
 #ifndef TRINE_WIRE_MSGPACK_H
 #define TRINE_WIRE_MSGPACK_H
 
+#include "keys.h"
 #include "tensor/status.h"
 #include "tensor/tensor.h"
 
@@ -36,6 +37,11 @@ TRINE_NODISCARD trine_status_t wire_str(char *out, size_t cap, const msgpack_obj
 TRINE_NODISCARD trine_status_t wire_shape(int *ndim, size_t shape[TENSOR_MAX_DIMS],
                                           const msgpack_object *v, const char *key,
                                           trine_err_t *err);
+
+/* A Z85 public key (KEYS_Z85_LEN characters); with optional, also the
+ * empty string (out->z85 empty). */
+TRINE_NODISCARD trine_status_t wire_key(keys_public_t *out, const msgpack_object *v,
+                                        const char *key, bool optional, trine_err_t *err);
 
 /* Packs a NUL-terminated string; 0 on success like msgpack-c. */
 int wire_pack_str(msgpack_packer *pk, const char *s);

@@ -4,6 +4,7 @@
 #include "wire_msgpack.h"
 
 #include <msgpack.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,13 +70,29 @@ static int wire_pack_shape(msgpack_packer *pk, const wire_tensor_info_t *t)
     return rc;
 }
 
+/* An approval travels as 4 strings: grantee, program hash in hex (empty
+ * for any program), slot, outputs_to (empty for none). */
+#define WIRE_APPROVAL_STRS 4
+
 static int wire_pack_info(msgpack_packer *pk, const wire_tensor_info_t *t)
 {
-    return msgpack_pack_map(pk, 6) | wire_pack_kv_str(pk, "name", t->name) |
-           wire_pack_kv_str(pk, "kind", t->kind == WIRE_KIND_FIXED ? "fixed" : "int") |
-           wire_pack_kv_uint(pk, "frac", t->frac) | wire_pack_shape(pk, t) |
-           wire_pack_str(pk, "mine") | (t->mine ? msgpack_pack_true(pk) : msgpack_pack_false(pk)) |
-           wire_pack_kv_uint(pk, "grants", t->grants);
+    int rc = msgpack_pack_map(pk, 8) | wire_pack_kv_str(pk, "name", t->name) |
+             wire_pack_kv_str(pk, "kind", t->kind == WIRE_KIND_FIXED ? "fixed" : "int") |
+             wire_pack_kv_uint(pk, "frac", t->frac) | wire_pack_shape(pk, t) |
+             wire_pack_str(pk, "mine") |
+             (t->mine ? msgpack_pack_true(pk) : msgpack_pack_false(pk)) |
+             wire_pack_kv_uint(pk, "grants", t->grants) |
+             wire_pack_kv_str(pk, "owner", t->owner.z85) | wire_pack_str(pk, "approvals") |
+             msgpack_pack_array(pk, WIRE_APPROVAL_STRS * t->napprovals);
+    for (size_t i = 0; i < t->napprovals; i++) {
+        const wire_approval_t *a = &t->approvals[i];
+        char hex[2 * WIRE_PROGRAM_HASH_BYTES + 1] = "";
+        if (!a->any)
+            sodium_bin2hex(hex, sizeof hex, a->program, sizeof a->program);
+        rc |= wire_pack_str(pk, a->grantee.z85) | wire_pack_str(pk, hex) |
+              wire_pack_str(pk, a->slot) | wire_pack_str(pk, a->outputs_to.z85);
+    }
+    return rc;
 }
 
 static int wire_pack_body(msgpack_packer *pk, wire_op_t op, const wire_reply_t *r)
@@ -135,6 +152,7 @@ static int wire_pack_body(msgpack_packer *pk, wire_op_t op, const wire_reply_t *
     case WIRE_OP_PUT:
     case WIRE_OP_RM:
     case WIRE_OP_GRANT:
+    case WIRE_OP_REVOKE:
     case WIRE_OP_COMMIT:
     case WIRE_OP_CANCEL: return 0;
     }
@@ -204,12 +222,46 @@ static trine_status_t wire_keys_exactly(const msgpack_object *map, const char *c
     return TRINE_OK;
 }
 
+static trine_status_t wire_approvals(wire_tensor_info_t *t, const msgpack_object *v,
+                                     trine_err_t *err)
+{
+    if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size % WIRE_APPROVAL_STRS)
+        return trine_err_set(err, TRINE_EFORMAT,
+                             "field 'approvals' must be an array of %d strings per approval",
+                             WIRE_APPROVAL_STRS);
+    size_t n = v->via.array.size / WIRE_APPROVAL_STRS;
+    wire_approval_t *a = n ? calloc(n, sizeof *a) : NULL;
+    if (n && !a)
+        return trine_err_set(err, TRINE_ENOMEM, "out of memory for %zu approvals", n);
+    t->approvals = a;
+    t->napprovals = n;
+    const msgpack_object *s = v->via.array.ptr;
+    trine_status_t st = TRINE_OK;
+    for (size_t i = 0; st == TRINE_OK && i < n; i++, s += WIRE_APPROVAL_STRS) {
+        char hex[2 * WIRE_PROGRAM_HASH_BYTES + 1];
+        st = wire_key(&a[i].grantee, &s[0], "approvals", false, err);
+        if (st == TRINE_OK)
+            st = wire_str(hex, sizeof hex, &s[1], "approvals", err);
+        a[i].any = st == TRINE_OK && !hex[0];
+        if (st == TRINE_OK && !a[i].any &&
+            sodium_hex2bin(a[i].program, sizeof a[i].program, hex, strlen(hex), NULL, NULL,
+                           NULL) != 0)
+            st = trine_err_set(err, TRINE_EFORMAT, "an approval's program is not a hex hash");
+        if (st == TRINE_OK)
+            st = wire_str(a[i].slot, sizeof a[i].slot, &s[2], "approvals", err);
+        if (st == TRINE_OK)
+            st = wire_key(&a[i].outputs_to, &s[3], "approvals", true, err);
+    }
+    return st;
+}
+
 static trine_status_t wire_info(wire_tensor_info_t *t, const msgpack_object *m, bool listed,
                                 trine_err_t *err)
 {
     static const char *const get_keys[] = {"v",    "id",    "ok",   "name", "kind",
                                            "frac", "shape", "data", NULL};
-    static const char *const ls_keys[] = {"name", "kind", "frac", "shape", "mine", "grants", NULL};
+    static const char *const ls_keys[] = {"name",  "kind",  "frac",      "shape", "mine",
+                                          "grants", "owner", "approvals", NULL};
     if (m->type != MSGPACK_OBJECT_MAP)
         return trine_err_set(err, TRINE_EFORMAT, "a tensor entry must be a map");
     trine_status_t st = wire_keys_exactly(m, listed ? ls_keys : get_keys, "tensor entry", err);
@@ -235,6 +287,10 @@ static trine_status_t wire_info(wire_tensor_info_t *t, const msgpack_object *m, 
         t->mine = mine->via.boolean;
         st = wire_uint(&u, wire_get(m, "grants"), UINT32_MAX, "grants", err);
         t->grants = (uint32_t)u;
+        if (st == TRINE_OK)
+            st = wire_key(&t->owner, wire_get(m, "owner"), "owner", false, err);
+        if (st == TRINE_OK)
+            st = wire_approvals(t, wire_get(m, "approvals"), err);
     }
     return st;
 }
@@ -402,6 +458,7 @@ static trine_status_t wire_reply_read(wire_reply_t *out, wire_op_t op, const msg
     case WIRE_OP_PUT:
     case WIRE_OP_RM:
     case WIRE_OP_GRANT:
+    case WIRE_OP_REVOKE:
     case WIRE_OP_COMMIT:
     case WIRE_OP_CANCEL: return wire_keys_exactly(m, bare, "reply", err);
     }
@@ -439,6 +496,8 @@ trine_status_t wire_reply_id(uint64_t *id, const void *buf, size_t len, trine_er
 
 void wire_reply_clear(wire_reply_t *out)
 {
+    for (size_t i = 0; out->list && i < out->count; i++)
+        free((wire_approval_t *)out->list[i].approvals);
     free(out->list);
     out->list = NULL;
     out->count = 0;

@@ -580,6 +580,9 @@ trine_status_t prog_exec(proto_ctx_t *ctx, const prog_job_t *job, const tensor_t
             outputs[v] = x.val[v];
             x.val[v] = NULL;
         }
+    for (size_t v = 0; st == TRINE_OK && v < p->nvars; v++) /* fresh shares, in variable order */
+        if (outputs[v])
+            st = proto_rerandomize(ctx, outputs[v], err);
     for (size_t v = 0; cleared && v < p->nvars; v++) {
         if (st != TRINE_OK)
             tensor_destroy(&outputs[v]);

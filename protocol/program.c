@@ -150,6 +150,55 @@ proto_pool_t prog_pool_geom(const prog_op_t *op)
                           .count_pad = a[PROG_POOL_COUNT_PAD] != 0};
 }
 
+/* Whether op o, one of whose operands depends on the batch (a, b say
+ * which), keeps rows apart. */
+static bool prog_op_keeps_rows(const prog_op_t *o, bool a, bool b)
+{
+    switch (o->code) {
+    case PROG_ADD:
+    case PROG_SUB:
+    case PROG_MUL:
+    case PROG_DIV:
+    case PROG_GT: return a; /* a batch b broadcast over a plain a would mix */
+    case PROG_SCALE:
+    case PROG_RELU:
+    case PROG_DRELU:
+    case PROG_SIGMOID:
+    case PROG_ARGMAX:
+    case PROG_MAXPOOL:
+    case PROG_AVGPOOL: return true;
+    case PROG_MATMUL: return !b && o->iattr[0] == 0;
+    case PROG_CONV2D: return !b;
+    case PROG_RESHAPE: return o->ndim > 0 && o->shape[0] == 0;
+    case PROG_TRANSPOSE: return o->ndim > 0 && o->shape[0] == 0;
+    case PROG_SUM:
+    case PROG_MAXPOOL_GRAD:
+    case PROG_SGD:
+    case PROG_OPCODE_COUNT: return false;
+    }
+    return false;
+}
+
+bool prog_mixes_rows(const prog_t *p)
+{
+    bool *dep = calloc(p->nvars ? p->nvars : 1, sizeof *dep);
+    if (!dep)
+        return true; /* the safe answer */
+    for (size_t i = 0; i < p->nvars; i++)
+        dep[i] = p->vars[i].kind == PROG_VAR_BATCH;
+    bool mixes = false;
+    for (size_t j = 0; j < p->nops && !mixes; j++) {
+        const prog_op_t *o = &p->ops[j];
+        bool a = o->in[0] >= 0 && dep[o->in[0]], b = o->in[1] >= 0 && dep[o->in[1]];
+        if (!a && !b)
+            continue;
+        mixes = !prog_op_keeps_rows(o, a, b) || p->vars[o->out].kind == PROG_VAR_INPUT;
+        dep[o->out] = true;
+    }
+    free(dep);
+    return mixes;
+}
+
 size_t prog_batch_rows(const prog_t *p)
 {
     if (!p || !p->vars)

@@ -221,6 +221,17 @@ TRINE_NODISCARD trine_status_t prog_check(const prog_t *p, size_t rows, prog_sha
  * will run: the full batch (at most N) and the short last one, if any. */
 TRINE_NODISCARD trine_status_t prog_check_job(const prog_t *p, uint64_t batch, trine_err_t *err);
 
+/* Whether p may let one batch row's value reach another row's result, so
+ * that the rows per step or the epochs change what a job computes; read
+ * from the op list alone (no shapes), conservatively: a value depends on
+ * the batch when it reads a batch input or such a value, and rows stay
+ * apart only through elementwise ops, activations, pools and conv2d along
+ * axis 0, matmul and conv2d with the batch on the left only, reshapes and
+ * transposes that keep axis 0, and row-wise argmax. Any sum, sgd,
+ * maxpool_grad of such a value, and any write of an input from one, mix.
+ * For a program that passed prog_wire_decode. */
+bool prog_mixes_rows(const prog_t *p);
+
 /* The rows N of the batch inputs, or 0 when the program has none. */
 size_t prog_batch_rows(const prog_t *p);
 

@@ -46,6 +46,13 @@ TRINE_NODISCARD trine_status_t proto_reconstruct_to(proto_ctx_t *ctx, tensor_t *
                                                     const tensor_t *x, proto_party_t to,
                                                     trine_err_t *err);
 
+/* ---- rerandomize.c ---------------------------------------------------- */
+
+/* Replaces the shares of x by a fresh sharing of the same value: P0 adds
+ * and P1 subtracts a mask from their common seed; P2's x is untouched.
+ * No communication; all three parties call it. TRINE_ENOMEM. */
+TRINE_NODISCARD trine_status_t proto_rerandomize(proto_ctx_t *ctx, tensor_t *x, trine_err_t *err);
+
 /* ---- linear.c: local operations, no communication ---------------------- */
 
 /* out = x + pub, x - pub, pub - x for a public tensor pub (the same at P0

@@ -28,7 +28,7 @@ typedef enum {
     TRINE_EPEER         /* a party failed, left or disagrees (version, config) */
 } trine_status_t;
 
-#define TRINE_ERR_MSG_MAX 256
+#define TRINE_ERR_MSG_MAX 512
 
 typedef struct {
     trine_status_t code;

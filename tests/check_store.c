@@ -9,6 +9,7 @@
 #include "daemon/store.h"
 
 #include <fcntl.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -44,13 +45,42 @@ static void put(store_t *s, const char *name, const keys_public_t *owner, size_t
     ck_assert_ptr_null(t);
 }
 
+/* The store's usage summed over the three clients of these tests. */
 static void check_usage(const store_t *s, size_t tensors, uint64_t bytes)
 {
-    size_t n;
-    uint64_t b;
-    store_usage(s, &n, &b);
+    const keys_public_t *who[] = {&alice, &bob, &carol};
+    size_t n = 0;
+    uint64_t b = 0;
+    for (int i = 0; i < 3; i++) {
+        size_t ni;
+        uint64_t bi;
+        store_usage(s, who[i], &ni, &bi);
+        n += ni;
+        b += bi;
+    }
     ck_assert_uint_eq(n, tensors);
     ck_assert_uint_eq(b, bytes);
+}
+
+/* The program and input slot the simple grants of these tests approve. */
+static const uint8_t prog_a[WIRE_PROGRAM_HASH_BYTES] = {0xa1, 0xa2};
+static const uint8_t prog_b[WIRE_PROGRAM_HASH_BYTES] = {0xb1, 0xb2};
+
+/* Approves prog_a reading name as input "x" for grantee. */
+static trine_status_t grant(store_t *s, const char *name, const keys_public_t *owner,
+                            const keys_public_t *grantee, trine_err_t *err)
+{
+    wire_approval_t a = {.grantee = *grantee, .slot = "x"};
+    memcpy(a.program, prog_a, sizeof a.program);
+    return store_grant(s, name, owner, &a, err);
+}
+
+/* Reads name as input "x" of prog_a, outputs to the caller. */
+static trine_status_t use(const store_t *s, const char *name, const keys_public_t *caller,
+                          store_entry_t *e, trine_err_t *err)
+{
+    store_use_t u = {.program = prog_a, .slot = "x", .to = caller};
+    return store_use(s, name, caller, &u, e, err);
 }
 
 static void check_msg(const trine_err_t *err, const char *part)
@@ -73,7 +103,7 @@ START_TEST(store_put_get_round_trip)
     check_usage(s, 1, 48);
 
     store_entry_t e;
-    ck_assert_int_eq(store_get(s, "w1", &alice, STORE_REVEAL, &e, &err), TRINE_OK);
+    ck_assert_int_eq(store_get(s, "w1", &alice, &e, &err), TRINE_OK);
     ck_assert_str_eq(e.name, "w1");
     ck_assert_str_eq(e.owner->z85, alice.z85);
     ck_assert_int_eq(e.kind, WIRE_KIND_FIXED);
@@ -119,7 +149,7 @@ START_TEST(store_put_duplicate_name)
 
     /* the stored tensor is the first one, unchanged */
     store_entry_t e;
-    ck_assert_int_eq(store_get(s, "x", &alice, STORE_REVEAL, &e, &err), TRINE_OK);
+    ck_assert_int_eq(store_get(s, "x", &alice, &e, &err), TRINE_OK);
     ck_assert_uint_eq(e.share->size, 4);
     check_usage(s, 1, 32);
     tensor_destroy(&t);
@@ -214,51 +244,51 @@ START_TEST(store_permissions)
     store_t *s = store_new(MIB);
     put(s, "w", &alice, 2);
     trine_err_t err;
-    ck_assert_int_eq(store_grant(s, "w", &alice, &bob, &err), TRINE_OK);
+    ck_assert_int_eq(grant(s, "w", &alice, &bob, &err), TRINE_OK);
     store_entry_t e;
 
     /* the grantee uses, and may do nothing else */
-    ck_assert_int_eq(store_get(s, "w", &bob, STORE_USE, &e, &err), TRINE_OK);
+    ck_assert_int_eq(use(s, "w", &bob, &e, &err), TRINE_OK);
     ck_assert_str_eq(e.name, "w");
-    ck_assert_int_eq(store_get(s, "w", &bob, STORE_REVEAL, &e, &err), TRINE_EPERM);
-    check_msg(&err, "tensor 'w' belongs to another client; you may use it in programs but only its "
-                    "owner can reveal it");
+    ck_assert_int_eq(store_get(s, "w", &bob, &e, &err), TRINE_EPERM);
+    check_msg(&err, "tensor 'w' belongs to another client; it approved programs that may read "
+                    "it, but only its owner can reveal it");
     ck_assert_int_eq(store_rm(s, "w", &bob, &err), TRINE_EPERM);
     check_msg(&err, "only its owner can remove it");
-    ck_assert_int_eq(store_grant(s, "w", &bob, &carol, &err), TRINE_EPERM);
+    ck_assert_int_eq(grant(s, "w", &bob, &carol, &err), TRINE_EPERM);
     check_msg(&err, "only its owner can grant it");
 
     /* a stranger may do nothing, and a grantee's attempt granted nothing */
-    ck_assert_int_eq(store_get(s, "w", &carol, STORE_USE, &e, &err), TRINE_EPERM);
+    ck_assert_int_eq(use(s, "w", &carol, &e, &err), TRINE_EPERM);
     check_msg(&err, "ask its owner to grant it");
-    ck_assert_int_eq(store_get(s, "w", &carol, STORE_REVEAL, &e, &err), TRINE_EPERM);
+    ck_assert_int_eq(store_get(s, "w", &carol, &e, &err), TRINE_EPERM);
     check_msg(&err, "tensor 'w' belongs to another client; only its owner can reveal it");
     ck_assert_int_eq(store_rm(s, "w", &carol, &err), TRINE_EPERM);
     check_msg(&err, "only its owner can remove it");
-    ck_assert_int_eq(store_grant(s, "w", &carol, &carol, &err), TRINE_EPERM);
+    ck_assert_int_eq(grant(s, "w", &carol, &carol, &err), TRINE_EPERM);
     check_msg(&err, "only its owner can grant it");
     check_usage(s, 1, 16);
 
     /* no tensor: the same answer for everyone */
     const keys_public_t *everyone[] = {&alice, &bob, &carol};
     for (size_t i = 0; i < 3; i++) {
-        ck_assert_int_eq(store_get(s, "v", everyone[i], STORE_USE, &e, &err), TRINE_ENOENT);
+        ck_assert_int_eq(use(s, "v", everyone[i], &e, &err), TRINE_ENOENT);
         ck_assert_str_eq(err.msg, "no tensor named 'v'");
-        ck_assert_int_eq(store_get(s, "v", everyone[i], STORE_REVEAL, &e, &err), TRINE_ENOENT);
+        ck_assert_int_eq(store_get(s, "v", everyone[i], &e, &err), TRINE_ENOENT);
         ck_assert_int_eq(store_rm(s, "v", everyone[i], &err), TRINE_ENOENT);
-        ck_assert_int_eq(store_grant(s, "v", everyone[i], &carol, &err), TRINE_ENOENT);
+        ck_assert_int_eq(grant(s, "v", everyone[i], &carol, &err), TRINE_ENOENT);
         ck_assert_str_eq(err.msg, "no tensor named 'v'");
     }
 
     /* the owner may do everything; failures without err are fine too */
-    ck_assert_int_eq(store_get(s, "w", &carol, STORE_USE, &e, NULL), TRINE_EPERM);
-    ck_assert_int_eq(store_get(s, "w", &alice, STORE_USE, &e, &err), TRINE_OK);
-    ck_assert_int_eq(store_get(s, "w", &alice, STORE_REVEAL, &e, &err), TRINE_OK);
-    ck_assert_int_eq(store_grant(s, "w", &alice, &carol, &err), TRINE_OK);
-    ck_assert_int_eq(store_get(s, "w", &carol, STORE_USE, &e, &err), TRINE_OK);
+    ck_assert_int_eq(use(s, "w", &carol, &e, NULL), TRINE_EPERM);
+    ck_assert_int_eq(use(s, "w", &alice, &e, &err), TRINE_OK);
+    ck_assert_int_eq(store_get(s, "w", &alice, &e, &err), TRINE_OK);
+    ck_assert_int_eq(grant(s, "w", &alice, &carol, &err), TRINE_OK);
+    ck_assert_int_eq(use(s, "w", &carol, &e, &err), TRINE_OK);
     ck_assert_uint_eq(e.grants, 2);
     ck_assert_int_eq(store_rm(s, "w", &alice, &err), TRINE_OK);
-    ck_assert_int_eq(store_get(s, "w", &alice, STORE_REVEAL, &e, &err), TRINE_ENOENT);
+    ck_assert_int_eq(store_get(s, "w", &alice, &e, &err), TRINE_ENOENT);
     store_destroy(&s);
 }
 END_TEST
@@ -271,7 +301,7 @@ START_TEST(store_rm_frees_name_and_bytes)
     put(s, "c", &alice, 7);
     check_usage(s, 3, 120);
     trine_err_t err;
-    ck_assert_int_eq(store_grant(s, "b", &alice, &bob, &err), TRINE_OK);
+    ck_assert_int_eq(grant(s, "b", &alice, &bob, &err), TRINE_OK);
     ck_assert_int_eq(store_rm(s, "b", &alice, &err), TRINE_OK);
     check_usage(s, 2, 80);
     ck_assert_int_eq(store_rm(s, "b", &alice, &err), TRINE_ENOENT);
@@ -280,8 +310,8 @@ START_TEST(store_rm_frees_name_and_bytes)
     put(s, "b", &carol, 1);
     check_usage(s, 3, 88);
     store_entry_t e;
-    ck_assert_int_eq(store_get(s, "b", &bob, STORE_USE, &e, &err), TRINE_EPERM);
-    ck_assert_int_eq(store_get(s, "b", &carol, STORE_REVEAL, &e, &err), TRINE_OK);
+    ck_assert_int_eq(use(s, "b", &bob, &e, &err), TRINE_EPERM);
+    ck_assert_int_eq(store_get(s, "b", &carol, &e, &err), TRINE_OK);
     ck_assert_uint_eq(e.share->size, 1);
     ck_assert_uint_eq(e.grants, 0);
 
@@ -302,8 +332,8 @@ START_TEST(store_list_per_caller)
     put(s, "a.1", &alice, 4);
     put(s, "a-0", &carol, 5);
     trine_err_t err;
-    ck_assert_int_eq(store_grant(s, "d", &alice, &bob, &err), TRINE_OK);
-    ck_assert_int_eq(store_grant(s, "a-0", &carol, &bob, &err), TRINE_OK);
+    ck_assert_int_eq(grant(s, "d", &alice, &bob, &err), TRINE_OK);
+    ck_assert_int_eq(grant(s, "a-0", &carol, &bob, &err), TRINE_OK);
 
     store_entry_t out[5];
     ck_assert_uint_eq(store_list(s, &alice, out, 5), 3);
@@ -360,16 +390,16 @@ START_TEST(store_grant_idempotent)
     trine_err_t err;
     store_entry_t e;
     for (int i = 0; i < 3; i++)
-        ck_assert_int_eq(store_grant(s, "w", &alice, &bob, &err), TRINE_OK);
-    ck_assert_int_eq(store_get(s, "w", &alice, STORE_REVEAL, &e, &err), TRINE_OK);
+        ck_assert_int_eq(grant(s, "w", &alice, &bob, &err), TRINE_OK);
+    ck_assert_int_eq(store_get(s, "w", &alice, &e, &err), TRINE_OK);
     ck_assert_uint_eq(e.grants, 1);
     /* granting to the owner counts no grant */
-    ck_assert_int_eq(store_grant(s, "w", &alice, &alice, &err), TRINE_OK);
-    ck_assert_int_eq(store_get(s, "w", &alice, STORE_REVEAL, &e, &err), TRINE_OK);
+    ck_assert_int_eq(grant(s, "w", &alice, &alice, &err), TRINE_OK);
+    ck_assert_int_eq(store_get(s, "w", &alice, &e, &err), TRINE_OK);
     ck_assert_uint_eq(e.grants, 1);
-    ck_assert_int_eq(store_grant(s, "w", &alice, &carol, &err), TRINE_OK);
-    ck_assert_int_eq(store_grant(s, "w", &alice, &bob, &err), TRINE_OK);
-    ck_assert_int_eq(store_get(s, "w", &alice, STORE_REVEAL, &e, &err), TRINE_OK);
+    ck_assert_int_eq(grant(s, "w", &alice, &carol, &err), TRINE_OK);
+    ck_assert_int_eq(grant(s, "w", &alice, &bob, &err), TRINE_OK);
+    ck_assert_int_eq(store_get(s, "w", &alice, &e, &err), TRINE_OK);
     ck_assert_uint_eq(e.grants, 2);
     ck_assert_uint_eq(store_list(s, &bob, NULL, 0), 1);
     ck_assert_uint_eq(store_list(s, &carol, NULL, 0), 1);
@@ -391,12 +421,12 @@ START_TEST(store_destroy_many)
         bytes += 8 * ((uint64_t)(i % 17) + 1);
         bool granted = false;
         if (i % 5 == 0) {
-            ck_assert_int_eq(store_grant(s, name, owners[i % 3], owners[(i + 1) % 3], &err),
+            ck_assert_int_eq(grant(s, name, owners[i % 3], owners[(i + 1) % 3], &err),
                              TRINE_OK);
             granted = (i + 1) % 3 == 0;
         }
         if (i % 10 == 0) {
-            ck_assert_int_eq(store_grant(s, name, owners[i % 3], owners[(i + 2) % 3], &err),
+            ck_assert_int_eq(grant(s, name, owners[i % 3], owners[(i + 2) % 3], &err),
                              TRINE_OK);
             granted = granted || (i + 2) % 3 == 0;
         }
@@ -459,8 +489,8 @@ START_TEST(store_staged_invisible_until_commit)
     store_entry_t e;
     stage(s, "x", &alice, 11, 4, 1000);
     check_usage(s, 0, 32); /* counted against the limit, not listed */
-    ck_assert_int_eq(store_get(s, "x", &alice, STORE_REVEAL, &e, &err), TRINE_ENOENT);
-    ck_assert_int_eq(store_get(s, "x", &alice, STORE_USE, &e, &err), TRINE_ENOENT);
+    ck_assert_int_eq(store_get(s, "x", &alice, &e, &err), TRINE_ENOENT);
+    ck_assert_int_eq(use(s, "x", &alice, &e, &err), TRINE_ENOENT);
     ck_assert_uint_eq(store_list(s, &alice, NULL, 0), 0);
 
     /* the name is reserved: for other clients and for direct puts */
@@ -477,7 +507,7 @@ START_TEST(store_staged_invisible_until_commit)
     ck_assert_int_eq(store_commit(s, "x", &bob, 11, &err), TRINE_ENOENT);
     ck_assert_int_eq(store_commit(s, "x", &alice, 11, &err), TRINE_OK);
     check_usage(s, 1, 32);
-    ck_assert_int_eq(store_get(s, "x", &alice, STORE_REVEAL, &e, &err), TRINE_OK);
+    ck_assert_int_eq(store_get(s, "x", &alice, &e, &err), TRINE_OK);
     uint64_t want[4];
     check_util_random(want, 4, 11);
     ck_assert_mem_eq(e.share->data, want, sizeof want);
@@ -565,7 +595,7 @@ START_TEST(store_persist_and_reload)
     memcpy(want, t->data, sizeof want);
     trine_err_t err;
     ck_assert_int_eq(store_put(s, "w1", &alice, WIRE_KIND_FIXED, 13, &t, &err), TRINE_OK);
-    ck_assert_int_eq(store_grant(s, "w1", &alice, &bob, &err), TRINE_OK);
+    ck_assert_int_eq(grant(s, "w1", &alice, &bob, &err), TRINE_OK);
     put(s, "k", &bob, 5);
     stage(s, "u", &carol, 7, 3, 1000);
     ck_assert_int_eq(store_commit(s, "u", &carol, 7, &err), TRINE_OK);
@@ -577,38 +607,38 @@ START_TEST(store_persist_and_reload)
     snprintf(path, sizeof path, "%s/w1.share", dir);
     ck_assert_int_eq(stat(path, &sb), 0);
     ck_assert_uint_eq(sb.st_mode & 0777, 0600);
-    ck_assert_uint_eq(sb.st_size, 160 + 40 + 24 * 8 + 32);
+    ck_assert_uint_eq(sb.st_size, 160 + 184 + 24 * 8 + 32);
     store_destroy(&s);
 
     s = open_dir(dir, MIB, &n, 3, 0);
     ck_assert_uint_eq(n.n, 0);
     check_usage(s, 3, 24 * 8 + 5 * 8 + 3 * 8);
     store_entry_t e;
-    ck_assert_int_eq(store_get(s, "w1", &alice, STORE_REVEAL, &e, &err), TRINE_OK);
+    ck_assert_int_eq(store_get(s, "w1", &alice, &e, &err), TRINE_OK);
     ck_assert_int_eq(e.kind, WIRE_KIND_FIXED);
     ck_assert_uint_eq(e.frac, 13);
     ck_assert_int_eq(e.share->ndim, 3);
     ck_assert_uint_eq(e.share->shape[2], 4);
     ck_assert_mem_eq(e.share->data, want, sizeof want);
     ck_assert_uint_eq(e.grants, 1);
-    ck_assert_int_eq(store_get(s, "w1", &bob, STORE_USE, &e, &err), TRINE_OK); /* grant held */
-    ck_assert_int_eq(store_get(s, "w1", &bob, STORE_REVEAL, &e, &err), TRINE_EPERM);
-    ck_assert_int_eq(store_get(s, "w1", &carol, STORE_USE, &e, &err), TRINE_EPERM);
-    ck_assert_int_eq(store_get(s, "k", &bob, STORE_REVEAL, &e, &err), TRINE_OK);
+    ck_assert_int_eq(use(s, "w1", &bob, &e, &err), TRINE_OK); /* grant held */
+    ck_assert_int_eq(store_get(s, "w1", &bob, &e, &err), TRINE_EPERM);
+    ck_assert_int_eq(use(s, "w1", &carol, &e, &err), TRINE_EPERM);
+    ck_assert_int_eq(store_get(s, "k", &bob, &e, &err), TRINE_OK);
     ck_assert_int_eq(e.kind, WIRE_KIND_INT);
     uint64_t k[5];
     check_util_random(k, 5, 5);
     ck_assert_mem_eq(e.share->data, k, sizeof k);
-    ck_assert_int_eq(store_get(s, "u", &carol, STORE_REVEAL, &e, &err), TRINE_OK);
+    ck_assert_int_eq(store_get(s, "u", &carol, &e, &err), TRINE_OK);
 
     /* rm removes the file; a later grant rewrites it */
     ck_assert_int_eq(store_rm(s, "k", &bob, &err), TRINE_OK);
     ck_assert(!exists(dir, "k.share"));
-    ck_assert_int_eq(store_grant(s, "u", &carol, &alice, &err), TRINE_OK);
+    ck_assert_int_eq(grant(s, "u", &carol, &alice, &err), TRINE_OK);
     store_destroy(&s);
     s = open_dir(dir, MIB, &n, 2, 0);
-    ck_assert_int_eq(store_get(s, "k", &bob, STORE_REVEAL, &e, &err), TRINE_ENOENT);
-    ck_assert_int_eq(store_get(s, "u", &alice, STORE_USE, &e, &err), TRINE_OK);
+    ck_assert_int_eq(store_get(s, "k", &bob, &e, &err), TRINE_ENOENT);
+    ck_assert_int_eq(use(s, "u", &alice, &e, &err), TRINE_OK);
     /* a store is loaded once */
     size_t l, sk;
     ck_assert_int_eq(store_load(s, dir, NULL, NULL, &l, &sk, &err), TRINE_EINVAL);
@@ -646,8 +676,8 @@ START_TEST(store_damaged_files_skipped)
     uint8_t b = 0x5a;
     damage(dir, "flip.share", 160 + 8 * 3 + 2, &b, 1); /* a share byte */
     damage(dir, "cut.share", 160 + 8 * 16, NULL, 0);   /* the checksum gone */
-    uint32_t v2 = 2;
-    damage(dir, "ver.share", 8, &v2, 4);
+    uint32_t v3 = 3;
+    damage(dir, "ver.share", 8, &v3, 4);
     char from[256], to[256];
     snprintf(from, sizeof from, "%s/moved.share", dir);
     snprintf(to, sizeof to, "%s/other.share", dir);
@@ -670,7 +700,7 @@ START_TEST(store_damaged_files_skipped)
     s = open_dir(dir, 4096, &n, 1, 9);
     store_entry_t e;
     trine_err_t err;
-    ck_assert_int_eq(store_get(s, "good", &alice, STORE_REVEAL, &e, &err), TRINE_OK);
+    ck_assert_int_eq(store_get(s, "good", &alice, &e, &err), TRINE_OK);
     uint64_t want[16];
     check_util_random(want, 16, 16);
     ck_assert_mem_eq(e.share->data, want, sizeof want);
@@ -680,7 +710,7 @@ START_TEST(store_damaged_files_skipped)
     } expect[] = {
         {"flip.share", "checksum mismatch"},
         {"cut.share", "truncated or corrupt"},
-        {"ver.share", "format version 2; this trined reads version 1"},
+        {"ver.share", "format version 3; this trined reads versions 1 and 2"},
         {"other.share", "it holds tensor 'moved', not the one its file name says"},
         {"big.share", "past the memory limit"},
         {"shape.share", "truncated or corrupt"},
@@ -731,7 +761,7 @@ START_TEST(store_write_failure_changes_nothing)
     check_msg(&err, "big2.share");
     check_usage(s, 1, 32); /* neither the put nor the upload is kept */
     store_entry_t e;
-    ck_assert_int_eq(store_get(s, "big", &alice, STORE_REVEAL, &e, &err), TRINE_ENOENT);
+    ck_assert_int_eq(store_get(s, "big", &alice, &e, &err), TRINE_ENOENT);
     ck_assert_int_eq(store_commit(s, "big2", &alice, 3, &err), TRINE_ENOENT);
 
     if (geteuid() != 0) { /* a read-only folder, where permissions bind */
@@ -740,7 +770,7 @@ START_TEST(store_write_failure_changes_nothing)
         ck_assert_int_eq(store_put(s, "ro", &alice, WIRE_KIND_INT, 0, &t, &err), TRINE_EIO);
         check_msg(&err, "cannot create a file in the store folder");
         tensor_destroy(&t);
-        ck_assert_int_eq(store_grant(s, "kept", &alice, &bob, &err), TRINE_EIO);
+        ck_assert_int_eq(grant(s, "kept", &alice, &bob, &err), TRINE_EIO);
         ck_assert_int_eq(store_rm(s, "kept", &alice, &err), TRINE_EIO);
         ck_assert_int_eq(chmod(dir, 0700), 0);
     }
@@ -748,10 +778,10 @@ START_TEST(store_write_failure_changes_nothing)
     char gone[CHECK_UTIL_TMPDIR_MAX + 8];
     snprintf(gone, sizeof gone, "%s.gone", dir);
     ck_assert_int_eq(rename(dir, gone), 0);
-    ck_assert_int_eq(store_grant(s, "kept", &alice, &bob, &err), TRINE_EIO);
-    ck_assert_int_eq(store_get(s, "kept", &alice, STORE_REVEAL, &e, &err), TRINE_OK);
+    ck_assert_int_eq(grant(s, "kept", &alice, &bob, &err), TRINE_EIO);
+    ck_assert_int_eq(store_get(s, "kept", &alice, &e, &err), TRINE_OK);
     ck_assert_uint_eq(e.grants, 0);
-    ck_assert_int_eq(store_get(s, "kept", &bob, STORE_USE, &e, &err), TRINE_EPERM);
+    ck_assert_int_eq(use(s, "kept", &bob, &e, &err), TRINE_EPERM);
     t = filled(4, 4);
     ck_assert_int_eq(store_put(s, "new", &alice, WIRE_KIND_INT, 0, &t, &err), TRINE_EIO);
     tensor_destroy(&t);
@@ -761,10 +791,154 @@ START_TEST(store_write_failure_changes_nothing)
 
     /* no temporary file was left, and the disk holds what memory held */
     s = open_dir(dir, 8 * MIB, &n, 1, 0);
-    ck_assert_int_eq(store_get(s, "kept", &alice, STORE_REVEAL, &e, &err), TRINE_OK);
+    ck_assert_int_eq(store_get(s, "kept", &alice, &e, &err), TRINE_OK);
     ck_assert_uint_eq(e.grants, 0);
     store_destroy(&s);
     check_util_rmtree(dir);
+}
+END_TEST
+
+
+/* An approval opens a tensor to one grantee, one program, one input slot
+ * and, when it says so, one recipient of the outputs; nothing else. */
+START_TEST(store_approvals_bind_program_and_slot)
+{
+    store_t *s = store_new(MIB);
+    put(s, "w", &alice, 4);
+    trine_err_t err;
+    store_entry_t e;
+    wire_approval_t a = {.grantee = bob, .slot = "w1", .outputs_to = carol};
+    memcpy(a.program, prog_b, sizeof a.program);
+    ck_assert_int_eq(store_grant(s, "w", &alice, &a, &err), TRINE_OK);
+    store_use_t u = {.program = prog_b, .slot = "w1", .to = &carol};
+    ck_assert_int_eq(store_use(s, "w", &bob, &u, &e, &err), TRINE_OK);
+    ck_assert_str_eq(e.approvals[0].grantee.z85, bob.z85);
+    /* another recipient, slot, program or caller: refused, named */
+    u.to = &bob;
+    ck_assert_int_eq(store_use(s, "w", &bob, &u, &e, &err), TRINE_EPERM);
+    check_msg(&err, "--to");
+    u.to = &carol, u.slot = "x";
+    ck_assert_int_eq(store_use(s, "w", &bob, &u, &e, &err), TRINE_EPERM);
+    check_msg(&err, alice.z85);
+    check_msg(&err, "input 'x'");
+    u.slot = "w1", u.program = prog_a;
+    ck_assert_int_eq(store_use(s, "w", &bob, &u, &e, &err), TRINE_EPERM);
+    check_msg(&err, "a1a2");
+    u.program = prog_b;
+    ck_assert_int_eq(store_use(s, "w", &carol, &u, &e, &err), TRINE_EPERM);
+    /* any program: everything, for that grantee only */
+    wire_approval_t any = {.grantee = carol, .any = true};
+    ck_assert_int_eq(store_grant(s, "w", &alice, &any, &err), TRINE_OK);
+    ck_assert_int_eq(store_use(s, "w", &carol, &u, &e, &err), TRINE_OK);
+    ck_assert_uint_eq(e.grants, 2);
+    ck_assert_int_eq(store_get(s, "w", &carol, &e, &err), TRINE_EPERM); /* never reveal */
+    store_destroy(&s);
+}
+END_TEST
+
+/* Revoke drops one program's approvals or all of a grantee's. */
+START_TEST(store_revoke_takes_effect)
+{
+    store_t *s = store_new(MIB);
+    put(s, "w", &alice, 4);
+    trine_err_t err;
+    store_entry_t e;
+    wire_approval_t b = {.grantee = bob, .slot = "x"};
+    memcpy(b.program, prog_b, sizeof b.program);
+    ck_assert_int_eq(grant(s, "w", &alice, &bob, &err), TRINE_OK);
+    ck_assert_int_eq(store_grant(s, "w", &alice, &b, &err), TRINE_OK);
+    ck_assert_int_eq(grant(s, "w", &alice, &carol, &err), TRINE_OK);
+    ck_assert_int_eq(store_revoke(s, "w", &bob, &bob, NULL, &err), TRINE_EPERM);
+    ck_assert_int_eq(store_revoke(s, "w", &alice, &bob, prog_a, &err), TRINE_OK);
+    ck_assert_int_eq(use(s, "w", &bob, &e, &err), TRINE_EPERM);
+    store_use_t u = {.program = prog_b, .slot = "x", .to = &bob};
+    ck_assert_int_eq(store_use(s, "w", &bob, &u, &e, &err), TRINE_OK);
+    ck_assert_int_eq(store_revoke(s, "w", &alice, &bob, NULL, &err), TRINE_OK);
+    ck_assert_int_eq(store_use(s, "w", &bob, &u, &e, &err), TRINE_EPERM);
+    ck_assert_int_eq(store_revoke(s, "w", &alice, &bob, NULL, &err), TRINE_ENOENT);
+    ck_assert_int_eq(use(s, "w", &carol, &e, &err), TRINE_OK); /* others' stay */
+    ck_assert_uint_eq(e.grants, 1);
+    store_destroy(&s);
+}
+END_TEST
+
+/* A job's output names are its own until released, and cost no bytes. */
+START_TEST(store_reserve_release)
+{
+    store_t *s = store_new(MIB);
+    trine_err_t err;
+    ck_assert_int_eq(store_reserve(s, "y", &alice, 7, &err), TRINE_OK);
+    check_usage(s, 0, 0);
+    ck_assert_int_eq(store_reserve(s, "y", &bob, 8, &err), TRINE_EEXIST);
+    tensor_t *t = filled(2, 1);
+    ck_assert_int_eq(store_put(s, "y", &bob, WIRE_KIND_INT, 0, &t, &err), TRINE_EEXIST);
+    ck_assert_int_eq(store_stage(s, "y", &alice, 7, WIRE_KIND_INT, 0, &t, 1000, &err),
+                     TRINE_EEXIST);
+    check_msg(&err, "reserved");
+    ck_assert_int_eq(store_commit(s, "y", &alice, 7, &err), TRINE_ENOENT);
+    ck_assert_int_eq(store_rm(s, "y", &alice, &err), TRINE_ENOENT);
+    ck_assert_uint_eq(store_expire(s, UINT64_MAX - 1, NULL, NULL), 0);
+    ck_assert_uint_eq(store_list(s, &alice, NULL, 0), 0);
+    store_release(s, "y", 8); /* not its job */
+    ck_assert_int_eq(store_put(s, "y", &alice, WIRE_KIND_INT, 0, &t, &err), TRINE_EEXIST);
+    store_release(s, "y", 7);
+    ck_assert_int_eq(store_put(s, "y", &alice, WIRE_KIND_INT, 0, &t, &err), TRINE_OK);
+    store_destroy(&s);
+}
+END_TEST
+
+/* Usage counts the caller's own tensors and uploads only. */
+START_TEST(store_usage_per_caller)
+{
+    store_t *s = store_new(MIB);
+    put(s, "a", &alice, 4);
+    put(s, "b", &bob, 2);
+    stage(s, "c", &alice, 9, 3, 1000);
+    size_t n;
+    uint64_t b;
+    store_usage(s, &alice, &n, &b);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(b, 7 * 8);
+    store_usage(s, &carol, &n, &b);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_uint_eq(b, 0);
+    store_destroy(&s);
+}
+END_TEST
+
+/* A version 1 file loads, without its grants (each was a right to run any
+ * program), and the drop is reported. */
+START_TEST(store_v1_grants_dropped)
+{
+    char dir[CHECK_UTIL_TMPDIR_MAX], path[CHECK_UTIL_TMPDIR_MAX + 16];
+    check_util_tmpdir(dir, "store");
+    uint8_t file[160 + 40 + 2 * 8 + 32] = "trnshare";
+    uint32_t one = 1, grants = 1;
+    memcpy(file + 8, &one, 4);
+    file[12] = WIRE_KIND_INT, file[14] = 1, file[15] = 1, file[16] = 'v';
+    memcpy(file + 80, alice.z85, 40);
+    memcpy(file + 120, &grants, 4);
+    uint64_t extent = 2, share[2] = {5, 6};
+    memcpy(file + 128, &extent, 8);
+    memcpy(file + 160, bob.z85, 40);
+    memcpy(file + 200, share, sizeof share);
+    crypto_generichash(file + 216, 32, file, 216, NULL, 0);
+    snprintf(path, sizeof path, "%s/v.share", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(file, 1, sizeof file, f), sizeof file);
+    fclose(f);
+    notes_t n = {0};
+    store_t *s = open_dir(dir, MIB, &n, 1, 0);
+    ck_assert_ptr_nonnull(note_of(&n, "v.share"));
+    ck_assert_msg(strstr(note_of(&n, "v.share"), "without its 1 grants"), "%s",
+                  note_of(&n, "v.share"));
+    store_entry_t e;
+    trine_err_t err;
+    ck_assert_int_eq(store_get(s, "v", &alice, &e, &err), TRINE_OK);
+    ck_assert_uint_eq(e.grants, 0);
+    ck_assert_int_eq(use(s, "v", &bob, &e, &err), TRINE_EPERM);
+    store_destroy(&s);
 }
 END_TEST
 
@@ -787,6 +961,11 @@ Suite *store_suite(void)
     tcase_add_test(tc, store_persist_and_reload);
     tcase_add_test(tc, store_damaged_files_skipped);
     tcase_add_test(tc, store_write_failure_changes_nothing);
+    tcase_add_test(tc, store_approvals_bind_program_and_slot);
+    tcase_add_test(tc, store_revoke_takes_effect);
+    tcase_add_test(tc, store_reserve_release);
+    tcase_add_test(tc, store_usage_per_caller);
+    tcase_add_test(tc, store_v1_grants_dropped);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -39,9 +39,13 @@ START_TEST(wire_round_trips)
     reqs[1] = (wire_request_t){.version = WIRE_VERSION, .id = 1, .op = WIRE_OP_STATUS};
     reqs[2] = (wire_request_t){.version = WIRE_VERSION, .id = 2, .op = WIRE_OP_LS};
     reqs[3] = (wire_request_t){.version = WIRE_VERSION, .id = 3, .op = WIRE_OP_RM, .name = "w1"};
-    reqs[4] = (wire_request_t){
-        .version = WIRE_VERSION, .id = UINT64_MAX, .op = WIRE_OP_GRANT, .name = "w2"};
+    reqs[4] = (wire_request_t){.version = WIRE_VERSION,
+                               .id = UINT64_MAX,
+                               .op = WIRE_OP_GRANT,
+                               .name = "w2",
+                               .approval = {.program = {7, 8, 9}, .slot = "w2"}};
     strcpy(reqs[4].grantee.z85, pubkey);
+    strcpy(reqs[4].approval.outputs_to.z85, pubkey);
     reqs[5] = (wire_request_t){.version = WIRE_VERSION, .id = 5, .op = WIRE_OP_GET, .name = "y"};
     for (int i = 0; i < 6; i++) {
         void *buf;
@@ -55,6 +59,13 @@ START_TEST(wire_round_trips)
         ck_assert_uint_eq(got.id, reqs[i].id);
         ck_assert_str_eq(got.name, reqs[i].name);
         ck_assert_str_eq(got.grantee.z85, reqs[i].grantee.z85);
+        if (reqs[i].op == WIRE_OP_GRANT) {
+            ck_assert(!got.approval.any);
+            ck_assert_mem_eq(got.approval.program, reqs[i].approval.program,
+                             WIRE_PROGRAM_HASH_BYTES);
+            ck_assert_str_eq(got.approval.slot, "w2");
+            ck_assert_str_eq(got.approval.outputs_to.z85, pubkey);
+        }
         if (reqs[i].op == WIRE_OP_PUT) {
             ck_assert_int_eq(got.kind, WIRE_KIND_FIXED);
             ck_assert_uint_eq(got.frac, 13);
@@ -83,12 +94,22 @@ START_TEST(wire_job_requests)
                           .batch = 128,
                           .epochs = 3,
                           .prefix = "net-"};
+    wire_bind_t bind[2] = {{.names = {"x_a", "x_b"}, .count = 2}, {.names = {"w1"}, .count = 1}};
+    run.bind = bind;
+    run.nbind = 2;
+    strcpy(run.to.z85, pubkey);
     void *buf;
     size_t len;
     wire_request_t got;
     trine_err_t err = {0};
     ck_assert_int_eq(wire_request_encode(&buf, &len, &run), TRINE_OK);
     ck_assert_msg(decode(&got, buf, len, &err) == TRINE_OK, "%s", err.msg);
+    ck_assert_uint_eq(got.nbind, 2);
+    ck_assert_uint_eq(got.bind[0].count, 2);
+    ck_assert_str_eq(got.bind[0].names[1], "x_b");
+    ck_assert_str_eq(got.bind[1].names[0], "w1");
+    ck_assert_str_eq(got.to.z85, pubkey);
+    wire_request_clear(&got);
     ck_assert_int_eq(got.op, WIRE_OP_RUN);
     ck_assert_uint_eq(got.job, UINT64_MAX);
     ck_assert_uint_eq(got.program_len, sizeof program);
@@ -97,11 +118,37 @@ START_TEST(wire_job_requests)
     ck_assert_uint_eq(got.epochs, 3);
     ck_assert_str_eq(got.prefix, "net-");
     free(buf);
-    /* An empty prefix is allowed; a zero batch, epoch count or job id is not. */
+    /* An empty prefix, recipient and binding are allowed; a zero batch,
+     * epoch count or job id, a bad name or an empty bind entry are not. */
     run.prefix[0] = '\0';
+    run.to.z85[0] = '\0';
+    run.nbind = 0;
     ck_assert_int_eq(wire_request_encode(&buf, &len, &run), TRINE_OK);
     ck_assert_int_eq(decode(&got, buf, len, &err), TRINE_OK);
+    ck_assert_uint_eq(got.nbind, 0);
+    ck_assert_str_eq(got.to.z85, "");
     free(buf);
+    run.nbind = 1;
+    bind[0].count = 0;
+    ck_assert_int_eq(wire_request_encode(&buf, &len, &run), TRINE_OK);
+    ck_assert_int_eq(decode(&got, buf, len, &err), TRINE_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "bind entry 0 must be an array of 1 to"), "%s", err.msg);
+    ck_assert_ptr_null(got.bind);
+    free(buf);
+    bind[0].count = 1;
+    strcpy(bind[0].names[0], "../x");
+    ck_assert_int_eq(wire_request_encode(&buf, &len, &run), TRINE_OK);
+    ck_assert_int_eq(decode(&got, buf, len, &err), TRINE_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "'../x' is not a tensor name"), "%s", err.msg);
+    free(buf);
+    strcpy(run.to.z85, "short");
+    run.nbind = 0;
+    ck_assert_int_eq(wire_request_encode(&buf, &len, &run), TRINE_OK);
+    ck_assert_int_eq(decode(&got, buf, len, &err), TRINE_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "field 'to' must be an empty string or a 40-character"), "%s",
+                  err.msg);
+    free(buf);
+    run.to.z85[0] = '\0';
     static const struct {
         uint64_t job, batch, epochs;
         const char *part;
@@ -126,6 +173,48 @@ START_TEST(wire_job_requests)
         ck_assert_uint_eq(got.job, 42);
         free(buf);
     }
+}
+END_TEST
+
+
+/* A grant names a program and a slot, or neither (any program); revoke
+ * names a program or none (every approval). */
+START_TEST(wire_grant_revoke)
+{
+    wire_request_t q = {.version = WIRE_VERSION, .id = 3, .op = WIRE_OP_GRANT, .name = "w"};
+    strcpy(q.grantee.z85, pubkey);
+    void *buf;
+    size_t len;
+    wire_request_t got;
+    trine_err_t err;
+    q.approval.any = true;
+    ck_assert_int_eq(wire_request_encode(&buf, &len, &q), TRINE_OK);
+    ck_assert_msg(decode(&got, buf, len, &err) == TRINE_OK, "%s", err.msg);
+    ck_assert(got.approval.any);
+    free(buf);
+    strcpy(q.approval.slot, "x"); /* any program, yet a slot */
+    ck_assert_int_eq(wire_request_encode(&buf, &len, &q), TRINE_OK);
+    ck_assert_int_eq(decode(&got, buf, len, &err), TRINE_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "exactly when it names a program"), "%s", err.msg);
+    free(buf);
+    q.approval.any = false, q.approval.slot[0] = '\0'; /* a program, no slot */
+    ck_assert_int_eq(wire_request_encode(&buf, &len, &q), TRINE_OK);
+    ck_assert_int_eq(decode(&got, buf, len, &err), TRINE_EFORMAT);
+    free(buf);
+    strcpy(q.approval.slot, "no slot"); /* not a variable name */
+    ck_assert_int_eq(wire_request_encode(&buf, &len, &q), TRINE_OK);
+    ck_assert_int_eq(decode(&got, buf, len, &err), TRINE_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "input slot 'no slot'"), "%s", err.msg);
+    free(buf);
+    wire_request_t r = {.version = WIRE_VERSION, .id = 4, .op = WIRE_OP_REVOKE, .name = "w"};
+    strcpy(r.grantee.z85, pubkey);
+    r.approval.program[0] = 5;
+    ck_assert_int_eq(wire_request_encode(&buf, &len, &r), TRINE_OK);
+    ck_assert_msg(decode(&got, buf, len, &err) == TRINE_OK, "%s", err.msg);
+    ck_assert_int_eq(got.op, WIRE_OP_REVOKE);
+    ck_assert(!got.approval.any);
+    ck_assert_uint_eq(got.approval.program[0], 5);
+    free(buf);
 }
 END_TEST
 
@@ -474,22 +563,38 @@ START_TEST(reply_status_round_trips)
 }
 END_TEST
 
+static const wire_approval_t approvals[2] = {
+    {.grantee = {"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"}, .any = true},
+    {.grantee = {"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"},
+     .program = {1, 2, 255},
+     .slot = "w1",
+     .outputs_to = {"D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs"}},
+};
+
 static const wire_tensor_info_t infos[3] = {
     {.name = "x_train.0",
+     .approvals = approvals,
+     .napprovals = 2,
+     .owner = {"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"},
      .kind = WIRE_KIND_FIXED,
      .frac = 13,
      .ndim = 2,
      .shape = {60000, 784},
      .mine = true,
      .grants = 2},
-    {.name = "w1", .kind = WIRE_KIND_INT, .ndim = 1, .shape = {1}},
+    {.name = "w1",
+     .kind = WIRE_KIND_INT,
+     .ndim = 1,
+     .shape = {1},
+     .owner = {"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"}},
     {.name = "img-batch",
      .kind = WIRE_KIND_FIXED,
      .frac = 62,
      .ndim = 4,
      .shape = {64, 3, 32, 32},
      .mine = true,
-     .grants = UINT32_MAX},
+     .grants = UINT32_MAX,
+     .owner = {"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"}},
 };
 
 static void info_eq(const wire_tensor_info_t *got, const wire_tensor_info_t *want)
@@ -518,6 +623,16 @@ START_TEST(reply_ls_round_trips)
             info_eq(&got.list[j], &infos[j]);
             ck_assert(got.list[j].mine == infos[j].mine);
             ck_assert_uint_eq(got.list[j].grants, infos[j].grants);
+            ck_assert_str_eq(got.list[j].owner.z85, infos[j].owner.z85);
+            ck_assert_uint_eq(got.list[j].napprovals, infos[j].napprovals);
+            for (size_t k = 0; k < infos[j].napprovals; k++) {
+                const wire_approval_t *a = &got.list[j].approvals[k], *w = &approvals[k];
+                ck_assert(a->any == w->any);
+                ck_assert_mem_eq(a->program, w->program, sizeof a->program);
+                ck_assert_str_eq(a->slot, w->slot);
+                ck_assert_str_eq(a->grantee.z85, w->grantee.z85);
+                ck_assert_str_eq(a->outputs_to.z85, w->outputs_to.z85);
+            }
         }
         wire_reply_clear(&got);
         ck_assert_ptr_null(got.list);
@@ -753,8 +868,9 @@ END_TEST
 static void ls_entry_except(builder_t *b, size_t pairs, const char *omit)
 {
     msgpack_pack_map(&b->pk, pairs);
-    static const char *const names[] = {"name", "kind", "frac", "shape", "mine", "grants"};
-    for (size_t i = 0; i < 6; i++) {
+    static const char *const names[] = {"name", "kind",  "frac",     "shape",
+                                        "mine", "grants", "owner", "approvals"};
+    for (size_t i = 0; i < 8; i++) {
         if (strcmp(names[i], omit) == 0)
             continue;
         switch (i) {
@@ -766,6 +882,11 @@ static void ls_entry_except(builder_t *b, size_t pairs, const char *omit)
             msgpack_pack_uint64(&b->pk, 4);
             break;
         case 4: boolean(b, "mine", true); break;
+        case 6: str(b, "owner", "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"); break;
+        case 7:
+            key(b, "approvals");
+            msgpack_pack_array(&b->pk, 0);
+            break;
         default: uint(b, names[i], 0);
         }
     }
@@ -780,8 +901,8 @@ static void ls_case(const char *omit, const char *value, uint64_t number, const 
     reply_start(&b, 4, true);
     key(&b, "tensors");
     msgpack_pack_array(&b.pk, 2);
-    ls_entry_except(&b, 6, "");
-    ls_entry_except(&b, 6, omit);
+    ls_entry_except(&b, 8, "");
+    ls_entry_except(&b, 8, omit);
     if (value)
         str(&b, omit, value);
     else
@@ -797,11 +918,11 @@ START_TEST(reply_bad_ls)
     reply_start(&b, 3, true);
     reply_expect(&b, WIRE_OP_LS, TRINE_EFORMAT, "ls reply lacks field 'tensors'");
     reply_start(&b, 4, true), key(&b, "tensors"), msgpack_pack_array(&b.pk, 2);
-    ls_entry_except(&b, 6, "");
+    ls_entry_except(&b, 8, "");
     msgpack_pack_str_with_body(&b.pk, "w2", 2);
     reply_expect(&b, WIRE_OP_LS, TRINE_EFORMAT, "a tensor entry must be a map");
     reply_start(&b, 4, true), key(&b, "tensors"), msgpack_pack_array(&b.pk, 1);
-    ls_entry_except(&b, 5, "grants");
+    ls_entry_except(&b, 7, "grants");
     reply_expect(&b, WIRE_OP_LS, TRINE_EFORMAT, "tensor entry lacks field 'grants'");
     ls_case("grants", "many", 0, "'grants' must be an unsigned integer <= 4294967295");
     ls_case("grants", NULL, 1ULL << 32, "'grants' must be an unsigned integer <= 4294967295");
@@ -812,6 +933,8 @@ START_TEST(reply_bad_ls)
     ls_case("name", NULL, 1, "field 'name' must be a string");
     ls_case("frac", NULL, 1, "field 'frac' must be an unsigned integer <= 0"); /* int entry */
     ls_case("shape", NULL, 4, "field 'shape' must be an array of 1 to 4 extents");
+    ls_case("owner", "someone", 0, "field 'owner' must be a 40-character Z85 public key");
+    ls_case("approvals", "all", 0, "field 'approvals' must be an array of 4 strings");
 }
 END_TEST
 
@@ -1245,6 +1368,7 @@ Suite *wire_suite(void)
     Suite *s = suite_create("wire");
     TCase *tc = tcase_create("requests");
     tcase_add_test(tc, wire_round_trips);
+    tcase_add_test(tc, wire_grant_revoke);
     tcase_add_test(tc, wire_truncated_everywhere);
     tcase_add_test(tc, wire_hostile_lengths);
     tcase_add_test(tc, wire_bad_envelopes);

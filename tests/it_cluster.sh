@@ -59,10 +59,16 @@ expect_fail "refused this client's key" "$trine" -c "$dir/cluster.ini" -i "$work
 expect_fail "only its owner can reveal" O reveal w
 expect_fail "only its owner can remove" O rm w
 [ -z "$(O ls)" ] || fail "the other client sees w before a grant"
-expect_fail "not an allowed client" T grant w "$work/stranger.pub"
-T grant w "$dir/keys/other.pub" >/dev/null || fail "grant"
-O ls | grep -q "^w .*granted to you" || fail "the grantee does not see w"
-expect_fail "may use it in programs but only its owner can reveal it" O reveal w
+printf 'batch x\ninput w\noutput y = matmul(x, w)\n' >"$work/wx.prog"
+expect_fail "not an allowed client" T grant w "$work/stranger.pub" --program "$work/wx.prog"
+T grant w "$dir/keys/other.pub" >/dev/null 2>&1
+[ $? = 2 ] || fail "a grant naming no program is not a usage error"
+T grant w "$dir/keys/other.pub" --program "$work/wx.prog" >/dev/null || fail "grant"
+O ls | grep -q "^w .*approved for you" || fail "the grantee does not see w"
+O ls | grep -q "may run program [0-9a-f]*\.\.\. with it as input 'w'" ||
+    fail "the grantee does not see what it may run: $(O ls)"
+T ls | grep -q "may run program" || fail "the owner does not see the approval: $(T ls)"
+expect_fail "it approved programs that may read it, but only its owner can reveal it" O reveal w
 T reveal w -o "$work/w.out.npy" && "$npy" cmp "$work/w.npy" "$work/w.out.npy" 0.0001 >/dev/null ||
     fail "owner reveal after grant"
 expect_fail "no tensor named 'nope'" T reveal nope

@@ -32,25 +32,28 @@ d=$work/data
     "$npy" gen f1 35 "$d/long.npy" 3000 20 && "$npy" gen f8 36 "$d/kf.npy" 50 7 &&
     "$npy" gen i8 37 "$d/ki.npy" 3 4 5 || fail gen
 names="x w b v long kf ki"
-share_all() {
-    local t
-    for t in $names; do T share $t "$d/$t.npy" >/dev/null || fail "share $t"; done
-    for t in w b v; do T grant $t "$dir/keys/other.pub" >/dev/null || fail "grant $t"; done
-}
-share_all
-mkdir -p "$work/before"
-for t in $names; do T reveal $t -o "$work/before/$t.npy" >/dev/null || fail "reveal $t"; done
-T ls >"$work/ls.before" || fail "ls"
-O ls >"$work/ls.other.before" || fail "ls as other"
-[ "$(wc -l <"$work/ls.before")" = 7 ] && [ "$(wc -l <"$work/ls.other.before")" = 3 ] ||
-    fail "ls before the faults: $(cat "$work/ls.before")"
-
 cat >"$work/net.prog" <<'EOF'
 batch x
 input w b v
 h = relu(matmul(x, w) + b)
 output y = matmul(h, v)
 EOF
+share_all() {
+    local t
+    for t in $names; do T share $t "$d/$t.npy" >/dev/null || fail "share $t"; done
+    for t in w b v; do
+        T grant $t "$dir/keys/other.pub" --program "$work/net.prog" >/dev/null || fail "grant $t"
+    done
+}
+share_all
+mkdir -p "$work/before"
+for t in $names; do T reveal $t -o "$work/before/$t.npy" >/dev/null || fail "reveal $t"; done
+T ls >"$work/ls.before" || fail "ls"
+O ls >"$work/ls.other.before" || fail "ls as other"
+[ "$(grep -c '^[^ ]' "$work/ls.before")" = 7 ] &&
+    [ "$(grep -c '^[^ ]' "$work/ls.other.before")" = 3 ] ||
+    fail "ls before the faults: $(cat "$work/ls.before")"
+
 "$trine" run "$work/net.prog" --plaintext --dir "$d" --batch 8 --prefix plain- >/dev/null ||
     fail "plaintext run"
 

@@ -31,6 +31,8 @@
 typedef struct {
     void *sock;
     uint64_t next_id;
+    wire_bind_t bind[HOLD_MAX]; /* each input reads the tensor of its name */
+    size_t nbind;
 } hold_t;
 
 /* Sends q under a new id; 0 or -1. */
@@ -95,6 +97,11 @@ static int hold_program(hold_t *h, const char *path, void **buf, size_t *len)
                 rc = 0;
         if (rc)
             fprintf(stderr, "it_hold: no usable tensor '%s'\n", prog.vars[i].name);
+        else if (h->nbind == HOLD_MAX)
+            rc = -1, fprintf(stderr, "it_hold: more than %d inputs\n", HOLD_MAX);
+        else
+            h->bind[h->nbind] = (wire_bind_t){.count = 1},
+            snprintf(h->bind[h->nbind++].names[0], WIRE_NAME_MAX + 1, "%s", prog.vars[i].name);
     }
     if (rc == 0 && (prog_check_job(&prog, 1, &err) != TRINE_OK ||
                     prog_wire_encode(&prog, buf, len, &err) != TRINE_OK)) {
@@ -122,6 +129,8 @@ static int hold_jobs(hold_t *h, int party, int count, long ms, const void *prog,
         run.job = jobs[k];
         run.program = prog;
         run.program_len = len;
+        run.bind = h->bind;
+        run.nbind = h->nbind;
         snprintf(run.prefix, sizeof run.prefix, "hold%d-", k);
         if (hold_send(h, &run))
             return 1;
@@ -179,7 +188,7 @@ int main(int argc, char **argv)
         return 1;
     }
     void *ctx = zmq_ctx_new();
-    hold_t h = {zmq_socket(ctx, ZMQ_DEALER), 1};
+    hold_t h = {.sock = zmq_socket(ctx, ZMQ_DEALER), .next_id = 1};
     int zero = 0;
     zmq_setsockopt(h.sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(h.sock, ZMQ_CURVE_SERVERKEY, c.party_key[party].z85, KEYS_Z85_LEN);

@@ -56,10 +56,13 @@ printf 'batch x\ninput v\noutput y = matmul(x, v)\n' >"$work/shape.prog"
 expect_fail "line 3 col" T run "$work/shape.prog"
 expect_fail "would replace a stored tensor" T run "$work/net.prog" --batch 8 --prefix p-
 expect_fail "no tensor 'x'" O run "$work/net.prog"
-T grant w "$dir/keys/other.pub" >/dev/null && T grant b "$dir/keys/other.pub" >/dev/null &&
-    T grant v "$dir/keys/other.pub" >/dev/null || fail grant
+for t in w b v; do
+    T grant $t "$dir/keys/other.pub" --program "$work/net.prog" --batch 8 >/dev/null ||
+        fail "grant $t"
+done
 O share ox "$d/x.npy" >/dev/null || fail "other shares its own data"
-O run "$work/net.prog" --bind x=ox --prefix o- >/dev/null || fail "granted weights are usable"
+O run "$work/net.prog" --bind x=ox --prefix o- --batch 8 >/dev/null ||
+    fail "approved weights are usable"
 expect_fail "only its owner can reveal" O reveal w
 O reveal o-y >/dev/null || fail "the caller owns the outputs"
 expect_fail "only its owner can reveal" T reveal o-y

@@ -31,11 +31,21 @@ done
 "$lc" start "$dir" --timeout-ms 10000 >/dev/null || fail "local-cluster start"
 
 C() { local i=$1; shift; "$trine" -c "$dir/cluster.ini" -i "$dir/keys/c$i.key" "$@"; }
-# party0 and party1's tensor counts from status, as "N M".
-counts() { T status | sed -n 's/^party[01]  up .*, \([0-9]*\) tensors, .*/\1/p' | tr '\n' ' '; }
+# party0 and party1's tensor counts, as "N M": status counts the caller's
+# own, so they are summed over the test's client and c0 .. c(clients-1).
+one_count() { sed -n 's/^party[01]  up .*, \([0-9]*\) tensors of yours, .*/\1/p' | tr '\n' ' '; }
+counts() {
+    local a b n0=0 n1=0 i
+    for i in T $(seq 0 $((clients - 1))); do
+        if [ "$i" = T ]; then read -r a b <<<"$(T status | one_count)"
+        else read -r a b <<<"$(C "$i" status | one_count)"; fi
+        n0=$((n0 + ${a:-0})) n1=$((n1 + ${b:-0}))
+    done
+    echo "$n0 $n1 "
+}
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$(cat "$dir/pids/party$1.pid")/status"; }
 base=$(counts)
-[ "$(wc -w <<<"$base")" = 2 ] || fail "no tensor counts in status: $(T status)"
+[ -n "$(T status | one_count)" ] || fail "no tensor counts in status: $(T status)"
 
 cat >"$work/net.prog" <<'EOF'
 # one layer over a few rows; each client binds its own tensors

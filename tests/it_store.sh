@@ -36,8 +36,9 @@ d=$work/data
 "$npy" gen f1 31 "$d/x.npy" 24 10 && "$npy" gen f1 32 "$d/w.npy" 10 6 &&
     "$npy" gen i8 33 "$d/i.npy" 5 7 || fail gen
 for t in x w i; do T share $t "$d/$t.npy" >/dev/null || fail "share $t"; done
-T grant w "$dir/keys/other.pub" >/dev/null || fail "grant w"
 printf 'batch x\ninput w\noutput y = relu(matmul(x, w))\n' >"$work/net.prog"
+T grant w "$dir/keys/other.pub" --program "$work/net.prog" --batch 8 >/dev/null ||
+    fail "grant w"
 T run "$work/net.prog" --batch 8 --prefix p- >/dev/null || fail "run"
 for t in x w i p-y; do T reveal $t -o "$work/before-$t.npy" || fail "reveal $t"; done
 "$trine" run "$work/net.prog" --plaintext --dir "$d" --batch 8 --prefix plain- >/dev/null &&
@@ -60,10 +61,11 @@ for t in x w i p-y; do
     T reveal $t -o "$work/after-$t.npy" || fail "reveal $t after restart"
     "$npy" cmp "$work/before-$t.npy" "$work/after-$t.npy" 0 >/dev/null || fail "$t changed"
 done
-T ls | grep -q "^w .*owned, granted to 1 other client" || fail "the grant count is lost: $(T ls)"
-O ls | grep -q "^w .*granted to you" || fail "the grantee no longer sees w"
-O share ox "$d/x.npy" >/dev/null && O run "$work/net.prog" --bind x=ox --prefix o- >/dev/null ||
-    fail "the granted w is not usable after the restart"
+T ls | grep -q "may run program .* as input 'w'" || fail "the approval is lost: $(T ls)"
+O ls | grep -q "^w .*approved for you" || fail "the grantee no longer sees w"
+O share ox "$d/x.npy" >/dev/null &&
+    O run "$work/net.prog" --bind x=ox --prefix o- --batch 8 >/dev/null ||
+    fail "the approved w is not usable after the restart"
 expect_fail "only its owner can reveal" O reveal w
 T rm i >/dev/null || fail "rm i"
 [ ! -e "$store/party0/i.share" ] && [ ! -e "$store/party1/i.share" ] || fail "rm left i's files"

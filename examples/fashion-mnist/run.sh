@@ -202,7 +202,9 @@ logged M status
 for w in "${weights_a[@]}"; do
     logged M share "$w" "$model/$w.npy"
     stored_model+=("$w")
-    logged M grant "$w" "$cluster/keys/data.pub"
+    # exactly the two programs the data owner runs: classes, and logits
+    logged M grant "$w" "$cluster/keys/data.pub" --program "$here/network_a.prog"
+    logged M grant "$w" "$cluster/keys/data.pub" --program "$here/network_a_scores.prog"
 done
 for s in test one b128; do
     logged D share "${s}_x" "$d/${s}_x.npy"

@@ -40,8 +40,11 @@ static void fuzz_request(const uint8_t *data, size_t size)
     fuzz_same(again.program, again.program_len, q.program, q.program_len);
     FUZZ_CHECK(wire_request_encode(&b2, &n2, &again) == TRINE_OK);
     fuzz_same(b1, n1, b2, n2);
+    FUZZ_CHECK(again.nbind == q.nbind);
     free(b1);
     free(b2);
+    wire_request_clear(&q);
+    wire_request_clear(&again);
 }
 
 static void fuzz_frame(const uint8_t *data, size_t size)

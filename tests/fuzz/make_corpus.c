@@ -102,6 +102,8 @@ static bool corpus_wire(corpus_t *c, const void *program, size_t program_len)
     put_int.kind = WIRE_KIND_INT;
     put_int.ndim = 1;
     put_int.shape[0] = 6;
+    wire_bind_t corpus_bind[2] = {{.names = {"x_a", "x_b"}, .count = 2},
+                                  {.names = {"w1"}, .count = 1}};
     const wire_request_t reqs[] = {
         {.version = WIRE_VERSION, .id = 1, .op = WIRE_OP_STATUS},
         {.version = WIRE_VERSION, .id = 2, .op = WIRE_OP_LS},
@@ -110,7 +112,14 @@ static bool corpus_wire(corpus_t *c, const void *program, size_t program_len)
          .id = 4,
          .op = WIRE_OP_GRANT,
          .name = "w1",
-         .grantee = {"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"}},
+         .grantee = {"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"},
+         .approval = {.program = {1, 2, 3}, .slot = "w1"}},
+        {.version = WIRE_VERSION,
+         .id = 11,
+         .op = WIRE_OP_REVOKE,
+         .name = "w1",
+         .grantee = {"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"},
+         .approval = {.any = true}},
         {.version = WIRE_VERSION, .id = 5, .op = WIRE_OP_GET, .name = "net.out"},
         {.version = WIRE_VERSION,
          .id = 6,
@@ -120,7 +129,10 @@ static bool corpus_wire(corpus_t *c, const void *program, size_t program_len)
          .epochs = 1,
          .prefix = "net.",
          .program = program,
-         .program_len = program_len},
+         .program_len = program_len,
+         .bind = corpus_bind,
+         .nbind = 2,
+         .to = {"D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs"}},
         {.version = WIRE_VERSION, .id = 8, .op = WIRE_OP_JOB, .job = 9},
         {.version = WIRE_VERSION, .id = 9, .op = WIRE_OP_CANCEL, .job = 9},
         {.version = WIRE_VERSION, .id = 10, .op = WIRE_OP_COMMIT, .name = "x", .upload = 3},
