@@ -120,6 +120,7 @@ int verb_grant(const client_opts_t *opts, int argc, char **argv)
     int rc = grant_args(&o, argc, argv, "grant");
     if (rc >= 0)
         return rc;
+    rc = 0;
     wire_request_t q = {.op = WIRE_OP_GRANT};
     trine_err_t err;
     snprintf(q.name, sizeof q.name, "%s", o.name);
@@ -158,6 +159,7 @@ int verb_revoke(const client_opts_t *opts, int argc, char **argv)
     int rc = grant_args(&o, argc, argv, "revoke");
     if (rc >= 0)
         return rc;
+    rc = 0;
     wire_request_t q = {.op = WIRE_OP_REVOKE};
     trine_err_t err;
     snprintf(q.name, sizeof q.name, "%s", o.name);

@@ -21,11 +21,20 @@ void log_line(const log_t *log, log_level_t level, const char *fmt, ...)
     size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
     n += (size_t)snprintf(line + n, sizeof line - n, ".%03ldZ %s party%d: ", ts.tv_nsec / 1000000,
                           log_names[level], log->party);
+    char msg[sizeof line];
     va_list ap;
     va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof line - n, fmt, ap);
+    if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
+        msg[0] = '\0';
     va_end(ap);
-    n = m < 0 ? n : n + (size_t)m < sizeof line - 1 ? n + (size_t)m : sizeof line - 2;
+    /* Messages quote what clients sent (names in refusals): a control
+     * character is written as \xNN, so that no client forges a line. */
+    for (const unsigned char *c = (const unsigned char *)msg; *c && n < sizeof line - 5; c++) {
+        if (*c < 0x20 || *c == 0x7f)
+            n += (size_t)snprintf(line + n, 5, "\\x%02x", *c);
+        else
+            line[n++] = (char)*c;
+    }
     line[n++] = '\n';
     ssize_t w = write(STDERR_FILENO, line, n);
     (void)w; /* nowhere left to report a failing stderr */

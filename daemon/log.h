@@ -22,7 +22,9 @@ typedef struct {
     log_level_t level; /* lines below this level are dropped */
 } log_t;
 
-/* Writes one line at level (when at or above log->level). */
+/* Writes one line at level (when at or above log->level), to stderr, with
+ * every control character of the message (a newline in a name a client
+ * sent) written as \xNN: one call, one line. */
 void log_line(const log_t *log, log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #define NPY_MAGIC        "\x93NUMPY"
 #define NPY_MAGIC_LEN    6
@@ -704,9 +706,17 @@ trine_status_t plain_write_npy(const char *path, plain_dtype_t dtype, int ndim, 
     char header[256];
     size_t header_len =
         npy_format_header(header, sizeof header, plain_dtype_name(dtype), ndim, shape);
-    FILE *f = fopen(path, "wb");
+    /* Revealed values are secrets: a new file is made mode 0600, and a
+     * symlink planted at path is refused, not followed. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!f) {
-        return trine_err_set(err, TRINE_EIO, "%s: %s", path, strerror(errno));
+        int saved = errno;
+        if (fd >= 0)
+            close(fd);
+        return trine_err_set(err, TRINE_EIO, "%s: %s", path,
+                             saved == ELOOP ? "is a symbolic link; not written through it"
+                                            : strerror(saved));
     }
     trine_status_t st = TRINE_OK;
     if (fwrite(header, 1, header_len, f) != header_len) {

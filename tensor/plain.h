@@ -56,7 +56,9 @@ void plain_destroy(plain_t **p);
 TRINE_NODISCARD trine_status_t plain_read_npy(plain_t **out, const char *path, trine_err_t *err);
 
 /* Writes values as a version 1 .npy file. dtype is PLAIN_F8 (data is
- * double *), PLAIN_I8 (int64_t *) or PLAIN_U8 (uint64_t *). */
+ * double *), PLAIN_I8 (int64_t *) or PLAIN_U8 (uint64_t *). A new file
+ * is made mode 0600; a symbolic link at path is refused (TRINE_EIO), never
+ * written through. */
 TRINE_NODISCARD trine_status_t plain_write_npy(const char *path, plain_dtype_t dtype, int ndim,
                                                const size_t *shape, const void *data,
                                                trine_err_t *err);

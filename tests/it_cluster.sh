@@ -79,6 +79,8 @@ ok "stranger key refused; other client cannot reveal or rm; after grant it sees 
     { cat "$work/hostile.out"; fail "hostile messages"; }
 grep -q "rejected a" "$dir/logs/party0.log" || fail "no log line for a malformed request"
 T reveal w >/dev/null || fail "w lost after hostile messages"
+! grep -q "^FORGED" "$dir/logs/party0.log" || fail "a client's name forged a log line"
+grep -q 'x\\x0aFORGED' "$dir/logs/party0.log" || fail "the newline in a name is not escaped"
 ok "$(grep -c '^ok' "$work/hostile.out") malformed-message checks: error replies, log lines, party serves on"
 
 # ---- no secrets in logs --------------------------------------------------

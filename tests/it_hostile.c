@@ -3,8 +3,11 @@
  * the party keeps serving (and keeps what it stores). With "staged NAME",
  * instead: a put of NAME to party0 that is never committed (a client gone
  * mid-upload) is invisible to ls and get and is dropped after timeout_ms.
+ * With "jobid ID": this client, having learnt another client's job id
+ * (hex), cancels it and sends a run under it to party0; both must miss
+ * the other client's job (the caller gets not-found and a refusal).
  *
- *   it_hostile CLUSTER.ini CLIENT.key [staged NAME]
+ *   it_hostile CLUSTER.ini CLIENT.key [staged NAME | jobid ID]
  */
 #include "daemon/cluster.h"
 #include "daemon/keys.h"
@@ -54,6 +57,9 @@ static const hostile_t cases[] = {
       "unknown field 'bad'"),
     H("rm without a name", "\x83\xa1v\x01\xa2id\x07\xa2op\xa2rm", "lacks field 'name'"),
     H("bad tensor name", "\x84\xa1v\x01\xa2id\x07\xa2op\xa2rm\xa4name\xa3../", "tensor name"),
+    H("a name that would forge a log line",
+      "\x84\xa1v\x01\xa2id\x07\xa2op\xa2rm\xa4name\xb1x\nFORGED party0: ",
+      "tensor name"),
     H("put whose data does not match its shape",
       "\x88\xa1v\x01\xa2id\x07\xa2op\xa3put\xa4name\xa1x\xa4kind\xa3int\xa5shape\x92\x02\x02"
       "\xa4"
@@ -191,10 +197,27 @@ static int hostile_staged(void *sock, const cluster_t *c, const char *name)
     return failures;
 }
 
+/* Another client's job id, learnt: cancel and a run under it reach only
+ * this client's own (absent) job. */
+static int hostile_jobid(void *sock, uint64_t id)
+{
+    int failures = 0;
+    wire_request_t cancel = {.op = WIRE_OP_CANCEL, .job = id};
+    wire_reply_t r;
+    CHECK(hostile_request(sock, &cancel, &r) == 0 && r.code == TRINE_ENOENT,
+          "cancel of another client's job %016llx: %s", (unsigned long long)id, r.msg);
+    static const uint8_t junk[] = {0x80}; /* refused: the refusal goes to the peers */
+    wire_request_t run = {.op = WIRE_OP_RUN, .job = id, .batch = 1, .epochs = 1,
+                          .program = junk, .program_len = sizeof junk};
+    CHECK(hostile_request(sock, &run, &r) == 0 && r.code != TRINE_OK,
+          "a run under another client's job id is refused as this client's own: %s", r.msg);
+    return failures;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 3 && !(argc == 5 && !strcmp(argv[3], "staged"))) {
-        fprintf(stderr, "usage: it_hostile CLUSTER.ini CLIENT.key [staged NAME]\n");
+    if (argc != 3 && !(argc == 5 && (!strcmp(argv[3], "staged") || !strcmp(argv[3], "jobid")))) {
+        fprintf(stderr, "usage: it_hostile CLUSTER.ini CLIENT.key [staged NAME | jobid ID]\n");
         return 2;
     }
     cluster_t c;
@@ -215,7 +238,8 @@ int main(int argc, char **argv)
     keys_wipe(&secret);
     zmq_connect(sock, c.cfg.party[0].client);
     if (argc == 5) {
-        failures = hostile_staged(sock, &c, argv[4]);
+        failures = !strcmp(argv[3], "staged") ? hostile_staged(sock, &c, argv[4])
+                                              : hostile_jobid(sock, strtoull(argv[4], NULL, 16));
         zmq_close(sock);
         zmq_ctx_term(ctx);
         cluster_clear(&c);

@@ -5,6 +5,8 @@
  *                                                 (f8), in [-1, 1] (f1, float64 too)
  *                                                 or over all of int64 (i8)
  *   npy_tool cmp A.npy B.npy TOL                  same shape; |a-b| <= TOL each
+ *   npy_tool cat OUT.npy A.npy B.npy ...          float rows of A, then B, ... (same
+ *                                                 extents past the first)
  */
 #include "tensor/plain.h"
 #include "tensor/prg.h"
@@ -81,12 +83,54 @@ static int npy_cmp(char **argv)
     return rc;
 }
 
+static int npy_cat(int argc, char **argv)
+{
+    plain_t *in[8] = {0};
+    int n = argc - 3, rc = 1;
+    size_t shape[TENSOR_MAX_DIMS] = {0}, count = 0;
+    trine_err_t err;
+    if (n < 1 || n > 8)
+        return 2;
+    for (int k = 0; k < n; k++) {
+        if (plain_read_npy(&in[k], argv[3 + k], &err) != TRINE_OK || !in[k]->real) {
+            fprintf(stderr, "npy_tool: %s: %s\n", argv[3 + k], in[k] ? "not floats" : err.msg);
+            goto out;
+        }
+        if (k && (in[k]->ndim != in[0]->ndim ||
+                  memcmp(in[k]->shape + 1, in[0]->shape + 1, sizeof shape - sizeof shape[0]))) {
+            fprintf(stderr, "npy_tool: %s: other extents past the first\n", argv[3 + k]);
+            goto out;
+        }
+        count += in[k]->count;
+    }
+    for (int d = 1; d < in[0]->ndim; d++)
+        shape[d] = in[0]->shape[d];
+    double *d = malloc(count * sizeof *d), *at = d;
+    for (int k = 0; d && k < n; k++) {
+        memcpy(at, in[k]->real, in[k]->count * sizeof *d);
+        at += in[k]->count;
+        shape[0] += in[k]->shape[0];
+    }
+    if (d && plain_write_npy(argv[2], PLAIN_F8, in[0]->ndim, shape, d, &err) == TRINE_OK)
+        rc = 0;
+    else
+        fprintf(stderr, "npy_tool: %s\n", d ? err.msg : "out of memory");
+    free(d);
+out:
+    for (int k = 0; k < n; k++)
+        plain_destroy(&in[k]);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 4 && argc <= 11 && !strcmp(argv[1], "cat"))
+        return npy_cat(argc, argv);
     if (argc >= 6 && !strcmp(argv[1], "gen"))
         return npy_gen(argc, argv);
     if (argc == 5 && !strcmp(argv[1], "cmp"))
         return npy_cmp(argv);
-    fprintf(stderr, "usage: npy_tool gen f8|i8 SEED OUT.npy D0 [D1 ...] | cmp A.npy B.npy TOL\n");
+    fprintf(stderr, "usage: npy_tool gen f8|i8 SEED OUT.npy D0 [D1 ...] | cmp A.npy B.npy TOL | "
+                    "cat OUT.npy A.npy [B.npy ...]\n");
     return 2;
 }
