@@ -67,3 +67,11 @@ atleast 29000000 "$(val batch128_bytes)" || fail "batch 128 sends $(val batch128
 atleast 500000 "$(val batch1_bytes)" || fail "batch 1 sends $(val batch1_bytes) bytes an image"
 grep -q "^Network A on 1024 test images: private" <<<"$out" || fail "no summary: $out"
 ok "run.sh --quick in $((t1 - t0)) s: inference $(val infer_private_accuracy) private vs $(val infer_plain_accuracy) plaintext (agree $(val infer_agree)), training $(val train_private_accuracy) vs $(val train_plain_accuracy), logistic regression $(val logreg_private_accuracy) vs $(val logreg_plain_accuracy); batch 1 $(val batch1_ms) ms, $(val batch1_bytes) bytes"
+
+# ---- examples/marketplace: two data owners' rows train one model ----------
+out=$("$src/examples/marketplace/run.sh" --rows 1000 --epochs 1 2>&1) || fail "marketplace: $out"
+grep -q "copy program: refused" <<<"$out" && grep -q "batch 1 (per-row gradients): refused" <<<"$out" ||
+    fail "marketplace: the model owner was not refused: $out"
+diff=$(sed -n 's/.*(\([-+][0-9.]*\) points).*/\1/p' <<<"$out")
+within "$diff" 1 || fail "marketplace: private training $diff points from plaintext: $out"
+ok "examples/marketplace: two owners' 2000 rows train one model, $diff points from plaintext; the model owner's copy and batch-1 runs refused"

@@ -1,11 +1,12 @@
 /* fmnist.c — the Fashion-MNIST example's data tool: IDX files to .npy,
  * seeded initial weights, and accuracy of predictions. No numpy needed.
  *
- *   fmnist idx IMAGES.idx LABELS.idx OUTDIR PREFIX [--limit N] [--classes A,B]
+ *   fmnist idx IMAGES.idx LABELS.idx OUTDIR PREFIX [--skip K] [--limit N] [--classes A,B]
  *       raw (decompressed) IDX files, '-' for stdin, to OUTDIR/PREFIX_x.npy
  *       (float64 [N,784], pixel / 255), PREFIX_y.npy (float64 one-hot [N,10];
  *       with --classes only images of classes A and B, [N,1] with 1 for B)
- *       and PREFIX_labels.npy (int64 [N]: the class, or 0/1 with --classes)
+ *       and PREFIX_labels.npy (int64 [N]: the class, or 0/1 with --classes);
+ *       --skip passes over the first K images (of those classes)
  *   fmnist init OUTDIR SEED [--sizes 784,128,128,10]
  *       OUTDIR/w1.npy b1.npy ... for a fully connected network: hidden
  *       layers He-uniform, the last layer Glorot-uniform, biases zero
@@ -48,7 +49,7 @@
 #define FM_SEED_CONTEXT "fmnist init"
 
 static const char usage_text[] =
-    "usage: fmnist idx IMAGES.idx LABELS.idx OUTDIR PREFIX [--limit N] [--classes A,B]\n"
+    "usage: fmnist idx IMAGES.idx LABELS.idx OUTDIR PREFIX [--skip K] [--limit N] [--classes A,B]\n"
     "       fmnist init OUTDIR SEED [--sizes 784,128,128,10]\n"
     "       fmnist acc PRED.npy LABELS.npy\n"
     "       fmnist agree A.npy B.npy\n"
@@ -180,12 +181,15 @@ static int cmd_idx(int argc, char **argv)
     if (argc < 6)
         return usage_error("idx wants IMAGES.idx LABELS.idx OUTDIR PREFIX");
     const char *images = argv[2], *labels = argv[3], *dir = argv[4], *prefix = argv[5];
-    long long limit = 0;
+    long long limit = 0, skip = 0;
     int cls[2] = {-1, -1};
     for (int i = 6; i < argc; i++) {
         if (!strcmp(argv[i], "--limit") && i + 1 < argc) {
             if ((limit = parse_count(argv[++i], 1, 1ll << 40)) < 0)
                 return usage_error("--limit takes a whole number >= 1");
+        } else if (!strcmp(argv[i], "--skip") && i + 1 < argc) {
+            if ((skip = parse_count(argv[++i], 0, 1ll << 40)) < 0)
+                return usage_error("--skip takes a whole number >= 0");
         } else if (!strcmp(argv[i], "--classes") && i + 1 < argc) {
             char extra;
             if (sscanf(argv[++i], "%d,%d%c", &cls[0], &cls[1], &extra) != 2 || cls[0] < 0 ||
@@ -229,7 +233,7 @@ static int cmd_idx(int argc, char **argv)
     }
     for (size_t i = 0; i < im.count && (!limit || n < (size_t)limit); i++) {
         int c = lb.data[i];
-        if (two && c != cls[0] && c != cls[1])
+        if ((two && c != cls[0] && c != cls[1]) || (skip > 0 && skip--))
             continue;
         for (size_t k = 0; k < pixels; k++)
             x[n * pixels + k] = im.data[i * pixels + k] / 255.0;
