@@ -1324,9 +1324,98 @@ START_TEST(wire_hostile_types)
 }
 END_TEST
 
+/* The policy hash: the same op list hashes alike whatever the layout of
+ * its text and the shapes of its inputs; any change of an op, a constant,
+ * an output or a name changes it; batch and epochs count only for a
+ * program that mixes rows. */
+static void hash_of(uint8_t out[WIRE_PROGRAM_HASH_BYTES], const char *text, unsigned frac,
+                    uint64_t batch, uint64_t epochs)
+{
+    prog_t p = compile_ok(text);
+    trine_err_t err;
+    ck_assert_msg(prog_wire_policy_hash(out, &p, frac, batch, epochs, &err) == TRINE_OK, "%s",
+                  err.msg);
+    prog_clear(&p);
+}
+
+static bool hash_same(const char *a, const char *b, uint64_t batch_b, uint64_t epochs_b)
+{
+    uint8_t ha[WIRE_PROGRAM_HASH_BYTES], hb[WIRE_PROGRAM_HASH_BYTES];
+    hash_of(ha, a, 13, 128, 1);
+    hash_of(hb, b, 13, batch_b, epochs_b);
+    return memcmp(ha, hb, sizeof ha) == 0;
+}
+
+START_TEST(policy_hash)
+{
+    static const char *base = "batch x\ninput w b\noutput y = relu(matmul(x, w) + b)\n";
+    ck_assert(hash_same(base, "# the same\nbatch x\n\ninput w b\noutput y = relu( matmul(x,w)+b )\n",
+                        128, 1));
+    ck_assert(hash_same(base, base, 1, 7)); /* rows stay apart: batch, epochs count not */
+    static const char *other[] = {
+        "batch x\ninput w b\noutput y = matmul(x, w) + b\n",       /* no relu */
+        "batch x\ninput w b\noutput y = relu(matmul(x, w) - b)\n", /* another op */
+        "batch x\ninput b w\noutput y = relu(matmul(x, w) + b)\n", /* inputs swapped */
+        "batch x\ninput w c\noutput y = relu(matmul(x, w) + c)\n", /* a slot renamed */
+        "batch x\ninput w b\noutput z = relu(matmul(x, w) + b)\n", /* output renamed */
+        "batch x\ninput w b\noutput y = relu(matmul(x, w) + b)\noutput w\n",
+        "batch x\ninput w b\noutput y = relu(matmul(x, w) + b) * 1\n",
+    };
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+        ck_assert_msg(!hash_same(base, other[i], 128, 1), "%s hashes like the base", other[i]);
+    /* training mixes rows: batch and epochs are part of what is approved */
+    ck_assert(hash_same(train, train, 128, 1));
+    ck_assert(!hash_same(train, train, 1, 1));
+    ck_assert(!hash_same(train, train, 128, 2));
+    uint8_t h13[WIRE_PROGRAM_HASH_BYTES], h16[WIRE_PROGRAM_HASH_BYTES];
+    hash_of(h13, base, 13, 128, 1);
+    hash_of(h16, base, 16, 128, 1);
+    ck_assert(memcmp(h13, h16, sizeof h13) != 0);
+    /* shapes are the stored tensors': setting them changes nothing */
+    prog_t p = compile_ok(base);
+    trine_err_t err;
+    hash_of(h13, base, 13, 128, 1);
+    set_shape(&p, "x", 2, 5, 3, 0, 0);
+    set_shape(&p, "w", 2, 3, 4, 0, 0);
+    ck_assert_int_eq(prog_wire_policy_hash(h16, &p, 13, 128, 1, &err), TRINE_OK);
+    ck_assert(memcmp(h13, h16, sizeof h13) == 0);
+    prog_clear(&p);
+}
+END_TEST
+
+/* Rows stay apart through row-wise ops; sums, gradients and writes of
+ * inputs from the batch mix them. */
+START_TEST(mixes_rows)
+{
+    static const struct {
+        const char *text;
+        bool mixes;
+    } cases[] = {
+        {"batch x\ninput w b\noutput y = argmax(relu(matmul(x, w) + b))\n", false},
+        {"batch x\ninput k\noutput y = maxpool(relu(conv2d(x, k)), 2)\n", false},
+        {"batch x\noutput y = flatten(x) * 3\n", false},
+        {"batch x\noutput y = sum(x)\n", true},
+        {"batch x\ninput w\noutput y = matmul(t(x), w)\n", true},
+        {"batch x\ninput w\noutput y = matmul(w, x)\n", true},
+        {"batch x\noutput y = transpose(x)\n", true},
+        {"batch x\noutput y = reshape(x, [4, 4])\n", true},
+        {"input a b\noutput y = sum(a) + b\n", false}, /* no batch input at all */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        prog_t p = compile_ok(cases[i].text);
+        ck_assert_msg(prog_mixes_rows(&p) == cases[i].mixes, "%s", cases[i].text);
+        prog_clear(&p);
+    }
+    prog_t p = compile_ok(train);
+    ck_assert(prog_mixes_rows(&p));
+    prog_clear(&p);
+}
+END_TEST
+
 Suite *prog_text_suite(void)
 {
-    Suite *s = suite_create("prog_text");
+    
+Suite *s = suite_create("prog_text");
     TCase *tc = tcase_create("compile");
     tcase_add_test(tc, text_exact_ops);
     tcase_add_test(tc, text_numbers_fold);
@@ -1355,6 +1444,8 @@ Suite *prog_text_suite(void)
     tcase_add_test(tc, wire_iattr_lengths);
     tcase_add_test(tc, wire_hostile_structure);
     tcase_add_test(tc, wire_hostile_types);
+    tcase_add_test(tc, policy_hash);
+    tcase_add_test(tc, mixes_rows);
     suite_add_tcase(s, tc);
     return s;
 }

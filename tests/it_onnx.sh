@@ -59,6 +59,15 @@ done
 out=$(O infer --model "$work/a.public.onnx" --input "$work/x.npy" -o "$work/onnx.npy" --batch 16 2>&1) ||
     fail "infer --model a.public.onnx: $out"
 expect_fail "only its owner can reveal it" O reveal na.w1
+# The approval is for exactly that graph: Network A with one node changed
+# (no ReLU after the first layer), over the shared weights, is refused.
+printf 'batch x\ninput w1 b1 w2 b2 w3 b3\nh1 = matmul(x, w1) + b1\nh2 = relu(matmul(h1, w2) + b2)\noutput class = argmax(matmul(h2, w3) + b3)\n' \
+    >"$work/changed.prog"
+O share ox "$work/x.npy" >/dev/null || fail "share ox"
+binds=() && for w in w1 b1 w2 b2 w3 b3; do binds+=(--bind "$w=na.$w"); done
+expect_fail "tensor 'na.w1' belongs to client $(cat "$dir/keys/client.pub"), who has not approved program" \
+    O run "$work/changed.prog" --bind x=ox "${binds[@]}" --prefix changed-
+O rm ox >/dev/null || fail "rm ox"
 # The same weights through the native program, shared by the data owner.
 for w in w1 b1 w2 b2 w3 b3; do O share "$w" "$work/m/$w.npy" >/dev/null || fail "share $w"; done
 O infer --model "$src/examples/fashion-mnist/network_a.prog" --input "$work/x.npy" \

@@ -50,6 +50,18 @@ for p in 0 1; do
 done
 [ -z "$(ls -A "$store/party2")" ] || fail "party2, the helper, stored files: $(ls -A "$store/party2")"
 ok "shared x w i, granted w, ran p-y = relu(x w): one file each on party0 and party1, mode 600"
+# Outputs are fresh sharings: a copy of w does not hold w's share bytes.
+printf 'input w\noutput wc = reshape(w, [10, 6])\n' >"$work/copy.prog"
+T run "$work/copy.prog" --prefix c- >/dev/null || fail "copy w"
+share_bytes() { tail -c $((60 * 8 + 32)) "$1" | head -c $((60 * 8)); }
+for p in 0 1; do
+    cmp -s <(share_bytes "$store/party$p/w.share") <(share_bytes "$store/party$p/c-wc.share") &&
+        fail "party$p stored the copy of w with w's own share bytes"
+done
+T reveal c-wc -o "$work/c-wc.npy" >/dev/null && "$npy" cmp "$work/before-w.npy" "$work/c-wc.npy" 0 \
+    >/dev/null || fail "the copy is not w"
+T rm c-wc >/dev/null || fail "rm c-wc"
+ok "a copy of w is stored as a fresh sharing: same value, other share bytes on both parties"
 
 stop_all
 start_all
