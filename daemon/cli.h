@@ -85,6 +85,13 @@ int prog_compile_file(prog_t *prog, const char *path, const char *verb);
 int prog_binds_set(wire_bind_t *binds, const prog_t *prog, int var, const char *names,
                    const char *verb);
 
+/* Fills q->bind (allocated; the caller frees it) and q->nbind with one
+ * entry per input and batch input of prog, in variable order: binds[i]
+ * when binds is not NULL and binds[i] names tensors, else the variable's
+ * own name. Returns an exit code, printing why. */
+int prog_run_binds(wire_request_t *q, const prog_t *prog, const wire_bind_t *binds,
+                   const char *verb);
+
 /* cli_grant.c: grant and revoke. */
 int verb_grant(const client_opts_t *opts, int argc, char **argv);
 int verb_revoke(const client_opts_t *opts, int argc, char **argv);

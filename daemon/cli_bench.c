@@ -136,8 +136,11 @@ static int bench_calls(bench_run_t *b, const bench_item_t *it, bench_prog_t *bp,
         q.program = buf;
         q.program_len = len;
         snprintf(q.prefix, sizeof q.prefix, "%s", prefix);
+        if ((rc = prog_run_binds(&q, &bp->prog, NULL, "bench")) != 0)
+            break;
         uint64_t t0 = bench_now_ns();
         trine_status_t st = client_run(b->s.client, &q, b->s.res, NULL, NULL, &bench_cancel);
+        free(q.bind);
         double wall = (double)(bench_now_ns() - t0) / 1e9;
         if (st != TRINE_OK) {
             bench_progress_clear(b);

@@ -398,9 +398,7 @@ static int private_shapes(session_t *s, prog_t *prog, const wire_bind_t *binds,
     return 0;
 }
 
-/* The run's bind entries: one per input and batch input, in variable
- * order (allocated into q->bind; the caller frees it). */
-static int private_bind(wire_request_t *q, const prog_t *prog, const wire_bind_t *binds,
+int prog_run_binds(wire_request_t *q, const prog_t *prog, const wire_bind_t *binds,
                         const char *verb)
 {
     q->bind = calloc(prog->nvars ? prog->nvars : 1, sizeof *q->bind);
@@ -522,7 +520,7 @@ static int private_run(session_t *s, prog_t *prog, const wire_bind_t *binds, con
     }
     void *buf = NULL;
     size_t len;
-    if ((rc = private_bind(&q, prog, binds, verb)) != 0)
+    if ((rc = prog_run_binds(&q, prog, binds, verb)) != 0)
         return rc;
     if (prog_wire_encode(prog, &buf, &len, &err) != TRINE_OK) {
         fprintf(stderr, "trine %s: %s\n", verb, err.msg);
