@@ -47,6 +47,10 @@ static trine_status_t api_put(const api_t *api, const wire_request_t *q,
         return trine_err_set(err, TRINE_EINVAL,
                              "tensor '%s' has %u fractional bits; this cluster computes with %u",
                              q->name, q->frac, api->cluster->cfg.frac_bits);
+    trine_status_t st =
+        budget_client_bytes(api->budget, api->self, api->store, caller, 0, q->data_len, err);
+    if (st != TRINE_OK)
+        return st;
     tensor_t *t = tensor_new(q->ndim, q->shape);
     if (!t)
         return trine_err_set(err, TRINE_ENOMEM, "out of memory for tensor '%s' (%zu bytes)",
@@ -54,7 +58,7 @@ static trine_status_t api_put(const api_t *api, const wire_request_t *q,
     memcpy(t->data, q->data, q->data_len);
     /* Staged until the client commits it (store.h): a client that dies
      * between its puts to party0 and party1 leaves no half tensor. */
-    trine_status_t st = store_stage(api->store, q->name, caller, q->upload, q->kind,
+    st = store_stage(api->store, q->name, caller, q->upload, q->kind,
                                     q->kind == WIRE_KIND_FIXED ? q->frac : 0, &t,
                                     sock_now_ms() + api->cluster->cfg.timeout_ms, err);
     tensor_destroy(&t); /* wipes; NULL when the store took it */
@@ -119,6 +123,7 @@ static trine_status_t api_dispatch(const api_t *api, const wire_request_t *q,
     case WIRE_OP_JOB: jobs_progress(api->jobs, caller, q->job, r); return TRINE_OK;
     case WIRE_OP_CANCEL: return jobs_cancel(api->jobs, caller, q->job, err);
     case WIRE_OP_COMMIT: return store_commit(api->store, q->name, caller, q->upload, err);
+    case WIRE_OP_JOBS: return jobs_list(api->jobs, caller, r, err);
     }
     return trine_err_set(err, TRINE_EINVAL, "no such op");
 }
@@ -160,6 +165,6 @@ trine_status_t api_handle(const api_t *api, const keys_public_t *caller, const v
         snprintf(r.msg, sizeof r.msg, "%s", err.msg);
     }
     trine_status_t enc = wire_reply_encode(reply, reply_len, q.op, &r);
-    free(r.list);
+    wire_reply_clear(&r);
     return enc;
 }

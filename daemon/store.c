@@ -443,6 +443,18 @@ void store_usage(const store_t *s, size_t *tensors, uint64_t *bytes)
     *bytes = s->used;
 }
 
+void store_owner_usage(const store_t *s, const keys_public_t *owner, uint64_t *stored,
+                       uint64_t *staged)
+{
+    *stored = *staged = 0;
+    for (size_t i = 0; i < s->count; i++)
+        if (store_key_eq(&s->items[i]->owner, owner))
+            *stored += store_share_bytes(s->items[i]->share);
+    for (size_t i = 0; i < s->nstaged; i++)
+        if (store_key_eq(&s->staged[i]->rec.owner, owner))
+            *staged += store_share_bytes(s->staged[i]->rec.share);
+}
+
 /* One entry of the folder: loaded, removed (a temporary file) or skipped. */
 static void store_load_entry(store_t *s, const char *file, store_notice_fn skipped, void *arg,
                              size_t *loaded, size_t *nskipped)

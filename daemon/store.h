@@ -142,4 +142,9 @@ size_t store_list(const store_t *s, const keys_public_t *caller, store_entry_t *
  * of share data they and the staged uploads take against the limit. */
 void store_usage(const store_t *s, size_t *tensors, uint64_t *bytes);
 
+/* Reports the bytes of share data owner's stored tensors and its staged
+ * uploads take (limits.h bounds both). */
+void store_owner_usage(const store_t *s, const keys_public_t *owner, uint64_t *stored,
+                       uint64_t *staged);
+
 #endif

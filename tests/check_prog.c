@@ -465,7 +465,7 @@ START_TEST(check_attribute_errors)
     int f = input(&p, "f", 4, (size_t[]){1, 1, 3, 3});
     prog_op_t *o = op(&p, PROG_CONV2D, temp(&p, "y"), x, f);
     expect_err(&p, 0, TRINE_EFORMAT,
-               "line 1 col 1: conv2d: strides must be 1 to 2147483647, got 0 down, 0 across");
+               "line 1 col 1: conv2d: strides must be 1 to 65535, got 0 down, 0 across");
     o->iattr[PROG_CONV_SH] = 1;
     expect_err(&p, 0, TRINE_EFORMAT, "got 1 down, 0 across");
     o->iattr[PROG_CONV_SW] = 2;
@@ -477,7 +477,7 @@ START_TEST(check_attribute_errors)
         if (slot == PROG_CONV_SW)
             continue;
         o->iattr[slot] = -1;
-        expect_err(&p, 0, TRINE_EFORMAT, "conv2d: pads must be 0 to 2147483647, got top ");
+        expect_err(&p, 0, TRINE_EFORMAT, "conv2d: pads must be 0 to 65535, got top ");
         o->iattr[slot] = (int64_t)1 << 40;
         expect_err(&p, 0, TRINE_EFORMAT, "1099511627776");
         o->iattr[slot] = 5; /* a window may lie wholly in the padding */
@@ -497,14 +497,14 @@ START_TEST(check_attribute_errors)
         char want[160];
         set_pool(o, 0, 1);
         snprintf(want, sizeof want,
-                 "line 1 col 1: %s: the window must be 1 to 2147483647 each way, got 0x0", name);
+                 "line 1 col 1: %s: the window must be 1 to 65535 each way, got 0x0", name);
         expect_err(&p, 0, TRINE_EFORMAT, want);
         o->iattr[PROG_POOL_KH] = 2;
         expect_err(&p, 0, TRINE_EFORMAT, "got 2x0");
         o->iattr[PROG_POOL_KW] = 3;
         ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
         o->iattr[PROG_POOL_SW] = 0;
-        expect_err(&p, 0, TRINE_EFORMAT, "strides must be 1 to 2147483647, got 1 down, 0 across");
+        expect_err(&p, 0, TRINE_EFORMAT, "strides must be 1 to 65535, got 1 down, 0 across");
         o->iattr[PROG_POOL_SW] = 2;
         o->iattr[PROG_POOL_SH] = -2;
         expect_err(&p, 0, TRINE_EFORMAT, "got -2 down, 2 across");
