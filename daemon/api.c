@@ -148,9 +148,10 @@ trine_status_t api_handle(const api_t *api, const keys_public_t *caller, const v
             log_shape(shape + 1, q.ndim, q.shape), shape[0] = ' ';
         if (q.op == WIRE_OP_RUN || q.op == WIRE_OP_CANCEL)
             snprintf(shape, sizeof shape, " job %016llx", (unsigned long long)q.job);
-        /* JOB is polled for progress: a line each would drown the log */
+        /* JOB is polled for progress, JOBS by scripts: a line each would
+         * drown the log */
         log_line(api->log,
-                 q.op == WIRE_OP_JOB ? LOG_DEBUG : st == TRINE_OK ? LOG_INFO : LOG_WARN,
+                 q.op == WIRE_OP_JOB || q.op == WIRE_OP_JOBS ? LOG_DEBUG : st == TRINE_OK ? LOG_INFO : LOG_WARN,
                  "client %s: %s%s%s%s%s%s%s", who,
                  wire_op_name(q.op), q.name[0] ? " '" : "", q.name, q.name[0] ? "'" : "", shape,
                  st == TRINE_OK ? "" : " refused: ", st == TRINE_OK ? "" : err.msg);

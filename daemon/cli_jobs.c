@@ -74,6 +74,8 @@ int verb_cancel(const client_opts_t *opts, int argc, char **argv)
     if (!session_open(&s, opts, "cancel"))
         return TRINE_EXIT_FAIL;
     wire_request_t q = {.op = WIRE_OP_CANCEL, .job = id};
+    /* A party that stops a job tells the others, which may then answer
+     * that they run no such job: one cancel is enough. */
     bool everywhere = session_call(&s, 7u, &q) == TRINE_OK;
     int cancelled = 0, rc = 0;
     for (int p = 0; p < CONFIG_PARTIES; p++) {
@@ -83,10 +85,9 @@ int verb_cancel(const client_opts_t *opts, int argc, char **argv)
             rc = TRINE_EXIT_FAIL;
         }
     }
-    if (everywhere)
-        printf("job %016llx cancelled on all three parties\n", id);
-    else if (cancelled)
-        printf("job %016llx cancelled on %d of 3 parties\n", id, cancelled);
+    if (cancelled)
+        printf("job %016llx cancelled%s\n", id,
+               everywhere ? " on all three parties" : "; it stops on every party");
     else if (!rc)
         fprintf(stderr, "trine cancel: no job %016llx of yours runs (trine jobs lists them)\n",
                 id);
