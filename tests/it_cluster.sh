@@ -113,8 +113,8 @@ kill -KILL "$p1"
 t0=$(date +%s.%N)
 expect_fail "party1 (tcp://127.0.0.1:" T reveal w
 t1=$(date +%s.%N)
-for _ in $(seq 50); do grep -q "party1 .* went silent" "$dir/logs/party0.log" && break; sleep 0.1; done
-grep -q "party1 .* went silent" "$dir/logs/party0.log" || fail "party0 does not report party1 gone"
+for _ in $(seq 50); do grep -Eq "party1 .* (went silent|closed its connection)" "$dir/logs/party0.log" && break; sleep 0.1; done
+grep -Eq "party1 .* (went silent|closed its connection)" "$dir/logs/party0.log" || fail "party0 does not report party1 gone"
 T status | grep -q "^party1  down" || fail "status does not show party1 down"
 start_party 1
 wait_up || fail "party1 back is not up"
