@@ -19,7 +19,8 @@ typedef enum {
     CONFIG_IN_PARTY,
     CONFIG_IN_CLIENTS,
     CONFIG_IN_LOCAL,
-    CONFIG_IN_STORE
+    CONFIG_IN_STORE,
+    CONFIG_IN_LIMITS
 } config_in_t;
 
 static const struct {
@@ -30,11 +31,12 @@ static const struct {
     {"cluster", CONFIG_IN_CLUSTER, -1}, {"party0", CONFIG_IN_PARTY, 0},
     {"party1", CONFIG_IN_PARTY, 1},     {"party2", CONFIG_IN_PARTY, 2},
     {"clients", CONFIG_IN_CLIENTS, -1}, {"local", CONFIG_IN_LOCAL, -1},
-    {"store", CONFIG_IN_STORE, -1},
+    {"store", CONFIG_IN_STORE, -1},     {"limits", CONFIG_IN_LIMITS, -1},
 };
 
 #define CONFIG_SECTION_COUNT (sizeof config_sections / sizeof config_sections[0])
-#define CONFIG_EXPECTED      "expected [cluster], [party0]..[party2], [clients], [local], [store]"
+#define CONFIG_EXPECTED                                                                            \
+    "expected [cluster], [party0]..[party2], [clients], [local], [store], [limits]"
 
 typedef struct config_key config_key_t;
 
@@ -87,6 +89,20 @@ static const config_key_t config_keys[] = {
     {CONFIG_IN_CLIENTS, "allow", config_parse_path, NULL, 0, 0, CLUSTER_FIELD(clients_allow)},
     {CONFIG_IN_LOCAL, "secret_key", config_parse_path, "", 0, 0, CLUSTER_FIELD(secret_key)},
     {CONFIG_IN_STORE, "dir", config_parse_path, "", 0, 0, CLUSTER_FIELD(store_dir)},
+    /* Host-local like memory_limit; 0 derives a budget from the host's
+     * memory at start (daemon/limits.h). */
+    {CONFIG_IN_LIMITS, "job_memory", config_parse_size, "0", 0, UINT64_MAX,
+     CLUSTER_FIELD(job_memory)},
+    {CONFIG_IN_LIMITS, "jobs_memory", config_parse_size, "0", 0, UINT64_MAX,
+     CLUSTER_FIELD(jobs_memory)},
+    {CONFIG_IN_LIMITS, "client_jobs", config_parse_uint, "2", 1, CONFIG_JOBS_MAX,
+     CLUSTER_FIELD(client_jobs)},
+    {CONFIG_IN_LIMITS, "client_staged", config_parse_size, "256M", (uint64_t)1 << 20, UINT64_MAX,
+     CLUSTER_FIELD(client_staged)},
+    {CONFIG_IN_LIMITS, "client_stored", config_parse_size, "0", 0, UINT64_MAX,
+     CLUSTER_FIELD(client_stored)},
+    {CONFIG_IN_LIMITS, "job_max_ms", config_parse_uint, "86400000", 1000, 4000000000u,
+     CLUSTER_FIELD(job_max_ms)},
 };
 
 #define CONFIG_KEY_COUNT (sizeof config_keys / sizeof config_keys[0])

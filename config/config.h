@@ -23,6 +23,7 @@
 #define CONFIG_ENDPOINT_MAX 256  /* bytes of an endpoint with its NUL */
 #define CONFIG_PATH_MAX     4096 /* bytes of a resolved path with its NUL */
 #define CONFIG_LINE_MAX     197  /* libinih's fixed line buffer, less CR, LF and NUL */
+#define CONFIG_JOBS_MAX     4    /* jobs a party runs at once (JOBS_MAX in daemon/jobs.h) */
 
 typedef struct {
     char peer[CONFIG_ENDPOINT_MAX];   /* party-to-party endpoint, tcp://HOST:PORT */
@@ -42,6 +43,13 @@ typedef struct {
     char clients_allow[CONFIG_PATH_MAX];  /* [clients] allow: a .pub file or a folder of them */
     char secret_key[CONFIG_PATH_MAX];     /* [local] secret_key, resolved; "" when absent */
     char store_dir[CONFIG_PATH_MAX];      /* [store] dir, resolved; "" keeps shares in memory */
+    /* [limits], host-local: what one job or one client may take of a party */
+    uint64_t job_memory;    /* peak bytes of one job; 0: a quarter of the host's memory */
+    uint64_t jobs_memory;   /* peak bytes of all running jobs; 0: half the host's memory */
+    unsigned client_jobs;   /* jobs of one client at once, 1..CONFIG_JOBS_MAX */
+    uint64_t client_staged; /* bytes of one client's staged uploads */
+    uint64_t client_stored; /* bytes of one client's stored tensors; 0: memory_limit / 2 */
+    unsigned job_max_ms;    /* longest run of a job */
 } config_cluster_t;
 
 /* Reads and validates the INI file at path into *out. Returns TRINE_EIO when

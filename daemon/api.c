@@ -46,7 +46,9 @@ static trine_status_t api_status(const api_t *api, const keys_public_t *caller, 
     snprintf(r->cluster, sizeof r->cluster, "%s", api->cluster->cfg.name);
     snprintf(r->software, sizeof r->software, "%s", TRINE_VERSION);
     r->uptime_ms = sock_now_ms() - api->started_ms;
-    store_usage(api->store, caller, &tensors, &r->bytes);
+    uint64_t stored, staged;
+    store_usage(api->store, caller, &tensors, &stored, &staged);
+    r->bytes = stored + staged;
     r->tensors = tensors;
     r->memory_limit = api->cluster->cfg.memory_limit;
     for (int p = 0; p < CONFIG_PARTIES; p++)
@@ -65,6 +67,10 @@ static trine_status_t api_put(const api_t *api, const wire_request_t *q,
         return trine_err_set(err, TRINE_EINVAL,
                              "tensor '%s' has %u fractional bits; this cluster computes with %u",
                              q->name, q->frac, api->cluster->cfg.frac_bits);
+    trine_status_t st =
+        budget_client_bytes(api->budget, api->self, api->store, caller, 0, q->data_len, err);
+    if (st != TRINE_OK)
+        return st;
     tensor_t *t = tensor_new(q->ndim, q->shape);
     if (!t)
         return trine_err_set(err, TRINE_ENOMEM, "out of memory for tensor '%s' (%zu bytes)",
@@ -72,7 +78,7 @@ static trine_status_t api_put(const api_t *api, const wire_request_t *q,
     memcpy(t->data, q->data, q->data_len);
     /* Staged until the client commits it (store.h): a client that dies
      * between its puts to party0 and party1 leaves no half tensor. */
-    trine_status_t st = store_stage(api->store, q->name, caller, q->upload, q->kind,
+    st = store_stage(api->store, q->name, caller, q->upload, q->kind,
                                     q->kind == WIRE_KIND_FIXED ? q->frac : 0, &t,
                                     sock_now_ms() + api->cluster->cfg.timeout_ms, err);
     tensor_destroy(&t); /* wipes; NULL when the store took it */
@@ -151,6 +157,7 @@ static trine_status_t api_dispatch(const api_t *api, const wire_request_t *q,
     case WIRE_OP_JOB: jobs_progress(api->jobs, caller, q->job, r); return TRINE_OK;
     case WIRE_OP_CANCEL: return jobs_cancel(api->jobs, caller, q->job, err);
     case WIRE_OP_COMMIT: return store_commit(api->store, q->name, caller, q->upload, err);
+    case WIRE_OP_JOBS: return jobs_list(api->jobs, caller, r, err);
     }
     return trine_err_set(err, TRINE_EINVAL, "no such op");
 }
@@ -175,9 +182,10 @@ trine_status_t api_handle(const api_t *api, const keys_public_t *caller, const v
             log_shape(shape + 1, q.ndim, q.shape), shape[0] = ' ';
         if (q.op == WIRE_OP_RUN || q.op == WIRE_OP_CANCEL)
             snprintf(shape, sizeof shape, " job %016llx", (unsigned long long)q.job);
-        /* JOB is polled for progress: a line each would drown the log */
+        /* JOB is polled for progress, JOBS by scripts: a line each would
+         * drown the log */
         log_line(api->log,
-                 q.op == WIRE_OP_JOB ? LOG_DEBUG : st == TRINE_OK ? LOG_INFO : LOG_WARN,
+                 q.op == WIRE_OP_JOB || q.op == WIRE_OP_JOBS ? LOG_DEBUG : st == TRINE_OK ? LOG_INFO : LOG_WARN,
                  "client %s: %s%s%s%s%s%s%s", who,
                  wire_op_name(q.op), q.name[0] ? " '" : "", q.name, q.name[0] ? "'" : "", shape,
                  st == TRINE_OK ? "" : " refused: ", st == TRINE_OK ? "" : err.msg);

@@ -11,6 +11,7 @@
 #include "cluster.h"
 #include "jobs.h"
 #include "keys.h"
+#include "budget.h"
 #include "links.h"
 #include "log.h"
 #include "store.h"
@@ -24,6 +25,7 @@ typedef struct {
     store_t *store;
     const links_t *links;
     jobs_t *jobs;
+    const budget_t *budget;
     const log_t *log;
     uint64_t started_ms; /* sock_now_ms() at start, for uptime */
 } api_t;

@@ -102,6 +102,16 @@ int verb_revoke(const client_opts_t *opts, int argc, char **argv);
 int cli_policy_hash(uint8_t out[WIRE_PROGRAM_HASH_BYTES], const prog_t *prog, const cluster_t *c,
                     uint64_t batch, uint64_t epochs, const char *verb);
 
+/* Prints the caller's running jobs as the parties list them (JOBS), one
+ * line each: id, state, step, time, and which parties run it. Returns an
+ * exit code; failures are printed under the verb's name (not when verb is
+ * NULL: status has said which parties are down). */
+int session_print_jobs(session_t *s, const char *verb);
+
+/* The verbs of cli_jobs.c. */
+int verb_jobs(const client_opts_t *opts, int argc, char **argv);
+int verb_cancel(const client_opts_t *opts, int argc, char **argv);
+
 /* The verbs of cli_prog.c. */
 int verb_run(const client_opts_t *opts, int argc, char **argv);
 int verb_infer(const client_opts_t *opts, int argc, char **argv);

@@ -20,6 +20,7 @@ struct client {
     void *zctx;
     void *sock[CONFIG_PARTIES], *monitor[CONFIG_PARTIES];
     zmq_msg_t last[CONFIG_PARTIES]; /* the buffers replies point into */
+    bool closed[CONFIG_PARTIES];    /* the connection closed and is not made again yet */
     uint64_t next_id;
 };
 
@@ -37,7 +38,9 @@ static trine_status_t client_open(client_t *cl, int p, const keys_secret_t *secr
         !(cl->monitor[p] = sock_monitor_new(cl->zctx, s, monitor,
                                             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                                                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) ||
+                                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                                ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                                                ZMQ_EVENT_DISCONNECTED)) ||
         zmq_connect(s, cl->cluster->cfg.party[p].client))
         return trine_err_set(err, TRINE_EIO, "cannot set up the connection to party%d: %s", p,
                              zmq_strerror(zmq_errno()));
@@ -97,11 +100,25 @@ static void client_fail(client_result_t *r, trine_status_t code, const char *fmt
     va_end(ap);
 }
 
-/* A handshake failure reported by party p's monitor. */
+static void client_closed(client_t *cl, int p, client_result_t *r)
+{
+    client_fail(r, TRINE_EPEER,
+                "party%d (%s) closed the connection: its process ended or its host reset the "
+                "link",
+                p, cl->cluster->cfg.party[p].client);
+}
+
+/* A handshake failure, or the connection's end, reported by party p's
+ * monitor. A party whose process ends has its connections closed by the
+ * kernel: that is known at once, without waiting out timeout_ms. */
 static void client_on_monitor(client_t *cl, int p, client_result_t *r)
 {
     int event = sock_monitor_event(cl->monitor[p]);
-    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+    cl->closed[p] = event == ZMQ_EVENT_DISCONNECTED ||
+                    (cl->closed[p] && event != ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+    if (event == ZMQ_EVENT_DISCONNECTED)
+        client_closed(cl, p, r);
+    else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
         client_fail(r, TRINE_EPERM,
                     "party%d refused this client's key: it is not in the cluster's [clients] "
                     "allow list (give the operator your .pub file)",
@@ -112,7 +129,7 @@ static void client_on_monitor(client_t *cl, int p, client_result_t *r)
                     "be going down, or its public key in the cluster config is not the one it "
                     "runs with",
                     p, cl->cluster->cfg.party[p].client);
-    else if (event >= 0)
+    else if (event >= 0 && event != ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
         client_fail(r, TRINE_EPEER,
                     "party%d (%s): the CURVE handshake failed: is its public key in the "
                     "cluster config the one it runs with?",
@@ -169,7 +186,9 @@ static bool client_send(client_t *cl, int p, const wire_request_t *req, uint64_t
         client_fail(res, TRINE_ENOMEM, "out of memory encoding a request");
         return false;
     }
-    if (*len > cfg->max_message)
+    if (cl->closed[p])
+        client_closed(cl, p, res);
+    else if (*len > cfg->max_message)
         client_fail(res, TRINE_ELIMIT,
                     "the request to party%d is %zu bytes; the cluster accepts at most %llu "
                     "(max_message in %s)",
@@ -198,10 +217,15 @@ static int client_pollitems(const client_t *cl, unsigned waiting, zmq_pollitem_t
     return n;
 }
 
-/* Forgets the replies of the last call. */
+/* Forgets the replies of the last call, and reads the connection events
+ * since: whether a closed connection was made again. */
 static void client_reset(client_t *cl, client_result_t res[CONFIG_PARTIES])
 {
     for (int p = 0; p < CONFIG_PARTIES; p++) {
+        client_result_t ignored;
+        zmq_pollitem_t item = {cl->monitor[p], 0, ZMQ_POLLIN, 0};
+        while (zmq_poll(&item, 1, 0) > 0)
+            client_on_monitor(cl, p, &ignored);
         wire_reply_clear(&res[p].reply);
         memset(&res[p], 0, sizeof res[p]);
         zmq_msg_close(&cl->last[p]);

@@ -23,12 +23,16 @@ typedef struct {
     uint8_t route[256];
     size_t route_len;
     char prefix[WIRE_NAME_MAX + 1];
-    bool stopping; /* a STOP was sent */
+    bool stopping;                  /* a STOP was sent */
+    uint64_t started_ms, polled_ms; /* its request, the caller's last JOB (sock_now_ms) */
+    uint64_t memory;                /* its estimate (budget_job), held of jobs_memory */
+    unsigned begun;                 /* bit p: party p's BEGIN came */
 } jobs_slot_t;
 
 typedef struct {
     uint64_t job, at_ms;
     int from;
+    wire_frame_type_t type;
     zmq_msg_t head, body;
 } jobs_pending_t;
 
@@ -38,8 +42,10 @@ struct jobs {
     int self;
     links_t *links;
     store_t *store;
+    const budget_t *budget;
     const log_t *log;
     void *client;
+    uint64_t last_tick; /* sock_now_ms of the last jobs_tick */
     jobs_slot_t slot[JOBS_MAX];
     jobs_pending_t pending[JOBS_PENDING_MAX];
     size_t npending;
@@ -97,12 +103,20 @@ static void jobs_stop(jobs_t *j, jobs_slot_t *s, const char *why)
     zmq_send(s->pipe, why, strlen(why), 0);
 }
 
+/* A peer's BEGIN is its acceptance of the job (budget.h: accept_ms). */
+static void jobs_note_begin(jobs_slot_t *s, wire_frame_type_t type, int from)
+{
+    if (type == WIRE_FRAME_BEGIN)
+        s->begun |= 1u << from;
+}
+
 static void jobs_on_frame(void *arg, int from, const wire_frame_t *f, zmq_msg_t *head,
                           zmq_msg_t *body)
 {
     jobs_t *j = arg;
     jobs_slot_t *s = jobs_find(j, f->job);
     if (s) {
+        jobs_note_begin(s, f->type, from);
         jobs_to_thread(s, head, body);
         return;
     }
@@ -119,6 +133,7 @@ static void jobs_on_frame(void *arg, int from, const wire_frame_t *f, zmq_msg_t 
     jobs_pending_t *p = &j->pending[j->npending++];
     p->job = f->job;
     p->from = from;
+    p->type = f->type;
     p->at_ms = sock_now_ms();
     zmq_msg_init(&p->head);
     zmq_msg_init(&p->body);
@@ -127,13 +142,14 @@ static void jobs_on_frame(void *arg, int from, const wire_frame_t *f, zmq_msg_t 
 }
 
 jobs_t *jobs_new(void *zctx, const cluster_t *cluster, int self, links_t *links, store_t *store,
-                 const log_t *log, void *client)
+                 const budget_t *budget, const log_t *log, void *client)
 {
     jobs_t *j = calloc(1, sizeof *j);
     if (!j)
         return NULL;
     *j = (jobs_t){.zctx = zctx, .cluster = cluster, .self = self, .links = links,
-                  .store = store, .log = log, .client = client};
+                  .store = store, .budget = budget, .log = log, .client = client,
+                  .last_tick = sock_now_ms()};
     links_set_job_hook(links, jobs_on_frame, j);
     return j;
 }
@@ -309,6 +325,48 @@ static void jobs_hash(uint8_t out[WIRE_JOB_HASH_BYTES], const wire_request_t *q,
     crypto_generichash_final(&h, out, WIRE_JOB_HASH_BYTES);
 }
 
+/* The caller's jobs here, and the memory all running jobs hold. */
+static unsigned jobs_count(const jobs_t *j, const keys_public_t *caller, uint64_t *memory)
+{
+    unsigned n = 0;
+    *memory = 0;
+    for (int i = 0; i < JOBS_MAX; i++) {
+        const jobs_slot_t *s = &j->slot[i];
+        if (s->job) {
+            n += !strcmp(s->caller.z85, caller->z85);
+            *memory += s->memory;
+        }
+    }
+    return n;
+}
+
+/* The limits of budget.h a new job of caller must pass before it takes
+ * anything: the caller's job count, the job's memory, and (at P0 and P1)
+ * the quota of owner, who will own the outputs. */
+static trine_status_t jobs_admit(jobs_t *j, const keys_public_t *caller,
+                                 const keys_public_t *owner, const prog_t *prog, uint64_t batch,
+                                 uint64_t *need, trine_err_t *err)
+{
+    uint64_t held;
+    unsigned mine = jobs_count(j, caller, &held);
+    if (mine >= j->budget->client_jobs)
+        return trine_err_set(err, TRINE_ELIMIT,
+                             "party%d already runs %u jobs of yours, as many as one client may "
+                             "(client_jobs in [limits]); " JOBS_BUSY,
+                             j->self, mine);
+    uint64_t outputs;
+    trine_status_t st = budget_job(j->budget, j->self, prog, batch, held, need, &outputs, err);
+    if (st == TRINE_OK && j->self != 2)
+        st = budget_client_bytes(j->budget, j->self, j->store, owner, outputs, 0, err);
+    return st;
+}
+
+/* True once both other parties sent the job's BEGIN. */
+static bool jobs_accepted(const jobs_t *j, const jobs_slot_t *s)
+{
+    return (s->begun | 1u << j->self) == 7u;
+}
+
 /* One bind entry per input and batch input. */
 static trine_status_t jobs_check_bind(const prog_t *prog, const wire_request_t *q,
                                       trine_err_t *err)
@@ -325,7 +383,7 @@ static trine_status_t jobs_check_bind(const prog_t *prog, const wire_request_t *
 }
 
 static trine_status_t jobs_prepare(jobs_t *j, const keys_public_t *caller, const wire_request_t *q,
-                                   uint64_t key, job_params_t *p, trine_err_t *err)
+                                   uint64_t key, job_params_t *p, uint64_t *need, trine_err_t *err)
 {
     if (jobs_find(j, key) || jobs_recent(j, key))
         return trine_err_set(err, TRINE_EEXIST, "job id %016llx was used already",
@@ -343,11 +401,13 @@ static trine_status_t jobs_prepare(jobs_t *j, const keys_public_t *caller, const
         st = jobs_check_bind(&p->prog, q, err);
     if (st == TRINE_OK)
         st = prog_check_job(&p->prog, q->batch, err);
+    const keys_public_t *owner = q->to.z85[0] ? &q->to : caller;
+    if (st == TRINE_OK)
+        st = jobs_admit(j, caller, owner, &p->prog, q->batch, need, err);
     uint8_t policy[WIRE_PROGRAM_HASH_BYTES];
     if (st == TRINE_OK)
         st = prog_wire_policy_hash(policy, &p->prog, j->cluster->cfg.frac_bits, q->batch,
                                    q->epochs, err);
-    const keys_public_t *owner = q->to.z85[0] ? &q->to : caller;
     store_use_t use = {.program = policy, .to = owner};
     if (st == TRINE_OK && !(p->inputs = calloc(p->prog.nvars, sizeof *p->inputs)))
         st = trine_err_set(err, TRINE_ENOMEM, "out of memory");
@@ -373,6 +433,7 @@ trine_status_t jobs_run(jobs_t *j, const keys_public_t *caller, const wire_reque
         if (!j->slot[i].job)
             s = &j->slot[i];
     job_params_t p = {0};
+    uint64_t need = 0;
     trine_status_t st = TRINE_OK;
     if (!s)
         st = trine_err_set(err, TRINE_ELIMIT, "party%d already runs %d jobs; " JOBS_BUSY, j->self,
@@ -381,7 +442,7 @@ trine_status_t jobs_run(jobs_t *j, const keys_public_t *caller, const wire_reque
         st = trine_err_set(err, TRINE_EINVAL, "client routing id too long");
     uint64_t key = jobs_key(caller, q->job);
     if (st == TRINE_OK)
-        st = jobs_prepare(j, caller, q, key, &p, err);
+        st = jobs_prepare(j, caller, q, key, &p, &need, err);
     size_t nops = p.prog.nops; /* job_start takes the program */
     if (st == TRINE_OK)
         snprintf(s->prefix, sizeof s->prefix, "%s", q->prefix);
@@ -412,9 +473,13 @@ trine_status_t jobs_run(jobs_t *j, const keys_public_t *caller, const wire_reque
     memcpy(s->route, route, route_len);
     s->route_len = route_len;
     s->stopping = false;
+    s->started_ms = s->polled_ms = sock_now_ms();
+    s->memory = need;
+    s->begun = 0;
     /* Frames of this job that came before the request go first, in order. */
     for (size_t i = 0; i < j->npending;) {
         if (j->pending[i].job == key) {
+            jobs_note_begin(s, j->pending[i].type, j->pending[i].from);
             jobs_to_thread(s, &j->pending[i].head, &j->pending[i].body);
             jobs_pending_drop(j, i);
         } else {
@@ -431,18 +496,42 @@ trine_status_t jobs_run(jobs_t *j, const keys_public_t *caller, const wire_reque
     return TRINE_OK;
 }
 
-void jobs_progress(const jobs_t *j, const keys_public_t *caller, uint64_t id, wire_reply_t *r)
+void jobs_progress(jobs_t *j, const keys_public_t *caller, uint64_t id, wire_reply_t *r)
 {
     uint64_t key = jobs_key(caller, id);
-    const jobs_slot_t *s = jobs_find(j, key);
+    jobs_slot_t *s = jobs_find(j, key);
     r->state = WIRE_JOB_UNKNOWN;
     r->step = r->steps = 0;
     if (s) {
+        s->polled_ms = sock_now_ms();
         r->state = WIRE_JOB_RUNNING;
         job_progress(s->job, &r->step, &r->steps);
     } else if (jobs_recent(j, key)) {
         r->state = WIRE_JOB_DONE;
     }
+}
+
+trine_status_t jobs_list(const jobs_t *j, const keys_public_t *caller, wire_reply_t *r,
+                         trine_err_t *err)
+{
+    uint64_t held, now = sock_now_ms();
+    unsigned n = jobs_count(j, caller, &held);
+    r->njobs = 0;
+    if (n && !(r->jobs = calloc(n, sizeof *r->jobs)))
+        return trine_err_set(err, TRINE_ENOMEM, "out of memory listing jobs");
+    for (int i = 0; i < JOBS_MAX; i++) {
+        const jobs_slot_t *s = &j->slot[i];
+        if (!s->job || strcmp(s->caller.z85, caller->z85))
+            continue;
+        wire_job_info_t *o = &r->jobs[r->njobs++];
+        o->job = s->client_id; /* the id the client knows */
+        o->state = s->stopping ? WIRE_JOBS_STOPPING
+                   : jobs_accepted(j, s) ? WIRE_JOBS_RUNNING
+                                         : WIRE_JOBS_STARTING;
+        job_progress(s->job, &o->step, &o->steps);
+        o->elapsed_ms = now - s->started_ms;
+    }
+    return TRINE_OK;
 }
 
 trine_status_t jobs_cancel(jobs_t *j, const keys_public_t *caller, uint64_t id, trine_err_t *err)
@@ -574,6 +663,41 @@ void jobs_handle(jobs_t *j, const zmq_pollitem_t *items, int n)
     }
 }
 
+/* Stops the jobs past the time limits of budget.h. A main loop that did
+ * not run for longer than a heartbeat (stopped, starved of CPU) read no
+ * polls meanwhile: the callers get abandon_ms afresh. */
+static void jobs_watch(jobs_t *j, uint64_t now)
+{
+    const budget_t *l = j->budget;
+    bool gap = now - j->last_tick > j->cluster->cfg.heartbeat_ms;
+    j->last_tick = now;
+    for (int i = 0; i < JOBS_MAX; i++) {
+        jobs_slot_t *s = &j->slot[i];
+        char why[160], who[LOG_KEY_CHARS];
+        if (!s->job || s->stopping)
+            continue;
+        if (gap)
+            s->polled_ms = now;
+        if (!jobs_accepted(j, s) && now - s->started_ms >= l->accept_ms) {
+            snprintf(why, sizeof why,
+                     "party%d did not accept the job within %.1f s (did the client send it to "
+                     "all three parties?)",
+                     !(s->begun & 1u << ((j->self + 1) % 3)) ? (j->self + 1) % 3 : (j->self + 2) % 3,
+                     (double)l->accept_ms / 1000);
+            jobs_stop(j, s, why);
+        } else if (now - s->polled_ms >= l->abandon_ms) {
+            snprintf(why, sizeof why,
+                     "abandoned: its client %s stopped asking about it %.1f s ago; cancelled",
+                     log_key(who, &s->caller), (double)(now - s->polled_ms) / 1000);
+            jobs_stop(j, s, why);
+        } else if (now - s->started_ms >= l->job_max_ms) {
+            snprintf(why, sizeof why, "it ran for %.1f s, the most a job may (job_max_ms in [limits])",
+                     (double)(now - s->started_ms) / 1000);
+            jobs_stop(j, s, why);
+        }
+    }
+}
+
 void jobs_tick(jobs_t *j, uint64_t now)
 {
     for (size_t i = 0; i < j->npending;) {
@@ -588,14 +712,13 @@ void jobs_tick(jobs_t *j, uint64_t now)
             i++;
         }
     }
+    jobs_watch(j, now);
     for (int i = 0; i < JOBS_MAX; i++) {
         jobs_slot_t *s = &j->slot[i];
         for (int p = 0; s->job && p < CONFIG_PARTIES; p++)
             if (links_state(j->links, p) == WIRE_PEER_DOWN) {
-                char why[160];
-                snprintf(why, sizeof why, "party%d (%s) went silent for %.1f s", p,
-                         j->cluster->cfg.party[p].peer, (double)j->cluster->cfg.timeout_ms / 1000);
-                jobs_stop(j, s, why);
+                char why[TRINE_ERR_MSG_MAX];
+                jobs_stop(j, s, links_why_down(j->links, p, why, sizeof why));
             }
     }
 }

@@ -13,14 +13,19 @@
  * The main loop forwards between job threads and the party links. Job
  * frames that arrive before this party got the request (a peer was faster)
  * wait, at most timeout_ms and JOBS_PENDING_MAX of them. A job stops when a
- * peer goes silent (links_state), when the caller cancels it, or at
- * shutdown. At most JOBS_MAX jobs run at once.
+ * peer goes silent or its connection closes (links_state), when the caller
+ * cancels it, or at shutdown; and, by the limits of budget.h, when the
+ * other parties have not both accepted it (their BEGIN) within accept_ms,
+ * when its caller stopped polling it (JOB) for abandon_ms, or after
+ * job_max_ms. At most JOBS_MAX jobs run at once, client_jobs of one client,
+ * and each only when its memory estimate fits the party's budgets.
  */
 #ifndef TRINE_JOBS_H
 #define TRINE_JOBS_H
 
 #include "cluster.h"
 #include "keys.h"
+#include "budget.h"
 #include "links.h"
 #include "log.h"
 #include "store.h"
@@ -29,20 +34,21 @@
 #include <stdint.h>
 #include <zmq.h>
 
-#define JOBS_MAX         4
+#define JOBS_MAX         CONFIG_JOBS_MAX
 #define JOBS_PENDING_MAX 64
 
 /* Ends the message of a RUN refused (TRINE_ELIMIT) because JOBS_MAX jobs
- * run already; the other parties' replies quote it. Clients wait and send
+ * run already (or the caller's client_jobs, or the memory they leave); the other parties' replies quote it. Clients wait and send
  * the run again when they see it (client_run_wait), so keep it stable. */
 #define JOBS_BUSY "try again later"
 
 typedef struct jobs jobs_t;
 
 /* A table of no jobs. It registers itself as links' job hook; links, store,
- * log and the client socket (for deferred replies) must outlive it. */
+ * budget, log and the client socket (for deferred replies) must outlive
+ * it. */
 jobs_t *jobs_new(void *zctx, const cluster_t *cluster, int self, links_t *links, store_t *store,
-                 const log_t *log, void *client);
+                 const budget_t *budget, const log_t *log, void *client);
 
 /* Stops every job (their clients get the failure), wipes, frees *jobs and
  * sets it to NULL; accepts NULL. */
@@ -57,8 +63,14 @@ TRINE_NODISCARD trine_status_t jobs_run(jobs_t *jobs, const keys_public_t *calle
                                         size_t route_len, trine_err_t *err);
 
 /* The state of job id for a JOB request from caller (only the client that
- * started a job sees it). */
-void jobs_progress(const jobs_t *jobs, const keys_public_t *caller, uint64_t id, wire_reply_t *r);
+ * started a job sees it); the caller's poll keeps the job from being
+ * abandoned. */
+void jobs_progress(jobs_t *jobs, const keys_public_t *caller, uint64_t id, wire_reply_t *r);
+
+/* The caller's jobs here, for a JOBS request: r->jobs (allocated, freed
+ * by wire_reply_clear) and r->njobs. TRINE_ENOMEM. */
+TRINE_NODISCARD trine_status_t jobs_list(const jobs_t *jobs, const keys_public_t *caller,
+                                         wire_reply_t *r, trine_err_t *err);
 
 /* Stops job id at the request of caller; TRINE_ENOENT when caller runs no
  * such job here. */
@@ -73,7 +85,7 @@ int jobs_pollitems(const jobs_t *jobs, zmq_pollitem_t *items);
 void jobs_handle(jobs_t *jobs, const zmq_pollitem_t *items, int n);
 
 /* Drops job frames that waited too long; stops jobs whose peers went
- * silent. */
+ * silent or away, and jobs past the limits above. */
 void jobs_tick(jobs_t *jobs, uint64_t now_ms);
 
 #endif

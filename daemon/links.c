@@ -24,6 +24,7 @@ typedef struct {
     bool mismatch;                    /* its last hello differed */
     bool ever_up;                     /* for the log: "came up" once, "is back" later */
     bool reported;                    /* its absence has been logged since it was last heard */
+    bool closed;                      /* its connection closed and is not back yet */
     uint64_t last_heard;              /* ms, any frame from it */
     char why[TRINE_ERR_MSG_MAX + 64]; /* the mismatch, for clients */
 } links_peer_t;
@@ -167,10 +168,16 @@ static void links_on_monitor(links_t *l, int p)
     int event = sock_monitor_event(l->peer[p].monitor);
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         log_line(l->log, LOG_DEBUG, "link to party%d connected; sending hello", p);
+        l->peer[p].closed = false;
         links_send(l, p, WIRE_FRAME_HELLO, l->hello, l->hello_len);
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
-        log_line(l->log, LOG_DEBUG, "link to party%d disconnected", p);
+        /* The kernel closes a dead process's sockets: no need to wait out
+         * timeout_ms for what the connection says at once. */
+        if (l->peer[p].hello_ok && !l->peer[p].closed)
+            log_line(l->log, LOG_WARN, "party%d (%s) closed its connection: its process ended "
+                     "or its host reset the link", p, l->cluster->cfg.party[p].peer);
         l->peer[p].holds_ours = false;
+        l->peer[p].closed = true;
     } else if (event >= 0) {
         log_line(l->log, LOG_ERROR,
                  "party%d (%s) refused our handshake: its cluster config must list this "
@@ -359,9 +366,25 @@ wire_peer_t links_state(const links_t *l, int p)
         return WIRE_PEER_SELF;
     if (peer->mismatch)
         return WIRE_PEER_MISMATCH;
-    if (peer->hello_ok && sock_now_ms() - peer->last_heard < l->cluster->cfg.timeout_ms)
+    if (peer->hello_ok && !peer->closed &&
+        sock_now_ms() - peer->last_heard < l->cluster->cfg.timeout_ms)
         return WIRE_PEER_UP;
     return WIRE_PEER_DOWN;
+}
+
+const char *links_why_down(const links_t *l, int p, char *out, size_t cap)
+{
+    const links_peer_t *peer = &l->peer[p];
+    const char *ep = l->cluster->cfg.party[p].peer;
+    if (peer->closed)
+        snprintf(out, cap, "party%d (%s) closed its connection: its process ended or its host "
+                 "reset the link", p, ep);
+    else if (!peer->ever_up)
+        snprintf(out, cap, "party%d (%s) has not come up", p, ep);
+    else
+        snprintf(out, cap, "party%d (%s) went silent for %.1f s", p, ep,
+                 (double)(sock_now_ms() - peer->last_heard) / 1000);
+    return out;
 }
 
 const char *links_refusal(const links_t *l)

@@ -7,8 +7,9 @@
  * DEALER completes its handshake the party sends a hello (version, cluster
  * fingerprint and summary); after that, heartbeats every heartbeat_ms. A
  * peer is up once its hello matched ours and while it has been heard from
- * within timeout_ms; a hello that differs marks it mismatched, with the
- * difference logged, and the party refuses client work until it is fixed.
+ * within timeout_ms, and its DEALER's monitor has not seen the connection
+ * close; a hello that differs marks it mismatched, with the difference
+ * logged, and the party refuses client work until it is fixed.
  */
 #ifndef TRINE_LINKS_H
 #define TRINE_LINKS_H
@@ -60,8 +61,15 @@ void links_set_job_hook(links_t *links, links_job_fn fn, void *arg);
 TRINE_NODISCARD trine_status_t links_forward(links_t *links, int p, zmq_msg_t *head,
                                              zmq_msg_t *body);
 
-/* What party p looks like from here (WIRE_PEER_SELF for self). */
+/* What party p looks like from here (WIRE_PEER_SELF for self). A party
+ * whose connection closed (its process ended: the kernel closes or resets
+ * its sockets) is down at once, until its link is up again; one that goes
+ * silent without a word (a cut cable) after timeout_ms. */
 wire_peer_t links_state(const links_t *links, int p);
+
+/* Why party p is down, as a sentence naming it, in out (cap bytes);
+ * returns out. */
+const char *links_why_down(const links_t *links, int p, char *out, size_t cap);
 
 /* A sentence on why client work is refused (a mismatched peer), or NULL. */
 const char *links_refusal(const links_t *links);

@@ -574,18 +574,19 @@ size_t store_list(const store_t *s, const keys_public_t *caller, store_entry_t *
     return n;
 }
 
-void store_usage(const store_t *s, const keys_public_t *caller, size_t *tensors, uint64_t *bytes)
+void store_usage(const store_t *s, const keys_public_t *owner, size_t *tensors, uint64_t *stored,
+                 uint64_t *staged)
 {
     *tensors = 0;
-    *bytes = 0;
+    *stored = *staged = 0;
     for (size_t i = 0; i < s->count; i++)
-        if (store_key_eq(&s->items[i]->owner, caller)) {
+        if (store_key_eq(&s->items[i]->owner, owner)) {
             (*tensors)++;
-            *bytes += store_share_bytes(s->items[i]->share);
+            *stored += store_share_bytes(s->items[i]->share);
         }
     for (size_t i = 0; i < s->nstaged; i++)
-        if (s->staged[i]->rec.share && store_key_eq(&s->staged[i]->rec.owner, caller))
-            *bytes += store_share_bytes(s->staged[i]->rec.share);
+        if (s->staged[i]->rec.share && store_key_eq(&s->staged[i]->rec.owner, owner))
+            *staged += store_share_bytes(s->staged[i]->rec.share);
 }
 
 /* One entry of the folder: loaded, removed (a temporary file) or skipped. */

@@ -177,8 +177,10 @@ void store_release(store_t *s, const char *name, uint64_t job);
  * which may exceed cap (out may be NULL when cap is 0, to size the array). */
 size_t store_list(const store_t *s, const keys_public_t *caller, store_entry_t *out, size_t cap);
 
-/* Reports how many tensors caller owns and the bytes of share data they
- * and caller's staged uploads take. */
-void store_usage(const store_t *s, const keys_public_t *caller, size_t *tensors, uint64_t *bytes);
+/* Reports how many tensors owner has stored, the bytes of their shares,
+ * and the bytes of owner's staged uploads (the quotas of budget.h bound
+ * both). Reservations of job outputs hold no bytes. */
+void store_usage(const store_t *s, const keys_public_t *owner, size_t *tensors, uint64_t *stored,
+                 uint64_t *staged);
 
 #endif

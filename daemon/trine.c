@@ -41,7 +41,10 @@ static const verb_t verbs[] = {
      "                     defaults to the current directory and is made if missing"},
     {"status", verb_status, "status",
      "each party: up, version, uptime, your tensors and their bytes against its\n"
-     "                     memory limit, and how it sees the others"},
+     "                     memory limit, and how it sees the others; then your running jobs"},
+    {"jobs", verb_jobs, "jobs",
+     "your running jobs: id, state, step, time, and the parties that run it"},
+    {"cancel", verb_cancel, "cancel ID", "stop your running job ID on every party (nothing is stored)"},
     {"share", verb_share, "share NAME FILE.npy|FILE.csv",
      "read a tensor, encode floats in fixed point (integers stay integers), split\n"
      "                     it with a CSPRNG and store share 0 on party0, share 1 on party1"},
@@ -267,6 +270,7 @@ static int verb_status(const client_opts_t *opts, int argc, char **argv)
         }
         printf("\n");
     }
+    (void)session_print_jobs(&s, NULL);
     session_close(&s);
     return rc;
 }

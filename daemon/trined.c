@@ -10,6 +10,7 @@
 #include "cluster.h"
 #include "jobs.h"
 #include "keys.h"
+#include "budget.h"
 #include "links.h"
 #include "log.h"
 #include "sock.h"
@@ -25,9 +26,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
+
+/* A connection that has not finished its CURVE handshake this long after
+ * it was accepted is closed: idle connections cannot pile up and take
+ * every file descriptor (libzmq caps neither connections nor their rate). */
+#define TRINED_HANDSHAKE_MS 3000
 
 /* glibc's largest mmap threshold on 64 bits, and a trim threshold above it. */
 #define TRINED_MMAP_THRESHOLD (32 * 1024 * 1024)
@@ -156,13 +163,14 @@ static int trined_client_socket(void **out, void *zctx, const cluster_t *c, int 
 {
     const char *ep = c->cfg.party[self].client;
     int64_t maxmsg = (int64_t)c->cfg.max_message;
-    int one = 1, zero = 0;
+    int one = 1, zero = 0, handshake = TRINED_HANDSHAKE_MS;
     void *s = zmq_socket(zctx, ZMQ_ROUTER);
     *out = s;
     if (!s || zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
         zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, secret->z85, KEYS_Z85_LEN) != 0 ||
         zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN_CLIENT, strlen(ZAP_DOMAIN_CLIENT)) != 0 ||
         zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
+        zmq_setsockopt(s, ZMQ_HANDSHAKE_IVL, &handshake, sizeof handshake) != 0 ||
         zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero) != 0)
         return trine_err_set(err, TRINE_EIO, "cannot set up the client socket: %s",
                              zmq_strerror(zmq_errno()));
@@ -246,6 +254,37 @@ static store_t *trined_store(const cluster_t *c, int self, const log_t *log, tri
     return s;
 }
 
+static void trined_log_budget(const log_t *log, const budget_t *l)
+{
+    char job[LOG_BYTES_CHARS], jobs[LOG_BYTES_CHARS], host[LOG_BYTES_CHARS];
+    char staged[LOG_BYTES_CHARS], stored[LOG_BYTES_CHARS];
+    log_line(log, LOG_INFO,
+             "limits: %s a job, %s all jobs (host memory %s); a client: %u jobs, %s staged, %s "
+             "stored; a job: %.0f s at most, accepted within %.1f s, cancelled %.1f s after its "
+             "client's last poll",
+             log_bytes(job, l->job_memory), log_bytes(jobs, l->jobs_memory),
+             log_bytes(host, l->host_memory), l->client_jobs, log_bytes(staged, l->client_staged),
+             log_bytes(stored, l->client_stored), (double)l->job_max_ms / 1000,
+             (double)l->accept_ms / 1000, (double)l->abandon_ms / 1000);
+}
+
+/* Raises the soft limit on open files to the hard one: each connection is
+ * a descriptor, and the default soft limit (1024) is what a flood of
+ * connections runs into first. */
+static void trined_raise_nofile(const log_t *log)
+{
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) != 0)
+        return;
+    if (r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &r) != 0)
+            getrlimit(RLIMIT_NOFILE, &r);
+    }
+    log_line(log, LOG_INFO, "open files: at most %llu (connections each take one)",
+             (unsigned long long)r.rlim_cur);
+}
+
 static int trined_serve(const trined_opts_t *o, cluster_t *c, keys_secret_t *secret,
                         const keys_public_t *pub, log_t *log, int sigfd)
 {
@@ -256,10 +295,13 @@ static int trined_serve(const trined_opts_t *o, cluster_t *c, keys_secret_t *sec
     links_t *links = zap ? links_new(zctx, c, o->party, secret, pub, log, &err) : NULL;
     store_t *store = links ? trined_store(c, o->party, log, &err) : NULL;
     jobs_t *jobs = NULL;
+    budget_t budget;
+    budget_init(&budget, &c->cfg);
     if (store && trined_client_socket(&client, zctx, c, o->party, secret, &err) == TRINE_OK &&
-        (jobs = jobs_new(zctx, c, o->party, links, store, log, client))) {
+        (jobs = jobs_new(zctx, c, o->party, links, store, &budget, log, client))) {
         keys_wipe(secret);
-        api_t api = {c, o->party, store, links, jobs, log, sock_now_ms()};
+        api_t api = {c, o->party, store, links, jobs, &budget, log, sock_now_ms()};
+        trined_log_budget(log, &budget);
         log_line(log, LOG_INFO,
                  "trined %s serving cluster '%s' as party%d: peers on %s, clients "
                  "on %s, %zu client keys allowed",
@@ -362,6 +404,7 @@ int main(int argc, char **argv)
     }
     if (o.threads)
         openblas_set_num_threads(o.threads);
+    trined_raise_nofile(&log);
     rc = trined_serve(&o, &c, &secret, &pub, &log, sigfd);
     close(trined_sigpipe[0]);
     close(trined_sigpipe[1]);

@@ -153,6 +153,7 @@ static const struct {
     {WIRE_OP_CANCEL, "cancel", WIRE_F_JOB},
     {WIRE_OP_COMMIT, "commit", WIRE_F_NAME | WIRE_F_UPLOAD},
     {WIRE_OP_REVOKE, "revoke", WIRE_F_NAME | WIRE_F_GRANTEE | WIRE_F_APPROVE},
+    {WIRE_OP_JOBS, "jobs", 0},
 };
 #define WIRE_OP_COUNT (sizeof wire_ops / sizeof wire_ops[0])
 

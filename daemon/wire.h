@@ -41,7 +41,8 @@ typedef enum {
     WIRE_OP_JOB,        /* a running job's progress: job */
     WIRE_OP_CANCEL,     /* stop a running job: job */
     WIRE_OP_COMMIT,     /* make a staged put a stored tensor: name, upload */
-    WIRE_OP_REVOKE      /* withdraw approvals: name, grantee, approve */
+    WIRE_OP_REVOKE,     /* withdraw approvals: name, grantee, approve */
+    WIRE_OP_JOBS        /* the caller's running jobs: no fields */
 } wire_op_t;
 
 /* One approval of a tensor for another client (a grant): the grantee may
@@ -176,6 +177,19 @@ typedef enum {
     WIRE_JOB_UNKNOWN /* never started here, or forgotten */
 } wire_job_state_t;
 
+/* How a running job goes, as JOBS lists it. */
+typedef enum {
+    WIRE_JOBS_STARTING = 1, /* waiting for all three parties to accept it */
+    WIRE_JOBS_RUNNING,
+    WIRE_JOBS_STOPPING      /* cancelled or failed, its thread ending */
+} wire_jobs_state_t;
+
+typedef struct {
+    uint64_t job;
+    wire_jobs_state_t state;
+    uint64_t step, steps, elapsed_ms;
+} wire_job_info_t;
+
 /* A reply: the envelope, then the fields of the request's op. */
 typedef struct {
     uint32_t version;
@@ -200,6 +214,9 @@ typedef struct {
     /* job */
     wire_job_state_t state;
     uint64_t step, steps;
+    /* jobs: njobs entries in jobs, which the decoder allocates */
+    size_t njobs;
+    wire_job_info_t *jobs;
 } wire_reply_t;
 
 /* Encodes the reply to a request of op: the envelope and, when r->code is
@@ -209,8 +226,8 @@ TRINE_NODISCARD trine_status_t wire_reply_encode(void **buf, size_t *len, wire_o
                                                  const wire_reply_t *r);
 
 /* Decodes a reply to a request of op with the same checks as requests.
- * out->data points into buf; out->list is allocated: wire_reply_clear
- * frees it. A failure reply decodes successfully, with out->code set. */
+ * out->data points into buf; out->list and out->jobs are allocated:
+ * wire_reply_clear frees them. A failure reply decodes successfully, with out->code set. */
 TRINE_NODISCARD trine_status_t wire_reply_decode(wire_reply_t *out, wire_op_t op, const void *buf,
                                                  size_t len, trine_err_t *err);
 
@@ -219,7 +236,7 @@ TRINE_NODISCARD trine_status_t wire_reply_decode(wire_reply_t *out, wire_op_t op
 TRINE_NODISCARD trine_status_t wire_reply_id(uint64_t *id, const void *buf, size_t len,
                                              trine_err_t *err);
 
-/* Frees out->list; the rest of *out stays readable. */
+/* Frees out->list and out->jobs; the rest of *out stays readable. */
 void wire_reply_clear(wire_reply_t *out);
 
 /* ---- party to party -------------------------------------------------- */

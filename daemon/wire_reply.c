@@ -46,6 +46,7 @@ trine_status_t wire_code_of(const char *name, size_t len)
 
 static const char *const wire_peer_names[] = {"self", "up", "down", "mismatch"};
 static const char *const wire_job_states[] = {"running", "done", "unknown"};
+static const char *const wire_jobs_states[] = {"starting", "running", "stopping"};
 
 /* The run reply's per-peer counters, in wire order. */
 static const char *const wire_stats_arrays[] = {"sent", "recv", "msgs"};
@@ -93,6 +94,17 @@ static int wire_pack_info(msgpack_packer *pk, const wire_tensor_info_t *t)
               wire_pack_str(pk, a->slot) | wire_pack_str(pk, a->outputs_to.z85);
     }
     return rc;
+}
+
+static int wire_pack_job_info(msgpack_packer *pk, const wire_job_info_t *j)
+{
+    wire_jobs_state_t s = j->state >= WIRE_JOBS_STARTING && j->state <= WIRE_JOBS_STOPPING
+                              ? j->state
+                              : WIRE_JOBS_STOPPING;
+    return msgpack_pack_map(pk, 5) | wire_pack_kv_uint(pk, "job", j->job) |
+           wire_pack_kv_str(pk, "state", wire_jobs_states[s - 1]) |
+           wire_pack_kv_uint(pk, "step", j->step) | wire_pack_kv_uint(pk, "steps", j->steps) |
+           wire_pack_kv_uint(pk, "elapsed_ms", j->elapsed_ms);
 }
 
 static int wire_pack_body(msgpack_packer *pk, wire_op_t op, const wire_reply_t *r)
@@ -149,6 +161,11 @@ static int wire_pack_body(msgpack_packer *pk, wire_op_t op, const wire_reply_t *
                                                     ? r->state - 1
                                                     : WIRE_JOB_UNKNOWN - 1]) |
                wire_pack_kv_uint(pk, "step", r->step) | wire_pack_kv_uint(pk, "steps", r->steps);
+    case WIRE_OP_JOBS:
+        rc |= wire_pack_str(pk, "jobs") | msgpack_pack_array(pk, r->njobs);
+        for (size_t i = 0; i < r->njobs; i++)
+            rc |= wire_pack_job_info(pk, &r->jobs[i]);
+        return rc;
     case WIRE_OP_PUT:
     case WIRE_OP_RM:
     case WIRE_OP_GRANT:
@@ -168,6 +185,7 @@ static size_t wire_body_fields(wire_op_t op)
     case WIRE_OP_GET: return 5;
     case WIRE_OP_RUN: return 10;
     case WIRE_OP_JOB: return 3;
+    case WIRE_OP_JOBS: return 1;
     default: return 0;
     }
 }
@@ -417,6 +435,47 @@ static trine_status_t wire_job_body(wire_reply_t *r, const msgpack_object *m, tr
     return wire_uint(&r->steps, wire_get(m, "steps"), UINT64_MAX, "steps", err);
 }
 
+static trine_status_t wire_job_info(wire_job_info_t *j, const msgpack_object *m, trine_err_t *err)
+{
+    static const char *const keys[] = {"job", "state", "step", "steps", "elapsed_ms", NULL};
+    if (m->type != MSGPACK_OBJECT_MAP)
+        return trine_err_set(err, TRINE_EFORMAT, "a job entry must be a map");
+    trine_status_t st = wire_keys_exactly(m, keys, "job entry", err);
+    if (st != TRINE_OK)
+        return st;
+    j->state = 0;
+    for (int i = 0; i < 3; i++)
+        if (wire_str_is(wire_get(m, "state"), wire_jobs_states[i]))
+            j->state = (wire_jobs_state_t)(i + 1);
+    if (!j->state)
+        return trine_err_set(err, TRINE_EFORMAT, "unknown job state in a job entry");
+    struct {
+        const char *key;
+        uint64_t *to;
+    } f[] = {{"job", &j->job}, {"step", &j->step}, {"steps", &j->steps},
+             {"elapsed_ms", &j->elapsed_ms}};
+    for (size_t i = 0; st == TRINE_OK && i < sizeof f / sizeof f[0]; i++)
+        st = wire_uint(f[i].to, wire_get(m, f[i].key), UINT64_MAX, f[i].key, err);
+    return st;
+}
+
+static trine_status_t wire_jobs_body(wire_reply_t *r, const msgpack_object *m, trine_err_t *err)
+{
+    static const char *const keys[] = {"v", "id", "ok", "jobs", NULL};
+    trine_status_t st = wire_keys_exactly(m, keys, "jobs reply", err);
+    const msgpack_object *list = wire_get(m, "jobs");
+    if (st != TRINE_OK)
+        return st;
+    if (list->type != MSGPACK_OBJECT_ARRAY)
+        return trine_err_set(err, TRINE_EFORMAT, "field 'jobs' must be an array");
+    r->njobs = list->via.array.size;
+    if (r->njobs && !(r->jobs = calloc(r->njobs, sizeof *r->jobs)))
+        return trine_err_set(err, TRINE_ENOMEM, "out of memory for %zu entries", r->njobs);
+    for (size_t i = 0; st == TRINE_OK && i < r->njobs; i++)
+        st = wire_job_info(&r->jobs[i], &list->via.array.ptr[i], err);
+    return st;
+}
+
 static trine_status_t wire_reply_read(wire_reply_t *out, wire_op_t op, const msgpack_object *m,
                                       trine_err_t *err)
 {
@@ -455,6 +514,7 @@ static trine_status_t wire_reply_read(wire_reply_t *out, wire_op_t op, const msg
     case WIRE_OP_GET: return wire_get_body(out, m, err);
     case WIRE_OP_RUN: return wire_run_body(out, m, err);
     case WIRE_OP_JOB: return wire_job_body(out, m, err);
+    case WIRE_OP_JOBS: return wire_jobs_body(out, m, err);
     case WIRE_OP_PUT:
     case WIRE_OP_RM:
     case WIRE_OP_GRANT:
@@ -500,6 +560,8 @@ void wire_reply_clear(wire_reply_t *out)
         free((wire_approval_t *)out->list[i].approvals);
     free(out->list);
     out->list = NULL;
+    free(out->jobs);
+    out->jobs = NULL;
     out->count = 0;
 }
 

@@ -10,6 +10,16 @@
 #include <zmq.h>
 
 #define ZAP_FRAMES_MAX 8
+#define ZAP_SOURCES    64   /* sources whose refusals are counted, not each logged */
+#define ZAP_LOG_MS     1000 /* at most one refusal line per source this often */
+
+/* A source of refused handshakes: when its last line was logged and how
+ * many refusals since went unlogged. */
+typedef struct {
+    char address[64];
+    uint64_t logged_ms;
+    unsigned quiet;
+} zap_source_t;
 
 struct zap {
     void *sock;
@@ -17,6 +27,7 @@ struct zap {
     const cluster_t *cluster;
     int self;
     const log_t *log;
+    zap_source_t source[ZAP_SOURCES];
 };
 
 /* The User-Id for key in domain, or NULL when the key is refused. */
@@ -49,9 +60,36 @@ static void zap_reply(const zap_t *z, const zmq_msg_t *req_id, const char *code,
     zmq_send(z->sock, "", 0, 0);
 }
 
+/* True when a refusal from address is to be logged now, with *quiet the
+ * refusals from there left unlogged since its last line; false counts
+ * this one among them. A flood of bad handshakes costs a line a second
+ * per source (the least recently logged source gives its entry up). */
+static bool zap_throttle(zap_t *z, const char *address, unsigned *quiet)
+{
+    uint64_t now = sock_now_ms();
+    zap_source_t *src = &z->source[0];
+    for (int i = 0; i < ZAP_SOURCES; i++) {
+        if (!strcmp(z->source[i].address, address)) {
+            src = &z->source[i];
+            break;
+        }
+        if (z->source[i].logged_ms < src->logged_ms)
+            src = &z->source[i];
+    }
+    if (!strcmp(src->address, address) && now - src->logged_ms < ZAP_LOG_MS) {
+        src->quiet++;
+        return false;
+    }
+    *quiet = strcmp(src->address, address) ? 0 : src->quiet;
+    snprintf(src->address, sizeof src->address, "%s", address);
+    src->logged_ms = now;
+    src->quiet = 0;
+    return true;
+}
+
 /* Frames: version, request id, domain, address, routing id, mechanism,
  * credentials (the 32-byte CURVE public key). */
-static void zap_handle(const zap_t *z, zmq_msg_t *f, int n)
+static void zap_handle(zap_t *z, zmq_msg_t *f, int n)
 {
     char domain[64] = "", address[64] = "", user[KEYS_Z85_LEN + 1];
     keys_public_t key = {{0}};
@@ -72,13 +110,22 @@ static void zap_handle(const zap_t *z, zmq_msg_t *f, int n)
         zap_reply(z, &f[1], "200", "OK", who);
         return;
     }
-    char abbrev[LOG_KEY_CHARS];
-    log_line(z->log, LOG_WARN, "refused a %s connection from %s with key %s: %s",
+    unsigned quiet;
+    if (!zap_throttle(z, address, &quiet)) {
+        zap_reply(z, &f[1], "400", "key not allowed", "");
+        return;
+    }
+    char abbrev[LOG_KEY_CHARS], more[64] = "";
+    if (quiet)
+        snprintf(more, sizeof more, " (and %u more from there in the last %.0f s)", quiet,
+                 ZAP_LOG_MS / 1000.0);
+    log_line(z->log, LOG_WARN, "refused a %s connection from %s with key %s: %s%s",
              !strcmp(domain, ZAP_DOMAIN_PEER) ? "party" : "client", address,
              curve ? log_key(abbrev, &key) : "(none)",
              !curve                             ? "not a CURVE handshake"
              : !strcmp(domain, ZAP_DOMAIN_PEER) ? "not another party's key in the cluster config"
-                                                : "not in the config's [clients] allow list");
+                                                : "not in the config's [clients] allow list",
+             more);
     zap_reply(z, &f[1], "400", "key not allowed", "");
 }
 

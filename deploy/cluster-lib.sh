@@ -8,7 +8,8 @@
 #                               when present), client.pub allowed
 #   cl_write_config NAME NOTE ENDPOINTS...   $dir/cluster.ini: six endpoints,
 #                               peer and client of party0, party1, party2;
-#                               with store=1, [store] dir = store
+#                               with store=1, [store] dir = store; with
+#                               extra_ini set, that file's lines at the end
 #   cl_stop_pids PID...         SIGTERM, then SIGKILL to those alive 5 s later
 
 cl_ensure_built() {
@@ -60,6 +61,10 @@ cl_write_config() {
             echo
             echo "[store]"
             echo "dir = store   ; the shares, kept across restarts: secret"
+        fi
+        if [ -n "${extra_ini:-}" ]; then
+            echo
+            cat "$extra_ini"
         fi
     } >"$dir/cluster.ini"
 }

@@ -56,9 +56,11 @@
  * (proto_sigmoid_fine). */
 #define PROG_SIGMOID_FINE_ERROR 0.01
 
-/* The largest stride, pad and window extent of conv2d and the pools:
- * padded extents stay far from overflowing size_t. */
-#define PROG_GEOM_MAX 2147483647
+/* The largest stride, pad and window extent of conv2d and the pools: far
+ * past any image (a pad beyond the window's extent only adds zeros), and
+ * padded extents stay far from overflowing size_t. The memory a job needs
+ * (prog_job_memory) bounds the rest. */
+#define PROG_GEOM_MAX 65535
 
 /* The iattr slots of PROG_CONV2D: strides and zero padding (ONNX's pads,
  * top and left then bottom and right). Slots 0 and 1 are the vertical
@@ -249,6 +251,26 @@ int prog_op_reuses(const prog_t *p, size_t j);
  * The baseline prog_exec's traffic is measured against; prog_cost.c gives
  * the formula of each op. */
 double prog_securenn_bytes(const prog_t *p, const prog_shapes_t *s, unsigned frac_bits);
+
+/* What one party holds at most while it runs a job: peak is the bytes in
+ * all (the job's copies of its inputs, every value of a step, the batched
+ * outputs whole, and the working memory of the op that needs most), op
+ * that op's index and op_bytes its working memory (outputs below). An estimate from the
+ * shapes alone, meant to be above what prog_exec allocates; prog_mem.c
+ * gives each op's formula. Doubles: no product can wrap. */
+typedef struct {
+    double peak;
+    size_t op;
+    double op_bytes;
+    double outputs; /* bytes of the output variables as stored at the end */
+} prog_mem_t;
+
+/* The memory a job of the checked p with `batch` rows per step needs at
+ * one party, from the shapes of its full step, without allocating any of
+ * it. TRINE_ENOMEM when the shapes' table cannot be allocated, else the
+ * errors of prog_check. */
+TRINE_NODISCARD trine_status_t prog_job_memory(const prog_t *p, uint64_t batch, prog_mem_t *out,
+                                               trine_err_t *err);
 
 /* A job: the program, the inputs and how to step through them. */
 typedef struct {

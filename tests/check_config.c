@@ -318,7 +318,7 @@ static const struct {
     /* sections and keys */
     {"[party2]", "[party3]", TRINE_EFORMAT,
      "cluster.ini:15: unknown section [party3]; expected [cluster], [party0]..[party2], "
-     "[clients], [local], [store]"},
+     "[clients], [local], [store], [limits]"},
     {"allow = keys/clients/\n", "allow = keys/clients/\n[party0]\n", TRINE_EFORMAT,
      "cluster.ini:22: section [party0] appears again (first on line 5)"},
     {"client = tcp://127.0.0.1:7201", "cliend = tcp://127.0.0.1:7201", TRINE_EFORMAT,

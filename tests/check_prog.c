@@ -465,7 +465,7 @@ START_TEST(check_attribute_errors)
     int f = input(&p, "f", 4, (size_t[]){1, 1, 3, 3});
     prog_op_t *o = op(&p, PROG_CONV2D, temp(&p, "y"), x, f);
     expect_err(&p, 0, TRINE_EFORMAT,
-               "line 1 col 1: conv2d: strides must be 1 to 2147483647, got 0 down, 0 across");
+               "line 1 col 1: conv2d: strides must be 1 to 65535, got 0 down, 0 across");
     o->iattr[PROG_CONV_SH] = 1;
     expect_err(&p, 0, TRINE_EFORMAT, "got 1 down, 0 across");
     o->iattr[PROG_CONV_SW] = 2;
@@ -477,7 +477,7 @@ START_TEST(check_attribute_errors)
         if (slot == PROG_CONV_SW)
             continue;
         o->iattr[slot] = -1;
-        expect_err(&p, 0, TRINE_EFORMAT, "conv2d: pads must be 0 to 2147483647, got top ");
+        expect_err(&p, 0, TRINE_EFORMAT, "conv2d: pads must be 0 to 65535, got top ");
         o->iattr[slot] = (int64_t)1 << 40;
         expect_err(&p, 0, TRINE_EFORMAT, "1099511627776");
         o->iattr[slot] = 5; /* a window may lie wholly in the padding */
@@ -497,14 +497,14 @@ START_TEST(check_attribute_errors)
         char want[160];
         set_pool(o, 0, 1);
         snprintf(want, sizeof want,
-                 "line 1 col 1: %s: the window must be 1 to 2147483647 each way, got 0x0", name);
+                 "line 1 col 1: %s: the window must be 1 to 65535 each way, got 0x0", name);
         expect_err(&p, 0, TRINE_EFORMAT, want);
         o->iattr[PROG_POOL_KH] = 2;
         expect_err(&p, 0, TRINE_EFORMAT, "got 2x0");
         o->iattr[PROG_POOL_KW] = 3;
         ck_assert_int_eq(prog_check(&p, 0, NULL, NULL), TRINE_OK);
         o->iattr[PROG_POOL_SW] = 0;
-        expect_err(&p, 0, TRINE_EFORMAT, "strides must be 1 to 2147483647, got 1 down, 0 across");
+        expect_err(&p, 0, TRINE_EFORMAT, "strides must be 1 to 65535, got 1 down, 0 across");
         o->iattr[PROG_POOL_SW] = 2;
         o->iattr[PROG_POOL_SH] = -2;
         expect_err(&p, 0, TRINE_EFORMAT, "got -2 down, 2 across");
@@ -747,6 +747,50 @@ START_TEST(check_shape_errors)
 END_TEST
 
 /* ---- prog_plain --------------------------------------------------------- */
+
+/* The memory a job needs, from its shapes: the bombs of a careless or
+ * hostile client are gigabytes before anything is allocated; a small
+ * job's figure is small and its batched output counted whole. */
+START_TEST(job_memory_estimates)
+{
+    prog_t p = prog_new();
+    int one = input(&p, "one", 4, (size_t[]){1, 1, 1, 1}), k = input(&p, "k", 4, (size_t[]){1, 1, 1, 1});
+    int y = temp(&p, "y");
+    p.vars[y].output = true;
+    set_conv(op(&p, PROG_CONV2D, y, one, k), 1, 5000); /* -> [1,1,10001,10001] */
+    prog_mem_t m;
+    trine_err_t err = {0};
+    ck_assert_int_eq(prog_job_memory(&p, 1, &m, &err), TRINE_OK);
+    ck_assert_uint_eq(m.op, 0);
+    ck_assert(m.outputs == 10001.0 * 10001 * 8);
+    ck_assert(m.op_bytes > 8e9 && m.peak > m.op_bytes + m.outputs);
+    prog_clear(&p);
+
+    p = prog_new();
+    int col = input(&p, "col", 2, (size_t[]){20000, 1}), row = input(&p, "row", 2, (size_t[]){1, 20000});
+    y = temp(&p, "y");
+    op(&p, PROG_MATMUL, y, col, row);
+    ck_assert_int_eq(prog_job_memory(&p, 1, &m, &err), TRINE_OK);
+    ck_assert(m.op_bytes >= 6.0 * 8 * 20000 * 20000 && m.outputs == 0);
+    prog_clear(&p);
+
+    p = prog_new();
+    int x = batch(&p, "x", 2, (size_t[]){100, 4}), w = input(&p, "w", 2, (size_t[]){4, 3});
+    int h = temp(&p, "h");
+    y = temp(&p, "y");
+    p.vars[y].output = true;
+    op(&p, PROG_MATMUL, h, x, w);
+    op(&p, PROG_RELU, y, h, -1);
+    ck_assert_int_eq(prog_job_memory(&p, 10, &m, &err), TRINE_OK);
+    ck_assert_uint_eq(m.op, 1); /* relu's comparison outweighs the tiny product */
+    ck_assert(m.outputs == 100 * 3 * 8);
+    ck_assert(m.peak > m.outputs && m.peak < 1e6);
+    /* a shape error is prog_check's */
+    p.vars[w].shape[0] = 5;
+    ck_assert_int_eq(prog_job_memory(&p, 10, &m, &err), TRINE_ESHAPE);
+    prog_clear(&p);
+}
+END_TEST
 
 START_TEST(plain_mlp_forward)
 {
@@ -1522,6 +1566,7 @@ Suite *prog_suite(void)
     tcase_add_test(tc, check_structure_errors);
     tcase_add_test(tc, check_attribute_errors);
     tcase_add_test(tc, check_shape_errors);
+    tcase_add_test(tc, job_memory_estimates);
     tcase_add_test(tc, reuse_relu_bits_and_maxpool_argmax);
     suite_add_tcase(s, tc);
     tc = tcase_create("cost");

@@ -53,10 +53,10 @@ static void check_usage(const store_t *s, size_t tensors, uint64_t bytes)
     uint64_t b = 0;
     for (int i = 0; i < 3; i++) {
         size_t ni;
-        uint64_t bi;
-        store_usage(s, who[i], &ni, &bi);
+        uint64_t stored, staged;
+        store_usage(s, who[i], &ni, &stored, &staged);
         n += ni;
-        b += bi;
+        b += stored + staged;
     }
     ck_assert_uint_eq(n, tensors);
     ck_assert_uint_eq(b, bytes);
@@ -895,13 +895,14 @@ START_TEST(store_usage_per_caller)
     put(s, "b", &bob, 2);
     stage(s, "c", &alice, 9, 3, 1000);
     size_t n;
-    uint64_t b;
-    store_usage(s, &alice, &n, &b);
+    uint64_t stored, staged;
+    store_usage(s, &alice, &n, &stored, &staged);
     ck_assert_uint_eq(n, 1);
-    ck_assert_uint_eq(b, 7 * 8);
-    store_usage(s, &carol, &n, &b);
+    ck_assert_uint_eq(stored, 4 * 8);
+    ck_assert_uint_eq(staged, 3 * 8);
+    store_usage(s, &carol, &n, &stored, &staged);
     ck_assert_uint_eq(n, 0);
-    ck_assert_uint_eq(b, 0);
+    ck_assert_uint_eq(stored + staged, 0);
     store_destroy(&s);
 }
 END_TEST

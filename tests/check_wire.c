@@ -704,6 +704,39 @@ START_TEST(reply_job_round_trips)
     r = (wire_reply_t){.id = 5};
     reply_round_trip(&got, &buf, &len, WIRE_OP_CANCEL, &r);
     free(buf);
+    wire_job_info_t jobs[3] = {{1, WIRE_JOBS_STARTING, 0, 9, 12},
+                               {UINT64_MAX, WIRE_JOBS_RUNNING, 4, 9, 1ULL << 40},
+                               {7, WIRE_JOBS_STOPPING, 9, 9, 0}};
+    for (size_t n = 0; n <= 3; n++) {
+        r = (wire_reply_t){.id = 6, .njobs = n, .jobs = jobs};
+        reply_round_trip(&got, &buf, &len, WIRE_OP_JOBS, &r);
+        ck_assert_uint_eq(got.njobs, n);
+        for (size_t i = 0; i < n; i++) {
+            ck_assert_uint_eq(got.jobs[i].job, jobs[i].job);
+            ck_assert_int_eq(got.jobs[i].state, jobs[i].state);
+            ck_assert_uint_eq(got.jobs[i].step, jobs[i].step);
+            ck_assert_uint_eq(got.jobs[i].steps, jobs[i].steps);
+            ck_assert_uint_eq(got.jobs[i].elapsed_ms, jobs[i].elapsed_ms);
+        }
+        wire_reply_clear(&got);
+        /* a jobs reply is no job reply */
+        ck_assert_int_eq(wire_reply_decode(&got, WIRE_OP_JOB, buf, len, &err), TRINE_EFORMAT);
+        wire_reply_clear(&got);
+        free(buf);
+    }
+    /* an entry with an unknown state or a missing field is refused */
+    static const char bad_state[] = "\x84\xa1v\x01\xa2id\x01\xa2ok\xc3\xa4jobs\x91\x85"
+                                    "\xa3job\x01\xa5state\xa4" "done\xa4step\x00\xa5steps\x00"
+                                    "\xaa" "elapsed_ms\x00";
+    ck_assert_int_eq(wire_reply_decode(&got, WIRE_OP_JOBS, bad_state, sizeof bad_state - 1, &err),
+                     TRINE_EFORMAT);
+    ck_assert_str_eq(err.msg, "unknown job state in a job entry");
+    wire_reply_clear(&got);
+    static const char missing[] = "\x84\xa1v\x01\xa2id\x01\xa2ok\xc3\xa4jobs\x91\x84"
+                                  "\xa3job\x01\xa5state\xa7running\xa4step\x00\xa5steps\x00";
+    ck_assert_int_eq(wire_reply_decode(&got, WIRE_OP_JOBS, missing, sizeof missing - 1, &err),
+                     TRINE_EFORMAT);
+    wire_reply_clear(&got);
 }
 END_TEST
 

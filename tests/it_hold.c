@@ -131,7 +131,8 @@ static int hold_jobs(hold_t *h, int party, int count, long ms, const void *prog,
         run.program_len = len;
         run.bind = h->bind;
         run.nbind = h->nbind;
-        snprintf(run.prefix, sizeof run.prefix, "hold%d-", k);
+        /* each holder's own names: a job's output names are reserved */
+        snprintf(run.prefix, sizeof run.prefix, "hold%08x-%d-", (unsigned)(jobs[k] >> 32), k);
         if (hold_send(h, &run))
             return 1;
     }

@@ -10,8 +10,9 @@
 # exactly its weights, the parties' tensor counts back at the baseline
 # after rm, and each party's RSS within its warm RSS + TRINE_LOAD_RSS_MB
 # (64). Runs refused because a party already ran its most jobs are sent
-# again by the client (counted apart, as busy retries); it_hold then fills
-# party0's job slots alone to check that retry when only one party is busy.
+# again by the client (counted apart, as busy retries); two it_hold then
+# fill party0's job slots alone (two clients, each as many jobs as one
+# client may run) to check that retry when only one party is busy.
 #   it_load.sh SOURCE_ROOT BUILD_ROOT NPY_TOOL IT_HOLD
 set -u
 src=$1 build=$2 npy=$3 hold=$4
@@ -146,15 +147,23 @@ ok "$clients clients for $seconds s: every result = its plaintext; each client s
     C 0 share hold_x "$work/hold_x.npy" >/dev/null && C 0 share hold_w "$work/hold_w.npy" >/dev/null ||
     fail "share the held job's inputs"
 printf 'batch hold_x\ninput hold_w\noutput y = matmul(hold_x, hold_w)\n' >"$work/hold.prog"
-"$hold" "$dir/cluster.ini" "$dir/keys/c0.key" 0 4 2500 "$work/hold.prog" >"$work/hold.out" 2>&1 &
-holder=$!
-for _ in $(seq 50); do grep -q holding "$work/hold.out" && break; sleep 0.1; done
-grep -q "holding 4 jobs on party0" "$work/hold.out" || fail "it_hold: $(cat "$work/hold.out")"
+C 0 grant hold_x "$dir/keys/c1.pub" --program "$work/hold.prog" >/dev/null &&
+    C 0 grant hold_w "$dir/keys/c1.pub" --program "$work/hold.prog" >/dev/null ||
+    fail "approve the held job's program for c1"
+# Jobs that only party0 got are stopped after 3 s (not accepted by the
+# others): held 2.5 s.
+holders=
+for i in 0 1; do
+    "$hold" "$dir/cluster.ini" "$dir/keys/c$i.key" 0 2 2500 "$work/hold.prog" >"$work/hold$i.out" 2>&1 &
+    holders="$holders $!"
+    for _ in $(seq 50); do grep -q holding "$work/hold$i.out" && break; sleep 0.1; done
+    grep -q "holding 2 jobs on party0" "$work/hold$i.out" || fail "it_hold c$i: $(cat "$work/hold$i.out")"
+done
 h0=$(date +%s%N)
 out=$(C 0 run "$work/net.prog" --bind x=hold_x --bind w=c0-w --bind b=c0-b --batch 2 --prefix held- \
     --stats "$work/held.stats" 2>&1) || fail "a run while party0 was busy failed: $out"
 h1=$(date +%s%N)
-wait $holder || fail "it_hold: $(cat "$work/hold.out")"
+for h in $holders; do wait "$h" || fail "it_hold: $(cat "$work"/hold?.out)"; done
 retries=$(sed -n 's/^busy_retries=//p' "$work/held.stats")
 [ "${retries:-0}" -ge 1 ] || fail "the run did not wait for party0 (busy_retries=$retries)"
 grep -q "the parties were busy" <<<"$out" || fail "the job report does not say it waited: $out"
@@ -165,7 +174,7 @@ cp "$work/hold_x.npy" "$work/c0/hold_x.npy"
 "$trine" run "$work/net.prog" --plaintext --dir "$work/c0" --bind x=hold_x --bind w=c0-w --bind b=c0-b \
     --batch 2 --prefix held- >/dev/null || fail "plaintext run of the held job"
 "$npy" cmp "$work/c0/held-y.npy" "$work/held.npy" 0.01 >/dev/null || fail "held-y differs from plaintext"
-[ "$(C 0 ls | grep -c hold)" = 2 ] || fail "the held jobs stored something: $(C 0 ls)"
+[ "$(C 0 ls | grep -c "^hold")" = 2 ] || fail "the held jobs stored something: $(C 0 ls)"
 for t in held-y hold_x hold_w; do C 0 rm $t >/dev/null || fail "rm $t"; done
 ok "party0 alone busy: the run waited $(awk "BEGIN{printf \"%.1f\", ($h1 - $h0) / 1e9}") s ($retries busy retries), then ran = plaintext"
 

@@ -35,6 +35,14 @@ out=$(systemd-analyze verify "$work/units/trined@0.service" 2>&1) ||
     fail "systemd-analyze verify trined@0.service failed: $out"
 [ -z "$out" ] || fail "systemd-analyze verify trined@0.service warned: $out"
 ok "systemd-analyze verify trined@0.service: no warning"
+# The resource limits of the unit (verify above warns on a value systemd
+# cannot read): descriptors for connections, tasks, memory.
+for want in LimitNOFILE=65536 TasksMax=256 MemoryMax=80%; do
+    key=${want%%=*}
+    got=$(grep -E "^$key=" "$units/trined@.service" | tail -n 1)
+    [ "$got" = "$want" ] || fail "trined@.service: $key is '${got#*=}', want '${want#*=}'"
+done
+ok "trined@.service sets LimitNOFILE=65536, TasksMax=256, MemoryMax=80%"
 mkdir -p "$work/sysroot/etc"
 out=$(systemd-sysusers --dry-run --root="$work/sysroot" "$units/trine.conf" 2>&1) ||
     fail "systemd-sysusers --dry-run trine.conf failed: $out"

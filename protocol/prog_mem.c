@@ -1,0 +1,123 @@
+/* prog_mem.c — the memory one party needs for a job (program.h), from the
+ * shapes prog_check gives, so that a job too large for the party is
+ * refused before anything is allocated.
+ *
+ * Bytes per party, e the elements of the op's result, m n v matrix
+ * extents (a conv2d's are those of its im2col product: m = N oh ow,
+ * n = C kh kw, v = O). Each formula is a bound on what the protocol
+ * allocates at once, with room to spare:
+ *
+ *   matmul, conv2d     8 (8 (mn + nv) + 6 mv): the masked operands, the
+ *                      triple, the opened differences and the GEMM's limbs
+ *                      (three per operand as doubles) and partial products;
+ *                      for conv2d also the im2col expansion
+ *   relu drelu gt div  MEM_COMPARE each: PrivateCompare's 64 Z_p digits
+ *                      per element, with their masks and shares
+ *   sigmoid            2 MEM_COMPARE each, the fine one 8
+ *   maxpool            MEM_COMPARE per window element (e kh kw)
+ *   argmax [m,k]       MEM_COMPARE per element of the operand
+ *   maxpool_grad       32 per window element of the gradient
+ *   mul                48 each: the triple and the opened differences
+ *   other ops          16 each: a result and one temporary
+ *
+ * On top of the largest of these come the values themselves: every
+ * variable of a step (none is freed early in this bound), the job's copy
+ * of each input whole, and each batched output whole (all its rows).
+ */
+#include "program.h"
+
+#include <stdlib.h>
+
+#define MEM_WORD    8.0   /* bytes of a ring element */
+#define MEM_COMPARE 640.0 /* bytes per element of a comparison */
+#define MEM_MUL     48.0
+#define MEM_LOCAL   16.0
+
+static double mem_elements(int ndim, const size_t *shape)
+{
+    double n = 1;
+    for (int i = 0; i < ndim; i++)
+        n *= (double)shape[i];
+    return n;
+}
+
+static double mem_product(double m, double n, double v)
+{
+    return MEM_WORD * (8 * (m * n + n * v) + 6 * m * v);
+}
+
+/* The working memory of op j beyond its operands and result. */
+static double mem_op(const prog_t *p, size_t j, const prog_shapes_t *s)
+{
+    const prog_op_t *op = &p->ops[j];
+    const size_t *a = s->shape[op->in[0]];
+    double e = mem_elements(s->ndim[op->out], s->shape[op->out]);
+    switch (op->code) {
+    case PROG_MATMUL: {
+        const size_t *b = s->shape[op->in[1]];
+        bool ta = op->iattr[0], tb = op->iattr[1];
+        return mem_product((double)a[ta], (double)a[!ta], (double)b[!tb]);
+    }
+    case PROG_CONV2D: {
+        const size_t *w = s->shape[op->in[1]], *o = s->shape[op->out];
+        return mem_product((double)o[0] * (double)o[2] * (double)o[3],
+                           (double)w[1] * (double)w[2] * (double)w[3], (double)w[0]);
+    }
+    case PROG_RELU:
+    case PROG_DRELU:
+    case PROG_GT:
+    case PROG_DIV: return e * MEM_COMPARE;
+    case PROG_SIGMOID: return e * MEM_COMPARE * (op->iattr[0] ? PROTO_SIGMOID_FINE_KNOTS : 2);
+    case PROG_MAXPOOL:
+        return e * (double)op->iattr[PROG_POOL_KH] * (double)op->iattr[PROG_POOL_KW] * MEM_COMPARE;
+    case PROG_ARGMAX: return mem_elements(s->ndim[op->in[0]], a) * MEM_COMPARE;
+    case PROG_MAXPOOL_GRAD:
+        return mem_elements(s->ndim[op->in[0]], a) * (double)op->iattr[PROG_POOL_KH] *
+               (double)op->iattr[PROG_POOL_KW] * 4 * MEM_WORD;
+    case PROG_MUL: return e * MEM_MUL;
+    case PROG_ADD:
+    case PROG_SUB:
+    case PROG_SCALE:
+    case PROG_SUM:
+    case PROG_AVGPOOL:
+    case PROG_RESHAPE:
+    case PROG_TRANSPOSE:
+    case PROG_SGD:
+    case PROG_OPCODE_COUNT: break;
+    }
+    return e * MEM_LOCAL;
+}
+
+trine_status_t prog_job_memory(const prog_t *p, uint64_t batch, prog_mem_t *out, trine_err_t *err)
+{
+    size_t n = prog_batch_rows(p);
+    size_t rows = n && batch < n ? (size_t)batch : n;
+    prog_shapes_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return trine_err_set(err, TRINE_ENOMEM, "out of memory checking the program's shapes");
+    trine_status_t st = prog_check(p, rows ? rows : 1, s, err);
+    *out = (prog_mem_t){0, 0, 0, 0};
+    for (size_t v = 0; st == TRINE_OK && v < p->nvars; v++) {
+        const prog_var_t *var = &p->vars[v];
+        double step = mem_elements(s->ndim[v], s->shape[v]) * MEM_WORD;
+        double whole = var->output && s->batched[v] && rows ? step / (double)rows * (double)n
+                                                             : step;
+        out->peak += step;
+        if (var->kind != PROG_VAR_TEMP)
+            out->peak += mem_elements(var->ndim, var->shape) * MEM_WORD;
+        else if (whole > step)
+            out->peak += whole;
+        if (var->output)
+            out->outputs += whole;
+    }
+    for (size_t j = 0; st == TRINE_OK && j < p->nops; j++) {
+        double b = mem_op(p, j, s);
+        if (b > out->op_bytes) {
+            out->op_bytes = b;
+            out->op = j;
+        }
+    }
+    out->peak += out->op_bytes;
+    free(s);
+    return st;
+}
