@@ -20,6 +20,10 @@
 
 #define SHARE_PARTIES 3u /* party0 and party1 hold the shares */
 
+/* What a tensor name may be (wire_name_valid), for messages. */
+#define CLI_NAME_RULE                                                                              \
+    "a tensor name is 1 to 64 letters, digits, '_', '-' or '.', not starting with '.'"
+
 typedef struct {
     const char *config; /* -c, else $TRINE_CONFIG; NULL when neither */
     const char *key;    /* -i, else $TRINE_KEY; NULL when neither */

@@ -70,8 +70,10 @@ static int grant_args(grant_opts_t *o, int argc, char **argv, const char *verb)
         } else
             return verb_usage_error(verb, "unknown option");
     }
-    if (!o->name || !o->grantee || !wire_name_valid(o->name))
+    if (!o->name || !o->grantee)
         return verb_usage_error(verb, "give a tensor name and the other client's .pub file");
+    if (!wire_name_valid(o->name))
+        return verb_usage_error(verb, CLI_NAME_RULE);
     if (!strcmp(verb, "grant") && o->any == (o->program != NULL))
         return verb_usage_error(verb, "approve one program (--program FILE) or, knowingly, any "
                                       "(--any-program)");

@@ -130,7 +130,10 @@ int prog_binds_set(wire_bind_t *binds, const prog_t *prog, int var, const char *
         memcpy(b->names[b->count], at, len);
         b->names[b->count][len] = '\0';
         if (!wire_name_valid(b->names[b->count])) {
-            fprintf(stderr, "trine %s: '%s' is not a tensor name\n", verb, b->names[b->count]);
+            fprintf(stderr,
+                    "trine %s: '%s' is not a tensor name: 1-%d letters, digits, '_', '-' or '.', "
+                    "not starting with '.'\n",
+                    verb, b->names[b->count], WIRE_NAME_MAX);
             return TRINE_EXIT_USAGE;
         }
         b->count++;
@@ -210,20 +213,52 @@ static int prog_batch_var(const prog_t *prog, int k)
     return -1;
 }
 
-/* Checks the shapes for every batch size the job will see. */
-static int prog_check_sizes(const prog_t *prog, uint64_t batch, const char *verb)
+/* Checks the shapes for every batch size the job will see; a message at
+ * "line L col C" of a text program becomes "PATH:L:C". A program without
+ * outputs is refused: its job would keep nothing. */
+static int prog_check_sizes(const prog_t *prog, uint64_t batch, const char *path,
+                            const char *verb)
 {
     trine_err_t err;
-    if (prog_check_job(prog, batch, &err) != TRINE_OK) {
-        fprintf(stderr, "trine %s: %s\n", verb, err.msg);
+    bool outputs = false;
+    for (size_t i = 0; i < prog->nvars; i++)
+        outputs |= prog->vars[i].output;
+    if (!outputs) {
+        fprintf(stderr, "trine %s: %s has no output: mark what to keep with 'output NAME'\n",
+                verb, path ? path : "the program");
         return TRINE_EXIT_FAIL;
     }
-    return 0;
+    if (prog_check_job(prog, batch, &err) == TRINE_OK)
+        return 0;
+    unsigned line, col;
+    int at = 0;
+    if (path && sscanf(err.msg, "line %u col %u: %n", &line, &col, &at) == 2 && at > 0)
+        fprintf(stderr, "trine %s: %s:%u:%u: %s\n", verb, path, line, col, err.msg + at);
+    else
+        fprintf(stderr, "trine %s: %s\n", verb, err.msg);
+    return TRINE_EXIT_FAIL;
 }
 
 /* ---- plaintext ------------------------------------------------------------ */
 
-/* Reads every input from DIR/NAME.npy, NAME the tensor it is bound to,
+/* DIR/PREFIXNAME.npy in path (one '/' between folder and file); for an
+ * input, the .csv of that name when only it exists. */
+static void plain_path(char *path, size_t cap, const char *dir, const char *prefix,
+                       const char *name, bool input)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    snprintf(path, cap, "%.*s/%s%s.npy", (int)n, dir, prefix, name);
+    size_t len = strlen(path);
+    if (input && access(path, F_OK) != 0 && len > 4) {
+        memcpy(path + len - 4, ".csv", 4);
+        if (access(path, F_OK) != 0)
+            memcpy(path + len - 4, ".npy", 4);
+    }
+}
+
+/* Reads every input from DIR/NAME.npy (or .csv), NAME the tensor it is bound to,
  * but variable file_var from file. */
 static int plain_inputs(prog_t *prog, const wire_bind_t *binds, prog_plain_t **in,
                         const char *dir, int file_var, const char *file, const char *verb)
@@ -241,7 +276,7 @@ static int plain_inputs(prog_t *prog, const wire_bind_t *binds, prog_plain_t **i
         if ((int)i == file_var)
             snprintf(path, sizeof path, "%s", file);
         else
-            snprintf(path, sizeof path, "%s/%s.npy", dir, prog_bound(prog, binds, i));
+            plain_path(path, sizeof path, dir, "", prog_bound(prog, binds, i), true);
         plain_t *pl = NULL;
         trine_err_t err;
         if (plain_read(&pl, path, &err) != TRINE_OK) {
@@ -281,7 +316,7 @@ static int plain_run(prog_t *prog, const wire_bind_t *binds, const prog_opts_t *
     int rc = in && out ? plain_inputs(prog, binds, in, o->dir, file_var, file, verb)
                        : TRINE_EXIT_FAIL;
     if (rc == 0)
-        rc = prog_check_sizes(prog, o->batch, verb);
+        rc = prog_check_sizes(prog, o->batch, o->program, verb);
     progress_t bar;
     progress_init(&bar);
     prog_job_t job = {prog, (size_t)o->batch, (unsigned)o->epochs, progress_show, &bar};
@@ -303,7 +338,7 @@ static int plain_run(prog_t *prog, const wire_bind_t *binds, const prog_opts_t *
         if (out_var >= 0 && o->output)
             snprintf(path, sizeof path, "%s", o->output);
         else
-            snprintf(path, sizeof path, "%s/%s%s.npy", o->dir, o->prefix, prog->vars[i].name);
+            plain_path(path, sizeof path, o->dir, o->prefix, prog->vars[i].name, false);
         if (plain_write_npy(path, PLAIN_F8, out[i]->ndim, out[i]->shape, out[i]->data, &err) !=
             TRINE_OK) {
             fprintf(stderr, "trine %s: %s\n", verb, err.msg);
@@ -509,7 +544,7 @@ static int private_run(session_t *s, prog_t *prog, const wire_bind_t *binds, con
 {
     int rc = private_shapes(s, prog, binds, verb);
     if (rc == 0)
-        rc = prog_check_sizes(prog, o->batch, verb);
+        rc = prog_check_sizes(prog, o->batch, o->program, verb);
     if (rc)
         return rc;
     wire_request_t q = {.op = WIRE_OP_RUN, .batch = o->batch, .epochs = o->epochs};
@@ -829,6 +864,8 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
                 printf("wrote %s\n", o.output);
             if (!o.keep)
                 session_rm(&s, name, "infer");
+            else
+                printf("kept '%s' (yours: trine reveal %s)\n", name, name);
         }
         if (tmp[0])
             session_rm(&s, tmp, "infer");

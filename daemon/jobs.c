@@ -197,8 +197,8 @@ static trine_status_t jobs_input(jobs_t *j, const prog_var_t *v, const wire_bind
             return err->code;
         if (e.kind != WIRE_KIND_FIXED)
             return trine_err_set(err, TRINE_EINVAL,
-                                 "tensor '%s' holds integers; programs compute on reals (share it "
-                                 "from a float .npy or .csv)",
+                                 "tensor '%s' holds integers; programs compute on reals: share it "
+                                 "again with trine share --fixed",
                                  b->names[k]);
         if (e.frac != j->cluster->cfg.frac_bits)
             return trine_err_set(err, TRINE_EINVAL,
@@ -263,8 +263,10 @@ static trine_status_t jobs_reserve(jobs_t *j, const prog_t *prog, const char *pr
             continue;
         int n = snprintf(name, sizeof name, "%s%s", prefix, prog->vars[i].name);
         if (n > WIRE_NAME_MAX || !wire_name_valid(name))
-            st = trine_err_set(err, TRINE_EINVAL, "output name '%s%s' is not a valid tensor name",
-                               prefix, prog->vars[i].name);
+            st = trine_err_set(err, TRINE_EINVAL,
+                               "output name '%s%s' is not a tensor name: 1-%d letters, digits, "
+                               "'_', '-' or '.' (a shorter --prefix?)",
+                               prefix, prog->vars[i].name, WIRE_NAME_MAX);
         else if (j->self != 2 && store_reserve(j->store, name, owner, key, err) != TRINE_OK) {
             char why[TRINE_ERR_MSG_MAX];
             snprintf(why, sizeof why, "%s", err->msg);

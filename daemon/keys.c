@@ -131,12 +131,30 @@ trine_status_t keys_read_public(keys_public_t *out, const char *path, trine_err_
     return keys_read_z85(out->z85, path, err);
 }
 
+/* True when path is a public key file as keygen writes it. */
+static bool keys_is_public_file(const char *path)
+{
+    static const char head[] = "# trine CurveZMQ public key";
+    char buf[sizeof head] = "";
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, sizeof head - 1, f);
+    fclose(f);
+    return n == sizeof head - 1 && !memcmp(buf, head, n);
+}
+
 trine_status_t keys_read_secret(keys_secret_t *secret, keys_public_t *pub, const char *path,
                                 trine_err_t *err)
 {
     struct stat st;
     if (stat(path, &st) != 0)
         return trine_err_set(err, TRINE_EIO, "%s: %s", path, strerror(errno));
+    if (keys_is_public_file(path))
+        return trine_err_set(err, TRINE_EINVAL,
+                             "%s is a public key; give the secret key (the .key file that "
+                             "keygen wrote beside it)",
+                             path);
     if (st.st_mode & (S_IRWXG | S_IRWXO))
         return trine_err_set(err, TRINE_EINVAL,
                              "%s: secret key is accessible to group or others (mode %03o); "

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+_Static_assert(WIRE_NAME_MAX == 64, "CLI_NAME_RULE says 64");
+
 typedef int (*verb_fn)(const client_opts_t *opts, int argc, char **argv);
 
 typedef struct {
@@ -45,9 +47,11 @@ static const verb_t verbs[] = {
     {"jobs", verb_jobs, "jobs",
      "your running jobs: id, state, step, time, and the parties that run it"},
     {"cancel", verb_cancel, "cancel ID", "stop your running job ID on every party (nothing is stored)"},
-    {"share", verb_share, "share NAME FILE.npy|FILE.csv",
-     "read a tensor, encode floats in fixed point (integers stay integers), split\n"
-     "                     it with a CSPRNG and store share 0 on party0, share 1 on party1"},
+    {"share", verb_share, "share NAME FILE.npy|FILE.csv [--fixed]",
+     "read a tensor (a .csv may start with a header row of column names), encode\n"
+     "                     floats in fixed point (integers stay integers; --fixed makes them\n"
+     "                     fixed point too, as programs want: 0/1 labels), split it with a\n"
+     "                     CSPRNG and store share 0 on party0, share 1 on party1"},
     {"ls", verb_ls, "ls",
      "list the tensors you own, with the programs you approved for others, and\n"
      "                     those others approved for you, with the program and input"},
@@ -79,11 +83,14 @@ static const verb_t verbs[] = {
      "                     defaults to .). run, infer and train take --to and --stats FILE:\n"
      "                     the job's time, bytes per party and rounds as KEY=VALUE lines"},
     {"infer", verb_infer, "infer --model MODEL --input NAME|FILE.npy [-o OUT.npy] [--batch N] "
-                          "[--keep] [--bind VAR=NAME]... [--plaintext] [--dir DIR]",
+                          "[--keep] [--prefix P] [--bind VAR=NAME]... [--to CLIENT.pub] "
+                          "[--stats FILE] [--plaintext] [--dir DIR]",
      "run a model program, or an ONNX model (MODEL.onnx), over the rows of one\n"
      "                     input, batch by batch (default 128), and reveal its output to\n"
      "                     you: to OUT.npy, else printed. A FILE.npy input is shared for the\n"
-     "                     job and removed after it; the stored output too, unless --keep.\n"
+     "                     job and removed after it; the stored output too, unless --keep\n"
+     "                     (its name, P+name, is printed). With --to the output is stored\n"
+     "                     for that client, not revealed.\n"
      "                     An ONNX model's weights are shared for the job, unless the model\n"
      "                     came from share-model: then the stored ones are used"},
     {"share-model", verb_share_model, "share-model MODEL.onnx PREFIX [--grant CLIENT.pub]... "
@@ -120,7 +127,8 @@ static void usage(FILE *f)
                "options:\n"
                "  -c FILE            cluster configuration (default: $TRINE_CONFIG)\n"
                "  -i FILE            this client's secret key (default: $TRINE_KEY)\n"
-               "  -h, --help         show this help\n\n"
+               "  -h, --help         show this help (trine VERB --help: that verb's)\n"
+               "  --version          print the version\n\n"
                "verbs:\n");
     for (size_t i = 0; i < VERB_COUNT; i++)
         fprintf(f, "  %s\n                     %s\n", verbs[i].usage, verbs[i].summary);
@@ -370,21 +378,34 @@ int session_share(session_t *s, const char *name, const plain_t *pl, const char 
 
 static int verb_share(const client_opts_t *opts, int argc, char **argv)
 {
-    if (argc != 3)
+    const char *name = NULL, *file = NULL;
+    bool fixed = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--fixed"))
+            fixed = true;
+        else if (argv[i][0] != '-' && !name)
+            name = argv[i];
+        else if (argv[i][0] != '-' && !file)
+            file = argv[i];
+        else
+            return verb_usage_error("share", "unknown option or extra argument");
+    }
+    if (!name || !file)
         return verb_usage_error("share", "give a tensor name and a .npy or .csv file");
-    if (!wire_name_valid(argv[1]))
-        return verb_usage_error("share", "tensor names are 1-64 letters, digits, '_', '-' or "
-                                         "'.', not starting with '.'");
+    if (!wire_name_valid(name))
+        return verb_usage_error("share", CLI_NAME_RULE);
     trine_err_t err;
     plain_t *pl = NULL;
-    if (plain_read(&pl, argv[2], &err) != TRINE_OK) {
+    if (plain_read(&pl, file, &err) != TRINE_OK ||
+        (fixed && plain_to_real(pl, &err) != TRINE_OK)) {
         fprintf(stderr, "trine share: %s\n", err.msg);
+        plain_destroy(&pl);
         return TRINE_EXIT_FAIL;
     }
     session_t s;
     int rc = TRINE_EXIT_FAIL;
     if (session_open(&s, opts, "share")) {
-        rc = session_share(&s, argv[1], pl, argv[2], "share", false);
+        rc = session_share(&s, name, pl, file, "share", false);
         session_close(&s);
     }
     plain_destroy(&pl);
@@ -452,8 +473,10 @@ static int verb_ls(const client_opts_t *opts, int argc, char **argv)
 
 static int verb_rm(const client_opts_t *opts, int argc, char **argv)
 {
-    if (argc != 2 || !wire_name_valid(argv[1]))
+    if (argc != 2)
         return verb_usage_error("rm", "give the name of one tensor");
+    if (!wire_name_valid(argv[1]))
+        return verb_usage_error("rm", CLI_NAME_RULE);
     session_t s;
     if (!session_open(&s, opts, "rm"))
         return TRINE_EXIT_FAIL;
@@ -528,8 +551,10 @@ static int verb_reveal(const client_opts_t *opts, int argc, char **argv)
         else
             return verb_usage_error("reveal", "unknown option or extra argument");
     }
-    if (!name || !wire_name_valid(name))
+    if (!name)
         return verb_usage_error("reveal", "give the name of one tensor");
+    if (!wire_name_valid(name))
+        return verb_usage_error("reveal", CLI_NAME_RULE);
     session_t s;
     if (!session_open(&s, opts, "reveal"))
         return TRINE_EXIT_FAIL;
@@ -603,6 +628,10 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         }
+        if (!strcmp(argv[i], "--version")) {
+            printf("trine %s (wire protocol %d)\n", TRINE_VERSION, WIRE_VERSION);
+            return 0;
+        }
         if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "-i")) && i + 1 < argc) {
             *(argv[i][1] == 'c' ? &opts.config : &opts.key) = argv[i + 1];
             i++;
@@ -616,9 +645,21 @@ int main(int argc, char **argv)
         usage(stderr);
         return TRINE_EXIT_USAGE;
     }
-    for (size_t v = 0; v < VERB_COUNT; v++)
-        if (!strcmp(argv[i], verbs[v].name))
-            return verbs[v].run(&opts, argc - i, argv + i);
+    for (size_t v = 0; v < VERB_COUNT; v++) {
+        if (strcmp(argv[i], verbs[v].name))
+            continue;
+        if (i + 1 < argc && (!strcmp(argv[i + 1], "-h") || !strcmp(argv[i + 1], "--help"))) {
+            printf("usage: trine [-c CLUSTER.ini] [-i CLIENT_KEY] %s\n\n", verbs[v].usage);
+            for (const char *l = verbs[v].summary; *l;) { /* without the list's indent */
+                l += strspn(l, " ");
+                size_t n = strcspn(l, "\n");
+                printf("%.*s\n", (int)n, l);
+                l += n + (l[n] == '\n');
+            }
+            return 0;
+        }
+        return verbs[v].run(&opts, argc - i, argv + i);
+    }
     fprintf(stderr, "trine: unknown verb '%s'; 'trine --help' lists them\n", argv[i]);
     return TRINE_EXIT_USAGE;
 }

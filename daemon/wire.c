@@ -206,8 +206,10 @@ static trine_status_t wire_bind(wire_request_t *r, const msgpack_object *v, trin
             trine_status_t st =
                 wire_str(b->names[k], sizeof b->names[k], &e->via.array.ptr[k], "bind", err);
             if (st == TRINE_OK && !wire_name_valid(b->names[k]))
-                st = trine_err_set(err, TRINE_EFORMAT, "bind entry %zu: '%s' is not a tensor name",
-                                   i, b->names[k]);
+                st = trine_err_set(err, TRINE_EFORMAT,
+                                   "bind entry %zu: '%s' is not a tensor name (1-%d letters, "
+                                   "digits, '_', '-' or '.')",
+                                   i, b->names[k], WIRE_NAME_MAX);
             if (st != TRINE_OK)
                 return st;
         }

@@ -460,7 +460,8 @@ static trine_status_t check_attrs(const prog_op_t *op, trine_err_t *err)
     case PROG_SIGMOID:
         if (op->iattr[0] != 0 && op->iattr[0] != 1)
             return op_fail(err, TRINE_EFORMAT, op,
-                           "iattr[0] must be 0 (the 3-piece sigmoid) or 1 (the fine one), got %lld",
+                           "fine must be 0 (the 3-piece sigmoid) or 1 (the logistic within "
+                           "0.0055), got %lld",
                            (long long)op->iattr[0]);
         return TRINE_OK;
     case PROG_TRANSPOSE: return check_perm(op, err);

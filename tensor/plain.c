@@ -11,6 +11,7 @@
  */
 #include "plain.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -65,6 +66,25 @@ void plain_destroy(plain_t **p)
     free((*p)->ints);
     free(*p);
     *p = NULL;
+}
+
+trine_status_t plain_to_real(plain_t *p, trine_err_t *err)
+{
+    if (p->real) {
+        return TRINE_OK;
+    }
+    double *d = malloc(p->count * sizeof *d);
+    if (!d) {
+        return trine_err_set(err, TRINE_ENOMEM, "out of memory for %zu values", p->count);
+    }
+    for (size_t i = 0; i < p->count; i++) {
+        d[i] = p->dtype == PLAIN_U8 ? (double)p->ints[i] : (double)(int64_t)p->ints[i];
+    }
+    free(p->ints);
+    p->ints = NULL;
+    p->real = d;
+    p->dtype = PLAIN_F8;
+    return TRINE_OK;
 }
 
 /* A new plain_t with its shape set and no value buffer yet; NULL when
@@ -747,7 +767,8 @@ typedef struct {
     const char *path;
     size_t line;
     size_t rows;
-    size_t cols; /* fields in the first data row; 0 before it */
+    size_t cols; /* fields in the first data row (or the header); 0 before it */
+    bool header; /* the first row named the columns */
     csv_values_t values;
     trine_err_t *err;
 } csv_reader_t;
@@ -866,12 +887,42 @@ static char *csv_trim(char *s)
     return s;
 }
 
-/* Splits a data line into fields in place and appends their values. */
+/* True when every field of the line is a name (a letter, '_' or '"'
+ * first) and none a number ("nan", "inf"): a header row. */
+static bool csv_is_header(const char *line)
+{
+    for (const char *field = line;;) {
+        size_t n = strcspn(field, ",");
+        char buf[64];
+        size_t len = n < sizeof buf - 1 ? n : sizeof buf - 1;
+        memcpy(buf, field, len);
+        buf[len] = '\0';
+        const char *s = csv_trim(buf);
+        char *end;
+        strtod(s, &end);
+        bool named = isalpha((unsigned char)*s) || *s == '_' || *s == '"';
+        if (!named || (end != s && !*csv_trim(end))) {
+            return false;
+        }
+        if (!field[n]) {
+            return true;
+        }
+        field += n + 1;
+    }
+}
+
+/* Splits a data line into fields in place and appends their values; a
+ * first row without a single number is the header, skipped. */
 static trine_status_t csv_add_row(csv_reader_t *r, char *line)
 {
     size_t fields = 1;
     for (const char *s = line; (s = strchr(s, ',')) != NULL; s++) {
         fields++;
+    }
+    if (!r->cols && !r->header && csv_is_header(line)) {
+        r->header = true;
+        r->cols = fields;
+        return TRINE_OK;
     }
     if (r->cols && fields != r->cols) {
         return trine_err_set(r->err, TRINE_EFORMAT, "%s:%zu: %zu fields, expected %zu", r->path,

@@ -50,6 +50,11 @@ plain_t *plain_alloc(plain_dtype_t dtype, int ndim, const size_t *shape);
 /* Frees *p and its buffers and sets *p to NULL; accepts NULL. */
 void plain_destroy(plain_t **p);
 
+/* Makes an integer plain_t real: its values become doubles (exact below
+ * 2^53) and its dtype PLAIN_F8; a real one is left as it is.
+ * TRINE_ENOMEM. */
+TRINE_NODISCARD trine_status_t plain_to_real(plain_t *p, trine_err_t *err);
+
 /* Reads a version 1, 2 or 3 .npy file in C order with one of the dtypes
  * above and 1 to TENSOR_MAX_DIMS extents (a 0-d array reads as shape [1]).
  * On success *out is a new plain_t owned by the caller. */
@@ -65,8 +70,10 @@ TRINE_NODISCARD trine_status_t plain_write_npy(const char *path, plain_dtype_t d
 
 /* Reads a numeric .csv file: one row per line, fields separated by commas,
  * every row with the same number of fields; blank lines and lines starting
- * with '#' are skipped. The result is 2-D, rows x fields. When every field
- * is a decimal integer the dtype is PLAIN_I8, otherwise PLAIN_F8. */
+ * with '#' are skipped, and so is a first row in which no field is a
+ * number (a header naming the columns). The result is 2-D, rows x fields.
+ * When every field is a decimal integer the dtype is PLAIN_I8, otherwise
+ * PLAIN_F8. */
 TRINE_NODISCARD trine_status_t plain_read_csv(plain_t **out, const char *path, trine_err_t *err);
 
 /* Reads .npy or .csv, chosen by the file name's extension. */

@@ -119,6 +119,15 @@ START_TEST(keys_secret_mode_refused)
     ck_assert_int_eq(chmod(key_path, 0400), 0);
     ck_assert_int_eq(keys_read_secret(&sec, NULL, key_path, &err), TRINE_OK);
     keys_wipe(&sec);
+    /* a public key given as the secret one, whatever its mode: said so */
+    char pub_path[256];
+    path_of(pub_path, "p.pub");
+    const mode_t pub_modes[] = {0644, 0600};
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_int_eq(chmod(pub_path, pub_modes[i]), 0);
+        ck_assert_int_eq(keys_read_secret(&sec, NULL, pub_path, &err), TRINE_EINVAL);
+        ck_assert_msg(strstr(err.msg, "is a public key; give the secret key"), "%s", err.msg);
+    }
 }
 END_TEST
 

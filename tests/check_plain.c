@@ -698,11 +698,32 @@ START_TEST(test_csv_single_column)
 }
 END_TEST
 
+/* A first row of names is a header: skipped, its field count kept. */
+START_TEST(test_csv_header)
+{
+    char path[PATH_CAP];
+    tmp_path(path, "header.csv");
+    write_text(path, "\xEF\xBB\xBFsepal length, \"width\" ,label\r\n1.5,2,0\r\n3,4,1\r\n");
+    plain_t *p = read_ok(plain_read_csv, path);
+    check_shape(p, PLAIN_F8, 2, (size_t[]){2, 3});
+    ck_assert(p->real[0] == 1.5 && p->real[5] == 1);
+    plain_destroy(&p);
+    write_text(path, "# a comment first\nx,y\n7,8\n");
+    p = read_ok(plain_read_csv, path);
+    check_shape(p, PLAIN_I8, 2, (size_t[]){1, 2});
+    plain_destroy(&p);
+}
+END_TEST
+
 static const struct {
     const char *text;
     trine_status_t want;
     const char *needle;
 } bad_csvs[] = {
+    {"a,b,c\n1,2\n", TRINE_EFORMAT, ":2: 2 fields, expected 3"},
+    {"a,b\nc,d\n", TRINE_EFORMAT, ":2: field 1 'c' is not a number"},
+    {"x,1\n2,3\n", TRINE_EFORMAT, ":1: field 1 'x' is not a number"},
+    {"a,b\n", TRINE_EFORMAT, "no data rows"},
     {"1,2,3,4\n5,6,7,8\n# note\n\n1,2,3,4\n\n1,2,3\n", TRINE_EFORMAT, ":7: 3 fields, expected 4"},
     {"1,2\n3,4,5\n", TRINE_EFORMAT, ":2: 3 fields, expected 2"},
     {"1,2,3\n4,5,abc\n", TRINE_EFORMAT, ":2: field 3 'abc' is not a number"},
@@ -830,6 +851,7 @@ Suite *plain_suite(void)
     tcase_add_test(csv, test_csv_mixed);
     tcase_add_test(csv, test_csv_comments_blank_crlf);
     tcase_add_test(csv, test_csv_single_column);
+    tcase_add_test(csv, test_csv_header);
     tcase_add_loop_test(csv, test_csv_bad, 0, LEN(bad_csvs));
     tcase_add_test(csv, test_csv_nul_byte);
     tcase_add_test(csv, test_csv_missing);

@@ -554,8 +554,8 @@ START_TEST(check_attribute_errors)
     }
     o->iattr[0] = 2;
     expect_err(&p, 0, TRINE_EFORMAT,
-               "line 1 col 1: sigmoid: iattr[0] must be 0 (the 3-piece sigmoid) or 1 (the fine "
-               "one), got 2");
+               "line 1 col 1: sigmoid: fine must be 0 (the 3-piece sigmoid) or 1 (the logistic "
+               "within 0.0055), got 2");
     o->iattr[0] = -1;
     expect_err(&p, 0, TRINE_EFORMAT, "got -1");
     o->iattr[0] = 0;

@@ -383,7 +383,7 @@ START_TEST(text_geometry_fills_every_slot)
         {"y = maxpool(x, 2, pad=2)\n", "line 2 col 5: maxpool: pads must be below the 2x2 window"},
         {"y = avgpool(x, 2, count_include_pad=2)\n",
          "line 2 col 5: avgpool: count_include_pad must be 0 or 1, got 2"},
-        {"y = sigmoid(x, fine=2)\n", "line 2 col 5: sigmoid: iattr[0] must be 0"},
+        {"y = sigmoid(x, fine=2)\n", "line 2 col 5: sigmoid: fine must be 0"},
         {"y = conv2d(x, x, stride=0)\n", "line 2 col 5: conv2d: strides must be 1 to"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

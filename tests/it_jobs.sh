@@ -53,7 +53,7 @@ expect_fail "syntax.prog:3:" T run "$work/syntax.prog"
 printf 'batch x\ninput nothere\noutput y = matmul(x, nothere)\n' >"$work/unknown.prog"
 expect_fail "no tensor 'nothere'" T run "$work/unknown.prog"
 printf 'batch x\ninput v\noutput y = matmul(x, v)\n' >"$work/shape.prog"
-expect_fail "line 3 col" T run "$work/shape.prog"
+expect_fail "shape.prog:3:" T run "$work/shape.prog"
 expect_fail "would replace a stored tensor" T run "$work/net.prog" --batch 8 --prefix p-
 expect_fail "no tensor 'x'" O run "$work/net.prog"
 for t in w b v; do
@@ -100,6 +100,26 @@ start_party 2
 wait_up
 T run "$work/net.prog" --batch 8 --prefix again- >/dev/null || fail "no job after party2 came back"
 ok "party2 killed mid-job: the client names it after $(awk "BEGIN{printf \"%.2f\", $t1 - $t0}") s, no outputs stored, jobs run again after it rejoins"
+
+# ---- what a new user meets: versions, help, data files, messages -------------
+"$trine" --version | grep -q "^trine [0-9]" && "$trined" --version | grep -q "^trined [0-9]" ||
+    fail "--version"
+"$trine" infer --help | grep -q "^usage: trine .* infer --model" || fail "trine infer --help"
+printf 'size, "weight" ,label\n1.5,2,0\n3,4,1\n-1,0.25,1\n' >"$d/h.csv"
+T share hx "$d/h.csv" >/dev/null && T reveal hx | head -n 1 | grep -q "^1.5 2 0$" ||
+    fail "a .csv with a header row"
+printf 'label\n0\n1\n1\n' >"$d/lab.csv"
+T share lab "$d/lab.csv" --fixed | grep -q "fixed point" || fail "share --fixed"
+printf 'batch x\ninput w\nh = matmul(x, w)\n' >"$work/noout.prog"
+expect_fail "noout.prog has no output" T run "$work/noout.prog"
+expect_fail "is a public key; give the secret key" "$trine" -c "$dir/cluster.ini" -i "$dir/keys/client.pub" ls
+cp "$d/h.csv" "$d/hc.csv"
+printf 'batch hc\noutput y = hc * 2\n' >"$work/csv.prog"
+"$trine" run "$work/csv.prog" --plaintext --dir "$d/" --prefix pc- | grep -q "wrote $d/pc-y.npy" ||
+    fail "--plaintext reads a .csv input (and writes DIR/y.npy with one slash)"
+out=$(T infer --model "$work/model.prog" --input "$d/x.npy" --keep --prefix kept- -o "$work/k.npy") &&
+    grep -q "kept 'kept-y'" <<<"$out" || fail "infer --keep does not name what it kept: $out"
+ok "--version, verb --help, header CSV, share --fixed, no-output refusal, a .pub as -i, plaintext .csv, infer --keep"
 
 grep -h "job" "$dir"/logs/*.log | grep -Eq "[A-Za-z0-9+/]{40}" && fail "a key in a job log line"
 "$lc" stop "$dir" >/dev/null || fail "local-cluster stop"

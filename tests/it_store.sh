@@ -83,6 +83,19 @@ T rm i >/dev/null || fail "rm i"
 [ ! -e "$store/party0/i.share" ] && [ ! -e "$store/party1/i.share" ] || fail "rm left i's files"
 ok "after stopping and starting all three: x w i p-y reveal exactly as before, w's grant holds, rm unlinks"
 
+# local-cluster start on a DIR started before keeps its settings (store,
+# ports, frac_bits) unless told; restart N brings one party back.
+ports=$(grep '^peer' "$dir/cluster.ini")
+stop_all
+"$lc" start "$dir" >/dev/null || fail "local-cluster start again"
+[ "$(grep '^peer' "$dir/cluster.ini")" = "$ports" ] || fail "start again changed the ports"
+grep -q '^\[store\]' "$dir/cluster.ini" || fail "start again without --store dropped the store"
+T reveal x -o "$work/again-x.npy" >/dev/null || fail "x lost after local-cluster start again"
+"$lc" restart 1 "$dir" >/dev/null || fail "local-cluster restart 1"
+loaded_line 1 | grep -q "loaded 5 tensors" || fail "party1 after restart 1: $(loaded_line 1)"
+T reveal x -o "$work/again-x.npy" >/dev/null || fail "x lost after restart 1"
+ok "local-cluster start again keeps ports and store; restart 1 reloads party1's shares"
+
 # ---- a damaged file is named in the log and skipped -----------------------
 stop_all
 printf '\x5a' | dd of="$store/party1/x.share" bs=1 seek=300 conv=notrunc status=none
