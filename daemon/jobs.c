@@ -243,6 +243,8 @@ static trine_status_t jobs_prepare(jobs_t *j, const keys_public_t *caller, const
     p->id = q->job;
     p->self = j->self;
     p->frac_bits = j->cluster->cfg.frac_bits;
+    p->truncation =
+        j->cluster->cfg.truncation == CONFIG_TRUNC_LOCAL ? PROTO_TRUNC_LOCAL : PROTO_TRUNC_EXACT;
     p->timeout_ms = j->cluster->cfg.timeout_ms;
     p->batch = q->batch;
     p->epochs = q->epochs;

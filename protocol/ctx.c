@@ -133,15 +133,6 @@ const char *proto_trunc_name(proto_trunc_t mode)
     return mode == PROTO_TRUNC_LOCAL ? "local" : "exact";
 }
 
-int proto_trunc_parse(const char *name)
-{
-    if (strcmp(name, "exact") == 0)
-        return PROTO_TRUNC_EXACT;
-    if (strcmp(name, "local") == 0)
-        return PROTO_TRUNC_LOCAL;
-    return -1;
-}
-
 void proto_ctx_stats(const proto_ctx_t *ctx, proto_stats_t *out)
 {
     *out = ctx->stats;

@@ -110,9 +110,8 @@ unsigned proto_ctx_frac_bits(const proto_ctx_t *ctx);
 void proto_ctx_set_truncation(proto_ctx_t *ctx, proto_trunc_t mode);
 proto_trunc_t proto_ctx_truncation(const proto_ctx_t *ctx);
 
-/* "exact" or "local"; and back: -1 for any other name. */
+/* "exact" or "local". */
 const char *proto_trunc_name(proto_trunc_t mode);
-int proto_trunc_parse(const char *name);
 
 /* Copies the party's counters into *out. */
 void proto_ctx_stats(const proto_ctx_t *ctx, proto_stats_t *out);
