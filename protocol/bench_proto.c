@@ -405,7 +405,8 @@ static void usage(FILE *f)
                "  --reps R   best time of R calls (default 3)\n"
                "  --op NAME  only this protocol (repeatable): reconstruct mul select matmul\n"
                "             matmul_masked conv private_compare share_convert msb drelu relu\n"
-               "             compare maxpool avgpool div sigmoid sigmoid_fine\n");
+               "             compare maxpool avgpool div sigmoid sigmoid_fine trunc_exact\n"
+               "             trunc_local\n");
 }
 
 int main(int argc, char **argv)
