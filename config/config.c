@@ -61,6 +61,8 @@ static trine_status_t config_parse_uint(void *field, const config_key_t *key, co
                                         const char *dir, char *why, size_t why_size);
 static trine_status_t config_parse_size(void *field, const config_key_t *key, const char *value,
                                         const char *dir, char *why, size_t why_size);
+static trine_status_t config_parse_trunc(void *field, const config_key_t *key, const char *value,
+                                         const char *dir, char *why, size_t why_size);
 static trine_status_t config_parse_endpoint(void *field, const config_key_t *key, const char *value,
                                             const char *dir, char *why, size_t why_size);
 static trine_status_t config_parse_path(void *field, const config_key_t *key, const char *value,
@@ -75,6 +77,8 @@ static const config_key_t config_keys[] = {
     {CONFIG_IN_CLUSTER, "name", config_parse_name, NULL, 1, CONFIG_NAME_MAX - 1,
      CLUSTER_FIELD(name)},
     {CONFIG_IN_CLUSTER, "frac_bits", config_parse_uint, "13", 0, 30, CLUSTER_FIELD(frac_bits)},
+    {CONFIG_IN_CLUSTER, "truncation", config_parse_trunc, "exact", 0, 0,
+     CLUSTER_FIELD(truncation)},
     {CONFIG_IN_CLUSTER, "timeout_ms", config_parse_uint, "30000", 100, 3600000,
      CLUSTER_FIELD(timeout_ms)},
     {CONFIG_IN_CLUSTER, "heartbeat_ms", config_parse_uint, "1000", 50, 60000,
@@ -181,6 +185,32 @@ static trine_status_t config_parse_uint(void *field, const config_key_t *key, co
     }
     *(unsigned *)field = (unsigned)v;
     return TRINE_OK;
+}
+
+const char *config_trunc_name(config_trunc_t t)
+{
+    return t == CONFIG_TRUNC_LOCAL ? "local" : "exact";
+}
+
+bool config_trunc_parse(config_trunc_t *out, const char *name)
+{
+    if (strcmp(name, "exact") == 0)
+        *out = CONFIG_TRUNC_EXACT;
+    else if (strcmp(name, "local") == 0)
+        *out = CONFIG_TRUNC_LOCAL;
+    else
+        return false;
+    return true;
+}
+
+static trine_status_t config_parse_trunc(void *field, const config_key_t *key, const char *value,
+                                         const char *dir, char *why, size_t why_size)
+{
+    (void)key, (void)dir;
+    if (config_trunc_parse(field, value))
+        return TRINE_OK;
+    snprintf(why, why_size, "is neither exact nor local");
+    return TRINE_EFORMAT;
 }
 
 /* A byte count the way the file would write it: 64K rather than 65536. */

@@ -16,6 +16,7 @@
 
 #include "tensor/status.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define CONFIG_PARTIES      3
@@ -31,10 +32,19 @@ typedef struct {
     char public_key[CONFIG_PATH_MAX]; /* the party's .pub file, resolved */
 } config_party_t;
 
+/* [cluster] truncation: how fixed-point products are divided by 2^f
+ * (protocol/trunc.c). */
+typedef enum { CONFIG_TRUNC_EXACT = 0, CONFIG_TRUNC_LOCAL } config_trunc_t;
+
+/* "exact" or "local"; and back: false for any other name. */
+const char *config_trunc_name(config_trunc_t t);
+TRINE_NODISCARD bool config_trunc_parse(config_trunc_t *out, const char *name);
+
 typedef struct {
     char path[CONFIG_PATH_MAX];           /* the file it came from, as given */
     char name[CONFIG_NAME_MAX];           /* [cluster] name, [A-Za-z0-9_.-]{1,63} */
     unsigned frac_bits;                   /* fixed-point fraction bits, 0..30 */
+    config_trunc_t truncation;            /* exact (default) or local */
     unsigned timeout_ms;                  /* peer silence that aborts a job */
     unsigned heartbeat_ms;                /* keep-alive period, < timeout_ms */
     uint64_t memory_limit;                /* bytes of share storage per party */

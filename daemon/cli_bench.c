@@ -248,9 +248,10 @@ static int bench_all(bench_run_t *b, const bench_opts_t *o, bench_record_t *recs
     b->tty = isatty(STDERR_FILENO) == 1;
     b->total = cfg->nitems;
     printf("trine bench %s: %zu measurements, %u calls each after %u warm-up, on %s "
-           "(frac_bits %u)\n",
+           "(frac_bits %u, truncation %s)\n",
            cfg->path, cfg->nitems, cfg->repetitions, cfg->warmup,
-           cfg->local ? "three local parties" : cfg->cluster, cfg->frac_bits);
+           cfg->local ? "three local parties" : cfg->cluster, cfg->frac_bits,
+           config_trunc_name(cfg->truncation));
     bench_table_header(stdout);
     int rc = 0;
     for (size_t i = 0; i < cfg->nitems && rc == 0 && !bench_interrupts; i++) {
@@ -338,7 +339,7 @@ int verb_bench(const client_opts_t *opts, int argc, char **argv)
     if (cfg.local) {
         printf("trine bench: starting three local parties\n");
         fflush(stdout);
-        if (local_cluster_start(&lc, cfg.frac_bits, cfg.timeout_ms, &err) != TRINE_OK) {
+        if (local_cluster_start(&lc, cfg.frac_bits, cfg.truncation, cfg.timeout_ms, &err) != TRINE_OK) {
             fprintf(stderr, "trine bench: cannot start the local parties: %s\n", err.msg);
             bench_config_clear(&cfg);
             return TRINE_EXIT_FAIL;
@@ -356,6 +357,12 @@ int verb_bench(const client_opts_t *opts, int argc, char **argv)
         fprintf(stderr,
                 "trine bench: %s sets frac_bits = %u but cluster %s has %u; make them agree\n",
                 cfg.path, cfg.frac_bits, b.s.cluster.cfg.path, b.s.cluster.cfg.frac_bits);
+        rc = TRINE_EXIT_FAIL;
+    } else if (b.s.cluster.cfg.truncation != cfg.truncation) {
+        fprintf(stderr,
+                "trine bench: %s sets truncation = %s but cluster %s has %s; make them agree\n",
+                cfg.path, config_trunc_name(cfg.truncation), b.s.cluster.cfg.path,
+                config_trunc_name(b.s.cluster.cfg.truncation));
         rc = TRINE_EXIT_FAIL;
     } else {
         struct sigaction sa = {0}, old;

@@ -19,7 +19,8 @@ int cli_policy_hash(uint8_t out[WIRE_PROGRAM_HASH_BYTES], const prog_t *prog, co
                     uint64_t batch, uint64_t epochs, const char *verb)
 {
     trine_err_t err;
-    if (prog_wire_policy_hash(out, prog, c->cfg.frac_bits, batch, epochs, &err) != TRINE_OK) {
+    if (prog_wire_policy_hash(out, prog, c->cfg.frac_bits, c->cfg.truncation, batch, epochs,
+                              &err) != TRINE_OK) {
         fprintf(stderr, "trine %s: %s\n", verb, err.msg);
         return TRINE_EXIT_FAIL;
     }

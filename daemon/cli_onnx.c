@@ -481,7 +481,7 @@ int verb_onnx_test(const client_opts_t *opts, int argc, char **argv)
     client_opts_t copts = *opts;
     trine_err_t err;
     if (local) {
-        if (local_cluster_start(&lc, t.frac, 10000, &err) != TRINE_OK) {
+        if (local_cluster_start(&lc, t.frac, CONFIG_TRUNC_EXACT, 10000, &err) != TRINE_OK) {
             fprintf(stderr, "trine onnx-test: %s\n", err.msg);
             return TRINE_EXIT_FAIL;
         }

@@ -18,6 +18,7 @@
 #include "sock.h"
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -307,6 +308,21 @@ static int plain_inputs(prog_t *prog, const wire_bind_t *binds, prog_plain_t **i
     return 0;
 }
 
+/* Warns on stderr, as reveal warns of values at the ring's edge, when an
+ * output holds NaN or infinities. */
+static void plain_warn_nonfinite(const char *verb, const char *name, const prog_plain_t *t)
+{
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < t->size; i++)
+        if (!isfinite(t->data[i]) && bad++ == 0)
+            first = i;
+    if (bad)
+        fprintf(stderr,
+                "trine %s: warning: '%s' has %zu of %zu values NaN or infinite (the first "
+                "element %zu = %g): the computation overflowed or diverged\n",
+                verb, name, bad, t->size, first, t->data[first]);
+}
+
 /* Runs prog here on doubles and writes its outputs (out_var's alone to
  * -o when out_var >= 0 and -o was given); file_var as for plain_inputs. */
 static int plain_run(prog_t *prog, const wire_bind_t *binds, const prog_opts_t *o,
@@ -339,6 +355,7 @@ static int plain_run(prog_t *prog, const wire_bind_t *binds, const prog_opts_t *
             snprintf(path, sizeof path, "%s", o->output);
         else
             plain_path(path, sizeof path, o->dir, o->prefix, prog->vars[i].name, false);
+        plain_warn_nonfinite(verb, prog->vars[i].name, out[i]);
         if (plain_write_npy(path, PLAIN_F8, out[i]->ndim, out[i]->shape, out[i]->data, &err) !=
             TRINE_OK) {
             fprintf(stderr, "trine %s: %s\n", verb, err.msg);

@@ -266,6 +266,8 @@ static int job_main(void *arg)
     r->status = job_begin(j, &r->err);
     if (r->status == TRINE_OK)
         r->status = proto_ctx_new(&ctx, (proto_party_t)j->p.self, &link, j->p.frac_bits, &r->err);
+    if (r->status == TRINE_OK)
+        proto_ctx_set_truncation(ctx, j->p.truncation);
     if (r->status == TRINE_OK && !(r->outputs = calloc(j->p.prog.nvars, sizeof *r->outputs)))
         r->status = trine_err_set(&r->err, TRINE_ENOMEM, "out of memory");
     if (r->status == TRINE_OK) {

@@ -42,6 +42,7 @@ typedef struct {
     uint64_t id;
     int self;
     unsigned frac_bits;
+    proto_trunc_t truncation;
     unsigned timeout_ms;
     uint8_t hash[WIRE_JOB_HASH_BYTES];
     prog_t prog;       /* checked for every batch size the job will see */

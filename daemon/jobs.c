@@ -408,8 +408,8 @@ static trine_status_t jobs_prepare(jobs_t *j, const keys_public_t *caller, const
         st = jobs_admit(j, caller, owner, &p->prog, q->batch, need, err);
     uint8_t policy[WIRE_PROGRAM_HASH_BYTES];
     if (st == TRINE_OK)
-        st = prog_wire_policy_hash(policy, &p->prog, j->cluster->cfg.frac_bits, q->batch,
-                                   q->epochs, err);
+        st = prog_wire_policy_hash(policy, &p->prog, j->cluster->cfg.frac_bits,
+                                   j->cluster->cfg.truncation, q->batch, q->epochs, err);
     store_use_t use = {.program = policy, .to = owner};
     if (st == TRINE_OK && !(p->inputs = calloc(p->prog.nvars, sizeof *p->inputs)))
         st = trine_err_set(err, TRINE_ENOMEM, "out of memory");
@@ -420,6 +420,8 @@ static trine_status_t jobs_prepare(jobs_t *j, const keys_public_t *caller, const
     p->id = key;
     p->self = j->self;
     p->frac_bits = j->cluster->cfg.frac_bits;
+    p->truncation =
+        j->cluster->cfg.truncation == CONFIG_TRUNC_LOCAL ? PROTO_TRUNC_LOCAL : PROTO_TRUNC_EXACT;
     p->timeout_ms = j->cluster->cfg.timeout_ms;
     p->batch = q->batch;
     p->epochs = q->epochs;

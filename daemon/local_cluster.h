@@ -15,6 +15,7 @@
 #ifndef TRINE_LOCAL_CLUSTER_H
 #define TRINE_LOCAL_CLUSTER_H
 
+#include "config/config.h"
 #include "tensor/status.h"
 
 #include <limits.h>
@@ -28,13 +29,14 @@ typedef struct {
     pid_t pid[3];            /* 0 when not running */
 } local_cluster_t;
 
-/* Starts the three parties with the given fixed-point precision and peer
- * timeout and waits (at most 10 s) until they are linked. A port taken
+/* Starts the three parties with the given fixed-point precision,
+ * truncation and peer timeout and waits (at most 10 s) until they are linked. A port taken
  * between choosing and binding it is retried on other ports, three times.
  * On failure nothing runs, err says why (quoting a party's log when it
  * exited) and the folder is kept for its logs, named in the message. */
 TRINE_NODISCARD trine_status_t local_cluster_start(local_cluster_t *lc, unsigned frac_bits,
-                                                   unsigned timeout_ms, trine_err_t *err);
+                                                   config_trunc_t truncation, unsigned timeout_ms,
+                                                   trine_err_t *err);
 
 /* Stops the parties (SIGTERM, SIGKILL after 5 s) and removes the folder,
  * unless keep_logs, when it is left for its logs. Accepts a cluster that

@@ -348,8 +348,8 @@ trine_status_t prog_wire_decode(prog_t *out, const void *buf, size_t len, trine_
 }
 
 trine_status_t prog_wire_policy_hash(uint8_t out[WIRE_PROGRAM_HASH_BYTES], const prog_t *p,
-                                     unsigned frac_bits, uint64_t batch, uint64_t epochs,
-                                     trine_err_t *err)
+                                     unsigned frac_bits, unsigned truncation, uint64_t batch,
+                                     uint64_t epochs, trine_err_t *err)
 {
     prog_t bare = *p;
     bare.vars = malloc((p->nvars ? p->nvars : 1) * sizeof *bare.vars);
@@ -375,7 +375,7 @@ trine_status_t prog_wire_policy_hash(uint8_t out[WIRE_PROGRAM_HASH_BYTES], const
     if (st != TRINE_OK)
         return st;
     bool mixes = prog_mixes_rows(p);
-    uint64_t settings[3] = {frac_bits, mixes ? batch : 0, mixes ? epochs : 0};
+    uint64_t settings[4] = {frac_bits, truncation, mixes ? batch : 0, mixes ? epochs : 0};
     static const char domain[] = "trine-policy-1";
     crypto_generichash_state h;
     crypto_generichash_init(&h, NULL, 0, WIRE_PROGRAM_HASH_BYTES);

@@ -48,17 +48,18 @@ TRINE_NODISCARD trine_status_t prog_wire_encode(const prog_t *p, void **buf, siz
 TRINE_NODISCARD trine_status_t prog_wire_decode(prog_t *out, const void *buf, size_t len,
                                                 trine_err_t *err);
 
-/* The policy hash of a job (daemon/WIRE.md, "Policy hash"): what an
+/* The policy hash of a job (daemon/WIRE.md, "Approvals"): what an
  * approval names. BLAKE2b-256 over "trine-policy-1", the encoding of p
  * with every variable's shape left out (the stored tensors' or
- * prog_check's) and no source positions, frac_bits, and batch and epochs when p mixes rows
+ * prog_check's) and no source positions, frac_bits, the truncation
+ * (0 exact, 1 local), and batch and epochs when p mixes rows
  * (prog_mixes_rows; else 0 and 0: they change nothing it computes). So
  * the client that approves and the party that checks compute it alike
  * from the same op list. TRINE_ENOMEM, or TRINE_EINVAL as for
  * prog_wire_encode. */
 TRINE_NODISCARD trine_status_t prog_wire_policy_hash(uint8_t out[WIRE_PROGRAM_HASH_BYTES],
                                                      const prog_t *p, unsigned frac_bits,
-                                                     uint64_t batch, uint64_t epochs,
-                                                     trine_err_t *err);
+                                                     unsigned truncation, uint64_t batch,
+                                                     uint64_t epochs, trine_err_t *err);
 
 #endif

@@ -607,9 +607,17 @@ int session_reveal(session_t *s, const char *name, const char *out, const char *
     int rc = session_fetch(s, name, &x, &t, verb);
     if (rc)
         return rc;
-    size_t count = 1;
+    size_t count = 1, first;
     for (int i = 0; i < t.ndim; i++)
         count *= t.shape[i];
+    size_t edge = t.kind == WIRE_KIND_FIXED ? fixed_count_edge(x, count, &first) : 0;
+    if (edge)
+        fprintf(stderr,
+                "trine %s: warning: '%s' has %zu of %zu values at the edge of the ring "
+                "(|x| >= 2^%d, the first element %zu = %.6g): they wrapped or overflowed, so "
+                "they and what was computed from them are wrong\n",
+                verb, name, edge, count, FIXED_SHARE_BITS - (int)t.frac, first,
+                fixed_decode(x[first], t.frac));
     if (out)
         rc = reveal_write(out, &t, x, count);
     else

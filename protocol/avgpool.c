@@ -1,11 +1,12 @@
-/* avgpool.c — average pooling on shares, local: each party sums its share
- * over the window's elements (padding adds nothing), multiplies by the
- * public round(2^f / d) and truncates by f bits (SecureML's rule,
- * linear.c). The divisor d is kh kw with count_pad, else the number of
- * the window's elements inside the input, which the public geometry gives
- * per output position. The result is the window mean within the
- * truncation's one step plus the reciprocal's rounding, at most
- * |sum| / 2^(f+1) in units of 2^-f. No communication.
+/* avgpool.c — average pooling on shares: each party sums its share over
+ * the window's elements (padding adds nothing), multiplies by the public
+ * round(2^f / d) and truncates by f bits (trunc.c). The divisor d is kh kw
+ * with count_pad, else the number of the window's elements inside the
+ * input, which the public geometry gives per output position. The result
+ * is the window mean within the truncation's one step plus the
+ * reciprocal's rounding, at most |sum| / 2^(f+1) in units of 2^-f. The
+ * only communication is the truncation's: 1 round, 24 + ceil(f / 8) bytes
+ * per output element when exact, none when local.
  */
 #include "internal.h"
 
@@ -48,7 +49,7 @@ static trine_status_t avgpool_run(proto_ctx_t *ctx, tensor_t *out, const tensor_
                 out->data[(pl * oh + i) * ow + j] = sum * scale;
             }
         }
-    return proto_truncate(ctx, out, ctx->frac_bits);
+    return proto_truncate(ctx, out, ctx->frac_bits, err);
 }
 
 trine_status_t proto_avgpool(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,

@@ -9,7 +9,9 @@
  * and avgpool per window. securenn_bytes_per_elem is SecureNN's cost of the
  * same call from its Tables 1 and 2 (ell = 64, p = 67, one byte per Z_p
  * element); sigmoid's is that of its two DReLUs and two products,
- * sigmoid_fine's that of its eight ReLUs.
+ * sigmoid_fine's that of its eight ReLUs. avgpool, sigmoid_fine and
+ * trunc_exact truncate exactly (trunc.c), trunc_local by SecureML's local
+ * rule (SecureNN's choice: no messages); both by 13 bits.
  * --check exits 1 when a target of DESIGN section 5 is missed. */
 #include "protocol/link_local.h"
 #include "protocol/proto.h"
@@ -40,7 +42,9 @@ typedef enum {
     K_AVGPOOL,
     K_DIV,
     K_SIGMOID,
-    K_SIGMOID_FINE
+    K_SIGMOID_FINE,
+    K_TRUNC_EXACT,
+    K_TRUNC_LOCAL
 } kind_t;
 
 typedef struct {
@@ -78,6 +82,8 @@ static const spec_t full_specs[] = {
     {"div", K_DIV, {1024}},
     {"sigmoid", K_SIGMOID, {16384}},
     {"sigmoid_fine", K_SIGMOID_FINE, {16384}},
+    {"trunc_exact", K_TRUNC_EXACT, {16384}},
+    {"trunc_local", K_TRUNC_LOCAL, {16384}},
 };
 
 static const spec_t small_specs[] = {
@@ -98,6 +104,8 @@ static const spec_t small_specs[] = {
     {"div", K_DIV, {16}},
     {"sigmoid", K_SIGMOID, {64}},
     {"sigmoid_fine", K_SIGMOID_FINE, {64}},
+    {"trunc_exact", K_TRUNC_EXACT, {64}},
+    {"trunc_local", K_TRUNC_LOCAL, {64}},
 };
 
 /* ell log p + k ell bits in bytes, ell = 64, log p = 8 */
@@ -248,6 +256,11 @@ static trine_status_t run_op(proto_ctx_t *ctx, const spec_t *s, inputs_t *in, tr
     case K_DIV: return proto_div(ctx, t[3], t[0], t[1], 0, err);
     case K_SIGMOID: return proto_sigmoid(ctx, t[3], t[0], err);
     case K_SIGMOID_FINE: return proto_sigmoid_fine(ctx, t[3], t[0], err);
+    case K_TRUNC_EXACT:
+    case K_TRUNC_LOCAL:
+        proto_ctx_set_truncation(ctx, s->kind == K_TRUNC_EXACT ? PROTO_TRUNC_EXACT
+                                                               : PROTO_TRUNC_LOCAL);
+        return proto_truncate(ctx, t[0], proto_ctx_frac_bits(ctx), err);
     }
     return TRINE_EINVAL;
 }
@@ -392,7 +405,8 @@ static void usage(FILE *f)
                "  --reps R   best time of R calls (default 3)\n"
                "  --op NAME  only this protocol (repeatable): reconstruct mul select matmul\n"
                "             matmul_masked conv private_compare share_convert msb drelu relu\n"
-               "             compare maxpool avgpool div sigmoid sigmoid_fine\n");
+               "             compare maxpool avgpool div sigmoid sigmoid_fine trunc_exact\n"
+               "             trunc_local\n");
 }
 
 int main(int argc, char **argv)

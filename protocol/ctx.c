@@ -30,6 +30,7 @@ static const char *const op_names[PROTO_OP_COUNT] = {
     [PROTO_OP_DIV] = "div",
     [PROTO_OP_SIGMOID] = "sigmoid",
     [PROTO_OP_SIGMOID_FINE] = "sigmoid_fine",
+    [PROTO_OP_TRUNC] = "trunc",
 };
 
 const char *proto_op_name(proto_op_t op)
@@ -115,6 +116,21 @@ proto_party_t proto_ctx_role(const proto_ctx_t *ctx)
 unsigned proto_ctx_frac_bits(const proto_ctx_t *ctx)
 {
     return ctx->frac_bits;
+}
+
+void proto_ctx_set_truncation(proto_ctx_t *ctx, proto_trunc_t mode)
+{
+    ctx->trunc = mode;
+}
+
+proto_trunc_t proto_ctx_truncation(const proto_ctx_t *ctx)
+{
+    return ctx->trunc;
+}
+
+const char *proto_trunc_name(proto_trunc_t mode)
+{
+    return mode == PROTO_TRUNC_LOCAL ? "local" : "exact";
 }
 
 void proto_ctx_stats(const proto_ctx_t *ctx, proto_stats_t *out)

@@ -57,12 +57,18 @@ typedef enum {
     PROTO_OP_COMPARE,
     PROTO_OP_MAXPOOL,
     PROTO_OP_ARGMAX,
-    PROTO_OP_AVGPOOL, /* local: counted so that a call shows its zero cost */
+    PROTO_OP_AVGPOOL, /* local but for its truncation */
     PROTO_OP_DIV,
     PROTO_OP_SIGMOID,
     PROTO_OP_SIGMOID_FINE,
+    PROTO_OP_TRUNC, /* fixed-point truncation (trunc.c) */
     PROTO_OP_COUNT
 } proto_op_t;
+
+/* How fixed-point values are divided by a power of two (trunc.c): exactly,
+ * with one round and a dealing from P2 (the default), or by SecureML's
+ * local rule, which is wrong by 2^(64-d) now and then. */
+typedef enum { PROTO_TRUNC_EXACT = 0, PROTO_TRUNC_LOCAL } proto_trunc_t;
 
 /* Counters of one party; arrays are indexed by the peer's party number
  * (the party's own entry stays 0). */
@@ -97,6 +103,15 @@ void proto_ctx_destroy(proto_ctx_t **ctx);
 /* The party the context belongs to, and its fixed-point precision. */
 proto_party_t proto_ctx_role(const proto_ctx_t *ctx);
 unsigned proto_ctx_frac_bits(const proto_ctx_t *ctx);
+
+/* Chooses the truncation of every later proto_truncate; a new context has
+ * PROTO_TRUNC_EXACT. All three parties must choose the same (cluster.ini's
+ * [cluster] truncation, part of the config fingerprint). */
+void proto_ctx_set_truncation(proto_ctx_t *ctx, proto_trunc_t mode);
+proto_trunc_t proto_ctx_truncation(const proto_ctx_t *ctx);
+
+/* "exact" or "local". */
+const char *proto_trunc_name(proto_trunc_t mode);
 
 /* Copies the party's counters into *out. */
 void proto_ctx_stats(const proto_ctx_t *ctx, proto_stats_t *out);

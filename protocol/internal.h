@@ -27,6 +27,7 @@ struct proto_ctx {
     proto_party_t role;
     link_t link;
     unsigned frac_bits;
+    proto_trunc_t trunc;
     prg_t *prg[PROTO_PARTIES];         /* prg[j]: seed shared with party j; NULL for self */
     uint64_t stream[PROTO_PARTIES];    /* next stream (nonce) of prg[j] */
     uint64_t sent_step[PROTO_PARTIES]; /* messages sent to / received from party j */

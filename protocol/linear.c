@@ -3,8 +3,6 @@
  * right value; products with public values scale both shares. */
 #include "internal.h"
 
-#include "tensor/fixed.h"
-
 trine_status_t proto_add_public(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
                                 const tensor_t *pub)
 {
@@ -80,15 +78,4 @@ void proto_fill_public(proto_ctx_t *ctx, tensor_t *out, uint64_t c)
 {
     for (size_t i = 0; i < out->size; i++)
         out->data[i] = ctx->role == PROTO_P0 ? c : 0;
-}
-
-trine_status_t proto_truncate(proto_ctx_t *ctx, tensor_t *x, unsigned bits)
-{
-    if (bits > FIXED_FRAC_BITS_MAX)
-        return TRINE_EINVAL;
-    if (proto_is_helper(ctx)) {
-        proto_zero(x);
-        return TRINE_OK;
-    }
-    return fixed_truncate_share(x, bits, ctx->role == PROTO_P0 ? FIXED_SHARE_P0 : FIXED_SHARE_P1);
 }

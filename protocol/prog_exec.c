@@ -1,7 +1,8 @@
 /* prog_exec.c — runs a program on shares (program.h): every op is one
  * protocol call of proto.h or local arithmetic on the shares (add, sub,
  * sum, reshape, transpose, and the shifts of scale and sgd), followed by
- * one local truncation after a fixed-point product.
+ * one truncation (trunc.c: exact or local, as the context says) after a
+ * fixed-point product.
  *
  * Work saved across ops, decided once per job from the op list:
  * - a relu keeps its DReLU bits when a later drelu reads the same value
@@ -70,14 +71,6 @@ static trine_status_t exec_plan(exec_t *x, uint64_t steps)
     return TRINE_OK;
 }
 
-static trine_status_t truncate_by(exec_t *x, tensor_t *t, unsigned bits, trine_err_t *err)
-{
-    if (proto_truncate(x->ctx, t, bits) != TRINE_OK)
-        return trine_err_set(err, TRINE_EINVAL, "cannot truncate by %u bits (at most %d)", bits,
-                             FIXED_FRAC_BITS_MAX);
-    return TRINE_OK;
-}
-
 /* out = c * a for a public real c: a shift when c = 2^-j, an integer
  * product when c is an integer, else the product with round(c 2^f) and a
  * truncation (negative c by two's complement). */
@@ -87,7 +80,7 @@ static trine_status_t scale_apply(exec_t *x, tensor_t *out, const tensor_t *a, d
     int e;
     if (frexp(c, &e) == 0.5 && e <= 0 && 1 - e <= FIXED_FRAC_BITS_MAX) {
         memcpy(out->data, a->data, a->size * sizeof *a->data);
-        return truncate_by(x, out, (unsigned)(1 - e), err);
+        return proto_truncate(x->ctx, out, (unsigned)(1 - e), err);
     }
     if (c == trunc(c) && fabs(c) < 0x1p63)
         return proto_mul_scalar(x->ctx, out, a, (uint64_t)(int64_t)c);
@@ -96,7 +89,7 @@ static trine_status_t scale_apply(exec_t *x, tensor_t *out, const tensor_t *a, d
         return trine_err_set(err, TRINE_ERANGE, "the constant %g has no %u-bit fixed-point form", c,
                              x->f);
     trine_status_t st = proto_mul_scalar(x->ctx, out, a, enc);
-    return st == TRINE_OK ? truncate_by(x, out, x->f, err) : st;
+    return st == TRINE_OK ? proto_truncate(x->ctx, out, x->f, err) : st;
 }
 
 /* out = b repeated to out's shape: right-aligned, b's extents equal to
@@ -171,7 +164,7 @@ static trine_status_t op_matmul(exec_t *x, const prog_op_t *op, tensor_t *out, t
     if (st == TRINE_OK)
         st = m ? proto_matmul_masked(x->ctx, out, a, ta, m, tb, err)
                : proto_matmul(x->ctx, out, a, ta, b, tb, err);
-    return st == TRINE_OK ? truncate_by(x, out, x->f, err) : st;
+    return st == TRINE_OK ? proto_truncate(x->ctx, out, x->f, err) : st;
 }
 
 static trine_status_t op_conv2d(exec_t *x, const prog_op_t *op, tensor_t *out, trine_err_t *err)
@@ -191,7 +184,7 @@ static trine_status_t op_conv2d(exec_t *x, const prog_op_t *op, tensor_t *out, t
         st = m ? proto_conv2d_masked(x->ctx, out, a, m, &g, err)
                : proto_conv2d(x->ctx, out, a, w, &g, err);
     tensor_destroy(&w);
-    return st == TRINE_OK ? truncate_by(x, out, x->f, err) : st;
+    return st == TRINE_OK ? proto_truncate(x->ctx, out, x->f, err) : st;
 }
 
 static trine_status_t op_relu(exec_t *x, size_t i, tensor_t *out, trine_err_t *err)
@@ -316,7 +309,7 @@ static trine_status_t op_run(exec_t *x, size_t i, tensor_t *out, trine_err_t *er
     case PROG_SUB: return op_addsub(op, out, a, b);
     case PROG_MUL:
         st = proto_mul(x->ctx, out, a, b, err);
-        return st == TRINE_OK ? truncate_by(x, out, x->f, err) : st;
+        return st == TRINE_OK ? proto_truncate(x->ctx, out, x->f, err) : st;
     case PROG_SCALE: return scale_apply(x, out, a, op->fattr, err);
     case PROG_SUM: return tensor_sum_axis(out, a, 0);
     case PROG_CONV2D: return op_conv2d(x, op, out, err);

@@ -11,14 +11,16 @@
  * Value ranges. Comparisons (DReLU and everything built on it) are exact
  * for values and differences x with -2^62 <= x < 2^62: DReLU doubles its
  * input before ShareConvert, as SecureNN does. Fixed-point values use the
- * context's frac_bits; proto_truncate is SecureML's local truncation (its
- * error bound is in tensor/fixed.h).
+ * context's frac_bits; proto_truncate is exact (within one unit in the
+ * last place) for -2^62 <= x < 2^62, or SecureML's local truncation when
+ * the context says so (trunc.c).
  *
  * Costs per element at ell = 64, all parties (rounds / bytes), with
  * SecureNN's in brackets: reconstruct 1 / 16; mul and select 1 / 40 [2 /
  * 40]; PrivateCompare 1 / 112 [1 / 128]; ShareConvert 4 / 200 [4 / 304];
  * ComputeMSB 3 / 192 [5 / 360]; DReLU 7 / 392 [8 / 664]; ReLU 8 / 432
- * [10 / 704]. Each file's opening comment gives the message schedule.
+ * [10 / 704]; exact truncation by d bits 1 / 24 + ceil(d / 8) [local, 0 /
+ * 0]. Each file's opening comment gives the message schedule.
  */
 #ifndef TRINE_PROTO_H
 #define TRINE_PROTO_H
@@ -80,10 +82,18 @@ TRINE_NODISCARD trine_status_t proto_share_public(proto_ctx_t *ctx, tensor_t *ou
                                                   const tensor_t *pub);
 void proto_fill_public(proto_ctx_t *ctx, tensor_t *out, uint64_t c);
 
-/* Divides shares by 2^bits in place by SecureML's local rule (P0 shifts,
- * P1 negates, shifts and negates); bits <= FIXED_FRAC_BITS_MAX. Use
- * proto_ctx_frac_bits(ctx) after a fixed-point product. */
-TRINE_NODISCARD trine_status_t proto_truncate(proto_ctx_t *ctx, tensor_t *x, unsigned bits);
+/* ---- trunc.c ------------------------------------------------------------ */
+
+/* Divides shares by 2^bits in place (bits <= FIXED_FRAC_BITS_MAX; use
+ * proto_ctx_frac_bits(ctx) after a fixed-point product), as the context's
+ * truncation mode says. Exact (the default): for -2^62 <= x < 2^62 the
+ * result is floor(x / 2^bits) or one more, always; 1 round, 24 +
+ * ceil(bits / 8) bytes per element (P0 <-> P1 one word each way, P2 -> P1
+ * one word and ceil(bits / 8) bytes). Local (SecureML): the same except
+ * with probability about |x| / 2^63, when it is off by 2^(64-bits); no
+ * messages. */
+TRINE_NODISCARD trine_status_t proto_truncate(proto_ctx_t *ctx, tensor_t *x, unsigned bits,
+                                              trine_err_t *err);
 
 /* ---- mul.c, matmul.c, conv.c, mask.c: Beaver products ------------------ */
 
@@ -222,7 +232,8 @@ TRINE_NODISCARD trine_status_t proto_maxpool(proto_ctx_t *ctx, tensor_t *out, te
 /* Average pooling in fixed point: the window sum (padding adds nothing)
  * times round(2^f / d), truncated by f bits, for d = kh kw with count_pad,
  * else the window's elements of x: a public divisor per output position.
- * Local, no communication. */
+ * The truncation's cost only (trunc.c): 1 round when exact, none when
+ * local. */
 TRINE_NODISCARD trine_status_t proto_avgpool(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
                                              const proto_pool_t *p, trine_err_t *err);
 
@@ -267,7 +278,8 @@ TRINE_NODISCARD trine_status_t proto_sigmoid(proto_ctx_t *ctx, tensor_t *out, co
  * between the knots, whose values are chosen to even out the error. On shares all
  * eight ReLUs of every element run as one batch, then a local weighted sum
  * with the slopes in fixed point and one truncation: 8 rounds, 8 x 432 =
- * 3456 bytes per element (SecureNN's building blocks: 8 x 704 = 5632).
+ * 3456 bytes per element (SecureNN's building blocks: 8 x 704 = 5632),
+ * plus the truncation's 1 round and 24 + ceil(f / 8) bytes when exact.
  * The slopes are rounded to the fixed-point step, so the result is within
  * (k_7 - k_0) / 2 + 1 = 6.25 steps 2^-f of proto_sigmoid_fine_ref, and
  * within 0.01 of the logistic for f >= 11. Exact ReLUs need |x| < 2^61. */

@@ -6,7 +6,8 @@
  * subtracts the knot, P1 nothing) and all eight of every element go
  * through one ReLU (SecureNN Algorithm 7, relu.c): DReLU's 7 rounds and
  * one product round, 8 x 432 = 3456 bytes per element. The weighted sum
- * with the public slope changes and one truncation are local.
+ * with the public slope changes is local; its truncation (trunc.c) is
+ * one more round when exact.
  *
  * In fixed point the slopes s_j between knots are rounded to the step
  * 2^-f and the d_i derived from the rounded slopes (d_0 = s_0, d_i = s_i -
@@ -91,7 +92,7 @@ static trine_status_t fine_run(proto_ctx_t *ctx, tensor_t *out, const tensor_t *
         out->data[e] = sum;
     }
     if (st == TRINE_OK)
-        st = proto_truncate(ctx, out, ctx->frac_bits);
+        st = proto_truncate(ctx, out, ctx->frac_bits, err);
     tensor_destroy(&v), tensor_destroy(&r);
     return st;
 }

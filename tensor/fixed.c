@@ -29,17 +29,20 @@ trine_status_t fixed_encode(uint64_t *out, double x, unsigned frac_bits)
 trine_status_t fixed_encode_array(uint64_t *out, const double *x, size_t n, unsigned frac_bits,
                                   trine_err_t *err)
 {
+    const int64_t lim = (int64_t)1 << FIXED_SHARE_BITS;
     for (size_t i = 0; i < n; i++) {
         trine_status_t st = fixed_encode(&out[i], x[i], frac_bits);
         if (st == TRINE_EINVAL)
             return trine_err_set(err, st, "frac_bits %u is above the maximum %d", frac_bits,
                                  FIXED_FRAC_BITS_MAX);
+        if (st == TRINE_OK && ((int64_t)out[i] < -lim || (int64_t)out[i] >= lim))
+            st = TRINE_ERANGE;
         if (st != TRINE_OK)
             return trine_err_set(err, st,
-                                 "element %zu is %g, which has no fixed-point encoding with "
-                                 "%u fractional bits (range %g .. %g)",
-                                 i, x[i], frac_bits, -ldexp(1.0, 63 - (int)frac_bits),
-                                 fixed_max(frac_bits));
+                                 "element %zu is %.17g, beyond the range of shared values with "
+                                 "%u fraction bits: |x| < 2^%d = %g, where comparisons are exact",
+                                 i, x[i], frac_bits, FIXED_SHARE_BITS - (int)frac_bits,
+                                 ldexp(1.0, FIXED_SHARE_BITS - (int)frac_bits));
     }
     return TRINE_OK;
 }
@@ -54,6 +57,19 @@ void fixed_decode_array(double *out, const uint64_t *v, size_t n, unsigned frac_
     double step = ldexp(1.0, -(int)frac_bits);
     for (size_t i = 0; i < n; i++)
         out[i] = (double)(int64_t)v[i] * step;
+}
+
+size_t fixed_count_edge(const uint64_t *v, size_t n, size_t *first)
+{
+    const int64_t lim = (int64_t)1 << FIXED_SHARE_BITS;
+    size_t count = 0;
+    *first = n;
+    for (size_t i = 0; i < n; i++)
+        if ((int64_t)v[i] < -lim || (int64_t)v[i] >= lim) {
+            if (count++ == 0)
+                *first = i;
+        }
+    return count;
 }
 
 trine_status_t fixed_truncate_share(tensor_t *t, unsigned frac_bits, fixed_share_t party)

@@ -3,7 +3,9 @@
  * A real x is held as the two's complement integer round(x * 2^f) for
  * f = frac_bits fractional bits (trine's default 13, SecureNN's choice).
  * Encoding never wraps: NaN, infinities and values whose scaled integer
- * does not fit int64 are errors.
+ * does not fit int64 are errors. Values to be shared are held to the
+ * tighter range where comparisons on shares are exact (protocol/proto.h):
+ * scaled integers in [-2^62, 2^62), reals |x| < 2^(62-f).
  *
  * Local truncation (SecureML) divides a shared value by 2^f without talking:
  * party 0 shifts its share arithmetically, party 1 negates, shifts and
@@ -22,6 +24,8 @@
 
 #define FIXED_FRAC_BITS_DEFAULT 13
 #define FIXED_FRAC_BITS_MAX     62
+/* Shared values are below 2^FIXED_SHARE_BITS in magnitude as integers. */
+#define FIXED_SHARE_BITS 62
 
 /* Which rule of the local truncation a share follows. */
 typedef enum { FIXED_SHARE_P0 = 0, FIXED_SHARE_P1 = 1 } fixed_share_t;
@@ -35,8 +39,10 @@ double fixed_max(unsigned frac_bits);
  * TRINE_EINVAL for frac_bits > FIXED_FRAC_BITS_MAX. */
 TRINE_NODISCARD trine_status_t fixed_encode(uint64_t *out, double x, unsigned frac_bits);
 
-/* n values; on failure reports the first bad index and value in err and
- * leaves out partly written. */
+/* n values to be shared: as fixed_encode, and TRINE_ERANGE also for values
+ * whose scaled integer lies outside [-2^62, 2^62) (|x| < 2^(62-f), where
+ * comparisons are exact). On failure err names the first bad element's
+ * index, its value and the limit, and out is left partly written. */
 TRINE_NODISCARD trine_status_t fixed_encode_array(uint64_t *out, const double *x, size_t n,
                                                   unsigned frac_bits, trine_err_t *err);
 
@@ -45,6 +51,12 @@ double fixed_decode(uint64_t v, unsigned frac_bits);
 
 /* n values; frac_bits must be at most FIXED_FRAC_BITS_MAX. */
 void fixed_decode_array(double *out, const uint64_t *v, size_t n, unsigned frac_bits);
+
+/* Revealed values at the ring's edge: ring elements outside [-2^62, 2^62),
+ * beyond anything a client can share and where comparisons fail, which
+ * arise only by wrapping or overflow. Returns how many of the n there are;
+ * *first receives the index of the first (n when there is none). */
+size_t fixed_count_edge(const uint64_t *v, size_t n, size_t *first);
 
 /* Divides the share t by 2^frac_bits in place by party's rule (above). */
 TRINE_NODISCARD trine_status_t fixed_truncate_share(tensor_t *t, unsigned frac_bits,

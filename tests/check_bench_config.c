@@ -282,6 +282,7 @@ START_TEST(bench_paths_comments_crlf)
     char *text = text_edit(bench_base, "cluster = local\n",
                            "cluster = ../cluster.ini   ; a path\n"
                            "frac_bits = 16 # inline hash\n"
+                           "truncation = local\n"
                            "json = out/r.json\n"
                            "csv = \"my results.csv\"\n"
                            "repetitions=1000\n"
@@ -296,6 +297,7 @@ START_TEST(bench_paths_comments_crlf)
     ck_assert_uint_eq(c->cluster_line, 3);
     ck_assert_uint_eq(c->frac_bits, 16);
     ck_assert_uint_eq(c->frac_bits_line, 4);
+    ck_assert_int_eq(c->truncation, CONFIG_TRUNC_LOCAL);
     ck_assert_str_eq(c->json, "out/r.json");
     ck_assert_str_eq(c->csv, "my results.csv");
     ck_assert_uint_eq(c->repetitions, 1000);
@@ -399,8 +401,8 @@ static const struct {
     {"int_bits = 3\n", "int_bits = 3\n[conv2d]\nsizes = 4x3x1x1\n", TRINE_EFORMAT,
      "bench.ini:21: section [conv2d] appears again (first on line 8); merge the two"},
     {"cluster = local\n", "cluster = local\nrepetition = 3\n", TRINE_EFORMAT,
-     "bench.ini:4: [bench] unknown key 'repetition'; expected cluster, frac_bits, repetitions, "
-     "warmup, json, csv, timeout_ms"},
+     "bench.ini:4: [bench] unknown key 'repetition'; expected cluster, frac_bits, truncation, "
+     "repetitions, warmup, json, csv, timeout_ms"},
     {"sizes = 1x100x1,784x128x10\n", "sizes = 1x100x1\nbatch = 2\n", TRINE_EFORMAT,
      "bench.ini:14: [matmul] unknown key 'batch'; expected sizes"},
     {"sizes = 8x5x16x50", "size = 8x5x16x50", TRINE_EFORMAT,
@@ -435,6 +437,8 @@ static const struct {
     /* numbers */
     {"cluster = local\n", "cluster = local\nfrac_bits = 31\n", TRINE_ERANGE,
      "bench.ini:4: [bench] frac_bits: '31': out of range 0..30"},
+    {"cluster = local\n", "cluster = local\ntruncation = exactly\n", TRINE_EFORMAT,
+     "bench.ini:4: [bench] truncation: 'exactly': neither exact nor local"},
     {"cluster = local\n", "cluster = local\nfrac_bits = 12abc\n", TRINE_EFORMAT,
      "bench.ini:4: [bench] frac_bits: '12abc': not a whole number (plain decimal digits)"},
     {"cluster = local\n", "cluster = local\nrepetitions = -1\n", TRINE_EFORMAT,

@@ -75,12 +75,13 @@ static void cluster_setup(void)
 typedef struct {
     const char *name;
     unsigned frac_bits, timeout_ms;
+    const char *truncation;
     const char *memory_limit; /* host-local: outside the fingerprint */
     const char *party1_key;
     const char *allow;
 } ini_t;
 
-static const ini_t base = {"test", 13, 30000, "1G", "keys/party1.pub", "keys/clients/"};
+static const ini_t base = {"test", 13, 30000, "exact", "1G", "keys/party1.pub", "keys/clients/"};
 
 /* Writes v as dir/file and loads it into *c. */
 static trine_status_t load(cluster_t *c, const char *file, const ini_t *v, trine_err_t *err)
@@ -90,7 +91,8 @@ static trine_status_t load(cluster_t *c, const char *file, const ini_t *v, trine
     FILE *f = fopen(p, "w");
     ck_assert_ptr_nonnull(f);
     fprintf(f,
-            "[cluster]\nname = %s\nfrac_bits = %u\ntimeout_ms = %u\nmemory_limit = %s\n"
+            "[cluster]\nname = %s\nfrac_bits = %u\ntimeout_ms = %u\ntruncation = %s\n"
+            "memory_limit = %s\n"
             "[party0]\npeer = tcp://127.0.0.1:7100\nclient = tcp://127.0.0.1:7200\n"
             "public_key = keys/party0.pub\n"
             "[party1]\npeer = tcp://127.0.0.1:7101\nclient = tcp://127.0.0.1:7201\n"
@@ -100,7 +102,7 @@ static trine_status_t load(cluster_t *c, const char *file, const ini_t *v, trine
             "[clients]\nallow = %s\n"
             "[local]\nsecret_key = keys/party0.key\n"
             "[store]\ndir = store\n",
-            v->name, v->frac_bits, v->timeout_ms, v->memory_limit, v->party1_key, v->allow);
+            v->name, v->frac_bits, v->timeout_ms, v->truncation, v->memory_limit, v->party1_key, v->allow);
     ck_assert_int_eq(fclose(f), 0);
     return cluster_load(c, p, err);
 }
@@ -145,20 +147,21 @@ START_TEST(cluster_loads_keys)
     }
 
     /* the summary: settings and keys, not host-local values or paths */
-    ck_assert_uint_eq(c.nlines, 17);
+    ck_assert_uint_eq(c.nlines, 18);
     ck_assert_str_eq(c.lines[0], "cluster.name=test");
     ck_assert_str_eq(c.lines[1], "cluster.frac_bits=13");
-    ck_assert_str_eq(c.lines[2], "cluster.timeout_ms=30000");
-    ck_assert_str_eq(c.lines[3], "cluster.heartbeat_ms=1000");
-    ck_assert_str_eq(c.lines[4], "cluster.max_message=268435456");
-    ck_assert_str_eq(c.lines[8], "party1.peer=tcp://127.0.0.1:7101");
-    ck_assert_str_eq(c.lines[9], "party1.client=tcp://127.0.0.1:7201");
+    ck_assert_str_eq(c.lines[2], "cluster.truncation=exact");
+    ck_assert_str_eq(c.lines[3], "cluster.timeout_ms=30000");
+    ck_assert_str_eq(c.lines[4], "cluster.heartbeat_ms=1000");
+    ck_assert_str_eq(c.lines[5], "cluster.max_message=268435456");
+    ck_assert_str_eq(c.lines[9], "party1.peer=tcp://127.0.0.1:7101");
+    ck_assert_str_eq(c.lines[10], "party1.client=tcp://127.0.0.1:7201");
     char want[128];
     snprintf(want, sizeof want, "party1.public_key=%s", c.party_key[1].z85);
-    ck_assert_str_eq(c.lines[10], want);
+    ck_assert_str_eq(c.lines[11], want);
     for (size_t i = 0; i < 3; i++) {
         snprintf(want, sizeof want, "clients.allow=%s", c.clients[i].z85);
-        ck_assert_str_eq(c.lines[14 + i], want);
+        ck_assert_str_eq(c.lines[15 + i], want);
     }
     for (size_t i = 0; i < c.nlines; i++)
         ck_assert_msg(!strstr(c.lines[i], "memory") && !strstr(c.lines[i], "secret") &&
@@ -179,7 +182,7 @@ START_TEST(cluster_one_client_file)
     load_ok(&c, "cluster.ini", &v);
     ck_assert_uint_eq(c.nclients, 1);
     ck_assert_str_eq(c.clients[0].z85, key_of("keys/clients/bob.pub").z85);
-    ck_assert_uint_eq(c.nlines, 15);
+    ck_assert_uint_eq(c.nlines, 16);
     cluster_clear(&c);
 }
 END_TEST
@@ -291,6 +294,12 @@ START_TEST(cluster_fingerprints)
     ck_assert_mem_ne(here.fingerprint, there.fingerprint, CLUSTER_FINGERPRINT_BYTES);
     cluster_clear(&there);
 
+    v = base;
+    v.truncation = "local";
+    load_ok(&there, "copy/cluster.ini", &v);
+    ck_assert_mem_ne(here.fingerprint, there.fingerprint, CLUSTER_FINGERPRINT_BYTES);
+    cluster_clear(&there);
+
     make_keys("copy/keys/clients", "dave");
     load_ok(&there, "copy/cluster.ini", &base);
     ck_assert_mem_ne(here.fingerprint, there.fingerprint, CLUSTER_FINGERPRINT_BYTES);
@@ -325,6 +334,13 @@ START_TEST(cluster_differences)
     ck_assert_str_eq(describe(&here, &there, 16), "cluster.frac_bi"); /* cut to cap */
     cluster_clear(&there);
 
+    v = base;
+    v.truncation = "local";
+    load_ok(&there, "copy/cluster.ini", &v);
+    ck_assert_str_eq(describe(&here, &there, 1024),
+                     "cluster.truncation is exact here but local there");
+    cluster_clear(&there);
+
     /* client keys are a set: an extra one is not another value of one key */
     make_keys("copy/keys/clients", "dave");
     load_ok(&there, "copy/cluster.ini", &base);
@@ -351,7 +367,7 @@ START_TEST(cluster_differences)
 
     /* five differences: the first three, then how many more */
     load_ok(&here, "cluster.ini", &base);
-    v = (ini_t){"other", 12, 20000, "1G", "keys/party1.pub", "keys/clients/alice.pub"};
+    v = (ini_t){"other", 12, 20000, "exact", "1G", "keys/party1.pub", "keys/clients/alice.pub"};
     load_ok(&there, "copy/cluster.ini", &v);
     ck_assert_str_eq(describe(&here, &there, 1024),
                      "cluster.name is test here but other there; cluster.frac_bits is 13 here "

@@ -83,6 +83,35 @@ START_TEST(fixed_array_reports_bad_element)
 }
 END_TEST
 
+/* Values to be shared stay where comparisons are exact: scaled integers in
+ * [-2^62, 2^62), |x| < 2^(62-f); the message names the element, its value
+ * and the limit (relu(7e14) at f = 13 was wrong before this check). */
+START_TEST(fixed_array_refuses_beyond_share_range)
+{
+    static const unsigned fs[] = {0, F, 20, 30};
+    trine_err_t err;
+    uint64_t out[3];
+    for (size_t k = 0; k < sizeof fs / sizeof fs[0]; k++) {
+        int f = (int)fs[k];
+        double lim = ldexp(1.0, 62 - f);
+        double ok[] = {nextafter(lim, 0), -lim, 0};
+        ck_assert_int_eq(fixed_encode_array(out, ok, 3, fs[k], &err), TRINE_OK);
+        ck_assert_uint_lt(out[0], (uint64_t)1 << 62);
+        ck_assert_uint_eq(out[1], (uint64_t)0 - ((uint64_t)1 << 62));
+        double high[] = {1.0, lim, 2.0}, low[] = {nextafter(-lim, -INFINITY), 0, 0};
+        ck_assert_int_eq(fixed_encode_array(out, high, 3, fs[k], &err), TRINE_ERANGE);
+        ck_assert_ptr_nonnull(strstr(err.msg, "element 1 is "));
+        ck_assert_int_eq(fixed_encode_array(out, low, 3, fs[k], &err), TRINE_ERANGE);
+        ck_assert_ptr_nonnull(strstr(err.msg, "element 0 is "));
+    }
+    double big[] = {3.0, 7e14};
+    ck_assert_int_eq(fixed_encode_array(out, big, 2, F, &err), TRINE_ERANGE);
+    ck_assert_str_eq(err.msg, "element 1 is 700000000000000, beyond the range of shared values "
+                              "with 13 fraction bits: |x| < 2^49 = 5.6295e+14, where comparisons "
+                              "are exact");
+}
+END_TEST
+
 /* Shares of x with |x| < 2^40 and a uniform first share: the truncated
  * shares add up to floor(x / 2^f) or one more (fixed.h). */
 START_TEST(fixed_truncation_of_shares)
@@ -135,6 +164,7 @@ Suite *fixed_suite(void)
     tcase_add_test(tc, fixed_range_edges);
     tcase_add_test(tc, fixed_round_trip_random);
     tcase_add_test(tc, fixed_array_reports_bad_element);
+    tcase_add_test(tc, fixed_array_refuses_beyond_share_range);
     tcase_add_test(tc, fixed_truncation_of_shares);
     tcase_add_test(tc, fixed_truncation_wrap_is_the_failure_case);
     suite_add_tcase(s, tc);

@@ -784,7 +784,12 @@ START_TEST(pooling_padding_and_rectangles)
         run_t r;
         tp_check(&t, 1, 1, &r);
         ck_assert_uint_eq(op_calls(&r, PROTO_OP_MAXPOOL), 4);
-        ck_assert_uint_eq(op_bytes(&r, PROTO_OP_AVGPOOL), 0);
+        /* avgpool sends only its exact truncation: 26 bytes a window */
+        uint64_t windows = 0;
+        for (size_t i = 0; i < t.p.nops; i++)
+            if (t.ops[i].code == PROG_AVGPOOL)
+                windows += r.out[0][t.ops[i].out]->size;
+        ck_assert_uint_eq(op_bytes(&r, PROTO_OP_AVGPOOL), 26 * windows);
         run_free(&r);
         tp_free(&t);
     }
@@ -858,13 +863,14 @@ START_TEST(transpose_permutations_local)
         tp_out(&t, tp_let(&t, "y", PROG_MATMUL, qf, w, 0, 0, 0), 2);
         run_t r;
         tp_check(&t, 2, 1, &r); /* 2, 2, 1 rows */
-        /* local: only the product sends */
+        /* local: only the product and its truncation send */
         uint64_t all = 0;
         for (int p = 0; p < PROTO_PARTIES; p++)
             all += proto_counters_bytes_sent(&r.res.stats[p].total) -
                    proto_counters_bytes_sent(&r.res.stats[p].op[PROTO_OP_SETUP]);
         ck_assert_uint_eq(all, op_bytes(&r, PROTO_OP_MATMUL) + op_bytes(&r, PROTO_OP_MASK) +
-                                   op_bytes(&r, PROTO_OP_MATMUL_MASKED));
+                                   op_bytes(&r, PROTO_OP_MATMUL_MASKED) +
+                                   op_bytes(&r, PROTO_OP_TRUNC));
         run_free(&r);
         tp_free(&t);
     }
@@ -893,7 +899,8 @@ START_TEST(sigmoid_fine_matches_plain)
         tp_check(&t, 4, 1, &r); /* 4, 4, 1 rows */
         ck_assert_uint_eq(op_calls(&r, PROTO_OP_SIGMOID_FINE), 3);
         ck_assert_uint_eq(op_calls(&r, PROTO_OP_SIGMOID), 3);
-        ck_assert_uint_eq(op_bytes(&r, PROTO_OP_SIGMOID_FINE), (uint64_t)3456 * 9 * 40);
+        /* eight ReLUs and the exact truncation (26 bytes) */
+        ck_assert_uint_eq(op_bytes(&r, PROTO_OP_SIGMOID_FINE), (uint64_t)(3456 + 26) * 9 * 40);
         for (size_t i = 0; i < 9 * 40; i++) {
             double logistic = 1 / (1 + exp(-xd[i]));
             ck_assert_msg(fabs(r.open[y][i] - logistic) <= PROG_SIGMOID_FINE_ERROR,

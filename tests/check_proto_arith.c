@@ -1,6 +1,7 @@
 /* check_proto_arith.c — the link, the context and its accounting,
- * reconstruction, local linear operations and the Beaver products (mul,
- * matmul, mask-once, conv), three parties as three threads. */
+ * reconstruction, local linear operations, truncation (exact and local)
+ * and the Beaver products (mul, matmul, mask-once, conv), three parties
+ * as three threads. */
 #include "check_util.h"
 #include "proto_harness.h"
 
@@ -216,36 +217,131 @@ START_TEST(mul_exact_on_full_ring)
 }
 END_TEST
 
-/* A fixed-point product truncated by the local rule lands within one step
- * of the truncated plaintext product (tensor/fixed.h's bound). */
-static trine_status_t body_mul_fixed(proto_ctx_t *ctx, void *arg, trine_err_t *err)
+/* ---- truncation ------------------------------------------------------- */
+
+typedef struct {
+    tensor_t *x[3], *y[3], *out[3];
+    unsigned bits;
+    proto_trunc_t mode;
+    bool mul; /* a product of x and y first, else x itself */
+} trunc_args_t;
+
+static trine_status_t body_trunc(proto_ctx_t *ctx, void *arg, trine_err_t *err)
 {
-    trine_status_t st = body_mul(ctx, arg, err);
-    args_t *a = arg;
+    trunc_args_t *a = arg;
+    int p = proto_ctx_role(ctx);
+    proto_ctx_set_truncation(ctx, a->mode);
+    trine_status_t st = TRINE_OK;
+    if (a->mul)
+        st = proto_mul(ctx, a->out[p], a->x[p], a->y[p], err);
+    else
+        memcpy(a->out[p]->data, a->x[p]->data, a->x[p]->size * sizeof *a->x[p]->data);
     if (st == TRINE_OK)
-        st = proto_truncate(ctx, a->out[proto_ctx_role(ctx)], proto_ctx_frac_bits(ctx));
+        st = proto_truncate(ctx, a->out[p], a->bits, err);
     return st;
 }
 
+/* Truncates shares of x (a product of x and y when y is given) by bits in
+ * mode; returns the opened result and the call's accounting in *res. */
+static tensor_t *trunc_run(const tensor_t *x, const tensor_t *y, unsigned bits, proto_trunc_t mode,
+                           uint64_t seed, harness_result_t *res)
+{
+    trunc_args_t a = {.bits = bits, .mode = mode, .mul = y != NULL};
+    harness_share(a.x, x, seed);
+    harness_share(a.y, y ? y : x, seed + 1);
+    harness_alloc(a.out, x);
+    harness_run_ok(body_trunc, &a, res);
+    tensor_t *o = harness_open(a.out);
+    harness_free(a.x), harness_free(a.y), harness_free(a.out);
+    return o;
+}
+
+/* Exact truncation of values in [-2^62, 2^62) — the edges 0, +-1, -2^62,
+ * 2^62 - 1 first, then random magnitudes — is floor(x / 2^d) or one more,
+ * for shifts from 1 to 62 and across seeds; it costs 1 round and 24 +
+ * ceil(d / 8) bytes a value, and P0 hears nothing from P2. */
+START_TEST(trunc_exact_on_edges_and_random)
+{
+    enum { N = 2000 };
+    static const unsigned shifts[] = {1, 8, 13, 20, 30, 61, 62};
+    for (uint64_t seed = 0; seed < SEEDS; seed++)
+        for (size_t k = 0; k < sizeof shifts / sizeof shifts[0]; k++) {
+            unsigned d = shifts[k];
+            tensor_t *x = harness_values(N, 63, 40 + seed);
+            harness_result_t res;
+            tensor_t *o = trunc_run(x, NULL, d, PROTO_TRUNC_EXACT, seed, &res);
+            for (size_t i = 0; i < N; i++) {
+                int64_t want = (int64_t)x->data[i] >> d, got = (int64_t)o->data[i];
+                ck_assert_msg(got == want || got == want + 1,
+                              "%lld >> %u: got %lld, want %lld or one more",
+                              (long long)(int64_t)x->data[i], d, (long long)got, (long long)want);
+            }
+            ck_assert_uint_eq(harness_bytes(&res), (24 + (d + 7) / 8) * N);
+            ck_assert_uint_eq(harness_rounds(&res), 1);
+            ck_assert_uint_eq(res.stats[2].last_call.bytes_sent[0], 0);
+            ck_assert_int_eq(res.stats[0].last_op, PROTO_OP_TRUNC);
+            tensor_destroy(&o), tensor_destroy(&x);
+        }
+}
+END_TEST
+
+/* Large values where the local rule fails for about |x| / 2^63 of them,
+ * each failure off by 2^(64-d): exact truncation has no failure on the
+ * same shares, and the local rule sends nothing. */
+START_TEST(trunc_local_fails_where_exact_does_not)
+{
+    enum { N = 1000, D = 13 };
+    tensor_t *x = tensor_new_1d(N);
+    ck_assert_ptr_nonnull(x);
+    check_util_random(x->data, N, 77);
+    for (size_t i = 0; i < N; i++) /* |x| in [2^61, 2^62) */
+        x->data[i] = (x->data[i] >> 3 | (uint64_t)1 << 61) * (i % 2 ? 1 : (uint64_t)-1);
+    int wrong[2] = {0, 0};
+    for (int m = 0; m < 2; m++) {
+        harness_result_t res;
+        tensor_t *o = trunc_run(x, NULL, D, m ? PROTO_TRUNC_LOCAL : PROTO_TRUNC_EXACT, 5, &res);
+        for (size_t i = 0; i < N; i++) {
+            int64_t want = (int64_t)x->data[i] >> D, off = (int64_t)o->data[i] - want;
+            if (off != 0 && off != 1) {
+                ck_assert_int_eq(m, 1);
+                uint64_t gap = (uint64_t)(off < 0 ? -off : off);
+                ck_assert_uint_ge(gap, ((uint64_t)1 << (64 - D)) - 1);
+                ck_assert_uint_le(gap, ((uint64_t)1 << (64 - D)) + 1);
+                wrong[m]++;
+            }
+        }
+        if (m == 1)
+            ck_assert_uint_eq(harness_bytes(&res), 0);
+        tensor_destroy(&o);
+    }
+    ck_assert_int_eq(wrong[0], 0);
+    ck_assert_int_gt(wrong[1], N / 10); /* about 3/8 of them */
+    tensor_destroy(&x);
+}
+END_TEST
+
+/* A fixed-point product truncated lands within one step of the truncated
+ * plaintext product, in both modes, across seeds: operands below 2^31 and
+ * 2^23 when exact; below 2^19 and 2^11 when local, whose failure chance,
+ * |x y| / 2^64, is then below 2^-34 per product. */
 START_TEST(mul_fixed_point_truncation)
 {
     enum { N = 2000 };
-    tensor_t *x = harness_values(N, 32, 30), *y = harness_values(N, 24, 31);
-    args_t a = {0};
-    harness_share(a.x, x, 1), harness_share(a.y, y, 2);
-    harness_alloc(a.out, x);
-    harness_result_t res;
-    harness_run_ok(body_mul_fixed, &a, &res);
-    tensor_t *o = harness_open(a.out);
-    for (size_t i = 0; i < N; i++) {
-        int64_t want = ((int64_t)x->data[i] * (int64_t)y->data[i]) >> FB;
-        int64_t got = (int64_t)o->data[i];
-        ck_assert_msg(got == want || got == want + 1, "%lld * %lld: got %lld, want %lld",
-                      (long long)x->data[i], (long long)y->data[i], (long long)got,
-                      (long long)want);
-    }
-    tensor_destroy(&o), tensor_destroy(&x), tensor_destroy(&y);
-    harness_free(a.x), harness_free(a.y), harness_free(a.out);
+    for (uint64_t seed = 0; seed < SEEDS; seed++)
+        for (int m = 0; m < 2; m++) {
+            tensor_t *x = harness_values(N, m ? 20 : 32, 30 + seed);
+            tensor_t *y = harness_values(N, m ? 12 : 24, 50 + seed);
+            harness_result_t res;
+            tensor_t *o = trunc_run(x, y, FB, m ? PROTO_TRUNC_LOCAL : PROTO_TRUNC_EXACT, seed, &res);
+            for (size_t i = 0; i < N; i++) {
+                int64_t want = ((int64_t)x->data[i] * (int64_t)y->data[i]) >> FB;
+                int64_t got = (int64_t)o->data[i];
+                ck_assert_msg(got == want || got == want + 1, "%lld * %lld: got %lld, want %lld",
+                              (long long)x->data[i], (long long)y->data[i], (long long)got,
+                              (long long)want);
+            }
+            tensor_destroy(&o), tensor_destroy(&x), tensor_destroy(&y);
+        }
 }
 END_TEST
 
@@ -494,6 +590,8 @@ Suite *proto_arith_suite(void)
     tcase_add_test(tc, reconstruct_both_and_one);
     tcase_add_test(tc, linear_public_operations);
     tcase_add_test(tc, mul_exact_on_full_ring);
+    tcase_add_test(tc, trunc_exact_on_edges_and_random);
+    tcase_add_test(tc, trunc_local_fails_where_exact_does_not);
     tcase_add_test(tc, mul_fixed_point_truncation);
     tcase_add_test(tc, matmul_with_transposes);
     tcase_add_test(tc, matmul_rejects_bad_shapes);

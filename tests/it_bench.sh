@@ -27,11 +27,13 @@ jq -e 'all(.[]; .repetitions == 2 and .time_median_s > 0 and .time_min_s <= .tim
            and .recv_party0 + .recv_party1 + .recv_party2 == .bytes_total
            and .cluster == "local" and .frac_bits == 13)' small.json >/dev/null ||
     fail "a record is inconsistent: $(cat small.json)"
-# Exact costs: MatMul (2mn + 2nv + mv) * 8 bytes in one round; ReLU 432
-# bytes a value in 8 rounds; SecureNN's formula for Network A at batch 1.
+# Exact costs: MatMul (2mn + 2nv + mv) * 8 bytes in one round and its
+# exact truncation 26 bytes a value in one more (SecureNN truncates
+# locally); ReLU 432 bytes a value in 8 rounds; SecureNN's formula for
+# Network A at batch 1.
 jq -e '.[] | select(.op == "matmul" and .size == "2x3x2")
-       | .bytes_total == 224 and .rounds == 1 and .securenn_bytes == 224' small.json >/dev/null ||
-    fail "matmul 2x3x2 is not 224 bytes in 1 round"
+       | .bytes_total == 224 + 26 * 4 and .rounds == 2 and .securenn_bytes == 224' small.json \
+    >/dev/null || fail "matmul 2x3x2 is not 224 + 104 bytes in 2 rounds"
 jq -e '.[] | select(.op == "relu") | .bytes_total == 16 * 432 and .rounds == 8
        and .securenn_bytes == 16 * 704' small.json >/dev/null || fail "relu 4x4 costs are off"
 jq -e '.[] | select(.op == "network_a") | .securenn_bytes == 2093944 and .batch == 1
@@ -76,8 +78,19 @@ jq -e '.[0].op == "drelu" and .[0].cluster == "'"$dir/cluster.ini"'" and length 
 ok "a running cluster: measured, nothing left stored"
 printf '[bench]\ncluster = %s\nfrac_bits = 12\n[relu]\nsizes = 5\n' "$dir/cluster.ini" >frac.ini
 expect_fail "sets frac_bits = 12 but cluster" "$trine" -i "$dir/keys/client.key" bench frac.ini
+printf '[bench]\ncluster = %s\ntruncation = local\n[relu]\nsizes = 5\n' "$dir/cluster.ini" >trunc.ini
+expect_fail "sets truncation = local but cluster" "$trine" -i "$dir/keys/client.key" bench trunc.ini
 "$lc" stop "$dir" >/dev/null
-ok "frac_bits must match the cluster's"
+ok "frac_bits and truncation must match the cluster's"
+# local truncation: the matmul alone, as SecureNN's formula has it
+printf '[bench]\ncluster = local\ntruncation = local\nrepetitions = 1\njson = local.json\n[matmul]\nsizes = 2x3x2\n' \
+    >local.ini
+out=$("$trine" bench local.ini 2>&1) || fail "truncation = local: $out"
+grep -q "truncation local" <<<"$out" || fail "the bench does not say truncation local: $out"
+jq -e '.[0].bytes_total == 224 and .[0].rounds == 1' local.json >/dev/null ||
+    fail "matmul 2x3x2 with local truncation is not 224 bytes in 1 round: $(cat local.json)"
+leftovers "local.ini"
+ok "truncation = local: matmul 2x3x2 in 224 bytes and 1 round"
 
 # ---- Ctrl-C keeps what is finished ----------------------------------------
 {

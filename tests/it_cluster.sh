@@ -51,6 +51,31 @@ printf '1.0,nan\n' >"$work/nan.csv"
 expect_fail "nan.csv" T share x "$work/nan.csv"
 ok "malformed .npy, ragged .csv and NaN are refused with the file named"
 
+# ---- fixed-point range -------------------------------------------------
+# Shares are held where comparisons are exact, |x| < 2^(62-f); a revealed
+# value past that wrapped, and reveal says so; the plaintext backend says
+# the same of NaN and infinities.
+printf '1.5,-700000000000000\n' >"$work/huge.csv"
+expect_fail "huge.csv: element 1 is -700000000000000, beyond the range of shared values with 13 fraction bits: |x| < 2^49" \
+    T share x "$work/huge.csv"
+printf '281474976710656.0,1.0\n' >"$work/edge.csv" # 2^48, in range
+out=$(T share edge "$work/edge.csv" 2>&1) || fail "share 2^48: $out"
+printf 'input edge\noutput d = edge * 2\n' >"$work/double.prog"
+T run "$work/double.prog" --prefix p- >/dev/null || fail "run edge * 2"
+out=$(T reveal p-d 2>&1 >/dev/null)
+grep -qF "trine reveal: warning: 'p-d' has 1 of 2 values at the edge of the ring (|x| >= 2^49, the first element 0" <<<"$out" ||
+    fail "no warning of a wrapped value: '$out'"
+[ -z "$(T reveal edge 2>&1 >/dev/null)" ] || fail "a warning for values in range"
+T rm edge >/dev/null && T rm p-d >/dev/null || fail "rm edge, p-d"
+mkdir -p "$work/plain"
+printf "\x93NUMPY\x01\x00v\x00{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }                                                            \x0aZb\xd7\xd7\x18\xe7ti\x00\x00\x00\x00\x00\x00\xf0?" \
+    >"$work/plain/e.npy" # [1e200, 1]
+printf 'input e\noutput d = e * e\n' >"$work/square.prog"
+out=$("$trine" run "$work/square.prog" --plaintext --dir "$work/plain" 2>&1 >/dev/null)
+grep -qF "trine run: warning: 'd' has 1 of 2 values NaN or infinite (the first element 0 = inf)" <<<"$out" ||
+    fail "no warning of an infinite plaintext value: '$out'"
+ok "7e14 refused at share time (limit 2^49 at f = 13); a wrapped value and an infinite one are reported"
+
 # ---- owners, grants, keys ----------------------------------------------
 "$npy" gen f8 14 "$work/w.npy" 4 4
 T share w "$work/w.npy" >/dev/null || fail "share w"
