@@ -247,14 +247,16 @@ bool bench_reference(const bench_item_t *item, double *secs, double *bytes)
         size_t elems;
         double secs, bytes;
     } refs[] = {
-        {BENCH_OP_NETWORK_A, 1, NULL, 0, 0.0228, 2.10e6},
-        {BENCH_OP_NETWORK_A, 128, NULL, 0, 0.273, 29.1e6},
-        {BENCH_OP_NETWORK_B, 1, NULL, 0, 0.0877, 8.86e6},
-        {BENCH_OP_NETWORK_B, 128, NULL, 0, 8.10, 1067e6},
-        {BENCH_OP_NETWORK_C, 1, NULL, 0, 0.155, 18.9e6},
-        {BENCH_OP_NETWORK_C, 128, NULL, 0, 12.36, 1550e6},
-        {BENCH_OP_NETWORK_D, 1, NULL, 0, 0.0418, 4.06e6},
-        {BENCH_OP_NETWORK_D, 128, NULL, 0, 2.37, 318e6},
+        /* networks: shared/peers' medians, interleaved with trine (DESIGN 11) */
+        {BENCH_OP_NETWORK_A, 1, NULL, 0, 0.0130, 2.10e6},
+        {BENCH_OP_NETWORK_A, 128, NULL, 0, 0.154, 29.1e6},
+        {BENCH_OP_NETWORK_B, 1, NULL, 0, 0.0484, 8.86e6},
+        {BENCH_OP_NETWORK_B, 128, NULL, 0, 4.98, 1067e6},
+        {BENCH_OP_NETWORK_C, 1, NULL, 0, 0.0917, 18.9e6},
+        {BENCH_OP_NETWORK_C, 128, NULL, 0, 7.56, 1550e6},
+        {BENCH_OP_NETWORK_D, 1, NULL, 0, 0.0165, 2.46e6},
+        {BENCH_OP_NETWORK_D, 128, NULL, 0, 0.543, 114e6},
+        /* single protocols: SecureNN's code timed alone, earlier */
         {BENCH_OP_RELU, 1, NULL, 16384, 0.0976, 11.5e6},
         {BENCH_OP_MATMUL, 1, "128x784x128", 0, 0.0446, 3.34e6},
     };

@@ -53,9 +53,11 @@ TRINE_NODISCARD trine_status_t bench_prog_build(bench_prog_t *out, const bench_i
 /* Frees what bench_prog_build made; accepts a cleared *b. */
 void bench_prog_clear(bench_prog_t *b);
 
-/* SecureNN's reference implementation as measured on the development
- * machine (DESIGN section 11) for this measurement: seconds and bytes (all
- * parties). False when there is no such figure. */
+/* SecureNN's reference implementation as measured on the 2-core
+ * development machine, not on the machine running the bench (networks:
+ * shared/peers, interleaved with trine, DESIGN section 11) for this
+ * measurement: seconds and bytes (all parties). False when there is no
+ * such figure. */
 bool bench_reference(const bench_item_t *item, double *secs, double *bytes);
 
 #endif

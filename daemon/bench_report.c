@@ -3,11 +3,13 @@
 #include "bench_report.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -69,15 +71,18 @@ void bench_against_reference(FILE *f, const bench_record_t *r, size_t n)
         if (!r[i].has_reference)
             continue;
         if (!any)
-            fprintf(f, "Against SecureNN's code measured on the development machine "
-                       "(DESIGN section 11):\n");
+            fprintf(f, "Against SecureNN's code as measured on the 2-core development machine "
+                       "(DESIGN section 11), not on this machine: times compare only as far "
+                       "as the machines do; bytes compare exactly\n");
         any = true;
         double bytes = (double)bench_record_bytes(&r[i]);
+        double speed = r[i].reference_s / r[i].time_median_s;
         fprintf(f,
-                "  %-10s %-9s batch %3zu: %9.3f ms vs %9.3f ms (%.2fx faster), %9.3f MB vs "
+                "  %-10s %-9s batch %3zu: %9.3f ms vs %9.3f ms (%.2fx %s), %9.3f MB vs "
                 "%8.3f MB (%.2fx the bytes)\n",
                 bench_op_name(r[i].op), bench_size(&r[i]), r[i].batch, r[i].time_median_s * 1e3,
-                r[i].reference_s * 1e3, r[i].reference_s / r[i].time_median_s, bytes / BENCH_MB,
+                r[i].reference_s * 1e3, speed >= 1 ? speed : 1 / speed,
+                speed >= 1 ? "faster" : "slower", bytes / BENCH_MB,
                 r[i].reference_bytes / BENCH_MB, bytes / r[i].reference_bytes);
     }
 }
@@ -141,17 +146,23 @@ static const char *const bench_fields[] = {"op",
                                            "securenn_ref_time_s",
                                            "securenn_ref_bytes",
                                            "frac_bits",
-                                           "cluster"};
+                                           "cluster",
+                                           "truncation",
+                                           "version",
+                                           "date",
+                                           "host",
+                                           "cores",
+                                           "config_hash"};
 
 #define BENCH_FIELDS (sizeof bench_fields / sizeof bench_fields[0])
 
 /* Field k of record r: a string (quoted in JSON), a number, or NULL for
  * an unknown value. */
 static const char *bench_field(char *buf, size_t size, const bench_record_t *r, size_t k,
-                               unsigned frac_bits, const char *cluster, bool *is_str)
+                               const bench_meta_t *m, bool *is_str)
 {
     double all = (double)bench_record_bytes(r);
-    *is_str = k == 0 || k == 1 || k == 23;
+    *is_str = k <= 1 || (k >= 23 && k != 28);
     switch (k) {
     case 0: return bench_op_name(r->op);
     case 1: return r->size;
@@ -183,14 +194,20 @@ static const char *bench_field(char *buf, size_t size, const bench_record_t *r, 
             return NULL;
         snprintf(buf, size, "%.0f", r->reference_bytes);
         break;
-    case 22: snprintf(buf, size, "%u", frac_bits); break;
-    default: return cluster;
+    case 22: snprintf(buf, size, "%u", m->frac_bits); break;
+    case 23: return m->cluster;
+    case 24: return m->truncation;
+    case 25: return m->version;
+    case 26: return m->date;
+    case 27: return m->host;
+    case 28: snprintf(buf, size, "%u", m->cores); break;
+    default: return m->config_hash;
     }
     return buf;
 }
 
 static void bench_records(FILE *f, bench_format_t fmt, const bench_record_t *r, size_t n,
-                          unsigned frac_bits, const char *cluster)
+                          const bench_meta_t *m)
 {
     char buf[64];
     bool is_str;
@@ -202,7 +219,7 @@ static void bench_records(FILE *f, bench_format_t fmt, const bench_record_t *r, 
     for (size_t i = 0; i < n; i++) {
         fputs(fmt == BENCH_CSV ? "\n" : i ? ",\n {" : "\n {", f);
         for (size_t k = 0; k < BENCH_FIELDS; k++) {
-            const char *v = bench_field(buf, sizeof buf, &r[i], k, frac_bits, cluster, &is_str);
+            const char *v = bench_field(buf, sizeof buf, &r[i], k, m, &is_str);
             if (fmt == BENCH_CSV) {
                 if (k)
                     fputc(',', f);
@@ -225,8 +242,7 @@ static void bench_records(FILE *f, bench_format_t fmt, const bench_record_t *r, 
 }
 
 static trine_status_t bench_write(const char *path, bench_format_t fmt, const bench_record_t *r,
-                                  size_t n, unsigned frac_bits, const char *cluster,
-                                  trine_err_t *err)
+                                  size_t n, const bench_meta_t *m, trine_err_t *err)
 {
     char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
@@ -234,7 +250,7 @@ static trine_status_t bench_write(const char *path, bench_format_t fmt, const be
     FILE *f = fopen(tmp, "w");
     if (!f)
         return trine_err_set(err, TRINE_EIO, "cannot write %s: %s", tmp, strerror(errno));
-    bench_records(f, fmt, r, n, frac_bits, cluster);
+    bench_records(f, fmt, r, n, m);
     bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
     ok = fclose(f) == 0 && ok;
     if (!ok || rename(tmp, path) != 0) {
@@ -246,34 +262,76 @@ static trine_status_t bench_write(const char *path, bench_format_t fmt, const be
 }
 
 trine_status_t bench_write_json(const char *path, const bench_record_t *r, size_t n,
-                                unsigned frac_bits, const char *cluster, trine_err_t *err)
+                                const bench_meta_t *meta, trine_err_t *err)
 {
-    return bench_write(path, BENCH_JSON, r, n, frac_bits, cluster, err);
+    return bench_write(path, BENCH_JSON, r, n, meta, err);
 }
 
 trine_status_t bench_write_csv(const char *path, const bench_record_t *r, size_t n,
-                               unsigned frac_bits, const char *cluster, trine_err_t *err)
+                               const bench_meta_t *meta, trine_err_t *err)
 {
-    return bench_write(path, BENCH_CSV, r, n, frac_bits, cluster, err);
+    return bench_write(path, BENCH_CSV, r, n, meta, err);
+}
+
+trine_status_t bench_meta_init(bench_meta_t *m, bench_meta_buf_t *buf, const char *path,
+                               trine_err_t *err)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf->date, sizeof buf->date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (gethostname(buf->host, sizeof buf->host) != 0)
+        snprintf(buf->host, sizeof buf->host, "unknown");
+    buf->host[sizeof buf->host - 1] = '\0';
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return trine_err_set(err, TRINE_EIO, "cannot read %s: %s", path, strerror(errno));
+    crypto_generichash_state h;
+    uint8_t chunk[4096], sum[32];
+    crypto_generichash_init(&h, NULL, 0, sizeof sum);
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        crypto_generichash_update(&h, chunk, got);
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad)
+        return trine_err_set(err, TRINE_EIO, "cannot read %s", path);
+    crypto_generichash_final(&h, sum, sizeof sum);
+    sodium_bin2hex(buf->hash, sizeof buf->hash, sum, sizeof sum);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    m->version = TRINE_VERSION;
+    m->date = buf->date;
+    m->host = buf->host;
+    m->cores = cores > 0 ? (unsigned)cores : 0;
+    m->config_hash = buf->hash;
+    return TRINE_OK;
 }
 
 /* ---- charts ---------------------------------------------------------------- */
 
 /* OP.dat: one line per measurement of op: index, label, time median, min,
- * max (ms), trine MB, SecureNN formula MB. */
+ * max (ms), trine MB, SecureNN formula MB, SecureNN measured ms and MB
+ * (NaN when unknown). */
 static trine_status_t bench_plot_data(const char *path, const bench_record_t *r, size_t n,
                                       bench_op_t op, trine_err_t *err)
 {
     FILE *f = fopen(path, "w");
     if (!f)
         return trine_err_set(err, TRINE_EIO, "cannot write %s: %s", path, strerror(errno));
-    fprintf(f, "# index label time_ms time_min_ms time_max_ms trine_MB securenn_MB\n");
-    for (size_t i = 0, k = 0; i < n; i++)
-        if (r[i].op == op)
-            fprintf(f, "%zu \"%s%sb%zu\" %.6f %.6f %.6f %.6f %.6f\n", k++, r[i].size,
-                    r[i].size[0] ? " " : "", r[i].batch, r[i].time_median_s * 1e3,
-                    r[i].time_min_s * 1e3, r[i].time_max_s * 1e3,
-                    (double)bench_record_bytes(&r[i]) / BENCH_MB, r[i].securenn_bytes / BENCH_MB);
+    fprintf(f, "# index label time_ms time_min_ms time_max_ms trine_MB securenn_MB "
+               "securenn_measured_ms securenn_measured_MB\n");
+    for (size_t i = 0, k = 0; i < n; i++) {
+        if (r[i].op != op)
+            continue;
+        fprintf(f, "%zu \"%s%sbatch %zu\" %.6f %.6f %.6f %.6f %.6f", k++, r[i].size,
+                r[i].size[0] ? ", " : "", r[i].batch, r[i].time_median_s * 1e3,
+                r[i].time_min_s * 1e3, r[i].time_max_s * 1e3,
+                (double)bench_record_bytes(&r[i]) / BENCH_MB, r[i].securenn_bytes / BENCH_MB);
+        if (r[i].has_reference)
+            fprintf(f, " %.6f %.6f\n", r[i].reference_s * 1e3, r[i].reference_bytes / BENCH_MB);
+        else
+            fprintf(f, " NaN NaN\n");
+    }
     if (fclose(f) != 0)
         return trine_err_set(err, TRINE_EIO, "cannot write %s: %s", path, strerror(errno));
     return TRINE_OK;
@@ -285,19 +343,28 @@ static trine_status_t bench_plot_script(const char *path, const char *dir, const
     FILE *f = fopen(path, "w");
     if (!f)
         return trine_err_set(err, TRINE_EIO, "cannot write %s: %s", path, strerror(errno));
+    /* One point per measurement (sizes and batches are not a series to
+     * join), log scales so that batch 1 and batch 128 both read, and the
+     * SecureNN references on both charts (measured on the development
+     * machine, where known). */
     fprintf(f,
             "# trine bench: %s. Run with: gnuplot %s\n"
             "set terminal pngcairo size 900,500 noenhanced\n"
+            "set datafile missing 'NaN'\n"
             "set grid ytics\nset key top left\nset xtics rotate by -25\nset xrange [-0.5:%zu.5]\n"
+            "set logscale y\n"
             "set output '%s/%s-time.png'\n"
-            "set title 'trine %s: time per call (median, min-max bars)'\n"
-            "set ylabel 'ms'\nset yrange [0:*]\n"
-            "plot '%s/%s.dat' using 1:3:4:5:xtic(2) with yerrorlines lw 2 title 'trine'\n"
+            "set title 'trine %s: time per call (median, min-max bars; log scale)'\n"
+            "set ylabel 'ms'\n"
+            "plot '%s/%s.dat' using 1:3:4:5:xtic(2) with yerrorbars lw 2 pt 7 title 'trine', \\\n"
+            "     '' using 1:8 with points pt 5 ps 1.5 title 'SecureNN (measured on the "
+            "development machine)'\n"
             "set output '%s/%s-bytes.png'\n"
-            "set title 'trine %s: bytes per call, all parties'\n"
-            "set ylabel 'MB'\nset logscale y\nset yrange [*:*]\n"
-            "plot '%s/%s.dat' using 1:6:xtic(2) with linespoints lw 2 pt 7 title 'trine', \\\n"
-            "     '' using 1:7 with linespoints lw 2 pt 5 dt 2 title 'SecureNN formula'\n",
+            "set title 'trine %s: bytes per call, all parties (log scale)'\n"
+            "set ylabel 'MB'\n"
+            "plot '%s/%s.dat' using 1:6:xtic(2) with points pt 7 ps 1.5 title 'trine', \\\n"
+            "     '' using 1:7 with points pt 4 ps 1.5 title 'SecureNN formula', \\\n"
+            "     '' using 1:9 with points pt 5 ps 1.5 title 'SecureNN (measured)'\n",
             name, path, points - 1, dir, name, name, dir, name, dir, name, name, dir, name);
     if (fclose(f) != 0)
         return trine_err_set(err, TRINE_EIO, "cannot write %s: %s", path, strerror(errno));

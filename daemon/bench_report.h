@@ -51,25 +51,46 @@ void bench_mpspdz(FILE *f, const bench_record_t *r);
  * against it. Nothing when none has. */
 void bench_against_reference(FILE *f, const bench_record_t *r, size_t n);
 
+/* What every record of a run carries besides its figures, so that a
+ * published record says where it came from. */
+typedef struct {
+    unsigned frac_bits;
+    const char *truncation;  /* "exact" or "local" */
+    const char *cluster;     /* "local" or the cluster.ini path */
+    const char *version;     /* trine's */
+    const char *date;        /* the run's start, UTC, ISO 8601 */
+    const char *host;        /* the machine's name */
+    unsigned cores;          /* online processors */
+    const char *config_hash; /* BLAKE2b-256 (hex) of the bench file's bytes */
+} bench_meta_t;
+
+/* Fills m for a run of the bench file path now; the strings live in m's
+ * buffers (bench_meta_buf_t), which the caller keeps. */
+typedef struct {
+    char date[32], host[256], hash[65];
+} bench_meta_buf_t;
+TRINE_NODISCARD trine_status_t bench_meta_init(bench_meta_t *m, bench_meta_buf_t *buf,
+                                               const char *path, trine_err_t *err);
+
 /* Writes all n records to path, replacing it atomically (temporary file,
  * rename): JSON as an array of objects, CSV with a header line. The fields
  * (both formats): op, size, batch, repetitions, time_median_s, time_min_s,
  * time_max_s, client_time_median_s, bytes_total, bytes_party0..2 (sent),
  * recv_party0..2, dealer_share, messages, rounds, securenn_bytes,
  * securenn_ratio (bytes_total / securenn_bytes), securenn_ref_time_s,
- * securenn_ref_bytes (null in JSON, empty in CSV, when unknown), frac_bits
- * and cluster. */
+ * securenn_ref_bytes (SecureNN measured on the development machine; null
+ * in JSON, empty in CSV, when unknown), then meta's frac_bits, cluster,
+ * truncation, version, date, host, cores and config_hash. */
 TRINE_NODISCARD trine_status_t bench_write_json(const char *path, const bench_record_t *r, size_t n,
-                                                unsigned frac_bits, const char *cluster,
-                                                trine_err_t *err);
+                                                const bench_meta_t *meta, trine_err_t *err);
 TRINE_NODISCARD trine_status_t bench_write_csv(const char *path, const bench_record_t *r, size_t n,
-                                               unsigned frac_bits, const char *cluster,
-                                               trine_err_t *err);
+                                               const bench_meta_t *meta, trine_err_t *err);
 
 /* Charts in dir (made if missing): for each operation measured, OP.dat
  * and OP.gp, and when gnuplot is on PATH, OP-time.png (median time with
- * min-max bars per size) and OP-bytes.png (trine against the SecureNN
- * formula, log scale). *plotted says whether gnuplot ran; without it
+ * min-max bars, a point per measurement, beside SecureNN's measured time
+ * where known) and OP-bytes.png (trine against the SecureNN formula and
+ * measured bytes), both on log scales. *plotted says whether gnuplot ran; without it
  * the data and scripts are still written. */
 TRINE_NODISCARD trine_status_t bench_plot(const char *dir, const bench_record_t *r, size_t n,
                                           bool *plotted, trine_err_t *err);

@@ -36,6 +36,8 @@ typedef struct {
     char tag[24]; /* prefix of every tensor name of this run */
     bool tty;
     size_t done, total; /* measurements, for the progress line */
+    bench_meta_t meta;  /* where and when, for the records */
+    bench_meta_buf_t meta_buf;
 } bench_run_t;
 
 /* Ctrl-C: 1 stops after the current measurement, 2 cancels it. */
@@ -227,13 +229,16 @@ static int bench_save(const bench_run_t *b, const bench_opts_t *o, const bench_r
                       size_t n)
 {
     const bench_config_t *cfg = b->cfg;
-    const char *cluster = cfg->local ? "local" : cfg->cluster;
+    bench_meta_t meta = b->meta;
+    meta.frac_bits = cfg->frac_bits;
+    meta.truncation = config_trunc_name(cfg->truncation);
+    meta.cluster = cfg->local ? "local" : cfg->cluster;
     trine_err_t err;
-    if (o->json && bench_write_json(o->json, r, n, cfg->frac_bits, cluster, &err) != TRINE_OK) {
+    if (o->json && bench_write_json(o->json, r, n, &meta, &err) != TRINE_OK) {
         fprintf(stderr, "trine bench: %s\n", err.msg);
         return TRINE_EXIT_FAIL;
     }
-    if (o->csv && bench_write_csv(o->csv, r, n, cfg->frac_bits, cluster, &err) != TRINE_OK) {
+    if (o->csv && bench_write_csv(o->csv, r, n, &meta, &err) != TRINE_OK) {
         fprintf(stderr, "trine bench: %s\n", err.msg);
         return TRINE_EXIT_FAIL;
     }
@@ -350,6 +355,9 @@ int verb_bench(const client_opts_t *opts, int argc, char **argv)
     size_t n = 0;
     if (!recs) {
         fprintf(stderr, "trine bench: out of memory\n");
+        rc = TRINE_EXIT_FAIL;
+    } else if (bench_meta_init(&b.meta, &b.meta_buf, cfg.path, &err) != TRINE_OK) {
+        fprintf(stderr, "trine bench: %s\n", err.msg);
         rc = TRINE_EXIT_FAIL;
     } else if (!session_open(&b.s, &copts, "bench")) {
         rc = TRINE_EXIT_FAIL;

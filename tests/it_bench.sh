@@ -25,8 +25,10 @@ jq -e 'all(.[]; .repetitions == 2 and .time_median_s > 0 and .time_min_s <= .tim
            and .time_median_s <= .time_max_s and .rounds >= 1 and .securenn_bytes > 0
            and .bytes_total == .bytes_party0 + .bytes_party1 + .bytes_party2
            and .recv_party0 + .recv_party1 + .recv_party2 == .bytes_total
-           and .cluster == "local" and .frac_bits == 13)' small.json >/dev/null ||
-    fail "a record is inconsistent: $(cat small.json)"
+           and .cluster == "local" and .frac_bits == 13 and .truncation == "exact"
+           and (.version | test("^[0-9]+[.][0-9]+")) and (.date | test("^20[0-9-]+T[0-9:]+Z$"))
+           and (.host | length > 0) and .cores >= 1 and (.config_hash | test("^[0-9a-f]{64}$")))' \
+    small.json >/dev/null || fail "a record is inconsistent: $(cat small.json)"
 # Exact costs: MatMul (2mn + 2nv + mv) * 8 bytes in one round and its
 # exact truncation 26 bytes a value in one more (SecureNN truncates
 # locally); ReLU 432 bytes a value in 8 rounds; SecureNN's formula for
@@ -52,7 +54,10 @@ done
     fail "want 12 'Data sent =' lines"
 [ "$(grep -c '^Global data sent = [0-9.]* MB (all parties)$' <<<"$out")" = 12 ] ||
     fail "want 12 'Global data sent =' lines"
-grep -q '^  network_a .* faster' <<<"$out" || fail "no comparison with SecureNN's measured figures"
+grep -Eq '^  network_a .* \([0-9.]+x (faster|slower)\)' <<<"$out" ||
+    fail "no comparison with SecureNN's measured figures"
+grep -q "^Against SecureNN's code as measured on the 2-core development machine .*, not on this machine" \
+    <<<"$out" || fail "the SecureNN figures are not said to be another machine's"
 ok "table, MP-SPDZ summary lines and CSV"
 [ -f plots/relu.dat ] && [ -f plots/relu.gp ] || fail "--plot wrote no data or script"
 if command -v gnuplot >/dev/null; then
