@@ -181,7 +181,8 @@ trine_status_t api_handle(const api_t *api, const keys_public_t *caller, const v
         if (q.op == WIRE_OP_PUT)
             log_shape(shape + 1, q.ndim, q.shape), shape[0] = ' ';
         if (q.op == WIRE_OP_RUN || q.op == WIRE_OP_CANCEL)
-            snprintf(shape, sizeof shape, " job %016llx", (unsigned long long)q.job);
+            snprintf(shape, sizeof shape, " job %016llx (its job %016llx)",
+                     (unsigned long long)jobs_key(caller, q.job), (unsigned long long)q.job);
         /* JOB is polled for progress, JOBS by scripts: a line each would
          * drown the log */
         log_line(api->log,

@@ -447,6 +447,7 @@ static void onnx_test_usage(FILE *f)
 int verb_onnx_test(const client_opts_t *opts, int argc, char **argv)
 {
     onnx_test_t t = {.frac = 16, .atol = -1, .rtol = 1e-3};
+    bool frac_given = false;
     bool local = false;
     int first = argc;
     for (int i = 1; i < argc && first == argc; i++) {
@@ -468,6 +469,7 @@ int verb_onnx_test(const client_opts_t *opts, int argc, char **argv)
             if (*end || f > 30)
                 return verb_usage_error("onnx-test", "--frac-bits takes 0 to 30");
             t.frac = (unsigned)f;
+            frac_given = true;
             i++;
         } else if (a[0] == '-') {
             return verb_usage_error("onnx-test", "unknown option or missing value");
@@ -477,6 +479,9 @@ int verb_onnx_test(const client_opts_t *opts, int argc, char **argv)
     }
     if (first == argc)
         return verb_usage_error("onnx-test", "name at least one test folder");
+    if (frac_given && !local)
+        return verb_usage_error("onnx-test", "--frac-bits sets the parties that --local starts; a "
+                                             "running cluster computes with its own frac_bits");
     local_cluster_t lc = {0};
     client_opts_t copts = *opts;
     trine_err_t err;

@@ -295,10 +295,7 @@ static void jobs_release(jobs_t *j, const prog_t *prog, const char *prefix, uint
         }
 }
 
-/* The party's key of a client's job: clients choose their ids, so two
- * clients' ids may meet; keyed by the caller, one client's RUN or CANCEL
- * never touches another's job. The same at the three parties. */
-static uint64_t jobs_key(const keys_public_t *caller, uint64_t id)
+uint64_t jobs_key(const keys_public_t *caller, uint64_t id)
 {
     uint64_t key = 0;
     crypto_generichash_state h;

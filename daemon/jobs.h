@@ -44,6 +44,12 @@
 
 typedef struct jobs jobs_t;
 
+/* The parties' key of a client's job id (what frames and logs carry):
+ * clients choose their ids, so two clients' ids may meet; keyed by the
+ * caller, one client's RUN or CANCEL never reaches another's job. The
+ * same at the three parties, never 0. */
+uint64_t jobs_key(const keys_public_t *caller, uint64_t id);
+
 /* A table of no jobs. It registers itself as links' job hook; links, store,
  * budget, log and the client socket (for deferred replies) must outlive
  * it. */
