@@ -38,7 +38,9 @@ report() {
     if [ "$crashes" -gt 0 ] || [ -z "$runs" ] || [ "$rc" != 0 ]; then
         echo "  fuzz_$name exited $rc"
         find "$out/$name-artifacts" -type f -printf '  input: %p\n'
-        tail -n 30 "$out/$name.log" | sed 's/^/  | /'
+        # the sanitizer's verdict and the first frames, then the log's end
+        grep -m 1 -A 12 -E '^==[0-9]+==ERROR|^SUMMARY|runtime error' "$out/$name.log" | sed 's/^/  | /'
+        tail -n 12 "$out/$name.log" | sed 's/^/  | /'
         return 1
     fi
 }
