@@ -9,7 +9,8 @@
  * and avgpool per window. securenn_bytes_per_elem is SecureNN's cost of the
  * same call from its Tables 1 and 2 (ell = 64, p = 67, one byte per Z_p
  * element); sigmoid's is that of its two DReLUs and two products,
- * sigmoid_fine's that of its eight ReLUs.
+ * sigmoid_fine's that of its eight ReLUs. exp, recip, rsqrt and softmax
+ * (one row of n values) have no SecureNN counterpart: 0.
  * --check exits 1 when a target of DESIGN section 5 is missed. */
 #include "protocol/link_local.h"
 #include "protocol/proto.h"
@@ -40,7 +41,11 @@ typedef enum {
     K_AVGPOOL,
     K_DIV,
     K_SIGMOID,
-    K_SIGMOID_FINE
+    K_SIGMOID_FINE,
+    K_EXP,
+    K_RECIP,
+    K_RSQRT,
+    K_SOFTMAX
 } kind_t;
 
 typedef struct {
@@ -78,6 +83,11 @@ static const spec_t full_specs[] = {
     {"div", K_DIV, {1024}},
     {"sigmoid", K_SIGMOID, {16384}},
     {"sigmoid_fine", K_SIGMOID_FINE, {16384}},
+    {"exp", K_EXP, {16384}},
+    {"recip", K_RECIP, {16384}},
+    {"rsqrt", K_RSQRT, {16384}},
+    {"softmax", K_SOFTMAX, {16}},
+    {"softmax", K_SOFTMAX, {1024}},
 };
 
 static const spec_t small_specs[] = {
@@ -98,6 +108,10 @@ static const spec_t small_specs[] = {
     {"div", K_DIV, {16}},
     {"sigmoid", K_SIGMOID, {64}},
     {"sigmoid_fine", K_SIGMOID_FINE, {64}},
+    {"exp", K_EXP, {64}},
+    {"recip", K_RECIP, {64}},
+    {"rsqrt", K_RSQRT, {64}},
+    {"softmax", K_SOFTMAX, {16}},
 };
 
 /* ell log p + k ell bits in bytes, ell = 64, log p = 8 */
@@ -248,6 +262,10 @@ static trine_status_t run_op(proto_ctx_t *ctx, const spec_t *s, inputs_t *in, tr
     case K_DIV: return proto_div(ctx, t[3], t[0], t[1], 0, err);
     case K_SIGMOID: return proto_sigmoid(ctx, t[3], t[0], err);
     case K_SIGMOID_FINE: return proto_sigmoid_fine(ctx, t[3], t[0], err);
+    case K_EXP: return proto_exp(ctx, t[3], t[0], err);
+    case K_RECIP: return proto_recip(ctx, t[3], t[0], err);
+    case K_RSQRT: return proto_rsqrt(ctx, t[3], t[0], err);
+    case K_SOFTMAX: return proto_softmax(ctx, t[3], t[0], err);
     }
     return TRINE_EINVAL;
 }
