@@ -519,7 +519,10 @@ bool ox_int_arith(ox_t *c, trine_status_t *st)
         return false;
     size_t na = a->data->count, nb = b->data->count;
     if ((na != nb && na != 1 && nb != 1) || a->rank > 1 || b->rank > 1) {
-        *st = ox_fail(c, TRINE_EUNSUPPORTED, "integer tensors of %zu and %zu values", na, nb);
+        *st = ox_fail(c, TRINE_EUNSUPPORTED,
+                      "arithmetic on integer tensors of rank %d and %d is not supported (rank 1 "
+                      "and the same count or one value)",
+                      a->rank, b->rank);
         return true;
     }
     const char *op = c->n->op_type;
