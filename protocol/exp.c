@@ -12,8 +12,8 @@
  *
  * Rounds: ReLU's 8 (DReLU 7 + select 1, relu.c), then 3 + 5 products of 1
  * round each: 16 rounds. Bytes per element (all parties): the ReLU's 432,
- * then 24 words per product element (P0 <-> P1 2 words each way, P2 -> P1
- * one correction, mul.c: 40 bytes), 7 products = 280: 712 bytes.
+ * then 40 per product (mul.c), 5 for the powers and 5 squarings: 832
+ * bytes (trine-bench-proto).
  *
  * Error, x <= 16: the polynomial's truncation is below y^7/7! e^y <= 2.7e-6
  * relative, times 32 after the squarings; each fixed-point product adds

@@ -25,13 +25,13 @@
  *   maxpool_grad           40 each: one SelectShare of the gradient by the
  *                          one-hot the maxpool kept. Our approximation:
  *                          SecureNN gives no formula for it
- *   exp                    984 each, SecureNN's units for our algorithm
- *                          (exp.c): one ReLU (704) and 7 products (40)
- *   recip                  1944 each: exp and 24 products
- *   rsqrt                  2184 each: exp and 30 products
+ *   exp                    1104 each, SecureNN's units for our algorithm
+ *                          (exp.c): one ReLU (704) and 10 products (40)
+ *   recip                  2064 each: exp and 24 products
+ *   rsqrt                  2304 each: exp and 30 products
  *   softmax [.., k]        per row: argmax's 744 (k - 1), then per value
  *                          a product for the maximum, exp and the final
- *                          product (1064 k), and a recip (1944)
+ *                          product (1184 k), and a recip (2064)
  *   add sub scale sum avgpool reshape transpose sgd concat slice pad
  *   offset: 0, local (transpose also with a permutation)
  *
@@ -49,7 +49,7 @@
 #define COST_DRELU   ((8 * COST_ELL * COST_LOG_P + 19 * COST_ELL) / 8)
 #define COST_DIV_BIT ((8 * COST_ELL * COST_LOG_P + 24 * COST_ELL) / 8)
 #define COST_COMPARE ((8 * COST_ELL * COST_LOG_P + 29 * COST_ELL) / 8)
-#define COST_EXP     (COST_DRELU + COST_SELECT + 7 * COST_SELECT)
+#define COST_EXP     (COST_DRELU + COST_SELECT + 10 * COST_SELECT)
 #define COST_RECIP   (COST_EXP + 24 * COST_SELECT)
 #define COST_RSQRT   (COST_EXP + 30 * COST_SELECT)
 

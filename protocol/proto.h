@@ -281,8 +281,8 @@ double proto_sigmoid_fine_ref(double x);
 /* ---- exp.c, recip.c, rsqrt.c, softmax.c --------------------------------- */
 
 /* out = e^x elementwise: clamped below at -16, a degree-6 polynomial of
- * x/32 and 5 squarings; relative error PROG_EXP_ERROR (program.h) for x in
- * [-16, 16], wrong above 16. 16 rounds, 712 bytes per element. */
+ * x/32 and 5 squarings; within PROG_EXP_ERROR e^x + 2^-f (program.h) for
+ * x <= 16, wrong above 16. 16 rounds, 832 bytes per element. */
 TRINE_NODISCARD trine_status_t proto_exp(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
                                          trine_err_t *err);
 

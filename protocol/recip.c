@@ -6,8 +6,8 @@
  * The guess lies in (0, 2/x) for x in [1/64, 600]: for x near 600 it is
  * 0.003 (e_0 = -0.8), for x = 1/64 it is 4.9 (e_0 = 0.92, 0.92^(2^12)
  * vanishes). Rounds: exp's 16 (exp.c) and 2 per iteration (x y, then
- * y (2 - x y)): 16 + 2 * 12 = 40; bytes per element: exp's 712 and 40 per
- * product, 24 products: 1672.
+ * y (2 - x y)): 16 + 2 * 12 = 40; bytes per element: exp's 832 and 40 per
+ * product, 24 products: 1792.
  *
  * Error for x in [1/64, 512] (PROG_RECIP_ERROR, tests/check_proto_fn.c):
  * after convergence each step adds the rounding of two products:

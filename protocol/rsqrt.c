@@ -8,7 +8,7 @@
  * from x = 1/256 (y_0 = 2, the root 16: three growing steps) to x = 128
  * (y_0 = 0.075, the root 0.088). Rounds: exp's 16 (exp.c) and 3 per
  * iteration (y^2; x y^2; y (3 - x y^2) / 2): 16 + 3 * 10 = 46; bytes per
- * element: exp's 712 and 40 per product, 30 products: 1912.
+ * element: exp's 832 and 40 per product, 30 products: 2032.
  *
  * Error for x in [1/256, 128] (PROG_RSQRT_ERROR, tests/check_proto_fn.c):
  * the rounding of three products per step: |err| <= 0.002 x^-1/2 + 4 *
