@@ -262,8 +262,8 @@ static double onnx_test_argmax(const onnx_io_t *o, const plain_t *want, size_t i
 /* Compares output o's revealed values with the expected tensor; on a
  * mismatch writes why into msg. */
 static bool onnx_test_compare(const onnx_test_t *t, const onnx_io_t *o, const double *got,
-                              size_t count, const plain_t *want, double extra, char *msg,
-                              size_t size)
+                              size_t count, const plain_t *want, const double extra[2],
+                              char *msg, size_t size)
 {
     size_t wcount = want->count;
     if (o->argmax_axis >= 0) {
@@ -282,7 +282,8 @@ static bool onnx_test_compare(const onnx_test_t *t, const onnx_io_t *o, const do
         double w = o->argmax_axis >= 0 ? onnx_test_argmax(o, want, i)
                    : want->real        ? want->real[i]
                                        : (double)(int64_t)want->ints[i];
-        double tol = o->argmax_axis >= 0 ? 0 : t->atol + extra + t->rtol * fabs(w);
+        double tol =
+            o->argmax_axis >= 0 ? 0 : t->atol + extra[0] + (t->rtol + extra[1]) * fabs(w);
         if (!(fabs(got[i] - w) <= tol)) {
             snprintf(msg, size, "output '%s' [%zu]: got %.6g, expected %.6g (tolerance %.3g)",
                      o->name, i, got[i], w, tol);
@@ -292,14 +293,23 @@ static bool onnx_test_compare(const onnx_test_t *t, const onnx_io_t *o, const do
     return true;
 }
 
-/* Whether the program uses a sigmoid (its approximation error widens the
- * tolerance). */
-static bool onnx_test_has_sigmoid(const prog_t *p)
+/* The widening of the tolerance for the approximations a program uses,
+ * absolute (extra[0]) and relative (extra[1]): the fine sigmoid's error
+ * (relative too, for a product with it), softmax's, and the relative
+ * bound of exp, recip and rsqrt (program.h). */
+static void onnx_test_extra(const prog_t *p, double extra[2])
 {
-    for (size_t i = 0; i < p->nops; i++)
-        if (p->ops[i].code == PROG_SIGMOID)
-            return true;
-    return false;
+    extra[0] = extra[1] = 0;
+    for (size_t i = 0; i < p->nops; i++) {
+        prog_opcode_t code = p->ops[i].code;
+        if (code == PROG_SIGMOID) /* also relative: a product scales it */
+            extra[0] = fmax(extra[0], PROG_SIGMOID_FINE_ERROR),
+            extra[1] = fmax(extra[1], PROG_SIGMOID_FINE_ERROR);
+        else if (code == PROG_SOFTMAX)
+            extra[0] = fmax(extra[0], PROG_SOFTMAX_ERROR);
+        else if (code == PROG_EXP || code == PROG_RECIP || code == PROG_RSQRT)
+            extra[1] = fmax(extra[1], PROG_EXP_ERROR);
+    }
 }
 
 /* Runs one data set of a compiled test: shares its inputs and the model's
@@ -326,7 +336,8 @@ static bool onnx_test_set(onnx_test_t *t, onnx_prog_t *op, const char *prefix, p
         snprintf(msg, size, "the job failed");
     } else {
         ok = true;
-        double extra = onnx_test_has_sigmoid(&op->prog) ? PROG_SIGMOID_FINE_ERROR : 0;
+        double extra[2];
+        onnx_test_extra(&op->prog, extra);
         for (size_t k = 0; k < op->noutputs; k++) {
             const onnx_io_t *o = &op->outputs[k];
             char name[WIRE_NAME_MAX + 1];
@@ -437,11 +448,13 @@ static void onnx_test_usage(FILE *f)
             "  runs each ONNX test folder (model.onnx, test_data_set_N/input_K.pb and\n"
             "  output_K.pb) through the parties and compares with the expected outputs:\n"
             "  |got - expected| <= atol + rtol |expected| (defaults: atol 64 fixed-point\n"
-            "  steps, 2^(6-F); rtol 0.001; plus %.2g for models with Sigmoid, its\n"
-            "  approximation error); Softmax outputs as the index of the maximum.\n"
+            "  steps, 2^(6-F); rtol 0.001; plus %.2g (absolute and relative) for models\n"
+            "  with Sigmoid, %.2g\n"
+            "  with Softmax, and %.2g relative with Exp, Reciprocal, Sqrt or a Div by\n"
+            "  a tensor: their approximation errors).\n"
             "  --local starts three parties on this machine with F fraction bits (default\n"
             "  16); else the cluster of -c / $TRINE_CONFIG is used.\n",
-            PROG_SIGMOID_FINE_ERROR);
+            PROG_SIGMOID_FINE_ERROR, PROG_SOFTMAX_ERROR, PROG_EXP_ERROR);
 }
 
 int verb_onnx_test(const client_opts_t *opts, int argc, char **argv)

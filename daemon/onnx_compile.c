@@ -601,6 +601,10 @@ static trine_status_t ox_inputs(ox_t *c)
                                  "%s: input '%s' has rank %d (trine tensors have at most %d dims)",
                                  c->what, name, v->rank, TENSOR_MAX_DIMS);
         bool batch = c->o->batch && k == 0;
+        if (batch && s && s->n_dim &&
+            s->dim[0]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+            s->dim[0]->dim_value > 0)
+            c->export_batch = (size_t)s->dim[0]->dim_value;
         char vname[PROG_NAME_MAX];
         ox_name(c, vname, "", name, "");
         int var = ox_newvar(c, batch ? PROG_VAR_BATCH : PROG_VAR_INPUT, vname);

@@ -7,21 +7,26 @@
  *   Gemm (alpha, beta, transA, transB)   MatMul (2-D)
  *   Add, Sub (broadcasting one operand to the other's shape)
  *   Mul (two tensors; one may broadcast), Div by a constant (initializer
- *     or Constant: trine multiplies by its reciprocal)
- *   Relu   Sigmoid (piecewise linear, |error| <= 0.01: proto_sigmoid fine)
- *   Conv (1-D or 2-D; strides, pads, auto_pad; dilations 1, group 1)
+ *     or Constant: trine multiplies by its reciprocal) or by a private
+ *     tensor (times recip, the divisor in [1/64, 512])
+ *   Relu, Clip, LeakyRelu, PRelu, HardSigmoid, HardSwish (exact, by ReLUs)
+ *   Sigmoid (piecewise linear, |error| <= 0.01: proto_sigmoid fine)
+ *   Exp, Reciprocal, Sqrt, Softmax (probabilities, any axis): the bounds
+ *     of program.h (PROG_EXP_ERROR ...)
+ *   Conv (1-D or 2-D; strides, pads, auto_pad, any group; dilations 1)
  *   MaxPool, AveragePool (1-D or 2-D; kernel_shape, strides, pads,
  *     auto_pad, ceil_mode, count_include_pad; dilations 1; one output)
- *   GlobalAveragePool   Flatten   Reshape (shape a constant)
- *   Transpose   Identity   Dropout (inference: identity)
+ *   GlobalAveragePool   Flatten   Reshape (shape a public constant)
+ *   Transpose   Identity   Dropout (inference: identity)   Pad (constant)
+ *   Concat, Slice, Split, Gather (public indices) of private tensors
+ *   Shape, Gather, Unsqueeze, Squeeze, Concat, Slice, ConstantOfShape,
+ *     Range, Cast and integer Add, Sub, Mul, Div of public integer tensors
+ *     (shapes): evaluated while compiling (onnx_ops_shape.c)
  *   BatchNormalization (inference): folded into the Conv or Gemm before
  *     it when that layer's weights are initializers and the BN output is
  *     its only use; else, with initializer parameters, a per-channel
  *     product and sum
- *   ArgMax (axis, keepdims; first index on ties) and Softmax, only as
- *     graph outputs. Softmax has argmax-only semantics: the output is the
- *     index of the largest input along the axis (opset < 13: over the
- *     trailing dims flattened from axis), the class, not probabilities.
+ *   ArgMax (axis, keepdims; first index on ties), only as a graph output.
  *
  * Values are real numbers in fixed point; every float tensor of the model
  * is private. Weights (float initializers and Constant tensors) become
@@ -61,10 +66,10 @@ typedef struct {
     int index;      /* inputs: the position among the graph's data inputs */
     int var;        /* the program variable */
     int rank;       /* ONNX rank (0 for a scalar, shape then [1]) */
-    /* Outputs only: a Softmax's, whose var holds the index of the maximum
-     * (argmax-only semantics): argmax_axis is the axis of the Softmax's
-     * input, argmax_flat true when the dims from it on count as one
-     * (opsets before 13). -1 for any other output. */
+    /* Outputs only: an output whose var holds the index of the maximum
+     * of argmax_axis's values (argmax-only semantics; argmax_flat: the
+     * dims from it on count as one). -1 for every output the compiler
+     * makes today: Softmax gives probabilities. */
     int argmax_axis;
     bool argmax_flat;
 } onnx_io_t;

@@ -42,6 +42,8 @@ typedef struct {
     const char *folded_out; /* output 0's name when a BatchNormalization
                                folds into the node: the BN's output */
     unsigned temps;
+    size_t export_batch; /* the first data input's declared first extent
+                            when it is the batch and fixed, else 0 */
 } ox_t;
 
 /* ---- onnx_compile.c ---------------------------------------------------------- */
@@ -137,6 +139,23 @@ bool ox_same_shape(const ox_val_t *a, const ox_val_t *b);
 /* Makes v a constant whose values trine keeps under prefix (t's dims). */
 trine_status_t ox_held(ox_t *c, ox_val_t *v, const Onnx__TensorProto *t, const char *prefix,
                        const char *what);
+
+/* ---- onnx_ops_shape.c ---------------------------------------------------------- */
+
+typedef struct {
+    const char *op;
+    trine_status_t (*fn)(ox_t *c);
+} ox_handler_t;
+
+/* True when v is a public integer tensor (a constant with known values). */
+bool ox_is_ints(const ox_val_t *v);
+
+/* The handler of a shape or axis operator op, or NULL. */
+const ox_handler_t *ox_shape_handler(const char *op);
+
+/* For Add, Sub, Mul, Div of two public integer tensors: computes the
+ * result (*st) and returns true; false for any other node. */
+bool ox_int_arith(ox_t *c, trine_status_t *st);
 
 /* ---- onnx_ops.c ------------------------------------------------------------- */
 

@@ -83,6 +83,8 @@ static trine_status_t ox_add_sub(ox_t *c, bool sub)
 {
     ox_val_t av, bv, *a = &av, *b = &bv;
     trine_status_t st;
+    if (ox_int_arith(c, &st))
+        return st;
     if ((st = ox_pair(c, a, b)))
         return st;
     ox_rows_elementwise(c, a, b);
@@ -127,6 +129,8 @@ static trine_status_t ox_mul(ox_t *c)
 {
     ox_val_t a, b;
     trine_status_t st;
+    if (ox_int_arith(c, &st))
+        return st;
     if ((st = ox_pair(c, &a, &b)))
         return st;
     bool batch0 = false;
@@ -135,19 +139,35 @@ static trine_status_t ox_mul(ox_t *c)
     return ox_define(c, 0, r, rank, batch0);
 }
 
-/* a / b for a constant b: a times a weight holding 1 / b. */
+/* a / b for a private b: a times recip(b) (b in [1/64, 512]). */
+static trine_status_t ox_div_private(ox_t *c)
+{
+    ox_val_t a, b;
+    trine_status_t st;
+    if ((st = ox_pair(c, &a, &b)))
+        return st;
+    b.var = ox_op1(c, PROG_RECIP, b.var);
+    if (b.var < 0)
+        return TRINE_EUNSUPPORTED;
+    bool batch0 = false;
+    int rank;
+    int r = ox_mul_vars(c, &a, a.var, &b, b.var, &batch0, &rank);
+    return ox_define(c, 0, r, rank, batch0);
+}
+
+/* a / b for a constant b: a times a weight holding 1 / b; for a private
+ * b, a times recip(b). */
 static trine_status_t ox_div(ox_t *c)
 {
     ox_val_t *a, *b;
     trine_status_t st;
+    if (ox_int_arith(c, &st))
+        return st;
     if ((st = ox_known(c, "broadcast", "axis", NULL)) || (st = ox_arity(c, 2, 2, 1)) ||
         (st = ox_in(c, 0, false, &a)) || (st = ox_in(c, 1, false, &b)))
         return st;
     if (!b->constant)
-        return ox_fail(c, TRINE_EUNSUPPORTED,
-                       "the divisor '%s' is not a constant (trine divides by initializers and "
-                       "Constant tensors)",
-                       b->name);
+        return ox_div_private(c);
     plain_t *recip = NULL;
     if (b->data) {
         if (!(recip = ox_real_copy(b->data)))
@@ -525,9 +545,10 @@ static trine_status_t ox_conv(ox_t *c)
         (st = ox_in(c, 1, false, &w)) || (st = ox_in(c, 2, true, &b)) ||
         (st = ox_int(c, "group", 1, &group)) || (st = ox_ints(c, "kernel_shape", -1, ks, 4, &nks)))
         return st;
-    if (group != 1)
-        return ox_fail(c, TRINE_EUNSUPPORTED, "group %lld is not supported (only group 1)",
-                       (long long)group);
+    if (group < 1 || group > PROG_GEOM_MAX || x->shape[1] % (size_t)group ||
+        w->shape[0] % (size_t)group || w->shape[1] * (size_t)group != x->shape[1])
+        return ox_fail(c, TRINE_EFORMAT, "group %lld does not split %zu channels into W's %zu",
+                       (long long)group, x->shape[1], w->shape[1]);
     if (w->rank != x->rank)
         return ox_fail(c, TRINE_EUNSUPPORTED, "W has rank %d, X rank %d", w->rank, x->rank);
     size_t kernel[2] = {w->shape[2], x->rank == 4 ? w->shape[3] : 1};
@@ -571,7 +592,8 @@ static trine_status_t ox_conv(ox_t *c)
     int y = ox_emit(c, (prog_op_t){.code = PROG_CONV2D,
                                    .in = {x4, w4},
                                    .iattr = {(int64_t)s[0], (int64_t)pb[0], (int64_t)s[1],
-                                             (int64_t)pb[1], (int64_t)pe[0], (int64_t)pe[1]}});
+                                             (int64_t)pb[1], (int64_t)pe[0], (int64_t)pe[1],
+                                             group}});
     if (y >= 0 && vb >= 0) {
         ox_val_t bv = {.var = vb};
         ox_shape_from_var(c, &bv, 1);
@@ -693,6 +715,9 @@ static trine_status_t ox_reshape_node(ox_t *c)
         int64_t d = (int64_t)sh->data->ints[i];
         if (d == 0 && !allowzero && i < (size_t)x->rank)
             d = (int64_t)x->shape[i];
+        /* a static export's batch baked into the target ([1, -1]) */
+        if (i == 0 && x->batch0 && c->export_batch && d == (int64_t)c->export_batch)
+            d = (int64_t)x->shape[0];
         if (d == -1 && infer < 0) {
             infer = (int)i;
             shape[i] = 1;
@@ -853,12 +878,15 @@ static trine_status_t ox_argmax(ox_t *c)
         axis += x->rank;
     if (axis < 0 || axis >= (x->rank ? x->rank : 1))
         return ox_fail(c, TRINE_EFORMAT, "axis is outside rank %d", x->rank);
-    int rank;
+    int rank = 0;
     bool batch0 = false;
     int y = ox_argmax_axis(c, x, (int)axis, false, keep != 0, &rank, &batch0);
     return ox_define(c, 0, y, rank, batch0);
 }
 
+/* Softmax with probabilities: the softmax op over the last axis, the
+ * axis moved there and back by transposes (opsets before 13: the dims
+ * from axis on flattened into one). */
 static trine_status_t ox_softmax(ox_t *c)
 {
     ox_val_t *x;
@@ -868,28 +896,40 @@ static trine_status_t ox_softmax(ox_t *c)
     if ((st = ox_known(c, "axis", NULL)) || (st = ox_arity(c, 1, 1, 1)) ||
         (st = ox_in(c, 0, false, &x)) || (st = ox_int(c, "axis", flat ? 1 : -1, &axis)))
         return st;
-    if (!ox_at_output(c))
-        return ox_fail(c, TRINE_EUNSUPPORTED,
-                       "Softmax is supported only as a graph output (argmax-only semantics)");
+    int r = x->rank ? x->rank : 1;
     if (axis < 0)
         axis += x->rank;
-    if (axis < 0 || axis >= (x->rank ? x->rank : 1))
+    if (axis < 0 || axis >= r)
         return ox_fail(c, TRINE_EFORMAT, "axis is outside rank %d", x->rank);
-    int rank;
-    bool batch0 = false;
-    int y = ox_argmax_axis(c, x, (int)axis, flat, false, &rank, &batch0);
-    if ((st = ox_define(c, 0, y, rank, batch0)))
-        return st;
-    onnx_io_t *o = NULL;
-    const Onnx__GraphProto *g = c->m->proto->graph;
-    for (size_t i = 0; i < g->n_output && i < ONNX_IO_MAX; i++)
-        if (!strcmp(ox_str(g->output[i]->name), c->n->output[0]))
-            o = &c->out->outputs[i];
-    if (o) {
-        o->argmax_axis = (int)axis;
-        o->argmax_flat = flat;
+    ox_val_t v = *x;
+    if ((v.var = ox_var(c, x)) < 0)
+        return TRINE_EUNSUPPORTED;
+    bool batch0 = v.batch0, b0;
+    if (axis == 0 && batch0 && r > 1 - flat)
+        c->out->rows_independent = false;
+    if (flat || axis == r - 1) {
+        size_t two[2] = {ox_count((int)axis, v.shape), ox_count(v.ndim - (int)axis, v.shape + axis)};
+        int m = flat && axis != r - 1 ? ox_reshape(c, &v, 2, two, &b0) : v.var;
+        int y = m < 0 ? -1 : ox_op1(c, PROG_SOFTMAX, m);
+        if (y >= 0 && m != v.var) {
+            ox_val_t yv = {.var = y, .batch0 = b0};
+            ox_shape_from_var(c, &yv, 2);
+            y = ox_reshape(c, &yv, v.ndim, v.shape, &b0);
+        }
+        return ox_define(c, 0, y, x->rank, batch0 && (axis != 0 || r > 1));
     }
-    return TRINE_OK;
+    int64_t perm[TENSOR_MAX_DIMS];
+    for (int i = 0; i < r; i++)
+        perm[i] = i;
+    perm[axis] = r - 1, perm[r - 1] = axis; /* a swap: its own inverse */
+    int t = ox_permute(c, &v, v.var, perm, &b0);
+    ox_val_t tv = {.var = t, .batch0 = b0, .rank = r};
+    if (t >= 0)
+        ox_shape_from_var(c, &tv, r);
+    int y = t < 0 ? -1 : ox_op1(c, PROG_SOFTMAX, t);
+    tv.var = y;
+    y = y < 0 ? -1 : ox_permute(c, &tv, y, perm, &b0);
+    return ox_define(c, 0, y, x->rank, batch0 && axis != 0);
 }
 
 /* ---- constants and batch normalization ------------------------------------------ */
@@ -997,11 +1037,6 @@ static trine_status_t ox_batchnorm(ox_t *c)
  * output read only by the BatchNormalization. */
 /* ---- the operators --------------------------------------------------------------- */
 
-typedef struct {
-    const char *op;
-    trine_status_t (*fn)(ox_t *c);
-} ox_handler_t;
-
 static trine_status_t ox_relu(ox_t *c)
 {
     return ox_unary(c, PROG_RELU, 0);
@@ -1010,6 +1045,156 @@ static trine_status_t ox_relu(ox_t *c)
 static trine_status_t ox_sigmoid(ox_t *c)
 {
     return ox_unary(c, PROG_SIGMOID, 1);
+}
+
+static trine_status_t ox_operand(ox_t *c, ox_val_t *v);
+static int ox_offset(ox_t *c, int a, double by);
+
+static trine_status_t ox_exp(ox_t *c)
+{
+    return ox_unary(c, PROG_EXP, 0);
+}
+
+/* Reciprocal of either sign: s = 2 drelu(x) - 1, then s recip(s x), for
+ * |x| in [1/64, 512]. */
+static trine_status_t ox_reciprocal(ox_t *c)
+{
+    ox_val_t x;
+    trine_status_t st;
+    if ((st = ox_known(c, NULL)) || (st = ox_arity(c, 1, 1, 1)) || (st = ox_operand(c, &x)))
+        return st;
+    int s = ox_offset(c, ox_scale(c, ox_op1(c, PROG_DRELU, x.var), 2), -1);
+    int ax = s < 0 ? -1 : ox_op2(c, PROG_MUL, x.var, s);
+    int r = ax < 0 ? -1 : ox_op1(c, PROG_RECIP, ax);
+    return ox_define(c, 0, r < 0 ? -1 : ox_op2(c, PROG_MUL, r, s), x.rank, x.batch0);
+}
+
+/* The node's one operand (no attributes but those listed) and its variable. */
+static trine_status_t ox_operand(ox_t *c, ox_val_t *v)
+{
+    ox_val_t *a;
+    trine_status_t st;
+    if ((st = ox_arity(c, 1, 3, 1)) || (st = ox_in(c, 0, false, &a)))
+        return st;
+    *v = *a;
+    v->var = ox_var(c, a);
+    return v->var < 0 ? TRINE_EUNSUPPORTED : TRINE_OK;
+}
+
+/* sqrt(x) = x rsqrt(x), for x in [1/256, 128]. */
+static trine_status_t ox_sqrt(ox_t *c)
+{
+    ox_val_t x;
+    trine_status_t st;
+    if ((st = ox_known(c, NULL)) || (st = ox_operand(c, &x)))
+        return st;
+    int r = ox_op1(c, PROG_RSQRT, x.var);
+    r = r < 0 ? -1 : ox_op2(c, PROG_MUL, x.var, r);
+    return ox_define(c, 0, r, x.rank, x.batch0);
+}
+
+static int ox_offset(ox_t *c, int a, double by)
+{
+    return a < 0 ? -1 : ox_emit(c, (prog_op_t){.code = PROG_OFFSET, .in = {a, -1}, .fattr = by});
+}
+
+/* clip(x, lo, hi) = lo + relu(x - lo) - relu(x - hi), exact; a missing
+ * bound (infinite) drops its ReLU. */
+static int ox_clip_var(ox_t *c, int x, double lo, double hi)
+{
+    bool has_lo = isfinite(lo), has_hi = isfinite(hi);
+    int y = x;
+    if (has_lo)
+        y = ox_offset(c, ox_op1(c, PROG_RELU, ox_offset(c, x, -lo)), lo);
+    if (has_hi && y >= 0) {
+        int over = ox_op1(c, PROG_RELU, ox_offset(c, x, -hi));
+        y = over < 0 ? -1 : ox_op2(c, PROG_SUB, y, over);
+    }
+    return y;
+}
+
+/* A public scalar bound from input k or attribute name; dflt when absent. */
+static trine_status_t ox_bound(ox_t *c, size_t k, const char *name, double dflt, double *v)
+{
+    ox_val_t *b;
+    trine_status_t st;
+    if ((st = ox_float(c, name, dflt, v)) || (st = ox_in(c, k, true, &b)) || !b)
+        return st;
+    if (!b->data || b->data->count != 1)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "the bound '%s' must be a constant scalar", b->name);
+    *v = b->data->real ? b->data->real[0] : (double)(int64_t)b->data->ints[0];
+    return TRINE_OK;
+}
+
+static trine_status_t ox_clip(ox_t *c)
+{
+    ox_val_t x;
+    double lo, hi;
+    trine_status_t st;
+    if ((st = ox_known(c, "min", "max", NULL)) || (st = ox_operand(c, &x)) ||
+        (st = ox_bound(c, 1, "min", -INFINITY, &lo)) || (st = ox_bound(c, 2, "max", INFINITY, &hi)))
+        return st;
+    return ox_define(c, 0, ox_clip_var(c, x.var, lo, hi), x.rank, x.batch0);
+}
+
+/* LeakyRelu: alpha x + (1 - alpha) relu(x), exact. */
+static trine_status_t ox_leaky_relu(ox_t *c)
+{
+    ox_val_t x;
+    double alpha;
+    trine_status_t st;
+    if ((st = ox_known(c, "alpha", NULL)) || (st = ox_operand(c, &x)) ||
+        (st = ox_float(c, "alpha", 0.01, &alpha)))
+        return st;
+    int r = ox_scale(c, ox_op1(c, PROG_RELU, x.var), 1 - alpha);
+    int s = r < 0 ? -1 : ox_scale(c, x.var, alpha);
+    return ox_define(c, 0, s < 0 ? -1 : ox_op2(c, PROG_ADD, r, s), x.rank, x.batch0);
+}
+
+/* HardSigmoid clip(alpha x + beta, 0, 1), and HardSwish x times it with
+ * alpha 1/6, beta 1/2. */
+static trine_status_t ox_hard(ox_t *c, bool swish)
+{
+    ox_val_t x;
+    double alpha, beta;
+    trine_status_t st;
+    if ((st = swish ? ox_known(c, NULL) : ox_known(c, "alpha", "beta", NULL)) ||
+        (st = ox_operand(c, &x)) || (st = ox_float(c, "alpha", swish ? 1.0 / 6 : 0.2, &alpha)) ||
+        (st = ox_float(c, "beta", 0.5, &beta)))
+        return st;
+    int y = ox_clip_var(c, ox_offset(c, ox_scale(c, x.var, alpha), beta), 0, 1);
+    if (swish && y >= 0)
+        y = ox_op2(c, PROG_MUL, x.var, y);
+    return ox_define(c, 0, y, x.rank, x.batch0);
+}
+
+static trine_status_t ox_hard_sigmoid(ox_t *c)
+{
+    return ox_hard(c, false);
+}
+
+static trine_status_t ox_hard_swish(ox_t *c)
+{
+    return ox_hard(c, true);
+}
+
+/* PRelu: relu(x) + slope (x - relu(x)), the slope broadcast. */
+static trine_status_t ox_prelu(ox_t *c)
+{
+    ox_val_t a, b;
+    trine_status_t st;
+    if ((st = ox_pair(c, &a, &b)))
+        return st;
+    int r = ox_op1(c, PROG_RELU, a.var);
+    int neg = r < 0 ? -1 : ox_op2(c, PROG_SUB, a.var, r);
+    if (neg < 0)
+        return TRINE_EUNSUPPORTED;
+    bool batch0 = false;
+    int rank;
+    ox_val_t n = a;
+    n.var = neg;
+    int p = ox_mul_vars(c, &n, neg, &b, b.var, &batch0, &rank);
+    return ox_define(c, 0, p < 0 ? -1 : ox_op2(c, PROG_ADD, p, r), a.rank, a.batch0);
 }
 
 static trine_status_t ox_add_node(ox_t *c)
@@ -1034,6 +1219,14 @@ static trine_status_t ox_avgpool(ox_t *c)
 
 static const ox_handler_t ox_handlers[] = {
     {"Add", ox_add_node},
+    {"Clip", ox_clip},
+    {"Exp", ox_exp},
+    {"HardSigmoid", ox_hard_sigmoid},
+    {"HardSwish", ox_hard_swish},
+    {"LeakyRelu", ox_leaky_relu},
+    {"PRelu", ox_prelu},
+    {"Reciprocal", ox_reciprocal},
+    {"Sqrt", ox_sqrt},
     {"ArgMax", ox_argmax},
     {"AveragePool", ox_avgpool},
     {"BatchNormalization", ox_batchnorm},
@@ -1060,10 +1253,12 @@ trine_status_t ox_compile_node(ox_t *c)
 {
     if (c->skip[c->node])
         return ox_bn_check(c, c->n);
+    c->folded_out = NULL;
     for (size_t k = 0; k < sizeof ox_handlers / sizeof ox_handlers[0]; k++)
-        if (!strcmp(ox_handlers[k].op, c->n->op_type)) {
-            c->folded_out = NULL;
+        if (!strcmp(ox_handlers[k].op, c->n->op_type))
             return ox_handlers[k].fn(c);
-        }
+    const ox_handler_t *h = ox_shape_handler(c->n->op_type);
+    if (h)
+        return h->fn(c);
     return ox_fail(c, TRINE_EUNSUPPORTED, "operator %s is not supported", c->n->op_type);
 }

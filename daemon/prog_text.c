@@ -389,7 +389,8 @@ typedef struct {
 static const pt_attr_t pt_attrs[PROG_OPCODE_COUNT][PT_ATTRS_MAX] = {
     [PROG_SCALE] = {{"factor", PT_A_REAL, 0, true, 0}},
     [PROG_CONV2D] = {{"stride", PT_A_INT, PT_CONV_STRIDES, false, 1},
-                     {"pad", PT_A_INT, PT_CONV_PADS, false, 0}},
+                     {"pad", PT_A_INT, PT_CONV_PADS, false, 0},
+                     {"group", PT_A_INT, PT_SLOT(PROG_CONV_GROUP), false, 0}},
     [PROG_MAXPOOL] = {{"k", PT_A_INT, PT_POOL_WINDOW, true, 0},
                       {"stride", PT_A_INT, PT_POOL_STRIDES, false, -1},
                       {"pad", PT_A_INT, PT_POOL_PADS, false, 0}},
@@ -404,6 +405,16 @@ static const pt_attr_t pt_attrs[PROG_OPCODE_COUNT][PT_ATTRS_MAX] = {
     [PROG_SIGMOID] = {{"fine", PT_A_INT, PT_SLOT(0), false, 0}},
     [PROG_SGD] = {{"lr", PT_A_REAL, 0, true, 0}},
     [PROG_DIV] = {{"int_bits", PT_A_INT, PT_SLOT(0), false, 0}},
+    [PROG_CONCAT] = {{"axis", PT_A_INT, PT_SLOT(0), true, 0}},
+    [PROG_SLICE] = {{"axis", PT_A_INT, PT_SLOT(PROG_SLICE_AXIS), true, 0},
+                    {"start", PT_A_INT, PT_SLOT(PROG_SLICE_START), true, 0},
+                    {"count", PT_A_INT, PT_SLOT(PROG_SLICE_COUNT), true, 0},
+                    {"step", PT_A_INT, PT_SLOT(PROG_SLICE_STEP), false, 1}},
+    [PROG_PAD] = {{"axis", PT_A_INT, PT_SLOT(PROG_PAD_AXIS), true, 0},
+                  {"before", PT_A_INT, PT_SLOT(PROG_PAD_BEFORE), false, 0},
+                  {"after", PT_A_INT, PT_SLOT(PROG_PAD_AFTER), false, 0},
+                  {"value", PT_A_REAL, 0, false, 0}},
+    [PROG_OFFSET] = {{"by", PT_A_REAL, 0, true, 0}},
 };
 
 typedef struct {
@@ -545,7 +556,7 @@ static trine_status_t pt_attr(pt_t *c, const char *fn, const pt_attr_t *attr, co
         return pt_fail(c, TRINE_EFORMAT, v->line, v->col, "'%s' of %s must be a number, not %s",
                        attr->name, fn, pt_kind_name(v));
     if (attr->kind == PT_A_REAL) {
-        op->fattr = v->num;
+        op->fattr = v ? v->num : (double)attr->dflt;
         return TRINE_OK;
     }
     int64_t value = attr->dflt < 0 ? op->iattr[0] : attr->dflt;

@@ -11,7 +11,8 @@
  * element); sigmoid's is that of its two DReLUs and two products,
  * sigmoid_fine's that of its eight ReLUs. avgpool, sigmoid_fine and
  * trunc_exact truncate exactly (trunc.c), trunc_local by SecureML's local
- * rule (SecureNN's choice: no messages); both by 13 bits.
+ * rule (SecureNN's choice: no messages); both by 13 bits. exp, recip, rsqrt
+ * and softmax (one row of n values) have no SecureNN counterpart: 0.
  * --check exits 1 when a target of DESIGN section 5 is missed. */
 #include "protocol/link_local.h"
 #include "protocol/proto.h"
@@ -44,7 +45,11 @@ typedef enum {
     K_SIGMOID,
     K_SIGMOID_FINE,
     K_TRUNC_EXACT,
-    K_TRUNC_LOCAL
+    K_TRUNC_LOCAL,
+    K_EXP,
+    K_RECIP,
+    K_RSQRT,
+    K_SOFTMAX
 } kind_t;
 
 typedef struct {
@@ -84,6 +89,11 @@ static const spec_t full_specs[] = {
     {"sigmoid_fine", K_SIGMOID_FINE, {16384}},
     {"trunc_exact", K_TRUNC_EXACT, {16384}},
     {"trunc_local", K_TRUNC_LOCAL, {16384}},
+    {"exp", K_EXP, {16384}},
+    {"recip", K_RECIP, {16384}},
+    {"rsqrt", K_RSQRT, {16384}},
+    {"softmax", K_SOFTMAX, {16}},
+    {"softmax", K_SOFTMAX, {1024}},
 };
 
 static const spec_t small_specs[] = {
@@ -106,6 +116,10 @@ static const spec_t small_specs[] = {
     {"sigmoid_fine", K_SIGMOID_FINE, {64}},
     {"trunc_exact", K_TRUNC_EXACT, {64}},
     {"trunc_local", K_TRUNC_LOCAL, {64}},
+    {"exp", K_EXP, {64}},
+    {"recip", K_RECIP, {64}},
+    {"rsqrt", K_RSQRT, {64}},
+    {"softmax", K_SOFTMAX, {16}},
 };
 
 /* ell log p + k ell bits in bytes, ell = 64, log p = 8 */
@@ -261,6 +275,10 @@ static trine_status_t run_op(proto_ctx_t *ctx, const spec_t *s, inputs_t *in, tr
         proto_ctx_set_truncation(ctx, s->kind == K_TRUNC_EXACT ? PROTO_TRUNC_EXACT
                                                                : PROTO_TRUNC_LOCAL);
         return proto_truncate(ctx, t[0], proto_ctx_frac_bits(ctx), err);
+    case K_EXP: return proto_exp(ctx, t[3], t[0], err);
+    case K_RECIP: return proto_recip(ctx, t[3], t[0], err);
+    case K_RSQRT: return proto_rsqrt(ctx, t[3], t[0], err);
+    case K_SOFTMAX: return proto_softmax(ctx, t[3], t[0], err);
     }
     return TRINE_EINVAL;
 }

@@ -31,6 +31,10 @@ static const char *const op_names[PROTO_OP_COUNT] = {
     [PROTO_OP_SIGMOID] = "sigmoid",
     [PROTO_OP_SIGMOID_FINE] = "sigmoid_fine",
     [PROTO_OP_TRUNC] = "trunc",
+    [PROTO_OP_EXP] = "exp",
+    [PROTO_OP_RECIP] = "recip",
+    [PROTO_OP_RSQRT] = "rsqrt",
+    [PROTO_OP_SOFTMAX] = "softmax",
 };
 
 const char *proto_op_name(proto_op_t op)

@@ -62,6 +62,10 @@ typedef enum {
     PROTO_OP_SIGMOID,
     PROTO_OP_SIGMOID_FINE,
     PROTO_OP_TRUNC, /* fixed-point truncation (trunc.c) */
+    PROTO_OP_EXP,
+    PROTO_OP_RECIP,
+    PROTO_OP_RSQRT,
+    PROTO_OP_SOFTMAX,
     PROTO_OP_COUNT
 } proto_op_t;
 

@@ -73,6 +73,14 @@ void proto_draw_ring(proto_ctx_t *ctx, proto_party_t peer, uint64_t *out, size_t
 TRINE_NODISCARD trine_status_t proto_check_shapes(const char *what, const tensor_t *const *t,
                                                   size_t n, trine_err_t *err);
 
+/* out = x y truncated once (exp.c): one Beaver product, one round. */
+TRINE_NODISCARD trine_status_t proto_mul_fixed(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
+                                               const tensor_t *y, trine_err_t *err);
+
+/* out = a x + b for public reals a, b (exp.c): local, one truncation. */
+TRINE_NODISCARD trine_status_t proto_affine(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
+                                            double a, double b, trine_err_t *err);
+
 /* Sets every element of t to zero: the helper's outputs. */
 void proto_zero(tensor_t *t);
 

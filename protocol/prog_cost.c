@@ -25,8 +25,15 @@
  *   maxpool_grad           40 each: one SelectShare of the gradient by the
  *                          one-hot the maxpool kept. Our approximation:
  *                          SecureNN gives no formula for it
- *   add sub scale sum avgpool reshape transpose sgd: 0, local (transpose
- *                          also with a permutation)
+ *   exp                    1104 each, SecureNN's units for our algorithm
+ *                          (exp.c): one ReLU (704) and 10 products (40)
+ *   recip                  2064 each: exp and 24 products
+ *   rsqrt                  2304 each: exp and 30 products
+ *   softmax [.., k]        per row: argmax's 744 (k - 1), then per value
+ *                          a product for the maximum, exp and the final
+ *                          product (1184 k), and a recip (2064)
+ *   add sub scale sum avgpool reshape transpose sgd concat slice pad
+ *   offset: 0, local (transpose also with a permutation)
  *
  * Sums are doubles: exact up to 2^53 bytes, far past any program whose
  * shares fit in memory.
@@ -42,6 +49,9 @@
 #define COST_DRELU   ((8 * COST_ELL * COST_LOG_P + 19 * COST_ELL) / 8)
 #define COST_DIV_BIT ((8 * COST_ELL * COST_LOG_P + 24 * COST_ELL) / 8)
 #define COST_COMPARE ((8 * COST_ELL * COST_LOG_P + 29 * COST_ELL) / 8)
+#define COST_EXP     (COST_DRELU + COST_SELECT + 10 * COST_SELECT)
+#define COST_RECIP   (COST_EXP + 24 * COST_SELECT)
+#define COST_RSQRT   (COST_EXP + 30 * COST_SELECT)
 
 _Static_assert(COST_SELECT == 40 && COST_DRELU == 664 && COST_DIV_BIT == 704 && COST_COMPARE == 744,
                "the SecureNN table of DESIGN.md section 5");
@@ -91,6 +101,13 @@ static double op_bytes(const prog_t *p, size_t j, const prog_shapes_t *s, unsign
         return out * (kk - 1) * COST_COMPARE;
     }
     case PROG_ARGMAX: return out * ((double)a[1] - 1) * COST_COMPARE;
+    case PROG_EXP: return out * COST_EXP;
+    case PROG_RECIP: return out * COST_RECIP;
+    case PROG_RSQRT: return out * COST_RSQRT;
+    case PROG_SOFTMAX: {
+        double k = (double)a[s->ndim[op->in[0]] - 1], rows = out / k;
+        return rows * ((k - 1) * COST_COMPARE + COST_RECIP) + out * (2 * COST_SELECT + COST_EXP);
+    }
     case PROG_ADD:
     case PROG_SUB:
     case PROG_SCALE:
@@ -99,6 +116,10 @@ static double op_bytes(const prog_t *p, size_t j, const prog_shapes_t *s, unsign
     case PROG_RESHAPE:
     case PROG_TRANSPOSE:
     case PROG_SGD:
+    case PROG_CONCAT:
+    case PROG_SLICE:
+    case PROG_PAD:
+    case PROG_OFFSET:
     case PROG_OPCODE_COUNT: break;
     }
     return 0;

@@ -297,6 +297,34 @@ static trine_status_t op_transpose(const prog_op_t *op, tensor_t *out, const ten
     return tensor_permute(out, a, perm);
 }
 
+/* concat, slice and pad: local copies along one axis. A pad's value is
+ * public: P0 holds it, P1 and P2 zero. */
+static trine_status_t op_axis(exec_t *x, const prog_op_t *op, tensor_t *out, const tensor_t *a,
+                              const tensor_t *b, trine_err_t *err)
+{
+    int axis = (int)op->iattr[0];
+    if (op->code == PROG_PAD) {
+        uint64_t enc;
+        if (fixed_encode(&enc, op->fattr, x->f) != TRINE_OK)
+            return trine_err_set(err, TRINE_ERANGE, "the value %g has no %u-bit fixed-point form",
+                                 op->fattr, x->f);
+        proto_fill_public(x->ctx, out, enc);
+    }
+    prog_axis_copy(op, a->ndim, a->shape, b ? b->shape[axis] : 0, out->shape[axis], a->data,
+                   b ? b->data : NULL, out->data);
+    return TRINE_OK;
+}
+
+static trine_status_t op_offset(exec_t *x, const prog_op_t *op, tensor_t *out, const tensor_t *a,
+                                trine_err_t *err)
+{
+    uint64_t enc;
+    if (fixed_encode(&enc, op->fattr, x->f) != TRINE_OK)
+        return trine_err_set(err, TRINE_ERANGE, "the constant %g has no %u-bit fixed-point form",
+                             op->fattr, x->f);
+    return proto_add_scalar(x->ctx, out, a, enc);
+}
+
 static trine_status_t op_run(exec_t *x, size_t i, tensor_t *out, trine_err_t *err)
 {
     const prog_op_t *op = &x->p->ops[i];
@@ -332,6 +360,14 @@ static trine_status_t op_run(exec_t *x, size_t i, tensor_t *out, trine_err_t *er
     /* a 2^f / b: the quotient of two fixed-point values is fixed point */
     case PROG_DIV: return proto_div(x->ctx, out, a, b, (unsigned)op->iattr[0], err);
     case PROG_GT: return op_gt(x, op, out, err);
+    case PROG_CONCAT:
+    case PROG_SLICE:
+    case PROG_PAD: return op_axis(x, op, out, a, b, err);
+    case PROG_OFFSET: return op_offset(x, op, out, a, err);
+    case PROG_EXP: return proto_exp(x->ctx, out, a, err);
+    case PROG_RECIP: return proto_recip(x->ctx, out, a, err);
+    case PROG_RSQRT: return proto_rsqrt(x->ctx, out, a, err);
+    case PROG_SOFTMAX: return proto_softmax(x->ctx, out, a, err);
     case PROG_OPCODE_COUNT: break;
     }
     return trine_err_set(err, TRINE_EFORMAT, "no opcode %d", (int)op->code);

@@ -18,6 +18,9 @@
  *   argmax [m,k]       MEM_COMPARE per element of the operand
  *   maxpool_grad       32 per window element of the gradient
  *   mul                48 each: the triple and the opened differences
+ *   exp                MEM_COMPARE + 256 each: its ReLU and the powers
+ *   recip rsqrt        MEM_COMPARE + 320 each: exp and the iterates
+ *   softmax            2 MEM_COMPARE + 512 each: argmax, exp, copies
  *   other ops          16 each: a result and one temporary
  *
  * On top of the largest of these come the values themselves: every
@@ -75,6 +78,10 @@ static double mem_op(const prog_t *p, size_t j, const prog_shapes_t *s)
         return mem_elements(s->ndim[op->in[0]], a) * (double)op->iattr[PROG_POOL_KH] *
                (double)op->iattr[PROG_POOL_KW] * 4 * MEM_WORD;
     case PROG_MUL: return e * MEM_MUL;
+    case PROG_EXP: return e * (MEM_COMPARE + 256);
+    case PROG_RECIP:
+    case PROG_RSQRT: return e * (MEM_COMPARE + 320);
+    case PROG_SOFTMAX: return e * (2 * MEM_COMPARE + 512);
     case PROG_ADD:
     case PROG_SUB:
     case PROG_SCALE:
@@ -83,6 +90,10 @@ static double mem_op(const prog_t *p, size_t j, const prog_shapes_t *s)
     case PROG_RESHAPE:
     case PROG_TRANSPOSE:
     case PROG_SGD:
+    case PROG_CONCAT:
+    case PROG_SLICE:
+    case PROG_PAD:
+    case PROG_OFFSET:
     case PROG_OPCODE_COUNT: break;
     }
     return e * MEM_LOCAL;

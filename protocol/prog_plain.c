@@ -16,6 +16,7 @@
 
 #include <cblas.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,20 +111,24 @@ static void im2col(double *cols, const double *x, const conv_geom_t *g, size_t o
             }
 }
 
-/* Per image: filters [oc, c kh kw] times its patch matrix is that image's
- * [oc, oh ow] output, already in NCHW order. */
+/* Per image and group: the group's filters [oc/g, c/g kh kw] times its
+ * patch matrix is its [oc/g, oh ow] block of the output, in NCHW order. */
 static void run_conv2d(const prog_op_t *op, const prog_shapes_t *s, const double *x,
                        const double *f, double *out, double *cols)
 {
     const size_t *fs = s->shape[op->in[1]], *os = s->shape[op->out];
     conv_geom_t g = prog_conv_geom(op, s->shape[op->in[0]], fs);
-    size_t oc = fs[0], oh = os[2], ow = os[3], ckk = g.c * g.kh * g.kw;
-    for (size_t img = 0; img < g.n; img++) {
-        im2col(cols, x + img * g.c * g.h * g.w, &g, oh, ow);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)oc, (blasint)(oh * ow),
-                    (blasint)ckk, 1.0, f, (blasint)ckk, cols, (blasint)(oh * ow), 0.0,
-                    out + img * oc * oh * ow, (blasint)(oh * ow));
-    }
+    size_t ng = g.groups > 1 ? g.groups : 1, c = g.c;
+    g.c /= ng;
+    size_t og = fs[0] / ng, oh = os[2], ow = os[3], ckk = g.c * g.kh * g.kw;
+    for (size_t img = 0; img < g.n; img++)
+        for (size_t k = 0; k < ng; k++) {
+            im2col(cols, x + (img * c + k * g.c) * g.h * g.w, &g, oh, ow);
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)og,
+                        (blasint)(oh * ow), (blasint)ckk, 1.0, f + k * og * ckk, (blasint)ckk,
+                        cols, (blasint)(oh * ow), 0.0, out + (img * fs[0] + k * og) * oh * ow,
+                        (blasint)(oh * ow));
+        }
 }
 
 /* The elements of window i (extent k, stride s) inside an input of n
@@ -216,6 +221,36 @@ static void run_argmax(const prog_shapes_t *s, int in, const double *a, double *
     }
 }
 
+/* concat, slice and pad along one axis, doubles moved as 8-byte words. */
+static void run_axis(const prog_op_t *op, const prog_shapes_t *s, const double *a,
+                     const double *b, double *out)
+{
+    _Static_assert(sizeof(double) == sizeof(uint64_t), "doubles move as ring words");
+    int axis = (int)op->iattr[0];
+    const size_t *os = s->shape[op->out];
+    for (size_t i = 0; op->code == PROG_PAD && i < var_size(s, op->out); i++)
+        out[i] = op->fattr;
+    prog_axis_copy(op, s->ndim[op->in[0]], s->shape[op->in[0]],
+                   b ? s->shape[op->in[1]][axis] : 0, os[axis], (const uint64_t *)(const void *)a,
+                   (const uint64_t *)(const void *)b, (uint64_t *)(void *)out);
+}
+
+/* Softmax along the last axis, the maximum subtracted first. */
+static void run_softmax(const prog_shapes_t *s, int in, const double *a, double *out)
+{
+    size_t k = s->shape[in][s->ndim[in] - 1], m = var_size(s, in) / k;
+    for (size_t i = 0; i < m; i++) {
+        const double *row = a + i * k;
+        double mx = row[0], sum = 0;
+        for (size_t j = 1; j < k; j++)
+            mx = row[j] > mx ? row[j] : mx;
+        for (size_t j = 0; j < k; j++)
+            sum += out[i * k + j] = exp(row[j] - mx);
+        for (size_t j = 0; j < k; j++)
+            out[i * k + j] /= sum;
+    }
+}
+
 static double sigmoid_piecewise(double x)
 {
     return x < -0.5 ? 0.0 : x > 0.5 ? 1.0 : x + 0.5;
@@ -259,6 +294,22 @@ static void run_elementwise(const prog_op_t *op, size_t n, const double *a, cons
         for (size_t i = 0; i < n; i++)
             out[i] = a[i] > b[i] ? 1.0 : 0.0;
         break;
+    case PROG_OFFSET:
+        for (size_t i = 0; i < n; i++)
+            out[i] = a[i] + f;
+        break;
+    case PROG_EXP:
+        for (size_t i = 0; i < n; i++)
+            out[i] = exp(a[i]);
+        break;
+    case PROG_RECIP:
+        for (size_t i = 0; i < n; i++)
+            out[i] = 1.0 / a[i];
+        break;
+    case PROG_RSQRT:
+        for (size_t i = 0; i < n; i++)
+            out[i] = 1.0 / sqrt(a[i]);
+        break;
     default: /* PROG_RESHAPE: the same values in the same order */
         memcpy(out, a, n * sizeof *out);
         break;
@@ -280,6 +331,10 @@ static void run_op(const prog_op_t *op, const prog_shapes_t *s, const double *a,
     case PROG_MAXPOOL_GRAD: run_pool(op, s, op->in[1], b, a, out, POOL_MAX_GRAD); return;
     case PROG_TRANSPOSE: run_transpose(op, s, a, out); return;
     case PROG_ARGMAX: run_argmax(s, op->in[0], a, out); return;
+    case PROG_CONCAT:
+    case PROG_SLICE:
+    case PROG_PAD: run_axis(op, s, a, b, out); return;
+    case PROG_SOFTMAX: run_softmax(s, op->in[0], a, out); return;
     default: run_elementwise(op, var_size(s, op->out), a, b, out); return;
     }
 }
@@ -298,7 +353,7 @@ static trine_status_t plan_op(const prog_op_t *op, const prog_shapes_t *s, size_
         memcpy(dims, (size_t[]){as[0], as[1], bs[0], bs[1]}, sizeof dims);
     } else if (op->code == PROG_CONV2D) {
         const size_t *fs = s->shape[op->in[1]], *os = s->shape[op->out];
-        size_t ckk = fs[1] * fs[2] * fs[3], ohw = os[2] * os[3];
+        size_t ckk = fs[1] * fs[2] * fs[3], ohw = os[2] * os[3]; /* one group's */
         if (ohw > SIZE_MAX / ckk)
             ckk = SIZE_MAX; /* fails the int test below */
         else

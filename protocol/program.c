@@ -43,7 +43,18 @@ static const struct {
     [PROG_SGD] = {"sgd", 2},
     [PROG_DIV] = {"div", 2},
     [PROG_GT] = {"gt", 2},
+    [PROG_CONCAT] = {"concat", 2},
+    [PROG_SLICE] = {"slice", 1},
+    [PROG_PAD] = {"pad", 1},
+    [PROG_OFFSET] = {"offset", 1},
+    [PROG_EXP] = {"exp", 1},
+    [PROG_RECIP] = {"recip", 1},
+    [PROG_RSQRT] = {"rsqrt", 1},
+    [PROG_SOFTMAX] = {"softmax", 1},
 };
+
+/* The largest start and count of a slice: past any tensor's extent. */
+#define SLICE_MAX ((int64_t)1 << 40)
 
 /* The largest learning-rate exponent j of 2^-j; the context's frac_bits
  * (checked when the job runs) is the tighter limit in practice. */
@@ -133,7 +144,8 @@ conv_geom_t prog_conv_geom(const prog_op_t *op, const size_t *x, const size_t *w
                          .pt = (size_t)a[PROG_CONV_PT],
                          .pl = (size_t)a[PROG_CONV_PL],
                          .pb = (size_t)a[PROG_CONV_PB],
-                         .pr = (size_t)a[PROG_CONV_PR]};
+                         .pr = (size_t)a[PROG_CONV_PR],
+                         .groups = (size_t)a[PROG_CONV_GROUP]};
 }
 
 proto_pool_t prog_pool_geom(const prog_op_t *op)
@@ -150,6 +162,35 @@ proto_pool_t prog_pool_geom(const prog_op_t *op)
                           .count_pad = a[PROG_POOL_COUNT_PAD] != 0};
 }
 
+void prog_axis_copy(const prog_op_t *op, int ndim, const size_t *as, size_t nb, size_t no,
+                    const uint64_t *a, const uint64_t *b, uint64_t *out)
+{
+    int axis = (int)op->iattr[0];
+    size_t outer = 1, inner = 1, na = as[axis];
+    for (int d = 0; d < ndim; d++) {
+        if (d < axis)
+            outer *= as[d];
+        else if (d > axis)
+            inner *= as[d];
+    }
+    const int64_t *v = op->iattr;
+    for (size_t o = 0; o < outer; o++) {
+        uint64_t *dst = out + o * no * inner;
+        const uint64_t *src = a + o * na * inner;
+        if (op->code == PROG_SLICE) {
+            for (int64_t k = 0; k < v[PROG_SLICE_COUNT]; k++)
+                memcpy(dst + (size_t)k * inner,
+                       src + (size_t)(v[PROG_SLICE_START] + k * v[PROG_SLICE_STEP]) * inner,
+                       inner * sizeof *dst);
+            continue;
+        }
+        size_t at = op->code == PROG_PAD ? (size_t)v[PROG_PAD_BEFORE] * inner : 0;
+        memcpy(dst + at, src, na * inner * sizeof *dst);
+        if (op->code == PROG_CONCAT)
+            memcpy(dst + na * inner, b + o * nb * inner, nb * inner * sizeof *dst);
+    }
+}
+
 /* Whether op o, one of whose operands depends on the batch (a, b say
  * which), keeps rows apart. */
 static bool prog_op_keeps_rows(const prog_op_t *o, bool a, bool b)
@@ -164,6 +205,11 @@ static bool prog_op_keeps_rows(const prog_op_t *o, bool a, bool b)
     case PROG_RELU:
     case PROG_DRELU:
     case PROG_SIGMOID:
+    case PROG_OFFSET:
+    case PROG_EXP:
+    case PROG_RECIP:
+    case PROG_RSQRT:
+    case PROG_SOFTMAX: /* along the last axis: axis 0 only for a 1-D a */
     case PROG_ARGMAX:
     case PROG_MAXPOOL:
     case PROG_AVGPOOL: return true;
@@ -171,6 +217,9 @@ static bool prog_op_keeps_rows(const prog_op_t *o, bool a, bool b)
     case PROG_CONV2D: return !b;
     case PROG_RESHAPE: return o->ndim > 0 && o->shape[0] == 0;
     case PROG_TRANSPOSE: return o->ndim > 0 && o->shape[0] == 0;
+    case PROG_CONCAT: return a && b && o->iattr[0] != 0;
+    case PROG_SLICE:
+    case PROG_PAD: return o->iattr[0] != 0;
     case PROG_SUM:
     case PROG_MAXPOOL_GRAD:
     case PROG_SGD:
@@ -386,6 +435,41 @@ static trine_status_t check_conv_attrs(const prog_op_t *op, trine_err_t *err)
                        "pads must be 0 to %d, got top %lld left %lld bottom %lld right %lld",
                        PROG_GEOM_MAX, (long long)a[PROG_CONV_PT], (long long)a[PROG_CONV_PL],
                        (long long)a[PROG_CONV_PB], (long long)a[PROG_CONV_PR]);
+    if (!geom_in(a[PROG_CONV_GROUP], 0))
+        return op_fail(err, TRINE_EFORMAT, op, "groups must be 0 to %d, got %lld", PROG_GEOM_MAX,
+                       (long long)a[PROG_CONV_GROUP]);
+    return TRINE_OK;
+}
+
+static trine_status_t check_axis(const prog_op_t *op, trine_err_t *err)
+{
+    if (op->iattr[0] < 0 || op->iattr[0] >= TENSOR_MAX_DIMS)
+        return op_fail(err, TRINE_EFORMAT, op, "axis must be 0 to %d, got %lld",
+                       TENSOR_MAX_DIMS - 1, (long long)op->iattr[0]);
+    return TRINE_OK;
+}
+
+static trine_status_t check_slice_pad_attrs(const prog_op_t *op, trine_err_t *err)
+{
+    trine_status_t st = check_axis(op, err);
+    const int64_t *a = op->iattr;
+    if (st != TRINE_OK)
+        return st;
+    if (op->code == PROG_SLICE &&
+        (a[PROG_SLICE_START] < 0 || a[PROG_SLICE_START] > SLICE_MAX || a[PROG_SLICE_STEP] < 1 ||
+         a[PROG_SLICE_STEP] > SLICE_MAX || a[PROG_SLICE_COUNT] < 1 ||
+         a[PROG_SLICE_COUNT] > SLICE_MAX))
+        return op_fail(err, TRINE_EFORMAT, op,
+                       "start must be 0 or more, step and count 1 or more (at most 2^40), got "
+                       "%lld, %lld, %lld",
+                       (long long)a[PROG_SLICE_START], (long long)a[PROG_SLICE_STEP],
+                       (long long)a[PROG_SLICE_COUNT]);
+    if (op->code == PROG_PAD &&
+        (!geom_in(a[PROG_PAD_BEFORE], 0) || !geom_in(a[PROG_PAD_AFTER], 0) || !isfinite(op->fattr)))
+        return op_fail(err, TRINE_EFORMAT, op,
+                       "pads must be 0 to %d and the value finite, got %lld, %lld, %g",
+                       PROG_GEOM_MAX, (long long)a[PROG_PAD_BEFORE], (long long)a[PROG_PAD_AFTER],
+                       op->fattr);
     return TRINE_OK;
 }
 
@@ -465,7 +549,11 @@ static trine_status_t check_attrs(const prog_op_t *op, trine_err_t *err)
                            (long long)op->iattr[0]);
         return TRINE_OK;
     case PROG_TRANSPOSE: return check_perm(op, err);
+    case PROG_CONCAT: return check_axis(op, err);
+    case PROG_SLICE:
+    case PROG_PAD: return check_slice_pad_attrs(op, err);
     case PROG_SCALE:
+    case PROG_OFFSET:
         if (!isfinite(op->fattr))
             return op_fail(err, TRINE_EFORMAT, op, "the factor must be a finite number, got %g",
                            op->fattr);
@@ -554,12 +642,13 @@ static trine_status_t shape_conv2d(const prog_op_t *op, const operand_t *a, cons
         return op_fail(err, TRINE_ESHAPE, op,
                        "input %s %s and filters %s %s must be 4-D (NCHW and [oc,c,kh,kw])", a->name,
                        shape_str(sa, a->ndim, a->shape), b->name, shape_str(sb, b->ndim, b->shape));
-    if (a->shape[1] != b->shape[1])
-        return op_fail(err, TRINE_ESHAPE, op,
-                       "input %s %s has %zu channels, filters %s %s have %zu", a->name,
-                       shape_str(sa, a->ndim, a->shape), a->shape[1], b->name,
-                       shape_str(sb, b->ndim, b->shape), b->shape[1]);
     conv_geom_t g = prog_conv_geom(op, a->shape, b->shape);
+    size_t ng = g.groups > 1 ? g.groups : 1;
+    if (a->shape[1] != b->shape[1] * ng || b->shape[0] % ng)
+        return op_fail(err, TRINE_ESHAPE, op,
+                       "input %s %s has %zu channels, filters %s %s have %zu in %zu group%s",
+                       a->name, shape_str(sa, a->ndim, a->shape), a->shape[1], b->name,
+                       shape_str(sb, b->ndim, b->shape), b->shape[1], ng, ng > 1 ? "s" : "");
     size_t oh, ow;
     if (conv_out_size(&g, &oh, &ow) != TRINE_OK)
         return op_fail(err, TRINE_ESHAPE, op,
@@ -659,6 +748,51 @@ static trine_status_t shape_transpose(const prog_op_t *op, const operand_t *a, r
     return TRINE_OK;
 }
 
+static trine_status_t shape_concat(const prog_op_t *op, const operand_t *a, const operand_t *b,
+                                   result_t *r, trine_err_t *err)
+{
+    int axis = (int)op->iattr[0];
+    bool fits = a->ndim == b->ndim && axis < a->ndim;
+    for (int i = 0; fits && i < a->ndim; i++)
+        fits = i == axis || a->shape[i] == b->shape[i];
+    if (!fits) {
+        char sa[SHAPE_STR_MAX], sb[SHAPE_STR_MAX];
+        return op_fail(err, TRINE_ESHAPE, op, "%s %s and %s %s do not join along axis %d", a->name,
+                       shape_str(sa, a->ndim, a->shape), b->name, shape_str(sb, b->ndim, b->shape),
+                       axis);
+    }
+    result_set(r, a->ndim, a->shape);
+    r->shape[axis] += b->shape[axis];
+    return TRINE_OK;
+}
+
+static trine_status_t shape_slice_pad(const prog_op_t *op, const operand_t *a, result_t *r,
+                                      trine_err_t *err)
+{
+    int axis = (int)op->iattr[0];
+    const int64_t *v = op->iattr;
+    char sa[SHAPE_STR_MAX];
+    if (axis >= a->ndim)
+        return op_fail(err, TRINE_ESHAPE, op, "axis %d is outside %s %s", axis, a->name,
+                       shape_str(sa, a->ndim, a->shape));
+    result_set(r, a->ndim, a->shape);
+    if (op->code == PROG_PAD) {
+        r->shape[axis] += (size_t)(v[PROG_PAD_BEFORE] + v[PROG_PAD_AFTER]);
+        return TRINE_OK;
+    }
+    /* each at most 2^40 (check_attrs): no overflow */
+    uint64_t last = (uint64_t)v[PROG_SLICE_START] +
+                    (uint64_t)(v[PROG_SLICE_COUNT] - 1) * (uint64_t)v[PROG_SLICE_STEP];
+    if (last >= a->shape[axis])
+        return op_fail(err, TRINE_ESHAPE, op,
+                       "%lld elements from %lld every %lld run past extent %zu of %s %s",
+                       (long long)v[PROG_SLICE_COUNT], (long long)v[PROG_SLICE_START],
+                       (long long)v[PROG_SLICE_STEP], a->shape[axis], a->name,
+                       shape_str(sa, a->ndim, a->shape));
+    r->shape[axis] = (size_t)v[PROG_SLICE_COUNT];
+    return TRINE_OK;
+}
+
 /* The result shape of op from its operands' shapes. */
 static trine_status_t op_shape(const prog_op_t *op, const operand_t *a, const operand_t *b,
                                result_t *r, trine_err_t *err)
@@ -689,10 +823,18 @@ static trine_status_t op_shape(const prog_op_t *op, const operand_t *a, const op
             return st;
         result_set(r, 1, a->shape);
         return TRINE_OK;
+    case PROG_CONCAT: return shape_concat(op, a, b, r, err);
+    case PROG_SLICE:
+    case PROG_PAD: return shape_slice_pad(op, a, r, err);
     case PROG_SCALE:
     case PROG_RELU:
     case PROG_DRELU:
     case PROG_SIGMOID:
+    case PROG_OFFSET:
+    case PROG_EXP:
+    case PROG_RECIP:
+    case PROG_RSQRT:
+    case PROG_SOFTMAX:
     case PROG_OPCODE_COUNT: break;
     }
     result_set(r, a->ndim, a->shape);

@@ -56,6 +56,19 @@
  * (proto_sigmoid_fine). */
 #define PROG_SIGMOID_FINE_ERROR 0.01
 
+/* Error bounds of the smooth functions on shares with frac_bits >= 13
+ * (proto.h gives each algorithm; tests/check_proto_fn.c holds them), with
+ * u = 2^-f one fixed-point step: |exp - e^a| <= PROG_EXP_ERROR e^a + u for
+ * a <= 16; |recip - 1/a| <= PROG_RECIP_ERROR / a + 2u for a in [1/64,
+ * 512]; |rsqrt - a^-1/2| <= PROG_RSQRT_ERROR a^-1/2 + 4u for a in [1/256,
+ * 128]; each softmax probability within PROG_SOFTMAX_ERROR. Measured at
+ * f = 13: exp 0.0079 relative, recip 0.0011, rsqrt 0.0007 (plus the
+ * steps). prog_plain computes the exact functions. */
+#define PROG_EXP_ERROR     0.01
+#define PROG_RECIP_ERROR   0.002
+#define PROG_RSQRT_ERROR   0.002
+#define PROG_SOFTMAX_ERROR 0.004
+
 /* The largest stride, pad and window extent of conv2d and the pools: far
  * past any image (a pad beyond the window's extent only adds zeros), and
  * padded extents stay far from overflowing size_t. The memory a job needs
@@ -71,8 +84,15 @@ enum {
     PROG_CONV_SW,     /* stride across, >= 1 */
     PROG_CONV_PL,     /* zero columns on the left */
     PROG_CONV_PB,     /* zero rows below */
-    PROG_CONV_PR      /* zero columns on the right */
+    PROG_CONV_PR,     /* zero columns on the right */
+    PROG_CONV_GROUP   /* groups: 0 or 1 for one; else the channels of a and
+                         the filters (b's first extent) split into that
+                         many groups, each convolved with its own */
 };
+
+/* The iattr slots of PROG_SLICE and PROG_PAD. */
+enum { PROG_SLICE_AXIS = 0, PROG_SLICE_START, PROG_SLICE_STEP, PROG_SLICE_COUNT };
+enum { PROG_PAD_AXIS = 0, PROG_PAD_BEFORE, PROG_PAD_AFTER };
 
 /* The iattr slots of PROG_MAXPOOL, PROG_AVGPOOL and PROG_MAXPOOL_GRAD
  * (proto_pool_t); slots 0 and 1 are the window and stride of the vertical
@@ -108,8 +128,9 @@ typedef enum {
     PROG_SCALE,        /* a * fattr for a public real constant; exact shift for
                           powers of two, else truncated */
     PROG_SUM,          /* sum over axis 0: [m, ...] -> [...] (1-D [m] -> [1]) */
-    PROG_CONV2D,       /* a NCHW [n,c,h,w], b filters [oc,c,kh,kw]; strides and
-                          zero padding in iattr (PROG_CONV_*): strides >= 1,
+    PROG_CONV2D,       /* a NCHW [n,c,h,w], b filters [oc,c/g,kh,kw] for g
+                          groups; strides, zero padding and groups in iattr
+                          (PROG_CONV_*): strides >= 1,
                           pads >= 0 (a window may lie wholly in the padding);
                           -> [n,oc,oh,ow], oh = (h + pt + pb - kh) / sh + 1,
                           ow likewise; truncated; b masked once as for matmul */
@@ -152,6 +173,24 @@ typedef enum {
                           of 8 rounds */
     PROG_GT,           /* 1 where a > b else 0, same shapes (no broadcast);
                           exact for |a - b| < 2^(62-f) */
+    PROG_CONCAT,       /* a and b joined along axis iattr[0]: same rank, equal
+                          extents on the other axes. Local */
+    PROG_SLICE,        /* along axis iattr[0], the iattr[3] elements at
+                          start iattr[1] and every iattr[2]-th after
+                          (PROG_SLICE_*); the other axes whole. Local */
+    PROG_PAD,          /* along axis iattr[0], iattr[1] elements of the public
+                          value fattr before a and iattr[2] after (PROG_PAD_*).
+                          Local */
+    PROG_OFFSET,       /* a + fattr, a public real constant. Local */
+    PROG_EXP,          /* e^a within PROG_EXP_ERROR (proto_exp) for a <= 16;
+                          above, wrong, not an error */
+    PROG_RECIP,        /* 1 / a within PROG_RECIP_ERROR for a in [1/64, 2^12]
+                          (proto_recip); outside, wrong, not an error */
+    PROG_RSQRT,        /* 1 / sqrt(a) within PROG_RSQRT_ERROR for a in
+                          [1/256, 2^12] (proto_rsqrt) */
+    PROG_SOFTMAX,      /* e^a / sum e^a along the last axis, the maximum
+                          subtracted first (proto_softmax); within
+                          PROG_SOFTMAX_ERROR of the probabilities */
     PROG_OPCODE_COUNT
 } prog_opcode_t;
 
@@ -199,6 +238,13 @@ int prog_opcode_arity(prog_opcode_t code);
  * that passed prog_check. */
 conv_geom_t prog_conv_geom(const prog_op_t *op, const size_t *x, const size_t *w);
 proto_pool_t prog_pool_geom(const prog_op_t *op);
+
+/* The copies of a checked concat, slice or pad op along its axis, on
+ * 8-byte elements (ring words, or doubles as their bits): a of ndim
+ * extents as, b's extent nb on the axis (concat), the result's no; a
+ * pad's padding is left as out held it. */
+void prog_axis_copy(const prog_op_t *op, int ndim, const size_t *as, size_t nb, size_t no,
+                    const uint64_t *a, const uint64_t *b, uint64_t *out);
 
 /* The shapes of one step, filled by prog_check. About 40 KB: allocate it
  * on the heap, not the stack. Extents past ndim are 1. */

@@ -290,4 +290,30 @@ TRINE_NODISCARD trine_status_t proto_sigmoid_fine(proto_ctx_t *ctx, tensor_t *ou
  * reference (prog_plain's). */
 double proto_sigmoid_fine_ref(double x);
 
+/* ---- exp.c, recip.c, rsqrt.c, softmax.c --------------------------------- */
+
+/* out = e^x elementwise: clamped below at -16, a degree-6 polynomial of
+ * x/32 and 5 squarings; within PROG_EXP_ERROR e^x + 2^-f (program.h) for
+ * x <= 16, wrong above 16. 26 rounds, 1143 bytes per element (16 and 832
+ * with local truncation). */
+TRINE_NODISCARD trine_status_t proto_exp(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
+                                         trine_err_t *err);
+
+/* out = 1 / x elementwise by Newton-Raphson from an exp guess; within
+ * PROG_RECIP_ERROR for x in [1/64, 512], wrong outside. 76 rounds (40
+ * with local truncation). */
+TRINE_NODISCARD trine_status_t proto_recip(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
+                                           trine_err_t *err);
+
+/* out = 1 / sqrt(x) elementwise by Newton-Raphson; within
+ * PROG_RSQRT_ERROR for x in [1/256, 128], wrong outside. 89 rounds (46
+ * with local truncation). */
+TRINE_NODISCARD trine_status_t proto_rsqrt(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
+                                           trine_err_t *err);
+
+/* out = softmax of x along its last axis (k extents, k <= 512): each
+ * probability within PROG_SOFTMAX_ERROR. */
+TRINE_NODISCARD trine_status_t proto_softmax(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
+                                             trine_err_t *err);
+
 #endif

@@ -24,6 +24,9 @@ typedef struct {
     size_t sh, sw;     /* strides down and across, >= 1 */
     size_t pt, pl;     /* zero rows added above, zero columns on the left */
     size_t pb, pr;     /* zero rows added below, zero columns on the right */
+    size_t groups;     /* 0 or 1: one; else c and the filters split into
+                          that many groups (conv_im2col ignores it: it
+                          expands whatever channels x has) */
 } conv_geom_t;
 
 /* Checks g (extents >= 1, strides >= 1, padded extents that fit size_t,

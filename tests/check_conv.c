@@ -68,7 +68,7 @@ static void conv_check_geom(conv_geom_t g, size_t oc, uint64_t seed)
 static conv_geom_t geom(size_t n, size_t c, size_t h, size_t w, size_t kh, size_t kw, size_t s,
                         size_t p)
 {
-    return (conv_geom_t){n, c, h, w, kh, kw, s, s, p, p, p, p};
+    return (conv_geom_t){n, c, h, w, kh, kw, s, s, p, p, p, p, 1};
 }
 
 START_TEST(conv_matches_direct)
@@ -85,14 +85,14 @@ END_TEST
 
 START_TEST(conv_strides_and_pads_per_side)
 {
-    /* n, c, h, w, kh, kw, sh, sw, pt, pl, pb, pr */
+    /* n, c, h, w, kh, kw, sh, sw, pt, pl, pb, pr, groups */
     const conv_geom_t gs[] = {
-        {2, 3, 7, 6, 3, 2, 2, 1, 1, 0, 0, 1}, /* ONNX's SAME_UPPER-like */
-        {1, 2, 5, 8, 2, 3, 1, 3, 0, 2, 1, 0}, /* pad on one side only */
-        {2, 1, 4, 4, 3, 3, 3, 2, 2, 2, 2, 2}, /* pads past the filter's middle */
-        {1, 1, 1, 1, 1, 1, 1, 1, 3, 0, 1, 2}, /* windows wholly in the padding */
-        {1, 2, 6, 5, 6, 1, 4, 1, 0, 0, 3, 0}, /* a tall filter, striding down */
-        {3, 2, 5, 5, 2, 2, 2, 2, 1, 1, 0, 0}, /* asymmetric, the last row dropped */
+        {2, 3, 7, 6, 3, 2, 2, 1, 1, 0, 0, 1, 1}, /* ONNX's SAME_UPPER-like */
+        {1, 2, 5, 8, 2, 3, 1, 3, 0, 2, 1, 0, 1}, /* pad on one side only */
+        {2, 1, 4, 4, 3, 3, 3, 2, 2, 2, 2, 2, 1}, /* pads past the filter's middle */
+        {1, 1, 1, 1, 1, 1, 1, 1, 3, 0, 1, 2, 1}, /* windows wholly in the padding */
+        {1, 2, 6, 5, 6, 1, 4, 1, 0, 0, 3, 0, 1}, /* a tall filter, striding down */
+        {3, 2, 5, 5, 2, 2, 2, 2, 1, 1, 0, 0, 1}, /* asymmetric, the last row dropped */
     };
     for (size_t i = 0; i < sizeof gs / sizeof gs[0]; i++)
         for (uint64_t seed = 0; seed < 3; seed++)

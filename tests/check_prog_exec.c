@@ -948,6 +948,62 @@ START_TEST(onnx_like_cnn_in_batches)
 }
 END_TEST
 
+START_TEST(axis_ops_and_groups_match_plain)
+{
+    tprog_t t;
+    tp_init(&t, 70);
+    int a = tp_in(&t, "a", PROG_VAR_BATCH, 2, S(3, 4, 5));
+    int b = tp_in(&t, "b", PROG_VAR_BATCH, 2, S(3, 2, 5));
+    int x = tp_in(&t, "x", PROG_VAR_INPUT, 1, S(2, 6, 5, 5));
+    int w = tp_in(&t, "w", PROG_VAR_INPUT, 1, S(6, 1, 3, 3)); /* depthwise */
+    int w3 = tp_in(&t, "w3", PROG_VAR_INPUT, 1, S(4, 2, 3, 3));
+    tp_out(&t, tp_let(&t, "cat", PROG_CONCAT, a, b, 1, 0, 0), 0);
+    prog_op_t *op;
+    int sl = tp_temp(&t, "sl");
+    op = tp_op(&t, PROG_SLICE, sl, a, -1, 2, 1, 0);
+    op->iattr[PROG_SLICE_STEP] = 2, op->iattr[PROG_SLICE_COUNT] = 2;
+    tp_out(&t, sl, 0);
+    int pd = tp_temp(&t, "pd");
+    op = tp_op(&t, PROG_PAD, pd, a, -1, 1, 2, -1.5);
+    op->iattr[PROG_PAD_AFTER] = 1;
+    tp_out(&t, pd, 0);
+    tp_out(&t, tp_let(&t, "off", PROG_OFFSET, a, -1, 0, 0, 0.75), 0);
+    int dw = tp_temp(&t, "dw");
+    tp_op(&t, PROG_CONV2D, dw, x, w, 1, 1, 0)->iattr[PROG_CONV_GROUP] = 6;
+    tp_out(&t, dw, 8);
+    int g3 = tp_temp(&t, "g3"); /* x's first 4 channels in 2 groups of 2 */
+    int x3 = tp_let(&t, "x3", PROG_SLICE, x, -1, 1, 0, 0);
+    t.ops[t.p.nops - 1].iattr[PROG_SLICE_STEP] = 1, t.ops[t.p.nops - 1].iattr[PROG_SLICE_COUNT] = 4;
+    tp_op(&t, PROG_CONV2D, g3, x3, w3, 2, 0, 0)->iattr[PROG_CONV_GROUP] = 2;
+    tp_out(&t, g3, 12);
+    run_t r;
+    tp_check(&t, 2, 1, &r);
+    ck_assert_uint_eq(r.out[0][dw]->shape[1], 6);
+    run_free(&r);
+    tp_free(&t);
+}
+END_TEST
+
+START_TEST(smooth_functions_match_plain)
+{
+    tprog_t t;
+    tp_init(&t, 80);
+    int x = tp_in(&t, "x", PROG_VAR_BATCH, 2, S(6, 10));
+    /* exp on [-2, 2] (up to 7.4: 0.004 relative, 240 steps); recip and
+     * rsqrt of x + 3 in [1, 5]; softmax of rows of 10 */
+    tp_out(&t, tp_let(&t, "e", PROG_EXP, x, -1, 0, 0, 0), PROG_EXP_ERROR * 7.4 * (1 << FB));
+    int y = tp_let(&t, "y", PROG_OFFSET, x, -1, 0, 0, 3.0);
+    tp_out(&t, tp_let(&t, "r", PROG_RECIP, y, -1, 0, 0, 0), PROG_RECIP_ERROR * (1 << FB));
+    tp_out(&t, tp_let(&t, "q", PROG_RSQRT, y, -1, 0, 0, 0), PROG_RSQRT_ERROR * (1 << FB));
+    tp_out(&t, tp_let(&t, "s", PROG_SOFTMAX, x, -1, 0, 0, 0), PROG_SOFTMAX_ERROR * (1 << FB));
+    run_t r;
+    tp_check(&t, 6, 1, &r);
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_SOFTMAX), 1);
+    run_free(&r);
+    tp_free(&t);
+}
+END_TEST
+
 Suite *prog_exec_suite(void)
 {
     Suite *s = suite_create("prog_exec");
@@ -968,6 +1024,8 @@ Suite *prog_exec_suite(void)
     tcase_add_test(tc, transpose_permutations_local);
     tcase_add_test(tc, sigmoid_fine_matches_plain);
     tcase_add_test(tc, onnx_like_cnn_in_batches);
+    tcase_add_test(tc, axis_ops_and_groups_match_plain);
+    tcase_add_test(tc, smooth_functions_match_plain);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -612,9 +612,9 @@ START_TEST(text_errors_calls)
     compile_err("input a\nc = transpose(a, [0, 1, 2, 3, 4])\n", TRINE_EFORMAT,
                 "2:31: a shape has at most 4 extents");
     compile_err("input a\nc = t(a, perm=[1, 0])\n", TRINE_EFORMAT, "2:10: t takes no attributes");
-    compile_err("input a\nc = conv2d(a, a, 1, 0, 1)\n", TRINE_EFORMAT,
-                "2:5: conv2d takes 2 operands and at most 2 attributes (stride, pad), got 5 "
-                "arguments");
+    compile_err("input a\nc = conv2d(a, a, 1, 0, 1, 2)\n", TRINE_EFORMAT,
+                "2:5: conv2d takes 2 operands and at most 3 attributes (stride, pad, group), got "
+                "6 arguments");
     compile_err("input a\nc = sgd(a, a, rate=2)\n", TRINE_EFORMAT,
                 "2:15: sgd has no attribute 'rate' (it takes lr)");
     compile_err("input a\nc = relu(a, k=2)\n", TRINE_EFORMAT, "2:13: relu takes no attributes");
@@ -1098,7 +1098,7 @@ START_TEST(wire_hostile_fields)
     expect_small_err(&s, "program op 0: output must be a variable index");
     small_init(&s);
     s.ops[0].code = PROG_OPCODE_COUNT;
-    expect_small_err(&s, "program op 0: code must be an operation, 0 to 18");
+    expect_small_err(&s, "program op 0: code must be an operation, 0 to 26");
     small_init(&s);
     s.ops[0].fattr = NAN;
     expect_small_err(&s, "program op 0: fattr is not a finite number");

@@ -1,0 +1,620 @@
+/* onnx_ops_shape.c — the ONNX operators of shapes and axes (the list is in
+ * onnx_compile.h): the public integer tensors of shape arithmetic (Shape,
+ * Gather, Unsqueeze, Squeeze, Concat, Slice, ConstantOfShape, Range, Cast
+ * and integer Add, Sub, Mul, Div), evaluated while compiling, so that
+ * `x.view(x.size(0), -1)` becomes one reshape; and the same axis
+ * operators on private tensors as the local concat, slice and pad of
+ * program.h.
+ */
+#include "onnx_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The largest count of a public integer tensor made while compiling. */
+#define OX_INTS_MAX 4096
+
+bool ox_is_ints(const ox_val_t *v)
+{
+    return v && v->constant && v->data && v->data->ints;
+}
+
+static int64_t ox_iv(const ox_val_t *v, size_t i)
+{
+    return (int64_t)v->data->ints[i];
+}
+
+/* Defines the node's output k as a public integer tensor of rank rank
+ * (ndim/shape its extents, [1] for a scalar) holding vals. */
+static trine_status_t ox_def_ints(ox_t *c, size_t k, int rank, int ndim, const size_t *shape,
+                                  const int64_t *vals)
+{
+    size_t n = ox_count(ndim, shape);
+    if (n > OX_INTS_MAX || ndim > TENSOR_MAX_DIMS)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "an integer tensor of %zu values is not supported",
+                       n);
+    plain_t *p = plain_alloc(PLAIN_I8, ndim, shape);
+    ox_val_t *v = p ? ox_add(c, c->n->output[k]) : NULL;
+    if (!v) {
+        plain_destroy(&p);
+        return ox_nomem(c);
+    }
+    for (size_t i = 0; i < n; i++)
+        p->ints[i] = (uint64_t)vals[i];
+    v->constant = true;
+    v->data = p;
+    v->rank = rank;
+    v->ndim = ndim;
+    memcpy(v->shape, p->shape, sizeof v->shape);
+    return TRINE_OK;
+}
+
+/* The values of an optional public integer input k into v (at most max),
+ * *n their count; -1 when absent. */
+static trine_status_t ox_in_ints(ox_t *c, size_t k, int64_t *v, size_t max, long *n)
+{
+    ox_val_t *x;
+    trine_status_t st = ox_in(c, k, true, &x);
+    *n = -1;
+    if (st || !x)
+        return st;
+    if (!ox_is_ints(x))
+        return ox_fail(c, TRINE_EUNSUPPORTED,
+                       "input '%s' must be a constant integer tensor (a public shape)", x->name);
+    if (x->data->count > max)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "input '%s' has %zu values, at most %zu", x->name,
+                       x->data->count, max);
+    for (size_t i = 0; i < x->data->count; i++)
+        v[i] = ox_iv(x, i);
+    *n = x->rank ? (long)x->data->count : 1;
+    return TRINE_OK;
+}
+
+/* An axis of a rank-r value, negative counting from the end. */
+static trine_status_t ox_axis(ox_t *c, int64_t axis, int r, int *out)
+{
+    if (axis < 0)
+        axis += r;
+    if (axis < 0 || axis >= (r ? r : 1))
+        return ox_fail(c, TRINE_EFORMAT, "axis %lld is outside rank %d", (long long)axis, r);
+    *out = (int)axis;
+    return TRINE_OK;
+}
+
+/* ---- public shapes ---------------------------------------------------------------- */
+
+static trine_status_t ox_shape_node(ox_t *c)
+{
+    ox_val_t *x;
+    int64_t start, end;
+    trine_status_t st;
+    if ((st = ox_known(c, "start", "end", NULL)) || (st = ox_arity(c, 1, 1, 1)) ||
+        (st = ox_in(c, 0, false, &x)) || (st = ox_int(c, "start", 0, &start)) ||
+        (st = ox_int(c, "end", x->rank, &end)))
+        return st;
+    int r = x->rank;
+    start = start < 0 ? start + r : start, end = end < 0 ? end + r : end;
+    start = start < 0 ? 0 : start > r ? r : start, end = end < start ? start : end > r ? r : end;
+    int64_t vals[TENSOR_MAX_DIMS];
+    for (int64_t i = start; i < end; i++)
+        vals[i - start] = (int64_t)x->shape[i];
+    size_t n[1] = {(size_t)(end - start)};
+    if (!n[0])
+        return ox_fail(c, TRINE_EUNSUPPORTED, "an empty shape is not supported");
+    return ox_def_ints(c, 0, 1, 1, n, vals);
+}
+
+/* Unsqueeze and Squeeze: the new extents, then a public copy or a reshape. */
+static trine_status_t ox_squeeze(ox_t *c, bool unsqueeze)
+{
+    ox_val_t *x;
+    int64_t axes[8];
+    size_t na = 0;
+    long ni;
+    trine_status_t st;
+    if ((st = ox_known(c, "axes", NULL)) || (st = ox_arity(c, 1, 2, 1)) ||
+        (st = ox_in(c, 0, false, &x)) || (st = ox_ints(c, "axes", -1, axes, 8, &na)) ||
+        (st = ox_in_ints(c, 1, axes, 8, &ni)))
+        return st;
+    if (ni >= 0)
+        na = (size_t)ni;
+    int r = x->rank, nr = unsqueeze ? r + (int)na : r;
+    bool mark[2 * TENSOR_MAX_DIMS + 8] = {false};
+    for (size_t i = 0; i < na; i++) {
+        int a = 0;
+        if ((st = ox_axis(c, axes[i], unsqueeze ? nr : r, &a)))
+            return st;
+        mark[a] = true;
+    }
+    size_t shape[2 * TENSOR_MAX_DIMS + 8];
+    int out = 0;
+    for (int i = 0, j = 0; i < (unsqueeze ? nr : r); i++) {
+        if (unsqueeze)
+            shape[out++] = mark[i] ? 1 : x->shape[j++];
+        else if (na ? !mark[i] : x->shape[i] != 1)
+            shape[out++] = x->shape[i];
+        else if (x->shape[i] != 1)
+            return ox_fail(c, TRINE_EFORMAT, "axis %d has extent %zu, not 1", i, x->shape[i]);
+    }
+    if (out > TENSOR_MAX_DIMS)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "a result of rank %d (trine: at most %d)", out,
+                       TENSOR_MAX_DIMS);
+    int ndim = out ? out : 1;
+    if (!out)
+        shape[0] = 1;
+    if (ox_is_ints(x)) {
+        int64_t vals[OX_INTS_MAX];
+        size_t n = x->data->count > OX_INTS_MAX ? OX_INTS_MAX : x->data->count;
+        for (size_t i = 0; i < n; i++)
+            vals[i] = ox_iv(x, i);
+        return ox_def_ints(c, 0, out, ndim, shape, vals);
+    }
+    ox_val_t v = *x;
+    if ((v.var = ox_var(c, x)) < 0)
+        return TRINE_EUNSUPPORTED;
+    bool batch0 = false;
+    int y = ox_reshape(c, &v, ndim, shape, &batch0);
+    return ox_define(c, 0, y, out, batch0);
+}
+
+static trine_status_t ox_unsqueeze(ox_t *c)
+{
+    return ox_squeeze(c, true);
+}
+
+static trine_status_t ox_squeeze_node(ox_t *c)
+{
+    return ox_squeeze(c, false);
+}
+
+/* Gather of public indices: from public integers, a public result; from a
+ * private tensor, slices joined along the axis. */
+static trine_status_t ox_gather(ox_t *c)
+{
+    ox_val_t *x, *iv;
+    int64_t axis64;
+    int axis = 0;
+    trine_status_t st;
+    if ((st = ox_known(c, "axis", NULL)) || (st = ox_arity(c, 2, 2, 1)) ||
+        (st = ox_in(c, 0, false, &x)) || (st = ox_in(c, 1, false, &iv)) ||
+        (st = ox_int(c, "axis", 0, &axis64)) || (st = ox_axis(c, axis64, x->rank, &axis)))
+        return st;
+    if (!ox_is_ints(iv))
+        return ox_fail(c, TRINE_EUNSUPPORTED,
+                       "the indices '%s' must be a constant integer tensor (private indices are "
+                       "not supported)",
+                       iv->name);
+    size_t ni = iv->data->count, ext = x->shape[axis];
+    int64_t idx[OX_INTS_MAX];
+    if (ni > OX_INTS_MAX)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "%zu indices, at most %d", ni, OX_INTS_MAX);
+    for (size_t i = 0; i < ni; i++) {
+        int64_t k = ox_iv(iv, i);
+        k = k < 0 ? k + (int64_t)ext : k;
+        if (k < 0 || k >= (int64_t)ext)
+            return ox_fail(c, TRINE_EFORMAT, "index %lld is outside extent %zu",
+                           (long long)ox_iv(iv, i), ext);
+        idx[i] = k;
+    }
+    /* the result: x's extents before axis, the indices', x's after */
+    size_t shape[2 * TENSOR_MAX_DIMS];
+    int r = 0;
+    for (int d = 0; d < axis; d++)
+        shape[r++] = x->shape[d];
+    for (int d = 0; d < iv->rank; d++)
+        shape[r++] = iv->shape[d];
+    for (int d = axis + 1; d < x->rank; d++)
+        shape[r++] = x->shape[d];
+    if (r > TENSOR_MAX_DIMS)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "a result of rank %d", r);
+    int ndim = r ? r : 1;
+    if (!r)
+        shape[0] = 1;
+    size_t outer = ox_count(axis, x->shape), inner = ox_count(x->ndim - axis - 1, x->shape + axis + 1);
+    if (ox_is_ints(x)) {
+        int64_t *vals = malloc(outer * ni * inner * sizeof *vals + 1);
+        if (!vals)
+            return ox_nomem(c);
+        for (size_t o = 0, k = 0; o < outer; o++)
+            for (size_t i = 0; i < ni; i++)
+                for (size_t e = 0; e < inner; e++)
+                    vals[k++] = ox_iv(x, (o * ext + (size_t)idx[i]) * inner + e);
+        st = ox_def_ints(c, 0, r, ndim, shape, vals);
+        free(vals);
+        return st;
+    }
+    ox_val_t v = *x;
+    if ((v.var = ox_var(c, x)) < 0)
+        return TRINE_EUNSUPPORTED;
+    if (axis == 0 && v.batch0)
+        c->out->rows_independent = false;
+    int y = -1;
+    for (size_t i = 0; i < ni; i++) {
+        size_t run = 1; /* consecutive indices as one slice */
+        while (i + run < ni && idx[i + run] == idx[i] + (int64_t)run)
+            run++;
+        prog_op_t op = {.code = PROG_SLICE, .in = {v.var, -1}};
+        op.iattr[PROG_SLICE_AXIS] = axis, op.iattr[PROG_SLICE_START] = idx[i];
+        op.iattr[PROG_SLICE_STEP] = 1, op.iattr[PROG_SLICE_COUNT] = (int64_t)run;
+        int s = ox_emit(c, op);
+        y = s < 0 || y < 0 ? s : ox_emit(c, (prog_op_t){.code = PROG_CONCAT, .in = {y, s}, .iattr = {axis}});
+        if (y < 0)
+            return TRINE_EUNSUPPORTED;
+        i += run - 1;
+    }
+    ox_val_t yv = {.var = y, .batch0 = v.batch0 && axis != 0};
+    ox_shape_from_var(c, &yv, x->rank);
+    bool batch0 = false;
+    int z = ox_reshape(c, &yv, ndim, shape, &batch0);
+    return ox_define(c, 0, z, r, batch0);
+}
+
+static trine_status_t ox_concat(ox_t *c)
+{
+    int64_t axis64;
+    int axis = 0;
+    trine_status_t st;
+    ox_val_t *first;
+    if ((st = ox_known(c, "axis", NULL)) || (st = ox_arity(c, 1, 64, 1)) ||
+        (st = ox_in(c, 0, false, &first)) || (st = ox_int(c, "axis", 0, &axis64)) ||
+        (st = ox_axis(c, axis64, first->rank, &axis)))
+        return st;
+    int rank = first->rank;
+    bool ints = true;
+    for (size_t k = 0; k < c->n->n_input; k++) {
+        ox_val_t *v;
+        if ((st = ox_in(c, k, false, &v)))
+            return st;
+        ints = ints && ox_is_ints(v);
+    }
+    if (ints) {
+        int64_t vals[OX_INTS_MAX];
+        size_t n = 0;
+        if (rank > 1)
+            return ox_fail(c, TRINE_EUNSUPPORTED, "integer tensors of rank %d are not supported",
+                           rank);
+        for (size_t k = 0; k < c->n->n_input; k++) {
+            ox_val_t *v = ox_find(c, c->n->input[k]);
+            for (size_t i = 0; i < v->data->count && n < OX_INTS_MAX; i++)
+                vals[n++] = ox_iv(v, i);
+        }
+        size_t shape[1] = {n};
+        return ox_def_ints(c, 0, 1, 1, shape, vals);
+    }
+    int y = -1;
+    bool batch0 = true;
+    for (size_t k = 0; k < c->n->n_input; k++) {
+        ox_val_t *v = ox_find(c, c->n->input[k]);
+        int var = ox_var(c, v);
+        v = ox_find(c, c->n->input[k]); /* ox_var may add values */
+        batch0 = batch0 && v->batch0;
+        if (v->batch0 && axis == 0)
+            c->out->rows_independent = false;
+        y = var < 0 || y < 0 ? var
+                             : ox_emit(c, (prog_op_t){.code = PROG_CONCAT, .in = {y, var},
+                                                      .iattr = {axis}});
+        if (y < 0)
+            return TRINE_EUNSUPPORTED;
+    }
+    return ox_define(c, 0, y, rank, batch0 && axis != 0);
+}
+
+/* The elements start, start + step, ... below end (above for step < 0)
+ * of an extent n, ONNX's clamping; *count may be 0. */
+static void ox_slice_range(int64_t n, int64_t start, int64_t end, int64_t step, int64_t *first,
+                           int64_t *count)
+{
+    start = start < 0 ? start + n : start, end = end < 0 ? end + n : end;
+    if (step > 0) {
+        start = start < 0 ? 0 : start > n ? n : start;
+        end = end < 0 ? 0 : end > n ? n : end;
+        *count = end > start ? (end - start + step - 1) / step : 0;
+    } else {
+        start = start < 0 ? -1 : start >= n ? n - 1 : start;
+        end = end < -1 ? -1 : end >= n ? n - 1 : end;
+        *count = start > end ? (start - end - step - 1) / -step : 0;
+    }
+    *first = start;
+}
+
+static trine_status_t ox_slice(ox_t *c)
+{
+    ox_val_t *x;
+    int64_t starts[8], ends[8], axes[8], steps[8];
+    size_t ns, ne, nx;
+    long is, ie, ia, ip;
+    trine_status_t st;
+    if ((st = ox_known(c, "starts", "ends", "axes", NULL)) || (st = ox_arity(c, 1, 5, 1)) ||
+        (st = ox_in(c, 0, false, &x)) || (st = ox_ints(c, "starts", -1, starts, 8, &ns)) ||
+        (st = ox_ints(c, "ends", -1, ends, 8, &ne)) || (st = ox_ints(c, "axes", -1, axes, 8, &nx)) ||
+        (st = ox_in_ints(c, 1, starts, 8, &is)) || (st = ox_in_ints(c, 2, ends, 8, &ie)) ||
+        (st = ox_in_ints(c, 3, axes, 8, &ia)) || (st = ox_in_ints(c, 4, steps, 8, &ip)))
+        return st;
+    if (is >= 0)
+        ns = (size_t)is, ne = ie < 0 ? 0 : (size_t)ie, nx = ia < 0 ? 0 : (size_t)ia;
+    if (ns != ne || (nx && nx != ns) || (ip >= 0 && (size_t)ip != ns))
+        return ox_fail(c, TRINE_EFORMAT, "starts, ends, axes and steps differ in length");
+    int64_t first[TENSOR_MAX_DIMS], count[TENSOR_MAX_DIMS], step[TENSOR_MAX_DIMS];
+    for (int d = 0; d < x->ndim; d++)
+        first[d] = 0, count[d] = (int64_t)x->shape[d], step[d] = 1;
+    for (size_t i = 0; i < ns; i++) {
+        int a = 0;
+        if ((st = ox_axis(c, nx ? axes[i] : (int64_t)i, x->rank, &a)))
+            return st;
+        step[a] = ip >= 0 ? steps[i] : 1;
+        if (step[a] == 0)
+            return ox_fail(c, TRINE_EFORMAT, "a step of 0");
+        ox_slice_range((int64_t)x->shape[a], starts[i], ends[i], step[a], &first[a], &count[a]);
+        if (!count[a])
+            return ox_fail(c, TRINE_EUNSUPPORTED, "an empty slice is not supported");
+    }
+    if (ox_is_ints(x)) {
+        if (x->rank != 1 || step[0] < 0)
+            return ox_fail(c, TRINE_EUNSUPPORTED, "slices of integer tensors of rank %d",
+                           x->rank);
+        int64_t vals[OX_INTS_MAX];
+        for (int64_t k = 0; k < count[0]; k++)
+            vals[k] = ox_iv(x, (size_t)(first[0] + k * step[0]));
+        size_t shape[1] = {(size_t)count[0]};
+        return ox_def_ints(c, 0, 1, 1, shape, vals);
+    }
+    int y = ox_var(c, x);
+    x = ox_find(c, c->n->input[0]);
+    bool batch0 = x->batch0;
+    for (int d = 0; y >= 0 && d < x->ndim; d++) {
+        if (first[d] == 0 && step[d] == 1 && count[d] == (int64_t)x->shape[d])
+            continue;
+        if (step[d] < 0)
+            return ox_fail(c, TRINE_EUNSUPPORTED, "negative steps are not supported");
+        if (d == 0 && batch0)
+            c->out->rows_independent = false, batch0 = false;
+        prog_op_t op = {.code = PROG_SLICE, .in = {y, -1}};
+        op.iattr[PROG_SLICE_AXIS] = d, op.iattr[PROG_SLICE_START] = first[d];
+        op.iattr[PROG_SLICE_STEP] = step[d], op.iattr[PROG_SLICE_COUNT] = count[d];
+        y = ox_emit(c, op);
+    }
+    return ox_define(c, 0, y, x->rank, batch0);
+}
+
+static trine_status_t ox_split(ox_t *c)
+{
+    ox_val_t *x;
+    int64_t axis64, parts[64], num;
+    size_t np;
+    long ni;
+    int axis = 0;
+    trine_status_t st;
+    if ((st = ox_known(c, "axis", "split", "num_outputs", NULL)) || (st = ox_in(c, 0, false, &x)) ||
+        (st = ox_int(c, "axis", 0, &axis64)) || (st = ox_axis(c, axis64, x->rank, &axis)) ||
+        (st = ox_ints(c, "split", -1, parts, 64, &np)) || (st = ox_in_ints(c, 1, parts, 64, &ni)) ||
+        (st = ox_int(c, "num_outputs", 0, &num)))
+        return st;
+    size_t outs = c->n->n_output, ext = x->shape[axis];
+    if (ni >= 0)
+        np = (size_t)ni;
+    if (outs < 1 || outs > 64 || (np && np != outs))
+        return ox_fail(c, TRINE_EFORMAT, "%zu outputs for %zu parts", outs, np);
+    for (size_t k = 0; !np && k < outs; k++) /* equal parts, the last smaller */
+        parts[k] = (int64_t)((ext + outs - 1) / outs);
+    if (!np)
+        parts[outs - 1] = (int64_t)ext - (int64_t)((ext + outs - 1) / outs * (outs - 1));
+    int64_t at = 0;
+    for (size_t k = 0; k < outs; k++) {
+        if (parts[k] < 1 || at + parts[k] > (int64_t)ext)
+            return ox_fail(c, TRINE_EUNSUPPORTED, "part %zu of %lld is empty or past extent %zu",
+                           k, (long long)parts[k], ext);
+        at += parts[k];
+    }
+    int var = ox_var(c, x);
+    x = ox_find(c, c->n->input[0]);
+    bool batch0 = x->batch0 && axis != 0;
+    int rank = x->rank;
+    if (x->batch0 && axis == 0)
+        c->out->rows_independent = false;
+    at = 0;
+    for (size_t k = 0; var >= 0 && k < outs; k++) {
+        prog_op_t op = {.code = PROG_SLICE, .in = {var, -1}};
+        op.iattr[PROG_SLICE_AXIS] = axis, op.iattr[PROG_SLICE_START] = at;
+        op.iattr[PROG_SLICE_STEP] = 1, op.iattr[PROG_SLICE_COUNT] = parts[k];
+        at += parts[k];
+        if ((st = ox_define(c, k, ox_emit(c, op), rank, batch0)))
+            return st;
+    }
+    return var < 0 ? TRINE_EUNSUPPORTED : TRINE_OK;
+}
+
+static trine_status_t ox_constant_of_shape(ox_t *c)
+{
+    int64_t dims[TENSOR_MAX_DIMS];
+    long nd;
+    trine_status_t st;
+    if ((st = ox_known(c, "value", NULL)) || (st = ox_arity(c, 1, 1, 1)) ||
+        (st = ox_in_ints(c, 0, dims, TENSOR_MAX_DIMS, &nd)))
+        return st;
+    size_t shape[TENSOR_MAX_DIMS];
+    for (long i = 0; i < nd; i++) {
+        if (dims[i] < 1 || dims[i] > OX_INTS_MAX)
+            return ox_fail(c, TRINE_EUNSUPPORTED, "extent %lld is not supported",
+                           (long long)dims[i]);
+        shape[i] = (size_t)dims[i];
+    }
+    const Onnx__AttributeProto *a = ox_attr(c, "value");
+    plain_t *p = NULL;
+    if (a && a->t) {
+        int rank;
+        if ((st = onnx_tensor_plain(a->t, c->what, &p, &rank, NULL, c->err)))
+            return st;
+    }
+    bool real = p && p->real;
+    double fv = real ? p->real[0] : 0;
+    int64_t iv = p && p->ints ? (int64_t)p->ints[0] : 0;
+    plain_destroy(&p);
+    size_t n = ox_count((int)nd, shape);
+    if (!real) {
+        int64_t vals[OX_INTS_MAX];
+        if (n > OX_INTS_MAX)
+            return ox_fail(c, TRINE_EUNSUPPORTED, "%zu values", n);
+        for (size_t i = 0; i < n; i++)
+            vals[i] = iv;
+        return ox_def_ints(c, 0, (int)nd, (int)nd, shape, vals);
+    }
+    p = plain_alloc(PLAIN_F8, (int)nd, shape);
+    ox_val_t *v = p ? ox_add(c, c->n->output[0]) : NULL;
+    if (!v) {
+        plain_destroy(&p);
+        return ox_nomem(c);
+    }
+    for (size_t i = 0; i < n; i++)
+        p->real[i] = fv;
+    v->constant = true, v->data = p, v->rank = (int)nd, v->ndim = (int)nd;
+    memcpy(v->shape, p->shape, sizeof v->shape);
+    return TRINE_OK;
+}
+
+static trine_status_t ox_range(ox_t *c)
+{
+    int64_t s, l, d;
+    long n1, n2, n3;
+    trine_status_t st;
+    if ((st = ox_known(c, NULL)) || (st = ox_arity(c, 3, 3, 1)) ||
+        (st = ox_in_ints(c, 0, &s, 1, &n1)) || (st = ox_in_ints(c, 1, &l, 1, &n2)) ||
+        (st = ox_in_ints(c, 2, &d, 1, &n3)))
+        return st;
+    if (d == 0)
+        return ox_fail(c, TRINE_EFORMAT, "a delta of 0");
+    int64_t n = (l - s + d + (d > 0 ? -1 : 1)) / d, vals[OX_INTS_MAX];
+    if (n < 1 || n > OX_INTS_MAX)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "a range of %lld values", (long long)n);
+    for (int64_t i = 0; i < n; i++)
+        vals[i] = s + i * d;
+    size_t shape[1] = {(size_t)n};
+    return ox_def_ints(c, 0, 1, 1, shape, vals);
+}
+
+/* Cast: public integers stay so (to an integer type); a real tensor to a
+ * real type is itself. */
+static trine_status_t ox_cast(ox_t *c)
+{
+    ox_val_t *x;
+    int64_t to;
+    trine_status_t st;
+    if ((st = ox_known(c, "to", "saturate", NULL)) || (st = ox_arity(c, 1, 1, 1)) ||
+        (st = ox_in(c, 0, false, &x)) || (st = ox_int(c, "to", 0, &to)))
+        return st;
+    bool to_int = to == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ||
+                  to == ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
+    bool to_real = to == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ||
+                   to == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE;
+    if ((ox_is_ints(x) && to_int) || (!ox_is_ints(x) && to_real))
+        return ox_alias(c, x);
+    return ox_fail(c, TRINE_EUNSUPPORTED, "a cast to %s is not supported",
+                   onnx_type_name((int32_t)to));
+}
+
+bool ox_int_arith(ox_t *c, trine_status_t *st)
+{
+    ox_val_t *a, *b;
+    if (c->n->n_input != 2 || !(a = ox_find(c, c->n->input[0])) ||
+        !(b = ox_find(c, c->n->input[1])) || !ox_is_ints(a) || !ox_is_ints(b))
+        return false;
+    size_t na = a->data->count, nb = b->data->count;
+    if ((na != nb && na != 1 && nb != 1) || a->rank > 1 || b->rank > 1) {
+        *st = ox_fail(c, TRINE_EUNSUPPORTED,
+                      "arithmetic on integer tensors of rank %d and %d is not supported (rank 1 "
+                      "and the same count or one value)",
+                      a->rank, b->rank);
+        return true;
+    }
+    const char *op = c->n->op_type;
+    size_t n = na > nb ? na : nb;
+    int64_t vals[OX_INTS_MAX];
+    for (size_t i = 0; i < n && i < OX_INTS_MAX; i++) {
+        int64_t x = ox_iv(a, na == 1 ? 0 : i), y = ox_iv(b, nb == 1 ? 0 : i);
+        if (op[0] == 'D' && y == 0) {
+            *st = ox_fail(c, TRINE_ERANGE, "integer division by 0");
+            return true;
+        }
+        vals[i] = op[0] == 'A' ? x + y : op[0] == 'S' ? x - y : op[0] == 'M' ? x * y : x / y;
+    }
+    size_t shape[1] = {n};
+    int rank = a->rank > b->rank ? a->rank : b->rank;
+    *st = ox_def_ints(c, 0, rank, 1, shape, vals);
+    return true;
+}
+
+/* ---- private axes ------------------------------------------------------------------ */
+
+/* Pad, mode constant: one pad op per padded axis; negative pads crop. */
+static trine_status_t ox_pad(ox_t *c)
+{
+    ox_val_t *x, *cv;
+    int64_t pads[2 * TENSOR_MAX_DIMS];
+    size_t np;
+    long ni;
+    double value = 0;
+    char mode[16];
+    trine_status_t st;
+    if ((st = ox_known(c, "mode", "pads", "value", NULL)) || (st = ox_arity(c, 1, 4, 1)) ||
+        (st = ox_in(c, 0, false, &x)) || (st = ox_ints(c, "pads", -1, pads, 8, &np)) ||
+        (st = ox_in_ints(c, 1, pads, 8, &ni)) || (st = ox_float(c, "value", 0, &value)) ||
+        (st = ox_in(c, 2, true, &cv)))
+        return st;
+    ox_string(c, "mode", mode, sizeof mode);
+    if (mode[0] && strcmp(mode, "constant"))
+        return ox_fail(c, TRINE_EUNSUPPORTED, "mode '%s' is not supported (only constant)", mode);
+    if (c->n->n_input > 3 && c->n->input[3][0])
+        return ox_fail(c, TRINE_EUNSUPPORTED, "the axes input is not supported");
+    if (cv) {
+        if (!cv->data || cv->data->count != 1)
+            return ox_fail(c, TRINE_EUNSUPPORTED, "constant_value must be a constant scalar");
+        value = cv->data->real ? cv->data->real[0] : (double)(int64_t)cv->data->ints[0];
+    }
+    if (ni >= 0)
+        np = (size_t)ni;
+    if (np != 2 * (size_t)x->rank)
+        return ox_fail(c, TRINE_EFORMAT, "pads has %zu entries for rank %d", np, x->rank);
+    int r = x->rank, y = ox_var(c, x);
+    x = ox_find(c, c->n->input[0]);
+    bool batch0 = x->batch0;
+    size_t ext[TENSOR_MAX_DIMS];
+    memcpy(ext, x->shape, sizeof ext);
+    for (int d = 0; y >= 0 && d < r; d++) {
+        int64_t lo = pads[d], hi = pads[r + d];
+        if (!lo && !hi)
+            continue;
+        if (d == 0 && batch0)
+            c->out->rows_independent = false, batch0 = false;
+        if (lo < 0 || hi < 0) {
+            int64_t keep = (int64_t)ext[d] + (lo < 0 ? lo : 0) + (hi < 0 ? hi : 0);
+            if (keep < 1)
+                return ox_fail(c, TRINE_EUNSUPPORTED, "pads crop axis %d away", d);
+            prog_op_t op = {.code = PROG_SLICE, .in = {y, -1}};
+            op.iattr[PROG_SLICE_AXIS] = d, op.iattr[PROG_SLICE_START] = lo < 0 ? -lo : 0;
+            op.iattr[PROG_SLICE_STEP] = 1, op.iattr[PROG_SLICE_COUNT] = keep;
+            if ((y = ox_emit(c, op)) < 0)
+                break;
+            ext[d] = (size_t)keep;
+        }
+        prog_op_t op = {.code = PROG_PAD, .in = {y, -1}, .fattr = value};
+        op.iattr[PROG_PAD_AXIS] = d;
+        op.iattr[PROG_PAD_BEFORE] = lo > 0 ? lo : 0, op.iattr[PROG_PAD_AFTER] = hi > 0 ? hi : 0;
+        if (lo > 0 || hi > 0)
+            y = ox_emit(c, op);
+    }
+    return ox_define(c, 0, y, r, batch0);
+}
+
+static const ox_handler_t ox_shape_handlers[] = {
+    {"Cast", ox_cast},       {"Concat", ox_concat},   {"ConstantOfShape", ox_constant_of_shape},
+    {"Gather", ox_gather},   {"Pad", ox_pad},         {"Range", ox_range},
+    {"Shape", ox_shape_node}, {"Slice", ox_slice},    {"Split", ox_split},
+    {"Squeeze", ox_squeeze_node}, {"Unsqueeze", ox_unsqueeze},
+};
+
+const ox_handler_t *ox_shape_handler(const char *op)
+{
+    for (size_t k = 0; k < sizeof ox_shape_handlers / sizeof ox_shape_handlers[0]; k++)
+        if (!strcmp(ox_shape_handlers[k].op, op))
+            return &ox_shape_handlers[k];
+    return NULL;
+}
