@@ -703,9 +703,13 @@ void jobs_tick(jobs_t *j, uint64_t now)
 {
     for (size_t i = 0; i < j->npending;) {
         if (now - j->pending[i].at_ms >= j->cluster->cfg.timeout_ms) {
-            log_line(j->log, LOG_WARN,
-                     "dropped frames of job %016llx from party%d: no client asked this party "
-                     "to run it within %.1f s",
+            /* A peer's refusal of a job this party never got (its client
+             * sent the run to that peer alone) is no fault here. */
+            bool refusal = j->pending[i].type == WIRE_FRAME_ABORT;
+            log_line(j->log, refusal ? LOG_INFO : LOG_WARN,
+                     "%s of job %016llx from party%d: no client asked this party to run it "
+                     "within %.1f s",
+                     refusal ? "dropped the refusal" : "dropped frames",
                      (unsigned long long)j->pending[i].job, j->pending[i].from,
                      (double)j->cluster->cfg.timeout_ms / 1000);
             jobs_pending_drop(j, i);

@@ -213,3 +213,10 @@ expect_fail "who has not approved program" T run "$work/copy.prog" --bind x=ax,b
 expect_fail "who has not approved program" \
     T train --model "$work/train.prog" --data ax --labels ay --batch 8 --epochs 200 --prefix t2-
 ok "two data owners' rows (24 + 16) train one model for the model owner (= plaintext); a copy, or more epochs, is refused"
+
+# Refused jobs leave nothing waiting: no party logs frames dropped for a
+# job "no client asked this party to run" once timeout_ms has passed.
+sleep 3.5
+! grep -q "dropped frames" "$dir"/logs/*.log ||
+    fail "frames of refused jobs were left waiting: $(grep -h "dropped frames" "$dir"/logs/*.log | head -3)"
+ok "after timeout_ms no party holds frames of the refused jobs"
