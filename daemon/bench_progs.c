@@ -186,7 +186,7 @@ static trine_status_t bench_values(plain_t **out, const bench_input_t *in, const
 }
 
 trine_status_t bench_prog_build(bench_prog_t *out, const bench_item_t *item, unsigned seed,
-                                unsigned frac_bits, trine_err_t *err)
+                                unsigned frac_bits, unsigned batches, trine_err_t *err)
 {
     memset(out, 0, sizeof *out);
     char text[1024];
@@ -195,11 +195,15 @@ trine_status_t bench_prog_build(bench_prog_t *out, const bench_item_t *item, uns
     trine_status_t st = TRINE_OK;
     if (item->op >= BENCH_OP_NETWORK_A && item->op <= BENCH_OP_NETWORK_D) {
         const bench_net_t *net = &bench_nets[item->op - BENCH_OP_NETWORK_A];
-        snprintf(text, sizeof text, "%s", net->text);
+        /* every text opens with "input x ": x becomes the batch input */
+        if (batches > 1)
+            snprintf(text, sizeof text, "batch x\ninput%s", net->text + strlen("input x"));
+        else
+            snprintf(text, sizeof text, "%s", net->text);
         for (n = 0; n < BENCH_INPUTS_MAX && net->in[n].name; n++) {
             in[n] = net->in[n];
             if (in[n].shape[0] == 0)
-                in[n].shape[0] = item->batch;
+                in[n].shape[0] = item->batch * batches;
         }
     } else {
         st = bench_op_prog(item, text, sizeof text, in, &n, err);

@@ -44,11 +44,18 @@ typedef struct {
     double securenn_bytes; /* prog_securenn_bytes of one call */
 } bench_prog_t;
 
+/* Network measurements also time a job of this many batches, whose steps
+ * after the first reuse the weights' mask: a batch's cost within a job. */
+#define BENCH_JOB_BATCHES 3
+
 /* Builds the program and input values of item (seed: which measurement it
- * is). On failure *out is cleared. */
+ * is). batches 1: one call, the program as measured; for a network,
+ * batches > 1 reads x as a batch input of that many batches of
+ * item->batch rows (one job, one step per batch). On failure *out is
+ * cleared. */
 TRINE_NODISCARD trine_status_t bench_prog_build(bench_prog_t *out, const bench_item_t *item,
                                                 unsigned seed, unsigned frac_bits,
-                                                trine_err_t *err);
+                                                unsigned batches, trine_err_t *err);
 
 /* Frees what bench_prog_build made; accepts a cleared *b. */
 void bench_prog_clear(bench_prog_t *b);

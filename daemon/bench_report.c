@@ -87,6 +87,28 @@ void bench_against_reference(FILE *f, const bench_record_t *r, size_t n)
     }
 }
 
+void bench_per_batch(FILE *f, const bench_record_t *r, size_t n)
+{
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!r[i].job_batches)
+            continue;
+        if (!any)
+            fprintf(f, "A call is one job of one batch, masking the weights; within a job the "
+                       "weights are masked once:\n");
+        any = true;
+        double per = r[i].batch ? (double)r[i].batch : 1;
+        fprintf(f,
+                "  %-10s batch %3zu: a call %9.3f ms, %8.3f MB; a batch within a job of %llu "
+                "%9.3f ms, %8.3f MB (%.3f ms, %.4f MB an image)\n",
+                bench_op_name(r[i].op), r[i].batch, r[i].time_median_s * 1e3,
+                (double)bench_record_bytes(&r[i]) / BENCH_MB,
+                (unsigned long long)r[i].job_batches, r[i].job_batch_s * 1e3,
+                r[i].job_batch_bytes / BENCH_MB, r[i].job_batch_s * 1e3 / per,
+                r[i].job_batch_bytes / BENCH_MB / per);
+    }
+}
+
 /* ---- records ------------------------------------------------------------- */
 
 /* A JSON string: quotes, backslashes and control characters escaped. */
@@ -145,6 +167,9 @@ static const char *const bench_fields[] = {"op",
                                            "securenn_ratio",
                                            "securenn_ref_time_s",
                                            "securenn_ref_bytes",
+                                           "job_batches",
+                                           "job_batch_time_s",
+                                           "job_batch_bytes",
                                            "frac_bits",
                                            "cluster",
                                            "truncation",
@@ -162,7 +187,7 @@ static const char *bench_field(char *buf, size_t size, const bench_record_t *r, 
                                const bench_meta_t *m, bool *is_str)
 {
     double all = (double)bench_record_bytes(r);
-    *is_str = k <= 1 || (k >= 23 && k != 28);
+    *is_str = k <= 1 || (k >= 26 && k != 31);
     switch (k) {
     case 0: return bench_op_name(r->op);
     case 1: return r->size;
@@ -194,13 +219,28 @@ static const char *bench_field(char *buf, size_t size, const bench_record_t *r, 
             return NULL;
         snprintf(buf, size, "%.0f", r->reference_bytes);
         break;
-    case 22: snprintf(buf, size, "%u", m->frac_bits); break;
-    case 23: return m->cluster;
-    case 24: return m->truncation;
-    case 25: return m->version;
-    case 26: return m->date;
-    case 27: return m->host;
-    case 28: snprintf(buf, size, "%u", m->cores); break;
+    case 22:
+        if (!r->job_batches)
+            return NULL;
+        snprintf(buf, size, "%llu", (unsigned long long)r->job_batches);
+        break;
+    case 23:
+        if (!r->job_batches)
+            return NULL;
+        snprintf(buf, size, "%.9f", r->job_batch_s);
+        break;
+    case 24:
+        if (!r->job_batches)
+            return NULL;
+        snprintf(buf, size, "%.0f", r->job_batch_bytes);
+        break;
+    case 25: snprintf(buf, size, "%u", m->frac_bits); break;
+    case 26: return m->cluster;
+    case 27: return m->truncation;
+    case 28: return m->version;
+    case 29: return m->date;
+    case 30: return m->host;
+    case 31: snprintf(buf, size, "%u", m->cores); break;
     default: return m->config_hash;
     }
     return buf;

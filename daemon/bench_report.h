@@ -32,6 +32,11 @@ typedef struct {
     double securenn_bytes; /* SecureNN's formulas for the same program */
     bool has_reference;    /* SecureNN's code measured here (bench_reference) */
     double reference_s, reference_bytes;
+    /* Networks: a batch within a job of job_batches batches (0: not
+     * measured), the weights masked once for the job: the time of a step
+     * after the first, the bytes of a step without the masking. */
+    uint64_t job_batches;
+    double job_batch_s, job_batch_bytes;
 } bench_record_t;
 
 /* Bytes all parties sent. */
@@ -50,6 +55,10 @@ void bench_mpspdz(FILE *f, const bench_record_t *r);
 /* One line per record that has a SecureNN reference: time and bytes
  * against it. Nothing when none has. */
 void bench_against_reference(FILE *f, const bench_record_t *r, size_t n);
+
+/* One line per network record: a call (one job of one batch, masking the
+ * weights) beside a batch within a job. Nothing when none has. */
+void bench_per_batch(FILE *f, const bench_record_t *r, size_t n);
 
 /* What every record of a run carries besides its figures, so that a
  * published record says where it came from. */
@@ -78,9 +87,11 @@ TRINE_NODISCARD trine_status_t bench_meta_init(bench_meta_t *m, bench_meta_buf_t
  * time_max_s, client_time_median_s, bytes_total, bytes_party0..2 (sent),
  * recv_party0..2, dealer_share, messages, rounds, securenn_bytes,
  * securenn_ratio (bytes_total / securenn_bytes), securenn_ref_time_s,
- * securenn_ref_bytes (SecureNN measured on the development machine; null
- * in JSON, empty in CSV, when unknown), then meta's frac_bits, cluster,
- * truncation, version, date, host, cores and config_hash. */
+ * securenn_ref_bytes (SecureNN measured on the development machine),
+ * job_batches, job_batch_time_s, job_batch_bytes (networks: a batch within
+ * a job; null in JSON, empty in CSV, when unknown), then meta's
+ * frac_bits, cluster, truncation, version, date, host, cores and
+ * config_hash. */
 TRINE_NODISCARD trine_status_t bench_write_json(const char *path, const bench_record_t *r, size_t n,
                                                 const bench_meta_t *meta, trine_err_t *err);
 TRINE_NODISCARD trine_status_t bench_write_csv(const char *path, const bench_record_t *r, size_t n,

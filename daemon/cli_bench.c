@@ -189,13 +189,90 @@ static int bench_calls(bench_run_t *b, const bench_item_t *it, bench_prog_t *bp,
     return rc;
 }
 
+/* Stores bp's inputs as the run's tag + name, renaming them in its
+ * program. Returns an exit code. */
+static int bench_share(bench_run_t *b, bench_prog_t *bp)
+{
+    int rc = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < bp->prog.nvars && rc == 0; i++) {
+        prog_var_t *v = &bp->prog.vars[i];
+        if (v->kind == PROG_VAR_TEMP)
+            continue;
+        char name[PROG_NAME_MAX];
+        snprintf(name, sizeof name, "%s%.*s", b->tag, (int)(sizeof name - 1 - strlen(b->tag)),
+                 v->name);
+        memcpy(v->name, name, sizeof name);
+        rc = session_share(&b->s, v->name, bp->inputs[k++], v->name, "bench", true);
+    }
+    return rc;
+}
+
+/* A network's batch within a job: one job of BENCH_JOB_BATCHES batches,
+ * whose later steps reuse the weights' mask; fills rec's job figures. */
+static int bench_job(bench_run_t *b, const bench_item_t *it, size_t index, bench_record_t *rec)
+{
+    bench_prog_t bp;
+    trine_err_t err;
+    if (bench_prog_build(&bp, it, (unsigned)index, b->cfg->frac_bits, BENCH_JOB_BATCHES, &err) !=
+        TRINE_OK) {
+        fprintf(stderr, "trine bench: %s:%u: %s\n", b->cfg->path, it->line, err.msg);
+        return TRINE_EXIT_FAIL;
+    }
+    char prefix[PROG_NAME_MAX];
+    snprintf(prefix, sizeof prefix, "%sjob.", b->tag);
+    void *buf = NULL;
+    size_t len = 0;
+    int rc = bench_share(b, &bp);
+    wire_request_t q = {.op = WIRE_OP_RUN, .batch = it->batch, .epochs = 1};
+    if (rc == 0 && prog_wire_encode(&bp.prog, &buf, &len, &err) != TRINE_OK) {
+        fprintf(stderr, "trine bench: %s\n", err.msg);
+        rc = TRINE_EXIT_FAIL;
+    }
+    if (rc == 0)
+        rc = prog_run_binds(&q, &bp.prog, NULL, "bench");
+    if (rc == 0) {
+        while (!q.job)
+            randombytes_buf(&q.job, sizeof q.job);
+        q.program = buf;
+        q.program_len = len;
+        snprintf(q.prefix, sizeof q.prefix, "%s", prefix);
+        if (client_run(b->s.client, &q, b->s.res, NULL, NULL, &bench_cancel) != TRINE_OK) {
+            session_report(&b->s, "bench", 7u);
+            rc = TRINE_EXIT_FAIL;
+        }
+    }
+    if (rc == 0) {
+        /* the first step's own time: to its end, less the job's start */
+        uint64_t exec = 0, first = 0, sent = 0, mask = 0, steps = b->s.res[0].reply.stats.steps;
+        for (int p = 0; p < CONFIG_PARTIES; p++) {
+            const wire_job_stats_t *st = &b->s.res[p].reply.stats;
+            uint64_t f = st->first_step_us - (st->time_us - st->exec_us);
+            exec = st->exec_us > exec ? st->exec_us : exec;
+            first = f > first ? f : first;
+            sent += st->sent[0] + st->sent[1] + st->sent[2];
+            mask += st->mask_bytes;
+        }
+        rec->job_batches = steps;
+        rec->job_batch_s =
+            steps > 1 && exec > first ? (double)(exec - first) / 1e6 / (double)(steps - 1) : 0;
+        rec->job_batch_bytes = steps ? (double)(sent - mask) / (double)steps : 0;
+        bench_rm(b, prefix, &bp.prog, true);
+    }
+    free(q.bind);
+    free(buf);
+    bench_rm(b, "", &bp.prog, false);
+    bench_prog_clear(&bp);
+    return rc;
+}
+
 /* One measurement: build, share, call, clean up. */
 static int bench_measure(bench_run_t *b, size_t index, bench_record_t *rec)
 {
     const bench_item_t *it = &b->cfg->items[index];
     bench_prog_t bp;
     trine_err_t err;
-    if (bench_prog_build(&bp, it, (unsigned)index, b->cfg->frac_bits, &err) != TRINE_OK) {
+    if (bench_prog_build(&bp, it, (unsigned)index, b->cfg->frac_bits, 1, &err) != TRINE_OK) {
         fprintf(stderr, "trine bench: %s:%u: %s\n", b->cfg->path, it->line, err.msg);
         return TRINE_EXIT_FAIL;
     }
@@ -206,22 +283,13 @@ static int bench_measure(bench_run_t *b, size_t index, bench_record_t *rec)
     snprintf(rec->size, sizeof rec->size, "%s", it->size);
     rec->has_reference = bench_reference(it, &rec->reference_s, &rec->reference_bytes);
     /* The inputs are stored as tag + name, so the program is renamed too. */
-    int rc = 0;
-    size_t k = 0;
-    for (size_t i = 0; i < bp.prog.nvars && rc == 0; i++) {
-        prog_var_t *v = &bp.prog.vars[i];
-        if (v->kind == PROG_VAR_TEMP)
-            continue;
-        char name[PROG_NAME_MAX];
-        snprintf(name, sizeof name, "%s%.*s", b->tag, (int)(sizeof name - 1 - strlen(b->tag)),
-                 v->name);
-        memcpy(v->name, name, sizeof name);
-        rc = session_share(&b->s, v->name, bp.inputs[k++], v->name, "bench", true);
-    }
+    int rc = bench_share(b, &bp);
     if (rc == 0)
         rc = bench_calls(b, it, &bp, rec);
     bench_rm(b, "", &bp.prog, false);
     bench_prog_clear(&bp);
+    if (rc == 0 && it->op >= BENCH_OP_NETWORK_A && it->op <= BENCH_OP_NETWORK_D)
+        rc = bench_job(b, it, index, rec);
     return rc;
 }
 
@@ -392,6 +460,7 @@ int verb_bench(const client_opts_t *opts, int argc, char **argv)
             bench_mpspdz(stdout, &recs[i]);
         printf("\n");
         bench_against_reference(stdout, recs, n);
+        bench_per_batch(stdout, recs, n);
     }
     if (o.plot && n > 0) {
         bool plotted;

@@ -93,8 +93,9 @@ static int grant_slot(char slot[WIRE_SLOT_MAX], const prog_t *prog, const grant_
             snprintf(slot, WIRE_SLOT_MAX, "%s", want);
             return 0;
         }
-    fprintf(stderr, "trine grant: %s has no input '%s'; name the input that reads '%s' with "
-                    "--slot, one of:",
+    fprintf(stderr,
+            "trine grant: %s has no input '%s'; name the input that reads '%s' with "
+            "--slot, one of:",
             o->program, want, o->name);
     for (size_t i = 0; i < prog->nvars; i++)
         if (prog->vars[i].kind != PROG_VAR_TEMP)
@@ -128,7 +129,8 @@ int verb_grant(const client_opts_t *opts, int argc, char **argv)
     trine_err_t err;
     snprintf(q.name, sizeof q.name, "%s", o.name);
     if (keys_read_public(&q.grantee, o.grantee, &err) != TRINE_OK ||
-        (o.outputs_to && keys_read_public(&q.approval.outputs_to, o.outputs_to, &err) != TRINE_OK)) {
+        (o.outputs_to &&
+         keys_read_public(&q.approval.outputs_to, o.outputs_to, &err) != TRINE_OK)) {
         fprintf(stderr, "trine grant: %s\n", err.msg);
         return TRINE_EXIT_FAIL;
     }
@@ -182,8 +184,8 @@ int verb_revoke(const client_opts_t *opts, int argc, char **argv)
     }
     if (rc == 0)
         printf("revoked %s of '%s' for %.8s... (%s); jobs that start from now on are refused\n",
-               o.program ? "the approval of that program" : "every approval", q.name,
-               q.grantee.z85, o.grantee);
+               o.program ? "the approval of that program" : "every approval", q.name, q.grantee.z85,
+               o.grantee);
     session_close(&s);
     return rc;
 }
