@@ -599,10 +599,11 @@ static void store_load_entry(store_t *s, const char *file, store_notice_fn skipp
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", s->dir, file);
         if (unlink(path) == 0)
-            snprintf(why, sizeof why, "a temporary file left by an interrupted write; removed");
+            snprintf(why, sizeof why,
+                     "skipped: a temporary file left by an interrupted write; removed");
         else
             snprintf(why, sizeof why,
-                     "a temporary file left by an interrupted write; cannot "
+                     "skipped: a temporary file left by an interrupted write; cannot "
                      "remove it: %s",
                      strerror(errno));
         (*nskipped)++;
@@ -617,18 +618,18 @@ static void store_load_entry(store_t *s, const char *file, store_notice_fn skipp
                              : trine_err_set(&err, TRINE_ENOMEM, "out of memory");
     if (st == TRINE_OK && store_find(s, item->name, &(size_t){0}))
         st = trine_err_set(&err, TRINE_EEXIST, "a tensor of that name is loaded already");
-    snprintf(why, sizeof why, "%s", err.msg);
+    snprintf(why, sizeof why, "skipped: %s", err.msg);
     if (st == TRINE_ELIMIT) {
         char used[LOG_BYTES_CHARS], limit[LOG_BYTES_CHARS];
-        snprintf(why, sizeof why, "%s (%s of %s in use)", err.msg, log_bytes(used, s->used),
-                 log_bytes(limit, s->limit));
+        snprintf(why, sizeof why, "skipped: %s (%s of %s in use)", err.msg,
+                 log_bytes(used, s->used), log_bytes(limit, s->limit));
     }
     if (st == TRINE_OK && (st = store_insert(s, item, &err)) == TRINE_OK) {
         s->used += store_share_bytes(item->share);
         (*loaded)++;
         if (dropped && skipped) {
             snprintf(why, sizeof why,
-                     "loaded, without its %zu grants of format version 1: each let its grantee "
+                     "loaded without its %zu grants of format version 1: each let its grantee "
                      "run any program on it; the owner approves programs again with trine grant "
                      "--program",
                      dropped);

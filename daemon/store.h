@@ -68,8 +68,8 @@ store_t *store_new(uint64_t memory_limit);
  * and *store == NULL. The files of a persistent store stay. */
 void store_destroy(store_t **store);
 
-/* Told about a file or upload the store dropped: what (a file name or a
- * tensor name) and why, for the log. Never given share data. */
+/* Told about a file or upload the store dropped or changed: what (a file
+ * name or a tensor name) and why, for the log. Never given share data. */
 typedef void (*store_notice_fn)(void *arg, const char *what, const char *why);
 
 /* Makes the empty store s persistent in dir, creating it (mode 0700) if
@@ -77,10 +77,11 @@ typedef void (*store_notice_fn)(void *arg, const char *what, const char *why);
  * truncated, of another format version, fails its checksum, holds a bad
  * or mismatching name, a bad shape, or does not fit in the memory limit
  * is skipped, never loaded, and reported to skipped (may be NULL) with
- * its file name and the reason; so are other entries, which stay.
- * Leftover temporary files of an interrupted write are removed and
- * reported. *loaded and *nskipped count tensors loaded and entries
- * skipped. TRINE_EIO when dir cannot be made or read, TRINE_EINVAL when s
+ * its file name and "skipped: " and the reason; so are other entries,
+ * which stay. Leftover temporary files of an interrupted write are
+ * removed and reported. A version 1 file is loaded without its grants
+ * and reported ("loaded without its N grants ..."). *loaded and
+ * *nskipped count tensors loaded and entries skipped. TRINE_EIO when dir cannot be made or read, TRINE_EINVAL when s
  * is not empty or already persistent. */
 TRINE_NODISCARD trine_status_t store_load(store_t *s, const char *dir, store_notice_fn skipped,
                                           void *arg, size_t *loaded, size_t *nskipped,

@@ -218,7 +218,7 @@ static void trined_on_client(void *sock, const api_t *api)
 
 static void trined_on_skipped(void *arg, const char *file, const char *why)
 {
-    log_line(arg, LOG_WARN, "store: skipped %s: %s", file, why);
+    log_line(arg, LOG_WARN, "store: %s: %s", file, why);
 }
 
 static void trined_on_expired(void *arg, const char *name, const char *why)

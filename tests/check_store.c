@@ -932,7 +932,7 @@ START_TEST(store_v1_grants_dropped)
     notes_t n = {0};
     store_t *s = open_dir(dir, MIB, &n, 1, 0);
     ck_assert_ptr_nonnull(note_of(&n, "v.share"));
-    ck_assert_msg(strstr(note_of(&n, "v.share"), "without its 1 grants"), "%s",
+    ck_assert_msg(strstr(note_of(&n, "v.share"), "loaded without its 1 grants"), "%s",
                   note_of(&n, "v.share"));
     store_entry_t e;
     trine_err_t err;

@@ -102,13 +102,13 @@ printf '\x5a' | dd of="$store/party1/x.share" bs=1 seek=300 conv=notrunc status=
 printf 'half a write' >"$store/party0/.tmp.w.Xy12Ab"
 truncate -s 200 "$store/party0/p-y.share"
 start_all
-grep -q "store: skipped p-y.share: 200 bytes where its header makes [0-9]*: truncated" \
+grep -q "store: p-y.share: skipped: 200 bytes where its header makes [0-9]*: truncated" \
     "$dir/logs/party0.log" || fail "party0 does not name the truncated p-y.share"
 T ls | grep -q "^p-y .*INCOMPLETE: party0 has no share" || fail "p-y is not reported incomplete: $(T ls)"
-grep -q "store: skipped x.share: checksum mismatch" "$dir/logs/party1.log" ||
+grep -q "store: x.share: skipped: checksum mismatch" "$dir/logs/party1.log" ||
     fail "party1 does not name the damaged x.share"
 loaded_line 1 | grep -q "loaded 4 tensors, skipped 1 files" || fail "party1: $(loaded_line 1)"
-grep -q "store: skipped .tmp.w.Xy12Ab: a temporary file left by an interrupted write; removed" \
+grep -q "store: .tmp.w.Xy12Ab: skipped: a temporary file left by an interrupted write; removed" \
     "$dir/logs/party0.log" && [ ! -e "$store/party0/.tmp.w.Xy12Ab" ] ||
     fail "party0 did not remove the leftover temporary file"
 T ls | grep -q "^x .*INCOMPLETE: party1 has no share" || fail "x is not reported incomplete: $(T ls)"
