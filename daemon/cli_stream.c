@@ -39,6 +39,7 @@ static size_t stream_part(const cluster_t *c)
 /* Where a share's values come from: a plain_t in memory, or a .npy file
  * read a part at a time. */
 typedef struct {
+    const char *file;       /* for messages */
     const plain_t *info;    /* dtype, shape, count */
     const plain_t *mem;     /* the values, or NULL */
     plain_reader_t *reader; /* else read from here */
@@ -59,11 +60,14 @@ static trine_status_t share_src_encode(uint64_t *x, double *real, const share_sr
     else
         st = plain_reader_read(src->reader, is_float ? (void *)real : (void *)x, n, err);
     if (st != TRINE_OK || (!is_float && !src->fixed))
-        return st;
+        return st; /* the reader's messages name the file */
     if (!is_float) /* --fixed: exact below 2^53, as plain_to_real */
         for (size_t i = 0; i < n; i++)
             real[i] = (double)(int64_t)x[i];
-    return fixed_encode_piece(x, real, n, at, frac, err);
+    trine_err_t why;
+    if (fixed_encode_piece(x, real, n, at, frac, &why) != TRINE_OK)
+        return trine_err_set(err, why.code, "%s: %s", src->file, why.msg);
+    return TRINE_OK;
 }
 
 /* Removes what the parties in done took of the upload of name. */
@@ -82,8 +86,7 @@ static void share_undo(session_t *s, unsigned done, const char *name, const char
  * them; *done gets the parties that took any of it. x and x0 hold part
  * elements, real as many doubles. */
 static int share_parts(session_t *s, wire_request_t req[CONFIG_PARTIES], const share_src_t *src,
-                       uint64_t *x, uint64_t *x0, double *real, unsigned *done, const char *file,
-                       const char *verb)
+                       uint64_t *x, uint64_t *x0, double *real, unsigned *done, const char *verb)
 {
     size_t count = src->info->count, part = stream_part(&s->cluster);
     trine_err_t err;
@@ -93,7 +96,7 @@ static int share_parts(session_t *s, wire_request_t req[CONFIG_PARTIES], const s
         n = count - at < part ? count - at : part;
         if (share_src_encode(x, real, src, at, n, req[0].frac, &err) != TRINE_OK) {
             progress_end(&bar);
-            fprintf(stderr, "trine %s: %s: %s\n", verb, file, err.msg);
+            fprintf(stderr, "trine %s: %s\n", verb, err.msg);
             return TRINE_EXIT_FAIL;
         }
         /* x = x0 + x1 with x0 uniform: x1 overwrites x in place. */
@@ -129,8 +132,8 @@ static int share_parts(session_t *s, wire_request_t req[CONFIG_PARTIES], const s
 
 /* Encodes, splits and stores src as name, in parts; on failure removes
  * what either party took. */
-static int share_stream(session_t *s, const char *name, const share_src_t *src, const char *file,
-                        const char *verb, bool quiet)
+static int share_stream(session_t *s, const char *name, const share_src_t *src, const char *verb,
+                        bool quiet)
 {
     const plain_t *pl = src->info;
     size_t part = stream_part(&s->cluster), n = pl->count < part ? pl->count : part;
@@ -154,7 +157,7 @@ static int share_stream(session_t *s, const char *name, const share_src_t *src, 
     if (!x || !x0 || (fixed && !real))
         fprintf(stderr, "trine %s: out of memory for a part of %zu values\n", verb, n);
     else
-        rc = share_parts(s, req, src, x, x0, real, &done, file, verb);
+        rc = share_parts(s, req, src, x, x0, real, &done, verb);
     if (rc != 0)
         share_undo(s, done, name, verb); /* rm drops a staged upload too */
     if (rc == 0 && !quiet) {
@@ -182,8 +185,8 @@ static int share_stream(session_t *s, const char *name, const share_src_t *src, 
 int session_share(session_t *s, const char *name, const plain_t *pl, const char *file,
                   const char *verb, bool quiet)
 {
-    share_src_t src = {.info = pl, .mem = pl};
-    return share_stream(s, name, &src, file, verb, quiet);
+    share_src_t src = {.file = file, .info = pl, .mem = pl};
+    return share_stream(s, name, &src, verb, quiet);
 }
 
 int session_share_file(session_t *s, const char *name, const char *path, bool fixed,
@@ -198,8 +201,9 @@ int session_share_file(session_t *s, const char *name, const char *path, bool fi
             fprintf(stderr, "trine %s: %s\n", verb, err.msg);
             return TRINE_EXIT_FAIL;
         }
-        share_src_t src = {.info = plain_reader_info(r), .reader = r, .fixed = fixed};
-        rc = share_stream(s, name, &src, path, verb, quiet);
+        share_src_t src = {
+            .file = path, .info = plain_reader_info(r), .reader = r, .fixed = fixed};
+        rc = share_stream(s, name, &src, verb, quiet);
         plain_reader_close(&r);
         return rc;
     }

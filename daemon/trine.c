@@ -51,7 +51,8 @@ static const verb_t verbs[] = {
      "read a tensor (a .csv may start with a header row of column names), encode\n"
      "                     floats in fixed point (integers stay integers; --fixed makes them\n"
      "                     fixed point too, as programs want: 0/1 labels), split it with a\n"
-     "                     CSPRNG and store share 0 on party0, share 1 on party1"},
+     "                     CSPRNG and store share 0 on party0, share 1 on party1; any size:\n"
+     "                     a .npy file (or pipe) is read and sent in parts below max_message"},
     {"ls", verb_ls, "ls",
      "list the tensors you own, with the programs you approved for others, and\n"
      "                     those others approved for you, with the program and input"},
