@@ -101,7 +101,7 @@ static const config_key_t config_keys[] = {
      CLUSTER_FIELD(jobs_memory)},
     {CONFIG_IN_LIMITS, "client_jobs", config_parse_uint, "2", 1, CONFIG_JOBS_MAX,
      CLUSTER_FIELD(client_jobs)},
-    {CONFIG_IN_LIMITS, "client_staged", config_parse_size, "256M", (uint64_t)1 << 20, UINT64_MAX,
+    {CONFIG_IN_LIMITS, "client_staged", config_parse_size, "512M", (uint64_t)1 << 20, UINT64_MAX,
      CLUSTER_FIELD(client_staged)},
     {CONFIG_IN_LIMITS, "client_stored", config_parse_size, "0", 0, UINT64_MAX,
      CLUSTER_FIELD(client_stored)},

@@ -67,21 +67,28 @@ static trine_status_t api_put(const api_t *api, const wire_request_t *q,
         return trine_err_set(err, TRINE_EINVAL,
                              "tensor '%s' has %u fractional bits; this cluster computes with %u",
                              q->name, q->frac, api->cluster->cfg.frac_bits);
+    store_part_t part = {.kind = q->kind,
+                         .frac = q->kind == WIRE_KIND_FIXED ? q->frac : 0,
+                         .ndim = q->ndim,
+                         .offset = (size_t)q->offset,
+                         .data = q->data,
+                         .count = q->data_len / sizeof(uint64_t)};
+    memcpy(part.shape, q->shape, sizeof part.shape);
+    /* The first part reserves the whole tensor against the caller's quota
+     * and the memory limit, so parts cannot pile up past either. */
+    size_t count = 1;
+    for (int i = 0; i < q->ndim; i++)
+        count *= q->shape[i]; /* the decoder checked it fits */
     trine_status_t st =
-        budget_client_bytes(api->budget, api->self, api->store, caller, 0, q->data_len, err);
-    if (st != TRINE_OK)
-        return st;
-    tensor_t *t = tensor_new(q->ndim, q->shape);
-    if (!t)
-        return trine_err_set(err, TRINE_ENOMEM, "out of memory for tensor '%s' (%zu bytes)",
-                             q->name, q->data_len);
-    memcpy(t->data, q->data, q->data_len);
+        q->offset ? TRINE_OK
+                  : budget_client_bytes(api->budget, api->self, api->store, caller, 0,
+                                        (uint64_t)count * sizeof(uint64_t), err);
     /* Staged until the client commits it (store.h): a client that dies
-     * between its puts to party0 and party1 leaves no half tensor. */
-    st = store_stage(api->store, q->name, caller, q->upload, q->kind,
-                                    q->kind == WIRE_KIND_FIXED ? q->frac : 0, &t,
-                                    sock_now_ms() + api->cluster->cfg.timeout_ms, err);
-    tensor_destroy(&t); /* wipes; NULL when the store took it */
+     * between its puts to party0 and party1, or between two parts, leaves
+     * no half tensor; each part gives the upload timeout_ms more. */
+    if (st == TRINE_OK)
+        st = store_stage(api->store, q->name, caller, q->upload, &part,
+                         sock_now_ms() + api->cluster->cfg.timeout_ms, err);
     return st;
 }
 
@@ -106,6 +113,8 @@ static trine_status_t api_ls(const api_t *api, const keys_public_t *caller, wire
     return st;
 }
 
+/* A part of the caller's tensor: from q->offset, at most q->count
+ * elements, and no more than one message of max_message carries. */
 static trine_status_t api_get(const api_t *api, const wire_request_t *q,
                               const keys_public_t *caller, wire_reply_t *r, trine_err_t *err)
 {
@@ -113,9 +122,19 @@ static trine_status_t api_get(const api_t *api, const wire_request_t *q,
     trine_status_t st = store_get(api->store, q->name, caller, &e, err);
     if (st != TRINE_OK)
         return st;
+    size_t size = e.share->size;
+    if (q->offset >= size)
+        return trine_err_set(err, TRINE_ERANGE,
+                             "tensor '%s' has %zu elements; there is none at offset %llu",
+                             q->name, size, (unsigned long long)q->offset);
+    uint64_t n = size - q->offset, fit = (api->cluster->cfg.max_message - WIRE_PART_OVERHEAD) /
+                                         sizeof(uint64_t);
+    n = n < q->count ? n : q->count;
+    n = n < fit ? n : fit;
     api_info(&r->info, &e, caller);
-    r->data = (const uint8_t *)e.share->data;
-    r->data_len = e.share->size * sizeof(uint64_t);
+    r->offset = q->offset;
+    r->data = (const uint8_t *)(e.share->data + q->offset);
+    r->data_len = (size_t)n * sizeof(uint64_t);
     return TRINE_OK;
 }
 
@@ -178,7 +197,9 @@ trine_status_t api_handle(const api_t *api, const keys_public_t *caller, const v
                  err.msg);
     } else {
         st = api_dispatch(api, &q, caller, route, route_len, &r, &err);
-        if (q.op == WIRE_OP_PUT)
+        if (q.op == WIRE_OP_PUT && q.offset)
+            snprintf(shape, sizeof shape, " part at element %llu", (unsigned long long)q.offset);
+        else if (q.op == WIRE_OP_PUT)
             log_shape(shape + 1, q.ndim, q.shape), shape[0] = ' ';
         if (q.op == WIRE_OP_RUN || q.op == WIRE_OP_CANCEL)
             snprintf(shape, sizeof shape, " job %016llx (its job %016llx)",

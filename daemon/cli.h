@@ -56,11 +56,23 @@ TRINE_NODISCARD trine_status_t session_call(session_t *s, unsigned mask, const w
  * messages under the verb's name when that fails. */
 void session_rm(session_t *s, const char *name, const char *verb);
 
+/* cli_stream.c: tensors of any size, sent and fetched in parts of at
+ * most one message (max_message) each. */
+
 /* Encodes pl (read from file), splits it and stores it as name on party0
  * and party1, leaving nothing behind on failure. Prints a line unless
- * quiet. Returns an exit code. */
+ * quiet; a tensor of several parts gets a bar on a terminal. Returns an
+ * exit code. */
 int session_share(session_t *s, const char *name, const plain_t *pl, const char *file,
                   const char *verb, bool quiet);
+
+/* session_share of the file at path: a .npy file (or pipe) is read a part
+ * at a time as the parts go out, so the client holds a part, never the
+ * whole file; a .csv is read whole. fixed: integers become fixed point
+ * too (share --fixed). A value out of range is named by its index in the
+ * file. Returns an exit code. */
+int session_share_file(session_t *s, const char *name, const char *path, bool fixed,
+                       const char *verb, bool quiet);
 
 /* Reconstructs the tensor name: *values (count of info's shape, malloc'd;
  * the caller wipes and frees it) and its description. Returns an exit
@@ -68,9 +80,28 @@ int session_share(session_t *s, const char *name, const plain_t *pl, const char 
 int session_fetch(session_t *s, const char *name, uint64_t **values, wire_tensor_info_t *info,
                   const char *verb);
 
-/* Reconstructs the tensor name: into the .npy file out, or printed when
- * out is NULL. Returns an exit code. */
+/* Reconstructs the tensor name a part at a time: into the .npy file out
+ * (removed again if the reveal fails), or printed
+ * when out is NULL. Warns of values at the ring's edge. Returns an exit
+ * code. */
 int session_reveal(session_t *s, const char *name, const char *out, const char *verb);
+
+/* A bar with rate and ETA on a terminal (stderr), redrawn at most 10
+ * times a second, counting steps or, when bytes, bytes as MB. */
+typedef struct {
+    bool tty, bytes;
+    uint64_t start_ms, last_ms;
+    bool shown;
+} progress_t;
+
+void progress_init(progress_t *p, bool bytes);
+
+/* Draws the bar at done of total (p is a progress_t *: this is a
+ * client_progress_fn too). */
+void progress_show(void *p, uint64_t done, uint64_t total);
+
+/* Ends the line of a bar that was drawn. */
+void progress_end(progress_t *p);
 
 /* Runs prog on the cluster as one job, batch rows a step and one epoch,
  * storing its outputs as prefix + name (removing them if a party fails).

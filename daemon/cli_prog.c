@@ -39,19 +39,12 @@ typedef struct {
 
 /* ---- progress ----------------------------------------------------------- */
 
-typedef struct {
-    bool tty;
-    uint64_t start_ms, last_ms;
-    bool shown;
-} progress_t;
-
-static void progress_init(progress_t *p)
+void progress_init(progress_t *p, bool bytes)
 {
-    *p = (progress_t){isatty(STDERR_FILENO) == 1, sock_now_ms(), 0, false};
+    *p = (progress_t){isatty(STDERR_FILENO) == 1, bytes, sock_now_ms(), 0, false};
 }
 
-/* A bar with rate and ETA on a terminal, redrawn at most 10 times a second. */
-static void progress_show(void *arg, uint64_t step, uint64_t steps)
+void progress_show(void *arg, uint64_t step, uint64_t steps)
 {
     progress_t *p = arg;
     uint64_t now = sock_now_ms();
@@ -60,9 +53,13 @@ static void progress_show(void *arg, uint64_t step, uint64_t steps)
     p->last_ms = now;
     double secs = (double)(now - p->start_ms) / 1000, rate = secs > 0 ? (double)step / secs : 0;
     int width = 30, fill = (int)(width * step / steps);
-    fprintf(stderr, "\r  [%.*s%*s] %llu/%llu steps  %.1f/s", fill,
-            "==============================", width - fill, "", (unsigned long long)step,
-            (unsigned long long)steps, rate);
+    fprintf(stderr, "\r  [%.*s%*s] ", fill, "==============================", width - fill, "");
+    if (p->bytes)
+        fprintf(stderr, "%.0f/%.0f MB  %.1f MB/s", (double)step / 1e6, (double)steps / 1e6,
+                rate / 1e6);
+    else
+        fprintf(stderr, "%llu/%llu steps  %.1f/s", (unsigned long long)step,
+                (unsigned long long)steps, rate);
     if (rate > 0 && step < steps)
         fprintf(stderr, "  ETA %.0f s ", (double)(steps - step) / rate);
     else
@@ -70,10 +67,11 @@ static void progress_show(void *arg, uint64_t step, uint64_t steps)
     p->shown = true;
 }
 
-static void progress_end(progress_t *p)
+void progress_end(progress_t *p)
 {
     if (p->shown)
         fprintf(stderr, "\n");
+    p->shown = false;
 }
 
 /* Says on a terminal that the parties are busy and when the run goes
@@ -334,7 +332,7 @@ static int plain_run(prog_t *prog, const wire_bind_t *binds, const prog_opts_t *
     if (rc == 0)
         rc = prog_check_sizes(prog, o->batch, o->program, verb);
     progress_t bar;
-    progress_init(&bar);
+    progress_init(&bar, false);
     prog_job_t job = {prog, (size_t)o->batch, (unsigned)o->epochs, progress_show, &bar};
     trine_err_t err;
     if (rc == 0 && prog_plain(&job, (const prog_plain_t *const *)in, out, &err) != TRINE_OK) {
@@ -585,7 +583,7 @@ static int private_run(session_t *s, prog_t *prog, const wire_bind_t *binds, con
     q.program_len = len;
     snprintf(q.prefix, sizeof q.prefix, "%s", o->prefix);
     progress_t bar;
-    progress_init(&bar);
+    progress_init(&bar, false);
     bar.tty = bar.tty && !o->quiet;
     /* Ctrl-C cancels the job on the parties instead of leaving it running. */
     struct sigaction sa = {0}, old;
@@ -809,7 +807,7 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
     snprintf(wtag, sizeof wtag, "infer-%016llx-w-", (unsigned long long)tag);
     prog_t text = {0}, *prog = &text;
     onnx_prog_t op = {0};
-    plain_t *pl = NULL;
+    plain_reader_t *rd = NULL;
     session_t s;
     bool open = false;
     size_t weights = 0;
@@ -824,7 +822,9 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
         prog_clear(&text);
         return rc;
     }
-    if (file && !o.plaintext && plain_read(&pl, o.input, &err) != TRINE_OK) {
+    /* The input's shape now (the ONNX compile needs it); its values stream
+     * when it is shared. */
+    if (file && !o.plaintext && plain_reader_open(&rd, o.input, &err) != TRINE_OK) {
         fprintf(stderr, "trine infer: %s\n", err.msg);
         rc = TRINE_EXIT_FAIL;
     } else if (o.plaintext && !file) {
@@ -834,9 +834,9 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
         rc = TRINE_EXIT_FAIL;
     } else if (onnx) {
         onnx_shape_t shape = {0};
-        if (pl) {
-            shape.ndim = pl->ndim;
-            memcpy(shape.shape, pl->shape, sizeof shape.shape);
+        if (rd) {
+            shape.ndim = plain_reader_info(rd)->ndim;
+            memcpy(shape.shape, plain_reader_info(rd)->shape, sizeof shape.shape);
         } else {
             rc = infer_stored_shape(&s, o.input, &shape);
         }
@@ -859,7 +859,7 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
     } else if (rc == 0) {
         if (file) {
             snprintf(tmp, sizeof tmp, "infer-%016llx", (unsigned long long)tag);
-            rc = session_share(&s, tmp, pl, o.input, "infer", true);
+            rc = session_share_file(&s, tmp, o.input, false, "infer", true);
         }
         if (rc == 0 && (rc = prog_binds_set(binds, prog, x, file ? tmp : o.input, "infer")) == 0) {
             if (!o.prefix[0]) {
@@ -892,7 +892,7 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
     if (open)
         session_close(&s);
     free(binds);
-    plain_destroy(&pl);
+    plain_reader_close(&rd);
     prog_clear(&text);
     onnx_prog_clear(&op);
     return rc;

@@ -26,6 +26,7 @@ typedef struct {
     store_record_t rec;
     uint64_t upload;     /* the client's number for it */
     uint64_t expires_ms; /* sock_now_ms time */
+    size_t received;     /* elements of rec.share sent so far, in order */
 } store_staged_t;
 
 struct store {
@@ -282,11 +283,13 @@ trine_status_t store_put(store_t *s, const char *name, const keys_public_t *owne
     return TRINE_OK;
 }
 
-trine_status_t store_stage(store_t *s, const char *name, const keys_public_t *owner,
-                           uint64_t upload, wire_kind_t kind, unsigned frac, tensor_t **share,
-                           uint64_t expires_ms, trine_err_t *err)
+/* Starts an upload with an empty share of part's shape, all of its bytes
+ * counted. */
+static trine_status_t store_stage_start(store_t *s, const char *name, const keys_public_t *owner,
+                                        uint64_t upload, const store_part_t *part,
+                                        trine_err_t *err)
 {
-    trine_status_t st = store_validate(name, kind, frac, err);
+    trine_status_t st = store_validate(name, part->kind, part->frac, err);
     if (st == TRINE_OK)
         st = store_name_free(s, name, owner, err);
     if (st != TRINE_OK)
@@ -294,7 +297,10 @@ trine_status_t store_stage(store_t *s, const char *name, const keys_public_t *ow
     long old = store_staged_find(s, name);
     if (old >= 0) /* the owner's own earlier upload: given up */
         store_staged_drop(s, (size_t)old);
-    uint64_t bytes = store_share_bytes(*share);
+    size_t count;
+    if (tensor_shape_check(part->ndim, part->shape, &count) != TRINE_OK)
+        return trine_err_set(err, TRINE_EINVAL, "tensor '%s' has a bad shape", name);
+    uint64_t bytes = (uint64_t)count * sizeof(uint64_t);
     if ((st = store_room(s, name, bytes, err)) != TRINE_OK)
         return st;
     if (s->nstaged == s->staged_cap) {
@@ -306,18 +312,55 @@ trine_status_t store_stage(store_t *s, const char *name, const keys_public_t *ow
         s->staged_cap = cap;
     }
     store_staged_t *u = calloc(1, sizeof *u);
-    if (!u)
-        return trine_err_set(err, TRINE_ENOMEM, "out of memory staging tensor '%s'", name);
+    tensor_t *share = u ? tensor_new(part->ndim, part->shape) : NULL;
+    if (!share) {
+        free(u);
+        return trine_err_set(err, TRINE_ENOMEM, "out of memory staging tensor '%s' (%llu bytes)",
+                             name, (unsigned long long)bytes);
+    }
     strcpy(u->rec.name, name);
     u->rec.owner = *owner;
-    u->rec.kind = kind;
-    u->rec.frac = frac;
-    u->rec.share = *share;
+    u->rec.kind = part->kind;
+    u->rec.frac = part->frac;
+    u->rec.share = share;
     u->upload = upload;
-    u->expires_ms = expires_ms;
-    *share = NULL;
     s->staged[s->nstaged++] = u;
     s->used += bytes;
+    return TRINE_OK;
+}
+
+trine_status_t store_stage(store_t *s, const char *name, const keys_public_t *owner,
+                           uint64_t upload, const store_part_t *part, uint64_t expires_ms,
+                           trine_err_t *err)
+{
+    if (part->offset == 0) {
+        trine_status_t st = store_stage_start(s, name, owner, upload, part, err);
+        if (st != TRINE_OK)
+            return st;
+    }
+    long at = store_staged_find(s, name);
+    store_staged_t *u = at >= 0 ? s->staged[at] : NULL;
+    if (!u || !u->rec.share || !store_key_eq(&u->rec.owner, owner) || u->upload != upload)
+        return trine_err_set(err, TRINE_ENOENT,
+                             "no upload of '%s' to add a part to: its first part (offset 0) "
+                             "was not sent, it was replaced by another upload, or it expired "
+                             "(timeout_ms after its last part)",
+                             name);
+    const tensor_t *t = u->rec.share;
+    if (part->kind != u->rec.kind || part->frac != u->rec.frac || part->ndim != t->ndim ||
+        memcmp(part->shape, t->shape, (size_t)t->ndim * sizeof *t->shape))
+        return trine_err_set(err, TRINE_EINVAL,
+                             "a part of the upload of '%s' declares another kind, frac or shape "
+                             "than its first part",
+                             name);
+    if (part->offset != u->received || part->count > t->size - u->received)
+        return trine_err_set(err, TRINE_EINVAL,
+                             "the part of '%s' at element %zu (%zu elements) does not continue "
+                             "the upload, which has %zu of %zu elements: parts go in order",
+                             name, part->offset, part->count, u->received, t->size);
+    memcpy(u->rec.share->data + u->received, part->data, part->count * sizeof(uint64_t));
+    u->received += part->count;
+    u->expires_ms = expires_ms;
     return TRINE_OK;
 }
 
@@ -332,6 +375,11 @@ trine_status_t store_commit(store_t *s, const char *name, const keys_public_t *c
                              "another upload, or expired (timeout_ms)",
                              name);
     store_staged_t *u = s->staged[at];
+    if (u->received < u->rec.share->size)
+        return trine_err_set(err, TRINE_EINVAL,
+                             "the upload of '%s' has %zu of its %zu elements; send the rest "
+                             "before the commit",
+                             name, u->received, u->rec.share->size);
     store_item_t *item = malloc(sizeof *item);
     trine_status_t st =
         item ? TRINE_OK : trine_err_set(err, TRINE_ENOMEM, "out of memory storing '%s'", name);

@@ -12,11 +12,12 @@
  * is wiped before it is freed. Single-threaded: the daemon's main loop
  * owns the store.
  *
- * Uploads are two-phase: a client's put is staged (store_stage) under a
- * reserved name, invisible to get, list and programs, and becomes a tensor
- * only when the client commits it (store_commit) after both compute
- * parties took their shares; an upload not committed in time is wiped
- * (store_expire). So a client that dies between its two puts leaves no
+ * Uploads are two-phase: a client's puts are staged (store_stage), in
+ * parts of any size that arrive in order, under a reserved name, invisible
+ * to get, list and programs, and become a tensor only when the client
+ * commits them (store_commit) after both compute parties took all of
+ * their shares; an upload not committed within its time of its last part
+ * is wiped (store_expire). So a client that dies between its two puts leaves no
  * tensor that only one party holds.
  *
  * A running job reserves its output names (store_reserve) so that no
@@ -97,20 +98,38 @@ TRINE_NODISCARD trine_status_t store_put(store_t *s, const char *name, const key
                                          wire_kind_t kind, unsigned frac, tensor_t **share,
                                          trine_err_t *err);
 
-/* Stages *share as upload number upload (the client's, not 0) of name by
- * owner, until expires_ms (sock_now_ms time), and takes it; on failure
- * *share is untouched. The name is reserved but nothing else sees the
- * share. A staged upload of the same name by the same owner is replaced
- * (the client gave it up); by another owner, or a stored tensor of that
- * name, is TRINE_EEXIST. Otherwise fails as store_put. Never written. */
+/* One part of an upload: elements offset .. offset + count - 1 (C order)
+ * of a tensor of kind, frac and shape. */
+typedef struct {
+    wire_kind_t kind;
+    unsigned frac;
+    int ndim;
+    size_t shape[TENSOR_MAX_DIMS];
+    size_t offset;
+    const uint8_t *data; /* count little-endian uint64 elements */
+    size_t count;        /* >= 1, ending within the shape */
+} store_part_t;
+
+/* Stages part of upload number upload (the client's, not 0) of name by
+ * owner and keeps the upload until expires_ms (sock_now_ms time; each
+ * part moves it). A part at offset 0 starts the upload: it reserves the
+ * name and the whole tensor's bytes at once, and replaces a staged upload
+ * of the same name by the same owner (the client gave it up); by another
+ * owner, or a stored tensor of that name, is TRINE_EEXIST; otherwise it
+ * fails as store_put. A later part continues the owner's upload of that
+ * number: TRINE_ENOENT when there is none (never started, expired or
+ * replaced), TRINE_EINVAL when its kind, frac or shape differ or its
+ * offset is not the count of elements received so far (parts go in
+ * order). Nothing else sees the share; it is never written. */
 TRINE_NODISCARD trine_status_t store_stage(store_t *s, const char *name, const keys_public_t *owner,
-                                           uint64_t upload, wire_kind_t kind, unsigned frac,
-                                           tensor_t **share, uint64_t expires_ms, trine_err_t *err);
+                                           uint64_t upload, const store_part_t *part,
+                                           uint64_t expires_ms, trine_err_t *err);
 
 /* Makes caller's staged upload number upload of name a stored tensor
  * (written first when persistent). TRINE_ENOENT when caller has no such
- * staged upload (never sent, expired, or replaced by another), TRINE_EIO
- * when the write fails: then the upload is wiped and dropped. */
+ * staged upload (never sent, expired, or replaced by another),
+ * TRINE_EINVAL when some of its parts have not come (the upload stays),
+ * TRINE_EIO when the write fails: then the upload is wiped and dropped. */
 TRINE_NODISCARD trine_status_t store_commit(store_t *s, const char *name,
                                             const keys_public_t *caller, uint64_t upload,
                                             trine_err_t *err);

@@ -51,7 +51,8 @@ static const verb_t verbs[] = {
      "read a tensor (a .csv may start with a header row of column names), encode\n"
      "                     floats in fixed point (integers stay integers; --fixed makes them\n"
      "                     fixed point too, as programs want: 0/1 labels), split it with a\n"
-     "                     CSPRNG and store share 0 on party0, share 1 on party1"},
+     "                     CSPRNG and store share 0 on party0, share 1 on party1; any size:\n"
+     "                     a .npy file (or pipe) is read and sent in parts below max_message"},
     {"ls", verb_ls, "ls",
      "list the tensors you own, with the programs you approved for others, and\n"
      "                     those others approved for you, with the program and input"},
@@ -291,91 +292,6 @@ void session_rm(session_t *s, const char *name, const char *verb)
         session_report(s, verb, SHARE_PARTIES);
 }
 
-/* Encodes the file's values into ring elements: fixed point for floats. */
-static trine_status_t share_encode(uint64_t *x, wire_request_t *q, const plain_t *pl, unsigned frac,
-                                   trine_err_t *err)
-{
-    if (plain_dtype_is_float(pl->dtype)) {
-        q->kind = WIRE_KIND_FIXED;
-        q->frac = frac;
-        return fixed_encode_array(x, pl->real, pl->count, frac, err);
-    }
-    q->kind = WIRE_KIND_INT;
-    memcpy(x, pl->ints, pl->count * sizeof *x);
-    return TRINE_OK;
-}
-
-int session_share(session_t *s, const char *name, const plain_t *pl, const char *file,
-                  const char *verb, bool quiet)
-{
-    trine_err_t err;
-    int rc = TRINE_EXIT_FAIL;
-    size_t bytes = pl->count * sizeof(uint64_t);
-    uint64_t *x = malloc(bytes), *x0 = malloc(bytes);
-    wire_request_t req[CONFIG_PARTIES] = {{.op = WIRE_OP_PUT}};
-    wire_request_t *q = &req[0];
-    snprintf(q->name, sizeof q->name, "%s", name);
-    q->ndim = pl->ndim;
-    memcpy(q->shape, pl->shape, sizeof q->shape);
-    if (!x || !x0) {
-        fprintf(stderr, "trine %s: out of memory for %zu values\n", verb, pl->count);
-    } else if (share_encode(x, q, pl, s->cluster.cfg.frac_bits, &err) != TRINE_OK) {
-        fprintf(stderr, "trine %s: %s: %s\n", verb, file, err.msg);
-    } else {
-        /* x = x0 + x1 with x0 uniform: x1 overwrites x in place. */
-        randombytes_buf(x0, bytes);
-        for (size_t i = 0; i < pl->count; i++)
-            x[i] -= x0[i];
-        /* Two phases: both parties stage their share under one upload
-         * number, then both commit it. A client that dies before the
-         * commits leaves only staged shares, which the parties drop after
-         * timeout_ms; a failure of either phase is undone on both. */
-        randombytes_buf(&q->upload, sizeof q->upload);
-        q->upload |= 1; /* never 0 */
-        req[1] = *q;
-        req[0].data = (const uint8_t *)x0;
-        req[1].data = (const uint8_t *)x;
-        req[0].data_len = req[1].data_len = bytes;
-        wire_request_t commit = {.op = WIRE_OP_COMMIT, .upload = q->upload};
-        snprintf(commit.name, sizeof commit.name, "%s", q->name);
-        if (client_call(s->client, SHARE_PARTIES, req, s->res) == TRINE_OK &&
-            session_call(s, SHARE_PARTIES, &commit) == TRINE_OK) {
-            rc = 0;
-        } else {
-            session_report(s, verb, SHARE_PARTIES);
-            /* Leave no half-shared tensor: rm drops a staged upload too. */
-            wire_request_t undo = {.op = WIRE_OP_RM};
-            snprintf(undo.name, sizeof undo.name, "%s", q->name);
-            unsigned done = 0;
-            for (int p = 0; p < 2; p++)
-                if (s->res[p].code == TRINE_OK)
-                    done |= 1u << p;
-            if (done && session_call(s, done, &undo) != TRINE_OK)
-                fprintf(stderr,
-                        "trine %s: could not remove the share stored on one party; "
-                        "run 'trine rm %s'\n",
-                        verb, q->name);
-        }
-        if (rc == 0 && !quiet) {
-            char shape[LOG_SHAPE_CHARS], size[LOG_BYTES_CHARS];
-            printf("shared '%s' %s %s as ", q->name, log_shape(shape, q->ndim, q->shape),
-                   plain_dtype_name(pl->dtype));
-            if (q->kind == WIRE_KIND_FIXED)
-                printf("fixed point (%u fractional bits): ", q->frac);
-            else
-                printf("integers: ");
-            printf("%s to each of party0 and party1\n", log_bytes(size, bytes));
-        }
-    }
-    if (x0)
-        sodium_memzero(x0, bytes);
-    if (x)
-        sodium_memzero(x, bytes);
-    free(x0);
-    free(x);
-    return rc;
-}
-
 static int verb_share(const client_opts_t *opts, int argc, char **argv)
 {
     const char *name = NULL, *file = NULL;
@@ -394,21 +310,12 @@ static int verb_share(const client_opts_t *opts, int argc, char **argv)
         return verb_usage_error("share", "give a tensor name and a .npy or .csv file");
     if (!wire_name_valid(name))
         return verb_usage_error("share", CLI_NAME_RULE);
-    trine_err_t err;
-    plain_t *pl = NULL;
-    if (plain_read(&pl, file, &err) != TRINE_OK ||
-        (fixed && plain_to_real(pl, &err) != TRINE_OK)) {
-        fprintf(stderr, "trine share: %s\n", err.msg);
-        plain_destroy(&pl);
-        return TRINE_EXIT_FAIL;
-    }
     session_t s;
     int rc = TRINE_EXIT_FAIL;
     if (session_open(&s, opts, "share")) {
-        rc = session_share(&s, name, pl, file, "share", false);
+        rc = session_share_file(&s, name, file, fixed, "share", false);
         session_close(&s);
     }
-    plain_destroy(&pl);
     return rc;
 }
 
@@ -498,48 +405,6 @@ static int verb_rm(const client_opts_t *opts, int argc, char **argv)
     return rc;
 }
 
-#define REVEAL_PRINT_MAX 1000 /* values printed before pointing at -o */
-
-static void reveal_print(const wire_tensor_info_t *t, const uint64_t *x, size_t count)
-{
-    size_t row = t->shape[t->ndim - 1];
-    size_t shown = count < REVEAL_PRINT_MAX ? count : REVEAL_PRINT_MAX;
-    for (size_t i = 0; i < shown; i++) {
-        if (t->kind == WIRE_KIND_FIXED)
-            printf("%.10g", fixed_decode(x[i], t->frac));
-        else
-            printf("%lld", (long long)(int64_t)x[i]);
-        putchar((i + 1) % row == 0 || i + 1 == shown ? '\n' : ' ');
-    }
-    if (shown < count)
-        fprintf(stderr, "(%zu of %zu values shown; write them all with -o FILE.npy)\n", shown,
-                count);
-}
-
-static int reveal_write(const char *out, const wire_tensor_info_t *t, const uint64_t *x,
-                        size_t count)
-{
-    trine_err_t err;
-    trine_status_t st;
-    if (t->kind == WIRE_KIND_FIXED) {
-        double *v = malloc(count * sizeof *v);
-        if (!v) {
-            fprintf(stderr, "trine reveal: out of memory for %zu values\n", count);
-            return TRINE_EXIT_FAIL;
-        }
-        fixed_decode_array(v, x, count, t->frac);
-        st = plain_write_npy(out, PLAIN_F8, t->ndim, t->shape, v, &err);
-        free(v);
-    } else {
-        st = plain_write_npy(out, PLAIN_I8, t->ndim, t->shape, x, &err);
-    }
-    if (st != TRINE_OK) {
-        fprintf(stderr, "trine reveal: %s\n", err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    return 0;
-}
-
 static int verb_reveal(const client_opts_t *opts, int argc, char **argv)
 {
     const char *name = NULL, *out = NULL;
@@ -560,70 +425,6 @@ static int verb_reveal(const client_opts_t *opts, int argc, char **argv)
         return TRINE_EXIT_FAIL;
     int rc = session_reveal(&s, name, out, "reveal");
     session_close(&s);
-    return rc;
-}
-
-int session_fetch(session_t *s, const char *name, uint64_t **values, wire_tensor_info_t *info,
-                  const char *verb)
-{
-    wire_request_t q = {.op = WIRE_OP_GET};
-    snprintf(q.name, sizeof q.name, "%s", name);
-    *values = NULL;
-    if (session_call(s, SHARE_PARTIES, &q) != TRINE_OK) {
-        session_report(s, verb, SHARE_PARTIES);
-        return TRINE_EXIT_FAIL;
-    }
-    const wire_reply_t *r0 = &s->res[0].reply, *r1 = &s->res[1].reply;
-    const wire_tensor_info_t *t = &r0->info;
-    size_t count = r0->data_len / sizeof(uint64_t);
-    if (t->kind != r1->info.kind || t->frac != r1->info.frac || t->ndim != r1->info.ndim ||
-        memcmp(t->shape, r1->info.shape, sizeof t->shape) || r0->data_len != r1->data_len) {
-        fprintf(stderr,
-                "trine %s: party0 and party1 hold different tensors named '%s' "
-                "(shape or encoding differ); rm it and share it again\n",
-                verb, name);
-        return TRINE_EXIT_FAIL;
-    }
-    uint64_t *x = malloc(r0->data_len ? r0->data_len : 1);
-    if (!x) {
-        fprintf(stderr, "trine %s: out of memory for %zu values\n", verb, count);
-        return TRINE_EXIT_FAIL;
-    }
-    for (size_t i = 0; i < count; i++) {
-        uint64_t a, b;
-        memcpy(&a, r0->data + 8 * i, 8);
-        memcpy(&b, r1->data + 8 * i, 8);
-        x[i] = a + b;
-    }
-    *info = *t;
-    *values = x;
-    return 0;
-}
-
-int session_reveal(session_t *s, const char *name, const char *out, const char *verb)
-{
-    uint64_t *x;
-    wire_tensor_info_t t;
-    int rc = session_fetch(s, name, &x, &t, verb);
-    if (rc)
-        return rc;
-    size_t count = 1, first;
-    for (int i = 0; i < t.ndim; i++)
-        count *= t.shape[i];
-    size_t edge = t.kind == WIRE_KIND_FIXED ? fixed_count_edge(x, count, &first) : 0;
-    if (edge)
-        fprintf(stderr,
-                "trine %s: warning: '%s' has %zu of %zu values at the edge of the ring "
-                "(|x| >= 2^%d, the first element %zu = %.6g): they wrapped or overflowed, so "
-                "they and what was computed from them are wrong\n",
-                verb, name, edge, count, FIXED_SHARE_BITS - (int)t.frac, first,
-                fixed_decode(x[first], t.frac));
-    if (out)
-        rc = reveal_write(out, &t, x, count);
-    else
-        reveal_print(&t, x, count);
-    sodium_memzero(x, count * sizeof *x);
-    free(x);
     return rc;
 }
 

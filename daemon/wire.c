@@ -128,7 +128,9 @@ enum {
     WIRE_F_OUTPUTS_TO = 1 << 17,
     WIRE_F_BIND = 1 << 18,
     WIRE_F_TO = 1 << 19,
-    WIRE_F_LAST = WIRE_F_TO,
+    WIRE_F_OFFSET = 1 << 20,
+    WIRE_F_COUNT = 1 << 21,
+    WIRE_F_LAST = WIRE_F_COUNT,
     WIRE_F_ENVELOPE = WIRE_F_V | WIRE_F_ID | WIRE_F_OP
 };
 
@@ -140,12 +142,13 @@ static const struct {
     unsigned fields;
 } wire_ops[] = {
     {WIRE_OP_STATUS, "status", 0},
-    {WIRE_OP_PUT, "put", WIRE_F_NAME | WIRE_F_KIND | WIRE_F_SHAPE | WIRE_F_DATA | WIRE_F_UPLOAD},
+    {WIRE_OP_PUT, "put",
+     WIRE_F_NAME | WIRE_F_KIND | WIRE_F_SHAPE | WIRE_F_OFFSET | WIRE_F_DATA | WIRE_F_UPLOAD},
     {WIRE_OP_LS, "ls", 0},
     {WIRE_OP_RM, "rm", WIRE_F_NAME},
     {WIRE_OP_GRANT, "grant",
      WIRE_F_NAME | WIRE_F_GRANTEE | WIRE_F_APPROVE | WIRE_F_SLOT | WIRE_F_OUTPUTS_TO},
-    {WIRE_OP_GET, "get", WIRE_F_NAME},
+    {WIRE_OP_GET, "get", WIRE_F_NAME | WIRE_F_OFFSET | WIRE_F_COUNT},
     {WIRE_OP_RUN, "run",
      WIRE_F_JOB | WIRE_F_PROGRAM | WIRE_F_BATCH | WIRE_F_EPOCHS | WIRE_F_PREFIX | WIRE_F_BIND |
          WIRE_F_TO},
@@ -291,6 +294,11 @@ static trine_status_t wire_field(wire_request_t *r, unsigned bit, const char *ke
         if ((st = wire_uint(&r->upload, v, UINT64_MAX, key, err)) == TRINE_OK && r->upload == 0)
             st = trine_err_set(err, TRINE_EFORMAT, "field 'upload' must not be 0");
         return st;
+    case WIRE_F_OFFSET: return wire_uint(&r->offset, v, UINT64_MAX, key, err);
+    case WIRE_F_COUNT:
+        if ((st = wire_uint(&r->count, v, UINT64_MAX, key, err)) == TRINE_OK && r->count == 0)
+            st = trine_err_set(err, TRINE_EFORMAT, "field 'count' must be at least 1");
+        return st;
     case WIRE_F_PROGRAM:
         if (v->type != MSGPACK_OBJECT_BIN || v->via.bin.size == 0)
             return trine_err_set(err, TRINE_EFORMAT, "field 'program' must be non-empty msgpack bin");
@@ -324,7 +332,8 @@ static const struct {
     {"job", WIRE_F_JOB},       {"program", WIRE_F_PROGRAM}, {"batch", WIRE_F_BATCH},
     {"epochs", WIRE_F_EPOCHS}, {"prefix", WIRE_F_PREFIX},   {"upload", WIRE_F_UPLOAD},
     {"approve", WIRE_F_APPROVE}, {"slot", WIRE_F_SLOT},     {"outputs_to", WIRE_F_OUTPUTS_TO},
-    {"bind", WIRE_F_BIND},     {"to", WIRE_F_TO},
+    {"bind", WIRE_F_BIND},     {"to", WIRE_F_TO},           {"offset", WIRE_F_OFFSET},
+    {"count", WIRE_F_COUNT},
 };
 #define WIRE_FIELD_COUNT (sizeof wire_fields / sizeof wire_fields[0])
 
@@ -382,16 +391,25 @@ static trine_status_t wire_check_fields(const wire_request_t *r, unsigned seen, 
     return TRINE_OK;
 }
 
+/* A put's data is one part of the tensor its shape declares: a whole
+ * number of elements, at least one, ending within the tensor. */
 static trine_status_t wire_check_data(const wire_request_t *r, trine_err_t *err)
 {
     size_t count;
     if (tensor_shape_check(r->ndim, r->shape, &count) != TRINE_OK)
         return trine_err_set(err, TRINE_EFORMAT,
                              "field 'shape' has a zero extent or more elements than fit memory");
-    if (r->data_len != count * sizeof(uint64_t))
+    if (r->data_len == 0 || r->data_len % sizeof(uint64_t))
         return trine_err_set(err, TRINE_EFORMAT,
-                             "shape has %zu elements (%zu bytes) but data holds %zu bytes", count,
-                             count * sizeof(uint64_t), r->data_len);
+                             "field 'data' holds %zu bytes, not a whole number (>= 1) of 8-byte "
+                             "elements",
+                             r->data_len);
+    size_t n = r->data_len / sizeof(uint64_t);
+    if (r->offset > count || n > count - r->offset)
+        return trine_err_set(err, TRINE_EFORMAT,
+                             "the part's %zu elements at offset %llu pass the end of the shape's "
+                             "%zu elements",
+                             n, (unsigned long long)r->offset, count);
     return TRINE_OK;
 }
 
@@ -495,6 +513,10 @@ trine_status_t wire_request_encode(void **buf, size_t *len, const wire_request_t
     }
     if (fields & WIRE_F_TO)
         WIRE_KEY("to"), rc |= wire_pack_str(&pk, req->to.z85);
+    if (fields & WIRE_F_OFFSET)
+        WIRE_KEY("offset"), rc |= msgpack_pack_uint64(&pk, req->offset);
+    if (fields & WIRE_F_COUNT)
+        WIRE_KEY("count"), rc |= msgpack_pack_uint64(&pk, req->count);
 #undef WIRE_KEY
     if (rc != 0) {
         msgpack_sbuffer_destroy(&sb);

@@ -27,15 +27,19 @@
 #define WIRE_SLOT_MAX           64 /* bytes of an input slot's name, NUL included */
 #define WIRE_BIND_NAMES_MAX     16   /* tensors whose rows one batch input concatenates */
 #define WIRE_BIND_VARS_MAX      1024 /* bind entries: PROG_VARS_MAX */
+/* Bytes of a put or of a get's reply beside its data, at most (envelope,
+ * name, kind, frac, shape, offset, upload): a part of n elements fits a
+ * message of 8 n + WIRE_PART_OVERHEAD bytes. */
+#define WIRE_PART_OVERHEAD      1024
 typedef enum {
     WIRE_OP_STATUS = 1, /* party state: no fields */
-    WIRE_OP_PUT,        /* stage a share: name, kind, frac (fixed only), shape, data,
-                           upload; invisible until committed */
+    WIRE_OP_PUT,        /* stage a part of a share: name, kind, frac (fixed only),
+                           shape, offset, data, upload; invisible until committed */
     WIRE_OP_LS,         /* list visible tensors: no fields */
     WIRE_OP_RM,         /* delete and wipe: name */
     WIRE_OP_GRANT,      /* approve a program for another client's use of a
                            tensor: name, grantee, approve, slot, outputs_to */
-    WIRE_OP_GET,        /* fetch a share to reveal: name */
+    WIRE_OP_GET,        /* fetch a part of a share to reveal: name, offset, count */
     WIRE_OP_RUN,        /* run a program: job, program, batch, epochs, prefix,
                            bind, to; the reply comes when the job ends */
     WIRE_OP_JOB,        /* a running job's progress: job */
@@ -85,7 +89,12 @@ typedef struct {
     int ndim;                      /* WIRE_OP_PUT: 1 .. TENSOR_MAX_DIMS */
     size_t shape[TENSOR_MAX_DIMS]; /* WIRE_OP_PUT */
     const uint8_t *data;           /* WIRE_OP_PUT: points into the decoded buffer, */
-    size_t data_len;               /* little-endian uint64, 8 * element count bytes */
+    size_t data_len;               /* little-endian uint64, 8 bytes an element: the
+                                      elements offset .. offset + data_len / 8 - 1 of
+                                      the tensor of shape (a part ending inside it) */
+    uint64_t offset;               /* PUT: the part's first element; GET: the first
+                                      element wanted (in C order) */
+    uint64_t count;                /* GET: at most this many elements back, >= 1 */
     uint64_t job;                  /* RUN, JOB, CANCEL: the client's job id, not 0 */
     const uint8_t *program;        /* RUN: daemon/prog_wire.h bytes, into the buffer */
     size_t program_len;
@@ -205,9 +214,10 @@ typedef struct {
     /* ls: count entries in list, which the decoder allocates */
     size_t count;
     wire_tensor_info_t *list;
-    /* get */
+    /* get: a part of the tensor info describes, from element offset */
     wire_tensor_info_t info;
-    const uint8_t *data; /* points into the encoded buffer; 8 * elements bytes */
+    uint64_t offset;
+    const uint8_t *data; /* points into the encoded buffer; 8 bytes an element, >= 1 */
     size_t data_len;
     /* run */
     wire_job_stats_t stats;

@@ -136,7 +136,7 @@ static int wire_pack_body(msgpack_packer *pk, wire_op_t op, const wire_reply_t *
         return wire_pack_kv_str(pk, "name", r->info.name) |
                wire_pack_kv_str(pk, "kind", r->info.kind == WIRE_KIND_FIXED ? "fixed" : "int") |
                wire_pack_kv_uint(pk, "frac", r->info.frac) | wire_pack_shape(pk, &r->info) |
-               wire_pack_str(pk, "data") | msgpack_pack_bin_with_body(pk, r->data, r->data_len);
+               wire_pack_kv_uint(pk, "offset", r->offset) | wire_pack_str(pk, "data") | msgpack_pack_bin_with_body(pk, r->data, r->data_len);
     case WIRE_OP_RUN: {
         const wire_job_stats_t *st = &r->stats;
         const uint64_t *arrays[] = {st->sent, st->recv, st->msgs};
@@ -182,7 +182,7 @@ static size_t wire_body_fields(wire_op_t op)
     switch (op) {
     case WIRE_OP_STATUS: return 8;
     case WIRE_OP_LS: return 1;
-    case WIRE_OP_GET: return 5;
+    case WIRE_OP_GET: return 6;
     case WIRE_OP_RUN: return 10;
     case WIRE_OP_JOB: return 3;
     case WIRE_OP_JOBS: return 1;
@@ -276,8 +276,8 @@ static trine_status_t wire_approvals(wire_tensor_info_t *t, const msgpack_object
 static trine_status_t wire_info(wire_tensor_info_t *t, const msgpack_object *m, bool listed,
                                 trine_err_t *err)
 {
-    static const char *const get_keys[] = {"v",    "id",    "ok",   "name", "kind",
-                                           "frac", "shape", "data", NULL};
+    static const char *const get_keys[] = {"v",     "id",     "ok",   "name", "kind",
+                                           "frac",  "shape",  "offset", "data", NULL};
     static const char *const ls_keys[] = {"name",  "kind",  "frac",      "shape", "mine",
                                           "grants", "owner", "approvals", NULL};
     if (m->type != MSGPACK_OBJECT_MAP)
@@ -371,14 +371,19 @@ static trine_status_t wire_get_body(wire_reply_t *r, const msgpack_object *m, tr
 {
     trine_status_t st = wire_info(&r->info, m, false, err);
     const msgpack_object *data = wire_get(m, "data");
+    if (st == TRINE_OK)
+        st = wire_uint(&r->offset, wire_get(m, "offset"), UINT64_MAX, "offset", err);
     if (st != TRINE_OK)
         return st;
     if (data->type != MSGPACK_OBJECT_BIN)
         return trine_err_set(err, TRINE_EFORMAT, "field 'data' must be msgpack bin");
-    size_t count;
+    size_t count, n = data->via.bin.size / sizeof(uint64_t);
     if (tensor_shape_check(r->info.ndim, r->info.shape, &count) != TRINE_OK ||
-        data->via.bin.size != count * sizeof(uint64_t))
-        return trine_err_set(err, TRINE_EFORMAT, "the reply's data does not match its shape");
+        data->via.bin.size % sizeof(uint64_t) || n == 0 || r->offset > count ||
+        n > count - r->offset)
+        return trine_err_set(err, TRINE_EFORMAT,
+                             "the reply's data is not a part of at least one element within its "
+                             "shape");
     r->data = (const uint8_t *)data->via.bin.ptr;
     r->data_len = data->via.bin.size;
     return TRINE_OK;

@@ -29,6 +29,12 @@ trine_status_t fixed_encode(uint64_t *out, double x, unsigned frac_bits)
 trine_status_t fixed_encode_array(uint64_t *out, const double *x, size_t n, unsigned frac_bits,
                                   trine_err_t *err)
 {
+    return fixed_encode_piece(out, x, n, 0, frac_bits, err);
+}
+
+trine_status_t fixed_encode_piece(uint64_t *out, const double *x, size_t n, size_t first,
+                                  unsigned frac_bits, trine_err_t *err)
+{
     const int64_t lim = (int64_t)1 << FIXED_SHARE_BITS;
     for (size_t i = 0; i < n; i++) {
         trine_status_t st = fixed_encode(&out[i], x[i], frac_bits);
@@ -41,7 +47,7 @@ trine_status_t fixed_encode_array(uint64_t *out, const double *x, size_t n, unsi
             return trine_err_set(err, st,
                                  "element %zu is %.17g, beyond the range of shared values with "
                                  "%u fraction bits: |x| < 2^%d = %g, where comparisons are exact",
-                                 i, x[i], frac_bits, FIXED_SHARE_BITS - (int)frac_bits,
+                                 first + i, x[i], frac_bits, FIXED_SHARE_BITS - (int)frac_bits,
                                  ldexp(1.0, FIXED_SHARE_BITS - (int)frac_bits));
     }
     return TRINE_OK;

@@ -46,6 +46,12 @@ TRINE_NODISCARD trine_status_t fixed_encode(uint64_t *out, double x, unsigned fr
 TRINE_NODISCARD trine_status_t fixed_encode_array(uint64_t *out, const double *x, size_t n,
                                                   unsigned frac_bits, trine_err_t *err);
 
+/* fixed_encode_array for a piece of a larger array whose element first is
+ * x[0]: err names the bad element by its index in the whole array. */
+TRINE_NODISCARD trine_status_t fixed_encode_piece(uint64_t *out, const double *x, size_t n,
+                                                  size_t first, unsigned frac_bits,
+                                                  trine_err_t *err);
+
 /* The real a ring element stands for: (int64_t)v / 2^frac_bits. */
 double fixed_decode(uint64_t v, unsigned frac_bits);
 

@@ -557,86 +557,134 @@ static trine_status_t npy_read_header(FILE *f, const char *path, size_t file_siz
     return st;
 }
 
-static void npy_decode(plain_t *p, size_t at, const unsigned char *raw, size_t n, size_t itemsize)
+/* Decodes n elements of raw into values: doubles for the float dtypes,
+ * ring elements (sign-extended) for the integer ones. */
+static void npy_decode(plain_dtype_t dtype, void *values, const unsigned char *raw, size_t n,
+                       size_t itemsize)
 {
     for (size_t i = 0; i < n; i++) {
         uint64_t bits = load_le(raw + i * itemsize, itemsize);
-        if (p->dtype == PLAIN_F8) {
-            double d;
-            memcpy(&d, &bits, sizeof d);
-            p->real[at + i] = d;
-        } else if (p->dtype == PLAIN_F4) {
+        if (dtype == PLAIN_F8) {
+            memcpy((double *)values + i, &bits, sizeof(double));
+        } else if (dtype == PLAIN_F4) {
             uint32_t b32 = (uint32_t)bits;
             float x;
             memcpy(&x, &b32, sizeof x);
-            p->real[at + i] = x;
-        } else if (p->dtype == PLAIN_I4 && (bits & 0x80000000u)) {
-            p->ints[at + i] = bits | 0xFFFFFFFF00000000u;
+            ((double *)values)[i] = x;
+        } else if (dtype == PLAIN_I4 && (bits & 0x80000000u)) {
+            ((uint64_t *)values)[i] = bits | 0xFFFFFFFF00000000u;
         } else {
-            p->ints[at + i] = bits;
+            ((uint64_t *)values)[i] = bits;
         }
     }
 }
 
-static trine_status_t npy_read_data(FILE *f, const char *path, size_t itemsize, plain_t *p,
-                                    trine_err_t *err)
-{
-    unsigned char raw[CHUNK_ELEMS * 8];
-    for (size_t at = 0; at < p->count; at += CHUNK_ELEMS) {
-        size_t n = p->count - at < CHUNK_ELEMS ? p->count - at : CHUNK_ELEMS;
-        trine_status_t st = read_exact(f, path, raw, n * itemsize, "inside the data", err);
-        if (st != TRINE_OK) {
-            return st;
-        }
-        npy_decode(p, at, raw, n, itemsize);
-    }
-    return TRINE_OK;
-}
+struct plain_reader {
+    FILE *f;
+    char *path;
+    size_t itemsize;
+    size_t done; /* elements read so far */
+    plain_t info;
+};
 
-/* Everything after the file is open: header, size check, then allocation. */
-static trine_status_t npy_read_open(FILE *f, const char *path, plain_t **out, trine_err_t *err)
+/* Everything after the file is open: header and, for a regular file, the
+ * size check. A pipe has no size to check: a short one shows as a
+ * truncated file when a read passes its end. */
+static trine_status_t npy_reader_start(plain_reader_t *r, trine_err_t *err)
 {
     struct stat sb;
-    if (fstat(fileno(f), &sb) != 0) {
-        return trine_err_set(err, TRINE_EIO, "%s: %s", path, strerror(errno));
+    if (fstat(fileno(r->f), &sb) != 0) {
+        return trine_err_set(err, TRINE_EIO, "%s: %s", r->path, strerror(errno));
     }
-    if (!S_ISREG(sb.st_mode)) {
-        return trine_err_set(err, TRINE_EIO, "%s: not a regular file", path);
+    bool sized = S_ISREG(sb.st_mode);
+    if (!sized && !S_ISFIFO(sb.st_mode)) {
+        return trine_err_set(err, TRINE_EIO, "%s: not a regular file or a pipe", r->path);
     }
     npy_header_t h = {.ndim = 0};
     const npy_type_t *type = NULL;
     size_t data_size = 0, count = 0;
-    trine_status_t st = npy_read_header(f, path, (size_t)sb.st_size, &h, &data_size, err);
+    trine_status_t st = npy_read_header(r->f, r->path, sized ? (size_t)sb.st_size : SIZE_MAX, &h,
+                                        &data_size, err);
     if (st == TRINE_OK) {
-        st = npy_check_header(path, &h, &type, &count, err);
+        st = npy_check_header(r->path, &h, &type, &count, err);
     }
     if (st != TRINE_OK) {
         return st;
     }
     /* count * 8 fits size_t (checked above), so count * itemsize does too. */
-    if (count * type->itemsize != data_size) {
+    if (sized && count * type->itemsize != data_size) {
         return trine_err_set(err, TRINE_EFORMAT,
                              "%s: header declares %zu elements (%zu bytes) but the file holds %zu "
                              "bytes of data",
-                             path, count, count * type->itemsize, data_size);
+                             r->path, count, count * type->itemsize, data_size);
     }
-    plain_t *p = plain_new(type->dtype, h.ndim, h.shape, count);
-    if (p && plain_dtype_is_float(p->dtype)) {
-        p->real = malloc(count * sizeof *p->real);
-    } else if (p) {
-        p->ints = malloc(count * sizeof *p->ints);
+    r->itemsize = type->itemsize;
+    r->info = (plain_t){.dtype = type->dtype, .ndim = h.ndim, .count = count};
+    for (int i = 0; i < TENSOR_MAX_DIMS; i++) {
+        r->info.shape[i] = i < h.ndim ? h.shape[i] : 1;
     }
-    if (!p || !(p->real || p->ints)) {
-        plain_destroy(&p);
-        return trine_err_set(err, TRINE_ENOMEM, "%s: out of memory for %zu elements", path, count);
+    return TRINE_OK;
+}
+
+trine_status_t plain_reader_open(plain_reader_t **out, const char *path, trine_err_t *err)
+{
+    *out = NULL;
+    plain_reader_t *r = calloc(1, sizeof *r);
+    if (!r || !(r->path = strdup(path))) {
+        free(r);
+        return trine_err_set(err, TRINE_ENOMEM, "%s: out of memory", path);
     }
-    st = npy_read_data(f, path, type->itemsize, p, err);
+    trine_status_t st = TRINE_OK;
+    if (!(r->f = fopen(path, "rb"))) {
+        st = trine_err_set(err, TRINE_EIO, "%s: %s", path, strerror(errno));
+    } else {
+        st = npy_reader_start(r, err);
+    }
     if (st != TRINE_OK) {
-        plain_destroy(&p);
+        plain_reader_close(&r);
         return st;
     }
-    *out = p;
+    *out = r;
     return TRINE_OK;
+}
+
+const plain_t *plain_reader_info(const plain_reader_t *r)
+{
+    return &r->info;
+}
+
+trine_status_t plain_reader_read(plain_reader_t *r, void *values, size_t n, trine_err_t *err)
+{
+    if (n > r->info.count - r->done) {
+        return trine_err_set(err, TRINE_EINVAL,
+                             "%s: %zu more elements asked for, but %zu of %zu are left", r->path,
+                             n, r->info.count - r->done, r->info.count);
+    }
+    unsigned char raw[CHUNK_ELEMS * 8];
+    size_t isz = plain_dtype_is_float(r->info.dtype) ? sizeof(double) : sizeof(uint64_t);
+    for (size_t at = 0; at < n; at += CHUNK_ELEMS) {
+        size_t k = n - at < CHUNK_ELEMS ? n - at : CHUNK_ELEMS;
+        trine_status_t st = read_exact(r->f, r->path, raw, k * r->itemsize, "inside the data", err);
+        if (st != TRINE_OK) {
+            return st;
+        }
+        npy_decode(r->info.dtype, (unsigned char *)values + at * isz, raw, k, r->itemsize);
+    }
+    r->done += n;
+    return TRINE_OK;
+}
+
+void plain_reader_close(plain_reader_t **r)
+{
+    if (!r || !*r) {
+        return;
+    }
+    if ((*r)->f) {
+        fclose((*r)->f); /* read-only: a failing close loses nothing */
+    }
+    free((*r)->path);
+    free(*r);
+    *r = NULL;
 }
 
 trine_status_t plain_read_npy(plain_t **out, const char *path, trine_err_t *err)
@@ -645,13 +693,31 @@ trine_status_t plain_read_npy(plain_t **out, const char *path, trine_err_t *err)
         return trine_err_set(err, TRINE_EINVAL, "plain_read_npy: out and path must not be NULL");
     }
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        return trine_err_set(err, TRINE_EIO, "%s: %s", path, strerror(errno));
+    plain_reader_t *r;
+    trine_status_t st = plain_reader_open(&r, path, err);
+    if (st != TRINE_OK) {
+        return st;
     }
-    trine_status_t st = npy_read_open(f, path, out, err);
-    fclose(f); /* read-only: a failing close loses nothing */
-    return st;
+    const plain_t *info = plain_reader_info(r);
+    plain_t *p = plain_new(info->dtype, info->ndim, info->shape, info->count);
+    if (p && plain_dtype_is_float(p->dtype)) {
+        p->real = malloc(p->count * sizeof *p->real);
+    } else if (p) {
+        p->ints = malloc(p->count * sizeof *p->ints);
+    }
+    if (!p || !(p->real || p->ints)) {
+        st = trine_err_set(err, TRINE_ENOMEM, "%s: out of memory for %zu elements", path,
+                           info->count);
+    } else {
+        st = plain_reader_read(r, p->real ? (void *)p->real : (void *)p->ints, p->count, err);
+    }
+    plain_reader_close(&r);
+    if (st != TRINE_OK) {
+        plain_destroy(&p);
+        return st;
+    }
+    *out = p;
+    return TRINE_OK;
 }
 
 /* ---- .npy writer ---- */
@@ -680,36 +746,21 @@ static size_t npy_format_header(char *buf, size_t cap, const char *descr, int nd
     return total;
 }
 
-static trine_status_t npy_write_values(FILE *f, const char *path, plain_dtype_t dtype,
-                                       const void *data, size_t count, trine_err_t *err)
-{
-    unsigned char raw[CHUNK_ELEMS * 8];
-    for (size_t at = 0; at < count; at += CHUNK_ELEMS) {
-        size_t n = count - at < CHUNK_ELEMS ? count - at : CHUNK_ELEMS;
-        for (size_t i = 0; i < n; i++) {
-            uint64_t bits;
-            if (dtype == PLAIN_F8) {
-                memcpy(&bits, (const double *)data + at + i, sizeof bits);
-            } else if (dtype == PLAIN_I8) {
-                bits = (uint64_t)((const int64_t *)data)[at + i];
-            } else {
-                bits = ((const uint64_t *)data)[at + i];
-            }
-            store_le64(raw + 8 * i, bits);
-        }
-        if (fwrite(raw, 8, n, f) != n) {
-            return trine_err_set(err, TRINE_EIO, "%s: %s", path, strerror(errno));
-        }
-    }
-    return TRINE_OK;
-}
+struct plain_writer {
+    FILE *f;
+    char *path;
+    plain_dtype_t dtype;
+    size_t count, done; /* elements declared, written */
+    bool failed;
+    bool regular; /* a regular file, which a failure removes (never /dev/full) */
+};
 
-trine_status_t plain_write_npy(const char *path, plain_dtype_t dtype, int ndim, const size_t *shape,
-                               const void *data, trine_err_t *err)
+trine_status_t plain_writer_open(plain_writer_t **out, const char *path, plain_dtype_t dtype,
+                                 int ndim, const size_t *shape, trine_err_t *err)
 {
-    if (!path || !shape || !data) {
-        return trine_err_set(err, TRINE_EINVAL,
-                             "plain_write_npy: path, shape and data must not be NULL");
+    *out = NULL;
+    if (!path || !shape) {
+        return trine_err_set(err, TRINE_EINVAL, "plain_write_npy: path and shape must not be NULL");
     }
     if (dtype != PLAIN_F8 && dtype != PLAIN_I8 && dtype != PLAIN_U8) {
         return trine_err_set(err, TRINE_EINVAL,
@@ -723,33 +774,109 @@ trine_status_t plain_write_npy(const char *path, plain_dtype_t dtype, int ndim, 
                              "count that fits memory",
                              path, TENSOR_MAX_DIMS);
     }
+    plain_writer_t *w = calloc(1, sizeof *w);
+    if (!w || !(w->path = strdup(path))) {
+        free(w);
+        return trine_err_set(err, TRINE_ENOMEM, "%s: out of memory", path);
+    }
+    w->dtype = dtype;
+    w->count = count;
     char header[256];
     size_t header_len =
         npy_format_header(header, sizeof header, plain_dtype_name(dtype), ndim, shape);
     /* Revealed values are secrets: a new file is made mode 0600, and a
      * symlink planted at path is refused, not followed. */
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    if (!f) {
+    w->f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (!w->f) {
         int saved = errno;
         if (fd >= 0)
             close(fd);
+        free(w->path);
+        free(w);
         return trine_err_set(err, TRINE_EIO, "%s: %s", path,
                              saved == ELOOP ? "is a symbolic link; not written through it"
                                             : strerror(saved));
     }
+    struct stat sb;
+    w->regular = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
+    *out = w;
+    if (fwrite(header, 1, header_len, w->f) != header_len) {
+        w->failed = true;
+        return trine_err_set(err, TRINE_EIO, "%s: %s", path, strerror(errno));
+    }
+    return TRINE_OK;
+}
+
+trine_status_t plain_writer_write(plain_writer_t *w, const void *data, size_t n, trine_err_t *err)
+{
+    if (n > w->count - w->done) {
+        w->failed = true;
+        return trine_err_set(err, TRINE_EINVAL, "%s: %zu more values than the shape's %zu",
+                             w->path, n - (w->count - w->done), w->count);
+    }
+    unsigned char raw[CHUNK_ELEMS * 8];
+    for (size_t at = 0; at < n; at += CHUNK_ELEMS) {
+        size_t k = n - at < CHUNK_ELEMS ? n - at : CHUNK_ELEMS;
+        for (size_t i = 0; i < k; i++) {
+            uint64_t bits;
+            if (w->dtype == PLAIN_F8) {
+                memcpy(&bits, (const double *)data + at + i, sizeof bits);
+            } else if (w->dtype == PLAIN_I8) {
+                bits = (uint64_t)((const int64_t *)data)[at + i];
+            } else {
+                bits = ((const uint64_t *)data)[at + i];
+            }
+            store_le64(raw + 8 * i, bits);
+        }
+        if (fwrite(raw, 8, k, w->f) != k) {
+            w->failed = true;
+            return trine_err_set(err, TRINE_EIO, "%s: %s", w->path, strerror(errno));
+        }
+    }
+    w->done += n;
+    return TRINE_OK;
+}
+
+trine_status_t plain_writer_close(plain_writer_t **wp, trine_err_t *err)
+{
+    if (!wp || !*wp) {
+        return TRINE_OK;
+    }
+    plain_writer_t *w = *wp;
     trine_status_t st = TRINE_OK;
-    if (fwrite(header, 1, header_len, f) != header_len) {
-        st = trine_err_set(err, TRINE_EIO, "%s: %s", path, strerror(errno));
-    }
-    if (st == TRINE_OK) {
-        st = npy_write_values(f, path, dtype, data, count, err);
-    }
     /* Buffered data reaches the disk at fclose, so its failure counts too. */
-    if (fclose(f) != 0 && st == TRINE_OK) {
-        st = trine_err_set(err, TRINE_EIO, "%s: %s", path, strerror(errno));
+    if (fclose(w->f) != 0 && !w->failed) {
+        st = trine_err_set(err, TRINE_EIO, "%s: %s", w->path, strerror(errno));
+    } else if (!w->failed && w->done < w->count) {
+        st = trine_err_set(err, TRINE_EINVAL, "%s: %zu of %zu values written", w->path, w->done,
+                           w->count);
+    } else if (w->failed) {
+        st = TRINE_EIO; /* err says why already */
     }
+    if (st != TRINE_OK && w->regular) {
+        unlink(w->path); /* no truncated array left behind */
+    }
+    free(w->path);
+    free(w);
+    *wp = NULL;
     return st;
+}
+
+trine_status_t plain_write_npy(const char *path, plain_dtype_t dtype, int ndim, const size_t *shape,
+                               const void *data, trine_err_t *err)
+{
+    if (!data) {
+        return trine_err_set(err, TRINE_EINVAL,
+                             "plain_write_npy: path, shape and data must not be NULL");
+    }
+    plain_writer_t *w;
+    trine_status_t st = plain_writer_open(&w, path, dtype, ndim, shape, err);
+    if (st == TRINE_OK) {
+        st = plain_writer_write(w, data, w->count, err);
+    }
+    trine_status_t closed = plain_writer_close(&w, st == TRINE_OK ? err : NULL);
+    return st != TRINE_OK ? st : closed;
 }
 
 /* ---- .csv reader ---- */

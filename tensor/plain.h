@@ -68,6 +68,52 @@ TRINE_NODISCARD trine_status_t plain_write_npy(const char *path, plain_dtype_t d
                                                const size_t *shape, const void *data,
                                                trine_err_t *err);
 
+/* ---- .npy in pieces, with memory bounded by the piece ---- */
+
+typedef struct plain_reader plain_reader_t;
+
+/* Opens the .npy file path to read its values in order, in pieces of any
+ * size: the header is checked as plain_read_npy checks it, and for a
+ * regular file its size; a pipe (e.g. bash's <(...)) is read as it comes,
+ * and one that ends early fails the read that passes its end. *out is
+ * new (plain_reader_close). */
+TRINE_NODISCARD trine_status_t plain_reader_open(plain_reader_t **out, const char *path,
+                                                 trine_err_t *err);
+
+/* The array's dtype, ndim, shape and count; real and ints are NULL. */
+const plain_t *plain_reader_info(const plain_reader_t *r);
+
+/* Reads the next n values into values: doubles for the float dtypes, ring
+ * elements (uint64_t, signed ones sign-extended) otherwise. TRINE_EINVAL
+ * when fewer than n are left, TRINE_EFORMAT for a file that ends early,
+ * TRINE_EIO. */
+TRINE_NODISCARD trine_status_t plain_reader_read(plain_reader_t *r, void *values, size_t n,
+                                                 trine_err_t *err);
+
+/* Closes the file and frees *r, setting it to NULL; accepts NULL. */
+void plain_reader_close(plain_reader_t **r);
+
+typedef struct plain_writer plain_writer_t;
+
+/* Creates path as plain_write_npy does (mode 0600, never through a
+ * symbolic link) and writes the header of an array of dtype (PLAIN_F8,
+ * PLAIN_I8 or PLAIN_U8) and shape; the values follow with
+ * plain_writer_write. *out is new (plain_writer_close), also on a failed
+ * header write. */
+TRINE_NODISCARD trine_status_t plain_writer_open(plain_writer_t **out, const char *path,
+                                                 plain_dtype_t dtype, int ndim,
+                                                 const size_t *shape, trine_err_t *err);
+
+/* Writes the next n values (double, int64_t or uint64_t as the dtype).
+ * TRINE_EINVAL past the shape's count, TRINE_EIO. */
+TRINE_NODISCARD trine_status_t plain_writer_write(plain_writer_t *w, const void *data, size_t n,
+                                                  trine_err_t *err);
+
+/* Flushes and closes the file and frees *w (NULL after; accepts NULL).
+ * Unless every value was written and flushed, the file is removed and the
+ * result is the failure (TRINE_EINVAL for values missing, TRINE_EIO). */
+TRINE_NODISCARD trine_status_t plain_writer_close(plain_writer_t **w, trine_err_t *err);
+
 /* Reads a numeric .csv file: one row per line, fields separated by commas,
  * every row with the same number of fields; blank lines and lines starting
  * with '#' are skipped, and so is a first row in which no field is a

@@ -109,6 +109,11 @@ START_TEST(fixed_array_refuses_beyond_share_range)
     ck_assert_str_eq(err.msg, "element 1 is 700000000000000, beyond the range of shared values "
                               "with 13 fraction bits: |x| < 2^49 = 5.6295e+14, where comparisons "
                               "are exact");
+    /* a piece of a larger array: the element is named by its index there */
+    ck_assert_int_eq(fixed_encode_piece(out, big, 2, 1000000, F, &err), TRINE_ERANGE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "element 1000001 is 700000000000000"));
+    ck_assert_int_eq(fixed_encode_piece(out, big, 1, 1000000, F, &err), TRINE_OK);
+    ck_assert_uint_eq(out[0], 3u << F);
 }
 END_TEST
 

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define PATH_CAP  512
@@ -616,6 +617,82 @@ START_TEST(test_npy_not_a_file)
 }
 END_TEST
 
+/* A .npy file read and written in pieces of any size: the same values as
+ * whole, a reader that asks past the end or a short pipe fails, and a
+ * writer closed early removes its file. */
+START_TEST(test_npy_pieces)
+{
+    char path[PATH_CAP], copy[PATH_CAP];
+    tmp_path(path, "pieces.npy");
+    tmp_path(copy, "pieces-copy.npy");
+    const size_t shape[2] = {7, 5};
+    double v[35];
+    for (int i = 0; i < 35; i++)
+        v[i] = i * 0.5 - 3;
+    trine_err_t err;
+    ck_assert_int_eq(plain_write_npy(path, PLAIN_F8, 2, shape, v, &err), TRINE_OK);
+    plain_reader_t *r;
+    ck_assert_int_eq(plain_reader_open(&r, path, &err), TRINE_OK);
+    const plain_t *info = plain_reader_info(r);
+    ck_assert_int_eq(info->dtype, PLAIN_F8);
+    ck_assert_uint_eq(info->count, 35);
+    ck_assert_uint_eq(info->shape[1], 5);
+    plain_writer_t *w;
+    ck_assert_int_eq(plain_writer_open(&w, copy, PLAIN_F8, 2, shape, &err), TRINE_OK);
+    double piece[16];
+    for (size_t at = 0, n; at < 35; at += n) {
+        n = 35 - at < 16 ? 35 - at : 16;
+        ck_assert_int_eq(plain_reader_read(r, piece, n, &err), TRINE_OK);
+        ck_assert_mem_eq(piece, v + at, n * sizeof *piece);
+        ck_assert_int_eq(plain_writer_write(w, piece, n, &err), TRINE_OK);
+    }
+    ck_assert_int_eq(plain_reader_read(r, piece, 1, &err), TRINE_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "0 of 35 are left"));
+    plain_reader_close(&r);
+    ck_assert_ptr_null(r);
+    ck_assert_int_eq(plain_writer_write(w, piece, 1, &err), TRINE_EINVAL);
+    ck_assert_int_eq(plain_writer_close(&w, &err), TRINE_EIO);
+    ck_assert_int_eq(access(copy, F_OK), -1); /* removed: it was refused a value */
+
+    ck_assert_int_eq(plain_writer_open(&w, copy, PLAIN_F8, 2, shape, &err), TRINE_OK);
+    ck_assert_int_eq(plain_writer_write(w, v, 35, &err), TRINE_OK);
+    ck_assert_int_eq(plain_writer_close(&w, &err), TRINE_OK);
+    plain_t *back;
+    ck_assert_int_eq(plain_read_npy(&back, copy, &err), TRINE_OK);
+    ck_assert_mem_eq(back->real, v, sizeof v);
+    plain_destroy(&back);
+
+    ck_assert_int_eq(plain_writer_open(&w, copy, PLAIN_I8, 2, shape, &err), TRINE_OK);
+    ck_assert_int_eq(plain_writer_write(w, v, 34, &err), TRINE_OK);
+    ck_assert_int_eq(plain_writer_close(&w, &err), TRINE_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "34 of 35 values written"));
+    ck_assert_int_eq(access(copy, F_OK), -1);
+
+    /* a pipe: read as it comes; one that ends early is a truncated file */
+    char fifo[PATH_CAP];
+    tmp_path(fifo, "pipe.npy");
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) { /* writes the header and 10 of the 35 values */
+        FILE *in = fopen(path, "rb"), *out = fopen(fifo, "wb");
+        char buf[128 + 80];
+        size_t got = in && out ? fread(buf, 1, sizeof buf, in) : 0;
+        bool sent = got == sizeof buf && fwrite(buf, 1, got, out) == got;
+        _exit(sent && fclose(out) == 0 ? 0 : 1); /* _exit flushes nothing itself */
+    }
+    ck_assert_msg(plain_reader_open(&r, fifo, &err) == TRINE_OK, "%s", err.msg);
+    ck_assert_int_eq(plain_reader_read(r, piece, 10, &err), TRINE_OK);
+    ck_assert_mem_eq(piece, v, 10 * sizeof *piece);
+    ck_assert_int_eq(plain_reader_read(r, piece, 1, &err), TRINE_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "truncated .npy file: it ends inside the data"));
+    plain_reader_close(&r);
+    int status;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+END_TEST
+
 /* ---- .csv ---- */
 
 START_TEST(test_csv_ints)
@@ -842,6 +919,7 @@ Suite *plain_suite(void)
     tcase_add_test(npy, test_header_too_long);
     tcase_add_loop_test(npy, test_truncated, 0, LEN(truncations));
     tcase_add_test(npy, test_npy_not_a_file);
+    tcase_add_test(npy, test_npy_pieces);
     suite_add_tcase(s, npy);
 
     TCase *csv = tcase_create("csv");

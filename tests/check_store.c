@@ -471,15 +471,31 @@ static const char *note_of(const notes_t *n, const char *what)
     return NULL;
 }
 
+/* Stages elements offset .. offset + count - 1 of an integer upload of
+ * total elements, whose values are check_util_random(total, upload). */
+static trine_status_t stage_part(store_t *s, const char *name, const keys_public_t *owner,
+                                 uint64_t upload, size_t total, size_t offset, size_t count,
+                                 uint64_t expires, trine_err_t *err)
+{
+    tensor_t *t = filled(total, upload);
+    store_part_t part = {.kind = WIRE_KIND_INT,
+                         .ndim = 1,
+                         .shape = {total},
+                         .offset = offset,
+                         .data = (const uint8_t *)(t->data + offset),
+                         .count = count};
+    trine_status_t st = store_stage(s, name, owner, upload, &part, expires, err);
+    tensor_destroy(&t);
+    return st;
+}
+
+/* Stages a whole n-element upload in one part. */
 static void stage(store_t *s, const char *name, const keys_public_t *owner, uint64_t upload,
                   size_t n, uint64_t expires)
 {
-    tensor_t *t = filled(n, upload);
     trine_err_t err;
-    ck_assert_msg(store_stage(s, name, owner, upload, WIRE_KIND_INT, 0, &t, expires, &err) ==
-                      TRINE_OK,
-                  "%s: %s", name, err.msg);
-    ck_assert_ptr_null(t);
+    ck_assert_msg(stage_part(s, name, owner, upload, n, 0, n, expires, &err) == TRINE_OK, "%s: %s",
+                  name, err.msg);
 }
 
 START_TEST(store_staged_invisible_until_commit)
@@ -495,7 +511,7 @@ START_TEST(store_staged_invisible_until_commit)
 
     /* the name is reserved: for other clients and for direct puts */
     tensor_t *t = filled(2, 2);
-    ck_assert_int_eq(store_stage(s, "x", &bob, 12, WIRE_KIND_INT, 0, &t, 1000, &err), TRINE_EEXIST);
+    ck_assert_int_eq(stage_part(s, "x", &bob, 12, 2, 0, 2, 1000, &err), TRINE_EEXIST);
     check_msg(&err, "another client is uploading");
     ck_assert_int_eq(store_put(s, "x", &alice, WIRE_KIND_INT, 0, &t, &err), TRINE_EEXIST);
     check_msg(&err, "being uploaded");
@@ -514,10 +530,7 @@ START_TEST(store_staged_invisible_until_commit)
     ck_assert_int_eq(store_commit(s, "x", &alice, 11, &err), TRINE_ENOENT); /* once */
 
     /* a tensor's name cannot be staged again, even by its owner */
-    t = filled(2, 2);
-    ck_assert_int_eq(store_stage(s, "x", &alice, 13, WIRE_KIND_INT, 0, &t, 1000, &err),
-                     TRINE_EEXIST);
-    tensor_destroy(&t);
+    ck_assert_int_eq(stage_part(s, "x", &alice, 13, 2, 0, 2, 1000, &err), TRINE_EEXIST);
     store_destroy(&s);
 }
 END_TEST
@@ -552,6 +565,48 @@ START_TEST(store_staged_replace_rm_expire)
     stage(s, "y", &bob, 25, 1, 6000);
     ck_assert_int_eq(store_commit(s, "y", &bob, 25, &err), TRINE_OK);
     check_usage(s, 1, 8);
+    store_destroy(&s);
+}
+END_TEST
+
+/* An upload in parts: the first reserves the whole tensor, the rest must
+ * continue it in order, each moves its expiry, and only a whole one
+ * commits. */
+START_TEST(store_staged_parts)
+{
+    store_t *s = store_new(MIB);
+    trine_err_t err;
+    ck_assert_int_eq(stage_part(s, "p", &alice, 31, 8, 0, 4, 500, &err), TRINE_OK);
+    check_usage(s, 0, 64); /* all 8 elements, from the first part */
+    ck_assert_int_eq(store_commit(s, "p", &alice, 31, &err), TRINE_EINVAL);
+    check_msg(&err, "has 4 of its 8 elements");
+    /* hostile parts: skipping, overlapping, another shape, number or owner */
+    ck_assert_int_eq(stage_part(s, "p", &alice, 31, 8, 6, 2, 900, &err), TRINE_EINVAL);
+    check_msg(&err, "does not continue the upload, which has 4 of 8 elements");
+    ck_assert_int_eq(stage_part(s, "p", &alice, 31, 8, 2, 4, 900, &err), TRINE_EINVAL);
+    ck_assert_int_eq(stage_part(s, "p", &alice, 31, 9, 4, 4, 900, &err), TRINE_EINVAL);
+    check_msg(&err, "another kind, frac or shape");
+    ck_assert_int_eq(stage_part(s, "p", &alice, 32, 8, 4, 4, 900, &err), TRINE_ENOENT);
+    ck_assert_int_eq(stage_part(s, "p", &bob, 31, 8, 4, 4, 900, &err), TRINE_ENOENT);
+    ck_assert_int_eq(stage_part(s, "q", &alice, 31, 8, 4, 4, 900, &err), TRINE_ENOENT);
+    check_msg(&err, "its first part (offset 0) was not sent");
+    /* the last part: the upload now lives until 900, and commits whole */
+    ck_assert_int_eq(stage_part(s, "p", &alice, 31, 8, 4, 4, 900, &err), TRINE_OK);
+    ck_assert_uint_eq(store_expire(s, 600, NULL, NULL), 0);
+    ck_assert_int_eq(store_commit(s, "p", &alice, 31, &err), TRINE_OK);
+    check_usage(s, 1, 64);
+    store_entry_t e;
+    ck_assert_int_eq(store_get(s, "p", &alice, &e, &err), TRINE_OK);
+    uint64_t want[8];
+    check_util_random(want, 8, 31);
+    ck_assert_mem_eq(e.share->data, want, sizeof want);
+    store_destroy(&s);
+
+    /* the first part of a tensor past the limit is refused, however small */
+    s = store_new(64);
+    ck_assert_int_eq(stage_part(s, "big", &alice, 33, 9, 0, 1, 900, &err), TRINE_ELIMIT);
+    check_usage(s, 0, 0);
+    ck_assert_int_eq(stage_part(s, "big", &alice, 33, 8, 0, 1, 900, &err), TRINE_OK);
     store_destroy(&s);
 }
 END_TEST
@@ -872,8 +927,7 @@ START_TEST(store_reserve_release)
     ck_assert_int_eq(store_reserve(s, "y", &bob, 8, &err), TRINE_EEXIST);
     tensor_t *t = filled(2, 1);
     ck_assert_int_eq(store_put(s, "y", &bob, WIRE_KIND_INT, 0, &t, &err), TRINE_EEXIST);
-    ck_assert_int_eq(store_stage(s, "y", &alice, 7, WIRE_KIND_INT, 0, &t, 1000, &err),
-                     TRINE_EEXIST);
+    ck_assert_int_eq(stage_part(s, "y", &alice, 7, 2, 0, 2, 1000, &err), TRINE_EEXIST);
     check_msg(&err, "reserved");
     ck_assert_int_eq(store_commit(s, "y", &alice, 7, &err), TRINE_ENOENT);
     ck_assert_int_eq(store_rm(s, "y", &alice, &err), TRINE_ENOENT);
@@ -959,6 +1013,7 @@ Suite *store_suite(void)
     tcase_add_test(tc, store_destroy_many);
     tcase_add_test(tc, store_staged_invisible_until_commit);
     tcase_add_test(tc, store_staged_replace_rm_expire);
+    tcase_add_test(tc, store_staged_parts);
     tcase_add_test(tc, store_persist_and_reload);
     tcase_add_test(tc, store_damaged_files_skipped);
     tcase_add_test(tc, store_write_failure_changes_nothing);

@@ -46,7 +46,9 @@ START_TEST(wire_round_trips)
                                .approval = {.program = {7, 8, 9}, .slot = "w2"}};
     strcpy(reqs[4].grantee.z85, pubkey);
     strcpy(reqs[4].approval.outputs_to.z85, pubkey);
-    reqs[5] = (wire_request_t){.version = WIRE_VERSION, .id = 5, .op = WIRE_OP_GET, .name = "y"};
+    reqs[5] = (wire_request_t){
+        .version = WIRE_VERSION, .id = 5, .op = WIRE_OP_GET, .name = "y", .offset = 9, .count = 3};
+    reqs[0].offset = 0;
     for (int i = 0; i < 6; i++) {
         void *buf;
         size_t len;
@@ -76,6 +78,11 @@ START_TEST(wire_round_trips)
             ck_assert(got.data > (const uint8_t *)buf && got.data + 48 <= (uint8_t *)buf + len);
             ck_assert_mem_eq(got.data, data, 48);
             ck_assert_uint_eq(got.upload, 0x8000000000000001);
+            ck_assert_uint_eq(got.offset, 0);
+        }
+        if (reqs[i].op == WIRE_OP_GET) {
+            ck_assert_uint_eq(got.offset, 9);
+            ck_assert_uint_eq(got.count, 3);
         }
         free(buf);
     }
@@ -358,11 +365,12 @@ START_TEST(wire_bad_envelopes)
 END_TEST
 
 /* A put with the given shape, kind, frac (when >= 0) and data bytes. */
+/* A put of data_len zero bytes at element offset of a tensor of shape. */
 static void put_case(const uint64_t *shape, size_t ndim, const char *kind, int frac,
-                     size_t data_len, trine_status_t want, const char *part)
+                     uint64_t offset, size_t data_len, trine_status_t want, const char *part)
 {
     builder_t b;
-    builder_start(&b, 8 + (frac >= 0));
+    builder_start(&b, 9 + (frac >= 0));
     uint(&b, "v", 1), uint(&b, "id", 1), str(&b, "op", "put"), str(&b, "name", "t");
     uint(&b, "upload", 5);
     str(&b, "kind", kind);
@@ -372,6 +380,7 @@ static void put_case(const uint64_t *shape, size_t ndim, const char *kind, int f
     msgpack_pack_array(&b.pk, ndim);
     for (size_t i = 0; i < ndim; i++)
         msgpack_pack_uint64(&b.pk, shape[i]);
+    uint(&b, "offset", offset);
     key(&b, "data");
     uint8_t *zeros = calloc(1, data_len + 1);
     msgpack_pack_bin_with_body(&b.pk, zeros, data_len);
@@ -383,17 +392,37 @@ START_TEST(wire_bad_puts)
 {
     const uint64_t s23[] = {2, 3}, s0[] = {2, 0}, s5[] = {1, 1, 1, 1, 1};
     const uint64_t huge[] = {1ULL << 40, 1ULL << 40};
-    put_case(s23, 2, "int", -1, 48, TRINE_OK, "");
-    put_case(s23, 2, "fixed", 13, 48, TRINE_OK, "");
-    put_case(s23, 2, "int", -1, 40, TRINE_EFORMAT, "6 elements (48 bytes) but data holds 40");
-    put_case(s23, 2, "fixed", -1, 48, TRINE_EFORMAT, "lacks field 'frac'");
-    put_case(s23, 2, "int", 13, 48, TRINE_EFORMAT, "has no field 'frac'");
-    put_case(s23, 2, "fixed", 63, 48, TRINE_EFORMAT, "'frac' must be");
-    put_case(s23, 2, "float", -1, 48, TRINE_EFORMAT, "'kind' must be");
-    put_case(s0, 2, "int", -1, 0, TRINE_EFORMAT, "zero extent");
-    put_case(s5, 5, "int", -1, 8, TRINE_EFORMAT, "array of 1 to 4");
-    put_case(s23, 0, "int", -1, 8, TRINE_EFORMAT, "array of 1 to 4");
-    put_case(huge, 2, "int", -1, 8, TRINE_EFORMAT, "more elements than fit");
+    put_case(s23, 2, "int", -1, 0, 48, TRINE_OK, "");
+    put_case(s23, 2, "fixed", 13, 0, 48, TRINE_OK, "");
+    put_case(s23, 2, "int", -1, 0, 40, TRINE_OK, ""); /* a part: 5 of the 6 elements */
+    put_case(s23, 2, "int", -1, 5, 8, TRINE_OK, "");  /* the last element alone */
+    put_case(s23, 2, "int", -1, 0, 44, TRINE_EFORMAT, "not a whole number");
+    put_case(s23, 2, "int", -1, 0, 0, TRINE_EFORMAT, "not a whole number (>= 1)");
+    put_case(s23, 2, "int", -1, 0, 56, TRINE_EFORMAT,
+             "the part's 7 elements at offset 0 pass the end of the shape's 6");
+    put_case(s23, 2, "int", -1, 5, 16, TRINE_EFORMAT, "at offset 5 pass the end");
+    put_case(s23, 2, "int", -1, 6, 8, TRINE_EFORMAT, "at offset 6 pass the end");
+    put_case(s23, 2, "int", -1, UINT64_MAX, 8, TRINE_EFORMAT, "pass the end");
+    put_case(s23, 2, "fixed", -1, 0, 48, TRINE_EFORMAT, "lacks field 'frac'");
+    put_case(s23, 2, "int", 13, 0, 48, TRINE_EFORMAT, "has no field 'frac'");
+    put_case(s23, 2, "fixed", 63, 0, 48, TRINE_EFORMAT, "'frac' must be");
+    put_case(s23, 2, "float", -1, 0, 48, TRINE_EFORMAT, "'kind' must be");
+    put_case(s0, 2, "int", -1, 0, 0, TRINE_EFORMAT, "zero extent");
+    put_case(s5, 5, "int", -1, 0, 8, TRINE_EFORMAT, "array of 1 to 4");
+    put_case(s23, 0, "int", -1, 0, 8, TRINE_EFORMAT, "array of 1 to 4");
+    put_case(huge, 2, "int", -1, 0, 8, TRINE_EFORMAT, "more elements than fit");
+
+    /* a get names where to start and how many at most, at least one */
+    builder_t b;
+    builder_start(&b, 5), uint(&b, "v", 1), uint(&b, "id", 1), str(&b, "op", "get"),
+        str(&b, "name", "t"), uint(&b, "offset", 0);
+    builder_expect(&b, TRINE_EFORMAT, "get request lacks field 'count'");
+    builder_start(&b, 6), uint(&b, "v", 1), uint(&b, "id", 1), str(&b, "op", "get"),
+        str(&b, "name", "t"), uint(&b, "offset", 0), uint(&b, "count", 0);
+    builder_expect(&b, TRINE_EFORMAT, "field 'count' must be at least 1");
+    builder_start(&b, 6), uint(&b, "v", 1), uint(&b, "id", 1), str(&b, "op", "commit"),
+        str(&b, "name", "t"), uint(&b, "upload", 3), uint(&b, "offset", 0);
+    builder_expect(&b, TRINE_EFORMAT, "commit request has no field 'offset'");
 }
 END_TEST
 
@@ -664,6 +693,16 @@ START_TEST(reply_get_round_trips)
     reply_round_trip(&got, &buf, &len, WIRE_OP_GET, &r);
     info_eq(&got.info, &infos[1]);
     ck_assert_mem_eq(got.data, data, 8);
+    free(buf);
+
+    /* a part: elements 4 and 5 of the 2 x 3 tensor */
+    r = (wire_reply_t){
+        .id = 7, .info = infos[0], .offset = 4, .data = (const uint8_t *)data, .data_len = 16};
+    r.info.shape[0] = 2, r.info.shape[1] = 3;
+    reply_round_trip(&got, &buf, &len, WIRE_OP_GET, &r);
+    ck_assert_uint_eq(got.offset, 4);
+    ck_assert_uint_eq(got.data_len, 16);
+    ck_assert_mem_eq(got.data, data, 16);
     free(buf);
 }
 END_TEST
@@ -972,16 +1011,19 @@ START_TEST(reply_bad_ls)
 END_TEST
 
 /* A get reply of the given shape with data_len bytes of data. */
-static void get_case(const uint64_t *shape, size_t ndim, size_t data_len, trine_status_t want,
-                     const char *part)
+/* A get reply of data_len zero bytes at element offset of a tensor of
+ * shape. */
+static void get_case(const uint64_t *shape, size_t ndim, uint64_t offset, size_t data_len,
+                     trine_status_t want, const char *part)
 {
     builder_t b;
-    reply_start(&b, 8, true);
+    reply_start(&b, 9, true);
     str(&b, "name", "y"), str(&b, "kind", "fixed"), uint(&b, "frac", 13);
     key(&b, "shape");
     msgpack_pack_array(&b.pk, ndim);
     for (size_t i = 0; i < ndim; i++)
         msgpack_pack_uint64(&b.pk, shape[i]);
+    uint(&b, "offset", offset);
     key(&b, "data");
     uint8_t *zeros = calloc(1, data_len + 1);
     msgpack_pack_bin_with_body(&b.pk, zeros, data_len);
@@ -992,23 +1034,36 @@ static void get_case(const uint64_t *shape, size_t ndim, size_t data_len, trine_
 START_TEST(reply_bad_get)
 {
     const uint64_t s23[] = {2, 3}, s0[] = {2, 0}, huge[] = {1ULL << 40, 1ULL << 40};
-    get_case(s23, 2, 48, TRINE_OK, "");
-    get_case(s23, 2, 40, TRINE_EFORMAT, "the reply's data does not match its shape");
-    get_case(s23, 2, 56, TRINE_EFORMAT, "the reply's data does not match its shape");
-    get_case(s0, 2, 0, TRINE_EFORMAT, "the reply's data does not match its shape");
-    get_case(huge, 2, 8, TRINE_EFORMAT, "the reply's data does not match its shape");
-    get_case(s23, 0, 8, TRINE_EFORMAT, "'shape' must be an array of 1 to 4 extents");
+    const char *bad = "the reply's data is not a part of at least one element within its shape";
+    get_case(s23, 2, 0, 48, TRINE_OK, "");
+    get_case(s23, 2, 0, 40, TRINE_OK, ""); /* a part */
+    get_case(s23, 2, 4, 16, TRINE_OK, "");
+    get_case(s23, 2, 4, 24, TRINE_EFORMAT, bad);
+    get_case(s23, 2, 6, 8, TRINE_EFORMAT, bad);
+    get_case(s23, 2, UINT64_MAX, 8, TRINE_EFORMAT, bad);
+    get_case(s23, 2, 0, 44, TRINE_EFORMAT, bad);
+    get_case(s23, 2, 0, 56, TRINE_EFORMAT, bad);
+    get_case(s23, 2, 0, 0, TRINE_EFORMAT, bad);
+    get_case(s0, 2, 0, 0, TRINE_EFORMAT, bad);
+    get_case(huge, 2, 0, 8, TRINE_EFORMAT, bad); /* more elements than fit memory */
+    get_case(s23, 0, 0, 8, TRINE_EFORMAT, "'shape' must be an array of 1 to 4 extents");
 
     builder_t b;
+    reply_start(&b, 9, true);
+    str(&b, "name", "y"), str(&b, "kind", "int"), uint(&b, "frac", 0);
+    key(&b, "shape"), msgpack_pack_array(&b.pk, 1), msgpack_pack_uint64(&b.pk, 1);
+    uint(&b, "offset", 0), str(&b, "data", "8 bytes!");
+    reply_expect(&b, WIRE_OP_GET, TRINE_EFORMAT, "field 'data' must be msgpack bin");
+    reply_start(&b, 8, true);
+    str(&b, "name", "y"), str(&b, "kind", "int"), uint(&b, "frac", 0);
+    key(&b, "shape"), msgpack_pack_array(&b.pk, 1), msgpack_pack_uint64(&b.pk, 1);
+    uint(&b, "offset", 0);
+    reply_expect(&b, WIRE_OP_GET, TRINE_EFORMAT, "tensor entry lacks field 'data'");
     reply_start(&b, 8, true);
     str(&b, "name", "y"), str(&b, "kind", "int"), uint(&b, "frac", 0);
     key(&b, "shape"), msgpack_pack_array(&b.pk, 1), msgpack_pack_uint64(&b.pk, 1);
     str(&b, "data", "8 bytes!");
-    reply_expect(&b, WIRE_OP_GET, TRINE_EFORMAT, "field 'data' must be msgpack bin");
-    reply_start(&b, 7, true);
-    str(&b, "name", "y"), str(&b, "kind", "int"), uint(&b, "frac", 0);
-    key(&b, "shape"), msgpack_pack_array(&b.pk, 1), msgpack_pack_uint64(&b.pk, 1);
-    reply_expect(&b, WIRE_OP_GET, TRINE_EFORMAT, "tensor entry lacks field 'data'");
+    reply_expect(&b, WIRE_OP_GET, TRINE_EFORMAT, "tensor entry lacks field 'offset'");
 }
 END_TEST
 

@@ -1,8 +1,10 @@
 /* it_hostile.c — integration test: malformed client messages sent to a
  * running party over CURVE each get an error reply naming the problem, and
  * the party keeps serving (and keeps what it stores). With "staged NAME",
- * instead: a put of NAME to party0 that is never committed (a client gone
- * mid-upload) is invisible to ls and get and is dropped after timeout_ms.
+ * instead: the first part of NAME put to party0 and never finished nor
+ * committed (a client gone mid-upload) holds the whole tensor's bytes, is
+ * invisible to ls and get, refuses a commit and hostile parts, and is
+ * dropped after timeout_ms.
  * With "jobid ID": this client, having learnt another client's job id
  * (hex), cancels it and sends a run under it to party0; both must miss
  * the other client's job (the caller gets not-found and a refusal).
@@ -60,20 +62,20 @@ static const hostile_t cases[] = {
     H("a name that would forge a log line",
       "\x84\xa1v\x01\xa2id\x07\xa2op\xa2rm\xa4name\xb1x\nFORGED party0: ",
       "tensor name"),
-    H("put whose data does not match its shape",
-      "\x88\xa1v\x01\xa2id\x07\xa2op\xa3put\xa4name\xa1x\xa4kind\xa3int\xa5shape\x92\x02\x02"
-      "\xa4"
+    H("put of a part past the end of its shape",
+      "\x89\xa1v\x01\xa2id\x07\xa2op\xa3put\xa4name\xa1x\xa4kind\xa3int\xa5shape\x92\x02\x02"
+      "\xa6offset\x04\xa4"
       "data\xc4\x08"
       "01234567\xa6upload\x01",
-      "shape has 4 elements (32 bytes) but data holds 8 bytes"),
+      "at offset 4 pass the end of the shape's 4 elements"),
     H("put with a zero extent",
-      "\x88\xa1v\x01\xa2id\x07\xa2op\xa3put\xa4name\xa1x\xa4kind\xa3int\xa5shape\x91\x00"
-      "\xa4"
+      "\x89\xa1v\x01\xa2id\x07\xa2op\xa3put\xa4name\xa1x\xa4kind\xa3int\xa5shape\x91\x00"
+      "\xa6offset\x00\xa4"
       "data\xc4\x00\xa6upload\x01",
       "zero extent"),
     H("put without an upload number",
-      "\x87\xa1v\x01\xa2id\x07\xa2op\xa3put\xa4name\xa1x\xa4kind\xa3int\xa5shape\x91\x01"
-      "\xa4"
+      "\x88\xa1v\x01\xa2id\x07\xa2op\xa3put\xa4name\xa1x\xa4kind\xa3int\xa5shape\x91\x01"
+      "\xa6offset\x00\xa4"
       "data\xc4\x08"
       "01234567",
       "put request lacks field 'upload'"),
@@ -157,7 +159,8 @@ static bool hostile_listed(void *sock, const char *name)
 static int hostile_staged(void *sock, const cluster_t *c, const char *name)
 {
     int failures = 0;
-    uint64_t data[64] = {1, 2, 3};
+    uint64_t data[32] = {1, 2, 3};
+    /* the first half of a 64-element tensor: a client gone mid-upload */
     wire_request_t put = {.op = WIRE_OP_PUT,
                           .kind = WIRE_KIND_INT,
                           .ndim = 1,
@@ -166,7 +169,7 @@ static int hostile_staged(void *sock, const cluster_t *c, const char *name)
                           .data_len = sizeof data,
                           .upload = 0x5eed};
     snprintf(put.name, sizeof put.name, "%s", name);
-    wire_request_t status = {.op = WIRE_OP_STATUS}, get = {.op = WIRE_OP_GET};
+    wire_request_t status = {.op = WIRE_OP_STATUS}, get = {.op = WIRE_OP_GET, .count = 1};
     wire_request_t commit = {.op = WIRE_OP_COMMIT, .upload = 0x5eee};
     snprintf(get.name, sizeof get.name, "%s", name);
     snprintf(commit.name, sizeof commit.name, "%s", name);
@@ -176,14 +179,29 @@ static int hostile_staged(void *sock, const cluster_t *c, const char *name)
     uint64_t before = r.bytes, tensors = r.tensors;
     CHECK(hostile_request(sock, &put, &r) == 0 && r.code == TRINE_OK, "put of '%s' accepted: %s",
           name, r.msg);
-    CHECK(hostile_request(sock, &status, &r) == 0 && r.bytes == before + sizeof data &&
+    CHECK(hostile_request(sock, &status, &r) == 0 && r.bytes == before + 2 * sizeof data &&
               r.tensors == tensors,
-          "staged: %zu bytes held, still %llu tensors", sizeof data, (unsigned long long)r.tensors);
+          "staged: the whole tensor's %zu bytes held at its first part, still %llu tensors",
+          2 * sizeof data, (unsigned long long)r.tensors);
     CHECK(!hostile_listed(sock, name), "ls does not list the uncommitted '%s'", name);
     CHECK(hostile_request(sock, &get, &r) == 0 && r.code == TRINE_ENOENT,
           "get of the uncommitted '%s' is refused: %s", name, r.msg);
     CHECK(hostile_request(sock, &commit, &r) == 0 && r.code == TRINE_ENOENT,
           "a commit with another upload number is refused: %s", r.msg);
+    commit.upload = put.upload;
+    CHECK(hostile_request(sock, &commit, &r) == 0 && r.code == TRINE_EINVAL &&
+              strstr(r.msg, "has 32 of its 64 elements"),
+          "a commit of half the parts is refused: %s", r.msg);
+    put.offset = 40, put.data_len = 8;
+    CHECK(hostile_request(sock, &put, &r) == 0 && r.code == TRINE_EINVAL &&
+              strstr(r.msg, "parts go in order"),
+          "a part that skips elements is refused: %s", r.msg);
+    put.offset = 64;
+    CHECK(hostile_request(sock, &put, &r) == 0 && r.code == TRINE_EFORMAT &&
+              strstr(r.msg, "pass the end"),
+          "a part past the tensor's end is refused: %s", r.msg);
+    CHECK(hostile_request(sock, &status, &r) == 0 && r.bytes == before + 2 * sizeof data,
+          "the refused parts hold nothing more");
     /* expiry is checked on each pass of the main loop: at least every heartbeat */
     unsigned wait_ms = c->cfg.timeout_ms + 2 * c->cfg.heartbeat_ms + 500;
     nanosleep(&(struct timespec){wait_ms / 1000, (long)(wait_ms % 1000) * 1000000L}, NULL);

@@ -101,7 +101,8 @@ static bool corpus_wire(corpus_t *c, const void *program, size_t program_len)
     wire_request_t put_int = put;
     put_int.kind = WIRE_KIND_INT;
     put_int.ndim = 1;
-    put_int.shape[0] = 6;
+    put_int.shape[0] = 12; /* the second of two parts */
+    put_int.offset = 6;
     wire_bind_t corpus_bind[2] = {{.names = {"x_a", "x_b"}, .count = 2},
                                   {.names = {"w1"}, .count = 1}};
     const wire_request_t reqs[] = {
@@ -120,7 +121,12 @@ static bool corpus_wire(corpus_t *c, const void *program, size_t program_len)
          .name = "w1",
          .grantee = {"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"},
          .approval = {.any = true}},
-        {.version = WIRE_VERSION, .id = 5, .op = WIRE_OP_GET, .name = "net.out"},
+        {.version = WIRE_VERSION,
+         .id = 5,
+         .op = WIRE_OP_GET,
+         .name = "net.out",
+         .offset = 0,
+         .count = 1 << 17},
         {.version = WIRE_VERSION,
          .id = 6,
          .op = WIRE_OP_RUN,
