@@ -973,6 +973,28 @@ static int train_model_load(train_model_t *m, const prog_opts_t *o)
         return TRINE_EXIT_FAIL;
     }
     m->fwd = &m->onnx.prog;
+    /* A final ArgMax, or Softmax (compiled to the argmax it reveals), and
+     * reshapes of it: training takes the logits before it. */
+    prog_t *p = m->fwd;
+    size_t j = p->nops;
+    int out = m->onnx.noutputs == 1 ? m->onnx.outputs[0].var : -1;
+    while (out >= 0 && j > 0 && p->ops[j - 1].out == out &&
+           p->ops[j - 1].code == PROG_RESHAPE)
+        out = p->ops[--j].in[0];
+    if (out >= 0 && j > 0 && p->ops[j - 1].out == out && p->ops[j - 1].code == PROG_ARGMAX) {
+        /* the dropped ops' variables are the last ones */
+        size_t first = p->nvars;
+        for (size_t k = j - 1; k < p->nops; k++)
+            first = (size_t)p->ops[k].out < first ? (size_t)p->ops[k].out : first;
+        if (first + (p->nops - j + 1) != p->nvars) {
+            fprintf(stderr, "trine train: %s: give the model without its final argmax\n",
+                    o->program);
+            return TRINE_EXIT_FAIL;
+        }
+        p->vars[p->ops[j - 1].in[0]].output = true;
+        p->nops = j - 1, p->nvars = first;
+        printf("training the scores before %s's final argmax\n", o->program);
+    }
     return 0;
 }
 
@@ -1172,11 +1194,11 @@ static int train_private(session_t *s, train_model_t *m, prog_opts_t *o)
         rc = prog_binds_set(binds, &tp, prog_batch_var(&tp, 1), o->labels, "train");
     }
     /* the velocities and the loss sum start at zero: PREFIX zero- NAME */
+    char zp[WIRE_NAME_MAX + 1];
+    snprintf(zp, sizeof zp, "%.*szero-", WIRE_NAME_MAX - 5, o->prefix);
     for (size_t i = fwd->nvars; rc == 0 && i < tp.nvars; i++) {
         if (tp.vars[i].kind != PROG_VAR_INPUT)
             continue;
-        char zp[WIRE_NAME_MAX + 1];
-        snprintf(zp, sizeof zp, "%.*szero-", WIRE_NAME_MAX - 5, o->prefix);
         if ((rc = train_name(name, zp, tp.vars[i].name)) == 0 &&
             (rc = train_share_zeros(s, &tp.vars[i], name)) == 0 &&
             (rc = prog_binds_set(binds, &tp, (int)i, name, "train")) == 0)
@@ -1208,7 +1230,7 @@ static int train_private(session_t *s, train_model_t *m, prog_opts_t *o)
             printf("epoch %llu/%llu\n", (unsigned long long)e, (unsigned long long)o->epochs);
         if (rc == 0 && (rc = private_run(s, &tp, binds, &oe, "train")) != 0)
             break;
-        if (prev[0] || e > 1)
+        if (e > 1)
             train_rm_outputs(s, &tp, fwd->nvars, prev, true);
         snprintf(prev, sizeof prev, "%s", cur);
         if (loss >= 0 && !oe.to && train_name(name, cur, PROG_GRAD_LOSS) == 0) {
@@ -1223,8 +1245,8 @@ static int train_private(session_t *s, train_model_t *m, prog_opts_t *o)
     if (rc == 0 && !to)
         train_rm_outputs(s, &tp, fwd->nvars, o->prefix, false);
     for (size_t i = fwd->nvars; i < zeros; i++)
-        if (tp.vars[i].kind == PROG_VAR_INPUT)
-            session_rm(s, binds[i].names[0], "train");
+        if (tp.vars[i].kind == PROG_VAR_INPUT && train_name(name, zp, tp.vars[i].name) == 0)
+            session_rm(s, name, "train");
     for (size_t k = 0; k < shared; k++)
         session_rm(s, m->binds[m->onnx.weights[k].var].names[0], "train");
     for (size_t i = 0; rc == 0 && i < fwd->nvars; i++)
