@@ -1274,6 +1274,11 @@ static int train_forward(const client_opts_t *opts, prog_opts_t *o)
     if (!m)
         return TRINE_EXIT_FAIL;
     int rc = train_model_load(m, o);
+    if (rc == 0 && prog_batch_var(m->fwd, 0) < 0) {
+        fprintf(stderr, "trine train: %s has no batch input: declare the data with 'batch'\n",
+                o->program);
+        rc = TRINE_EXIT_FAIL;
+    }
     session_t s;
     if (rc == 0 && o->plaintext)
         rc = train_plain(m, o);
