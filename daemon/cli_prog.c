@@ -13,9 +13,11 @@
  */
 #include "cli.h"
 #include "log.h"
+#include "prog_grad.h"
 #include "prog_text.h"
 #include "prog_wire.h"
 #include "sock.h"
+#include "tensor/fixed.h"
 
 #include <errno.h>
 #include <math.h>
@@ -31,6 +33,8 @@
 
 typedef struct {
     const char *program, *dir, *prefix, *input, *output, *data, *labels, *stats, *to;
+    const char *loss, *optimizer; /* train on a forward model: prog_grad.h */
+    double lr, momentum, weight_decay;
     bool plaintext, keep, quiet;
     uint64_t batch, epochs;
     const char *bind[PROG_BINDS_MAX];
@@ -257,14 +261,31 @@ static void plain_path(char *path, size_t cap, const char *dir, const char *pref
     }
 }
 
-/* Reads every input from DIR/NAME.npy (or .csv), NAME the tensor it is bound to,
- * but variable file_var from file. */
+/* The values of pl as doubles, or NULL out of memory. */
+static prog_plain_t *plain_to_prog(const plain_t *pl)
+{
+    prog_plain_t *t = calloc(1, sizeof *t);
+    double *d = malloc(pl->count * sizeof *d);
+    if (!t || !d) {
+        free(t);
+        free(d);
+        return NULL;
+    }
+    for (size_t k = 0; k < pl->count; k++)
+        d[k] = pl->real ? pl->real[k] : (double)(int64_t)pl->ints[k];
+    *t = (prog_plain_t){pl->ndim, {1, 1, 1, 1}, pl->count, d};
+    memcpy(t->shape, pl->shape, sizeof t->shape);
+    return t;
+}
+
+/* Reads every input not in in[] yet from DIR/NAME.npy (or .csv), NAME the
+ * tensor it is bound to, but variable file_var from file. */
 static int plain_inputs(prog_t *prog, const wire_bind_t *binds, prog_plain_t **in,
                         const char *dir, int file_var, const char *file, const char *verb)
 {
     for (size_t i = 0; i < prog->nvars; i++) {
         prog_var_t *v = &prog->vars[i];
-        if (v->kind == PROG_VAR_TEMP)
+        if (v->kind == PROG_VAR_TEMP || in[i]) /* in[i]: given by the caller */
             continue;
         char path[4096];
         if (binds && binds[i].count > 1) {
@@ -282,19 +303,12 @@ static int plain_inputs(prog_t *prog, const wire_bind_t *binds, prog_plain_t **i
             fprintf(stderr, "trine %s: input '%s': %s\n", verb, v->name, err.msg);
             return TRINE_EXIT_FAIL;
         }
-        prog_plain_t *t = calloc(1, sizeof *t);
-        double *d = malloc(pl->count * sizeof *d);
-        if (!t || !d) {
-            free(t);
-            free(d);
+        prog_plain_t *t = plain_to_prog(pl);
+        if (!t) {
             plain_destroy(&pl);
             fprintf(stderr, "trine %s: out of memory for '%s'\n", verb, v->name);
             return TRINE_EXIT_FAIL;
         }
-        for (size_t k = 0; k < pl->count; k++)
-            d[k] = pl->real ? pl->real[k] : (double)(int64_t)pl->ints[k];
-        *t = (prog_plain_t){pl->ndim, {1, 1, 1, 1}, pl->count, d};
-        memcpy(t->shape, pl->shape, sizeof t->shape);
         in[i] = t;
         if (prog_text_set_shape(prog, v->name, pl->ndim, pl->shape, &err) != TRINE_OK) {
             plain_destroy(&pl);
@@ -631,7 +645,7 @@ int session_run(session_t *s, prog_t *prog, const char *prefix, uint64_t batch, 
 /* Reads the options of run, infer and train; -1 to go on, else an exit code. */
 static int prog_args(prog_opts_t *o, int argc, char **argv, const char *verb)
 {
-    *o = (prog_opts_t){.dir = ".", .prefix = "", .batch = 128, .epochs = 1};
+    *o = (prog_opts_t){.dir = ".", .prefix = "", .batch = 128, .epochs = 1, .momentum = 0.9};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
@@ -669,7 +683,17 @@ static int prog_args(prog_opts_t *o, int argc, char **argv, const char *verb)
             o->stats = v;
         else if (!strcmp(a, "--to"))
             o->to = v;
-        else if (!strcmp(a, "--bind") && o->nbind < PROG_BINDS_MAX)
+        else if (!strcmp(verb, "train") && !strcmp(a, "--loss"))
+            o->loss = v;
+        else if (!strcmp(verb, "train") && !strcmp(a, "--optimizer"))
+            o->optimizer = v;
+        else if (!strcmp(verb, "train") &&
+                 (!strcmp(a, "--lr") || !strcmp(a, "--momentum") || !strcmp(a, "--weight-decay"))) {
+            double x = strtod(v, &end);
+            if (*end || !isfinite(x) || x < 0)
+                return verb_usage_error(verb, "--lr, --momentum and --weight-decay take a number >= 0");
+            *(a[2] == 'l' ? &o->lr : a[2] == 'm' ? &o->momentum : &o->weight_decay) = x;
+        } else if (!strcmp(a, "--bind") && o->nbind < PROG_BINDS_MAX)
             o->bind[o->nbind++] = v;
         else if (!strcmp(a, "--batch") || !strcmp(a, "--epochs")) {
             errno = 0;
@@ -898,6 +922,377 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
     return rc;
 }
 
+/* ---- train on a forward model (prog_grad.h) ------------------------------ */
+
+/* A forward model and how its inputs are bound: a text program's weights
+ * to their names (or --bind), an ONNX model's to PREFIX "init-" NAME once
+ * shared. Its variables are named as in the file (an ONNX weight by its
+ * initializer), whatever the run's prefix, so that the training program
+ * and its hash depend on the model, the options and the shapes alone. */
+typedef struct {
+    prog_t text;
+    onnx_prog_t onnx;
+    prog_t *fwd;
+    wire_bind_t binds[PROG_VARS_MAX];
+    bool is_onnx;
+} train_model_t;
+
+static void train_model_clear(train_model_t *m)
+{
+    prog_clear(&m->text);
+    onnx_prog_clear(&m->onnx);
+}
+
+static int train_model_load(train_model_t *m, const prog_opts_t *o)
+{
+    m->is_onnx = infer_is_onnx(o->program);
+    if (!m->is_onnx) {
+        int rc = prog_load(&m->text, o->program, "train");
+        m->fwd = &m->text;
+        return rc ? rc : prog_bind(m->fwd, m->binds, o->bind, o->nbind, "train");
+    }
+    if (o->nbind)
+        return verb_usage_error("train", "--bind takes a program, not an ONNX model");
+    onnx_model_t om;
+    trine_err_t err;
+    if (onnx_model_read(&om, o->program, &err) != TRINE_OK) {
+        fprintf(stderr, "trine train: %s\n", err.msg);
+        return TRINE_EXIT_FAIL;
+    }
+    onnx_compile_opts_t co = {.prefix = "", .batch = true};
+    trine_status_t st = onnx_compile(&om, o->program, &co, &m->onnx, &err);
+    onnx_model_clear(&om);
+    if (st != TRINE_OK) {
+        fprintf(stderr, "trine train: %s\n", err.msg);
+        return TRINE_EXIT_FAIL;
+    }
+    if (m->onnx.stored[0]) {
+        fprintf(stderr, "trine train: %s refers to weights kept by trine; train the model that "
+                        "holds its weights\n",
+                o->program);
+        return TRINE_EXIT_FAIL;
+    }
+    m->fwd = &m->onnx.prog;
+    /* A final ArgMax, or Softmax (compiled to the argmax it reveals), and
+     * reshapes of it: training takes the logits before it. */
+    prog_t *p = m->fwd;
+    size_t j = p->nops;
+    int out = m->onnx.noutputs == 1 ? m->onnx.outputs[0].var : -1;
+    while (out >= 0 && j > 0 && p->ops[j - 1].out == out &&
+           p->ops[j - 1].code == PROG_RESHAPE)
+        out = p->ops[--j].in[0];
+    if (out >= 0 && j > 0 && p->ops[j - 1].out == out && p->ops[j - 1].code == PROG_ARGMAX) {
+        /* the dropped ops' variables are the last ones */
+        size_t first = p->nvars;
+        for (size_t k = j - 1; k < p->nops; k++)
+            first = (size_t)p->ops[k].out < first ? (size_t)p->ops[k].out : first;
+        if (first + (p->nops - j + 1) != p->nvars) {
+            fprintf(stderr, "trine train: %s: give the model without its final argmax\n",
+                    o->program);
+            return TRINE_EXIT_FAIL;
+        }
+        p->vars[p->ops[j - 1].in[0]].output = true;
+        p->nops = j - 1, p->nvars = first;
+        printf("training the scores before %s's final argmax\n", o->program);
+    }
+    return 0;
+}
+
+/* Tensor name prefix + name in out; 0, or a usage error when too long. */
+static int train_name(char out[WIRE_NAME_MAX + 1], const char *prefix, const char *name)
+{
+    if (strlen(prefix) + strlen(name) > WIRE_NAME_MAX) {
+        fprintf(stderr, "trine train: '%s%s' is longer than %d bytes: take a shorter --prefix\n",
+                prefix, name, WIRE_NAME_MAX);
+        return TRINE_EXIT_USAGE;
+    }
+    size_t n = strlen(prefix);
+    memcpy(out, prefix, n);
+    memcpy(out + n, name, strlen(name) + 1);
+    return 0;
+}
+
+static prog_train_t train_opts(const prog_opts_t *o)
+{
+    return (prog_train_t){(prog_loss_t)prog_grad_loss_find(o->loss),
+                          (prog_opt_t)prog_grad_opt_find(o->optimizer), o->lr,
+                          o->momentum, o->weight_decay, o->batch};
+}
+
+static int train_derive(prog_t *tp, const prog_t *fwd, const prog_opts_t *o)
+{
+    prog_train_t t = train_opts(o);
+    trine_err_t err;
+    if (prog_grad_train(tp, fwd, &t, &err) != TRINE_OK) {
+        fprintf(stderr, "trine train: %s: %s\n", o->program, err.msg);
+        return TRINE_EXIT_FAIL;
+    }
+    return 0;
+}
+
+static void train_print_loss(const prog_t *tp, uint64_t epoch, const prog_opts_t *o, double sum,
+                             uint64_t rows)
+{
+    printf("epoch %llu/%llu: mean training loss %.6f\n", (unsigned long long)epoch,
+           (unsigned long long)o->epochs, sum * prog_grad_loss_scale(tp, rows));
+}
+
+/* --plaintext: the same epochs on doubles, the weights written to
+ * DIR/PREFIX NAME.npy. */
+static int train_plain(train_model_t *m, const prog_opts_t *o)
+{
+    prog_t *fwd = m->fwd, tp = {0};
+    prog_plain_t **in = calloc(PROG_VARS_MAX, sizeof *in), **out = calloc(PROG_VARS_MAX, sizeof *out);
+    int x = prog_batch_var(fwd, 0), rc = in && out && x >= 0 ? 0 : TRINE_EXIT_FAIL;
+    for (size_t k = 0; rc == 0 && k < m->onnx.nweights; k++)
+        if (!(in[m->onnx.weights[k].var] = plain_to_prog(m->onnx.weights[k].value)))
+            rc = TRINE_EXIT_FAIL;
+    if (rc == 0 && (rc = prog_binds_set(m->binds, fwd, x, o->data, "train")) == 0)
+        rc = plain_inputs(fwd, m->binds, in, o->dir, -1, NULL, "train");
+    if (rc == 0)
+        rc = train_derive(&tp, fwd, o);
+    int y = rc ? -1 : prog_batch_var(&tp, 1);
+    char path[4096];
+    trine_err_t err;
+    plain_t *pl = NULL;
+    if (rc == 0) {
+        plain_path(path, sizeof path, o->dir, "", o->labels, true);
+        if (plain_read(&pl, path, &err) != TRINE_OK ||
+            prog_text_set_shape(&tp, tp.vars[y].name, pl->ndim, pl->shape, &err) != TRINE_OK) {
+            fprintf(stderr, "trine train: labels: %s\n", err.msg);
+            rc = TRINE_EXIT_FAIL;
+        } else if (!(in[y] = plain_to_prog(pl))) {
+            rc = TRINE_EXIT_FAIL;
+        }
+    }
+    /* the velocities and the loss sum start at zero */
+    for (size_t i = fwd->nvars; rc == 0 && i < tp.nvars; i++) {
+        const prog_var_t *v = &tp.vars[i];
+        if (v->kind != PROG_VAR_INPUT)
+            continue;
+        prog_plain_t *z = calloc(1, sizeof *z);
+        size_t n = 1;
+        for (int d = 0; d < v->ndim; d++)
+            n *= v->shape[d];
+        if (!z || !(z->data = calloc(n, sizeof *z->data))) {
+            free(z);
+            rc = TRINE_EXIT_FAIL;
+            break;
+        }
+        *z = (prog_plain_t){v->ndim, {1, 1, 1, 1}, n, z->data};
+        memcpy(z->shape, v->shape, (size_t)v->ndim * sizeof *v->shape);
+        in[i] = z;
+    }
+    if (rc == 0)
+        rc = prog_check_sizes(&tp, o->batch, o->program, "train");
+    int loss = -1;
+    for (size_t i = 0; i < tp.nvars; i++)
+        if (!strcmp(tp.vars[i].name, PROG_GRAD_LOSS))
+            loss = (int)i;
+    for (uint64_t e = 1; rc == 0 && e <= o->epochs; e++) {
+        progress_t bar;
+        progress_init(&bar, false);
+        prog_job_t job = {&tp, (size_t)o->batch, 1, progress_show, &bar};
+        if (prog_plain(&job, (const prog_plain_t *const *)in, out, &err) != TRINE_OK) {
+            progress_end(&bar);
+            fprintf(stderr, "trine train: %s\n", err.msg);
+            rc = TRINE_EXIT_FAIL;
+            break;
+        }
+        progress_end(&bar);
+        if (loss >= 0)
+            train_print_loss(&tp, e, o, out[loss]->data[0], tp.vars[x].shape[0]);
+        else
+            printf("epoch %llu/%llu done\n", (unsigned long long)e, (unsigned long long)o->epochs);
+        /* the weights and velocities carry over; the loss starts again */
+        for (size_t i = 0; i < tp.nvars; i++) {
+            if (!out[i])
+                continue;
+            if ((int)i == loss) {
+                prog_plain_destroy(&out[i]);
+                continue;
+            }
+            prog_plain_destroy(&in[i]);
+            in[i] = out[i], out[i] = NULL;
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < fwd->nvars; i++) {
+        if (!tp.vars[i].output)
+            continue;
+        plain_path(path, sizeof path, o->dir, o->prefix, tp.vars[i].name, false);
+        plain_warn_nonfinite("train", tp.vars[i].name, in[i]);
+        if (plain_write_npy(path, PLAIN_F8, in[i]->ndim, in[i]->shape, in[i]->data, &err) !=
+            TRINE_OK) {
+            fprintf(stderr, "trine train: %s\n", err.msg);
+            rc = TRINE_EXIT_FAIL;
+        } else {
+            printf("wrote %s\n", path);
+        }
+    }
+    for (size_t i = 0; in && out && i < PROG_VARS_MAX; i++)
+        prog_plain_destroy(&in[i]), prog_plain_destroy(&out[i]);
+    free(in), free(out);
+    plain_destroy(&pl);
+    prog_clear(&tp);
+    return rc;
+}
+
+/* Shares zeros of var's shape as name. */
+static int train_share_zeros(session_t *s, const prog_var_t *v, const char *name)
+{
+    plain_t z = {.dtype = PLAIN_F8, .ndim = v->ndim, .shape = {1, 1, 1, 1}, .count = 1};
+    memcpy(z.shape, v->shape, (size_t)v->ndim * sizeof *v->shape);
+    for (int d = 0; d < v->ndim; d++)
+        z.count *= v->shape[d];
+    if (!(z.real = calloc(z.count, sizeof *z.real)))
+        return TRINE_EXIT_FAIL;
+    int rc = session_share(s, name, &z, v->name, "train", true);
+    free(z.real);
+    return rc;
+}
+
+/* Removes the tensors prefix + name of the outputs of tp (weights too
+ * when weights). */
+static void train_rm_outputs(session_t *s, const prog_t *tp, size_t nfwd, const char *prefix,
+                             bool weights)
+{
+    char name[WIRE_NAME_MAX + 1];
+    for (size_t i = 0; i < tp->nvars; i++)
+        if (tp->vars[i].output && (weights || i >= nfwd) &&
+            train_name(name, prefix, tp->vars[i].name) == 0)
+            session_rm(s, name, "train");
+}
+
+/* On the cluster: one job per epoch, each reading the weights and
+ * velocities the last one stored (under PREFIX "eK-" until the last
+ * epoch, which stores the weights as PREFIX NAME). */
+static int train_private(session_t *s, train_model_t *m, prog_opts_t *o)
+{
+    prog_t *fwd = m->fwd, tp = {0};
+    char init[WIRE_NAME_MAX + 1], name[WIRE_NAME_MAX + 1], prev[WIRE_NAME_MAX + 1] = "",
+                                                            cur[WIRE_NAME_MAX + 1];
+    int x = prog_batch_var(fwd, 0), rc = x >= 0 ? 0 : TRINE_EXIT_FAIL;
+    size_t shared = 0, zeros = 0;
+    snprintf(init, sizeof init, "%.*sinit-", WIRE_NAME_MAX - 5, o->prefix);
+    /* an ONNX model's weights, shared under PREFIX init- NAME */
+    for (size_t k = 0; rc == 0 && k < m->onnx.nweights; k++) {
+        int v = m->onnx.weights[k].var;
+        if ((rc = train_name(name, init, fwd->vars[v].name)) == 0 &&
+            (rc = session_share(s, name, m->onnx.weights[k].value, fwd->vars[v].name, "train",
+                                true)) == 0 &&
+            (rc = prog_binds_set(m->binds, fwd, v, name, "train")) == 0)
+            shared++;
+    }
+    if (rc == 0 && (rc = prog_binds_set(m->binds, fwd, x, o->data, "train")) == 0 &&
+        (rc = private_shapes(s, fwd, m->binds, "train")) == 0)
+        rc = train_derive(&tp, fwd, o);
+    wire_bind_t *binds = rc ? NULL : calloc(tp.nvars, sizeof *binds);
+    if (rc == 0 && !binds)
+        rc = TRINE_EXIT_FAIL;
+    if (rc == 0) {
+        memcpy(binds, m->binds, fwd->nvars * sizeof *binds);
+        rc = prog_binds_set(binds, &tp, prog_batch_var(&tp, 1), o->labels, "train");
+    }
+    /* the velocities and the loss sum start at zero: PREFIX zero- NAME */
+    char zp[WIRE_NAME_MAX + 1];
+    snprintf(zp, sizeof zp, "%.*szero-", WIRE_NAME_MAX - 5, o->prefix);
+    for (size_t i = fwd->nvars; rc == 0 && i < tp.nvars; i++) {
+        if (tp.vars[i].kind != PROG_VAR_INPUT)
+            continue;
+        if ((rc = train_name(name, zp, tp.vars[i].name)) == 0 &&
+            (rc = train_share_zeros(s, &tp.vars[i], name)) == 0 &&
+            (rc = prog_binds_set(binds, &tp, (int)i, name, "train")) == 0)
+            zeros = i + 1;
+    }
+    if (rc == 0 && (rc = private_shapes(s, &tp, binds, "train")) == 0)
+        rc = prog_check_sizes(&tp, o->batch, o->program, "train");
+    int loss = -1;
+    for (size_t i = 0; i < tp.nvars; i++)
+        if (!strcmp(tp.vars[i].name, PROG_GRAD_LOSS))
+            loss = (int)i;
+    const char *to = o->to;
+    for (uint64_t e = 1; rc == 0 && e <= o->epochs; e++) {
+        bool last = e == o->epochs;
+        if (last)
+            snprintf(cur, sizeof cur, "%s", o->prefix);
+        else
+            snprintf(cur, sizeof cur, "%.*se%llu-", WIRE_NAME_MAX - 24, o->prefix,
+                     (unsigned long long)e);
+        /* the weights and velocities the last epoch stored */
+        for (size_t i = 0; e > 1 && i < tp.nvars; i++)
+            if (tp.vars[i].output && (int)i != loss &&
+                ((rc = train_name(name, prev, tp.vars[i].name)) != 0 ||
+                 (rc = prog_binds_set(binds, &tp, (int)i, name, "train")) != 0))
+                break;
+        prog_opts_t oe = *o;
+        oe.prefix = cur, oe.epochs = 1, oe.to = last ? to : NULL, oe.stats = last ? o->stats : NULL;
+        if (rc == 0 && o->epochs > 1)
+            printf("epoch %llu/%llu\n", (unsigned long long)e, (unsigned long long)o->epochs);
+        if (rc == 0 && (rc = private_run(s, &tp, binds, &oe, "train")) != 0)
+            break;
+        if (e > 1)
+            train_rm_outputs(s, &tp, fwd->nvars, prev, true);
+        snprintf(prev, sizeof prev, "%s", cur);
+        if (loss >= 0 && !oe.to && train_name(name, cur, PROG_GRAD_LOSS) == 0) {
+            uint64_t *v;
+            wire_tensor_info_t info;
+            if ((rc = session_fetch(s, name, &v, &info, "train")) == 0) {
+                train_print_loss(&tp, e, o, fixed_decode(v[0], info.frac), tp.vars[x].shape[0]);
+                free(v);
+            }
+        }
+    }
+    if (rc == 0 && !to)
+        train_rm_outputs(s, &tp, fwd->nvars, o->prefix, false);
+    for (size_t i = fwd->nvars; i < zeros; i++)
+        if (tp.vars[i].kind == PROG_VAR_INPUT && train_name(name, zp, tp.vars[i].name) == 0)
+            session_rm(s, name, "train");
+    for (size_t k = 0; k < shared; k++)
+        session_rm(s, m->binds[m->onnx.weights[k].var].names[0], "train");
+    for (size_t i = 0; rc == 0 && i < fwd->nvars; i++)
+        if (tp.vars[i].output)
+            printf("stored '%s%s'%s\n", o->prefix, tp.vars[i].name,
+                   to ? " for the recipient" : "");
+    free(binds);
+    prog_clear(&tp);
+    return rc;
+}
+
+static int train_forward(const client_opts_t *opts, prog_opts_t *o)
+{
+    if (prog_grad_loss_find(o->loss) < 0)
+        return verb_usage_error("train", "--loss is mse, bce or cross-entropy");
+    if (!o->optimizer)
+        o->optimizer = "sgd";
+    if (prog_grad_opt_find(o->optimizer) < 0)
+        return verb_usage_error("train", "--optimizer is sgd or momentum");
+    if (!(o->lr > 0))
+        return verb_usage_error("train", "give the learning rate: --lr R, R > 0");
+    if (!(o->momentum < 1))
+        return verb_usage_error("train", "--momentum takes a number from 0 to below 1");
+    train_model_t *m = calloc(1, sizeof *m);
+    if (!m)
+        return TRINE_EXIT_FAIL;
+    int rc = train_model_load(m, o);
+    if (rc == 0 && prog_batch_var(m->fwd, 0) < 0) {
+        fprintf(stderr, "trine train: %s has no batch input: declare the data with 'batch'\n",
+                o->program);
+        rc = TRINE_EXIT_FAIL;
+    }
+    session_t s;
+    if (rc == 0 && o->plaintext)
+        rc = train_plain(m, o);
+    else if (rc == 0 && !session_open(&s, opts, "train"))
+        rc = TRINE_EXIT_FAIL;
+    else if (rc == 0) {
+        rc = train_private(&s, m, o);
+        session_close(&s);
+    }
+    train_model_clear(m);
+    free(m);
+    return rc;
+}
+
 int verb_train(const client_opts_t *opts, int argc, char **argv)
 {
     prog_opts_t o;
@@ -917,6 +1312,10 @@ int verb_train(const client_opts_t *opts, int argc, char **argv)
         snprintf(prefix, sizeof prefix, "trained-%08x-", tag);
         o.prefix = prefix;
     }
+    if (o.loss)
+        return train_forward(opts, &o);
+    if (o.optimizer || o.lr > 0)
+        return verb_usage_error("train", "--optimizer and --lr come with --loss");
     prog_t prog = {0};
     wire_bind_t *binds = NULL;
     if ((rc = prog_load(&prog, o.program, "train")) == 0 &&

@@ -103,12 +103,17 @@ static const verb_t verbs[] = {
      "                     refused)"},
     {"train", verb_train, "train --model PROGRAM --data NAME[,NAME...] --labels NAME[,NAME...] "
                           "[--epochs E] [--batch N] [--prefix P] [--bind VAR=NAME]... [--to "
-                          "CLIENT.pub] [--plaintext] [--dir DIR]",
+                          "CLIENT.pub] [--plaintext] [--dir DIR] [--loss L --lr R "
+                          "[--optimizer O] [--momentum M] [--weight-decay W]]",
      "run a training program over the rows of data and labels for E epochs\n"
      "                     (default 1); several tensors (of several owners) are stacked row\n"
      "                     by row. The updated weights are stored as P+name (default prefix\n"
      "                     'trained-XXXXXXXX-', printed), or written to DIR/P+name.npy with\n"
-     "                     --plaintext (default prefix 'trained_')"},
+     "                     --plaintext (default prefix 'trained_').\n"
+     "                     With --loss mse|bce|cross-entropy PROGRAM is the forward model\n"
+     "                     (.prog or .onnx) and trine derives the training program: --optimizer\n"
+     "                     sgd|momentum (sgd), --lr R, --momentum M (0.9), --weight-decay\n"
+     "                     W (0); one job per epoch, printing its mean training loss"},
     {"bench", verb_bench, "bench BENCH.ini [--json FILE] [--csv FILE] [--plot DIR]",
      "measure the operations and networks BENCH.ini lists (config/bench-*.ini) on\n"
      "                     its cluster or on three local parties started for the run: time,\n"

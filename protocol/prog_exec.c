@@ -72,8 +72,11 @@ static trine_status_t exec_plan(exec_t *x, uint64_t steps)
 }
 
 /* out = c * a for a public real c: a shift when c = 2^-j, an integer
- * product when c is an integer, else the product with round(c 2^f) and a
- * truncation (negative c by two's complement). */
+ * product when c is an integer, else the product with m = round(c 2^k)
+ * and a truncation by k bits (negative c by two's complement), where
+ * k = f for |c| >= 1/2 and f + j for 2^-(j+1) <= |c| < 2^-j (k at most
+ * FIXED_FRAC_BITS_MAX): m keeps f significant bits of c however small it
+ * is, so a learning rate over the batch is not rounded to a few steps. */
 static trine_status_t scale_apply(exec_t *x, tensor_t *out, const tensor_t *a, double c,
                                   trine_err_t *err)
 {
@@ -84,12 +87,15 @@ static trine_status_t scale_apply(exec_t *x, tensor_t *out, const tensor_t *a, d
     }
     if (c == trunc(c) && fabs(c) < 0x1p63)
         return proto_mul_scalar(x->ctx, out, a, (uint64_t)(int64_t)c);
+    unsigned k = x->f;
+    if (e < 0)
+        k = x->f - (unsigned)e < FIXED_FRAC_BITS_MAX ? x->f - (unsigned)e : FIXED_FRAC_BITS_MAX;
     uint64_t enc;
-    if (fixed_encode(&enc, c, x->f) != TRINE_OK)
+    if (fixed_encode(&enc, c, k) != TRINE_OK || enc == 0)
         return trine_err_set(err, TRINE_ERANGE, "the constant %g has no %u-bit fixed-point form", c,
-                             x->f);
+                             k);
     trine_status_t st = proto_mul_scalar(x->ctx, out, a, enc);
-    return st == TRINE_OK ? proto_truncate(x->ctx, out, x->f, err) : st;
+    return st == TRINE_OK ? proto_truncate(x->ctx, out, k, err) : st;
 }
 
 /* out = b repeated to out's shape: right-aligned, b's extents equal to

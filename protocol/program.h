@@ -126,7 +126,10 @@ typedef enum {
     PROG_SUB,          /* a - b, broadcasting as for add */
     PROG_MUL,          /* elementwise a * b, same shapes; truncated */
     PROG_SCALE,        /* a * fattr for a public real constant; exact shift for
-                          powers of two, else truncated */
+                          powers of two, an exact product for integers, else
+                          a product with fattr to f significant bits (its
+                          relative error below 2^-f, however small it is)
+                          and one truncation */
     PROG_SUM,          /* sum over axis 0: [m, ...] -> [...] (1-D [m] -> [1]) */
     PROG_CONV2D,       /* a NCHW [n,c,h,w], b filters [oc,c/g,kh,kw] for g
                           groups; strides, zero padding and groups in iattr

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Integration test of training on a forward model (trine train --loss):
+# the training program derived by the client, run by three real trined
+# processes (deploy/local-cluster) for two epochs, against the same
+# training in plaintext; an ONNX-free text model, a little MLP.
+#   it_train.sh SOURCE_ROOT BUILD_ROOT NPY_TOOL
+set -u
+src=$1 build=$2 npy=$3
+. "$src/tests/it_lib.sh"
+
+"$lc" start "$dir" --timeout-ms 5000 >/dev/null || fail "local-cluster start"
+d=$work/data
+mkdir -p "$d"
+"$npy" gen f1 31 "$d/x.npy" 40 6 && "$npy" gen f1 32 "$d/w.npy" 6 8 &&
+    "$npy" gen f1 33 "$d/b.npy" 8 && "$npy" gen f1 34 "$d/v.npy" 8 3 &&
+    "$npy" gen f1 35 "$d/y.npy" 40 3 || fail gen
+for t in x w b v y; do T share $t "$d/$t.npy" >/dev/null || fail "share $t"; done
+cat >"$work/mlp.prog" <<'EOF'
+batch x
+input w b v
+output z = matmul(relu(matmul(x, w) + b), v)
+EOF
+args=(--model "$work/mlp.prog" --data x --labels y --loss mse --optimizer momentum --lr 0.1
+    --momentum 0.9 --weight-decay 0.001 --epochs 2 --batch 16)
+out=$(T train "${args[@]}" --prefix t-) || fail "private training: $out"
+plain=$("$trine" train "${args[@]}" --plaintext --dir "$d" --prefix plain-) || fail "plaintext: $plain"
+loss() { sed -n "s|^epoch $1/2: mean training loss ||p" <<<"$2"; }
+for e in 1 2; do
+    a=$(loss $e "$out") b=$(loss $e "$plain")
+    [ -n "$a" ] && [ -n "$b" ] || fail "no loss for epoch $e: $out / $plain"
+    awk -v a="$a" -v b="$b" 'BEGIN { exit !(a - b < 0.01 && b - a < 0.01) }' ||
+        fail "epoch $e: private loss $a, plaintext $b"
+done
+awk -v a="$(loss 1 "$plain")" -v b="$(loss 2 "$plain")" 'BEGIN { exit !(b < a) }' ||
+    fail "the loss did not fall: $plain"
+for t in w b v; do
+    T reveal t-$t -o "$work/$t.npy" >/dev/null || fail "reveal t-$t"
+    "$npy" cmp "$d/plain-$t.npy" "$work/$t.npy" 0.02 >/dev/null || fail "t-$t differs from plaintext"
+done
+left=$(T ls | grep -c -e '-e1-' -e 'zero-' -e 'mom_' -e 'loss_sum')
+[ "$left" = 0 ] || fail "intermediate tensors left behind: $(T ls)"
+ok "an MLP trained for 2 epochs with MSE, momentum and weight decay: private = plaintext (losses $(loss 1 "$out"), $(loss 2 "$out"))"
+
+# cross-entropy on one-hot labels: the softmax is the protocol's, within
+# PROG_SOFTMAX_ERROR, so the weights agree with plaintext more loosely
+printf '1,0,0\n0,1,0\n0,0,1\n0,1,0\n' >"$d/hot.csv"
+for _ in 1 2 3 4 5 6 7 8 9; do tail -n 4 "$d/hot.csv"; done >>"$d/hot.csv"
+T share hot "$d/hot.csv" --fixed >/dev/null || fail "share the one-hot labels"
+ce=(--model "$work/mlp.prog" --data x --labels hot --loss cross-entropy --optimizer momentum
+    --lr 0.2 --epochs 2 --batch 16)
+T train "${ce[@]}" --prefix ce- >/dev/null || fail "private cross-entropy training"
+"$trine" train "${ce[@]}" --plaintext --dir "$d" --prefix plaince- >/dev/null ||
+    fail "plaintext cross-entropy training"
+for t in w b v; do
+    T reveal ce-$t -o "$work/ce-$t.npy" >/dev/null || fail "reveal ce-$t"
+    "$npy" cmp "$d/plaince-$t.npy" "$work/ce-$t.npy" 0.03 >/dev/null ||
+        fail "ce-$t differs from plaintext"
+done
+ok "the MLP trained with cross-entropy on one-hot labels: private weights within 0.03 of plaintext"
+
+# a model that cannot be trained is refused before any job
+cat >"$work/bad.prog" <<'EOF'
+batch x
+input w b v
+output k = gt(matmul(x, w), matmul(x, w))
+EOF
+out=$(T train --model "$work/bad.prog" --data x --labels y --loss mse --lr 0.1 2>&1) &&
+    fail "trained a model through gt"
+grep -q "gt: has no gradient" <<<"$out" || fail "no reason: $out"
+ok "a model through gt is refused: $(head -n 1 <<<"$out")"
