@@ -14,11 +14,12 @@
  *
  * Rounds: DReLU's 7, the product x s, the powers' 3: 11 with local
  * truncation; exact truncation (the default) adds a round for x s, one per
- * round of powers and one for the sum: 16. Bytes per element (all
- * parties): (hi - lo - 1) DReLUs (392 each, drelu.c), then 6 products of
- * 40: 392 (hi - lo - 1) + 240 with local truncation; exact adds 26 per
- * truncation, 5 of them. proto_log's default range for programs
- * (PROG_LOG) is lo = -10, hi = 20: 28 DReLUs, 11.2 KB an element.
+ * round of powers and one for the sum: 16 (measured). Bytes per element
+ * (all parties): (hi - lo - 1) DReLUs (392 each, drelu.c), then 6
+ * products of 40: 392 (hi - lo - 1) + 240 with local truncation; the
+ * default range for programs (PROG_LOG), lo = -10, hi = 20, is 28 DReLUs:
+ * 11792 bytes measured with exact truncation (tests/check_proto_fn.c's
+ * harness). Needs hi <= 62 - 2f (x s below 2^62).
  *
  * Error (PROG_LOG_ERROR, tests/check_proto_fn.c): the polynomial is within
  * 2.3e-6 of ln(1 + t) on its interval; x s is rounded to a step (relative
@@ -75,10 +76,12 @@ static trine_status_t log_run(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x
     if (st != TRINE_OK)
         return st;
     unsigned f = ctx->frac_bits;
-    if (lo >= hi || hi - lo > PROTO_LOG_SPAN || lo < 1 - (int)f || hi > PROTO_LOG_SPAN)
+    /* x s is a value below 2 at 2f + hi - 1 bits: below 2^62 */
+    int top = 62 - 2 * (int)f < PROTO_LOG_SPAN ? 62 - 2 * (int)f : PROTO_LOG_SPAN;
+    if (lo >= hi || hi - lo > PROTO_LOG_SPAN || lo < 1 - (int)f || hi > top)
         return trine_err_set(err, TRINE_ERANGE,
                              "log: range 2^%d to 2^%d: needs %d <= lo < hi <= %d, hi - lo <= %d",
-                             lo, hi, 1 - (int)f, PROTO_LOG_SPAN, PROTO_LOG_SPAN);
+                             lo, hi, 1 - (int)f, top, PROTO_LOG_SPAN);
     /* s = 2^-m at f + e bits, so that 2^-(hi-1) is exact */
     unsigned e = hi > 1 ? (unsigned)(hi - 1) : 0;
     uint64_t coef[LOG_DEGREE + 1], pj[PROTO_LOG_SPAN], ln2, lo_ln2, scale_lo, one;

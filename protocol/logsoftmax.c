@@ -12,7 +12,8 @@
  * argmax's 8 ceil(log2 k) and 1, exp's 16, log's 11 with local
  * truncation; exact truncation adds exp's 10 and log's 5. Bytes per row
  * of k (all parties): argmax's, then 40 k for the maximum, 832 k for exp,
- * and log's 392 (h - 1) + 240 (trine-bench-proto).
+ * and log's 392 (h - 1) + 240. Measured with exact truncation, rows of
+ * 10: 75 rounds and 1804 bytes a value (softmax: 137 rounds, 1988).
  *
  * Error (PROG_LOG_SOFTMAX_ERROR, tests/check_proto_fn.c): exp's relative
  * error on each e_j is at most PROG_EXP_ERROR (plus a step), so s and its

@@ -322,7 +322,7 @@ TRINE_NODISCARD trine_status_t proto_softmax(proto_ctx_t *ctx, tensor_t *out, co
 #define PROTO_LOG_SPAN 40
 
 /* out = ln x elementwise for x in [2^lo, 2^hi) / sqrt 2 (1 - f <= lo < hi
- * <= PROTO_LOG_SPAN): hi - lo - 1 comparisons with powers of two, then a
+ * <= min(PROTO_LOG_SPAN, 62 - 2f)): hi - lo - 1 comparisons with powers of two, then a
  * degree-6 polynomial; within PROG_LOG_ERROR (program.h), wrong outside
  * the range. 11 rounds (16 with exact truncation). */
 TRINE_NODISCARD trine_status_t proto_log(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
