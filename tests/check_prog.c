@@ -174,15 +174,18 @@ START_TEST(opcode_names)
         "matmul",  "add",    "sub",     "mul",          "scale",   "sum",     "conv2d",
         "relu",    "drelu",  "maxpool", "maxpool_grad", "avgpool", "reshape", "transpose",
         "sigmoid", "argmax", "sgd",     "div",          "gt",      "concat",  "slice",
-        "pad",     "offset", "exp",     "recip",        "rsqrt",   "softmax"};
+        "pad",     "offset", "exp",     "recip",        "rsqrt",   "softmax", "log",
+        "tanh",    "erf",    "log_softmax"};
     static const int arity[PROG_OPCODE_COUNT] = {2, 2, 2, 2, 1, 1, 2, 1, 1, 1, 2, 1, 1, 1,
-                                                 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1};
+                                                 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1,
+                                                 1, 1, 1, 1};
     /* the codes are the wire's: appended, never renumbered */
     ck_assert_int_eq(PROG_SGD, 16);
     ck_assert_int_eq(PROG_DIV, 17);
     ck_assert_int_eq(PROG_GT, 18);
     ck_assert_int_eq(PROG_CONCAT, 19);
     ck_assert_int_eq(PROG_SOFTMAX, 26);
+    ck_assert_int_eq(PROG_LOG_SOFTMAX, 30);
     for (int i = 0; i < PROG_OPCODE_COUNT; i++) {
         ck_assert_str_eq(prog_opcode_name((prog_opcode_t)i), names[i]);
         ck_assert_int_eq(prog_opcode_find(names[i]), i);
@@ -321,7 +324,7 @@ START_TEST(check_structure_errors)
 {
     prog_t p = base();
     p.ops[0].code = PROG_OPCODE_COUNT;
-    expect_err(&p, 4, TRINE_EFORMAT, "line 1 col 1: opcode 27: not an operation");
+    expect_err(&p, 4, TRINE_EFORMAT, "line 1 col 1: opcode 31: not an operation");
     prog_clear(&p);
 
     p = base();

@@ -1098,7 +1098,7 @@ START_TEST(wire_hostile_fields)
     expect_small_err(&s, "program op 0: output must be a variable index");
     small_init(&s);
     s.ops[0].code = PROG_OPCODE_COUNT;
-    expect_small_err(&s, "program op 0: code must be an operation, 0 to 26");
+    expect_small_err(&s, "program op 0: code must be an operation, 0 to 30");
     small_init(&s);
     s.ops[0].fattr = NAN;
     expect_small_err(&s, "program op 0: fattr is not a finite number");
