@@ -973,8 +973,8 @@ static int train_model_load(train_model_t *m, const prog_opts_t *o)
         return TRINE_EXIT_FAIL;
     }
     m->fwd = &m->onnx.prog;
-    /* A final ArgMax, or Softmax (compiled to the argmax it reveals), and
-     * reshapes of it: training takes the logits before it. */
+    /* A final ArgMax, and reshapes of it: training takes the logits before
+     * it (a final Softmax or LogSoftmax stays: cross-entropy takes it). */
     prog_t *p = m->fwd;
     size_t j = p->nops;
     int out = m->onnx.noutputs == 1 ? m->onnx.outputs[0].var : -1;

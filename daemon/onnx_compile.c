@@ -620,7 +620,6 @@ static trine_status_t ox_inputs(ox_t *c)
         io->index = (int)k;
         io->var = var;
         io->rank = v->rank;
-        io->argmax_axis = -1;
     }
     return TRINE_OK;
 }
@@ -682,8 +681,6 @@ trine_status_t onnx_compile(const onnx_model_t *m, const char *what,
 {
     memset(out, 0, sizeof *out);
     out->rows_independent = true;
-    for (size_t i = 0; i < ONNX_IO_MAX; i++)
-        out->outputs[i].argmax_axis = -1;
     const Onnx__GraphProto *g = m->proto->graph;
     ox_t c = {.m = m, .what = what, .o = opts, .out = out, .err = err};
     out->prog.vars = calloc(PROG_VARS_MAX, sizeof *out->prog.vars);

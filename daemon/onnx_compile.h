@@ -70,12 +70,6 @@ typedef struct {
     int index;      /* inputs: the position among the graph's data inputs */
     int var;        /* the program variable */
     int rank;       /* ONNX rank (0 for a scalar, shape then [1]) */
-    /* Outputs only: an output whose var holds the index of the maximum
-     * of argmax_axis's values (argmax-only semantics; argmax_flat: the
-     * dims from it on count as one). -1 for every output the compiler
-     * makes today: Softmax gives probabilities. */
-    int argmax_axis;
-    bool argmax_flat;
 } onnx_io_t;
 
 typedef struct {
