@@ -900,7 +900,9 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
             char name[WIRE_NAME_MAX + 1];
             snprintf(name, sizeof name, "%.*s%.*s", (int)strlen(o.prefix), o.prefix,
                      (int)(WIRE_NAME_MAX - strlen(o.prefix)), prog->vars[y].name);
-            rc = session_reveal(&s, name, o.output, "infer");
+            rc = onnx && op.outputs[0].integer
+                     ? session_reveal_integers(&s, name, o.output, "infer") /* ArgMax */
+                     : session_reveal(&s, name, o.output, "infer");
             if (rc == 0 && o.output)
                 printf("wrote %s\n", o.output);
             if (!o.keep)

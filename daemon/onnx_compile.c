@@ -657,6 +657,10 @@ static trine_status_t ox_outputs(ox_t *c)
         snprintf(io->name, sizeof io->name, "%s", name);
         io->var = var;
         io->rank = v->rank;
+        const Onnx__TypeProto *type = g->output[i]->type;
+        int32_t elem = type && type->tensor_type ? type->tensor_type->elem_type : 0;
+        io->integer = elem == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ||
+                      elem == ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
     }
     c->out->noutputs = g->n_output;
     c->out->ndata = c->ndata;

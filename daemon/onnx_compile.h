@@ -70,6 +70,8 @@ typedef struct {
     int index;      /* inputs: the position among the graph's data inputs */
     int var;        /* the program variable */
     int rank;       /* ONNX rank (0 for a scalar, shape then [1]) */
+    bool integer;   /* outputs: declared an integer tensor (ArgMax's int64):
+                       its values are whole numbers, revealed as int64 */
 } onnx_io_t;
 
 typedef struct {

@@ -81,6 +81,8 @@ O rm ox >/dev/null || fail "rm ox"
 for w in w1 b1 w2 b2 w3 b3; do O share "$w" "$work/m/$w.npy" >/dev/null || fail "share $w"; done
 O infer --model "$src/examples/fashion-mnist/network_a.prog" --input "$work/x.npy" \
     -o "$work/native.npy" --batch 16 >/dev/null || fail "native infer"
+head -c 64 "$work/onnx.npy" | grep -q "'descr': '<i8'" ||
+    fail "the ArgMax output (ONNX int64) is not written as int64"
 "$npy" cmp "$work/native.npy" "$work/onnx.npy" 0 >/dev/null ||
     fail "ONNX classes differ from the native program's"
 # BatchNormalization folds into the Conv and Gemm before it: the shared
