@@ -4,7 +4,7 @@
  * the parties run like any program, or fails before any data moves with
  * "node N 'NAME' (OP): what is missing". Operators (ONNX opsets 1 to 17):
  *
- *   Gemm (alpha, beta, transA, transB)   MatMul (2-D)
+ *   Gemm (alpha, beta, transA, transB)   MatMul (ranks 2 to 4, batches broadcast)
  *   Add, Sub (broadcasting one operand to the other's shape)
  *   Mul (two tensors; one may broadcast), Div by a constant (initializer
  *     or Constant: trine multiplies by its reciprocal) or by a private

@@ -232,6 +232,85 @@ static trine_status_t ox_dropout(ox_t *c)
 
 /* ---- matrix products -------------------------------------------------------------- */
 
+/* Reshapes variable var of shape from[0..nfrom) (batch0: its axis 0 is the
+ * batch) to ndim/shape; -1 on failure. */
+static int ox_reshape_var(ox_t *c, int var, int nfrom, const size_t *from, bool batch0, int ndim,
+                          const size_t *shape, bool *b0)
+{
+    ox_val_t v = {.var = var, .rank = nfrom, .ndim = nfrom, .batch0 = batch0};
+    memcpy(v.shape, from, (size_t)nfrom * sizeof *from);
+    return var < 0 ? -1 : ox_reshape(c, &v, ndim, shape, b0);
+}
+
+/* MatMul of rank 3 or 4 (numpy's: the last two axes multiply, the others
+ * are a batch of matrices, broadcast where one side has one): one 2-D
+ * product per matrix of the batch, sliced out and concatenated back; both
+ * operands may be private (attention's Q K^T). With a 2-D right operand
+ * the left one's matrices are stacked into one product. */
+static trine_status_t ox_matmul_batched(ox_t *c, ox_val_t *a, int va, ox_val_t *b, int vb)
+{
+    int ra = a->rank, rb = b->rank, r = ra > rb ? ra : rb;
+    size_t m = a->shape[ra - 2], k = a->shape[ra - 1], n = b->shape[rb - 1];
+    if (b->shape[rb - 2] != k)
+        return ox_fail(c, TRINE_ESHAPE, "inner extents %zu and %zu differ", k, b->shape[rb - 2]);
+    size_t out[TENSOR_MAX_DIMS], nb = 1, na = ox_count(ra - 2, a->shape),
+                                 nbb = ox_count(rb - 2, b->shape);
+    for (int i = 0; i < r - 2; i++) { /* right-aligned batch extents */
+        int ia = i - (r - ra), ib = i - (r - rb);
+        size_t ea = ia >= 0 ? a->shape[ia] : 1, eb = ib >= 0 ? b->shape[ib] : 1;
+        if (ea != eb && ea != 1 && eb != 1)
+            return ox_fail(c, TRINE_ESHAPE, "batch extents %zu and %zu do not broadcast", ea, eb);
+        out[i] = ea > eb ? ea : eb;
+        nb *= out[i];
+    }
+    if (na != nb && na != 1)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "a batch broadcast within the left operand's "
+                                              "batch axes is not supported");
+    if (nbb != nb && nbb != 1)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "a batch broadcast within the right operand's "
+                                              "batch axes is not supported");
+    out[r - 2] = m, out[r - 1] = n;
+    bool b0;
+    int y;
+    if (rb == 2) { /* [.., m, k] as one [na m, k] */
+        size_t s2[2] = {na * m, k};
+        int x2 = ox_reshape_var(c, va, ra, a->shape, a->batch0, 2, s2, &b0);
+        int p = x2 < 0 ? -1 : ox_op2(c, PROG_MATMUL, x2, vb);
+        size_t ps[2] = {na * m, n};
+        y = ox_reshape_var(c, p, 2, ps, b0, r, out, &b0);
+        return ox_define(c, 0, y, r, b0);
+    }
+    if (a->batch0 || b->batch0) /* matrices sliced by index: the data is one batch */
+        c->out->rows_independent = false;
+    size_t a3[3] = {na, m, k}, b3[3] = {nbb, k, n}, am[2] = {m, k}, bm[2] = {k, n}, one[3] = {1, m, n};
+    int xa = ox_reshape_var(c, va, ra, a->shape, a->batch0, 3, a3, &b0);
+    int xb = ox_reshape_var(c, vb, rb, b->shape, b->batch0, 3, b3, &b0);
+    int acc = -1;
+    for (size_t i = 0; i < nb && xa >= 0 && xb >= 0; i++) {
+        int sa = ox_emit(c, (prog_op_t){.code = PROG_SLICE,
+                                        .in = {xa, -1},
+                                        .iattr = {0, na == 1 ? 0 : (int64_t)i, 1, 1}});
+        int sb = ox_emit(c, (prog_op_t){.code = PROG_SLICE,
+                                        .in = {xb, -1},
+                                        .iattr = {0, nbb == 1 ? 0 : (int64_t)i, 1, 1}});
+        size_t s1a[3] = {1, m, k}, s1b[3] = {1, k, n};
+        sa = ox_reshape_var(c, sa, 3, s1a, false, 2, am, &b0);
+        sb = ox_reshape_var(c, sb, 3, s1b, false, 2, bm, &b0);
+        int p = sa < 0 || sb < 0 ? -1 : ox_op2(c, PROG_MATMUL, sa, sb);
+        size_t pm[2] = {m, n};
+        p = ox_reshape_var(c, p, 2, pm, false, 3, one, &b0);
+        if (p < 0)
+            return TRINE_EUNSUPPORTED;
+        acc = acc < 0 ? p
+                      : ox_emit(c, (prog_op_t){.code = PROG_CONCAT, .in = {acc, p}, .iattr = {0}});
+        if (acc < 0)
+            return TRINE_EUNSUPPORTED;
+    }
+    size_t all[3] = {nb, m, n};
+    y = acc < 0 ? -1 : ox_reshape_var(c, acc, 3, all, false, r, out, &b0);
+    return ox_define(c, 0, y, r, false);
+}
+
 static trine_status_t ox_matmul(ox_t *c)
 {
     ox_val_t *a, *b;
@@ -239,16 +318,18 @@ static trine_status_t ox_matmul(ox_t *c)
     if ((st = ox_known(c, NULL)) || (st = ox_arity(c, 2, 2, 1)) || (st = ox_in(c, 0, false, &a)) ||
         (st = ox_in(c, 1, false, &b)))
         return st;
-    if (a->rank != 2 || b->rank != 2)
+    if (a->rank < 2 || b->rank < 2 || a->rank > TENSOR_MAX_DIMS || b->rank > TENSOR_MAX_DIMS)
         return ox_fail(c, TRINE_EUNSUPPORTED,
-                       "operands of rank %d and %d: trine multiplies 2-D matrices (no batched or "
-                       "vector MatMul)",
+                       "operands of rank %d and %d: trine multiplies matrices and batches of "
+                       "them, ranks 2 to 4 (no vector MatMul)",
                        a->rank, b->rank);
     int va = ox_var(c, a), vb = ox_var(c, b);
     if (va < 0 || vb < 0)
         return TRINE_EUNSUPPORTED;
     if (b->batch0) /* a batch's rows as the inner extent: every row counts */
         c->out->rows_independent = false;
+    if (a->rank > 2 || b->rank > 2)
+        return ox_matmul_batched(c, a, va, b, vb);
     return ox_define(c, 0, ox_op2(c, PROG_MATMUL, va, vb), 2, a->batch0);
 }
 
