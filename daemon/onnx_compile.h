@@ -17,6 +17,7 @@
  *   Abs, Neg (exact)
  *   ReduceSum, ReduceMean, ReduceSumSquare, ReduceL1, ReduceMax, ReduceMin
  *     (any axes, keepdims)
+ *   LayerNormalization (any axis; Mean and InvStdDev outputs too)
  *   Conv (1-D or 2-D; strides, pads, auto_pad, any group; dilations 1)
  *   MaxPool, AveragePool (1-D or 2-D; kernel_shape, strides, pads,
  *     auto_pad, ceil_mode, count_include_pad; dilations 1; one output)

@@ -1442,19 +1442,14 @@ static trine_status_t ox_reduce_axes(ox_t *c, const ox_val_t *x, unsigned *set)
     return TRINE_OK;
 }
 
-/* Reduce over a set of axes: the reduced axes moved first (sums: the sum
+/* Reduce x over a set of axes: the reduced axes moved first (sums: the sum
  * op over axis 0 of [R, K]) or last (max, min: a maxpool of window R over
- * [1, 1, K, R]), then the result reshaped to keepdims' shape or without. */
-static trine_status_t ox_reduce(ox_t *c, ox_reduce_t kind)
+ * [1, 1, K, R]), then the result reshaped to keepdims' shape or without;
+ * the result's variable, or -1 (and its rank in *rank). */
+static int ox_reduce_var(ox_t *c, const ox_val_t *xv, unsigned set, bool keep, ox_reduce_t kind,
+                         int *rank)
 {
-    ox_val_t x;
-    int64_t keep;
-    unsigned set = 0;
-    trine_status_t st;
-    if ((st = ox_known(c, "axes", "keepdims", "noop_with_empty_axes", NULL)) ||
-        (st = ox_operand(c, &x)) || (st = ox_int(c, "keepdims", 1, &keep)) ||
-        (st = ox_reduce_axes(c, &x, &set)))
-        return st;
+    ox_val_t x = *xv;
     bool pool = kind == OX_R_MAX || kind == OX_R_MIN;
     int r = x.rank ? x.rank : 1, np = 0, nout = 0;
     int64_t perm[TENSOR_MAX_DIMS];
@@ -1482,7 +1477,7 @@ static trine_status_t ox_reduce(ox_t *c, ox_reduce_t kind)
     bool b0 = x.batch0;
     t.var = v < 0 ? -1 : ox_permute(c, &x, v, perm, &b0);
     if (t.var < 0)
-        return TRINE_EUNSUPPORTED;
+        return -1;
     t.batch0 = b0;
     ox_shape_from_var(c, &t, r);
     size_t two[2] = {red, kept}, four[4] = {1, 1, kept, red};
@@ -1504,8 +1499,79 @@ static trine_status_t ox_reduce(ox_t *c, ox_reduce_t kind)
     bool yb0 = false;
     if (!nout)
         out[nout++] = 1;
-    y = y < 0 ? -1 : ox_reshape(c, &yv, nout, out, &yb0);
-    return ox_define(c, 0, y, keep ? r : x.rank - __builtin_popcount(set), false);
+    *rank = keep ? r : x.rank - __builtin_popcount(set);
+    return y < 0 ? -1 : ox_reshape(c, &yv, nout, out, &yb0);
+}
+
+static trine_status_t ox_reduce(ox_t *c, ox_reduce_t kind)
+{
+    ox_val_t x;
+    int64_t keep;
+    unsigned set = 0;
+    trine_status_t st;
+    if ((st = ox_known(c, "axes", "keepdims", "noop_with_empty_axes", NULL)) ||
+        (st = ox_operand(c, &x)) || (st = ox_int(c, "keepdims", 1, &keep)) ||
+        (st = ox_reduce_axes(c, &x, &set)))
+        return st;
+    int rank;
+    int y = ox_reduce_var(c, &x, set, keep != 0, kind, &rank);
+    return ox_define(c, 0, y, rank, false);
+}
+
+/* LayerNormalization: d = x - mean(x), y = d rsqrt(mean(d^2) + epsilon)
+ * scale + B over the axes from `axis` on; rsqrt's range bounds the
+ * variance + epsilon to [1/256, 128] (PROG_RSQRT_ERROR). The optional
+ * outputs Mean and InvStdDev are the mean and the rsqrt. */
+static trine_status_t ox_layer_norm(ox_t *c)
+{
+    ox_val_t *x, *scale, *bias;
+    int64_t axis, stash;
+    double eps;
+    trine_status_t st;
+    if ((st = ox_known(c, "axis", "epsilon", "stash_type", NULL)) || (st = ox_arity(c, 2, 3, 3)) ||
+        (st = ox_in(c, 0, false, &x)) || (st = ox_in(c, 1, false, &scale)) ||
+        (st = ox_in(c, 2, true, &bias)) || (st = ox_int(c, "axis", -1, &axis)) ||
+        (st = ox_float(c, "epsilon", 1e-5, &eps)) || (st = ox_int(c, "stash_type", 1, &stash)))
+        return st;
+    int r = x->rank ? x->rank : 1;
+    if (axis < 0)
+        axis += r;
+    if (axis < 0 || axis >= r)
+        return ox_fail(c, TRINE_EFORMAT, "axis %lld is outside rank %d", (long long)axis, r);
+    unsigned set = 0;
+    for (int i = (int)axis; i < r; i++)
+        set |= 1u << i;
+    ox_val_t xv = *x;
+    if ((xv.var = ox_var(c, x)) < 0)
+        return TRINE_EUNSUPPORTED;
+    int rank;
+    int mean = ox_reduce_var(c, &xv, set, true, OX_R_MEAN, &rank);
+    int d = mean < 0 ? -1 : ox_op2(c, PROG_SUB, xv.var, mean); /* mean broadcasts */
+    ox_val_t dv = xv;
+    dv.var = d;
+    int var = d < 0 ? -1 : ox_reduce_var(c, &dv, set, true, OX_R_SUMSQ, &rank);
+    var = var < 0 ? -1 : ox_scale(c, var, 1.0 / (double)ox_count(r - (int)axis, x->shape + axis));
+    int rs = var < 0 ? -1 : ox_op1(c, PROG_RSQRT, ox_offset(c, var, eps));
+    ox_val_t rv = xv, sv = *scale;
+    rv.var = rs;
+    for (int i = (int)axis; i < r; i++)
+        rv.shape[i] = 1;
+    bool b0;
+    int rank_out;
+    int y = rs < 0 ? -1 : ox_mul_vars(c, &dv, d, &rv, rs, &b0, &rank_out);
+    if ((sv.var = ox_var(c, scale)) < 0 || y < 0)
+        return TRINE_EUNSUPPORTED;
+    dv.var = y;
+    y = ox_mul_vars(c, &dv, y, &sv, sv.var, &b0, &rank_out);
+    if (y >= 0 && bias) {
+        int vb = ox_var(c, bias);
+        y = vb < 0 ? -1 : ox_op2(c, PROG_ADD, y, vb); /* B broadcasts over the rows */
+    }
+    const int extra[2] = {mean, rs};
+    for (size_t k = 1; st == TRINE_OK && k < 3 && k < c->n->n_output; k++)
+        if (c->n->output[k][0])
+            st = ox_define(c, k, extra[k - 1], x->rank, false);
+    return st == TRINE_OK ? ox_define(c, 0, y, x->rank, x->batch0) : st;
 }
 
 static trine_status_t ox_reduce_sum(ox_t *c)
@@ -1570,6 +1636,7 @@ static const ox_handler_t ox_handlers[] = {
     {"ReduceL1", ox_reduce_l1},
     {"ReduceMax", ox_reduce_max},
     {"ReduceMean", ox_reduce_mean},
+    {"LayerNormalization", ox_layer_norm},
     {"ReduceMin", ox_reduce_min},
     {"ReduceSum", ox_reduce_sum},
     {"ReduceSumSquare", ox_reduce_sumsq},
