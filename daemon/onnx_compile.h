@@ -18,6 +18,7 @@
  *   ReduceSum, ReduceMean, ReduceSumSquare, ReduceL1, ReduceMax, ReduceMin
  *     (any axes, keepdims)
  *   LayerNormalization (any axis; Mean and InvStdDev outputs too)
+ *   Sum, Mean, Max, Min (variadic; max and min exact, by ReLUs)
  *   Conv (1-D or 2-D; strides, pads, auto_pad, any group; dilations 1)
  *   MaxPool, AveragePool (1-D or 2-D; kernel_shape, strides, pads,
  *     auto_pad, ceil_mode, count_include_pad; dilations 1; one output)
@@ -31,7 +32,7 @@
  *     it when that layer's weights are initializers and the BN output is
  *     its only use; else, with initializer parameters, a per-channel
  *     product and sum
- *   ArgMax (axis, keepdims; first index on ties), only as a graph output.
+ *   ArgMax, ArgMin (axis, keepdims; first index on ties), only as graph outputs.
  *
  * Values are real numbers in fixed point; every float tensor of the model
  * is private. Weights (float initializers and Constant tensors) become

@@ -940,7 +940,74 @@ static int ox_argmax_axis(ox_t *c, ox_val_t *x, int axis, bool flat, bool keepdi
     return ox_reshape(c, &yv, nout, out, batch0);
 }
 
-static trine_status_t ox_argmax(ox_t *c)
+typedef enum { OX_V_SUM, OX_V_MEAN, OX_V_MAX, OX_V_MIN } ox_variadic_t;
+
+/* Sum, Mean, Max and Min of one or more tensors of the first's shape, or
+ * broadcasting to it: folded pairwise, max(a, b) = a + relu(b - a) and
+ * min(a, b) = a - relu(a - b), exact. */
+static trine_status_t ox_variadic(ox_t *c, ox_variadic_t kind)
+{
+    ox_val_t *a, *b;
+    trine_status_t st;
+    if ((st = ox_known(c, NULL)) || (st = ox_arity(c, 1, 16, 1)) || (st = ox_in(c, 0, false, &a)))
+        return st;
+    int acc = ox_var(c, a);
+    bool batch0 = a->batch0;
+    for (size_t k = 1; acc >= 0 && k < c->n->n_input; k++) {
+        if ((st = ox_in(c, k, false, &b)))
+            return st;
+        if (!ox_same_shape(a, b) && !ox_broadcasts(b, a))
+            return ox_fail(c, TRINE_EUNSUPPORTED,
+                           "input %zu ('%s') must have the first input's shape or broadcast to "
+                           "it",
+                           k, b->name);
+        int vb = ox_var(c, b);
+        if (vb < 0)
+            return TRINE_EUNSUPPORTED;
+        if (b->batch0 && !a->batch0)
+            c->out->rows_independent = false;
+        if (kind == OX_V_SUM || kind == OX_V_MEAN) {
+            acc = ox_op2(c, PROG_ADD, acc, vb);
+        } else {
+            int d = ox_op2(c, PROG_SUB, acc, vb); /* acc - b */
+            if (kind == OX_V_MAX) {
+                int r = d < 0 ? -1 : ox_op1(c, PROG_RELU, ox_scale(c, d, -1.0));
+                acc = r < 0 ? -1 : ox_op2(c, PROG_ADD, acc, r);
+            } else {
+                int r = d < 0 ? -1 : ox_op1(c, PROG_RELU, d);
+                acc = r < 0 ? -1 : ox_op2(c, PROG_SUB, acc, r);
+            }
+        }
+    }
+    if (acc >= 0 && kind == OX_V_MEAN)
+        acc = ox_scale(c, acc, 1.0 / (double)c->n->n_input);
+    else if (acc >= 0 && c->n->n_input == 1)
+        acc = ox_scale(c, acc, 1.0); /* a copy: its own name */
+    return ox_define(c, 0, acc, a->rank, batch0);
+}
+
+static trine_status_t ox_sum(ox_t *c)
+{
+    return ox_variadic(c, OX_V_SUM);
+}
+
+static trine_status_t ox_mean(ox_t *c)
+{
+    return ox_variadic(c, OX_V_MEAN);
+}
+
+static trine_status_t ox_max(ox_t *c)
+{
+    return ox_variadic(c, OX_V_MAX);
+}
+
+static trine_status_t ox_min(ox_t *c)
+{
+    return ox_variadic(c, OX_V_MIN);
+}
+
+/* ArgMax, or ArgMin (min: the ArgMax of -x), at a graph output. */
+static trine_status_t ox_arg_extreme(ox_t *c, bool min)
 {
     ox_val_t *x;
     int64_t axis, keep, last;
@@ -952,17 +1019,32 @@ static trine_status_t ox_argmax(ox_t *c)
         return st;
     if (last)
         return ox_fail(c, TRINE_EUNSUPPORTED,
-                       "select_last_index 1 is not supported (trine takes the first maximum)");
+                       "select_last_index 1 is not supported (trine takes the first one)");
     if (!ox_at_output(c))
-        return ox_fail(c, TRINE_EUNSUPPORTED, "ArgMax is supported only as a graph output");
+        return ox_fail(c, TRINE_EUNSUPPORTED, "%s is supported only as a graph output",
+                       min ? "ArgMin" : "ArgMax");
     if (axis < 0)
         axis += x->rank;
     if (axis < 0 || axis >= (x->rank ? x->rank : 1))
         return ox_fail(c, TRINE_EFORMAT, "axis is outside rank %d", x->rank);
     int rank = 0;
     bool batch0 = false;
-    int y = ox_argmax_axis(c, x, (int)axis, false, keep != 0, &rank, &batch0);
+    ox_val_t neg = *x;
+    int vx = ox_var(c, x);
+    if (vx < 0 || (min && (neg.var = ox_scale(c, vx, -1.0)) < 0))
+        return TRINE_EUNSUPPORTED;
+    int y = ox_argmax_axis(c, min ? &neg : x, (int)axis, false, keep != 0, &rank, &batch0);
     return ox_define(c, 0, y, rank, batch0);
+}
+
+static trine_status_t ox_argmax(ox_t *c)
+{
+    return ox_arg_extreme(c, false);
+}
+
+static trine_status_t ox_argmin(ox_t *c)
+{
+    return ox_arg_extreme(c, true);
 }
 
 /* Softmax with probabilities (code PROG_SOFTMAX) or LogSoftmax
@@ -1653,6 +1735,11 @@ static const ox_handler_t ox_handlers[] = {
     {"Reciprocal", ox_reciprocal},
     {"Sqrt", ox_sqrt},
     {"ArgMax", ox_argmax},
+    {"ArgMin", ox_argmin},
+    {"Sum", ox_sum},
+    {"Mean", ox_mean},
+    {"Max", ox_max},
+    {"Min", ox_min},
     {"AveragePool", ox_avgpool},
     {"BatchNormalization", ox_batchnorm},
     {"Constant", ox_constant},
