@@ -9,7 +9,7 @@
  *   Mul (two tensors; one may broadcast), Div by a constant (initializer
  *     or Constant: trine multiplies by its reciprocal) or by a private
  *     tensor (times recip, the divisor in [1/64, 512])
- *   Relu, Clip, LeakyRelu, PRelu, HardSigmoid, HardSwish (exact, by ReLUs)
+ *   Relu, Clip, LeakyRelu, PRelu, HardSigmoid, HardSwish, ThresholdedRelu (exact)
  *   Sigmoid (piecewise linear, |error| <= 0.01: proto_sigmoid fine)
  *   Exp, Reciprocal, Sqrt, Softmax (probabilities, any axis), LogSoftmax
  *     (any axis), Log, Tanh, Erf: the bounds of program.h (PROG_EXP_ERROR

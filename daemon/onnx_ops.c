@@ -1311,6 +1311,20 @@ static trine_status_t ox_clip(ox_t *c)
     return ox_define(c, 0, ox_clip_var(c, x.var, lo, hi), x.rank, x.batch0);
 }
 
+/* ThresholdedRelu: x where x > alpha, else 0: x gt(x, alpha), exact. */
+static trine_status_t ox_thresholded_relu(ox_t *c)
+{
+    ox_val_t x;
+    double alpha;
+    trine_status_t st;
+    if ((st = ox_known(c, "alpha", NULL)) || (st = ox_operand(c, &x)) ||
+        (st = ox_float(c, "alpha", 1.0, &alpha)))
+        return st;
+    int t = ox_offset(c, ox_scale(c, x.var, 0.0), alpha); /* alpha, x's shape */
+    int g = t < 0 ? -1 : ox_op2(c, PROG_GT, x.var, t);
+    return ox_define(c, 0, g < 0 ? -1 : ox_op2(c, PROG_MUL, x.var, g), x.rank, x.batch0);
+}
+
 /* LeakyRelu: alpha x + (1 - alpha) relu(x), exact. */
 static trine_status_t ox_leaky_relu(ox_t *c)
 {
@@ -1736,6 +1750,7 @@ static const ox_handler_t ox_handlers[] = {
     {"Sqrt", ox_sqrt},
     {"ArgMax", ox_argmax},
     {"ArgMin", ox_argmin},
+    {"ThresholdedRelu", ox_thresholded_relu},
     {"Sum", ox_sum},
     {"Mean", ox_mean},
     {"Max", ox_max},

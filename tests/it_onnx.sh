@@ -47,7 +47,7 @@ for t in test_gemm_all_attributes test_matmul_2d test_add_bcast test_sub test_mu
     test_reduce_sum_square_keepdims_random test_reduce_l1_keep_dims_random test_matmul_3d \
     test_matmul_4d test_layer_normalization_3d_axis1_epsilon test_layer_normalization_4d_axis0 \
     test_size test_argmin_keepdims_random test_max_example test_min_example test_sum_example \
-    test_mean_example; do
+    test_mean_example test_thresholdedrelu; do
     grep -q "^pass  $t\$" <<<"$out" || fail "$t does not pass: $(grep " $t" <<<"$out")"
 done
 ok "each listed operator passes its tests"
