@@ -18,6 +18,7 @@
  *   ReduceSum, ReduceMean, ReduceSumSquare, ReduceL1, ReduceMax, ReduceMin
  *     (any axes, keepdims)
  *   LayerNormalization (any axis; Mean and InvStdDev outputs too)
+ *   Pow (a constant scalar exponent the model holds: 1, 2, 3, 0.5, -0.5)
  *   Sum, Mean, Max, Min (variadic; max and min exact, by ReLUs)
  *   Conv (1-D or 2-D; strides, pads, auto_pad, any group; dilations 1)
  *   MaxPool, AveragePool (1-D or 2-D; kernel_shape, strides, pads,

@@ -1267,6 +1267,41 @@ static trine_status_t ox_sqrt(ox_t *c)
     return ox_define(c, 0, r, x.rank, x.batch0);
 }
 
+/* Pow(x, e) for a constant scalar e whose value the model holds (a
+ * decomposed LayerNorm's x^2): 1, 2 and 3 by products, 0.5 and -0.5 by
+ * rsqrt (x in [1/256, 128]). */
+static trine_status_t ox_pow(ox_t *c)
+{
+    ox_val_t *x, *e;
+    trine_status_t st;
+    if ((st = ox_known(c, NULL)) || (st = ox_arity(c, 2, 2, 1)) || (st = ox_in(c, 0, false, &x)) ||
+        (st = ox_in(c, 1, false, &e)))
+        return st;
+    if (!e->constant || !e->data || e->data->count != 1)
+        return ox_fail(c, TRINE_EUNSUPPORTED,
+                       "the exponent '%s' must be a constant (a scalar whose value the model "
+                       "holds)",
+                       e->name);
+    double p = e->data->real ? e->data->real[0] : (double)(int64_t)e->data->ints[0];
+    int v = ox_var(c, x), y = -1;
+    if (v < 0)
+        return TRINE_EUNSUPPORTED;
+    if (p == 1) {
+        y = ox_scale(c, v, 1.0);
+    } else if (p == 2 || p == 3) {
+        y = ox_op2(c, PROG_MUL, v, v);
+        if (y >= 0 && p == 3)
+            y = ox_op2(c, PROG_MUL, y, v);
+    } else if (p == 0.5 || p == -0.5) {
+        y = ox_op1(c, PROG_RSQRT, v);
+        if (y >= 0 && p == 0.5)
+            y = ox_op2(c, PROG_MUL, v, y);
+    } else {
+        return ox_fail(c, TRINE_EUNSUPPORTED, "exponent %g (trine: 1, 2, 3, 0.5, -0.5)", p);
+    }
+    return ox_define(c, 0, y, x->rank, x->batch0);
+}
+
 static int ox_offset(ox_t *c, int a, double by)
 {
     return a < 0 ? -1 : ox_emit(c, (prog_op_t){.code = PROG_OFFSET, .in = {a, -1}, .fattr = by});
@@ -1733,6 +1768,7 @@ static const ox_handler_t ox_handlers[] = {
     {"ReduceMax", ox_reduce_max},
     {"ReduceMean", ox_reduce_mean},
     {"LayerNormalization", ox_layer_norm},
+    {"Pow", ox_pow},
     {"ReduceMin", ox_reduce_min},
     {"ReduceSum", ox_reduce_sum},
     {"ReduceSumSquare", ox_reduce_sumsq},

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # tests/it_onnx.sh — ONNX models through real parties:
 #  1. conformance: every ONNX backend test of Debian's libonnx-testdata
-#     (data/node/*, data/pytorch-converted/*) through `trine onnx-test
-#     --local`; none may fail, and every skip names an operator, attribute,
-#     type or shape outside what trine compiles;
+#     (data/node/*, data/pytorch-converted/*) and of tests/data/onnx (our
+#     PyTorch exports, make_zoo.py) through `trine onnx-test --local`; none
+#     may fail, and every skip names an operator, attribute, type or shape
+#     outside what trine compiles;
 #  2. the HE-MAN workflow on a running cluster: the model owner shares a
 #     Network A exported by `fmnist onnx`, the data owner runs it on a .npy
 #     file and alone reveals the classes, which equal the native program's;
@@ -18,7 +19,7 @@ data=/usr/share/libonnx-testdata/data
 # ---- 1. conformance -----------------------------------------------------------
 export TMPDIR=$work
 out=$("$trine" onnx-test --local "$data"/node/* "$data"/pytorch-converted/* \
-    "$src/tests/data/onnx/fold_bn" 2>&1)
+    "$src/tests/data/onnx/fold_bn" "$src"/tests/data/onnx/zoo_* 2>&1)
 rc=$?
 summary=$(grep '^onnx-test:' <<<"$out")
 [ $rc -eq 0 ] || fail "onnx-test exited $rc: $(grep -E '^(FAIL|onnx-test)' <<<"$out")"
@@ -47,7 +48,7 @@ for t in test_gemm_all_attributes test_matmul_2d test_add_bcast test_sub test_mu
     test_reduce_sum_square_keepdims_random test_reduce_l1_keep_dims_random test_matmul_3d \
     test_matmul_4d test_layer_normalization_3d_axis1_epsilon test_layer_normalization_4d_axis0 \
     test_size test_argmin_keepdims_random test_max_example test_min_example test_sum_example \
-    test_mean_example test_thresholdedrelu; do
+    test_mean_example test_thresholdedrelu zoo_avgpool zoo_transformer; do
     grep -q "^pass  $t\$" <<<"$out" || fail "$t does not pass: $(grep " $t" <<<"$out")"
 done
 ok "each listed operator passes its tests"
