@@ -25,10 +25,13 @@
  *     auto_pad, ceil_mode, count_include_pad; dilations 1; one output)
  *   GlobalAveragePool   Flatten   Reshape (shape a public constant)
  *   Transpose   Identity   Dropout (inference: identity)   Pad (constant)
- *   Concat, Slice, Split, Gather (public indices) of private tensors
+ *   Concat, Slice, Split, Gather (public indices), Expand of private tensors
+ *   GRU (unrolled: forward or reverse, layout 0 or 1, default activations,
+ *     no sequence_lens)
  *   Shape, Gather, Unsqueeze, Squeeze, Concat, Slice, ConstantOfShape,
  *     Range, Cast and integer Add, Sub, Mul, Div of public integer tensors
- *     (shapes): evaluated while compiling (onnx_ops_shape.c)
+ *     (shapes), Expand of constants: evaluated while compiling
+ *     (onnx_ops_shape.c)
  *   BatchNormalization (inference): folded into the Conv or Gemm before
  *     it when that layer's weights are initializers and the BN output is
  *     its only use; else, with initializer parameters, a per-channel

@@ -1,7 +1,8 @@
 /* onnx_ops_shape.c — the ONNX operators of shapes and axes (the list is in
  * onnx_compile.h): the public integer tensors of shape arithmetic (Shape,
  * Gather, Unsqueeze, Squeeze, Concat, Slice, ConstantOfShape, Range, Cast
- * and integer Add, Sub, Mul, Div), evaluated while compiling, so that
+ * and integer Add, Sub, Mul, Div; Expand of any public constant), evaluated
+ * while compiling, so that
  * `x.view(x.size(0), -1)` becomes one reshape; and the same axis
  * operators on private tensors as the local concat, slice and pad of
  * program.h.
@@ -435,6 +436,71 @@ static trine_status_t ox_split(ox_t *c)
     return var < 0 ? TRINE_EUNSUPPORTED : TRINE_OK;
 }
 
+/* Expand: numpy's broadcast to the shape. Of a constant whose values are
+ * known (PyTorch's zero initial state of an RNN), computed here; of a
+ * private tensor, added to a weight of zeros of the result's shape. */
+static trine_status_t ox_expand(ox_t *c)
+{
+    ox_val_t *x;
+    int64_t dims[TENSOR_MAX_DIMS];
+    long nd;
+    trine_status_t st;
+    if ((st = ox_known(c, NULL)) || (st = ox_arity(c, 2, 2, 1)) || (st = ox_in(c, 0, false, &x)) ||
+        (st = ox_in_ints(c, 1, dims, TENSOR_MAX_DIMS, &nd)))
+        return st;
+    if (nd < 0)
+        return ox_fail(c, TRINE_EFORMAT, "the shape input is missing");
+    int r = x->rank > nd ? x->rank : (int)nd;
+    size_t shape[TENSOR_MAX_DIMS] = {1, 1, 1, 1}, xs[TENSOR_MAX_DIMS] = {1, 1, 1, 1};
+    for (int i = 0; i < r; i++) {
+        int xi = i - (r - x->rank), di = i - (r - (int)nd);
+        size_t ex = xi >= 0 ? x->shape[xi] : 1;
+        int64_t ed = di >= 0 ? dims[di] : 1;
+        if (ed < 1 || ed > OX_INTS_MAX || (ex != (size_t)ed && ex != 1 && ed != 1))
+            return ox_fail(c, TRINE_ESHAPE, "extent %zu of '%s' does not expand to %lld", ex,
+                           x->name, (long long)ed);
+        shape[i] = ex > (size_t)ed ? ex : (size_t)ed;
+        xs[i] = ex;
+    }
+    size_t n = ox_count(r, shape);
+    if (n > (size_t)1 << 24)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "an expanded tensor of %zu values", n);
+    if (!x->data) {
+        bool batch0 = x->batch0 && r == x->rank && x->shape[0] == shape[0];
+        if (x->batch0 && !batch0)
+            c->out->rows_independent = false;
+        plain_t *z = plain_alloc(PLAIN_F8, r ? r : 1, shape);
+        if (!z)
+            return ox_nomem(c);
+        int vz = ox_new_weight(c, c->n->output[0], ".zeros", r ? r : 1, shape, z);
+        int vx = vz < 0 ? -1 : ox_var(c, x);
+        return ox_define(c, 0, vx < 0 ? -1 : ox_op2(c, PROG_ADD, vz, vx), r, batch0);
+    }
+    plain_t *p = plain_alloc(x->data->real ? PLAIN_F8 : PLAIN_I8, r ? r : 1, shape);
+    ox_val_t *v = p ? ox_add(c, c->n->output[0]) : NULL;
+    if (!v) {
+        plain_destroy(&p);
+        return ox_nomem(c);
+    }
+    x = ox_find(c, c->n->input[0]); /* ox_add may have moved it */
+    for (size_t o = 0; o < n; o++) {
+        size_t rest = o, src = 0, stride = 1;
+        for (int i = r - 1; i >= 0; i--) {
+            size_t k = rest % shape[i];
+            rest /= shape[i];
+            src += (xs[i] == 1 ? 0 : k) * stride;
+            stride *= xs[i];
+        }
+        if (p->real)
+            p->real[o] = x->data->real[src];
+        else
+            p->ints[o] = x->data->ints[src];
+    }
+    v->constant = true, v->data = p, v->rank = r, v->ndim = r ? r : 1;
+    memcpy(v->shape, p->shape, sizeof v->shape);
+    return TRINE_OK;
+}
+
 static trine_status_t ox_constant_of_shape(ox_t *c)
 {
     int64_t dims[TENSOR_MAX_DIMS];
@@ -617,11 +683,19 @@ static trine_status_t ox_pad(ox_t *c)
 }
 
 static const ox_handler_t ox_shape_handlers[] = {
-    {"Cast", ox_cast},       {"Concat", ox_concat},   {"ConstantOfShape", ox_constant_of_shape},
-    {"Gather", ox_gather},   {"Pad", ox_pad},         {"Range", ox_range},
-    {"Shape", ox_shape_node}, {"Size", ox_size_node}, {"Slice", ox_slice},
+    {"Cast", ox_cast},
+    {"Concat", ox_concat},
+    {"ConstantOfShape", ox_constant_of_shape},
+    {"Expand", ox_expand},
+    {"Gather", ox_gather},
+    {"Pad", ox_pad},
+    {"Range", ox_range},
+    {"Shape", ox_shape_node},
+    {"Size", ox_size_node},
+    {"Slice", ox_slice},
     {"Split", ox_split},
-    {"Squeeze", ox_squeeze_node}, {"Unsqueeze", ox_unsqueeze},
+    {"Squeeze", ox_squeeze_node},
+    {"Unsqueeze", ox_unsqueeze},
 };
 
 const ox_handler_t *ox_shape_handler(const char *op)

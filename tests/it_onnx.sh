@@ -48,7 +48,8 @@ for t in test_gemm_all_attributes test_matmul_2d test_add_bcast test_sub test_mu
     test_reduce_sum_square_keepdims_random test_reduce_l1_keep_dims_random test_matmul_3d \
     test_matmul_4d test_layer_normalization_3d_axis1_epsilon test_layer_normalization_4d_axis0 \
     test_size test_argmin_keepdims_random test_max_example test_min_example test_sum_example \
-    test_mean_example test_thresholdedrelu zoo_avgpool zoo_transformer; do
+    test_mean_example test_thresholdedrelu zoo_avgpool zoo_transformer zoo_gru test_gru_defaults \
+    test_gru_batchwise test_gru_with_initial_bias test_gru_seq_length test_expand_dim_changed; do
     grep -q "^pass  $t\$" <<<"$out" || fail "$t does not pass: $(grep " $t" <<<"$out")"
 done
 ok "each listed operator passes its tests"
@@ -112,6 +113,9 @@ expect_fail "node 0 '' (Acos): operator Acos is not supported" \
 "$npy" gen f1 33 "$work/x4.npy" 2 3 8 8 || fail gen
 expect_fail "(Conv): dilations other than 1 are not supported" \
     O infer --model "$data/pytorch-converted/test_Conv2d_dilated/model.onnx" --input "$work/x4.npy"
+"$npy" gen f1 34 "$work/x5.npy" 5 2 4 || fail gen
+expect_fail "(GRU): direction 'bidirectional' is not supported (forward and reverse are)" \
+    O infer --model "$src/tests/data/onnx/refuse_gru_bidirectional.onnx" --input "$work/x5.npy"
 head -c 1000 /dev/urandom >"$work/junk.onnx"
 expect_fail "not an ONNX model" O infer --model "$work/junk.onnx" --input "$work/x3.npy"
 [ "$(O ls | wc -l)" = "$before" ] || fail "a refused model stored something"

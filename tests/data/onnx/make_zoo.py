@@ -10,6 +10,9 @@
 #   zoo_transformer  a 2-layer nn.TransformerEncoder, d_model 64, 4 heads,
 #                    sequence 32 (rank-3 MatMul, attention's Q K^T, Softmax,
 #                    the decomposed LayerNorm with Pow and Sqrt)
+#   zoo_gru          a GRU classifier: nn.GRU (batch_first, 8 features,
+#                    hidden 16, 12 steps) and a Linear on the last state
+# and refuse_gru_bidirectional.onnx, a model trine must refuse (it_onnx).
 import os
 import numpy as np
 import onnx
@@ -42,6 +45,17 @@ class Encoder(torch.nn.Module):
         return self.enc(x)
 
 
+class GruNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = torch.nn.GRU(8, 16, batch_first=True)
+        self.fc = torch.nn.Linear(16, 4)
+
+    def forward(self, x):
+        _, h = self.gru(x)
+        return self.fc(h[0])
+
+
 def export(model, x, name):
     folder = os.path.join(here, name)
     os.makedirs(os.path.join(folder, "test_data_set_0"), exist_ok=True)
@@ -58,3 +72,6 @@ def export(model, x, name):
 
 export(AvgNet(), torch.rand(4, 1, 8, 8), "zoo_avgpool")
 export(Encoder(), torch.randn(1, 32, 64) * 0.5, "zoo_transformer")
+export(GruNet(), torch.randn(3, 12, 8), "zoo_gru")
+torch.onnx.export(torch.nn.GRU(4, 3, bidirectional=True), torch.randn(5, 2, 4),
+                  os.path.join(here, "refuse_gru_bidirectional.onnx"))
