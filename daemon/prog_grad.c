@@ -212,6 +212,74 @@ static int grad_refuse(grad_t *g, const prog_op_t *op, const char *why)
     return -1;
 }
 
+/* conv2d(x, w): dx = conv2d_grad_input(dy, w), dw = conv2d_grad_weights(dy,
+ * x), each with the convolution's geometry and the extents dy does not
+ * give (x's height and width, the filter's). */
+static int grad_conv2d(grad_t *g, const prog_op_t *op, int dy, int *grad, bool na, bool nb)
+{
+    if (op->iattr[PROG_CONV_GROUP] > 1)
+        return grad_refuse(g, op, "the gradient of a grouped convolution is not supported");
+    for (int k = 0; k < 2; k++) {
+        if (!(k ? nb : na))
+            continue;
+        int v = op->in[k];
+        prog_op_t *c =
+            grad_op(g, k ? PROG_CONV2D_GRAD_WEIGHTS : PROG_CONV2D_GRAD_INPUT, dy, op->in[!k], -1);
+        if (!c)
+            return -1;
+        memcpy(c->iattr, op->iattr, sizeof c->iattr);
+        c->iattr[PROG_CONV_RH] = (int64_t)g->s->shape[v][2];
+        c->iattr[PROG_CONV_RW] = (int64_t)g->s->shape[v][3];
+        if (grad_add(g, grad, v, c->out) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* t [n, rest..., 1, e] (its last two axes) repeated k times along the
+ * 1: zeros of the result's shape (a pad of 0 t) plus t, broadcast. */
+static int grad_repeat(grad_t *g, int t, int axis, int64_t k)
+{
+    int z = grad_scale(g, t, 0.0);
+    prog_op_t *pd = z < 0 ? NULL : grad_op(g, PROG_PAD, z, -1, -1);
+    if (!pd)
+        return -1;
+    pd->iattr[PROG_PAD_AXIS] = axis;
+    pd->iattr[PROG_PAD_AFTER] = k - 1;
+    return grad_emit(g, PROG_ADD, pd->out, t);
+}
+
+/* avgpool(x) whose windows tile x (no padding, strides equal to the
+ * window, every element in one window; global average pooling is one):
+ * dx is dy / (kh kw) repeated over each window, across then down. */
+static int grad_avgpool(grad_t *g, const prog_op_t *op, int dy)
+{
+    const prog_shapes_t *s = g->s;
+    int x = op->in[0];
+    proto_pool_t p = prog_pool_geom(op);
+    const size_t *xs = s->shape[x], *ys = s->shape[op->out];
+    if (p.pt || p.pl || p.pb || p.pr || p.sh != p.kh || p.sw != p.kw || ys[2] * p.kh != xs[2] ||
+        ys[3] * p.kw != xs[3])
+        return grad_refuse(g, op,
+                           "has a gradient only when its windows tile the input (no "
+                           "padding, strides equal to the window, extents its "
+                           "multiples), as global average pooling does");
+    size_t n = s->batched[x] ? 0 : xs[0], c = xs[1];
+    int t = grad_scale(g, dy, 1.0 / ((double)p.kh * (double)p.kw));
+    if (t >= 0 && p.kw > 1) {
+        size_t r[3] = {n, c * ys[2] * ys[3], 1};
+        if ((t = grad_reshape(g, t, 3, r)) >= 0)
+            t = grad_repeat(g, t, 2, (int64_t)p.kw);
+    }
+    if (t >= 0 && p.kh > 1) {
+        size_t r[4] = {n, c * ys[2], 1, xs[3]};
+        if ((t = grad_reshape(g, t, 4, r)) >= 0)
+            t = grad_repeat(g, t, 2, (int64_t)p.kh);
+    }
+    size_t r[4] = {n, c, xs[2], xs[3]};
+    return t < 0 ? -1 : grad_reshape(g, t, 4, r);
+}
+
 /* Adds the gradients of op's operands that need one, from dy; 0 or -1. */
 static int grad_back(grad_t *g, const prog_op_t *op, int dy, int *grad, const bool *need)
 {
@@ -349,14 +417,15 @@ static int grad_back(grad_t *g, const prog_op_t *op, int dy, int *grad, const bo
         }
         return 0;
     }
-    case PROG_CONV2D:
-    case PROG_AVGPOOL:
-        return grad_refuse(g, op, "has no gradient yet");
+    case PROG_CONV2D: return grad_conv2d(g, op, dy, grad, na, nb);
+    case PROG_AVGPOOL: return grad_add(g, grad, a, grad_avgpool(g, op, dy)) < 0 ? -1 : 0;
     case PROG_SOFTMAX:
         return grad_refuse(g, op, "has a gradient only as the model's output with the "
                                   "cross-entropy loss");
     case PROG_DRELU:
     case PROG_MAXPOOL_GRAD:
+    case PROG_CONV2D_GRAD_INPUT:
+    case PROG_CONV2D_GRAD_WEIGHTS:
     case PROG_ARGMAX:
     case PROG_SGD:
     case PROG_DIV:

@@ -35,6 +35,7 @@ static const char *const op_names[PROTO_OP_COUNT] = {
     [PROTO_OP_RECIP] = "recip",
     [PROTO_OP_RSQRT] = "rsqrt",
     [PROTO_OP_SOFTMAX] = "softmax",
+    [PROTO_OP_CONV_GRAD] = "conv_grad",
 };
 
 const char *proto_op_name(proto_op_t op)

@@ -66,6 +66,7 @@ typedef enum {
     PROTO_OP_RECIP,
     PROTO_OP_RSQRT,
     PROTO_OP_SOFTMAX,
+    PROTO_OP_CONV_GRAD, /* conv2d_grad_input and conv2d_grad_weights */
     PROTO_OP_COUNT
 } proto_op_t;
 

@@ -193,6 +193,33 @@ static trine_status_t op_conv2d(exec_t *x, const prog_op_t *op, tensor_t *out, t
     return st == TRINE_OK ? proto_truncate(x->ctx, out, x->f, err) : st;
 }
 
+/* The gradients of a conv2d: the protocol takes the filters, and gives
+ * their gradient, as the matrix oc x (c kh kw). */
+static trine_status_t op_conv_grad(exec_t *x, const prog_op_t *op, tensor_t *out, trine_err_t *err)
+{
+    const tensor_t *dy = x->val[op->in[0]], *b = x->val[op->in[1]];
+    bool in = op->code == PROG_CONV2D_GRAD_INPUT;
+    const size_t *ws = in ? b->shape : out->shape, *xs = in ? out->shape : b->shape;
+    conv_geom_t g = prog_conv_geom(op, xs, ws);
+    size_t fs[2] = {ws[0], ws[1] * ws[2] * ws[3]}, os[4];
+    memcpy(os, out->shape, sizeof os);
+    trine_status_t st;
+    if (in) {
+        tensor_t *w = tensor_copy(b);
+        st = w ? tensor_reshape(w, 2, fs) : TRINE_ENOMEM;
+        if (st == TRINE_OK)
+            st = proto_conv2d_grad_input(x->ctx, out, dy, w, &g, err);
+        tensor_destroy(&w);
+    } else {
+        st = tensor_reshape(out, 2, fs);
+        if (st == TRINE_OK)
+            st = proto_conv2d_grad_weights(x->ctx, out, dy, b, &g, err);
+        if (st == TRINE_OK)
+            st = tensor_reshape(out, 4, os);
+    }
+    return st == TRINE_OK ? proto_truncate(x->ctx, out, x->f, err) : st;
+}
+
 static trine_status_t op_relu(exec_t *x, size_t i, tensor_t *out, trine_err_t *err)
 {
     const tensor_t *a = x->val[x->p->ops[i].in[0]];
@@ -347,6 +374,8 @@ static trine_status_t op_run(exec_t *x, size_t i, tensor_t *out, trine_err_t *er
     case PROG_SCALE: return scale_apply(x, out, a, op->fattr, err);
     case PROG_SUM: return tensor_sum_axis(out, a, 0);
     case PROG_CONV2D: return op_conv2d(x, op, out, err);
+    case PROG_CONV2D_GRAD_INPUT:
+    case PROG_CONV2D_GRAD_WEIGHTS: return op_conv_grad(x, op, out, err);
     case PROG_RELU: return op_relu(x, i, out, err);
     case PROG_DRELU: return op_drelu(x, i, out, err);
     case PROG_MAXPOOL: return op_maxpool(x, i, out, err);

@@ -131,6 +131,42 @@ static void run_conv2d(const prog_op_t *op, const prog_shapes_t *s, const double
         }
 }
 
+/* The gradients of y = conv2d(x, w) from dy at y, straight from the
+ * definition y[n,o,oy,ox] = sum x[n,c,oy sh + ki - pt, ox sw + kj - pl]
+ * w[o,c,ki,kj] (no im2col: a reference apart from the shares' path):
+ * dx (b = w) or dw (b = x), each the sum of dy times the other factor. */
+static void run_conv_grad(const prog_op_t *op, const prog_shapes_t *s, const double *dy,
+                          const double *b, double *out)
+{
+    bool in = op->code == PROG_CONV2D_GRAD_INPUT;
+    const size_t *ds = s->shape[op->in[0]], *os = s->shape[op->out];
+    const size_t *xs = in ? os : s->shape[op->in[1]], *ws = in ? s->shape[op->in[1]] : os;
+    conv_geom_t g = prog_conv_geom(op, xs, ws);
+    size_t oc = ds[1], oh = ds[2], ow = ds[3];
+    memset(out, 0, var_size(s, op->out) * sizeof *out);
+    for (size_t n = 0; n < g.n; n++)
+        for (size_t o = 0; o < oc; o++)
+            for (size_t oy = 0; oy < oh; oy++)
+                for (size_t ox = 0; ox < ow; ox++) {
+                    double d = dy[((n * oc + o) * oh + oy) * ow + ox];
+                    for (size_t c = 0; c < g.c; c++)
+                        for (size_t ki = 0; ki < g.kh; ki++) {
+                            size_t y = oy * g.sh + ki - g.pt; /* wraps above the top */
+                            for (size_t kj = 0; kj < g.kw; kj++) {
+                                size_t xx = ox * g.sw + kj - g.pl;
+                                if (y >= g.h || xx >= g.w)
+                                    continue;
+                                size_t xi = ((n * g.c + c) * g.h + y) * g.w + xx;
+                                size_t wi = ((o * g.c + c) * g.kh + ki) * g.kw + kj;
+                                if (in)
+                                    out[xi] += d * b[wi];
+                                else
+                                    out[wi] += d * b[xi];
+                            }
+                        }
+                }
+}
+
 /* The elements of window i (extent k, stride s) inside an input of n
  * elements padded by lo before it: [*first, *end) on the input's axis. */
 static void window_span(size_t i, size_t k, size_t s, size_t lo, size_t n, size_t *first,
@@ -326,6 +362,8 @@ static void run_op(const prog_op_t *op, const prog_shapes_t *s, const double *a,
     case PROG_SUB: run_broadcast(op, s, a, b, out, -1.0); return;
     case PROG_SUM: run_sum(s, op->in[0], a, out); return;
     case PROG_CONV2D: run_conv2d(op, s, a, b, out, cols); return;
+    case PROG_CONV2D_GRAD_INPUT:
+    case PROG_CONV2D_GRAD_WEIGHTS: run_conv_grad(op, s, a, b, out); return;
     case PROG_MAXPOOL: run_pool(op, s, op->in[0], a, NULL, out, POOL_MAX); return;
     case PROG_AVGPOOL: run_pool(op, s, op->in[0], a, NULL, out, POOL_AVG); return;
     case PROG_MAXPOOL_GRAD: run_pool(op, s, op->in[1], b, a, out, POOL_MAX_GRAD); return;

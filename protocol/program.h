@@ -85,9 +85,11 @@ enum {
     PROG_CONV_PL,     /* zero columns on the left */
     PROG_CONV_PB,     /* zero rows below */
     PROG_CONV_PR,     /* zero columns on the right */
-    PROG_CONV_GROUP   /* groups: 0 or 1 for one; else the channels of a and
+    PROG_CONV_GROUP,  /* groups: 0 or 1 for one; else the channels of a and
                          the filters (b's first extent) split into that
                          many groups, each convolved with its own */
+    PROG_CONV_RH,     /* conv2d_grad_input: the input's height; */
+    PROG_CONV_RW      /* _grad_weights: the filter's; width likewise */
 };
 
 /* The iattr slots of PROG_SLICE and PROG_PAD. */
@@ -194,6 +196,15 @@ typedef enum {
     PROG_SOFTMAX,      /* e^a / sum e^a along the last axis, the maximum
                           subtracted first (proto_softmax); within
                           PROG_SOFTMAX_ERROR of the probabilities */
+    /* a = dy [n,oc,oh,ow], the gradient at the output of y = conv2d(x, w),
+     * b = w [oc,c,kh,kw]; conv2d's iattr (one group) and x's h, w in
+     * PROG_CONV_RH, _RW, for which oh, ow must be conv2d's -> dx
+     * [n,c,h,w]; truncated */
+    PROG_CONV2D_GRAD_INPUT,
+    /* a = dy as above, b = x [n,c,h,w], the filter's kh, kw in
+     * PROG_CONV_RH, _RW -> dw [oc,c,kh,kw], summed over the batch;
+     * truncated */
+    PROG_CONV2D_GRAD_WEIGHTS,
     PROG_OPCODE_COUNT
 } prog_opcode_t;
 

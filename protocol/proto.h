@@ -141,6 +141,18 @@ TRINE_NODISCARD trine_status_t proto_conv2d_masked(proto_ctx_t *ctx, tensor_t *o
                                                    const tensor_t *x, const proto_masked_t *w,
                                                    const conv_geom_t *g, trine_err_t *err);
 
+/* conv_grad.c: the gradients of out = conv2d(x, w) (one group) from dy
+ * (n x oc x oh x ow) at out, not truncated. grad_input: out = dx, n x c x
+ * h x w, from dy and w (oc x (c kh kw)); grad_weights: out = dw, oc x (c
+ * kh kw), from dy and x (NCHW). Each a Beaver product of the two operands:
+ * 1 round, 2|dy| + 2|w or x| + |out| words. */
+TRINE_NODISCARD trine_status_t proto_conv2d_grad_input(proto_ctx_t *ctx, tensor_t *out,
+                                                       const tensor_t *dy, const tensor_t *w,
+                                                       const conv_geom_t *g, trine_err_t *err);
+TRINE_NODISCARD trine_status_t proto_conv2d_grad_weights(proto_ctx_t *ctx, tensor_t *out,
+                                                         const tensor_t *dy, const tensor_t *x,
+                                                         const conv_geom_t *g, trine_err_t *err);
+
 /* ---- private_compare.c, share_convert.c, msb.c -------------------------- */
 
 /* PrivateCompare (Algorithm 3). xbits holds Zp shares (p = 67) of the 64

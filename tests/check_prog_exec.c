@@ -984,6 +984,52 @@ START_TEST(axis_ops_and_groups_match_plain)
 }
 END_TEST
 
+/* The gradients of conv2d on shares (Beaver products over col2im and
+ * im2col, one truncation) against prog_plain's direct sums: Network D's
+ * stride 2 and padding 2, and stride 1 with padding on two sides only;
+ * each a Beaver product of its two operands. */
+START_TEST(conv_grads_match_plain)
+{
+    tprog_t t;
+    tp_init(&t, 90);
+    int x = tp_in(&t, "x", PROG_VAR_BATCH, 2, S(3, 2, 7, 7));
+    int dy = tp_in(&t, "dy", PROG_VAR_BATCH, 2, S(3, 4, 4, 4));
+    int dz = tp_in(&t, "dz", PROG_VAR_BATCH, 2, S(3, 4, 6, 7));
+    int w = tp_in(&t, "w", PROG_VAR_INPUT, 1, S(4, 2, 5, 5));
+    int v = tp_in(&t, "v", PROG_VAR_INPUT, 1, S(4, 2, 3, 2));
+    struct {
+        const char *name;
+        prog_opcode_t code;
+        int a, b;
+        int64_t s, pt, pl, pb, pr, rh, rw;
+    } cases[] = {
+        {"gx", PROG_CONV2D_GRAD_INPUT, dy, w, 2, 2, 2, 2, 2, 7, 7},
+        {"gw", PROG_CONV2D_GRAD_WEIGHTS, dy, x, 2, 2, 2, 2, 2, 5, 5},
+        {"hx", PROG_CONV2D_GRAD_INPUT, dz, v, 1, 1, 0, 0, 1, 7, 7},
+        {"hw", PROG_CONV2D_GRAD_WEIGHTS, dz, x, 1, 1, 0, 0, 1, 3, 2},
+    };
+    int out[4];
+    for (int i = 0; i < 4; i++) {
+        out[i] = tp_temp(&t, cases[i].name);
+        int64_t *at = tp_op(&t, cases[i].code, out[i], cases[i].a, cases[i].b, 0, 0, 0)->iattr;
+        at[PROG_CONV_SH] = at[PROG_CONV_SW] = cases[i].s;
+        at[PROG_CONV_PT] = cases[i].pt, at[PROG_CONV_PL] = cases[i].pl;
+        at[PROG_CONV_PB] = cases[i].pb, at[PROG_CONV_PR] = cases[i].pr;
+        at[PROG_CONV_RH] = cases[i].rh, at[PROG_CONV_RW] = cases[i].rw;
+        tp_out(&t, out[i], 2);
+    }
+    run_t r;
+    tp_check(&t, 3, 1, &r);
+    ck_assert_uint_eq(r.out[0][out[1]]->shape[0], 4);
+    ck_assert_uint_eq(r.out[0][out[1]]->shape[3], 5);
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_CONV_GRAD), 4);
+    /* (2 |dy| + 2 |w or x| + |out|) words each: 1078, 1172, 1398, 1644 */
+    ck_assert_uint_eq(op_bytes(&r, PROTO_OP_CONV_GRAD), 8 * (1078 + 1172 + 1398 + 1644));
+    run_free(&r);
+    tp_free(&t);
+}
+END_TEST
+
 START_TEST(smooth_functions_match_plain)
 {
     tprog_t t;
@@ -1026,6 +1072,7 @@ Suite *prog_exec_suite(void)
     tcase_add_test(tc, onnx_like_cnn_in_batches);
     tcase_add_test(tc, axis_ops_and_groups_match_plain);
     tcase_add_test(tc, smooth_functions_match_plain);
+    tcase_add_test(tc, conv_grads_match_plain);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -295,6 +295,24 @@ START_TEST(test_grad_pool)
 }
 END_TEST
 
+/* conv2d with stride 2 and padding 2 (Network D's) on the data, a padded
+ * conv2d of a hidden value (both gradients), a bias per channel, an
+ * avgpool of 2x2 windows and a global one */
+START_TEST(test_grad_conv)
+{
+    model_t m;
+    const char *shapes[] = {"x:3,1,8,8", "w1:2,1,5,5", "b1:2,1,1", "w2:3,2,3,3", "w3:3,2"};
+    model_init(&m,
+               "batch x\ninput w1 b1 w2 w3\n"
+               "c = relu(conv2d(x, w1, stride=2, pad=2) + b1)\n"
+               "d = avgpool(conv2d(c, w2, stride=1, pad=1), 2)\n"
+               "output z = matmul(flatten(avgpool(d, 2)), w3)\n",
+               shapes, 5);
+    check_gradients(&m, PROG_LOSS_MSE, 1e-5);
+    model_clear(&m);
+}
+END_TEST
+
 /* Momentum and weight decay over three steps of two rows, against the
  * updates written out by hand from the plain gradients. */
 START_TEST(test_grad_momentum)
@@ -411,6 +429,11 @@ START_TEST(test_grad_refused)
     refused("batch x labels\ninput w\noutput z = matmul(x, w)\n",
             (const char *[]){"x:4,3", "labels:4,2", "w:3,2"}, 3, PROG_LOSS_MSE,
             "one batch input");
+    const char *s4[] = {"x:2,2,4,4", "w:2,1,3,3"};
+    refused("batch x\ninput w\noutput z = flatten(conv2d(x, w, group=2))\n", s4, 2, PROG_LOSS_MSE,
+            "grouped convolution");
+    refused("batch x\ninput w\noutput z = flatten(avgpool(conv2d(x, w, group=2), 2, stride=1))\n",
+            s4, 2, PROG_LOSS_MSE, "windows tile the input");
 }
 END_TEST
 
@@ -424,6 +447,7 @@ Suite *prog_grad_suite(void)
     tcase_add_test(tc, test_grad_cross_entropy);
     tcase_add_test(tc, test_grad_onnx_ops);
     tcase_add_test(tc, test_grad_pool);
+    tcase_add_test(tc, test_grad_conv);
     tcase_add_test(tc, test_grad_momentum);
     tcase_add_test(tc, test_grad_deterministic);
     tcase_add_test(tc, test_grad_refused);

@@ -41,6 +41,8 @@ static const char *conv = "batch x\r\n"
                           "p = maxpool(c, 2)\r\n"
                           "q = avgpool(c, k=2, stride=1)\r\n"
                           "g = maxpool_grad(p, c, 2, stride=2)\r\n"
+                          "gx = conv2d_grad_input(c, k1, 4, stride=1, pad=1)\r\n"
+                          "gk = conv2d_grad_weights(c, x, k=3, pad=1)\r\n"
                           "r = reshape(p, [0, 2 * 2 * 2])\r\n"
                           "output y = argmax(sigmoid(matmul(r, w)))\r\n";
 
@@ -287,13 +289,23 @@ START_TEST(text_conv_pool)
     ck_assert_int_eq(op->in[1], var_of(&p, "c"));
     ck_assert_int_eq(op->iattr[0], 2);
     ck_assert_int_eq(op->iattr[1], 2);
+    op = op_writing(&p, "gx");
+    ck_assert_int_eq(op->code, PROG_CONV2D_GRAD_INPUT);
+    ck_assert_int_eq(op->iattr[PROG_CONV_RH], 4);
+    ck_assert_int_eq(op->iattr[PROG_CONV_RW], 4);
+    ck_assert_int_eq(op->iattr[PROG_CONV_PR], 1);
+    op = op_writing(&p, "gk");
+    ck_assert_int_eq(op->code, PROG_CONV2D_GRAD_WEIGHTS);
+    ck_assert_int_eq(op->in[1], var_of(&p, "x"));
+    ck_assert_int_eq(op->iattr[PROG_CONV_RW], 3);
+    ck_assert_int_eq(op->iattr[PROG_CONV_SW], 1);
     op = op_writing(&p, "r");
     ck_assert_int_eq(op->code, PROG_RESHAPE);
     ck_assert_int_eq(op->ndim, 2);
     ck_assert_uint_eq(op->shape[0], 0);
     ck_assert_uint_eq(op->shape[1], 8);
     ck_assert_int_eq(op_writing(&p, "y")->code, PROG_ARGMAX);
-    ck_assert_uint_eq(op_writing(&p, "y")->line, 8);
+    ck_assert_uint_eq(op_writing(&p, "y")->line, 10);
     set_shape(&p, "x", 4, 10, 1, 4, 4);
     set_shape(&p, "k1", 4, 2, 1, 3, 3);
     set_shape(&p, "w", 2, 8, 3, 0, 0);
@@ -1098,7 +1110,10 @@ START_TEST(wire_hostile_fields)
     expect_small_err(&s, "program op 0: output must be a variable index");
     small_init(&s);
     s.ops[0].code = PROG_OPCODE_COUNT;
-    expect_small_err(&s, "program op 0: code must be an operation, 0 to 26");
+    char want[64];
+    snprintf(want, sizeof want, "program op 0: code must be an operation, 0 to %d",
+             PROG_OPCODE_COUNT - 1);
+    expect_small_err(&s, want);
     small_init(&s);
     s.ops[0].fattr = NAN;
     expect_small_err(&s, "program op 0: fattr is not a finite number");

@@ -41,6 +41,18 @@ left=$(T ls | grep -c -e '-e1-' -e 'zero-' -e 'mom_' -e 'loss_sum')
 [ "$left" = 0 ] || fail "intermediate tensors left behind: $(T ls)"
 ok "an MLP trained for 2 epochs with MSE, momentum and weight decay: private = plaintext (losses $(loss 1 "$out"), $(loss 2 "$out"))"
 
+# same_weights PREFIX TOL NAME...: each private PREFIX-NAME within TOL of
+# the plaintext run's DIR/plainPREFIX-NAME.npy
+same_weights() {
+    local pre=$1 tol=$2 t
+    shift 2
+    for t in "$@"; do
+        T reveal $pre-$t -o "$work/$pre-$t.npy" >/dev/null || fail "reveal $pre-$t"
+        "$npy" cmp "$d/plain$pre-$t.npy" "$work/$pre-$t.npy" "$tol" >/dev/null ||
+            fail "$pre-$t differs from plaintext"
+    done
+}
+
 # cross-entropy on one-hot labels: the softmax is the protocol's, within
 # PROG_SOFTMAX_ERROR, so the weights agree with plaintext more loosely
 printf '1,0,0\n0,1,0\n0,0,1\n0,1,0\n' >"$d/hot.csv"
@@ -51,12 +63,28 @@ ce=(--model "$work/mlp.prog" --data x --labels hot --loss cross-entropy --optimi
 T train "${ce[@]}" --prefix ce- >/dev/null || fail "private cross-entropy training"
 "$trine" train "${ce[@]}" --plaintext --dir "$d" --prefix plaince- >/dev/null ||
     fail "plaintext cross-entropy training"
-for t in w b v; do
-    T reveal ce-$t -o "$work/ce-$t.npy" >/dev/null || fail "reveal ce-$t"
-    "$npy" cmp "$d/plaince-$t.npy" "$work/ce-$t.npy" 0.03 >/dev/null ||
-        fail "ce-$t differs from plaintext"
-done
+same_weights ce 0.03 w b v
 ok "the MLP trained with cross-entropy on one-hot labels: private weights within 0.03 of plaintext"
+
+# a CNN: Network D's convolution (5x5, stride 2, padding 2) with a bias
+# per channel, ReLU, a 2x2 average pool, a dense layer
+"$npy" gen f1 36 "$d/im.npy" 24 1 8 8 && "$npy" gen f1 37 "$d/k.npy" 3 1 5 5 &&
+    "$npy" gen f1 38 "$d/kb.npy" 3 1 1 && "$npy" gen f1 39 "$d/d.npy" 12 3 &&
+    "$npy" gen f1 40 "$d/iy.npy" 24 3 || fail "gen cnn"
+for t in im k kb d iy; do T share $t "$d/$t.npy" >/dev/null || fail "share $t"; done
+cat >"$work/cnn.prog" <<'EOF'
+batch im
+input k kb d
+c = relu(conv2d(im, k, stride=2, pad=2) + kb)
+output z = matmul(flatten(avgpool(c, 2)), d)
+EOF
+cnn=(--model "$work/cnn.prog" --data im --labels iy --loss mse --optimizer momentum --lr 0.1
+    --epochs 2 --batch 8)
+out=$(T train "${cnn[@]}" --prefix cnn-) || fail "private CNN training: $out"
+plain=$("$trine" train "${cnn[@]}" --plaintext --dir "$d" --prefix plaincnn-) ||
+    fail "plaintext CNN training: $plain"
+same_weights cnn 0.02 k kb d
+ok "a CNN (conv2d stride 2 pad 2, avgpool) trained for 2 epochs: private weights within 0.02 of plaintext (losses $(loss 1 "$out"), $(loss 2 "$out"))"
 
 # a model that cannot be trained is refused before any job
 cat >"$work/bad.prog" <<'EOF'
