@@ -36,6 +36,7 @@ typedef struct {
     const char *loss, *optimizer; /* train on a forward model: prog_grad.h */
     double lr, momentum, weight_decay;
     bool plaintext, keep, quiet;
+    bool class_labels; /* train --loss cross-entropy: labels are class indices */
     uint64_t batch, epochs;
     const char *bind[PROG_BINDS_MAX];
     int nbind;
@@ -657,6 +658,10 @@ static int prog_args(prog_opts_t *o, int argc, char **argv, const char *verb)
             o->keep = true;
             continue;
         }
+        if (!strcmp(verb, "train") && !strcmp(a, "--class-labels")) {
+            o->class_labels = true;
+            continue;
+        }
         if (!v || a[0] != '-') {
             if (a[0] != '-' && !o->program && !strcmp(verb, "run")) {
                 o->program = a;
@@ -1014,9 +1019,13 @@ static int train_name(char out[WIRE_NAME_MAX + 1], const char *prefix, const cha
 
 static prog_train_t train_opts(const prog_opts_t *o)
 {
-    return (prog_train_t){(prog_loss_t)prog_grad_loss_find(o->loss),
-                          (prog_opt_t)prog_grad_opt_find(o->optimizer), o->lr,
-                          o->momentum, o->weight_decay, o->batch};
+    return (prog_train_t){.loss = (prog_loss_t)prog_grad_loss_find(o->loss),
+                          .opt = (prog_opt_t)prog_grad_opt_find(o->optimizer),
+                          .lr = o->lr,
+                          .momentum = o->momentum,
+                          .weight_decay = o->weight_decay,
+                          .batch = o->batch,
+                          .class_labels = o->class_labels};
 }
 
 static int train_derive(prog_t *tp, const prog_t *fwd, const prog_opts_t *o)
@@ -1314,8 +1323,8 @@ int verb_train(const client_opts_t *opts, int argc, char **argv)
     }
     if (o.loss)
         return train_forward(opts, &o);
-    if (o.optimizer || o.lr > 0)
-        return verb_usage_error("train", "--optimizer and --lr come with --loss");
+    if (o.optimizer || o.lr > 0 || o.class_labels)
+        return verb_usage_error("train", "--optimizer, --lr and --class-labels come with --loss");
     prog_t prog = {0};
     wire_bind_t *binds = NULL;
     if ((rc = prog_load(&prog, o.program, "train")) == 0 &&

@@ -513,6 +513,38 @@ double prog_grad_loss_scale(const prog_t *p, uint64_t rows)
     return 1.0 / ((double)rows * kk);
 }
 
+/* The one-hot rows [N, k] of the class indices y [N, 1] (prog_grad.h):
+ * the column 1/2 - j for j = 0..k built by pads of 0 y, plus y, DReLU,
+ * and bit j minus bit j + 1. */
+static int grad_one_hot(grad_t *g, int y, size_t k)
+{
+    int zero = grad_scale(g, y, 0.0);
+    prog_op_t *c = zero < 0 ? NULL : grad_op(g, PROG_OFFSET, zero, -1, -1);
+    if (!c)
+        return -1;
+    c->fattr = 0.5;
+    int t = c->out;
+    for (size_t j = 1; j <= k; j++) {
+        prog_op_t *pd = grad_op(g, PROG_PAD, t, -1, -1);
+        if (!pd)
+            return -1;
+        pd->iattr[PROG_PAD_AXIS] = 1, pd->iattr[PROG_PAD_AFTER] = 1;
+        pd->fattr = 0.5 - (double)j;
+        t = pd->out;
+    }
+    int bits = (t = grad_emit(g, PROG_ADD, t, y)) < 0 ? -1 : grad_emit(g, PROG_DRELU, t, -1);
+    int part[2];
+    for (int h = 0; h < 2; h++) {
+        prog_op_t *sl = bits < 0 ? NULL : grad_op(g, PROG_SLICE, bits, -1, -1);
+        if (!sl)
+            return -1;
+        sl->iattr[PROG_SLICE_AXIS] = 1, sl->iattr[PROG_SLICE_START] = h;
+        sl->iattr[PROG_SLICE_STEP] = 1, sl->iattr[PROG_SLICE_COUNT] = (int64_t)k;
+        part[h] = sl->out;
+    }
+    return grad_emit(g, PROG_SUB, part[0], part[1]);
+}
+
 static trine_status_t grad_build(grad_t *g, const prog_t *fwd, const prog_train_t *t, int data,
                                  int z, int *grad, bool *need)
 {
@@ -538,6 +570,17 @@ static trine_status_t grad_build(grad_t *g, const prog_t *fwd, const prog_train_
     if (!s->batched[z] || s->shape[z][0] != s->shape[data][0])
         return trine_err_set(g->err, TRINE_EFORMAT,
                              "the output '%s' must have a row per data row", fwd->vars[z].name);
+    int hot = y;
+    if (t->class_labels) {
+        if (t->loss != PROG_LOSS_CE || s->ndim[z] != 2)
+            return trine_err_set(g->err, TRINE_EFORMAT,
+                                 "class-index labels need the cross-entropy loss and an output "
+                                 "of a row of scores per data row ('%s' has %d axes)",
+                                 fwd->vars[z].name, s->ndim[z]);
+        p->vars[y].shape[1] = 1;
+        if ((hot = grad_one_hot(g, y, s->shape[z][1])) < 0)
+            return g->err->code;
+    }
     /* The seed: d = z - y at z; p - y at the sigmoid's input for BCE; for
      * cross-entropy p - y at the logits, p the model's final softmax or,
      * for a model that ends in its logits, their softmax. */
@@ -556,7 +599,7 @@ static trine_status_t grad_build(grad_t *g, const prog_t *fwd, const prog_train_
     } else if (t->loss == PROG_LOSS_CE && (p_of = grad_emit(g, PROG_SOFTMAX, z, -1)) < 0) {
         return g->err->code;
     }
-    int d = grad_emit(g, PROG_SUB, p_of, y);
+    int d = grad_emit(g, PROG_SUB, p_of, hot);
     if (d < 0)
         return g->err->code;
     grad[at] = d;

@@ -21,7 +21,12 @@
  *
  * The training program keeps the forward ops and variables (indices and
  * names unchanged, no longer outputs) and adds:
- * - batch input PROG_GRAD_LABELS, the targets, z's shape;
+ * - batch input PROG_GRAD_LABELS, the targets, z's shape; with
+ *   class_labels (cross-entropy, z [N, k]) a column [N, 1] of class
+ *   indices 0 to k-1 instead, which the program turns into one-hot rows:
+ *   bit j of a row is DReLU(y - j + 1/2) for j = 0..k (exact for whole
+ *   y), and its one-hot entry j the difference of bits j and j + 1 (a
+ *   value outside 0..k-1 gives a row of zeros);
  * - for momentum, an input PROG_GRAD_STATE + weight per weight (the
  *   velocity, zero before the first step, weight's shape);
  * - for MSE, an input PROG_GRAD_LOSS [1] to which each step adds the sum
@@ -58,6 +63,7 @@
 
 #include "protocol/program.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define PROG_GRAD_LABELS "labels"
@@ -74,6 +80,7 @@ typedef struct {
     double momentum;     /* 0 <= mu < 1, for PROG_OPT_MOMENTUM */
     double weight_decay; /* >= 0 */
     uint64_t batch;      /* rows per step, >= 1 */
+    bool class_labels;   /* cross-entropy: the labels are class indices */
 } prog_train_t;
 
 /* The loss and optimizer names of the command line ("mse", "bce"; "sgd",

@@ -104,7 +104,7 @@ static const verb_t verbs[] = {
     {"train", verb_train, "train --model PROGRAM --data NAME[,NAME...] --labels NAME[,NAME...] "
                           "[--epochs E] [--batch N] [--prefix P] [--bind VAR=NAME]... [--to "
                           "CLIENT.pub] [--plaintext] [--dir DIR] [--loss L --lr R "
-                          "[--optimizer O] [--momentum M] [--weight-decay W]]",
+                          "[--optimizer O] [--momentum M] [--weight-decay W] [--class-labels]]",
      "run a training program over the rows of data and labels for E epochs\n"
      "                     (default 1); several tensors (of several owners) are stacked row\n"
      "                     by row. The updated weights are stored as P+name (default prefix\n"
@@ -113,7 +113,9 @@ static const verb_t verbs[] = {
      "                     With --loss mse|bce|cross-entropy PROGRAM is the forward model\n"
      "                     (.prog or .onnx) and trine derives the training program: --optimizer\n"
      "                     sgd|momentum (sgd), --lr R, --momentum M (0.9), --weight-decay\n"
-     "                     W (0); one job per epoch, printing its mean training loss"},
+     "                     W (0); one job per epoch, printing its mean training loss.\n"
+     "                     --class-labels (cross-entropy): labels are a column of class\n"
+     "                     indices, turned into one-hot rows by the program"},
     {"bench", verb_bench, "bench BENCH.ini [--json FILE] [--csv FILE] [--plot DIR]",
      "measure the operations and networks BENCH.ini lists (config/bench-*.ini) on\n"
      "                     its cluster or on three local parties started for the run: time,\n"

@@ -313,6 +313,58 @@ START_TEST(test_grad_conv)
 }
 END_TEST
 
+/* One SGD step of t on the model's inputs and labels; the trained w. */
+static prog_plain_t *step_weight(model_t *m, const prog_t *t, prog_plain_t *labels, int w)
+{
+    prog_plain_t *tin[NV] = {0}, *tout[NV] = {0};
+    memcpy(tin, m->in, sizeof m->in);
+    tin[m->fwd.nvars] = labels; /* the labels, the first variable training adds */
+    prog_job_t job = {t, m->rows, 1, NULL, NULL};
+    trine_err_t err = {0};
+    ck_assert_msg(prog_plain(&job, (const prog_plain_t *const *)tin, tout, &err) == TRINE_OK,
+                  "%s", err.msg);
+    prog_plain_t *r = tout[w];
+    tout[w] = NULL;
+    for (size_t v = 0; v < t->nvars; v++)
+        prog_plain_destroy(&tout[v]);
+    return r;
+}
+
+/* Class indices as labels: the same step as their one-hot rows; an index
+ * outside 0..k-1 is a row of zeros. Refused but for cross-entropy. */
+START_TEST(test_grad_class_labels)
+{
+    model_t m;
+    const char *shapes[] = {"x:6,4", "w:4,3"};
+    model_init(&m, "batch x\ninput w\noutput z = matmul(x, w)\n", shapes, 2);
+    prog_train_t o = {PROG_LOSS_CE, PROG_OPT_SGD, 0.5, 0, 0, 6, false};
+    prog_t hot, idx;
+    trine_err_t err = {0};
+    ck_assert_int_eq(prog_grad_train(&hot, &m.fwd, &o, &err), TRINE_OK);
+    o.class_labels = true;
+    ck_assert_msg(prog_grad_train(&idx, &m.fwd, &o, &err) == TRINE_OK, "%s", err.msg);
+    ck_assert_str_eq(idx.vars[m.fwd.nvars].name, PROG_GRAD_LABELS);
+    ck_assert_uint_eq(idx.vars[m.fwd.nvars].shape[1], 1);
+    double classes[6] = {0, 2, 1, 1, 7, 0};
+    prog_plain_t *h = plain_new(2, (size_t[]){6, 3}, 0, 0);
+    prog_plain_t c = {2, {6, 1, 1, 1}, 6, classes};
+    for (int r = 0; r < 6; r++)
+        if (classes[r] < 3)
+            h->data[r * 3 + (int)classes[r]] = 1;
+    int w = 1;
+    ck_assert_str_eq(m.fwd.vars[w].name, "w");
+    prog_plain_t *a = step_weight(&m, &hot, h, w), *b = step_weight(&m, &idx, &c, w);
+    for (size_t i = 0; i < a->size; i++)
+        ck_assert_double_eq_tol(a->data[i], b->data[i], 1e-12);
+    prog_plain_destroy(&a), prog_plain_destroy(&b), prog_plain_destroy(&h);
+    prog_clear(&hot), prog_clear(&idx);
+    o.loss = PROG_LOSS_MSE;
+    ck_assert_int_eq(prog_grad_train(&idx, &m.fwd, &o, &err), TRINE_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "class-index labels need the cross-entropy loss"), "%s", err.msg);
+    model_clear(&m);
+}
+END_TEST
+
 /* Momentum and weight decay over three steps of two rows, against the
  * updates written out by hand from the plain gradients. */
 START_TEST(test_grad_momentum)
@@ -320,7 +372,7 @@ START_TEST(test_grad_momentum)
     model_t m;
     const char *shapes[] = {"x:6,3", "w:3,2"};
     model_init(&m, "batch x\ninput w\noutput z = matmul(x, w)\n", shapes, 2);
-    prog_train_t o = {PROG_LOSS_MSE, PROG_OPT_MOMENTUM, 0.1, 0.9, 0.01, 2};
+    prog_train_t o = {PROG_LOSS_MSE, PROG_OPT_MOMENTUM, 0.1, 0.9, 0.01, 2, false};
     prog_t t;
     trine_err_t err = {0};
     ck_assert_msg(prog_grad_train(&t, &m.fwd, &o, &err) == TRINE_OK, "%s", err.msg);
@@ -381,7 +433,7 @@ START_TEST(test_grad_deterministic)
                "h = relu(matmul(x, w1) + b1)\n"
                "output z = matmul(h, w2) + b2\n",
                shapes, 5);
-    prog_train_t o = {PROG_LOSS_MSE, PROG_OPT_MOMENTUM, 0.05, 0.9, 0, 2};
+    prog_train_t o = {PROG_LOSS_MSE, PROG_OPT_MOMENTUM, 0.05, 0.9, 0, 2, false};
     void *buf[2] = {NULL, NULL};
     size_t len[2];
     trine_err_t err = {0};
@@ -404,7 +456,7 @@ static void refused(const char *text, const char *const *shapes, int n, prog_los
 {
     model_t m;
     model_init(&m, text, shapes, n);
-    prog_train_t o = {loss, PROG_OPT_SGD, 0.1, 0, 0, 2};
+    prog_train_t o = {loss, PROG_OPT_SGD, 0.1, 0, 0, 2, false};
     prog_t t;
     trine_err_t err = {0};
     ck_assert_int_eq(prog_grad_train(&t, &m.fwd, &o, &err), TRINE_EFORMAT);
@@ -448,6 +500,7 @@ Suite *prog_grad_suite(void)
     tcase_add_test(tc, test_grad_onnx_ops);
     tcase_add_test(tc, test_grad_pool);
     tcase_add_test(tc, test_grad_conv);
+    tcase_add_test(tc, test_grad_class_labels);
     tcase_add_test(tc, test_grad_momentum);
     tcase_add_test(tc, test_grad_deterministic);
     tcase_add_test(tc, test_grad_refused);

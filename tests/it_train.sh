@@ -66,6 +66,21 @@ T train "${ce[@]}" --prefix ce- >/dev/null || fail "private cross-entropy traini
 same_weights ce 0.03 w b v
 ok "the MLP trained with cross-entropy on one-hot labels: private weights within 0.03 of plaintext"
 
+# the same labels as a column of class indices, one-hot inside the program
+for _ in 1 2 3 4 5 6 7 8 9 10; do printf '0\n1\n2\n1\n'; done >"$d/cls.csv"
+T share cls "$d/cls.csv" --fixed >/dev/null || fail "share the class indices"
+cls=(--model "$work/mlp.prog" --data x --labels cls --class-labels --loss cross-entropy
+    --optimizer momentum --lr 0.2 --epochs 2 --batch 16)
+T train "${cls[@]}" --prefix cls- >/dev/null || fail "private training on class indices"
+"$trine" train "${cls[@]}" --plaintext --dir "$d" --prefix plaincls- >/dev/null ||
+    fail "plaintext training on class indices"
+same_weights cls 0.03 w b v
+for t in w b v; do
+    "$npy" cmp "$d/plaince-$t.npy" "$d/plaincls-$t.npy" 0 >/dev/null ||
+        fail "class indices and one-hot rows trained $t differently"
+done
+ok "class-index labels (--class-labels) train as their one-hot rows do, privately and in plaintext"
+
 # a CNN: Network D's convolution (5x5, stride 2, padding 2) with a bias
 # per channel, ReLU, a 2x2 average pool, a dense layer
 "$npy" gen f1 36 "$d/im.npy" 24 1 8 8 && "$npy" gen f1 37 "$d/k.npy" 3 1 5 5 &&
