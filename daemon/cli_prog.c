@@ -37,6 +37,7 @@ typedef struct {
     double lr, momentum, weight_decay;
     bool plaintext, keep, quiet;
     bool class_labels; /* train --loss cross-entropy: labels are class indices */
+    bool shuffle;      /* train: each epoch's rows in a random order */
     uint64_t batch, epochs;
     const char *bind[PROG_BINDS_MAX];
     int nbind;
@@ -348,7 +349,13 @@ static int plain_run(prog_t *prog, const wire_bind_t *binds, const prog_opts_t *
         rc = prog_check_sizes(prog, o->batch, o->program, verb);
     progress_t bar;
     progress_init(&bar, false);
-    prog_job_t job = {prog, (size_t)o->batch, (unsigned)o->epochs, progress_show, &bar};
+    prog_job_t job = {.prog = prog,
+                      .batch = (size_t)o->batch,
+                      .epochs = (unsigned)o->epochs,
+                      .progress = progress_show,
+                      .progress_arg = &bar,
+                      .shuffle = o->shuffle};
+    randombytes_buf(&job.shuffle_seed, sizeof job.shuffle_seed);
     trine_err_t err;
     if (rc == 0 && prog_plain(&job, (const prog_plain_t *const *)in, out, &err) != TRINE_OK) {
         progress_end(&bar);
@@ -577,7 +584,8 @@ static int private_run(session_t *s, prog_t *prog, const wire_bind_t *binds, con
         rc = prog_check_sizes(prog, o->batch, o->program, verb);
     if (rc)
         return rc;
-    wire_request_t q = {.op = WIRE_OP_RUN, .batch = o->batch, .epochs = o->epochs};
+    wire_request_t q = {
+        .op = WIRE_OP_RUN, .batch = o->batch, .epochs = o->epochs, .shuffle = o->shuffle};
     trine_err_t err;
     if (o->to && keys_read_public(&q.to, o->to, &err) != TRINE_OK) {
         fprintf(stderr, "trine %s: --to: %s\n", verb, err.msg);
@@ -660,6 +668,10 @@ static int prog_args(prog_opts_t *o, int argc, char **argv, const char *verb)
         }
         if (!strcmp(verb, "train") && !strcmp(a, "--class-labels")) {
             o->class_labels = true;
+            continue;
+        }
+        if (!strcmp(verb, "train") && !strcmp(a, "--shuffle")) {
+            o->shuffle = true;
             continue;
         }
         if (!v || a[0] != '-') {
@@ -1101,7 +1113,15 @@ static int train_plain(train_model_t *m, const prog_opts_t *o)
     for (uint64_t e = 1; rc == 0 && e <= o->epochs; e++) {
         progress_t bar;
         progress_init(&bar, false);
-        prog_job_t job = {&tp, (size_t)o->batch, 1, progress_show, &bar};
+        uint64_t seed; /* a fresh order each epoch, as the parties draw */
+        randombytes_buf(&seed, sizeof seed);
+        prog_job_t job = {.prog = &tp,
+                          .batch = (size_t)o->batch,
+                          .epochs = 1,
+                          .progress = progress_show,
+                          .progress_arg = &bar,
+                          .shuffle = o->shuffle,
+                          .shuffle_seed = seed};
         if (prog_plain(&job, (const prog_plain_t *const *)in, out, &err) != TRINE_OK) {
             progress_end(&bar);
             fprintf(stderr, "trine train: %s\n", err.msg);

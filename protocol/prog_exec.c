@@ -467,11 +467,24 @@ static trine_status_t check_inputs(const prog_t *p, const tensor_t *const *input
     return TRINE_OK;
 }
 
+/* The rows perm[start .. start + rows) of t, in that order. */
+static tensor_t *rows_gather(const tensor_t *t, const size_t *perm, size_t start, size_t rows)
+{
+    size_t shape[TENSOR_MAX_DIMS], width = t->size / t->shape[0];
+    memcpy(shape, t->shape, sizeof shape);
+    shape[0] = rows;
+    tensor_t *out = tensor_new(t->ndim, shape);
+    for (size_t i = 0; out && i < rows; i++)
+        memcpy(out->data + i * width, t->data + perm[start + i] * width, width * sizeof *t->data);
+    return out;
+}
+
 /* Loads the step's values of the inputs: the copies of whole inputs once
- * (first), and the rows [start, start + rows) of batch inputs; P2's are
- * zeros of the step's shapes. */
+ * (first), and the rows [start, start + rows) of batch inputs, or with
+ * perm the rows perm[start ..] of the epoch's order; P2's are zeros of
+ * the step's shapes. */
 static trine_status_t load_inputs(exec_t *x, const tensor_t *const *inputs, bool first,
-                                  size_t start, size_t rows)
+                                  const size_t *perm, size_t start, size_t rows)
 {
     for (size_t v = 0; v < x->p->nvars; v++) {
         prog_var_kind_t kind = x->p->vars[v].kind;
@@ -482,6 +495,8 @@ static trine_status_t load_inputs(exec_t *x, const tensor_t *const *inputs, bool
             x->val[v] = tensor_new(x->s->ndim[v], x->s->shape[v]);
         else if (kind == PROG_VAR_INPUT)
             x->val[v] = tensor_copy(inputs[v]);
+        else if (perm)
+            x->val[v] = rows_gather(inputs[v], perm, start, rows);
         else
             x->val[v] = tensor_rows(inputs[v], start, rows);
         if (!x->val[v])
@@ -584,11 +599,12 @@ static void exec_free(exec_t *x)
     free(x->reuse), free(x->keep), free(x->kept);
 }
 
-/* One step over the rows [start, start + rows) of the batch inputs. */
-static trine_status_t exec_step(exec_t *x, const tensor_t *const *inputs, bool first, size_t start,
-                                size_t rows, trine_err_t *err)
+/* One step over the rows [start, start + rows) of the batch inputs (of
+ * the epoch's order perm, when shuffled). */
+static trine_status_t exec_step(exec_t *x, const tensor_t *const *inputs, bool first,
+                                const size_t *perm, size_t start, size_t rows, trine_err_t *err)
 {
-    trine_status_t st = load_inputs(x, inputs, first, start, rows);
+    trine_status_t st = load_inputs(x, inputs, first, perm, start, rows);
     if (st != TRINE_OK)
         return trine_err_set(err, st, "no memory for the inputs of a step");
     for (size_t i = 0; st == TRINE_OK && i < x->p->nops; i++)
@@ -628,12 +644,20 @@ trine_status_t prog_exec(proto_ctx_t *ctx, const prog_job_t *job, const tensor_t
         st = trine_err_set(err, TRINE_ENOMEM, "no memory to run the program");
     if (st == TRINE_OK)
         st = alloc_batched(p, pl.full, pl.part, pl.per_epoch, outputs, err);
+    /* P0 and P1 shuffle the rows of each epoch alike; P2 has none */
+    size_t *perm = NULL;
+    if (st == TRINE_OK && job->shuffle && pl.n && !x.helper &&
+        !(perm = malloc(pl.n * sizeof *perm)))
+        st = trine_err_set(err, TRINE_ENOMEM, "no memory to shuffle %zu rows", pl.n);
     uint64_t last_epoch = pl.steps - pl.per_epoch;
     for (uint64_t step = 0; st == TRINE_OK && step < pl.steps; step++) {
         size_t start = (size_t)(step % pl.per_epoch) * pl.batch;
         size_t rows = pl.n - start < pl.batch ? pl.n - start : pl.batch;
         x.s = pl.part && rows < pl.batch ? pl.part : pl.full;
-        st = exec_step(&x, inputs, step == 0, start, rows, err);
+        if (perm && start == 0)
+            st = proto_shuffle_draw(ctx, perm, pl.n, err);
+        if (st == TRINE_OK)
+            st = exec_step(&x, inputs, step == 0, perm, start, rows, err);
         if (st == TRINE_OK && step >= last_epoch)
             collect_batched(&x, outputs, off);
         if (st == TRINE_OK && job->progress)
@@ -655,6 +679,6 @@ trine_status_t prog_exec(proto_ctx_t *ctx, const prog_job_t *job, const tensor_t
     }
     if (cleared)
         exec_free(&x);
-    free(off), free(pl.full), free(pl.part);
+    free(off), free(perm), free(pl.full), free(pl.part);
     return st;
 }

@@ -340,6 +340,12 @@ typedef struct {
     /* Called after each step (may be NULL); step counts from 1. */
     void (*progress)(void *arg, uint64_t step, uint64_t steps);
     void *progress_arg;
+    /* Each epoch steps through the rows of the batch inputs (all alike) in
+     * a fresh random order rather than in order: prog_exec's from the seed
+     * P0 and P1 share (proto_shuffle_draw), prog_plain's from shuffle_seed.
+     * Batched outputs hold the last epoch's rows in its order. */
+    bool shuffle;
+    uint64_t shuffle_seed; /* prog_plain only */
 } prog_job_t;
 
 /* Steps the job will run. */

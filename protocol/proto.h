@@ -48,6 +48,18 @@ TRINE_NODISCARD trine_status_t proto_reconstruct_to(proto_ctx_t *ctx, tensor_t *
                                                     const tensor_t *x, proto_party_t to,
                                                     trine_err_t *err);
 
+/* ---- shuffle.c ---------------------------------------------------------- */
+
+/* perm = a permutation of 0..n-1 by Fisher-Yates from the n words r
+ * (r[0] unused): uniform for uniform words, within n / 2^64. */
+void proto_permutation(size_t *perm, size_t n, const uint64_t *r);
+
+/* P0 and P1: perm = the same fresh permutation of 0..n-1 at both, from
+ * the seed they share (a draw each makes in the same order, no message);
+ * neither the client nor P2 can know it. TRINE_EINVAL at P2. */
+TRINE_NODISCARD trine_status_t proto_shuffle_draw(proto_ctx_t *ctx, size_t *perm, size_t n,
+                                                  trine_err_t *err);
+
 /* ---- rerandomize.c ---------------------------------------------------- */
 
 /* Replaces the shares of x by a fresh sharing of the same value: P0 adds

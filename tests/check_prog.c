@@ -1251,7 +1251,8 @@ START_TEST(plain_batches_and_epochs)
     set(&v, &p, c, (double[]){10});
     set(&v, &p, one, (double[]){1});
     progress_t pr = {0};
-    prog_job_t job = {&p, 2, 2, on_progress, &pr};
+    prog_job_t job = {
+        .prog = &p, .batch = 2, .epochs = 2, .progress = on_progress, .progress_arg = &pr};
     ck_assert_uint_eq(prog_job_steps(&job), 6);
     trine_err_t err = {0};
     ck_assert_int_eq(prog_plain(&job, (const prog_plain_t *const *)v.in, v.out, &err), TRINE_OK);

@@ -92,7 +92,7 @@ static int out_var(const prog_t *p)
 static double model_loss(const model_t *m, prog_loss_t loss)
 {
     prog_plain_t *out[NV] = {0};
-    prog_job_t job = {&m->fwd, m->rows, 1, NULL, NULL};
+    prog_job_t job = {.prog = &m->fwd, .batch = m->rows, .epochs = 1};
     trine_err_t err = {0};
     ck_assert_msg(prog_plain(&job, (const prog_plain_t *const *)m->in, out, &err) == TRINE_OK,
                   "%s", err.msg);
@@ -163,7 +163,7 @@ static void check_gradients(model_t *m, prog_loss_t loss, double tol)
     for (size_t i = m->fwd.nvars; i < t.nvars; i++)
         if (!strcmp(t.vars[i].name, PROG_GRAD_LOSS))
             tin[i] = &zero;
-    prog_job_t job = {&t, m->rows, 1, NULL, NULL};
+    prog_job_t job = {.prog = &t, .batch = m->rows, .epochs = 1};
     ck_assert_msg(prog_plain(&job, (const prog_plain_t *const *)tin, tout, &err) == TRINE_OK,
                   "%s", err.msg);
     (void)z;
@@ -319,7 +319,7 @@ static prog_plain_t *step_weight(model_t *m, const prog_t *t, prog_plain_t *labe
     prog_plain_t *tin[NV] = {0}, *tout[NV] = {0};
     memcpy(tin, m->in, sizeof m->in);
     tin[m->fwd.nvars] = labels; /* the labels, the first variable training adds */
-    prog_job_t job = {t, m->rows, 1, NULL, NULL};
+    prog_job_t job = {.prog = t, .batch = m->rows, .epochs = 1};
     trine_err_t err = {0};
     ck_assert_msg(prog_plain(&job, (const prog_plain_t *const *)tin, tout, &err) == TRINE_OK,
                   "%s", err.msg);
@@ -391,7 +391,7 @@ START_TEST(test_grad_momentum)
         else if (!strcmp(t.vars[i].name, PROG_GRAD_LOSS))
             tin[i] = &zero;
     }
-    prog_job_t job = {&t, 2, 1, NULL, NULL};
+    prog_job_t job = {.prog = &t, .batch = 2, .epochs = 1};
     ck_assert_msg(prog_plain(&job, (const prog_plain_t *const *)tin, tout, &err) == TRINE_OK,
                   "%s", err.msg);
     /* by hand: PyTorch's SGD with momentum and weight decay */

@@ -1348,8 +1348,8 @@ static void hash_of(uint8_t out[WIRE_PROGRAM_HASH_BYTES], const char *text, unsi
 {
     prog_t p = compile_ok(text);
     trine_err_t err;
-    ck_assert_msg(prog_wire_policy_hash(out, &p, frac, 0, batch, epochs, &err) == TRINE_OK, "%s",
-                  err.msg);
+    ck_assert_msg(prog_wire_policy_hash(out, &p, frac, 0, batch, epochs, false, &err) == TRINE_OK,
+                  "%s", err.msg);
     prog_clear(&p);
 }
 
@@ -1392,12 +1392,20 @@ START_TEST(policy_hash)
     hash_of(h13, base, 13, 128, 1);
     set_shape(&p, "x", 2, 5, 3, 0, 0);
     set_shape(&p, "w", 2, 3, 4, 0, 0);
-    ck_assert_int_eq(prog_wire_policy_hash(h16, &p, 13, 0, 128, 1, &err), TRINE_OK);
+    ck_assert_int_eq(prog_wire_policy_hash(h16, &p, 13, 0, 128, 1, false, &err), TRINE_OK);
     ck_assert(memcmp(h13, h16, sizeof h13) == 0);
-    ck_assert_int_eq(prog_wire_policy_hash(h16, &p, 13, 1, 128, 1, &err), TRINE_OK);
+    ck_assert_int_eq(prog_wire_policy_hash(h16, &p, 13, 1, 128, 1, false, &err), TRINE_OK);
     ck_assert(memcmp(h13, h16, sizeof h13) != 0); /* local truncation computes otherwise */
-    ck_assert_int_eq(prog_wire_policy_hash(h16, &p, 13, 0, 128, 1, &err), TRINE_OK);
+    ck_assert_int_eq(prog_wire_policy_hash(h16, &p, 13, 0, 128, 1, false, &err), TRINE_OK);
     ck_assert(memcmp(h13, h16, sizeof h13) == 0);
+    /* shuffling the rows changes what training computes, not inference */
+    ck_assert_int_eq(prog_wire_policy_hash(h16, &p, 13, 0, 128, 1, true, &err), TRINE_OK);
+    ck_assert(memcmp(h13, h16, sizeof h13) == 0);
+    prog_clear(&p);
+    p = compile_ok(train);
+    ck_assert_int_eq(prog_wire_policy_hash(h13, &p, 13, 0, 128, 1, false, &err), TRINE_OK);
+    ck_assert_int_eq(prog_wire_policy_hash(h16, &p, 13, 0, 128, 1, true, &err), TRINE_OK);
+    ck_assert(memcmp(h13, h16, sizeof h13) != 0);
     prog_clear(&p);
 }
 END_TEST

@@ -41,6 +41,18 @@ left=$(T ls | grep -c -e '-e1-' -e 'zero-' -e 'mom_' -e 'loss_sum')
 [ "$left" = 0 ] || fail "intermediate tensors left behind: $(T ls)"
 ok "an MLP trained for 2 epochs with MSE, momentum and weight decay: private = plaintext (losses $(loss 1 "$out"), $(loss 2 "$out"))"
 
+# --shuffle: each epoch's rows in an order P0 and P1 draw; the loss still
+# falls, and the weights differ from the run in stored order
+out=$(T train "${args[@]}" --shuffle --prefix sh-) || fail "private shuffled training: $out"
+awk -v a="$(loss 1 "$out")" -v b="$(loss 2 "$out")" 'BEGIN { exit !(b < a) }' ||
+    fail "the shuffled loss did not fall: $out"
+T reveal sh-w -o "$work/sh-w.npy" >/dev/null || fail "reveal sh-w"
+"$npy" cmp "$work/w.npy" "$work/sh-w.npy" 0.0001 >/dev/null &&
+    fail "shuffling changed nothing"
+"$trine" train "${args[@]}" --shuffle --plaintext --dir "$d" --prefix plainsh- >/dev/null ||
+    fail "plaintext shuffled training"
+ok "shuffled training (--shuffle, the order drawn by P0 and P1): losses $(loss 1 "$out"), $(loss 2 "$out")"
+
 # same_weights PREFIX TOL NAME...: each private PREFIX-NAME within TOL of
 # the plaintext run's DIR/plainPREFIX-NAME.npy
 same_weights() {
