@@ -34,6 +34,7 @@
 typedef struct {
     const char *program, *dir, *prefix, *input, *output, *data, *labels, *stats, *to;
     const char *loss, *optimizer; /* train on a forward model: prog_grad.h */
+    const char *val_data, *val_labels; /* train --loss: accuracy after each epoch */
     double lr, momentum, weight_decay;
     bool plaintext, keep, quiet;
     bool class_labels; /* train --loss cross-entropy: labels are class indices */
@@ -704,6 +705,10 @@ static int prog_args(prog_opts_t *o, int argc, char **argv, const char *verb)
             o->loss = v;
         else if (!strcmp(verb, "train") && !strcmp(a, "--optimizer"))
             o->optimizer = v;
+        else if (!strcmp(verb, "train") && !strcmp(a, "--val-data"))
+            o->val_data = v;
+        else if (!strcmp(verb, "train") && !strcmp(a, "--val-labels"))
+            o->val_labels = v;
         else if (!strcmp(verb, "train") &&
                  (!strcmp(a, "--lr") || !strcmp(a, "--momentum") || !strcmp(a, "--weight-decay"))) {
             double x = strtod(v, &end);
@@ -1058,6 +1063,58 @@ static void train_print_loss(const prog_t *tp, uint64_t epoch, const prog_opts_t
            (unsigned long long)o->epochs, sum * prog_grad_loss_scale(tp, rows));
 }
 
+static void train_print_accuracy(uint64_t epoch, const prog_opts_t *o, double correct, size_t rows)
+{
+    printf("epoch %llu/%llu: validation accuracy %.4f (%.0f of %zu rows)\n",
+           (unsigned long long)epoch, (unsigned long long)o->epochs, correct / (double)rows,
+           correct, rows);
+}
+
+/* The validation program of m (prog_grad_validation) and its input
+ * binds: the data and labels of --val-data and --val-labels (no weights
+ * yet); its PROG_GRAD_CORRECT variable in *c. */
+static int val_derive(prog_t *vp, wire_bind_t **vb, int *c, const train_model_t *m,
+                      const prog_opts_t *o)
+{
+    trine_err_t err;
+    if (prog_grad_validation(vp, m->fwd, o->class_labels, &err) != TRINE_OK) {
+        fprintf(stderr, "trine train: %s: %s\n", o->program, err.msg);
+        return TRINE_EXIT_FAIL;
+    }
+    for (size_t i = 0; i < vp->nvars; i++)
+        if (!strcmp(vp->vars[i].name, PROG_GRAD_CORRECT))
+            *c = (int)i;
+    if (!(*vb = calloc(vp->nvars, sizeof **vb)))
+        return TRINE_EXIT_FAIL;
+    memcpy(*vb, m->binds, m->fwd->nvars * sizeof **vb);
+    int rc = prog_binds_set(*vb, vp, prog_batch_var(vp, 0), o->val_data, "train");
+    return rc ? rc : prog_binds_set(*vb, vp, prog_batch_var(vp, 1), o->val_labels, "train");
+}
+
+/* The validation accuracy of epoch e on doubles: vin's weights (the
+ * first nfwd variables) are the epoch's, in. */
+static int val_plain(const prog_t *vp, prog_plain_t **vin, prog_plain_t *const *in, size_t nfwd,
+                     int c, uint64_t e, const prog_opts_t *o)
+{
+    for (size_t i = 0; i < nfwd; i++)
+        if (vp->vars[i].kind == PROG_VAR_INPUT)
+            vin[i] = in[i];
+    prog_plain_t **out = calloc(vp->nvars, sizeof *out);
+    prog_job_t job = {.prog = vp, .batch = (size_t)o->batch, .epochs = 1};
+    trine_err_t err;
+    int rc = out ? 0 : TRINE_EXIT_FAIL;
+    if (rc == 0 && prog_plain(&job, (const prog_plain_t *const *)vin, out, &err) != TRINE_OK) {
+        fprintf(stderr, "trine train: validation: %s\n", err.msg);
+        rc = TRINE_EXIT_FAIL;
+    }
+    if (rc == 0)
+        train_print_accuracy(e, o, out[c]->data[0], prog_batch_rows(vp));
+    for (size_t i = 0; out && i < vp->nvars; i++)
+        prog_plain_destroy(&out[i]);
+    free(out);
+    return rc;
+}
+
 /* --plaintext: the same epochs on doubles, the weights written to
  * DIR/PREFIX NAME.npy. */
 static int train_plain(train_model_t *m, const prog_opts_t *o)
@@ -1106,6 +1163,21 @@ static int train_plain(train_model_t *m, const prog_opts_t *o)
     }
     if (rc == 0)
         rc = prog_check_sizes(&tp, o->batch, o->program, "train");
+    /* --val-data: the validation program reads the epoch's weights (in,
+     * borrowed) and its own data and labels (vin, loaded once) */
+    prog_t vp = {0};
+    wire_bind_t *vb = NULL;
+    prog_plain_t **vin = NULL, vzero = {1, {1, 1, 1, 1}, 1, (double[]){0}};
+    int vc = -1;
+    if (rc == 0 && o->val_data && (rc = val_derive(&vp, &vb, &vc, m, o)) == 0 &&
+        !(vin = calloc(PROG_VARS_MAX, sizeof *vin)))
+        rc = TRINE_EXIT_FAIL;
+    if (vin) {
+        vin[vc] = &vzero;
+        for (size_t i = 0; i < fwd->nvars; i++)
+            vin[i] = fwd->vars[i].kind == PROG_VAR_INPUT ? in[i] : NULL;
+        rc = plain_inputs(&vp, vb, vin, o->dir, -1, NULL, "train");
+    }
     int loss = -1;
     for (size_t i = 0; i < tp.nvars; i++)
         if (!strcmp(tp.vars[i].name, PROG_GRAD_LOSS))
@@ -1144,6 +1216,8 @@ static int train_plain(train_model_t *m, const prog_opts_t *o)
             prog_plain_destroy(&in[i]);
             in[i] = out[i], out[i] = NULL;
         }
+        if (vin)
+            rc = val_plain(&vp, vin, in, fwd->nvars, vc, e, o);
     }
     for (size_t i = 0; rc == 0 && i < fwd->nvars; i++) {
         if (!tp.vars[i].output)
@@ -1160,7 +1234,10 @@ static int train_plain(train_model_t *m, const prog_opts_t *o)
     }
     for (size_t i = 0; in && out && i < PROG_VARS_MAX; i++)
         prog_plain_destroy(&in[i]), prog_plain_destroy(&out[i]);
-    free(in), free(out);
+    for (int k = 0; vin && k < 2; k++) /* the data and labels it loaded */
+        prog_plain_destroy(&vin[prog_batch_var(&vp, k)]);
+    free(in), free(out), free(vin), free(vb);
+    prog_clear(&vp);
     plain_destroy(&pl);
     prog_clear(&tp);
     return rc;
@@ -1190,6 +1267,34 @@ static void train_rm_outputs(session_t *s, const prog_t *tp, size_t nfwd, const 
         if (tp->vars[i].output && (weights || i >= nfwd) &&
             train_name(name, prefix, tp->vars[i].name) == 0)
             session_rm(s, name, "train");
+}
+
+/* The validation accuracy of epoch e on the cluster: a job of vp reading
+ * the weights the epoch stored as cur + name (vb binds the rest), its
+ * count stored as cur "v-" PROG_GRAD_CORRECT, revealed and removed. */
+static int val_private(session_t *s, prog_t *vp, wire_bind_t *vb, int c, const prog_t *tp,
+                       size_t nfwd, const char *cur, uint64_t e, const prog_opts_t *o)
+{
+    char name[WIRE_NAME_MAX + 1], pre[WIRE_NAME_MAX + 1];
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < nfwd; i++)
+        if (tp->vars[i].output && (rc = train_name(name, cur, vp->vars[i].name)) == 0)
+            rc = prog_binds_set(vb, vp, (int)i, name, "train");
+    snprintf(pre, sizeof pre, "%.*sv-", WIRE_NAME_MAX - 2, cur);
+    prog_opts_t ov = *o;
+    ov.prefix = pre, ov.epochs = 1, ov.to = NULL, ov.stats = NULL, ov.shuffle = false;
+    ov.quiet = true;
+    if (rc == 0 && (rc = private_run(s, vp, vb, &ov, "train")) == 0 &&
+        (rc = train_name(name, pre, vp->vars[c].name)) == 0) {
+        uint64_t *v;
+        wire_tensor_info_t info;
+        if ((rc = session_fetch(s, name, &v, &info, "train")) == 0) {
+            train_print_accuracy(e, o, fixed_decode(v[0], info.frac), prog_batch_rows(vp));
+            free(v);
+        }
+        session_rm(s, name, "train");
+    }
+    return rc;
 }
 
 /* On the cluster: one job per epoch, each reading the weights and
@@ -1235,6 +1340,17 @@ static int train_private(session_t *s, train_model_t *m, prog_opts_t *o)
     }
     if (rc == 0 && (rc = private_shapes(s, &tp, binds, "train")) == 0)
         rc = prog_check_sizes(&tp, o->batch, o->program, "train");
+    /* --val-data: the validation program, its count starting at zero */
+    prog_t vp = {0};
+    wire_bind_t *vb = NULL;
+    int vc = -1;
+    bool vzero = false;
+    if (rc == 0 && o->val_data && (rc = val_derive(&vp, &vb, &vc, m, o)) == 0 &&
+        (rc = train_name(name, zp, vp.vars[vc].name)) == 0 &&
+        (rc = train_share_zeros(s, &vp.vars[vc], name)) == 0) {
+        vzero = true;
+        rc = prog_binds_set(vb, &vp, vc, name, "train");
+    }
     int loss = -1;
     for (size_t i = 0; i < tp.nvars; i++)
         if (!strcmp(tp.vars[i].name, PROG_GRAD_LOSS))
@@ -1259,6 +1375,8 @@ static int train_private(session_t *s, train_model_t *m, prog_opts_t *o)
             printf("epoch %llu/%llu\n", (unsigned long long)e, (unsigned long long)o->epochs);
         if (rc == 0 && (rc = private_run(s, &tp, binds, &oe, "train")) != 0)
             break;
+        if (vb && (rc = val_private(s, &vp, vb, vc, &tp, fwd->nvars, cur, e, o)) != 0)
+            break;
         if (e > 1)
             train_rm_outputs(s, &tp, fwd->nvars, prev, true);
         snprintf(prev, sizeof prev, "%s", cur);
@@ -1278,6 +1396,10 @@ static int train_private(session_t *s, train_model_t *m, prog_opts_t *o)
             session_rm(s, name, "train");
     for (size_t k = 0; k < shared; k++)
         session_rm(s, m->binds[m->onnx.weights[k].var].names[0], "train");
+    if (vzero && train_name(name, zp, PROG_GRAD_CORRECT) == 0)
+        session_rm(s, name, "train");
+    free(vb);
+    prog_clear(&vp);
     for (size_t i = 0; rc == 0 && i < fwd->nvars; i++)
         if (tp.vars[i].output)
             printf("stored '%s%s'%s\n", o->prefix, tp.vars[i].name,
@@ -1299,6 +1421,10 @@ static int train_forward(const client_opts_t *opts, prog_opts_t *o)
         return verb_usage_error("train", "give the learning rate: --lr R, R > 0");
     if (!(o->momentum < 1))
         return verb_usage_error("train", "--momentum takes a number from 0 to below 1");
+    if (!o->val_data != !o->val_labels)
+        return verb_usage_error("train", "--val-data and --val-labels come together");
+    if (o->val_data && o->to)
+        return verb_usage_error("train", "--val-data needs the weights: not with --to");
     train_model_t *m = calloc(1, sizeof *m);
     if (!m)
         return TRINE_EXIT_FAIL;
@@ -1343,8 +1469,9 @@ int verb_train(const client_opts_t *opts, int argc, char **argv)
     }
     if (o.loss)
         return train_forward(opts, &o);
-    if (o.optimizer || o.lr > 0 || o.class_labels)
-        return verb_usage_error("train", "--optimizer, --lr and --class-labels come with --loss");
+    if (o.optimizer || o.lr > 0 || o.class_labels || o.val_data || o.val_labels)
+        return verb_usage_error(
+            "train", "--optimizer, --lr, --class-labels and --val-data come with --loss");
     prog_t prog = {0};
     wire_bind_t *binds = NULL;
     if ((rc = prog_load(&prog, o.program, "train")) == 0 &&

@@ -436,6 +436,27 @@ static int grad_back(grad_t *g, const prog_op_t *op, int dy, int *grad, const bo
                               "weights and its output");
 }
 
+/* Allocates *out and *s, copies fwd into *out (no outputs) and checks fwd
+ * for `rows` batch rows into *s. */
+static trine_status_t grad_begin(prog_t *out, prog_shapes_t **s, const prog_t *fwd, size_t rows,
+                                 trine_err_t *err)
+{
+    *s = malloc(sizeof **s);
+    out->vars = calloc(PROG_VARS_MAX, sizeof *out->vars);
+    out->ops = calloc(PROG_OPS_MAX, sizeof *out->ops);
+    if (!*s || !out->vars || !out->ops)
+        return trine_err_set(err, TRINE_ENOMEM, "out of memory deriving from the model");
+    trine_status_t st = prog_check(fwd, rows, *s, err);
+    if (st != TRINE_OK)
+        return st;
+    memcpy(out->vars, fwd->vars, fwd->nvars * sizeof *out->vars);
+    memcpy(out->ops, fwd->ops, fwd->nops * sizeof *out->ops);
+    out->nvars = fwd->nvars, out->nops = fwd->nops;
+    for (size_t i = 0; i < out->nvars; i++)
+        out->vars[i].output = false;
+    return TRINE_OK;
+}
+
 static trine_status_t grad_check_forward(const prog_t *fwd, int *data, int *z, trine_err_t *err)
 {
     *data = *z = -1;
@@ -648,25 +669,68 @@ trine_status_t prog_grad_train(prog_t *out, const prog_t *fwd, const prog_train_
     if (st != TRINE_OK)
         return st;
     size_t n = fwd->vars[data].shape[0];
-    prog_shapes_t *s = malloc(sizeof *s);
+    prog_shapes_t *s = NULL;
     int *grad = malloc(PROG_VARS_MAX * sizeof *grad);
     bool *need = calloc(PROG_VARS_MAX, sizeof *need);
-    out->vars = calloc(PROG_VARS_MAX, sizeof *out->vars);
-    out->ops = calloc(PROG_OPS_MAX, sizeof *out->ops);
-    if (!s || !grad || !need || !out->vars || !out->ops) {
+    if (!grad || !need)
         st = trine_err_set(err, TRINE_ENOMEM, "out of memory for the training program");
-    } else if ((st = prog_check(fwd, t->batch < n ? t->batch : n, s, err)) == TRINE_OK) {
+    else
+        st = grad_begin(out, &s, fwd, t->batch < n ? t->batch : n, err);
+    if (st == TRINE_OK) {
         for (size_t i = 0; i < PROG_VARS_MAX; i++)
             grad[i] = -1;
-        memcpy(out->vars, fwd->vars, fwd->nvars * sizeof *out->vars);
-        memcpy(out->ops, fwd->ops, fwd->nops * sizeof *out->ops);
-        out->nvars = fwd->nvars, out->nops = fwd->nops;
-        for (size_t i = 0; i < out->nvars; i++)
-            out->vars[i].output = false;
         grad_t g = {out, s, 0, err};
         st = grad_build(&g, fwd, t, data, z, grad, need);
     }
     free(s), free(grad), free(need);
+    if (st != TRINE_OK)
+        prog_clear(out);
+    return st;
+}
+
+trine_status_t prog_grad_validation(prog_t *out, const prog_t *fwd, bool class_labels,
+                                    trine_err_t *err)
+{
+    *out = (prog_t){0};
+    int data, z;
+    prog_shapes_t *s = NULL;
+    trine_status_t st = grad_check_forward(fwd, &data, &z, err);
+    if (st == TRINE_OK)
+        st = grad_begin(out, &s, fwd, 1, err);
+    if (st == TRINE_OK && (s->ndim[z] != 2 || !s->batched[z]))
+        st = trine_err_set(err, TRINE_EFORMAT,
+                           "validation counts the rows whose largest score is the label's: the "
+                           "output '%s' must be a row of scores per data row",
+                           fwd->vars[z].name);
+    grad_t g = {out, s, 0, err};
+    int y = st == TRINE_OK ? grad_var(&g, PROG_GRAD_LABELS, PROG_VAR_BATCH) : -1;
+    int c = y < 0 ? -1 : grad_var(&g, PROG_GRAD_CORRECT, PROG_VAR_INPUT);
+    if (c >= 0) {
+        prog_var_t *v = &out->vars[y];
+        v->ndim = 2, v->shape[0] = fwd->vars[data].shape[0];
+        v->shape[1] = class_labels ? 1 : s->shape[z][1];
+        out->vars[c].ndim = 1, out->vars[c].shape[0] = 1, out->vars[c].output = true;
+    }
+    /* eq = [d >= -1/2] - [d >= 1/2] for the whole difference d of the
+     * predicted and the true class: 1 where they agree */
+    int pred = c < 0 ? -1 : grad_emit(&g, PROG_ARGMAX, z, -1), label = -1, d = -1, eq = -1;
+    if (pred >= 0)
+        label = class_labels ? grad_reshape(&g, y, 1, (size_t[]){0})
+                             : grad_emit(&g, PROG_ARGMAX, y, -1);
+    if (label >= 0 && (d = grad_emit(&g, PROG_SUB, pred, label)) >= 0) {
+        prog_op_t *hi = grad_op(&g, PROG_OFFSET, d, -1, -1);
+        prog_op_t *lo = hi ? grad_op(&g, PROG_OFFSET, d, -1, -1) : NULL;
+        if (lo) {
+            hi->fattr = 0.5, lo->fattr = -0.5;
+            int bh = grad_emit(&g, PROG_DRELU, hi->out, -1);
+            int bl = bh < 0 ? -1 : grad_emit(&g, PROG_DRELU, lo->out, -1);
+            eq = bl < 0 ? -1 : grad_emit(&g, PROG_SUB, bh, bl);
+        }
+    }
+    int sum = eq < 0 ? -1 : grad_emit(&g, PROG_SUM, eq, -1);
+    if (st == TRINE_OK && (sum < 0 || !grad_op(&g, PROG_ADD, c, sum, c)))
+        st = err->code;
+    free(s);
     if (st != TRINE_OK)
         prog_clear(out);
     return st;

@@ -69,6 +69,7 @@
 #define PROG_GRAD_LABELS "labels"
 #define PROG_GRAD_LOSS   "loss_sum"
 #define PROG_GRAD_STATE  "mom_"
+#define PROG_GRAD_CORRECT "val_correct"
 
 typedef enum { PROG_LOSS_MSE = 0, PROG_LOSS_BCE, PROG_LOSS_CE } prog_loss_t;
 typedef enum { PROG_OPT_SGD = 0, PROG_OPT_MOMENTUM } prog_opt_t;
@@ -95,6 +96,18 @@ int prog_grad_opt_find(const char *name);
  * PROG_VARS_MAX or PROG_OPS_MAX, TRINE_ENOMEM; err says which. */
 TRINE_NODISCARD trine_status_t prog_grad_train(prog_t *out, const prog_t *fwd,
                                                const prog_train_t *t, trine_err_t *err);
+
+/* Derives from the forward program fwd (of the form above, its output z
+ * [N, k] scores) the validation program into *out (freed with
+ * prog_clear): the forward ops, batch input PROG_GRAD_LABELS (one-hot rows
+ * [N, k], or with class_labels a column [N, 1] of class indices), and an
+ * input and only output PROG_GRAD_CORRECT [1] to which each step adds the
+ * count of its rows whose argmax of z (the first on ties) is the label's
+ * class: exact, by two DReLUs of the difference of the two indices. Start
+ * it at zero; after a job it holds the correct rows of all. Errors as for
+ * prog_grad_train. */
+TRINE_NODISCARD trine_status_t prog_grad_validation(prog_t *out, const prog_t *fwd,
+                                                    bool class_labels, trine_err_t *err);
 
 /* The factor that turns the loss sum PROG_GRAD_LOSS of an epoch of
  * `rows` rows into the mean loss: 1 / (rows kk), kk as above, for the

@@ -106,8 +106,8 @@ static const verb_t verbs[] = {
     {"train", verb_train, "train --model PROGRAM --data NAME[,NAME...] --labels NAME[,NAME...] "
                           "[--epochs E] [--batch N] [--prefix P] [--bind VAR=NAME]... [--to "
                           "CLIENT.pub] [--plaintext] [--dir DIR] [--loss L --lr R "
-                          "[--optimizer O] [--momentum M] [--weight-decay W] [--class-labels]] "
-                          "[--shuffle]",
+                          "[--optimizer O] [--momentum M] [--weight-decay W] [--class-labels] "
+                          "[--val-data NAME --val-labels NAME]] [--shuffle]",
      "run a training program over the rows of data and labels for E epochs\n"
      "                     (default 1); several tensors (of several owners) are stacked row\n"
      "                     by row. The updated weights are stored as P+name (default prefix\n"
@@ -120,7 +120,9 @@ static const verb_t verbs[] = {
      "                     sgd|momentum (sgd), --lr R, --momentum M (0.9), --weight-decay\n"
      "                     W (0); one job per epoch, printing its mean training loss.\n"
      "                     --class-labels (cross-entropy): labels are a column of class\n"
-     "                     indices, turned into one-hot rows by the program"},
+     "                     indices, turned into one-hot rows by the program. --val-data and\n"
+     "                     --val-labels: after each epoch, the share of those rows whose\n"
+     "                     largest score is their label's (only the count is revealed)"},
     {"bench", verb_bench, "bench BENCH.ini [--json FILE] [--csv FILE] [--plot DIR]",
      "measure the operations and networks BENCH.ini lists (config/bench-*.ini) on\n"
      "                     its cluster or on three local parties started for the run: time,\n"

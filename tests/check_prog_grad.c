@@ -365,6 +365,52 @@ START_TEST(test_grad_class_labels)
 }
 END_TEST
 
+/* The validation program counts the rows whose largest score is the
+ * label's, from one-hot rows or class indices, over steps of a job. */
+START_TEST(test_grad_validation)
+{
+    model_t m;
+    const char *shapes[] = {"x:7,4", "w:4,3"};
+    model_init(&m, "batch x\ninput w\noutput z = matmul(x, w)\n", shapes, 2);
+    double classes[7], scores[7 * 3];
+    size_t want = 0;
+    for (int r = 0; r < 7; r++) {
+        size_t best = 0;
+        for (int k = 0; k < 3; k++) {
+            double s = 0;
+            for (int i = 0; i < 4; i++)
+                s += m.in[0]->data[r * 4 + i] * m.in[1]->data[i * 3 + k];
+            scores[r * 3 + k] = s;
+            best = s > scores[r * 3 + best] ? (size_t)k : best;
+        }
+        classes[r] = r % 2 ? (double)best : (double)((best + 1) % 3); /* odd rows right */
+        want += r % 2;
+    }
+    prog_plain_t hot = {2, {7, 3, 1, 1}, 21, (double[21]){0}}, idx = {2, {7, 1, 1, 1}, 7, classes};
+    for (int r = 0; r < 7; r++)
+        hot.data[r * 3 + (int)classes[r]] = 1;
+    for (int as_index = 0; as_index < 2; as_index++) {
+        prog_t v;
+        trine_err_t err = {0};
+        ck_assert_msg(prog_grad_validation(&v, &m.fwd, as_index, &err) == TRINE_OK, "%s", err.msg);
+        prog_plain_t *in[NV] = {0}, *out[NV] = {0}, zero = {1, {1, 1, 1, 1}, 1, (double[]){0}};
+        memcpy(in, m.in, sizeof m.in);
+        int y = (int)m.fwd.nvars, c = y + 1;
+        ck_assert_str_eq(v.vars[c].name, PROG_GRAD_CORRECT);
+        in[y] = as_index ? &idx : &hot, in[c] = &zero;
+        prog_job_t job = {.prog = &v, .batch = 3, .epochs = 1};
+        ck_assert_msg(prog_plain(&job, (const prog_plain_t *const *)in, out, &err) == TRINE_OK,
+                      "%s", err.msg);
+        for (size_t i = 0; i < v.nvars; i++)
+            ck_assert((out[i] != NULL) == ((int)i == c));
+        ck_assert_double_eq(out[c]->data[0], (double)want);
+        prog_plain_destroy(&out[c]);
+        prog_clear(&v);
+    }
+    model_clear(&m);
+}
+END_TEST
+
 /* Momentum and weight decay over three steps of two rows, against the
  * updates written out by hand from the plain gradients. */
 START_TEST(test_grad_momentum)
@@ -501,6 +547,7 @@ Suite *prog_grad_suite(void)
     tcase_add_test(tc, test_grad_pool);
     tcase_add_test(tc, test_grad_conv);
     tcase_add_test(tc, test_grad_class_labels);
+    tcase_add_test(tc, test_grad_validation);
     tcase_add_test(tc, test_grad_momentum);
     tcase_add_test(tc, test_grad_deterministic);
     tcase_add_test(tc, test_grad_refused);

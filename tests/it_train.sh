@@ -72,11 +72,26 @@ for _ in 1 2 3 4 5 6 7 8 9; do tail -n 4 "$d/hot.csv"; done >>"$d/hot.csv"
 T share hot "$d/hot.csv" --fixed >/dev/null || fail "share the one-hot labels"
 ce=(--model "$work/mlp.prog" --data x --labels hot --loss cross-entropy --optimizer momentum
     --lr 0.2 --epochs 2 --batch 16)
-T train "${ce[@]}" --prefix ce- >/dev/null || fail "private cross-entropy training"
-"$trine" train "${ce[@]}" --plaintext --dir "$d" --prefix plaince- >/dev/null ||
-    fail "plaintext cross-entropy training"
+# with the accuracy on validation rows (here the first 24 training rows)
+# after each epoch, revealed to the caller as a count alone
+"$npy" gen f1 31 "$d/vx.npy" 24 6 || fail "gen vx"
+head -n 24 "$d/hot.csv" >"$d/vhot.csv"
+T share vx "$d/vx.npy" >/dev/null && T share vhot "$d/vhot.csv" --fixed >/dev/null ||
+    fail "share the validation rows"
+ce+=(--val-data vx --val-labels vhot)
+out=$(T train "${ce[@]}" --prefix ce-) || fail "private cross-entropy training: $out"
+plain=$("$trine" train "${ce[@]}" --plaintext --dir "$d" --prefix plaince-) ||
+    fail "plaintext cross-entropy training: $plain"
 same_weights ce 0.03 w b v
-ok "the MLP trained with cross-entropy on one-hot labels: private weights within 0.03 of plaintext"
+acc() { sed -n "s|^epoch $1/2: validation accuracy [0-9.]* (\([0-9]*\) of 24 rows)|\1|p" <<<"$2"; }
+for e in 1 2; do
+    a=$(acc $e "$out") b=$(acc $e "$plain")
+    [ -n "$a" ] && [ -n "$b" ] || fail "no validation accuracy for epoch $e: $out / $plain"
+    [ $((a - b)) -le 1 ] && [ $((b - a)) -le 1 ] ||
+        fail "epoch $e: $a validation rows right privately, $b in plaintext"
+done
+T ls | grep -q -e 'val_correct' -e 'ce-v-' && fail "validation counts left behind: $(T ls)"
+ok "the MLP trained with cross-entropy on one-hot labels: private weights within 0.03 of plaintext; validation rows right after each epoch $(acc 1 "$out"), $(acc 2 "$out") of 24 (plaintext $(acc 1 "$plain"), $(acc 2 "$plain"))"
 
 # the same labels as a column of class indices, one-hot inside the program
 for _ in 1 2 3 4 5 6 7 8 9 10; do printf '0\n1\n2\n1\n'; done >"$d/cls.csv"
