@@ -35,6 +35,7 @@ typedef struct {
     const char *program, *dir, *prefix, *input, *output, *data, *labels, *stats, *to;
     const char *loss, *optimizer; /* train on a forward model: prog_grad.h */
     const char *val_data, *val_labels; /* train --loss: accuracy after each epoch */
+    const char *export_onnx;           /* train an ONNX model: write it trained */
     double lr, momentum, weight_decay;
     bool plaintext, keep, quiet;
     bool class_labels; /* train --loss cross-entropy: labels are class indices */
@@ -707,6 +708,8 @@ static int prog_args(prog_opts_t *o, int argc, char **argv, const char *verb)
             o->optimizer = v;
         else if (!strcmp(verb, "train") && !strcmp(a, "--val-data"))
             o->val_data = v;
+        else if (!strcmp(verb, "train") && !strcmp(a, "--export"))
+            o->export_onnx = v;
         else if (!strcmp(verb, "train") && !strcmp(a, "--val-labels"))
             o->val_labels = v;
         else if (!strcmp(verb, "train") &&
@@ -946,6 +949,20 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
 
 /* ---- train on a forward model (prog_grad.h) ------------------------------ */
 
+/* Tensor name prefix + name in out; 0, or a usage error when too long. */
+static int train_name(char out[WIRE_NAME_MAX + 1], const char *prefix, const char *name)
+{
+    if (strlen(prefix) + strlen(name) > WIRE_NAME_MAX) {
+        fprintf(stderr, "trine train: '%s%s' is longer than %d bytes: take a shorter --prefix\n",
+                prefix, name, WIRE_NAME_MAX);
+        return TRINE_EXIT_USAGE;
+    }
+    size_t n = strlen(prefix);
+    memcpy(out, prefix, n);
+    memcpy(out + n, name, strlen(name) + 1);
+    return 0;
+}
+
 /* A forward model and how its inputs are bound: a text program's weights
  * to their names (or --bind), an ONNX model's to PREFIX "init-" NAME once
  * shared. Its variables are named as in the file (an ONNX weight by its
@@ -957,12 +974,93 @@ typedef struct {
     prog_t *fwd;
     wire_bind_t binds[PROG_VARS_MAX];
     bool is_onnx;
+    onnx_model_t model; /* --export: the file's model, to hold the trained weights */
 } train_model_t;
 
 static void train_model_clear(train_model_t *m)
 {
     prog_clear(&m->text);
     onnx_prog_clear(&m->onnx);
+    onnx_model_clear(&m->model);
+}
+
+/* --export: every weight must be its initializer as the file holds it
+ * (not folded by the compiler), so that trained values can go back. */
+static int export_check(const train_model_t *m, const char *path)
+{
+    for (size_t k = 0; k < m->onnx.nweights; k++) {
+        const char *name = m->onnx.prog.vars[m->onnx.weights[k].var].name;
+        const plain_t *w = m->onnx.weights[k].value;
+        const Onnx__GraphProto *g = m->model.proto->graph;
+        plain_t *f = NULL;
+        trine_err_t err;
+        bool same;
+        for (size_t i = 0; i < g->n_initializer; i++)
+            if (g->initializer[i]->name && !strcmp(g->initializer[i]->name, name) &&
+                onnx_tensor_plain(g->initializer[i], name, &f, NULL, NULL, &err) == TRINE_OK)
+                break;
+        same = f && f->ndim == w->ndim && !memcmp(f->shape, w->shape, sizeof f->shape) && f->real &&
+               w->real && !memcmp(f->real, w->real, w->count * sizeof *w->real);
+        plain_destroy(&f);
+        if (!same) {
+            fprintf(stderr,
+                    "trine train: --export: %s's weight '%s' is not an initializer as the "
+                    "file holds it (the compiler folded it), so its trained values "
+                    "cannot be written back\n",
+                    path, name);
+            return TRINE_EXIT_FAIL;
+        }
+    }
+    return 0;
+}
+
+/* --export: the trained value of weight var (count doubles) into the
+ * model; at the end, the model to o->export_onnx. */
+static int export_set(train_model_t *m, int var, const double *v, size_t count)
+{
+    trine_err_t err;
+    if (onnx_model_set_initializer(&m->model, m->fwd->vars[var].name, v, count, &err) != TRINE_OK) {
+        fprintf(stderr, "trine train: --export: %s\n", err.msg);
+        return TRINE_EXIT_FAIL;
+    }
+    return 0;
+}
+
+/* The trained weight var as stored on the cluster (prefix + name),
+ * revealed into the model. */
+static int export_fetch(session_t *s, train_model_t *m, int var, const char *prefix)
+{
+    char name[WIRE_NAME_MAX + 1];
+    uint64_t *v = NULL;
+    wire_tensor_info_t info;
+    int rc = train_name(name, prefix, m->fwd->vars[var].name);
+    if (rc == 0)
+        rc = session_fetch(s, name, &v, &info, "train");
+    size_t n = 1;
+    for (int d = 0; rc == 0 && d < info.ndim; d++)
+        n *= info.shape[d];
+    double *x = rc ? NULL : malloc(n * sizeof *x);
+    if (rc == 0 && !x)
+        rc = TRINE_EXIT_FAIL;
+    if (rc == 0) {
+        fixed_decode_array(x, v, n, info.frac);
+        rc = export_set(m, var, x, n);
+    }
+    if (v)
+        sodium_memzero(v, n * sizeof *v);
+    free(v), free(x);
+    return rc;
+}
+
+static int export_write(train_model_t *m, const prog_opts_t *o)
+{
+    trine_err_t err;
+    if (onnx_model_write(&m->model, o->export_onnx, &err) != TRINE_OK) {
+        fprintf(stderr, "trine train: --export: %s\n", err.msg);
+        return TRINE_EXIT_FAIL;
+    }
+    printf("wrote %s, the model with its trained weights\n", o->export_onnx);
+    return 0;
 }
 
 static int train_model_load(train_model_t *m, const prog_opts_t *o)
@@ -983,7 +1081,10 @@ static int train_model_load(train_model_t *m, const prog_opts_t *o)
     }
     onnx_compile_opts_t co = {.prefix = "", .batch = true};
     trine_status_t st = onnx_compile(&om, o->program, &co, &m->onnx, &err);
-    onnx_model_clear(&om);
+    if (o->export_onnx)
+        m->model = om;
+    else
+        onnx_model_clear(&om);
     if (st != TRINE_OK) {
         fprintf(stderr, "trine train: %s\n", err.msg);
         return TRINE_EXIT_FAIL;
@@ -995,6 +1096,8 @@ static int train_model_load(train_model_t *m, const prog_opts_t *o)
         return TRINE_EXIT_FAIL;
     }
     m->fwd = &m->onnx.prog;
+    if (o->export_onnx && export_check(m, o->program))
+        return TRINE_EXIT_FAIL;
     /* A final ArgMax, or Softmax (compiled to the argmax it reveals), and
      * reshapes of it: training takes the logits before it. */
     prog_t *p = m->fwd;
@@ -1017,20 +1120,6 @@ static int train_model_load(train_model_t *m, const prog_opts_t *o)
         p->nops = j - 1, p->nvars = first;
         printf("training the scores before %s's final argmax\n", o->program);
     }
-    return 0;
-}
-
-/* Tensor name prefix + name in out; 0, or a usage error when too long. */
-static int train_name(char out[WIRE_NAME_MAX + 1], const char *prefix, const char *name)
-{
-    if (strlen(prefix) + strlen(name) > WIRE_NAME_MAX) {
-        fprintf(stderr, "trine train: '%s%s' is longer than %d bytes: take a shorter --prefix\n",
-                prefix, name, WIRE_NAME_MAX);
-        return TRINE_EXIT_USAGE;
-    }
-    size_t n = strlen(prefix);
-    memcpy(out, prefix, n);
-    memcpy(out + n, name, strlen(name) + 1);
     return 0;
 }
 
@@ -1219,6 +1308,11 @@ static int train_plain(train_model_t *m, const prog_opts_t *o)
         if (vin)
             rc = val_plain(&vp, vin, in, fwd->nvars, vc, e, o);
     }
+    for (size_t i = 0; rc == 0 && o->export_onnx && i < fwd->nvars; i++)
+        if (tp.vars[i].output)
+            rc = export_set(m, (int)i, in[i]->data, in[i]->size);
+    if (rc == 0 && o->export_onnx)
+        rc = export_write(m, o);
     for (size_t i = 0; rc == 0 && i < fwd->nvars; i++) {
         if (!tp.vars[i].output)
             continue;
@@ -1391,6 +1485,11 @@ static int train_private(session_t *s, train_model_t *m, prog_opts_t *o)
     }
     if (rc == 0 && !to)
         train_rm_outputs(s, &tp, fwd->nvars, o->prefix, false);
+    for (size_t i = 0; rc == 0 && o->export_onnx && i < fwd->nvars; i++)
+        if (tp.vars[i].output)
+            rc = export_fetch(s, m, (int)i, o->prefix);
+    if (rc == 0 && o->export_onnx)
+        rc = export_write(m, o);
     for (size_t i = fwd->nvars; i < zeros; i++)
         if (tp.vars[i].kind == PROG_VAR_INPUT && train_name(name, zp, tp.vars[i].name) == 0)
             session_rm(s, name, "train");
@@ -1423,6 +1522,9 @@ static int train_forward(const client_opts_t *opts, prog_opts_t *o)
         return verb_usage_error("train", "--momentum takes a number from 0 to below 1");
     if (!o->val_data != !o->val_labels)
         return verb_usage_error("train", "--val-data and --val-labels come together");
+    if (o->export_onnx && (!infer_is_onnx(o->program) || o->to))
+        return verb_usage_error("train", "--export writes a trained ONNX model for the caller: "
+                                         "an ONNX --model, not with --to");
     if (o->val_data && o->to)
         return verb_usage_error("train", "--val-data needs the weights: not with --to");
     train_model_t *m = calloc(1, sizeof *m);
@@ -1469,7 +1571,7 @@ int verb_train(const client_opts_t *opts, int argc, char **argv)
     }
     if (o.loss)
         return train_forward(opts, &o);
-    if (o.optimizer || o.lr > 0 || o.class_labels || o.val_data || o.val_labels)
+    if (o.optimizer || o.lr > 0 || o.class_labels || o.val_data || o.val_labels || o.export_onnx)
         return verb_usage_error(
             "train", "--optimizer, --lr, --class-labels and --val-data come with --loss");
     prog_t prog = {0};

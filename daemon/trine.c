@@ -107,7 +107,7 @@ static const verb_t verbs[] = {
                           "[--epochs E] [--batch N] [--prefix P] [--bind VAR=NAME]... [--to "
                           "CLIENT.pub] [--plaintext] [--dir DIR] [--loss L --lr R "
                           "[--optimizer O] [--momentum M] [--weight-decay W] [--class-labels] "
-                          "[--val-data NAME --val-labels NAME]] [--shuffle]",
+                          "[--val-data NAME --val-labels NAME] [--export OUT.onnx]] [--shuffle]",
      "run a training program over the rows of data and labels for E epochs\n"
      "                     (default 1); several tensors (of several owners) are stacked row\n"
      "                     by row. The updated weights are stored as P+name (default prefix\n"
@@ -122,7 +122,9 @@ static const verb_t verbs[] = {
      "                     --class-labels (cross-entropy): labels are a column of class\n"
      "                     indices, turned into one-hot rows by the program. --val-data and\n"
      "                     --val-labels: after each epoch, the share of those rows whose\n"
-     "                     largest score is their label's (only the count is revealed)"},
+     "                     largest score is their label's (only the count is revealed).\n"
+     "                     --export OUT.onnx (an ONNX model): the model with its trained\n"
+     "                     weights, revealed to you"},
     {"bench", verb_bench, "bench BENCH.ini [--json FILE] [--csv FILE] [--plot DIR]",
      "measure the operations and networks BENCH.ini lists (config/bench-*.ini) on\n"
      "                     its cluster or on three local parties started for the run: time,\n"

@@ -3,9 +3,9 @@
 # the training program derived by the client, run by three real trined
 # processes (deploy/local-cluster) for two epochs, against the same
 # training in plaintext; an ONNX-free text model, a little MLP.
-#   it_train.sh SOURCE_ROOT BUILD_ROOT NPY_TOOL
+#   it_train.sh SOURCE_ROOT BUILD_ROOT NPY_TOOL FMNIST
 set -u
-src=$1 build=$2 npy=$3
+src=$1 build=$2 npy=$3 fmnist=$4
 . "$src/tests/it_lib.sh"
 
 "$lc" start "$dir" --timeout-ms 5000 >/dev/null || fail "local-cluster start"
@@ -127,6 +127,27 @@ plain=$("$trine" train "${cnn[@]}" --plaintext --dir "$d" --prefix plaincnn-) ||
     fail "plaintext CNN training: $plain"
 same_weights cnn 0.02 k kb d
 ok "a CNN (conv2d stride 2 pad 2, avgpool) trained for 2 epochs: private weights within 0.02 of plaintext (losses $(loss 1 "$out"), $(loss 2 "$out"))"
+
+# an ONNX model (a small Network A from fmnist), trained and written back
+# with its trained weights (--export): privately and in plaintext, the two
+# exported models classify alike, and unlike the untrained one
+"$fmnist" init "$work/onnxw" 5 --sizes 6,8,8,3 >/dev/null && "$fmnist" onnx "$work/onnxw" "$work/net.onnx" ||
+    fail "write an ONNX model"
+ox=(--model "$work/net.onnx" --data x --labels hot --loss cross-entropy --optimizer momentum
+    --lr 0.2 --epochs 2 --batch 16)
+T train "${ox[@]}" --prefix ox- --export "$work/private.onnx" >/dev/null ||
+    fail "private ONNX training with --export"
+"$trine" train "${ox[@]}" --plaintext --dir "$d" --prefix plainox- --export "$work/plain.onnx" >/dev/null ||
+    fail "plaintext ONNX training with --export"
+for m in net private plain; do
+    T infer --model "$work/$m.onnx" --input x -o "$work/pred-$m.npy" >/dev/null ||
+        fail "infer with $m.onnx"
+done
+same=$("$fmnist" agree "$work/pred-private.npy" "$work/pred-plain.npy" | sed -n 's/^agree=\([0-9.]*\).*/\1/p')
+moved=$("$fmnist" agree "$work/pred-net.npy" "$work/pred-plain.npy" | sed -n 's/^agree=\([0-9.]*\).*/\1/p')
+awk -v a="$same" -v b="$moved" 'BEGIN { exit !(a >= 0.9 && b < a) }' ||
+    fail "exported models agree on $same of the rows, the untrained one with plaintext's on $moved"
+ok "an ONNX model trained privately and written back (--export): its classes agree with plaintext's on $same of the rows (the untrained model's on $moved)"
 
 # a model that cannot be trained is refused before any job
 cat >"$work/bad.prog" <<'EOF'
