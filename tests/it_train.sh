@@ -128,6 +128,26 @@ plain=$("$trine" train "${cnn[@]}" --plaintext --dir "$d" --prefix plaincnn-) ||
 same_weights cnn 0.02 k kb d
 ok "a CNN (conv2d stride 2 pad 2, avgpool) trained for 2 epochs: private weights within 0.02 of plaintext (losses $(loss 1 "$out"), $(loss 2 "$out"))"
 
+# LeNet-style: two padded 3x3 convolutions, each with ReLU and a 2x2
+# maxpool, then a dense layer
+"$npy" gen f1 41 "$d/l1.npy" 4 1 3 3 && "$npy" gen f1 42 "$d/l2.npy" 6 4 3 3 &&
+    "$npy" gen f1 43 "$d/l3.npy" 24 3 || fail "gen lenet"
+for t in l1 l2 l3; do T share $t "$d/$t.npy" >/dev/null || fail "share $t"; done
+cat >"$work/lenet.prog" <<'EOF'
+batch im
+input l1 l2 l3
+p = maxpool(relu(conv2d(im, l1, pad=1)), 2)
+q = maxpool(relu(conv2d(p, l2, pad=1)), 2)
+output z = matmul(flatten(q), l3) * 0.5
+EOF
+lenet=(--model "$work/lenet.prog" --data im --labels iy --loss mse --optimizer momentum --lr 0.05
+    --epochs 2 --batch 8)
+out=$(T train "${lenet[@]}" --prefix lenet-) || fail "private LeNet training: $out"
+"$trine" train "${lenet[@]}" --plaintext --dir "$d" --prefix plainlenet- >/dev/null ||
+    fail "plaintext LeNet training"
+same_weights lenet 0.02 l1 l2 l3
+ok "a LeNet-style CNN (two conv2d, ReLU, maxpool) trained for 2 epochs: private weights within 0.02 of plaintext (losses $(loss 1 "$out"), $(loss 2 "$out"))"
+
 # an ONNX model (a small Network A from fmnist), trained and written back
 # with its trained weights (--export): privately and in plaintext, the two
 # exported models classify alike, and unlike the untrained one
