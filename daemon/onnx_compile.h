@@ -11,8 +11,12 @@
  *     tensor (times recip, the divisor in [1/64, 512])
  *   Relu, Clip, LeakyRelu, PRelu, HardSigmoid, HardSwish (exact, by ReLUs)
  *   Sigmoid (piecewise linear, |error| <= 0.01: proto_sigmoid fine)
- *   Exp, Reciprocal, Sqrt, Softmax (probabilities, any axis): the bounds
- *     of program.h (PROG_EXP_ERROR ...)
+ *   Exp, Reciprocal, Sqrt, Softmax (probabilities, any axis), LogSoftmax
+ *     (any axis), Log, Tanh, Erf: the bounds of program.h (PROG_EXP_ERROR
+ *     ...); Elu, Selu, Celu, Softplus, Softsign through exp, log, recip
+ *   Abs, Neg (exact)
+ *   ReduceSum, ReduceMean, ReduceSumSquare, ReduceL1, ReduceMax, ReduceMin
+ *     (any axes, keepdims)
  *   Conv (1-D or 2-D; strides, pads, auto_pad, any group; dilations 1)
  *   MaxPool, AveragePool (1-D or 2-D; kernel_shape, strides, pads,
  *     auto_pad, ceil_mode, count_include_pad; dilations 1; one output)

@@ -884,10 +884,11 @@ static trine_status_t ox_argmax(ox_t *c)
     return ox_define(c, 0, y, rank, batch0);
 }
 
-/* Softmax with probabilities: the softmax op over the last axis, the
- * axis moved there and back by transposes (opsets before 13: the dims
- * from axis on flattened into one). */
-static trine_status_t ox_softmax(ox_t *c)
+/* Softmax with probabilities (code PROG_SOFTMAX) or LogSoftmax
+ * (PROG_LOG_SOFTMAX): the op over the last axis, the axis moved there and
+ * back by transposes (opsets before 13: the dims from axis on flattened
+ * into one). */
+static trine_status_t ox_softmax_op(ox_t *c, prog_opcode_t code)
 {
     ox_val_t *x;
     int64_t axis;
@@ -910,7 +911,7 @@ static trine_status_t ox_softmax(ox_t *c)
     if (flat || axis == r - 1) {
         size_t two[2] = {ox_count((int)axis, v.shape), ox_count(v.ndim - (int)axis, v.shape + axis)};
         int m = flat && axis != r - 1 ? ox_reshape(c, &v, 2, two, &b0) : v.var;
-        int y = m < 0 ? -1 : ox_op1(c, PROG_SOFTMAX, m);
+        int y = m < 0 ? -1 : ox_op1(c, code, m);
         if (y >= 0 && m != v.var) {
             ox_val_t yv = {.var = y, .batch0 = b0};
             ox_shape_from_var(c, &yv, 2);
@@ -926,10 +927,20 @@ static trine_status_t ox_softmax(ox_t *c)
     ox_val_t tv = {.var = t, .batch0 = b0, .rank = r};
     if (t >= 0)
         ox_shape_from_var(c, &tv, r);
-    int y = t < 0 ? -1 : ox_op1(c, PROG_SOFTMAX, t);
+    int y = t < 0 ? -1 : ox_op1(c, code, t);
     tv.var = y;
     y = y < 0 ? -1 : ox_permute(c, &tv, y, perm, &b0);
     return ox_define(c, 0, y, x->rank, batch0 && axis != 0);
+}
+
+static trine_status_t ox_softmax(ox_t *c)
+{
+    return ox_softmax_op(c, PROG_SOFTMAX);
+}
+
+static trine_status_t ox_log_softmax(ox_t *c)
+{
+    return ox_softmax_op(c, PROG_LOG_SOFTMAX);
 }
 
 /* ---- constants and batch normalization ------------------------------------------ */
@@ -1197,6 +1208,255 @@ static trine_status_t ox_prelu(ox_t *c)
     return ox_define(c, 0, p < 0 ? -1 : ox_op2(c, PROG_ADD, p, r), a.rank, a.batch0);
 }
 
+/* ---- log, tanh, erf and the exp family ------------------------------------------ */
+
+/* ln x for x in [2^-10, 2^20) / sqrt 2 (the default range of PROG_LOG). */
+static trine_status_t ox_log(ox_t *c)
+{
+    ox_val_t x;
+    trine_status_t st;
+    if ((st = ox_known(c, NULL)) || (st = ox_operand(c, &x)))
+        return st;
+    int r = ox_emit(c, (prog_op_t){.code = PROG_LOG,
+                                   .in = {x.var, -1},
+                                   .iattr = {PROG_LOG_LO_DEFAULT, PROG_LOG_HI_DEFAULT}});
+    return ox_define(c, 0, r, x.rank, x.batch0);
+}
+
+static trine_status_t ox_tanh(ox_t *c)
+{
+    return ox_unary(c, PROG_TANH, 0);
+}
+
+static trine_status_t ox_erf(ox_t *c)
+{
+    return ox_unary(c, PROG_ERF, 0);
+}
+
+/* |x| = 2 relu(x) - x, exact. */
+static int ox_abs_var(ox_t *c, int x)
+{
+    int r = ox_scale(c, ox_op1(c, PROG_RELU, x), 2.0);
+    return r < 0 ? -1 : ox_op2(c, PROG_SUB, r, x);
+}
+
+static trine_status_t ox_abs(ox_t *c)
+{
+    ox_val_t x;
+    trine_status_t st;
+    if ((st = ox_known(c, NULL)) || (st = ox_operand(c, &x)))
+        return st;
+    return ox_define(c, 0, ox_abs_var(c, x.var), x.rank, x.batch0);
+}
+
+static trine_status_t ox_neg(ox_t *c)
+{
+    ox_val_t x;
+    trine_status_t st;
+    if ((st = ox_known(c, NULL)) || (st = ox_operand(c, &x)))
+        return st;
+    return ox_define(c, 0, ox_scale(c, x.var, -1.0), x.rank, x.batch0);
+}
+
+/* Elu, Selu and Celu: gamma (relu(x) + alpha (exp(min(x, 0) / beta) - 1)),
+ * min(x, 0) = x - relu(x); exp's relative error on values in (0, 1]. */
+static trine_status_t ox_exp_linear(ox_t *c, const char *a_name, double a_dflt, bool selu,
+                                    bool celu)
+{
+    ox_val_t x;
+    double alpha, gamma = 1.0;
+    trine_status_t st;
+    if ((st = selu ? ox_known(c, "alpha", "gamma", NULL) : ox_known(c, a_name, NULL)) ||
+        (st = ox_operand(c, &x)) || (st = ox_float(c, a_name, a_dflt, &alpha)) ||
+        (selu && (st = ox_float(c, "gamma", 1.0507009873554805, &gamma))))
+        return st;
+    if (celu && alpha == 0)
+        return ox_fail(c, TRINE_EFORMAT, "alpha must not be 0");
+    int r = ox_op1(c, PROG_RELU, x.var);
+    int neg = r < 0 ? -1 : ox_op2(c, PROG_SUB, x.var, r);
+    if (celu && neg >= 0)
+        neg = ox_scale(c, neg, 1.0 / alpha);
+    int e = neg < 0 ? -1 : ox_offset(c, ox_scale(c, ox_op1(c, PROG_EXP, neg), alpha), -alpha);
+    int y = e < 0 ? -1 : ox_op2(c, PROG_ADD, r, e);
+    if (selu && y >= 0)
+        y = ox_scale(c, y, gamma);
+    return ox_define(c, 0, y, x.rank, x.batch0);
+}
+
+static trine_status_t ox_elu(ox_t *c)
+{
+    return ox_exp_linear(c, "alpha", 1.0, false, false);
+}
+
+static trine_status_t ox_selu(ox_t *c)
+{
+    return ox_exp_linear(c, "alpha", 1.6732632423543772, true, false);
+}
+
+static trine_status_t ox_celu(ox_t *c)
+{
+    return ox_exp_linear(c, "alpha", 1.0, false, true);
+}
+
+/* Softplus ln(1 + e^x) = relu(x) + ln(1 + e^-|x|): the log of [1, 2]
+ * over [2^0, 2^2) / sqrt 2, one comparison. */
+static trine_status_t ox_softplus(ox_t *c)
+{
+    ox_val_t x;
+    trine_status_t st;
+    if ((st = ox_known(c, NULL)) || (st = ox_operand(c, &x)))
+        return st;
+    int r = ox_op1(c, PROG_RELU, x.var);
+    int m = r < 0 ? -1 : ox_op2(c, PROG_SUB, x.var, ox_scale(c, r, 2.0)); /* -|x| */
+    int e = m < 0 ? -1 : ox_offset(c, ox_op1(c, PROG_EXP, m), 1.0);
+    int l = e < 0 ? -1 : ox_emit(c, (prog_op_t){.code = PROG_LOG, .in = {e, -1}, .iattr = {0, 2}});
+    return ox_define(c, 0, l < 0 ? -1 : ox_op2(c, PROG_ADD, r, l), x.rank, x.batch0);
+}
+
+/* Softsign x / (1 + |x|), |x| <= 511 (recip's range). */
+static trine_status_t ox_softsign(ox_t *c)
+{
+    ox_val_t x;
+    trine_status_t st;
+    if ((st = ox_known(c, NULL)) || (st = ox_operand(c, &x)))
+        return st;
+    int d = ox_offset(c, ox_abs_var(c, x.var), 1.0);
+    int r = d < 0 ? -1 : ox_op1(c, PROG_RECIP, d);
+    return ox_define(c, 0, r < 0 ? -1 : ox_op2(c, PROG_MUL, x.var, r), x.rank, x.batch0);
+}
+
+/* ---- reductions --------------------------------------------------------------- */
+
+typedef enum { OX_R_SUM, OX_R_MEAN, OX_R_MAX, OX_R_MIN, OX_R_SUMSQ, OX_R_L1 } ox_reduce_t;
+
+/* The axes a Reduce node names (attribute, or input 1 from opset 13 for
+ * ReduceSum and 18 for the rest) as a bit set; all axes when none. */
+static trine_status_t ox_reduce_axes(ox_t *c, const ox_val_t *x, unsigned *set)
+{
+    int64_t axes[TENSOR_MAX_DIMS], noop;
+    size_t n = 0;
+    ox_val_t *in;
+    trine_status_t st;
+    if ((st = ox_ints(c, "axes", -1, axes, TENSOR_MAX_DIMS, &n)) || (st = ox_in(c, 1, true, &in)) ||
+        (st = ox_int(c, "noop_with_empty_axes", 0, &noop)))
+        return st;
+    if (in) {
+        if (!ox_is_ints(in) || in->data->count > TENSOR_MAX_DIMS)
+            return ox_fail(c, TRINE_EUNSUPPORTED, "axes '%s' must be a constant integer tensor",
+                           in->name);
+        n = in->data->count;
+        for (size_t i = 0; i < n; i++)
+            axes[i] = (int64_t)in->data->ints[i];
+    }
+    if (!n && noop)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "noop_with_empty_axes with no axes is not supported");
+    int r = x->rank ? x->rank : 1;
+    *set = n ? 0 : (1u << r) - 1;
+    for (size_t i = 0; i < n; i++) {
+        int64_t a = axes[i] < 0 ? axes[i] + r : axes[i];
+        if (a < 0 || a >= r)
+            return ox_fail(c, TRINE_EFORMAT, "axis %lld is outside rank %d", (long long)axes[i], r);
+        *set |= 1u << a;
+    }
+    return TRINE_OK;
+}
+
+/* Reduce over a set of axes: the reduced axes moved first (sums: the sum
+ * op over axis 0 of [R, K]) or last (max, min: a maxpool of window R over
+ * [1, 1, K, R]), then the result reshaped to keepdims' shape or without. */
+static trine_status_t ox_reduce(ox_t *c, ox_reduce_t kind)
+{
+    ox_val_t x;
+    int64_t keep;
+    unsigned set = 0;
+    trine_status_t st;
+    if ((st = ox_known(c, "axes", "keepdims", "noop_with_empty_axes", NULL)) ||
+        (st = ox_operand(c, &x)) || (st = ox_int(c, "keepdims", 1, &keep)) ||
+        (st = ox_reduce_axes(c, &x, &set)))
+        return st;
+    bool pool = kind == OX_R_MAX || kind == OX_R_MIN;
+    int r = x.rank ? x.rank : 1, np = 0, nout = 0;
+    int64_t perm[TENSOR_MAX_DIMS];
+    size_t red = 1, kept = 1, out[TENSOR_MAX_DIMS];
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < r; i++)
+            if (((set >> i & 1) != 0) == (pass == (pool ? 1 : 0)))
+                perm[np++] = i;
+    for (int i = 0; i < r; i++) {
+        if (set >> i & 1)
+            red *= x.shape[i];
+        else
+            kept *= x.shape[i];
+        if (!(set >> i & 1) || keep)
+            out[nout++] = set >> i & 1 ? 1 : x.shape[i];
+    }
+    int v = x.var;
+    if (kind == OX_R_MIN)
+        v = ox_scale(c, v, -1.0);
+    else if (kind == OX_R_SUMSQ)
+        v = ox_op2(c, PROG_MUL, v, v);
+    else if (kind == OX_R_L1)
+        v = ox_abs_var(c, v);
+    ox_val_t t = x;
+    bool b0 = x.batch0;
+    t.var = v < 0 ? -1 : ox_permute(c, &x, v, perm, &b0);
+    if (t.var < 0)
+        return TRINE_EUNSUPPORTED;
+    t.batch0 = b0;
+    ox_shape_from_var(c, &t, r);
+    size_t two[2] = {red, kept}, four[4] = {1, 1, kept, red};
+    t.var = ox_reshape(c, &t, pool ? 4 : 2, pool ? four : two, &b0);
+    int y = -1;
+    if (t.var >= 0 && pool)
+        y = ox_emit(c, (prog_op_t){.code = PROG_MAXPOOL,
+                                   .in = {t.var, -1},
+                                   .iattr = {1, 1, (int64_t)red, (int64_t)red}});
+    else if (t.var >= 0)
+        y = ox_op1(c, PROG_SUM, t.var);
+    if (y >= 0 && (kind == OX_R_MEAN || kind == OX_R_MIN))
+        y = ox_scale(c, y, kind == OX_R_MIN ? -1.0 : 1.0 / (double)red);
+    if (set & 1 && x.batch0)
+        c->out->rows_independent = false;
+    ox_val_t yv = {.var = y, .batch0 = false};
+    if (y >= 0)
+        ox_shape_from_var(c, &yv, pool ? 4 : 1);
+    bool yb0 = false;
+    if (!nout)
+        out[nout++] = 1;
+    y = y < 0 ? -1 : ox_reshape(c, &yv, nout, out, &yb0);
+    return ox_define(c, 0, y, keep ? r : x.rank - __builtin_popcount(set), false);
+}
+
+static trine_status_t ox_reduce_sum(ox_t *c)
+{
+    return ox_reduce(c, OX_R_SUM);
+}
+
+static trine_status_t ox_reduce_mean(ox_t *c)
+{
+    return ox_reduce(c, OX_R_MEAN);
+}
+
+static trine_status_t ox_reduce_max(ox_t *c)
+{
+    return ox_reduce(c, OX_R_MAX);
+}
+
+static trine_status_t ox_reduce_min(ox_t *c)
+{
+    return ox_reduce(c, OX_R_MIN);
+}
+
+static trine_status_t ox_reduce_sumsq(ox_t *c)
+{
+    return ox_reduce(c, OX_R_SUMSQ);
+}
+
+static trine_status_t ox_reduce_l1(ox_t *c)
+{
+    return ox_reduce(c, OX_R_L1);
+}
+
 static trine_status_t ox_add_node(ox_t *c)
 {
     return ox_add_sub(c, false);
@@ -1219,6 +1479,23 @@ static trine_status_t ox_avgpool(ox_t *c)
 
 static const ox_handler_t ox_handlers[] = {
     {"Add", ox_add_node},
+    {"Abs", ox_abs},
+    {"Celu", ox_celu},
+    {"Elu", ox_elu},
+    {"Erf", ox_erf},
+    {"Log", ox_log},
+    {"LogSoftmax", ox_log_softmax},
+    {"Neg", ox_neg},
+    {"ReduceL1", ox_reduce_l1},
+    {"ReduceMax", ox_reduce_max},
+    {"ReduceMean", ox_reduce_mean},
+    {"ReduceMin", ox_reduce_min},
+    {"ReduceSum", ox_reduce_sum},
+    {"ReduceSumSquare", ox_reduce_sumsq},
+    {"Selu", ox_selu},
+    {"Softplus", ox_softplus},
+    {"Softsign", ox_softsign},
+    {"Tanh", ox_tanh},
     {"Clip", ox_clip},
     {"Exp", ox_exp},
     {"HardSigmoid", ox_hard_sigmoid},

@@ -417,8 +417,27 @@ static int grad_back(grad_t *g, const prog_op_t *op, int dy, int *grad, const bo
         }
         return 0;
     }
+    case PROG_LOG: { /* y' = 1 / a, the reciprocal's range: a in [1/64, 512] */
+        int r = grad_emit(g, PROG_RECIP, a, -1);
+        return r < 0 || grad_add(g, grad, a, grad_emit(g, PROG_MUL, dy, r)) < 0 ? -1 : 0;
+    }
+    case PROG_TANH: { /* y' = 1 - y^2 */
+        int yy = grad_emit(g, PROG_MUL, y, y), n = yy < 0 ? -1 : grad_scale(g, yy, -1.0);
+        prog_op_t *one = n < 0 ? NULL : grad_op(g, PROG_OFFSET, n, -1, -1);
+        if (!one)
+            return -1;
+        one->fattr = 1.0;
+        return grad_add(g, grad, a, grad_emit(g, PROG_MUL, dy, one->out)) < 0 ? -1 : 0;
+    }
+    case PROG_ERF: { /* y' = 2 / sqrt(pi) e^(-a^2) */
+        int aa = grad_emit(g, PROG_MUL, a, a), n = aa < 0 ? -1 : grad_scale(g, aa, -1.0);
+        int e = n < 0 ? -1 : grad_emit(g, PROG_EXP, n, -1);
+        int d = e < 0 ? -1 : grad_scale(g, e, 1.1283791670955126);
+        return d < 0 || grad_add(g, grad, a, grad_emit(g, PROG_MUL, dy, d)) < 0 ? -1 : 0;
+    }
     case PROG_CONV2D: return grad_conv2d(g, op, dy, grad, na, nb);
     case PROG_AVGPOOL: return grad_add(g, grad, a, grad_avgpool(g, op, dy)) < 0 ? -1 : 0;
+    case PROG_LOG_SOFTMAX:
     case PROG_SOFTMAX:
         return grad_refuse(g, op, "has a gradient only as the model's output with the "
                                   "cross-entropy loss");
@@ -617,6 +636,10 @@ static trine_status_t grad_build(grad_t *g, const prog_t *fwd, const prog_train_
         at = end->in[0], last--;
     } else if (t->loss == PROG_LOSS_CE && end->out == z && end->code == PROG_SOFTMAX) {
         at = end->in[0], last--;
+    } else if (t->loss == PROG_LOSS_CE && end->out == z && end->code == PROG_LOG_SOFTMAX) {
+        at = end->in[0], last--; /* p = e^z */
+        if ((p_of = grad_emit(g, PROG_EXP, z, -1)) < 0)
+            return g->err->code;
     } else if (t->loss == PROG_LOSS_CE && (p_of = grad_emit(g, PROG_SOFTMAX, z, -1)) < 0) {
         return g->err->code;
     }

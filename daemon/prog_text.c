@@ -368,13 +368,14 @@ typedef enum { PT_A_INT, PT_A_REAL, PT_A_SHAPE, PT_A_PERM } pt_akind_t;
 
 #define PT_ATTRS_MAX 4 /* attributes of one operation */
 #define PT_SLOT(i)   (1u << (i))
+#define PT_DFLT_FIRST INT64_MIN
 
 typedef struct {
     const char *name; /* NULL: no such attribute */
     pt_akind_t kind;
     unsigned slots; /* PT_A_INT: the iattr slots it fills, PT_SLOT(i) each */
     bool required;
-    int64_t dflt; /* when not required; -1: the first attribute's value */
+    int64_t dflt; /* when not required; PT_DFLT_FIRST: the first attribute's value */
 } pt_attr_t;
 
 /* Slot sets: k and stride fill both axes, pad all four sides. */
@@ -399,12 +400,12 @@ static const pt_attr_t pt_attrs[PROG_OPCODE_COUNT][PT_ATTRS_MAX] = {
                                   {"stride", PT_A_INT, PT_CONV_STRIDES, false, 1},
                                   {"pad", PT_A_INT, PT_CONV_PADS, false, 0}},
     [PROG_MAXPOOL] = {{"k", PT_A_INT, PT_POOL_WINDOW, true, 0},
-                      {"stride", PT_A_INT, PT_POOL_STRIDES, false, -1},
+                      {"stride", PT_A_INT, PT_POOL_STRIDES, false, PT_DFLT_FIRST},
                       {"pad", PT_A_INT, PT_POOL_PADS, false, 0}},
     [PROG_MAXPOOL_GRAD] = {{"k", PT_A_INT, PT_POOL_WINDOW, true, 0},
-                           {"stride", PT_A_INT, PT_POOL_STRIDES, false, -1}},
+                           {"stride", PT_A_INT, PT_POOL_STRIDES, false, PT_DFLT_FIRST}},
     [PROG_AVGPOOL] = {{"k", PT_A_INT, PT_POOL_WINDOW, true, 0},
-                      {"stride", PT_A_INT, PT_POOL_STRIDES, false, -1},
+                      {"stride", PT_A_INT, PT_POOL_STRIDES, false, PT_DFLT_FIRST},
                       {"pad", PT_A_INT, PT_POOL_PADS, false, 0},
                       {"count_include_pad", PT_A_INT, PT_SLOT(PROG_POOL_COUNT_PAD), false, 0}},
     [PROG_RESHAPE] = {{"shape", PT_A_SHAPE, 0, true, 0}},
@@ -422,6 +423,8 @@ static const pt_attr_t pt_attrs[PROG_OPCODE_COUNT][PT_ATTRS_MAX] = {
                   {"after", PT_A_INT, PT_SLOT(PROG_PAD_AFTER), false, 0},
                   {"value", PT_A_REAL, 0, false, 0}},
     [PROG_OFFSET] = {{"by", PT_A_REAL, 0, true, 0}},
+    [PROG_LOG] = {{"lo", PT_A_INT, PT_SLOT(PROG_LOG_LO), false, PROG_LOG_LO_DEFAULT},
+                  {"hi", PT_A_INT, PT_SLOT(PROG_LOG_HI), false, PROG_LOG_HI_DEFAULT}},
 };
 
 typedef struct {
@@ -566,7 +569,7 @@ static trine_status_t pt_attr(pt_t *c, const char *fn, const pt_attr_t *attr, co
         op->fattr = v ? v->num : (double)attr->dflt;
         return TRINE_OK;
     }
-    int64_t value = attr->dflt < 0 ? op->iattr[0] : attr->dflt;
+    int64_t value = attr->dflt == PT_DFLT_FIRST ? op->iattr[0] : attr->dflt;
     if (v) {
         if (v->num != floor(v->num) || v->num < 0 || v->num > PT_WHOLE_MAX)
             return pt_fail(c, TRINE_EFORMAT, v->line, v->col,

@@ -35,6 +35,10 @@ static const char *const op_names[PROTO_OP_COUNT] = {
     [PROTO_OP_RECIP] = "recip",
     [PROTO_OP_RSQRT] = "rsqrt",
     [PROTO_OP_SOFTMAX] = "softmax",
+    [PROTO_OP_LOG] = "log",
+    [PROTO_OP_TANH] = "tanh",
+    [PROTO_OP_ERF] = "erf",
+    [PROTO_OP_LOG_SOFTMAX] = "log_softmax",
     [PROTO_OP_CONV_GRAD] = "conv_grad",
 };
 

@@ -81,6 +81,19 @@ TRINE_NODISCARD trine_status_t proto_mul_fixed(proto_ctx_t *ctx, tensor_t *out, 
 TRINE_NODISCARD trine_status_t proto_affine(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
                                             double a, double b, trine_err_t *err);
 
+/* The powers y^2 .. y^6 of n values into pw (7n words: pw[k n ..] holds
+ * y^k for k = 1..6, y given in pw[n ..]), each truncated once (exp.c):
+ * three rounds of Beaver products. */
+TRINE_NODISCARD trine_status_t proto_powers6(proto_ctx_t *ctx, uint64_t *pw, size_t n,
+                                             trine_err_t *err);
+
+/* The terms of softmax (softmax.c), rows along x's last axis: d = x
+ * minus its row's maximum (argmax's one-hot, one product), e = exp(d)
+ * (d, e [m,k]) and s = the row sums of e ([m]). */
+TRINE_NODISCARD trine_status_t proto_softmax_terms(proto_ctx_t *ctx, tensor_t *d, tensor_t *e,
+                                                   tensor_t *s, const tensor_t *x,
+                                                   trine_err_t *err);
+
 /* Sets every element of t to zero: the helper's outputs. */
 void proto_zero(tensor_t *t);
 

@@ -37,6 +37,13 @@
  *   softmax [.., k]        per row: argmax's 744 (k - 1), then per value
  *                          a product for the maximum, exp and the final
  *                          product (1184 k), and a recip (2064)
+ *   log [lo, hi)           664 (hi - lo - 1) + 240 each: a DReLU per
+ *                          threshold, 6 products (log.c)
+ *   tanh                   2048 each: a DReLU, 2 selects, exp, 7 products
+ *   erf                    2128 each: tanh and 2 products
+ *   log_softmax [.., k]    per row: argmax's 744 (k - 1) and a log of
+ *                          h - 1 thresholds (proto_log_softmax_hi), per
+ *                          value a product for the maximum and exp
  *   add sub scale sum avgpool reshape transpose sgd concat slice pad
  *   offset: 0, local (transpose also with a permutation)
  *
@@ -57,6 +64,9 @@
 #define COST_EXP     (COST_DRELU + COST_SELECT + 10 * COST_SELECT)
 #define COST_RECIP   (COST_EXP + 24 * COST_SELECT)
 #define COST_RSQRT   (COST_EXP + 30 * COST_SELECT)
+#define COST_TANH    (COST_DRELU + COST_EXP + 9 * COST_SELECT)
+#define COST_ERF     (COST_TANH + 2 * COST_SELECT)
+#define COST_LOG(t)  ((t) * COST_DRELU + 6 * COST_SELECT)
 
 _Static_assert(COST_SELECT == 40 && COST_DRELU == 664 && COST_DIV_BIT == 704 && COST_COMPARE == 744,
                "the SecureNN table of DESIGN.md section 5");
@@ -119,6 +129,16 @@ static double op_bytes(const prog_t *p, size_t j, const prog_shapes_t *s, unsign
     case PROG_EXP: return out * COST_EXP;
     case PROG_RECIP: return out * COST_RECIP;
     case PROG_RSQRT: return out * COST_RSQRT;
+    case PROG_LOG:
+        return out * COST_LOG((double)(op->iattr[PROG_LOG_HI] - op->iattr[PROG_LOG_LO] - 1));
+    case PROG_TANH: return out * COST_TANH;
+    case PROG_ERF: return out * COST_ERF;
+    case PROG_LOG_SOFTMAX: {
+        double k = (double)a[s->ndim[op->in[0]] - 1], rows = out / k;
+        int h = proto_log_softmax_hi((size_t)k);
+        return rows * ((k - 1) * COST_COMPARE + COST_LOG((double)(h - 1))) +
+               out * (COST_SELECT + COST_EXP);
+    }
     case PROG_SOFTMAX: {
         double k = (double)a[s->ndim[op->in[0]] - 1], rows = out / k;
         return rows * ((k - 1) * COST_COMPARE + COST_RECIP) + out * (2 * COST_SELECT + COST_EXP);

@@ -403,6 +403,12 @@ static trine_status_t op_run(exec_t *x, size_t i, tensor_t *out, trine_err_t *er
     case PROG_RECIP: return proto_recip(x->ctx, out, a, err);
     case PROG_RSQRT: return proto_rsqrt(x->ctx, out, a, err);
     case PROG_SOFTMAX: return proto_softmax(x->ctx, out, a, err);
+    case PROG_LOG:
+        return proto_log(x->ctx, out, a, (int)op->iattr[PROG_LOG_LO], (int)op->iattr[PROG_LOG_HI],
+                         err);
+    case PROG_TANH: return proto_tanh(x->ctx, out, a, err);
+    case PROG_ERF: return proto_erf(x->ctx, out, a, err);
+    case PROG_LOG_SOFTMAX: return proto_log_softmax(x->ctx, out, a, err);
     case PROG_OPCODE_COUNT: break;
     }
     return trine_err_set(err, TRINE_EFORMAT, "no opcode %d", (int)op->code);

@@ -24,6 +24,11 @@
  *   exp                MEM_COMPARE + 256 each: its ReLU and the powers
  *   recip rsqrt        MEM_COMPARE + 320 each: exp and the iterates
  *   softmax            2 MEM_COMPARE + 512 each: argmax, exp, copies
+ *   log [lo, hi)       (hi - lo - 1) MEM_COMPARE + 320 each: the
+ *                      batched comparisons and the powers
+ *   tanh erf           MEM_COMPARE + 384 each: DReLU, exp, the iterates
+ *   log_softmax        3 MEM_COMPARE + 512 each: softmax's and the log
+ *                      of each row (fewer comparisons than values)
  *   other ops          16 each: a result and one temporary
  *
  * On top of the largest of these come the values themselves: every
@@ -95,6 +100,12 @@ static double mem_op(const prog_t *p, size_t j, const prog_shapes_t *s)
     case PROG_RECIP:
     case PROG_RSQRT: return e * (MEM_COMPARE + 320);
     case PROG_SOFTMAX: return e * (2 * MEM_COMPARE + 512);
+    case PROG_LOG:
+        return e * ((double)(op->iattr[PROG_LOG_HI] - op->iattr[PROG_LOG_LO] - 1) * MEM_COMPARE +
+                    320);
+    case PROG_TANH:
+    case PROG_ERF: return e * (MEM_COMPARE + 384);
+    case PROG_LOG_SOFTMAX: return e * (3 * MEM_COMPARE + 512);
     case PROG_ADD:
     case PROG_SUB:
     case PROG_SCALE:

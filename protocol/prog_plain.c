@@ -274,8 +274,9 @@ static void run_axis(const prog_op_t *op, const prog_shapes_t *s, const double *
                    (const uint64_t *)(const void *)b, (uint64_t *)(void *)out);
 }
 
-/* Softmax along the last axis, the maximum subtracted first. */
-static void run_softmax(const prog_shapes_t *s, int in, const double *a, double *out)
+/* Softmax along the last axis, the maximum subtracted first; take_log:
+ * log-softmax: a - max - ln sum e^(a - max). */
+static void run_softmax(const prog_shapes_t *s, int in, const double *a, double *out, bool take_log)
 {
     size_t k = s->shape[in][s->ndim[in] - 1], m = var_size(s, in) / k;
     for (size_t i = 0; i < m; i++) {
@@ -286,7 +287,7 @@ static void run_softmax(const prog_shapes_t *s, int in, const double *a, double 
         for (size_t j = 0; j < k; j++)
             sum += out[i * k + j] = exp(row[j] - mx);
         for (size_t j = 0; j < k; j++)
-            out[i * k + j] /= sum;
+            out[i * k + j] = take_log ? row[j] - mx - log(sum) : out[i * k + j] / sum;
     }
 }
 
@@ -349,6 +350,18 @@ static void run_elementwise(const prog_op_t *op, size_t n, const double *a, cons
         for (size_t i = 0; i < n; i++)
             out[i] = 1.0 / sqrt(a[i]);
         break;
+    case PROG_LOG:
+        for (size_t i = 0; i < n; i++)
+            out[i] = log(a[i]);
+        break;
+    case PROG_TANH:
+        for (size_t i = 0; i < n; i++)
+            out[i] = tanh(a[i]);
+        break;
+    case PROG_ERF:
+        for (size_t i = 0; i < n; i++)
+            out[i] = erf(a[i]);
+        break;
     default: /* PROG_RESHAPE: the same values in the same order */
         memcpy(out, a, n * sizeof *out);
         break;
@@ -375,7 +388,8 @@ static void run_op(const prog_op_t *op, const prog_shapes_t *s, const double *a,
     case PROG_CONCAT:
     case PROG_SLICE:
     case PROG_PAD: run_axis(op, s, a, b, out); return;
-    case PROG_SOFTMAX: run_softmax(s, op->in[0], a, out); return;
+    case PROG_SOFTMAX: run_softmax(s, op->in[0], a, out, false); return;
+    case PROG_LOG_SOFTMAX: run_softmax(s, op->in[0], a, out, true); return;
     default: run_elementwise(op, var_size(s, op->out), a, b, out); return;
     }
 }

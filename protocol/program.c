@@ -51,6 +51,10 @@ static const struct {
     [PROG_RECIP] = {"recip", 1},
     [PROG_RSQRT] = {"rsqrt", 1},
     [PROG_SOFTMAX] = {"softmax", 1},
+    [PROG_LOG] = {"log", 1},
+    [PROG_TANH] = {"tanh", 1},
+    [PROG_ERF] = {"erf", 1},
+    [PROG_LOG_SOFTMAX] = {"log_softmax", 1},
     [PROG_CONV2D_GRAD_INPUT] = {"conv2d_grad_input", 2},
     [PROG_CONV2D_GRAD_WEIGHTS] = {"conv2d_grad_weights", 2},
 };
@@ -211,6 +215,10 @@ static bool prog_op_keeps_rows(const prog_op_t *o, bool a, bool b)
     case PROG_EXP:
     case PROG_RECIP:
     case PROG_RSQRT:
+    case PROG_LOG:
+    case PROG_TANH:
+    case PROG_ERF:
+    case PROG_LOG_SOFTMAX:
     case PROG_SOFTMAX: /* along the last axis: axis 0 only for a 1-D a */
     case PROG_ARGMAX:
     case PROG_MAXPOOL:
@@ -563,6 +571,16 @@ static trine_status_t check_attrs(const prog_op_t *op, trine_err_t *err)
                            (long long)op->iattr[0]);
         return TRINE_OK;
     case PROG_TRANSPOSE: return check_perm(op, err);
+    case PROG_LOG: {
+        int64_t lo = op->iattr[PROG_LOG_LO], hi = op->iattr[PROG_LOG_HI];
+        if (lo < -PROTO_LOG_SPAN || lo >= hi || hi > PROTO_LOG_SPAN || hi - lo > PROTO_LOG_SPAN)
+            return op_fail(err, TRINE_EFORMAT, op,
+                           "the range 2^lo to 2^hi needs -%d <= lo < hi <= %d and hi - lo <= "
+                           "%d, got lo %lld, hi %lld",
+                           PROTO_LOG_SPAN, PROTO_LOG_SPAN, PROTO_LOG_SPAN, (long long)lo,
+                           (long long)hi);
+        return TRINE_OK;
+    }
     case PROG_CONCAT: return check_axis(op, err);
     case PROG_SLICE:
     case PROG_PAD: return check_slice_pad_attrs(op, err);
@@ -889,6 +907,10 @@ static trine_status_t op_shape(const prog_op_t *op, const operand_t *a, const op
     case PROG_RECIP:
     case PROG_RSQRT:
     case PROG_SOFTMAX:
+    case PROG_LOG:
+    case PROG_TANH:
+    case PROG_ERF:
+    case PROG_LOG_SOFTMAX:
     case PROG_OPCODE_COUNT: break;
     }
     result_set(r, a->ndim, a->shape);

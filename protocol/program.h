@@ -62,12 +62,31 @@
  * a <= 16; |recip - 1/a| <= PROG_RECIP_ERROR / a + 2u for a in [1/64,
  * 512]; |rsqrt - a^-1/2| <= PROG_RSQRT_ERROR a^-1/2 + 4u for a in [1/256,
  * 128]; each softmax probability within PROG_SOFTMAX_ERROR. Measured at
- * f = 13: exp 0.0079 relative, recip 0.0011, rsqrt 0.0007 (plus the
+ * f = 13: exp 0.0073 relative, recip 0.0011, rsqrt 0.0007 (plus the
  * steps). prog_plain computes the exact functions. */
 #define PROG_EXP_ERROR     0.01
 #define PROG_RECIP_ERROR   0.002
 #define PROG_RSQRT_ERROR   0.002
 #define PROG_SOFTMAX_ERROR 0.004
+
+/* Error bounds of log, tanh, erf and log-softmax on shares with frac_bits
+ * >= 13 (the algorithms in log.c, tanh.c, erf.c, logsoftmax.c;
+ * tests/check_proto_fn.c holds them): |log - ln a| <= PROG_LOG_ERROR for a
+ * in the op's range; |tanh - tanh a| <= PROG_TANH_ERROR; |erf - erf a| <=
+ * PROG_ERF_ERROR; each log-probability within PROG_LOG_SOFTMAX_ERROR.
+ * Measured at f = 13: log 2.3e-4, tanh 0.0021, erf 0.0032, log-softmax
+ * 0.0020. */
+#define PROG_LOG_ERROR         0.001
+#define PROG_TANH_ERROR        0.006
+#define PROG_ERF_ERROR         0.007
+#define PROG_LOG_SOFTMAX_ERROR 0.015
+
+/* The iattr slots of PROG_LOG: its range [2^lo, 2^hi) / sqrt 2, -40 <= lo
+ * < hi <= 40 and hi - lo <= 40 (and lo >= 1 - frac_bits when it runs);
+ * the text form's defaults. */
+enum { PROG_LOG_LO = 0, PROG_LOG_HI };
+#define PROG_LOG_LO_DEFAULT (-10)
+#define PROG_LOG_HI_DEFAULT 20
 
 /* The largest stride, pad and window extent of conv2d and the pools: far
  * past any image (a pad beyond the window's extent only adds zeros), and
@@ -196,6 +215,14 @@ typedef enum {
     PROG_SOFTMAX,      /* e^a / sum e^a along the last axis, the maximum
                           subtracted first (proto_softmax); within
                           PROG_SOFTMAX_ERROR of the probabilities */
+    PROG_LOG,          /* ln a within PROG_LOG_ERROR for a in [2^lo, 2^hi) /
+                          sqrt 2 (PROG_LOG_LO, PROG_LOG_HI; proto_log); outside,
+                          wrong, not an error. hi - lo - 1 comparisons */
+    PROG_TANH,         /* tanh a within PROG_TANH_ERROR (proto_tanh) */
+    PROG_ERF,          /* erf a within PROG_ERF_ERROR (proto_erf) for |a| <
+                          2^((62 - 2f) / 3) */
+    PROG_LOG_SOFTMAX,  /* a - max - ln sum e^(a - max) along the last axis
+                          (proto_log_softmax); within PROG_LOG_SOFTMAX_ERROR */
     /* a = dy [n,oc,oh,ow], the gradient at the output of y = conv2d(x, w),
      * b = w [oc,c,kh,kw]; conv2d's iattr (one group) and x's h, w in
      * PROG_CONV_RH, _RW, for which oh, ow must be conv2d's -> dx

@@ -340,4 +340,35 @@ TRINE_NODISCARD trine_status_t proto_rsqrt(proto_ctx_t *ctx, tensor_t *out, cons
 TRINE_NODISCARD trine_status_t proto_softmax(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
                                              trine_err_t *err);
 
+/* ---- log.c, tanh.c, erf.c, logsoftmax.c -------------------------------- */
+
+/* The widest range of proto_log, in powers of two (hi - lo and hi). */
+#define PROTO_LOG_SPAN 40
+
+/* out = ln x elementwise for x in [2^lo, 2^hi) / sqrt 2 (1 - f <= lo < hi
+ * <= min(PROTO_LOG_SPAN, 62 - 2f)): hi - lo - 1 comparisons with powers of two, then a
+ * degree-6 polynomial; within PROG_LOG_ERROR (program.h), wrong outside
+ * the range. 11 rounds (16 with exact truncation). */
+TRINE_NODISCARD trine_status_t proto_log(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
+                                         int lo, int hi, trine_err_t *err);
+
+/* out = tanh x elementwise: sign, exp(-2 |x|) and a Newton reciprocal on
+ * [1, 2]; within PROG_TANH_ERROR for |x| < 2^(62-f). 32 rounds (50). */
+TRINE_NODISCARD trine_status_t proto_tanh(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
+                                          trine_err_t *err);
+
+/* out = erf z elementwise by tanh(2/sqrt(pi) (z + 0.08943 z^3)); within
+ * PROG_ERF_ERROR for |z| < 2^((62 - 2f) / 3). 34 rounds (56). */
+TRINE_NODISCARD trine_status_t proto_erf(proto_ctx_t *ctx, tensor_t *out, const tensor_t *z,
+                                         trine_err_t *err);
+
+/* out = log-softmax of x along its last axis (k extents, k < 2^20): each
+ * value within PROG_LOG_SOFTMAX_ERROR. */
+/* The hi of the log that proto_log_softmax takes of sums of k values: the
+ * least h with 2^h / sqrt 2 > 1.02 k (at most PROTO_LOG_SPAN). */
+int proto_log_softmax_hi(size_t k);
+
+TRINE_NODISCARD trine_status_t proto_log_softmax(proto_ctx_t *ctx, tensor_t *out,
+                                                 const tensor_t *x, trine_err_t *err);
+
 #endif

@@ -7,7 +7,7 @@
  * The guess is positive and below sqrt(3/x) for x in [1/256, 128]:
  * from x = 1/256 (y_0 = 2, the root 16: three growing steps) to x = 128
  * (y_0 = 0.075, the root 0.088). Rounds: exp's 16 (exp.c) and 3 per
- * iteration (y^2; x y^2; y (3 - x y^2) / 2): 16 + 3 * 10 = 46 with local
+ * iteration (x y; x y^2; y (3 - x y^2) / 2): 16 + 3 * 10 = 46 with local
  * truncation, 89 exact; bytes per element: exp's 832 and 40 per product,
  * 30 products: 2032 local, 3201 exact (trine-bench-proto).
  *
@@ -50,8 +50,9 @@ static trine_status_t rsqrt_run(proto_ctx_t *ctx, tensor_t *out, const tensor_t 
         st = tensor_add(out, out, lin);
     for (int k = 0; st == TRINE_OK && k < RSQRT_ITERS; k++) {
         memcpy(y->data, out->data, y->size * sizeof *y->data);
-        if ((st = proto_mul_fixed(ctx, g, y, y, err)) != TRINE_OK ||
-            (st = proto_mul_fixed(ctx, e, x, g, err)) != TRINE_OK)
+        /* x y first: y^2 of a small y keeps few significant bits */
+        if ((st = proto_mul_fixed(ctx, g, x, y, err)) != TRINE_OK ||
+            (st = proto_mul_fixed(ctx, e, g, y, err)) != TRINE_OK)
             break;
         uint64_t add = ctx->role == PROTO_P0 ? three : 0; /* 3 - x y^2 */
         for (size_t i = 0; i < g->size; i++)

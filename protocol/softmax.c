@@ -26,6 +26,39 @@
 
 #include <string.h>
 
+trine_status_t proto_softmax_terms(proto_ctx_t *ctx, tensor_t *d, tensor_t *e, tensor_t *s,
+                                   const tensor_t *x, trine_err_t *err)
+{
+    size_t k = x->shape[x->ndim - 1], m = x->size / k;
+    tensor_t *hot = tensor_new_2d(m, k), *idx = tensor_new_1d(m), *hx = tensor_new_2d(m, k);
+    trine_status_t st = TRINE_OK;
+    if (!hot || !idx || !hx)
+        st = trine_err_set(err, TRINE_ENOMEM, "row maximum: no memory for %zu values", x->size);
+    if (st == TRINE_OK) {
+        memcpy(d->data, x->data, x->size * sizeof *x->data);
+        st = proto_argmax(ctx, idx, hot, d, err);
+    }
+    if (st == TRINE_OK)
+        st = proto_mul(ctx, hx, hot, d, err);
+    for (size_t i = 0; st == TRINE_OK && i < m; i++) {
+        uint64_t mx = 0;
+        for (size_t j = 0; j < k; j++)
+            mx += hx->data[i * k + j];
+        for (size_t j = 0; j < k; j++)
+            d->data[i * k + j] -= mx;
+    }
+    if (st == TRINE_OK)
+        st = proto_exp(ctx, e, d, err);
+    for (size_t i = 0; st == TRINE_OK && i < m; i++) {
+        uint64_t sum = 0;
+        for (size_t j = 0; j < k; j++)
+            sum += e->data[i * k + j];
+        s->data[i] = sum;
+    }
+    tensor_destroy(&hot), tensor_destroy(&idx), tensor_destroy(&hx);
+    return st;
+}
+
 static trine_status_t softmax_run(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
                                   trine_err_t *err)
 {
@@ -34,32 +67,12 @@ static trine_status_t softmax_run(proto_ctx_t *ctx, tensor_t *out, const tensor_
     if (st != TRINE_OK)
         return st;
     size_t k = x->shape[x->ndim - 1], m = x->size / k;
-    tensor_t *x2 = tensor_new_2d(m, k), *hot = tensor_new_2d(m, k), *idx = tensor_new_1d(m);
-    tensor_t *hx = tensor_new_2d(m, k), *e = tensor_new_2d(m, k);
+    tensor_t *x2 = tensor_new_2d(m, k), *hx = tensor_new_2d(m, k), *e = tensor_new_2d(m, k);
     tensor_t *s = tensor_new_1d(m), *r = tensor_new_1d(m), *rk = tensor_new_2d(m, k);
-    if (!x2 || !hot || !idx || !hx || !e || !s || !r || !rk)
+    if (!x2 || !hx || !e || !s || !r || !rk)
         st = trine_err_set(err, TRINE_ENOMEM, "softmax: no memory for %zu values", x->size);
-    if (st == TRINE_OK) {
-        memcpy(x2->data, x->data, x->size * sizeof *x->data);
-        st = proto_argmax(ctx, idx, hot, x2, err);
-    }
     if (st == TRINE_OK)
-        st = proto_mul(ctx, hx, hot, x2, err);
-    for (size_t i = 0; st == TRINE_OK && i < m; i++) {
-        uint64_t mx = 0;
-        for (size_t j = 0; j < k; j++)
-            mx += hx->data[i * k + j];
-        for (size_t j = 0; j < k; j++)
-            x2->data[i * k + j] -= mx;
-    }
-    if (st == TRINE_OK)
-        st = proto_exp(ctx, e, x2, err);
-    for (size_t i = 0; st == TRINE_OK && i < m; i++) {
-        uint64_t sum = 0;
-        for (size_t j = 0; j < k; j++)
-            sum += e->data[i * k + j];
-        s->data[i] = sum;
-    }
+        st = proto_softmax_terms(ctx, x2, e, s, x, err);
     if (st == TRINE_OK)
         st = proto_recip(ctx, r, s, err);
     for (size_t i = 0; st == TRINE_OK && i < m; i++)
@@ -69,7 +82,7 @@ static trine_status_t softmax_run(proto_ctx_t *ctx, tensor_t *out, const tensor_
         st = proto_mul_fixed(ctx, hx, e, rk, err);
     if (st == TRINE_OK)
         memcpy(out->data, hx->data, out->size * sizeof *out->data);
-    tensor_destroy(&x2), tensor_destroy(&hot), tensor_destroy(&idx), tensor_destroy(&hx);
+    tensor_destroy(&x2), tensor_destroy(&hx);
     tensor_destroy(&e), tensor_destroy(&s), tensor_destroy(&r), tensor_destroy(&rk);
     return st;
 }

@@ -170,43 +170,23 @@ static void random_reals(double *out, size_t n, uint64_t seed)
 
 START_TEST(opcode_names)
 {
-    static const char *const names[PROG_OPCODE_COUNT] = {"matmul",
-                                                         "add",
-                                                         "sub",
-                                                         "mul",
-                                                         "scale",
-                                                         "sum",
-                                                         "conv2d",
-                                                         "relu",
-                                                         "drelu",
-                                                         "maxpool",
-                                                         "maxpool_grad",
-                                                         "avgpool",
-                                                         "reshape",
-                                                         "transpose",
-                                                         "sigmoid",
-                                                         "argmax",
-                                                         "sgd",
-                                                         "div",
-                                                         "gt",
-                                                         "concat",
-                                                         "slice",
-                                                         "pad",
-                                                         "offset",
-                                                         "exp",
-                                                         "recip",
-                                                         "rsqrt",
-                                                         "softmax",
-                                                         "conv2d_grad_input",
-                                                         "conv2d_grad_weights"};
-    static const int arity[PROG_OPCODE_COUNT] = {2, 2, 2, 2, 1, 1, 2, 1, 1, 1, 2, 1, 1, 1, 1,
-                                                 1, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 2, 2};
+    static const char *const names[PROG_OPCODE_COUNT] = {
+        "matmul",  "add",    "sub",     "mul",          "scale",   "sum",     "conv2d",
+        "relu",    "drelu",  "maxpool", "maxpool_grad", "avgpool", "reshape", "transpose",
+        "sigmoid", "argmax", "sgd",     "div",          "gt",      "concat",  "slice",
+        "pad",     "offset", "exp",     "recip",        "rsqrt",   "softmax", "log",
+        "tanh",    "erf",    "log_softmax", "conv2d_grad_input", "conv2d_grad_weights"};
+    static const int arity[PROG_OPCODE_COUNT] = {2, 2, 2, 2, 1, 1, 2, 1, 1, 1, 2, 1, 1, 1,
+                                                 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1,
+                                                 1, 1, 1, 1, 2, 2};
     /* the codes are the wire's: appended, never renumbered */
     ck_assert_int_eq(PROG_SGD, 16);
     ck_assert_int_eq(PROG_DIV, 17);
     ck_assert_int_eq(PROG_GT, 18);
     ck_assert_int_eq(PROG_CONCAT, 19);
     ck_assert_int_eq(PROG_SOFTMAX, 26);
+    ck_assert_int_eq(PROG_LOG_SOFTMAX, 30);
+    ck_assert_int_eq(PROG_CONV2D_GRAD_WEIGHTS, 32);
     for (int i = 0; i < PROG_OPCODE_COUNT; i++) {
         ck_assert_str_eq(prog_opcode_name((prog_opcode_t)i), names[i]);
         ck_assert_int_eq(prog_opcode_find(names[i]), i);

@@ -1106,9 +1106,16 @@ START_TEST(smooth_functions_match_plain)
     tp_out(&t, tp_let(&t, "r", PROG_RECIP, y, -1, 0, 0, 0), PROG_RECIP_ERROR * (1 << FB));
     tp_out(&t, tp_let(&t, "q", PROG_RSQRT, y, -1, 0, 0, 0), PROG_RSQRT_ERROR * (1 << FB));
     tp_out(&t, tp_let(&t, "s", PROG_SOFTMAX, x, -1, 0, 0, 0), PROG_SOFTMAX_ERROR * (1 << FB));
+    /* log of x + 3 over [2^-1, 2^4) / sqrt 2; tanh, erf, log-softmax */
+    tp_out(&t, tp_let(&t, "l", PROG_LOG, y, -1, -1, 4, 0), PROG_LOG_ERROR * (1 << FB));
+    tp_out(&t, tp_let(&t, "th", PROG_TANH, x, -1, 0, 0, 0), PROG_TANH_ERROR * (1 << FB));
+    tp_out(&t, tp_let(&t, "ef", PROG_ERF, x, -1, 0, 0, 0), PROG_ERF_ERROR * (1 << FB));
+    tp_out(&t, tp_let(&t, "ls", PROG_LOG_SOFTMAX, x, -1, 0, 0, 0),
+           PROG_LOG_SOFTMAX_ERROR * (1 << FB));
     run_t r;
     tp_check(&t, 6, 1, &r);
     ck_assert_uint_eq(op_calls(&r, PROTO_OP_SOFTMAX), 1);
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_LOG_SOFTMAX), 1);
     run_free(&r);
     tp_free(&t);
 }

@@ -279,6 +279,26 @@ START_TEST(test_grad_onnx_ops)
 }
 END_TEST
 
+/* log, tanh and erf; cross-entropy of a model that ends in a log-softmax */
+START_TEST(test_grad_smooth)
+{
+    model_t m;
+    const char *shapes[] = {"x:4,3", "w:3,3", "v:3,3"};
+    model_init(&m,
+               "batch x\ninput w v\n"
+               "a = tanh(matmul(x, w))\n"
+               "b = log(offset(exp(a), by=1))\n"
+               "output z = matmul(erf(b * 0.8), v)\n",
+               shapes, 3);
+    check_gradients(&m, PROG_LOSS_MSE, 1e-4);
+    model_clear(&m);
+    const char *s2[] = {"x:5,4", "w:4,3"};
+    model_init(&m, "batch x\ninput w\noutput z = log_softmax(matmul(x, w))\n", s2, 2);
+    check_gradients(&m, PROG_LOSS_CE, 1e-4);
+    model_clear(&m);
+}
+END_TEST
+
 /* maxpool, a bias per channel, flatten */
 START_TEST(test_grad_pool)
 {
@@ -544,6 +564,7 @@ Suite *prog_grad_suite(void)
     tcase_add_test(tc, test_grad_bce);
     tcase_add_test(tc, test_grad_cross_entropy);
     tcase_add_test(tc, test_grad_onnx_ops);
+    tcase_add_test(tc, test_grad_smooth);
     tcase_add_test(tc, test_grad_pool);
     tcase_add_test(tc, test_grad_conv);
     tcase_add_test(tc, test_grad_class_labels);

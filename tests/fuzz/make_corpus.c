@@ -292,7 +292,7 @@ static bool corpus_bench_progs(corpus_t *c, const char *ini)
         if (b.items[i].batch > 2)
             continue; /* the same program at another batch */
         bench_prog_t bp = {0};
-        ok = bench_prog_build(&bp, &b.items[i], 1, b.frac_bits, &err) == TRINE_OK;
+        ok = bench_prog_build(&bp, &b.items[i], 1, b.frac_bits, 1, &err) == TRINE_OK;
         if (!ok)
             fprintf(stderr, "make_corpus: %s item %zu: %s\n", path, i, err.msg);
         char name[96];
