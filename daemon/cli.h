@@ -86,6 +86,10 @@ int session_fetch(session_t *s, const char *name, uint64_t **values, wire_tensor
  * code. */
 int session_reveal(session_t *s, const char *name, const char *out, const char *verb);
 
+/* As session_reveal, for a fixed-point tensor of whole numbers (an ONNX
+ * ArgMax): written as int64, rounded, and printed without a fraction. */
+int session_reveal_integers(session_t *s, const char *name, const char *out, const char *verb);
+
 /* A bar with rate and ETA on a terminal (stderr), redrawn at most 10
  * times a second, counting steps or, when bytes, bytes as MB. */
 typedef struct {

@@ -238,52 +238,19 @@ static int onnx_test_tensors(const char *set, const char *prefix, plain_t **list
     return n;
 }
 
-/* The index of the maximum of want along the output's axis, for Softmax
- * outputs (argmax-only semantics): want has the softmax's input shape. */
-static double onnx_test_argmax(const onnx_io_t *o, const plain_t *want, size_t i)
-{
-    int r = want->ndim, axis = o->argmax_axis;
-    size_t inner = 1, len = 1;
-    for (int d = axis + 1; d < r; d++)
-        inner *= want->shape[d];
-    if (o->argmax_flat) {
-        len = inner * want->shape[axis];
-        inner = 1;
-    } else {
-        len = want->shape[axis];
-    }
-    size_t base = (i / inner) * len * inner + i % inner, best = 0;
-    for (size_t k = 1; k < len; k++)
-        if (want->real[base + k * inner] > want->real[base + best * inner])
-            best = k;
-    return (double)best;
-}
-
 /* Compares output o's revealed values with the expected tensor; on a
  * mismatch writes why into msg. */
 static bool onnx_test_compare(const onnx_test_t *t, const onnx_io_t *o, const double *got,
                               size_t count, const plain_t *want, const double extra[2],
                               char *msg, size_t size)
 {
-    size_t wcount = want->count;
-    if (o->argmax_axis >= 0) {
-        wcount = want->count / (o->argmax_flat ? 1 : want->shape[o->argmax_axis]);
-        if (o->argmax_flat) {
-            wcount = 1;
-            for (int d = 0; d < o->argmax_axis; d++)
-                wcount *= want->shape[d];
-        }
-    }
-    if (wcount != count) {
-        snprintf(msg, size, "output '%s': %zu values, expected %zu", o->name, count, wcount);
+    if (want->count != count) {
+        snprintf(msg, size, "output '%s': %zu values, expected %zu", o->name, count, want->count);
         return false;
     }
     for (size_t i = 0; i < count; i++) {
-        double w = o->argmax_axis >= 0 ? onnx_test_argmax(o, want, i)
-                   : want->real        ? want->real[i]
-                                       : (double)(int64_t)want->ints[i];
-        double tol =
-            o->argmax_axis >= 0 ? 0 : t->atol + extra[0] + (t->rtol + extra[1]) * fabs(w);
+        double w = want->real ? want->real[i] : (double)(int64_t)want->ints[i];
+        double tol = t->atol + extra[0] + (t->rtol + extra[1]) * fabs(w);
         if (!(fabs(got[i] - w) <= tol)) {
             snprintf(msg, size, "output '%s' [%zu]: got %.6g, expected %.6g (tolerance %.3g)",
                      o->name, i, got[i], w, tol);

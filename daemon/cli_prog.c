@@ -925,7 +925,9 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
             char name[WIRE_NAME_MAX + 1];
             snprintf(name, sizeof name, "%.*s%.*s", (int)strlen(o.prefix), o.prefix,
                      (int)(WIRE_NAME_MAX - strlen(o.prefix)), prog->vars[y].name);
-            rc = session_reveal(&s, name, o.output, "infer");
+            rc = onnx && op.outputs[0].integer
+                     ? session_reveal_integers(&s, name, o.output, "infer") /* ArgMax */
+                     : session_reveal(&s, name, o.output, "infer");
             if (rc == 0 && o.output)
                 printf("wrote %s\n", o.output);
             if (!o.keep)
@@ -1098,8 +1100,8 @@ static int train_model_load(train_model_t *m, const prog_opts_t *o)
     m->fwd = &m->onnx.prog;
     if (o->export_onnx && export_check(m, o->program))
         return TRINE_EXIT_FAIL;
-    /* A final ArgMax, or Softmax (compiled to the argmax it reveals), and
-     * reshapes of it: training takes the logits before it. */
+    /* A final ArgMax, and reshapes of it: training takes the logits before
+     * it (a final Softmax or LogSoftmax stays: cross-entropy takes it). */
     prog_t *p = m->fwd;
     size_t j = p->nops;
     int out = m->onnx.noutputs == 1 ? m->onnx.outputs[0].var : -1;

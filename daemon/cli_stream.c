@@ -13,6 +13,7 @@
 #include "log.h"
 #include "tensor/fixed.h"
 
+#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -345,6 +346,7 @@ int session_fetch(session_t *s, const char *name, uint64_t **values, wire_tensor
  * first REVEAL_PRINT_MAX values), counting the values at the ring's edge. */
 typedef struct {
     const char *out, *verb;
+    bool integers; /* a fixed-point tensor of whole numbers, written as int64 */
     plain_writer_t *w;
     double *real; /* a part's decoded values, for a fixed-point tensor written */
     size_t nreal;
@@ -388,14 +390,20 @@ static int reveal_part(void *arg, const wire_tensor_info_t *t, size_t at, const 
         return 0;
     }
     trine_status_t st = TRINE_OK;
+    bool real = fixed && !r->integers;
     if (at == 0) {
-        st = plain_writer_open(&r->w, r->out, fixed ? PLAIN_F8 : PLAIN_I8, t->ndim, t->shape, &err);
+        st = plain_writer_open(&r->w, r->out, real ? PLAIN_F8 : PLAIN_I8, t->ndim, t->shape, &err);
         if (st == TRINE_OK && fixed && !(r->real = malloc(n * sizeof *r->real)))
             st = trine_err_set(&err, TRINE_ENOMEM, "out of memory for %zu values", n);
         r->nreal = n; /* the first part is the largest */
     }
     if (st == TRINE_OK && fixed) {
         fixed_decode_array(r->real, x, n, t->frac);
+        if (r->integers) { /* in place: each int64 from its own double */
+            int64_t *k = (int64_t *)r->real;
+            for (size_t i = 0; i < n; i++)
+                k[i] = (int64_t)llround(r->real[i]);
+        }
         st = plain_writer_write(r->w, r->real, n, &err);
     } else if (st == TRINE_OK) {
         st = plain_writer_write(r->w, x, n, &err);
@@ -407,9 +415,10 @@ static int reveal_part(void *arg, const wire_tensor_info_t *t, size_t at, const 
     return 0;
 }
 
-int session_reveal(session_t *s, const char *name, const char *out, const char *verb)
+static int reveal_as(session_t *s, const char *name, const char *out, bool integers,
+                     const char *verb)
 {
-    reveal_t r = {.out = out, .verb = verb};
+    reveal_t r = {.out = out, .verb = verb, .integers = integers};
     wire_tensor_info_t t;
     int rc = fetch_stream(s, name, &t, reveal_part, &r, verb);
     trine_err_t err;
@@ -433,4 +442,14 @@ int session_reveal(session_t *s, const char *name, const char *out, const char *
                 r.first_value);
     }
     return rc;
+}
+
+int session_reveal(session_t *s, const char *name, const char *out, const char *verb)
+{
+    return reveal_as(s, name, out, false, verb);
+}
+
+int session_reveal_integers(session_t *s, const char *name, const char *out, const char *verb)
+{
+    return reveal_as(s, name, out, true, verb);
 }

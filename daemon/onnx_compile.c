@@ -620,7 +620,6 @@ static trine_status_t ox_inputs(ox_t *c)
         io->index = (int)k;
         io->var = var;
         io->rank = v->rank;
-        io->argmax_axis = -1;
     }
     return TRINE_OK;
 }
@@ -658,6 +657,10 @@ static trine_status_t ox_outputs(ox_t *c)
         snprintf(io->name, sizeof io->name, "%s", name);
         io->var = var;
         io->rank = v->rank;
+        const Onnx__TypeProto *type = g->output[i]->type;
+        int32_t elem = type && type->tensor_type ? type->tensor_type->elem_type : 0;
+        io->integer = elem == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ||
+                      elem == ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
     }
     c->out->noutputs = g->n_output;
     c->out->ndata = c->ndata;
@@ -682,8 +685,6 @@ trine_status_t onnx_compile(const onnx_model_t *m, const char *what,
 {
     memset(out, 0, sizeof *out);
     out->rows_independent = true;
-    for (size_t i = 0; i < ONNX_IO_MAX; i++)
-        out->outputs[i].argmax_axis = -1;
     const Onnx__GraphProto *g = m->proto->graph;
     ox_t c = {.m = m, .what = what, .o = opts, .out = out, .err = err};
     out->prog.vars = calloc(PROG_VARS_MAX, sizeof *out->prog.vars);

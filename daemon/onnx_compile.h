@@ -4,12 +4,12 @@
  * the parties run like any program, or fails before any data moves with
  * "node N 'NAME' (OP): what is missing". Operators (ONNX opsets 1 to 17):
  *
- *   Gemm (alpha, beta, transA, transB)   MatMul (2-D)
+ *   Gemm (alpha, beta, transA, transB)   MatMul (ranks 2 to 4, batches broadcast)
  *   Add, Sub (broadcasting one operand to the other's shape)
  *   Mul (two tensors; one may broadcast), Div by a constant (initializer
  *     or Constant: trine multiplies by its reciprocal) or by a private
  *     tensor (times recip, the divisor in [1/64, 512])
- *   Relu, Clip, LeakyRelu, PRelu, HardSigmoid, HardSwish (exact, by ReLUs)
+ *   Relu, Clip, LeakyRelu, PRelu, HardSigmoid, HardSwish, ThresholdedRelu (exact)
  *   Sigmoid (piecewise linear, |error| <= 0.01: proto_sigmoid fine)
  *   Exp, Reciprocal, Sqrt, Softmax (probabilities, any axis), LogSoftmax
  *     (any axis), Log, Tanh, Erf: the bounds of program.h (PROG_EXP_ERROR
@@ -17,6 +17,9 @@
  *   Abs, Neg (exact)
  *   ReduceSum, ReduceMean, ReduceSumSquare, ReduceL1, ReduceMax, ReduceMin
  *     (any axes, keepdims)
+ *   LayerNormalization (any axis; Mean and InvStdDev outputs too)
+ *   Pow (a constant scalar exponent the model holds: 1, 2, 3, 0.5, -0.5)
+ *   Sum, Mean, Max, Min (variadic; max and min exact, by ReLUs)
  *   Conv (1-D or 2-D; strides, pads, auto_pad, any group; dilations 1)
  *   MaxPool, AveragePool (1-D or 2-D; kernel_shape, strides, pads,
  *     auto_pad, ceil_mode, count_include_pad; dilations 1; one output)
@@ -30,7 +33,7 @@
  *     it when that layer's weights are initializers and the BN output is
  *     its only use; else, with initializer parameters, a per-channel
  *     product and sum
- *   ArgMax (axis, keepdims; first index on ties), only as a graph output.
+ *   ArgMax, ArgMin (axis, keepdims; first index on ties), only as graph outputs.
  *
  * Values are real numbers in fixed point; every float tensor of the model
  * is private. Weights (float initializers and Constant tensors) become
@@ -70,12 +73,8 @@ typedef struct {
     int index;      /* inputs: the position among the graph's data inputs */
     int var;        /* the program variable */
     int rank;       /* ONNX rank (0 for a scalar, shape then [1]) */
-    /* Outputs only: an output whose var holds the index of the maximum
-     * of argmax_axis's values (argmax-only semantics; argmax_flat: the
-     * dims from it on count as one). -1 for every output the compiler
-     * makes today: Softmax gives probabilities. */
-    int argmax_axis;
-    bool argmax_flat;
+    bool integer;   /* outputs: declared an integer tensor (ArgMax's int64):
+                       its values are whole numbers, revealed as int64 */
 } onnx_io_t;
 
 typedef struct {

@@ -232,6 +232,85 @@ static trine_status_t ox_dropout(ox_t *c)
 
 /* ---- matrix products -------------------------------------------------------------- */
 
+/* Reshapes variable var of shape from[0..nfrom) (batch0: its axis 0 is the
+ * batch) to ndim/shape; -1 on failure. */
+static int ox_reshape_var(ox_t *c, int var, int nfrom, const size_t *from, bool batch0, int ndim,
+                          const size_t *shape, bool *b0)
+{
+    ox_val_t v = {.var = var, .rank = nfrom, .ndim = nfrom, .batch0 = batch0};
+    memcpy(v.shape, from, (size_t)nfrom * sizeof *from);
+    return var < 0 ? -1 : ox_reshape(c, &v, ndim, shape, b0);
+}
+
+/* MatMul of rank 3 or 4 (numpy's: the last two axes multiply, the others
+ * are a batch of matrices, broadcast where one side has one): one 2-D
+ * product per matrix of the batch, sliced out and concatenated back; both
+ * operands may be private (attention's Q K^T). With a 2-D right operand
+ * the left one's matrices are stacked into one product. */
+static trine_status_t ox_matmul_batched(ox_t *c, ox_val_t *a, int va, ox_val_t *b, int vb)
+{
+    int ra = a->rank, rb = b->rank, r = ra > rb ? ra : rb;
+    size_t m = a->shape[ra - 2], k = a->shape[ra - 1], n = b->shape[rb - 1];
+    if (b->shape[rb - 2] != k)
+        return ox_fail(c, TRINE_ESHAPE, "inner extents %zu and %zu differ", k, b->shape[rb - 2]);
+    size_t out[TENSOR_MAX_DIMS], nb = 1, na = ox_count(ra - 2, a->shape),
+                                 nbb = ox_count(rb - 2, b->shape);
+    for (int i = 0; i < r - 2; i++) { /* right-aligned batch extents */
+        int ia = i - (r - ra), ib = i - (r - rb);
+        size_t ea = ia >= 0 ? a->shape[ia] : 1, eb = ib >= 0 ? b->shape[ib] : 1;
+        if (ea != eb && ea != 1 && eb != 1)
+            return ox_fail(c, TRINE_ESHAPE, "batch extents %zu and %zu do not broadcast", ea, eb);
+        out[i] = ea > eb ? ea : eb;
+        nb *= out[i];
+    }
+    if (na != nb && na != 1)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "a batch broadcast within the left operand's "
+                                              "batch axes is not supported");
+    if (nbb != nb && nbb != 1)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "a batch broadcast within the right operand's "
+                                              "batch axes is not supported");
+    out[r - 2] = m, out[r - 1] = n;
+    bool b0;
+    int y;
+    if (rb == 2) { /* [.., m, k] as one [na m, k] */
+        size_t s2[2] = {na * m, k};
+        int x2 = ox_reshape_var(c, va, ra, a->shape, a->batch0, 2, s2, &b0);
+        int p = x2 < 0 ? -1 : ox_op2(c, PROG_MATMUL, x2, vb);
+        size_t ps[2] = {na * m, n};
+        y = ox_reshape_var(c, p, 2, ps, b0, r, out, &b0);
+        return ox_define(c, 0, y, r, b0);
+    }
+    if (a->batch0 || b->batch0) /* matrices sliced by index: the data is one batch */
+        c->out->rows_independent = false;
+    size_t a3[3] = {na, m, k}, b3[3] = {nbb, k, n}, am[2] = {m, k}, bm[2] = {k, n}, one[3] = {1, m, n};
+    int xa = ox_reshape_var(c, va, ra, a->shape, a->batch0, 3, a3, &b0);
+    int xb = ox_reshape_var(c, vb, rb, b->shape, b->batch0, 3, b3, &b0);
+    int acc = -1;
+    for (size_t i = 0; i < nb && xa >= 0 && xb >= 0; i++) {
+        int sa = ox_emit(c, (prog_op_t){.code = PROG_SLICE,
+                                        .in = {xa, -1},
+                                        .iattr = {0, na == 1 ? 0 : (int64_t)i, 1, 1}});
+        int sb = ox_emit(c, (prog_op_t){.code = PROG_SLICE,
+                                        .in = {xb, -1},
+                                        .iattr = {0, nbb == 1 ? 0 : (int64_t)i, 1, 1}});
+        size_t s1a[3] = {1, m, k}, s1b[3] = {1, k, n};
+        sa = ox_reshape_var(c, sa, 3, s1a, false, 2, am, &b0);
+        sb = ox_reshape_var(c, sb, 3, s1b, false, 2, bm, &b0);
+        int p = sa < 0 || sb < 0 ? -1 : ox_op2(c, PROG_MATMUL, sa, sb);
+        size_t pm[2] = {m, n};
+        p = ox_reshape_var(c, p, 2, pm, false, 3, one, &b0);
+        if (p < 0)
+            return TRINE_EUNSUPPORTED;
+        acc = acc < 0 ? p
+                      : ox_emit(c, (prog_op_t){.code = PROG_CONCAT, .in = {acc, p}, .iattr = {0}});
+        if (acc < 0)
+            return TRINE_EUNSUPPORTED;
+    }
+    size_t all[3] = {nb, m, n};
+    y = acc < 0 ? -1 : ox_reshape_var(c, acc, 3, all, false, r, out, &b0);
+    return ox_define(c, 0, y, r, false);
+}
+
 static trine_status_t ox_matmul(ox_t *c)
 {
     ox_val_t *a, *b;
@@ -239,16 +318,18 @@ static trine_status_t ox_matmul(ox_t *c)
     if ((st = ox_known(c, NULL)) || (st = ox_arity(c, 2, 2, 1)) || (st = ox_in(c, 0, false, &a)) ||
         (st = ox_in(c, 1, false, &b)))
         return st;
-    if (a->rank != 2 || b->rank != 2)
+    if (a->rank < 2 || b->rank < 2 || a->rank > TENSOR_MAX_DIMS || b->rank > TENSOR_MAX_DIMS)
         return ox_fail(c, TRINE_EUNSUPPORTED,
-                       "operands of rank %d and %d: trine multiplies 2-D matrices (no batched or "
-                       "vector MatMul)",
+                       "operands of rank %d and %d: trine multiplies matrices and batches of "
+                       "them, ranks 2 to 4 (no vector MatMul)",
                        a->rank, b->rank);
     int va = ox_var(c, a), vb = ox_var(c, b);
     if (va < 0 || vb < 0)
         return TRINE_EUNSUPPORTED;
     if (b->batch0) /* a batch's rows as the inner extent: every row counts */
         c->out->rows_independent = false;
+    if (a->rank > 2 || b->rank > 2)
+        return ox_matmul_batched(c, a, va, b, vb);
     return ox_define(c, 0, ox_op2(c, PROG_MATMUL, va, vb), 2, a->batch0);
 }
 
@@ -859,7 +940,74 @@ static int ox_argmax_axis(ox_t *c, ox_val_t *x, int axis, bool flat, bool keepdi
     return ox_reshape(c, &yv, nout, out, batch0);
 }
 
-static trine_status_t ox_argmax(ox_t *c)
+typedef enum { OX_V_SUM, OX_V_MEAN, OX_V_MAX, OX_V_MIN } ox_variadic_t;
+
+/* Sum, Mean, Max and Min of one or more tensors of the first's shape, or
+ * broadcasting to it: folded pairwise, max(a, b) = a + relu(b - a) and
+ * min(a, b) = a - relu(a - b), exact. */
+static trine_status_t ox_variadic(ox_t *c, ox_variadic_t kind)
+{
+    ox_val_t *a, *b;
+    trine_status_t st;
+    if ((st = ox_known(c, NULL)) || (st = ox_arity(c, 1, 16, 1)) || (st = ox_in(c, 0, false, &a)))
+        return st;
+    int acc = ox_var(c, a);
+    bool batch0 = a->batch0;
+    for (size_t k = 1; acc >= 0 && k < c->n->n_input; k++) {
+        if ((st = ox_in(c, k, false, &b)))
+            return st;
+        if (!ox_same_shape(a, b) && !ox_broadcasts(b, a))
+            return ox_fail(c, TRINE_EUNSUPPORTED,
+                           "input %zu ('%s') must have the first input's shape or broadcast to "
+                           "it",
+                           k, b->name);
+        int vb = ox_var(c, b);
+        if (vb < 0)
+            return TRINE_EUNSUPPORTED;
+        if (b->batch0 && !a->batch0)
+            c->out->rows_independent = false;
+        if (kind == OX_V_SUM || kind == OX_V_MEAN) {
+            acc = ox_op2(c, PROG_ADD, acc, vb);
+        } else {
+            int d = ox_op2(c, PROG_SUB, acc, vb); /* acc - b */
+            if (kind == OX_V_MAX) {
+                int r = d < 0 ? -1 : ox_op1(c, PROG_RELU, ox_scale(c, d, -1.0));
+                acc = r < 0 ? -1 : ox_op2(c, PROG_ADD, acc, r);
+            } else {
+                int r = d < 0 ? -1 : ox_op1(c, PROG_RELU, d);
+                acc = r < 0 ? -1 : ox_op2(c, PROG_SUB, acc, r);
+            }
+        }
+    }
+    if (acc >= 0 && kind == OX_V_MEAN)
+        acc = ox_scale(c, acc, 1.0 / (double)c->n->n_input);
+    else if (acc >= 0 && c->n->n_input == 1)
+        acc = ox_scale(c, acc, 1.0); /* a copy: its own name */
+    return ox_define(c, 0, acc, a->rank, batch0);
+}
+
+static trine_status_t ox_sum(ox_t *c)
+{
+    return ox_variadic(c, OX_V_SUM);
+}
+
+static trine_status_t ox_mean(ox_t *c)
+{
+    return ox_variadic(c, OX_V_MEAN);
+}
+
+static trine_status_t ox_max(ox_t *c)
+{
+    return ox_variadic(c, OX_V_MAX);
+}
+
+static trine_status_t ox_min(ox_t *c)
+{
+    return ox_variadic(c, OX_V_MIN);
+}
+
+/* ArgMax, or ArgMin (min: the ArgMax of -x), at a graph output. */
+static trine_status_t ox_arg_extreme(ox_t *c, bool min)
 {
     ox_val_t *x;
     int64_t axis, keep, last;
@@ -871,17 +1019,32 @@ static trine_status_t ox_argmax(ox_t *c)
         return st;
     if (last)
         return ox_fail(c, TRINE_EUNSUPPORTED,
-                       "select_last_index 1 is not supported (trine takes the first maximum)");
+                       "select_last_index 1 is not supported (trine takes the first one)");
     if (!ox_at_output(c))
-        return ox_fail(c, TRINE_EUNSUPPORTED, "ArgMax is supported only as a graph output");
+        return ox_fail(c, TRINE_EUNSUPPORTED, "%s is supported only as a graph output",
+                       min ? "ArgMin" : "ArgMax");
     if (axis < 0)
         axis += x->rank;
     if (axis < 0 || axis >= (x->rank ? x->rank : 1))
         return ox_fail(c, TRINE_EFORMAT, "axis is outside rank %d", x->rank);
     int rank = 0;
     bool batch0 = false;
-    int y = ox_argmax_axis(c, x, (int)axis, false, keep != 0, &rank, &batch0);
+    ox_val_t neg = *x;
+    int vx = ox_var(c, x);
+    if (vx < 0 || (min && (neg.var = ox_scale(c, vx, -1.0)) < 0))
+        return TRINE_EUNSUPPORTED;
+    int y = ox_argmax_axis(c, min ? &neg : x, (int)axis, false, keep != 0, &rank, &batch0);
     return ox_define(c, 0, y, rank, batch0);
+}
+
+static trine_status_t ox_argmax(ox_t *c)
+{
+    return ox_arg_extreme(c, false);
+}
+
+static trine_status_t ox_argmin(ox_t *c)
+{
+    return ox_arg_extreme(c, true);
 }
 
 /* Softmax with probabilities (code PROG_SOFTMAX) or LogSoftmax
@@ -1104,6 +1267,41 @@ static trine_status_t ox_sqrt(ox_t *c)
     return ox_define(c, 0, r, x.rank, x.batch0);
 }
 
+/* Pow(x, e) for a constant scalar e whose value the model holds (a
+ * decomposed LayerNorm's x^2): 1, 2 and 3 by products, 0.5 and -0.5 by
+ * rsqrt (x in [1/256, 128]). */
+static trine_status_t ox_pow(ox_t *c)
+{
+    ox_val_t *x, *e;
+    trine_status_t st;
+    if ((st = ox_known(c, NULL)) || (st = ox_arity(c, 2, 2, 1)) || (st = ox_in(c, 0, false, &x)) ||
+        (st = ox_in(c, 1, false, &e)))
+        return st;
+    if (!e->constant || !e->data || e->data->count != 1)
+        return ox_fail(c, TRINE_EUNSUPPORTED,
+                       "the exponent '%s' must be a constant (a scalar whose value the model "
+                       "holds)",
+                       e->name);
+    double p = e->data->real ? e->data->real[0] : (double)(int64_t)e->data->ints[0];
+    int v = ox_var(c, x), y = -1;
+    if (v < 0)
+        return TRINE_EUNSUPPORTED;
+    if (p == 1) {
+        y = ox_scale(c, v, 1.0);
+    } else if (p == 2 || p == 3) {
+        y = ox_op2(c, PROG_MUL, v, v);
+        if (y >= 0 && p == 3)
+            y = ox_op2(c, PROG_MUL, y, v);
+    } else if (p == 0.5 || p == -0.5) {
+        y = ox_op1(c, PROG_RSQRT, v);
+        if (y >= 0 && p == 0.5)
+            y = ox_op2(c, PROG_MUL, v, y);
+    } else {
+        return ox_fail(c, TRINE_EUNSUPPORTED, "exponent %g (trine: 1, 2, 3, 0.5, -0.5)", p);
+    }
+    return ox_define(c, 0, y, x->rank, x->batch0);
+}
+
 static int ox_offset(ox_t *c, int a, double by)
 {
     return a < 0 ? -1 : ox_emit(c, (prog_op_t){.code = PROG_OFFSET, .in = {a, -1}, .fattr = by});
@@ -1146,6 +1344,20 @@ static trine_status_t ox_clip(ox_t *c)
         (st = ox_bound(c, 1, "min", -INFINITY, &lo)) || (st = ox_bound(c, 2, "max", INFINITY, &hi)))
         return st;
     return ox_define(c, 0, ox_clip_var(c, x.var, lo, hi), x.rank, x.batch0);
+}
+
+/* ThresholdedRelu: x where x > alpha, else 0: x gt(x, alpha), exact. */
+static trine_status_t ox_thresholded_relu(ox_t *c)
+{
+    ox_val_t x;
+    double alpha;
+    trine_status_t st;
+    if ((st = ox_known(c, "alpha", NULL)) || (st = ox_operand(c, &x)) ||
+        (st = ox_float(c, "alpha", 1.0, &alpha)))
+        return st;
+    int t = ox_offset(c, ox_scale(c, x.var, 0.0), alpha); /* alpha, x's shape */
+    int g = t < 0 ? -1 : ox_op2(c, PROG_GT, x.var, t);
+    return ox_define(c, 0, g < 0 ? -1 : ox_op2(c, PROG_MUL, x.var, g), x.rank, x.batch0);
 }
 
 /* LeakyRelu: alpha x + (1 - alpha) relu(x), exact. */
@@ -1361,19 +1573,14 @@ static trine_status_t ox_reduce_axes(ox_t *c, const ox_val_t *x, unsigned *set)
     return TRINE_OK;
 }
 
-/* Reduce over a set of axes: the reduced axes moved first (sums: the sum
+/* Reduce x over a set of axes: the reduced axes moved first (sums: the sum
  * op over axis 0 of [R, K]) or last (max, min: a maxpool of window R over
- * [1, 1, K, R]), then the result reshaped to keepdims' shape or without. */
-static trine_status_t ox_reduce(ox_t *c, ox_reduce_t kind)
+ * [1, 1, K, R]), then the result reshaped to keepdims' shape or without;
+ * the result's variable, or -1 (and its rank in *rank). */
+static int ox_reduce_var(ox_t *c, const ox_val_t *xv, unsigned set, bool keep, ox_reduce_t kind,
+                         int *rank)
 {
-    ox_val_t x;
-    int64_t keep;
-    unsigned set = 0;
-    trine_status_t st;
-    if ((st = ox_known(c, "axes", "keepdims", "noop_with_empty_axes", NULL)) ||
-        (st = ox_operand(c, &x)) || (st = ox_int(c, "keepdims", 1, &keep)) ||
-        (st = ox_reduce_axes(c, &x, &set)))
-        return st;
+    ox_val_t x = *xv;
     bool pool = kind == OX_R_MAX || kind == OX_R_MIN;
     int r = x.rank ? x.rank : 1, np = 0, nout = 0;
     int64_t perm[TENSOR_MAX_DIMS];
@@ -1401,7 +1608,7 @@ static trine_status_t ox_reduce(ox_t *c, ox_reduce_t kind)
     bool b0 = x.batch0;
     t.var = v < 0 ? -1 : ox_permute(c, &x, v, perm, &b0);
     if (t.var < 0)
-        return TRINE_EUNSUPPORTED;
+        return -1;
     t.batch0 = b0;
     ox_shape_from_var(c, &t, r);
     size_t two[2] = {red, kept}, four[4] = {1, 1, kept, red};
@@ -1423,8 +1630,79 @@ static trine_status_t ox_reduce(ox_t *c, ox_reduce_t kind)
     bool yb0 = false;
     if (!nout)
         out[nout++] = 1;
-    y = y < 0 ? -1 : ox_reshape(c, &yv, nout, out, &yb0);
-    return ox_define(c, 0, y, keep ? r : x.rank - __builtin_popcount(set), false);
+    *rank = keep ? r : x.rank - __builtin_popcount(set);
+    return y < 0 ? -1 : ox_reshape(c, &yv, nout, out, &yb0);
+}
+
+static trine_status_t ox_reduce(ox_t *c, ox_reduce_t kind)
+{
+    ox_val_t x;
+    int64_t keep;
+    unsigned set = 0;
+    trine_status_t st;
+    if ((st = ox_known(c, "axes", "keepdims", "noop_with_empty_axes", NULL)) ||
+        (st = ox_operand(c, &x)) || (st = ox_int(c, "keepdims", 1, &keep)) ||
+        (st = ox_reduce_axes(c, &x, &set)))
+        return st;
+    int rank;
+    int y = ox_reduce_var(c, &x, set, keep != 0, kind, &rank);
+    return ox_define(c, 0, y, rank, false);
+}
+
+/* LayerNormalization: d = x - mean(x), y = d rsqrt(mean(d^2) + epsilon)
+ * scale + B over the axes from `axis` on; rsqrt's range bounds the
+ * variance + epsilon to [1/256, 128] (PROG_RSQRT_ERROR). The optional
+ * outputs Mean and InvStdDev are the mean and the rsqrt. */
+static trine_status_t ox_layer_norm(ox_t *c)
+{
+    ox_val_t *x, *scale, *bias;
+    int64_t axis, stash;
+    double eps;
+    trine_status_t st;
+    if ((st = ox_known(c, "axis", "epsilon", "stash_type", NULL)) || (st = ox_arity(c, 2, 3, 3)) ||
+        (st = ox_in(c, 0, false, &x)) || (st = ox_in(c, 1, false, &scale)) ||
+        (st = ox_in(c, 2, true, &bias)) || (st = ox_int(c, "axis", -1, &axis)) ||
+        (st = ox_float(c, "epsilon", 1e-5, &eps)) || (st = ox_int(c, "stash_type", 1, &stash)))
+        return st;
+    int r = x->rank ? x->rank : 1;
+    if (axis < 0)
+        axis += r;
+    if (axis < 0 || axis >= r)
+        return ox_fail(c, TRINE_EFORMAT, "axis %lld is outside rank %d", (long long)axis, r);
+    unsigned set = 0;
+    for (int i = (int)axis; i < r; i++)
+        set |= 1u << i;
+    ox_val_t xv = *x;
+    if ((xv.var = ox_var(c, x)) < 0)
+        return TRINE_EUNSUPPORTED;
+    int rank;
+    int mean = ox_reduce_var(c, &xv, set, true, OX_R_MEAN, &rank);
+    int d = mean < 0 ? -1 : ox_op2(c, PROG_SUB, xv.var, mean); /* mean broadcasts */
+    ox_val_t dv = xv;
+    dv.var = d;
+    int var = d < 0 ? -1 : ox_reduce_var(c, &dv, set, true, OX_R_SUMSQ, &rank);
+    var = var < 0 ? -1 : ox_scale(c, var, 1.0 / (double)ox_count(r - (int)axis, x->shape + axis));
+    int rs = var < 0 ? -1 : ox_op1(c, PROG_RSQRT, ox_offset(c, var, eps));
+    ox_val_t rv = xv, sv = *scale;
+    rv.var = rs;
+    for (int i = (int)axis; i < r; i++)
+        rv.shape[i] = 1;
+    bool b0;
+    int rank_out;
+    int y = rs < 0 ? -1 : ox_mul_vars(c, &dv, d, &rv, rs, &b0, &rank_out);
+    if ((sv.var = ox_var(c, scale)) < 0 || y < 0)
+        return TRINE_EUNSUPPORTED;
+    dv.var = y;
+    y = ox_mul_vars(c, &dv, y, &sv, sv.var, &b0, &rank_out);
+    if (y >= 0 && bias) {
+        int vb = ox_var(c, bias);
+        y = vb < 0 ? -1 : ox_op2(c, PROG_ADD, y, vb); /* B broadcasts over the rows */
+    }
+    const int extra[2] = {mean, rs};
+    for (size_t k = 1; st == TRINE_OK && k < 3 && k < c->n->n_output; k++)
+        if (c->n->output[k][0])
+            st = ox_define(c, k, extra[k - 1], x->rank, false);
+    return st == TRINE_OK ? ox_define(c, 0, y, x->rank, x->batch0) : st;
 }
 
 static trine_status_t ox_reduce_sum(ox_t *c)
@@ -1489,6 +1767,8 @@ static const ox_handler_t ox_handlers[] = {
     {"ReduceL1", ox_reduce_l1},
     {"ReduceMax", ox_reduce_max},
     {"ReduceMean", ox_reduce_mean},
+    {"LayerNormalization", ox_layer_norm},
+    {"Pow", ox_pow},
     {"ReduceMin", ox_reduce_min},
     {"ReduceSum", ox_reduce_sum},
     {"ReduceSumSquare", ox_reduce_sumsq},
@@ -1505,6 +1785,12 @@ static const ox_handler_t ox_handlers[] = {
     {"Reciprocal", ox_reciprocal},
     {"Sqrt", ox_sqrt},
     {"ArgMax", ox_argmax},
+    {"ArgMin", ox_argmin},
+    {"ThresholdedRelu", ox_thresholded_relu},
+    {"Sum", ox_sum},
+    {"Mean", ox_mean},
+    {"Max", ox_max},
+    {"Min", ox_min},
     {"AveragePool", ox_avgpool},
     {"BatchNormalization", ox_batchnorm},
     {"Constant", ox_constant},

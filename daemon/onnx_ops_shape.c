@@ -104,6 +104,18 @@ static trine_status_t ox_shape_node(ox_t *c)
     return ox_def_ints(c, 0, 1, 1, n, vals);
 }
 
+/* Size: the element count, a public int64 scalar. */
+static trine_status_t ox_size_node(ox_t *c)
+{
+    ox_val_t *x;
+    trine_status_t st;
+    if ((st = ox_known(c, NULL)) || (st = ox_arity(c, 1, 1, 1)) || (st = ox_in(c, 0, false, &x)))
+        return st;
+    int64_t count = (int64_t)ox_count(x->ndim, x->shape);
+    size_t one[1] = {1};
+    return ox_def_ints(c, 0, 0, 1, one, &count);
+}
+
 /* Unsqueeze and Squeeze: the new extents, then a public copy or a reshape. */
 static trine_status_t ox_squeeze(ox_t *c, bool unsqueeze)
 {
@@ -607,7 +619,8 @@ static trine_status_t ox_pad(ox_t *c)
 static const ox_handler_t ox_shape_handlers[] = {
     {"Cast", ox_cast},       {"Concat", ox_concat},   {"ConstantOfShape", ox_constant_of_shape},
     {"Gather", ox_gather},   {"Pad", ox_pad},         {"Range", ox_range},
-    {"Shape", ox_shape_node}, {"Slice", ox_slice},    {"Split", ox_split},
+    {"Shape", ox_shape_node}, {"Size", ox_size_node}, {"Slice", ox_slice},
+    {"Split", ox_split},
     {"Squeeze", ox_squeeze_node}, {"Unsqueeze", ox_unsqueeze},
 };
 

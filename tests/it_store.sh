@@ -94,11 +94,19 @@ T reveal x -o "$work/again-x.npy" >/dev/null || fail "x lost after local-cluster
 "$lc" restart 1 "$dir" >/dev/null || fail "local-cluster restart 1"
 loaded_line 1 | grep -q "loaded 5 tensors" || fail "party1 after restart 1: $(loaded_line 1)"
 T reveal x -o "$work/again-x.npy" >/dev/null || fail "x lost after restart 1"
-ok "local-cluster start again keeps ports and store; restart 1 reloads party1's shares"
+stop_all
+"$lc" start "$dir" --frac-bits 12 >/dev/null && stop_all && "$lc" start "$dir" >/dev/null ||
+    fail "local-cluster start with --frac-bits, then without"
+grep -q '^frac_bits = 12$' "$dir/cluster.ini" || fail "start again lost frac_bits 12"
+stop_all
+"$lc" start "$dir" --frac-bits 13 >/dev/null || fail "local-cluster start --frac-bits 13"
+ok "local-cluster start again keeps ports, store and frac_bits; restart 1 reloads party1's shares"
 
 # ---- a damaged file is named in the log and skipped -----------------------
 stop_all
-printf '\x5a' | dd of="$store/party1/x.share" bs=1 seek=300 conv=notrunc status=none
+# the byte at 300, inverted (a fixed byte could equal what is there)
+b=$(od -An -tu1 -j300 -N1 "$store/party1/x.share" | tr -d ' ')
+printf "\\x$(printf %02x $((b ^ 0xff)))" | dd of="$store/party1/x.share" bs=1 seek=300 conv=notrunc status=none
 printf 'half a write' >"$store/party0/.tmp.w.Xy12Ab"
 truncate -s 200 "$store/party0/p-y.share"
 start_all
