@@ -135,11 +135,11 @@ int prog_run_binds(wire_request_t *q, const prog_t *prog, const wire_bind_t *bin
 int verb_grant(const client_opts_t *opts, int argc, char **argv);
 int verb_revoke(const client_opts_t *opts, int argc, char **argv);
 
-/* The policy hash a job of prog with batch and epochs gets on cluster c
- * (prog_wire_policy_hash), printing why under the verb's name when it
- * cannot be computed. Returns an exit code. */
+/* The policy hash a job of prog with batch, epochs and shuffle gets on
+ * cluster c (prog_wire_policy_hash), printing why under the verb's name
+ * when it cannot be computed. Returns an exit code. */
 int cli_policy_hash(uint8_t out[WIRE_PROGRAM_HASH_BYTES], const prog_t *prog, const cluster_t *c,
-                    uint64_t batch, uint64_t epochs, const char *verb);
+                    uint64_t batch, uint64_t epochs, bool shuffle, const char *verb);
 
 /* Prints the caller's running jobs as the parties list them (JOBS), one
  * line each: id, state, step, time, and which parties run it. Returns an

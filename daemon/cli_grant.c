@@ -16,11 +16,11 @@
 #include <string.h>
 
 int cli_policy_hash(uint8_t out[WIRE_PROGRAM_HASH_BYTES], const prog_t *prog, const cluster_t *c,
-                    uint64_t batch, uint64_t epochs, const char *verb)
+                    uint64_t batch, uint64_t epochs, bool shuffle, const char *verb)
 {
     trine_err_t err;
     if (prog_wire_policy_hash(out, prog, c->cfg.frac_bits, c->cfg.truncation, batch, epochs,
-                              &err) != TRINE_OK) {
+                              shuffle, &err) != TRINE_OK) {
         fprintf(stderr, "trine %s: %s\n", verb, err.msg);
         return TRINE_EXIT_FAIL;
     }
@@ -29,7 +29,7 @@ int cli_policy_hash(uint8_t out[WIRE_PROGRAM_HASH_BYTES], const prog_t *prog, co
 
 typedef struct {
     const char *name, *grantee, *program, *slot, *outputs_to;
-    bool any;
+    bool any, shuffle;
     uint64_t batch, epochs;
 } grant_opts_t;
 
@@ -41,6 +41,10 @@ static int grant_args(grant_opts_t *o, int argc, char **argv, const char *verb)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--any-program") && !strcmp(verb, "grant")) {
             o->any = true;
+            continue;
+        }
+        if (!strcmp(a, "--shuffle")) {
+            o->shuffle = true;
             continue;
         }
         if (a[0] != '-') {
@@ -113,7 +117,7 @@ static int grant_program(wire_approval_t *a, const grant_opts_t *o, const cluste
     if (rc == 0 && with_slot)
         rc = grant_slot(a->slot, &prog, o);
     if (rc == 0)
-        rc = cli_policy_hash(a->program, &prog, c, o->batch, o->epochs, verb);
+        rc = cli_policy_hash(a->program, &prog, c, o->batch, o->epochs, o->shuffle, verb);
     prog_clear(&prog);
     return rc;
 }

@@ -157,7 +157,7 @@ int verb_share_model(const client_opts_t *opts, int argc, char **argv)
          * infer compiles it (batch 128 and one epoch, which count only for
          * a model that mixes rows). */
         wire_approval_t a = {0};
-        rc = cli_policy_hash(a.program, &op.prog, &s.cluster, 128, 1, "share-model");
+        rc = cli_policy_hash(a.program, &op.prog, &s.cluster, 128, 1, false, "share-model");
         if (rc == 0)
             rc = onnx_share_weights(&s, &op, false, "share-model");
         for (size_t k = 0; rc == 0 && k < ngrants; k++)

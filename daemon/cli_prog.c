@@ -34,8 +34,12 @@
 typedef struct {
     const char *program, *dir, *prefix, *input, *output, *data, *labels, *stats, *to;
     const char *loss, *optimizer; /* train on a forward model: prog_grad.h */
+    const char *val_data, *val_labels; /* train --loss: accuracy after each epoch */
+    const char *export_onnx;           /* train an ONNX model: write it trained */
     double lr, momentum, weight_decay;
     bool plaintext, keep, quiet;
+    bool class_labels; /* train --loss cross-entropy: labels are class indices */
+    bool shuffle;      /* train: each epoch's rows in a random order */
     uint64_t batch, epochs;
     const char *bind[PROG_BINDS_MAX];
     int nbind;
@@ -347,7 +351,13 @@ static int plain_run(prog_t *prog, const wire_bind_t *binds, const prog_opts_t *
         rc = prog_check_sizes(prog, o->batch, o->program, verb);
     progress_t bar;
     progress_init(&bar, false);
-    prog_job_t job = {prog, (size_t)o->batch, (unsigned)o->epochs, progress_show, &bar};
+    prog_job_t job = {.prog = prog,
+                      .batch = (size_t)o->batch,
+                      .epochs = (unsigned)o->epochs,
+                      .progress = progress_show,
+                      .progress_arg = &bar,
+                      .shuffle = o->shuffle};
+    randombytes_buf(&job.shuffle_seed, sizeof job.shuffle_seed);
     trine_err_t err;
     if (rc == 0 && prog_plain(&job, (const prog_plain_t *const *)in, out, &err) != TRINE_OK) {
         progress_end(&bar);
@@ -576,7 +586,8 @@ static int private_run(session_t *s, prog_t *prog, const wire_bind_t *binds, con
         rc = prog_check_sizes(prog, o->batch, o->program, verb);
     if (rc)
         return rc;
-    wire_request_t q = {.op = WIRE_OP_RUN, .batch = o->batch, .epochs = o->epochs};
+    wire_request_t q = {
+        .op = WIRE_OP_RUN, .batch = o->batch, .epochs = o->epochs, .shuffle = o->shuffle};
     trine_err_t err;
     if (o->to && keys_read_public(&q.to, o->to, &err) != TRINE_OK) {
         fprintf(stderr, "trine %s: --to: %s\n", verb, err.msg);
@@ -657,6 +668,14 @@ static int prog_args(prog_opts_t *o, int argc, char **argv, const char *verb)
             o->keep = true;
             continue;
         }
+        if (!strcmp(verb, "train") && !strcmp(a, "--class-labels")) {
+            o->class_labels = true;
+            continue;
+        }
+        if (!strcmp(verb, "train") && !strcmp(a, "--shuffle")) {
+            o->shuffle = true;
+            continue;
+        }
         if (!v || a[0] != '-') {
             if (a[0] != '-' && !o->program && !strcmp(verb, "run")) {
                 o->program = a;
@@ -687,6 +706,12 @@ static int prog_args(prog_opts_t *o, int argc, char **argv, const char *verb)
             o->loss = v;
         else if (!strcmp(verb, "train") && !strcmp(a, "--optimizer"))
             o->optimizer = v;
+        else if (!strcmp(verb, "train") && !strcmp(a, "--val-data"))
+            o->val_data = v;
+        else if (!strcmp(verb, "train") && !strcmp(a, "--export"))
+            o->export_onnx = v;
+        else if (!strcmp(verb, "train") && !strcmp(a, "--val-labels"))
+            o->val_labels = v;
         else if (!strcmp(verb, "train") &&
                  (!strcmp(a, "--lr") || !strcmp(a, "--momentum") || !strcmp(a, "--weight-decay"))) {
             double x = strtod(v, &end);
@@ -926,6 +951,20 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
 
 /* ---- train on a forward model (prog_grad.h) ------------------------------ */
 
+/* Tensor name prefix + name in out; 0, or a usage error when too long. */
+static int train_name(char out[WIRE_NAME_MAX + 1], const char *prefix, const char *name)
+{
+    if (strlen(prefix) + strlen(name) > WIRE_NAME_MAX) {
+        fprintf(stderr, "trine train: '%s%s' is longer than %d bytes: take a shorter --prefix\n",
+                prefix, name, WIRE_NAME_MAX);
+        return TRINE_EXIT_USAGE;
+    }
+    size_t n = strlen(prefix);
+    memcpy(out, prefix, n);
+    memcpy(out + n, name, strlen(name) + 1);
+    return 0;
+}
+
 /* A forward model and how its inputs are bound: a text program's weights
  * to their names (or --bind), an ONNX model's to PREFIX "init-" NAME once
  * shared. Its variables are named as in the file (an ONNX weight by its
@@ -937,12 +976,93 @@ typedef struct {
     prog_t *fwd;
     wire_bind_t binds[PROG_VARS_MAX];
     bool is_onnx;
+    onnx_model_t model; /* --export: the file's model, to hold the trained weights */
 } train_model_t;
 
 static void train_model_clear(train_model_t *m)
 {
     prog_clear(&m->text);
     onnx_prog_clear(&m->onnx);
+    onnx_model_clear(&m->model);
+}
+
+/* --export: every weight must be its initializer as the file holds it
+ * (not folded by the compiler), so that trained values can go back. */
+static int export_check(const train_model_t *m, const char *path)
+{
+    for (size_t k = 0; k < m->onnx.nweights; k++) {
+        const char *name = m->onnx.prog.vars[m->onnx.weights[k].var].name;
+        const plain_t *w = m->onnx.weights[k].value;
+        const Onnx__GraphProto *g = m->model.proto->graph;
+        plain_t *f = NULL;
+        trine_err_t err;
+        bool same;
+        for (size_t i = 0; i < g->n_initializer; i++)
+            if (g->initializer[i]->name && !strcmp(g->initializer[i]->name, name) &&
+                onnx_tensor_plain(g->initializer[i], name, &f, NULL, NULL, &err) == TRINE_OK)
+                break;
+        same = f && f->ndim == w->ndim && !memcmp(f->shape, w->shape, sizeof f->shape) && f->real &&
+               w->real && !memcmp(f->real, w->real, w->count * sizeof *w->real);
+        plain_destroy(&f);
+        if (!same) {
+            fprintf(stderr,
+                    "trine train: --export: %s's weight '%s' is not an initializer as the "
+                    "file holds it (the compiler folded it), so its trained values "
+                    "cannot be written back\n",
+                    path, name);
+            return TRINE_EXIT_FAIL;
+        }
+    }
+    return 0;
+}
+
+/* --export: the trained value of weight var (count doubles) into the
+ * model; at the end, the model to o->export_onnx. */
+static int export_set(train_model_t *m, int var, const double *v, size_t count)
+{
+    trine_err_t err;
+    if (onnx_model_set_initializer(&m->model, m->fwd->vars[var].name, v, count, &err) != TRINE_OK) {
+        fprintf(stderr, "trine train: --export: %s\n", err.msg);
+        return TRINE_EXIT_FAIL;
+    }
+    return 0;
+}
+
+/* The trained weight var as stored on the cluster (prefix + name),
+ * revealed into the model. */
+static int export_fetch(session_t *s, train_model_t *m, int var, const char *prefix)
+{
+    char name[WIRE_NAME_MAX + 1];
+    uint64_t *v = NULL;
+    wire_tensor_info_t info;
+    int rc = train_name(name, prefix, m->fwd->vars[var].name);
+    if (rc == 0)
+        rc = session_fetch(s, name, &v, &info, "train");
+    size_t n = 1;
+    for (int d = 0; rc == 0 && d < info.ndim; d++)
+        n *= info.shape[d];
+    double *x = rc ? NULL : malloc(n * sizeof *x);
+    if (rc == 0 && !x)
+        rc = TRINE_EXIT_FAIL;
+    if (rc == 0) {
+        fixed_decode_array(x, v, n, info.frac);
+        rc = export_set(m, var, x, n);
+    }
+    if (v)
+        sodium_memzero(v, n * sizeof *v);
+    free(v), free(x);
+    return rc;
+}
+
+static int export_write(train_model_t *m, const prog_opts_t *o)
+{
+    trine_err_t err;
+    if (onnx_model_write(&m->model, o->export_onnx, &err) != TRINE_OK) {
+        fprintf(stderr, "trine train: --export: %s\n", err.msg);
+        return TRINE_EXIT_FAIL;
+    }
+    printf("wrote %s, the model with its trained weights\n", o->export_onnx);
+    return 0;
 }
 
 static int train_model_load(train_model_t *m, const prog_opts_t *o)
@@ -963,7 +1083,10 @@ static int train_model_load(train_model_t *m, const prog_opts_t *o)
     }
     onnx_compile_opts_t co = {.prefix = "", .batch = true};
     trine_status_t st = onnx_compile(&om, o->program, &co, &m->onnx, &err);
-    onnx_model_clear(&om);
+    if (o->export_onnx)
+        m->model = om;
+    else
+        onnx_model_clear(&om);
     if (st != TRINE_OK) {
         fprintf(stderr, "trine train: %s\n", err.msg);
         return TRINE_EXIT_FAIL;
@@ -975,6 +1098,8 @@ static int train_model_load(train_model_t *m, const prog_opts_t *o)
         return TRINE_EXIT_FAIL;
     }
     m->fwd = &m->onnx.prog;
+    if (o->export_onnx && export_check(m, o->program))
+        return TRINE_EXIT_FAIL;
     /* A final ArgMax, and reshapes of it: training takes the logits before
      * it (a final Softmax or LogSoftmax stays: cross-entropy takes it). */
     prog_t *p = m->fwd;
@@ -1000,25 +1125,15 @@ static int train_model_load(train_model_t *m, const prog_opts_t *o)
     return 0;
 }
 
-/* Tensor name prefix + name in out; 0, or a usage error when too long. */
-static int train_name(char out[WIRE_NAME_MAX + 1], const char *prefix, const char *name)
-{
-    if (strlen(prefix) + strlen(name) > WIRE_NAME_MAX) {
-        fprintf(stderr, "trine train: '%s%s' is longer than %d bytes: take a shorter --prefix\n",
-                prefix, name, WIRE_NAME_MAX);
-        return TRINE_EXIT_USAGE;
-    }
-    size_t n = strlen(prefix);
-    memcpy(out, prefix, n);
-    memcpy(out + n, name, strlen(name) + 1);
-    return 0;
-}
-
 static prog_train_t train_opts(const prog_opts_t *o)
 {
-    return (prog_train_t){(prog_loss_t)prog_grad_loss_find(o->loss),
-                          (prog_opt_t)prog_grad_opt_find(o->optimizer), o->lr,
-                          o->momentum, o->weight_decay, o->batch};
+    return (prog_train_t){.loss = (prog_loss_t)prog_grad_loss_find(o->loss),
+                          .opt = (prog_opt_t)prog_grad_opt_find(o->optimizer),
+                          .lr = o->lr,
+                          .momentum = o->momentum,
+                          .weight_decay = o->weight_decay,
+                          .batch = o->batch,
+                          .class_labels = o->class_labels};
 }
 
 static int train_derive(prog_t *tp, const prog_t *fwd, const prog_opts_t *o)
@@ -1037,6 +1152,58 @@ static void train_print_loss(const prog_t *tp, uint64_t epoch, const prog_opts_t
 {
     printf("epoch %llu/%llu: mean training loss %.6f\n", (unsigned long long)epoch,
            (unsigned long long)o->epochs, sum * prog_grad_loss_scale(tp, rows));
+}
+
+static void train_print_accuracy(uint64_t epoch, const prog_opts_t *o, double correct, size_t rows)
+{
+    printf("epoch %llu/%llu: validation accuracy %.4f (%.0f of %zu rows)\n",
+           (unsigned long long)epoch, (unsigned long long)o->epochs, correct / (double)rows,
+           correct, rows);
+}
+
+/* The validation program of m (prog_grad_validation) and its input
+ * binds: the data and labels of --val-data and --val-labels (no weights
+ * yet); its PROG_GRAD_CORRECT variable in *c. */
+static int val_derive(prog_t *vp, wire_bind_t **vb, int *c, const train_model_t *m,
+                      const prog_opts_t *o)
+{
+    trine_err_t err;
+    if (prog_grad_validation(vp, m->fwd, o->class_labels, &err) != TRINE_OK) {
+        fprintf(stderr, "trine train: %s: %s\n", o->program, err.msg);
+        return TRINE_EXIT_FAIL;
+    }
+    for (size_t i = 0; i < vp->nvars; i++)
+        if (!strcmp(vp->vars[i].name, PROG_GRAD_CORRECT))
+            *c = (int)i;
+    if (!(*vb = calloc(vp->nvars, sizeof **vb)))
+        return TRINE_EXIT_FAIL;
+    memcpy(*vb, m->binds, m->fwd->nvars * sizeof **vb);
+    int rc = prog_binds_set(*vb, vp, prog_batch_var(vp, 0), o->val_data, "train");
+    return rc ? rc : prog_binds_set(*vb, vp, prog_batch_var(vp, 1), o->val_labels, "train");
+}
+
+/* The validation accuracy of epoch e on doubles: vin's weights (the
+ * first nfwd variables) are the epoch's, in. */
+static int val_plain(const prog_t *vp, prog_plain_t **vin, prog_plain_t *const *in, size_t nfwd,
+                     int c, uint64_t e, const prog_opts_t *o)
+{
+    for (size_t i = 0; i < nfwd; i++)
+        if (vp->vars[i].kind == PROG_VAR_INPUT)
+            vin[i] = in[i];
+    prog_plain_t **out = calloc(vp->nvars, sizeof *out);
+    prog_job_t job = {.prog = vp, .batch = (size_t)o->batch, .epochs = 1};
+    trine_err_t err;
+    int rc = out ? 0 : TRINE_EXIT_FAIL;
+    if (rc == 0 && prog_plain(&job, (const prog_plain_t *const *)vin, out, &err) != TRINE_OK) {
+        fprintf(stderr, "trine train: validation: %s\n", err.msg);
+        rc = TRINE_EXIT_FAIL;
+    }
+    if (rc == 0)
+        train_print_accuracy(e, o, out[c]->data[0], prog_batch_rows(vp));
+    for (size_t i = 0; out && i < vp->nvars; i++)
+        prog_plain_destroy(&out[i]);
+    free(out);
+    return rc;
 }
 
 /* --plaintext: the same epochs on doubles, the weights written to
@@ -1087,6 +1254,21 @@ static int train_plain(train_model_t *m, const prog_opts_t *o)
     }
     if (rc == 0)
         rc = prog_check_sizes(&tp, o->batch, o->program, "train");
+    /* --val-data: the validation program reads the epoch's weights (in,
+     * borrowed) and its own data and labels (vin, loaded once) */
+    prog_t vp = {0};
+    wire_bind_t *vb = NULL;
+    prog_plain_t **vin = NULL, vzero = {1, {1, 1, 1, 1}, 1, (double[]){0}};
+    int vc = -1;
+    if (rc == 0 && o->val_data && (rc = val_derive(&vp, &vb, &vc, m, o)) == 0 &&
+        !(vin = calloc(PROG_VARS_MAX, sizeof *vin)))
+        rc = TRINE_EXIT_FAIL;
+    if (vin) {
+        vin[vc] = &vzero;
+        for (size_t i = 0; i < fwd->nvars; i++)
+            vin[i] = fwd->vars[i].kind == PROG_VAR_INPUT ? in[i] : NULL;
+        rc = plain_inputs(&vp, vb, vin, o->dir, -1, NULL, "train");
+    }
     int loss = -1;
     for (size_t i = 0; i < tp.nvars; i++)
         if (!strcmp(tp.vars[i].name, PROG_GRAD_LOSS))
@@ -1094,7 +1276,15 @@ static int train_plain(train_model_t *m, const prog_opts_t *o)
     for (uint64_t e = 1; rc == 0 && e <= o->epochs; e++) {
         progress_t bar;
         progress_init(&bar, false);
-        prog_job_t job = {&tp, (size_t)o->batch, 1, progress_show, &bar};
+        uint64_t seed; /* a fresh order each epoch, as the parties draw */
+        randombytes_buf(&seed, sizeof seed);
+        prog_job_t job = {.prog = &tp,
+                          .batch = (size_t)o->batch,
+                          .epochs = 1,
+                          .progress = progress_show,
+                          .progress_arg = &bar,
+                          .shuffle = o->shuffle,
+                          .shuffle_seed = seed};
         if (prog_plain(&job, (const prog_plain_t *const *)in, out, &err) != TRINE_OK) {
             progress_end(&bar);
             fprintf(stderr, "trine train: %s\n", err.msg);
@@ -1117,7 +1307,14 @@ static int train_plain(train_model_t *m, const prog_opts_t *o)
             prog_plain_destroy(&in[i]);
             in[i] = out[i], out[i] = NULL;
         }
+        if (vin)
+            rc = val_plain(&vp, vin, in, fwd->nvars, vc, e, o);
     }
+    for (size_t i = 0; rc == 0 && o->export_onnx && i < fwd->nvars; i++)
+        if (tp.vars[i].output)
+            rc = export_set(m, (int)i, in[i]->data, in[i]->size);
+    if (rc == 0 && o->export_onnx)
+        rc = export_write(m, o);
     for (size_t i = 0; rc == 0 && i < fwd->nvars; i++) {
         if (!tp.vars[i].output)
             continue;
@@ -1133,7 +1330,10 @@ static int train_plain(train_model_t *m, const prog_opts_t *o)
     }
     for (size_t i = 0; in && out && i < PROG_VARS_MAX; i++)
         prog_plain_destroy(&in[i]), prog_plain_destroy(&out[i]);
-    free(in), free(out);
+    for (int k = 0; vin && k < 2; k++) /* the data and labels it loaded */
+        prog_plain_destroy(&vin[prog_batch_var(&vp, k)]);
+    free(in), free(out), free(vin), free(vb);
+    prog_clear(&vp);
     plain_destroy(&pl);
     prog_clear(&tp);
     return rc;
@@ -1163,6 +1363,34 @@ static void train_rm_outputs(session_t *s, const prog_t *tp, size_t nfwd, const 
         if (tp->vars[i].output && (weights || i >= nfwd) &&
             train_name(name, prefix, tp->vars[i].name) == 0)
             session_rm(s, name, "train");
+}
+
+/* The validation accuracy of epoch e on the cluster: a job of vp reading
+ * the weights the epoch stored as cur + name (vb binds the rest), its
+ * count stored as cur "v-" PROG_GRAD_CORRECT, revealed and removed. */
+static int val_private(session_t *s, prog_t *vp, wire_bind_t *vb, int c, const prog_t *tp,
+                       size_t nfwd, const char *cur, uint64_t e, const prog_opts_t *o)
+{
+    char name[WIRE_NAME_MAX + 1], pre[WIRE_NAME_MAX + 1];
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < nfwd; i++)
+        if (tp->vars[i].output && (rc = train_name(name, cur, vp->vars[i].name)) == 0)
+            rc = prog_binds_set(vb, vp, (int)i, name, "train");
+    snprintf(pre, sizeof pre, "%.*sv-", WIRE_NAME_MAX - 2, cur);
+    prog_opts_t ov = *o;
+    ov.prefix = pre, ov.epochs = 1, ov.to = NULL, ov.stats = NULL, ov.shuffle = false;
+    ov.quiet = true;
+    if (rc == 0 && (rc = private_run(s, vp, vb, &ov, "train")) == 0 &&
+        (rc = train_name(name, pre, vp->vars[c].name)) == 0) {
+        uint64_t *v;
+        wire_tensor_info_t info;
+        if ((rc = session_fetch(s, name, &v, &info, "train")) == 0) {
+            train_print_accuracy(e, o, fixed_decode(v[0], info.frac), prog_batch_rows(vp));
+            free(v);
+        }
+        session_rm(s, name, "train");
+    }
+    return rc;
 }
 
 /* On the cluster: one job per epoch, each reading the weights and
@@ -1208,6 +1436,17 @@ static int train_private(session_t *s, train_model_t *m, prog_opts_t *o)
     }
     if (rc == 0 && (rc = private_shapes(s, &tp, binds, "train")) == 0)
         rc = prog_check_sizes(&tp, o->batch, o->program, "train");
+    /* --val-data: the validation program, its count starting at zero */
+    prog_t vp = {0};
+    wire_bind_t *vb = NULL;
+    int vc = -1;
+    bool vzero = false;
+    if (rc == 0 && o->val_data && (rc = val_derive(&vp, &vb, &vc, m, o)) == 0 &&
+        (rc = train_name(name, zp, vp.vars[vc].name)) == 0 &&
+        (rc = train_share_zeros(s, &vp.vars[vc], name)) == 0) {
+        vzero = true;
+        rc = prog_binds_set(vb, &vp, vc, name, "train");
+    }
     int loss = -1;
     for (size_t i = 0; i < tp.nvars; i++)
         if (!strcmp(tp.vars[i].name, PROG_GRAD_LOSS))
@@ -1232,6 +1471,8 @@ static int train_private(session_t *s, train_model_t *m, prog_opts_t *o)
             printf("epoch %llu/%llu\n", (unsigned long long)e, (unsigned long long)o->epochs);
         if (rc == 0 && (rc = private_run(s, &tp, binds, &oe, "train")) != 0)
             break;
+        if (vb && (rc = val_private(s, &vp, vb, vc, &tp, fwd->nvars, cur, e, o)) != 0)
+            break;
         if (e > 1)
             train_rm_outputs(s, &tp, fwd->nvars, prev, true);
         snprintf(prev, sizeof prev, "%s", cur);
@@ -1246,11 +1487,20 @@ static int train_private(session_t *s, train_model_t *m, prog_opts_t *o)
     }
     if (rc == 0 && !to)
         train_rm_outputs(s, &tp, fwd->nvars, o->prefix, false);
+    for (size_t i = 0; rc == 0 && o->export_onnx && i < fwd->nvars; i++)
+        if (tp.vars[i].output)
+            rc = export_fetch(s, m, (int)i, o->prefix);
+    if (rc == 0 && o->export_onnx)
+        rc = export_write(m, o);
     for (size_t i = fwd->nvars; i < zeros; i++)
         if (tp.vars[i].kind == PROG_VAR_INPUT && train_name(name, zp, tp.vars[i].name) == 0)
             session_rm(s, name, "train");
     for (size_t k = 0; k < shared; k++)
         session_rm(s, m->binds[m->onnx.weights[k].var].names[0], "train");
+    if (vzero && train_name(name, zp, PROG_GRAD_CORRECT) == 0)
+        session_rm(s, name, "train");
+    free(vb);
+    prog_clear(&vp);
     for (size_t i = 0; rc == 0 && i < fwd->nvars; i++)
         if (tp.vars[i].output)
             printf("stored '%s%s'%s\n", o->prefix, tp.vars[i].name,
@@ -1272,6 +1522,13 @@ static int train_forward(const client_opts_t *opts, prog_opts_t *o)
         return verb_usage_error("train", "give the learning rate: --lr R, R > 0");
     if (!(o->momentum < 1))
         return verb_usage_error("train", "--momentum takes a number from 0 to below 1");
+    if (!o->val_data != !o->val_labels)
+        return verb_usage_error("train", "--val-data and --val-labels come together");
+    if (o->export_onnx && (!infer_is_onnx(o->program) || o->to))
+        return verb_usage_error("train", "--export writes a trained ONNX model for the caller: "
+                                         "an ONNX --model, not with --to");
+    if (o->val_data && o->to)
+        return verb_usage_error("train", "--val-data needs the weights: not with --to");
     train_model_t *m = calloc(1, sizeof *m);
     if (!m)
         return TRINE_EXIT_FAIL;
@@ -1316,8 +1573,9 @@ int verb_train(const client_opts_t *opts, int argc, char **argv)
     }
     if (o.loss)
         return train_forward(opts, &o);
-    if (o.optimizer || o.lr > 0)
-        return verb_usage_error("train", "--optimizer and --lr come with --loss");
+    if (o.optimizer || o.lr > 0 || o.class_labels || o.val_data || o.val_labels || o.export_onnx)
+        return verb_usage_error(
+            "train", "--optimizer, --lr, --class-labels and --val-data come with --loss");
     prog_t prog = {0};
     wire_bind_t *binds = NULL;
     if ((rc = prog_load(&prog, o.program, "train")) == 0 &&

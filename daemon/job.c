@@ -261,7 +261,12 @@ static int job_main(void *arg)
     j->started_us = job_now_us();
     link_t link = {j, job_link_send, job_link_recv};
     proto_ctx_t *ctx = NULL;
-    prog_job_t pj = {&j->p.prog, (size_t)j->p.batch, (unsigned)j->p.epochs, job_on_step, j};
+    prog_job_t pj = {.prog = &j->p.prog,
+                     .batch = (size_t)j->p.batch,
+                     .epochs = (unsigned)j->p.epochs,
+                     .progress = job_on_step,
+                     .progress_arg = j,
+                     .shuffle = j->p.shuffle};
     atomic_store(&j->steps, prog_job_steps(&pj));
     r->status = job_begin(j, &r->err);
     if (r->status == TRINE_OK)

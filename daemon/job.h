@@ -47,6 +47,7 @@ typedef struct {
     uint8_t hash[WIRE_JOB_HASH_BYTES];
     prog_t prog;       /* checked for every batch size the job will see */
     uint64_t batch, epochs;
+    bool shuffle;      /* each epoch's rows in an order P0 and P1 draw */
     tensor_t **inputs; /* prog.nvars entries: shares of inputs (NULL at P2) */
 } job_params_t;
 

@@ -311,7 +311,7 @@ uint64_t jobs_key(const keys_public_t *caller, uint64_t id)
 static void jobs_hash(uint8_t out[WIRE_JOB_HASH_BYTES], const wire_request_t *q, uint64_t key)
 {
     crypto_generichash_state h;
-    uint64_t settings[4] = {key, q->batch, q->epochs, q->nbind};
+    uint64_t settings[5] = {key, q->batch, q->epochs, q->nbind, q->shuffle};
     crypto_generichash_init(&h, NULL, 0, WIRE_JOB_HASH_BYTES);
     crypto_generichash_update(&h, q->program, q->program_len);
     crypto_generichash_update(&h, (const unsigned char *)settings, sizeof settings);
@@ -405,8 +405,9 @@ static trine_status_t jobs_prepare(jobs_t *j, const keys_public_t *caller, const
         st = jobs_admit(j, caller, owner, &p->prog, q->batch, need, err);
     uint8_t policy[WIRE_PROGRAM_HASH_BYTES];
     if (st == TRINE_OK)
-        st = prog_wire_policy_hash(policy, &p->prog, j->cluster->cfg.frac_bits,
-                                   j->cluster->cfg.truncation, q->batch, q->epochs, err);
+        st =
+            prog_wire_policy_hash(policy, &p->prog, j->cluster->cfg.frac_bits,
+                                  j->cluster->cfg.truncation, q->batch, q->epochs, q->shuffle, err);
     store_use_t use = {.program = policy, .to = owner};
     if (st == TRINE_OK && !(p->inputs = calloc(p->prog.nvars, sizeof *p->inputs)))
         st = trine_err_set(err, TRINE_ENOMEM, "out of memory");
@@ -422,6 +423,7 @@ static trine_status_t jobs_prepare(jobs_t *j, const keys_public_t *caller, const
     p->timeout_ms = j->cluster->cfg.timeout_ms;
     p->batch = q->batch;
     p->epochs = q->epochs;
+    p->shuffle = q->shuffle;
     jobs_hash(p->hash, q, key);
     return st;
 }

@@ -98,6 +98,46 @@ trine_status_t onnx_model_read(onnx_model_t *m, const char *path, trine_err_t *e
     return TRINE_OK;
 }
 
+trine_status_t onnx_model_set_initializer(onnx_model_t *m, const char *name, const double *v,
+                                          size_t count, trine_err_t *err)
+{
+    Onnx__GraphProto *g = m->proto->graph;
+    Onnx__TensorProto *t = NULL;
+    for (size_t i = 0; !t && i < g->n_initializer; i++)
+        if (g->initializer[i]->name && !strcmp(g->initializer[i]->name, name))
+            t = g->initializer[i];
+    if (!t)
+        return trine_err_set(err, TRINE_ENOENT, "the model has no initializer '%s'", name);
+    bool is_float = t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    if ((!is_float && t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE) ||
+        (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL))
+        return trine_err_set(err, TRINE_EUNSUPPORTED,
+                             "initializer '%s' is not FLOAT or DOUBLE held in the model", name);
+    size_t n = 1;
+    for (size_t d = 0; d < t->n_dims; d++)
+        n *= t->dims[d] > 0 ? (size_t)t->dims[d] : 0;
+    if (n != count)
+        return trine_err_set(err, TRINE_ESHAPE, "initializer '%s' has %zu values, not %zu", name, n,
+                             count);
+    void *data = malloc((count ? count : 1) * (is_float ? sizeof(float) : sizeof(double)));
+    if (!data)
+        return trine_err_set(err, TRINE_ENOMEM, "out of memory for initializer '%s'", name);
+    for (size_t i = 0; i < count; i++)
+        if (is_float)
+            ((float *)data)[i] = (float)v[i];
+        else
+            ((double *)data)[i] = v[i];
+    free(t->raw_data.data);
+    t->raw_data = (ProtobufCBinaryData){0};
+    t->has_raw_data = false;
+    free(t->float_data), free(t->double_data);
+    t->float_data = is_float ? data : NULL;
+    t->n_float_data = is_float ? count : 0;
+    t->double_data = is_float ? NULL : data;
+    t->n_double_data = is_float ? 0 : count;
+    return TRINE_OK;
+}
+
 trine_status_t onnx_model_write(const onnx_model_t *m, const char *path, trine_err_t *err)
 {
     size_t len = onnx__model_proto__get_packed_size(m->proto);

@@ -47,6 +47,16 @@ TRINE_NODISCARD trine_status_t onnx_model_read(onnx_model_t *m, const char *path
 TRINE_NODISCARD trine_status_t onnx_model_write(const onnx_model_t *m, const char *path,
                                                 trine_err_t *err);
 
+/* Replaces the values of m's initializer `name` (FLOAT or DOUBLE, stored
+ * in the model) with the count values v, kept in its type (FLOAT rounds
+ * to float): for writing trained weights back. TRINE_ENOENT when m has no
+ * such initializer, TRINE_EUNSUPPORTED for another type or values kept
+ * elsewhere, TRINE_ESHAPE when count is not its element count,
+ * TRINE_ENOMEM. */
+TRINE_NODISCARD trine_status_t onnx_model_set_initializer(onnx_model_t *m, const char *name,
+                                                          const double *v, size_t count,
+                                                          trine_err_t *err);
+
 /* Frees the model; accepts a cleared one. */
 void onnx_model_clear(onnx_model_t *m);
 

@@ -1698,11 +1698,13 @@ static trine_status_t ox_layer_norm(ox_t *c)
         int vb = ox_var(c, bias);
         y = vb < 0 ? -1 : ox_op2(c, PROG_ADD, y, vb); /* B broadcasts over the rows */
     }
-    const int extra[2] = {mean, rs};
+    /* read x now: defining an output may move the values x points into */
+    const int extra[2] = {mean, rs}, xrank = x->rank;
+    const bool xbatch0 = x->batch0;
     for (size_t k = 1; st == TRINE_OK && k < 3 && k < c->n->n_output; k++)
         if (c->n->output[k][0])
-            st = ox_define(c, k, extra[k - 1], x->rank, false);
-    return st == TRINE_OK ? ox_define(c, 0, y, x->rank, x->batch0) : st;
+            st = ox_define(c, k, extra[k - 1], xrank, false);
+    return st == TRINE_OK ? ox_define(c, 0, y, xrank, xbatch0) : st;
 }
 
 /* ---- recurrent layers ------------------------------------------------------------ */

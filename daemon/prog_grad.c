@@ -212,6 +212,74 @@ static int grad_refuse(grad_t *g, const prog_op_t *op, const char *why)
     return -1;
 }
 
+/* conv2d(x, w): dx = conv2d_grad_input(dy, w), dw = conv2d_grad_weights(dy,
+ * x), each with the convolution's geometry and the extents dy does not
+ * give (x's height and width, the filter's). */
+static int grad_conv2d(grad_t *g, const prog_op_t *op, int dy, int *grad, bool na, bool nb)
+{
+    if (op->iattr[PROG_CONV_GROUP] > 1)
+        return grad_refuse(g, op, "the gradient of a grouped convolution is not supported");
+    for (int k = 0; k < 2; k++) {
+        if (!(k ? nb : na))
+            continue;
+        int v = op->in[k];
+        prog_op_t *c =
+            grad_op(g, k ? PROG_CONV2D_GRAD_WEIGHTS : PROG_CONV2D_GRAD_INPUT, dy, op->in[!k], -1);
+        if (!c)
+            return -1;
+        memcpy(c->iattr, op->iattr, sizeof c->iattr);
+        c->iattr[PROG_CONV_RH] = (int64_t)g->s->shape[v][2];
+        c->iattr[PROG_CONV_RW] = (int64_t)g->s->shape[v][3];
+        if (grad_add(g, grad, v, c->out) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* t [n, rest..., 1, e] (its last two axes) repeated k times along the
+ * 1: zeros of the result's shape (a pad of 0 t) plus t, broadcast. */
+static int grad_repeat(grad_t *g, int t, int axis, int64_t k)
+{
+    int z = grad_scale(g, t, 0.0);
+    prog_op_t *pd = z < 0 ? NULL : grad_op(g, PROG_PAD, z, -1, -1);
+    if (!pd)
+        return -1;
+    pd->iattr[PROG_PAD_AXIS] = axis;
+    pd->iattr[PROG_PAD_AFTER] = k - 1;
+    return grad_emit(g, PROG_ADD, pd->out, t);
+}
+
+/* avgpool(x) whose windows tile x (no padding, strides equal to the
+ * window, every element in one window; global average pooling is one):
+ * dx is dy / (kh kw) repeated over each window, across then down. */
+static int grad_avgpool(grad_t *g, const prog_op_t *op, int dy)
+{
+    const prog_shapes_t *s = g->s;
+    int x = op->in[0];
+    proto_pool_t p = prog_pool_geom(op);
+    const size_t *xs = s->shape[x], *ys = s->shape[op->out];
+    if (p.pt || p.pl || p.pb || p.pr || p.sh != p.kh || p.sw != p.kw || ys[2] * p.kh != xs[2] ||
+        ys[3] * p.kw != xs[3])
+        return grad_refuse(g, op,
+                           "has a gradient only when its windows tile the input (no "
+                           "padding, strides equal to the window, extents its "
+                           "multiples), as global average pooling does");
+    size_t n = s->batched[x] ? 0 : xs[0], c = xs[1];
+    int t = grad_scale(g, dy, 1.0 / ((double)p.kh * (double)p.kw));
+    if (t >= 0 && p.kw > 1) {
+        size_t r[3] = {n, c * ys[2] * ys[3], 1};
+        if ((t = grad_reshape(g, t, 3, r)) >= 0)
+            t = grad_repeat(g, t, 2, (int64_t)p.kw);
+    }
+    if (t >= 0 && p.kh > 1) {
+        size_t r[4] = {n, c * ys[2], 1, xs[3]};
+        if ((t = grad_reshape(g, t, 4, r)) >= 0)
+            t = grad_repeat(g, t, 2, (int64_t)p.kh);
+    }
+    size_t r[4] = {n, c, xs[2], xs[3]};
+    return t < 0 ? -1 : grad_reshape(g, t, 4, r);
+}
+
 /* Adds the gradients of op's operands that need one, from dy; 0 or -1. */
 static int grad_back(grad_t *g, const prog_op_t *op, int dy, int *grad, const bool *need)
 {
@@ -367,15 +435,16 @@ static int grad_back(grad_t *g, const prog_op_t *op, int dy, int *grad, const bo
         int d = e < 0 ? -1 : grad_scale(g, e, 1.1283791670955126);
         return d < 0 || grad_add(g, grad, a, grad_emit(g, PROG_MUL, dy, d)) < 0 ? -1 : 0;
     }
-    case PROG_CONV2D:
-    case PROG_AVGPOOL:
-        return grad_refuse(g, op, "has no gradient yet");
+    case PROG_CONV2D: return grad_conv2d(g, op, dy, grad, na, nb);
+    case PROG_AVGPOOL: return grad_add(g, grad, a, grad_avgpool(g, op, dy)) < 0 ? -1 : 0;
     case PROG_LOG_SOFTMAX:
     case PROG_SOFTMAX:
         return grad_refuse(g, op, "has a gradient only as the model's output with the "
                                   "cross-entropy loss");
     case PROG_DRELU:
     case PROG_MAXPOOL_GRAD:
+    case PROG_CONV2D_GRAD_INPUT:
+    case PROG_CONV2D_GRAD_WEIGHTS:
     case PROG_ARGMAX:
     case PROG_SGD:
     case PROG_DIV:
@@ -384,6 +453,27 @@ static int grad_back(grad_t *g, const prog_op_t *op, int dy, int *grad, const bo
     }
     return grad_refuse(g, op, "has no gradient: a model to train may not use it between its "
                               "weights and its output");
+}
+
+/* Allocates *out and *s, copies fwd into *out (no outputs) and checks fwd
+ * for `rows` batch rows into *s. */
+static trine_status_t grad_begin(prog_t *out, prog_shapes_t **s, const prog_t *fwd, size_t rows,
+                                 trine_err_t *err)
+{
+    *s = malloc(sizeof **s);
+    out->vars = calloc(PROG_VARS_MAX, sizeof *out->vars);
+    out->ops = calloc(PROG_OPS_MAX, sizeof *out->ops);
+    if (!*s || !out->vars || !out->ops)
+        return trine_err_set(err, TRINE_ENOMEM, "out of memory deriving from the model");
+    trine_status_t st = prog_check(fwd, rows, *s, err);
+    if (st != TRINE_OK)
+        return st;
+    memcpy(out->vars, fwd->vars, fwd->nvars * sizeof *out->vars);
+    memcpy(out->ops, fwd->ops, fwd->nops * sizeof *out->ops);
+    out->nvars = fwd->nvars, out->nops = fwd->nops;
+    for (size_t i = 0; i < out->nvars; i++)
+        out->vars[i].output = false;
+    return TRINE_OK;
 }
 
 static trine_status_t grad_check_forward(const prog_t *fwd, int *data, int *z, trine_err_t *err)
@@ -463,6 +553,38 @@ double prog_grad_loss_scale(const prog_t *p, uint64_t rows)
     return 1.0 / ((double)rows * kk);
 }
 
+/* The one-hot rows [N, k] of the class indices y [N, 1] (prog_grad.h):
+ * the column 1/2 - j for j = 0..k built by pads of 0 y, plus y, DReLU,
+ * and bit j minus bit j + 1. */
+static int grad_one_hot(grad_t *g, int y, size_t k)
+{
+    int zero = grad_scale(g, y, 0.0);
+    prog_op_t *c = zero < 0 ? NULL : grad_op(g, PROG_OFFSET, zero, -1, -1);
+    if (!c)
+        return -1;
+    c->fattr = 0.5;
+    int t = c->out;
+    for (size_t j = 1; j <= k; j++) {
+        prog_op_t *pd = grad_op(g, PROG_PAD, t, -1, -1);
+        if (!pd)
+            return -1;
+        pd->iattr[PROG_PAD_AXIS] = 1, pd->iattr[PROG_PAD_AFTER] = 1;
+        pd->fattr = 0.5 - (double)j;
+        t = pd->out;
+    }
+    int bits = (t = grad_emit(g, PROG_ADD, t, y)) < 0 ? -1 : grad_emit(g, PROG_DRELU, t, -1);
+    int part[2];
+    for (int h = 0; h < 2; h++) {
+        prog_op_t *sl = bits < 0 ? NULL : grad_op(g, PROG_SLICE, bits, -1, -1);
+        if (!sl)
+            return -1;
+        sl->iattr[PROG_SLICE_AXIS] = 1, sl->iattr[PROG_SLICE_START] = h;
+        sl->iattr[PROG_SLICE_STEP] = 1, sl->iattr[PROG_SLICE_COUNT] = (int64_t)k;
+        part[h] = sl->out;
+    }
+    return grad_emit(g, PROG_SUB, part[0], part[1]);
+}
+
 static trine_status_t grad_build(grad_t *g, const prog_t *fwd, const prog_train_t *t, int data,
                                  int z, int *grad, bool *need)
 {
@@ -488,6 +610,17 @@ static trine_status_t grad_build(grad_t *g, const prog_t *fwd, const prog_train_
     if (!s->batched[z] || s->shape[z][0] != s->shape[data][0])
         return trine_err_set(g->err, TRINE_EFORMAT,
                              "the output '%s' must have a row per data row", fwd->vars[z].name);
+    int hot = y;
+    if (t->class_labels) {
+        if (t->loss != PROG_LOSS_CE || s->ndim[z] != 2)
+            return trine_err_set(g->err, TRINE_EFORMAT,
+                                 "class-index labels need the cross-entropy loss and an output "
+                                 "of a row of scores per data row ('%s' has %d axes)",
+                                 fwd->vars[z].name, s->ndim[z]);
+        p->vars[y].shape[1] = 1;
+        if ((hot = grad_one_hot(g, y, s->shape[z][1])) < 0)
+            return g->err->code;
+    }
     /* The seed: d = z - y at z; p - y at the sigmoid's input for BCE; for
      * cross-entropy p - y at the logits, p the model's final softmax or,
      * for a model that ends in its logits, their softmax. */
@@ -510,7 +643,7 @@ static trine_status_t grad_build(grad_t *g, const prog_t *fwd, const prog_train_
     } else if (t->loss == PROG_LOSS_CE && (p_of = grad_emit(g, PROG_SOFTMAX, z, -1)) < 0) {
         return g->err->code;
     }
-    int d = grad_emit(g, PROG_SUB, p_of, y);
+    int d = grad_emit(g, PROG_SUB, p_of, hot);
     if (d < 0)
         return g->err->code;
     grad[at] = d;
@@ -559,25 +692,68 @@ trine_status_t prog_grad_train(prog_t *out, const prog_t *fwd, const prog_train_
     if (st != TRINE_OK)
         return st;
     size_t n = fwd->vars[data].shape[0];
-    prog_shapes_t *s = malloc(sizeof *s);
+    prog_shapes_t *s = NULL;
     int *grad = malloc(PROG_VARS_MAX * sizeof *grad);
     bool *need = calloc(PROG_VARS_MAX, sizeof *need);
-    out->vars = calloc(PROG_VARS_MAX, sizeof *out->vars);
-    out->ops = calloc(PROG_OPS_MAX, sizeof *out->ops);
-    if (!s || !grad || !need || !out->vars || !out->ops) {
+    if (!grad || !need)
         st = trine_err_set(err, TRINE_ENOMEM, "out of memory for the training program");
-    } else if ((st = prog_check(fwd, t->batch < n ? t->batch : n, s, err)) == TRINE_OK) {
+    else
+        st = grad_begin(out, &s, fwd, t->batch < n ? t->batch : n, err);
+    if (st == TRINE_OK) {
         for (size_t i = 0; i < PROG_VARS_MAX; i++)
             grad[i] = -1;
-        memcpy(out->vars, fwd->vars, fwd->nvars * sizeof *out->vars);
-        memcpy(out->ops, fwd->ops, fwd->nops * sizeof *out->ops);
-        out->nvars = fwd->nvars, out->nops = fwd->nops;
-        for (size_t i = 0; i < out->nvars; i++)
-            out->vars[i].output = false;
         grad_t g = {out, s, 0, err};
         st = grad_build(&g, fwd, t, data, z, grad, need);
     }
     free(s), free(grad), free(need);
+    if (st != TRINE_OK)
+        prog_clear(out);
+    return st;
+}
+
+trine_status_t prog_grad_validation(prog_t *out, const prog_t *fwd, bool class_labels,
+                                    trine_err_t *err)
+{
+    *out = (prog_t){0};
+    int data, z;
+    prog_shapes_t *s = NULL;
+    trine_status_t st = grad_check_forward(fwd, &data, &z, err);
+    if (st == TRINE_OK)
+        st = grad_begin(out, &s, fwd, 1, err);
+    if (st == TRINE_OK && (s->ndim[z] != 2 || !s->batched[z]))
+        st = trine_err_set(err, TRINE_EFORMAT,
+                           "validation counts the rows whose largest score is the label's: the "
+                           "output '%s' must be a row of scores per data row",
+                           fwd->vars[z].name);
+    grad_t g = {out, s, 0, err};
+    int y = st == TRINE_OK ? grad_var(&g, PROG_GRAD_LABELS, PROG_VAR_BATCH) : -1;
+    int c = y < 0 ? -1 : grad_var(&g, PROG_GRAD_CORRECT, PROG_VAR_INPUT);
+    if (c >= 0) {
+        prog_var_t *v = &out->vars[y];
+        v->ndim = 2, v->shape[0] = fwd->vars[data].shape[0];
+        v->shape[1] = class_labels ? 1 : s->shape[z][1];
+        out->vars[c].ndim = 1, out->vars[c].shape[0] = 1, out->vars[c].output = true;
+    }
+    /* eq = [d >= -1/2] - [d >= 1/2] for the whole difference d of the
+     * predicted and the true class: 1 where they agree */
+    int pred = c < 0 ? -1 : grad_emit(&g, PROG_ARGMAX, z, -1), label = -1, d = -1, eq = -1;
+    if (pred >= 0)
+        label = class_labels ? grad_reshape(&g, y, 1, (size_t[]){0})
+                             : grad_emit(&g, PROG_ARGMAX, y, -1);
+    if (label >= 0 && (d = grad_emit(&g, PROG_SUB, pred, label)) >= 0) {
+        prog_op_t *hi = grad_op(&g, PROG_OFFSET, d, -1, -1);
+        prog_op_t *lo = hi ? grad_op(&g, PROG_OFFSET, d, -1, -1) : NULL;
+        if (lo) {
+            hi->fattr = 0.5, lo->fattr = -0.5;
+            int bh = grad_emit(&g, PROG_DRELU, hi->out, -1);
+            int bl = bh < 0 ? -1 : grad_emit(&g, PROG_DRELU, lo->out, -1);
+            eq = bl < 0 ? -1 : grad_emit(&g, PROG_SUB, bh, bl);
+        }
+    }
+    int sum = eq < 0 ? -1 : grad_emit(&g, PROG_SUM, eq, -1);
+    if (st == TRINE_OK && (sum < 0 || !grad_op(&g, PROG_ADD, c, sum, c)))
+        st = err->code;
+    free(s);
     if (st != TRINE_OK)
         prog_clear(out);
     return st;

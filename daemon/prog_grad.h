@@ -11,13 +11,22 @@
  * the output depends on is trained), and no op writes an input. Every
  * input's shape is set. Gradients exist for matmul, add and sub (with
  * broadcasting: a bias), mul, scale, sum, relu, the fine sigmoid,
- * maxpool (no padding), reshape, flatten and transpose; an op that has no
+ * maxpool (no padding), conv2d (one group; strides and padding: the ops
+ * conv2d_grad_input and conv2d_grad_weights), avgpool whose windows tile
+ * the input (global average pooling among them), reshape, flatten,
+ * transpose, offset, exp, recip, rsqrt, pad, slice (step 1) and concat;
+ * an op that has no
  * gradient (argmax, gt, div, drelu, the piecewise sigmoid inside the
  * model) on the path to a weight is refused, naming the op.
  *
  * The training program keeps the forward ops and variables (indices and
  * names unchanged, no longer outputs) and adds:
- * - batch input PROG_GRAD_LABELS, the targets, z's shape;
+ * - batch input PROG_GRAD_LABELS, the targets, z's shape; with
+ *   class_labels (cross-entropy, z [N, k]) a column [N, 1] of class
+ *   indices 0 to k-1 instead, which the program turns into one-hot rows:
+ *   bit j of a row is DReLU(y - j + 1/2) for j = 0..k (exact for whole
+ *   y), and its one-hot entry j the difference of bits j and j + 1 (a
+ *   value outside 0..k-1 gives a row of zeros);
  * - for momentum, an input PROG_GRAD_STATE + weight per weight (the
  *   velocity, zero before the first step, weight's shape);
  * - for MSE, an input PROG_GRAD_LOSS [1] to which each step adds the sum
@@ -54,11 +63,13 @@
 
 #include "protocol/program.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define PROG_GRAD_LABELS "labels"
 #define PROG_GRAD_LOSS   "loss_sum"
 #define PROG_GRAD_STATE  "mom_"
+#define PROG_GRAD_CORRECT "val_correct"
 
 typedef enum { PROG_LOSS_MSE = 0, PROG_LOSS_BCE, PROG_LOSS_CE } prog_loss_t;
 typedef enum { PROG_OPT_SGD = 0, PROG_OPT_MOMENTUM } prog_opt_t;
@@ -70,6 +81,7 @@ typedef struct {
     double momentum;     /* 0 <= mu < 1, for PROG_OPT_MOMENTUM */
     double weight_decay; /* >= 0 */
     uint64_t batch;      /* rows per step, >= 1 */
+    bool class_labels;   /* cross-entropy: the labels are class indices */
 } prog_train_t;
 
 /* The loss and optimizer names of the command line ("mse", "bce"; "sgd",
@@ -84,6 +96,18 @@ int prog_grad_opt_find(const char *name);
  * PROG_VARS_MAX or PROG_OPS_MAX, TRINE_ENOMEM; err says which. */
 TRINE_NODISCARD trine_status_t prog_grad_train(prog_t *out, const prog_t *fwd,
                                                const prog_train_t *t, trine_err_t *err);
+
+/* Derives from the forward program fwd (of the form above, its output z
+ * [N, k] scores) the validation program into *out (freed with
+ * prog_clear): the forward ops, batch input PROG_GRAD_LABELS (one-hot rows
+ * [N, k], or with class_labels a column [N, 1] of class indices), and an
+ * input and only output PROG_GRAD_CORRECT [1] to which each step adds the
+ * count of its rows whose argmax of z (the first on ties) is the label's
+ * class: exact, by two DReLUs of the difference of the two indices. Start
+ * it at zero; after a job it holds the correct rows of all. Errors as for
+ * prog_grad_train. */
+TRINE_NODISCARD trine_status_t prog_grad_validation(prog_t *out, const prog_t *fwd,
+                                                    bool class_labels, trine_err_t *err);
 
 /* The factor that turns the loss sum PROG_GRAD_LOSS of an epoch of
  * `rows` rows into the mean loss: 1 / (rows kk), kk as above, for the

@@ -382,6 +382,7 @@ typedef struct {
 #define PT_CONV_STRIDES (PT_SLOT(PROG_CONV_SH) | PT_SLOT(PROG_CONV_SW))
 #define PT_CONV_PADS                                                                               \
     (PT_SLOT(PROG_CONV_PT) | PT_SLOT(PROG_CONV_PL) | PT_SLOT(PROG_CONV_PB) | PT_SLOT(PROG_CONV_PR))
+#define PT_CONV_RESULT  (PT_SLOT(PROG_CONV_RH) | PT_SLOT(PROG_CONV_RW))
 #define PT_POOL_WINDOW  (PT_SLOT(PROG_POOL_KH) | PT_SLOT(PROG_POOL_KW))
 #define PT_POOL_STRIDES (PT_SLOT(PROG_POOL_SH) | PT_SLOT(PROG_POOL_SW))
 #define PT_POOL_PADS                                                                               \
@@ -392,6 +393,12 @@ static const pt_attr_t pt_attrs[PROG_OPCODE_COUNT][PT_ATTRS_MAX] = {
     [PROG_CONV2D] = {{"stride", PT_A_INT, PT_CONV_STRIDES, false, 1},
                      {"pad", PT_A_INT, PT_CONV_PADS, false, 0},
                      {"group", PT_A_INT, PT_SLOT(PROG_CONV_GROUP), false, 0}},
+    [PROG_CONV2D_GRAD_INPUT] = {{"size", PT_A_INT, PT_CONV_RESULT, true, 0},
+                                {"stride", PT_A_INT, PT_CONV_STRIDES, false, 1},
+                                {"pad", PT_A_INT, PT_CONV_PADS, false, 0}},
+    [PROG_CONV2D_GRAD_WEIGHTS] = {{"k", PT_A_INT, PT_CONV_RESULT, true, 0},
+                                  {"stride", PT_A_INT, PT_CONV_STRIDES, false, 1},
+                                  {"pad", PT_A_INT, PT_CONV_PADS, false, 0}},
     [PROG_MAXPOOL] = {{"k", PT_A_INT, PT_POOL_WINDOW, true, 0},
                       {"stride", PT_A_INT, PT_POOL_STRIDES, false, PT_DFLT_FIRST},
                       {"pad", PT_A_INT, PT_POOL_PADS, false, 0}},

@@ -349,7 +349,7 @@ trine_status_t prog_wire_decode(prog_t *out, const void *buf, size_t len, trine_
 
 trine_status_t prog_wire_policy_hash(uint8_t out[WIRE_PROGRAM_HASH_BYTES], const prog_t *p,
                                      unsigned frac_bits, unsigned truncation, uint64_t batch,
-                                     uint64_t epochs, trine_err_t *err)
+                                     uint64_t epochs, bool shuffle, trine_err_t *err)
 {
     prog_t bare = *p;
     bare.vars = malloc((p->nvars ? p->nvars : 1) * sizeof *bare.vars);
@@ -382,6 +382,10 @@ trine_status_t prog_wire_policy_hash(uint8_t out[WIRE_PROGRAM_HASH_BYTES], const
     crypto_generichash_update(&h, (const unsigned char *)domain, sizeof domain);
     crypto_generichash_update(&h, buf, len);
     crypto_generichash_update(&h, (const unsigned char *)settings, sizeof settings);
+    if (mixes && shuffle) {
+        static const char shuffled[] = "shuffle";
+        crypto_generichash_update(&h, (const unsigned char *)shuffled, sizeof shuffled);
+    }
     crypto_generichash_final(&h, out, WIRE_PROGRAM_HASH_BYTES);
     free(buf);
     return TRINE_OK;

@@ -53,13 +53,16 @@ TRINE_NODISCARD trine_status_t prog_wire_decode(prog_t *out, const void *buf, si
  * with every variable's shape left out (the stored tensors' or
  * prog_check's) and no source positions, frac_bits, the truncation
  * (0 exact, 1 local), and batch and epochs when p mixes rows
- * (prog_mixes_rows; else 0 and 0: they change nothing it computes). So
+ * (prog_mixes_rows; else 0 and 0: they change nothing it computes), and
+ * then for a shuffled job (prog_job_t) the string "shuffle" after them
+ * (an unshuffled job's hash is as it always was). So
  * the client that approves and the party that checks compute it alike
  * from the same op list. TRINE_ENOMEM, or TRINE_EINVAL as for
  * prog_wire_encode. */
 TRINE_NODISCARD trine_status_t prog_wire_policy_hash(uint8_t out[WIRE_PROGRAM_HASH_BYTES],
                                                      const prog_t *p, unsigned frac_bits,
                                                      unsigned truncation, uint64_t batch,
-                                                     uint64_t epochs, trine_err_t *err);
+                                                     uint64_t epochs, bool shuffle,
+                                                     trine_err_t *err);
 
 #endif

@@ -58,16 +58,18 @@ static const verb_t verbs[] = {
      "                     those others approved for you, with the program and input"},
     {"rm", verb_rm, "rm NAME", "delete a tensor you own; the parties wipe its shares"},
     {"grant", verb_grant, "grant NAME CLIENT.pub --program FILE [--slot VAR] [--batch N] "
-                          "[--epochs E] [--outputs-to KEY.pub] | --any-program",
+                          "[--epochs E] [--shuffle] [--outputs-to KEY.pub] | --any-program",
      "approve exactly one program (a program file or ONNX model, hashed as the\n"
      "                     parties hash the jobs they run) reading NAME as its input VAR\n"
      "                     (default NAME) for the client with this key; every other job of\n"
      "                     that client reading NAME is refused. --batch and --epochs (default\n"
-     "                     128 and 1) count for programs that mix rows, as training does.\n"
+     "                     128 and 1) and --shuffle (train --shuffle) count for programs\n"
+     "                     that mix rows, as training does.\n"
      "                     --outputs-to: only jobs whose outputs go to KEY (run --to).\n"
      "                     --any-program lets the client run ANY program on NAME, one that\n"
      "                     copies it too: it can then learn NAME; use it only for that"},
-    {"revoke", verb_revoke, "revoke NAME CLIENT.pub [--program FILE [--batch N] [--epochs E]]",
+    {"revoke", verb_revoke,
+     "revoke NAME CLIENT.pub [--program FILE [--batch N] [--epochs E] [--shuffle]]",
      "withdraw your approvals of NAME for that client (only that program's with\n"
      "                     --program); jobs that start afterwards are refused"},
     {"reveal", verb_reveal, "reveal NAME [-o OUT.npy]",
@@ -104,16 +106,25 @@ static const verb_t verbs[] = {
     {"train", verb_train, "train --model PROGRAM --data NAME[,NAME...] --labels NAME[,NAME...] "
                           "[--epochs E] [--batch N] [--prefix P] [--bind VAR=NAME]... [--to "
                           "CLIENT.pub] [--plaintext] [--dir DIR] [--loss L --lr R "
-                          "[--optimizer O] [--momentum M] [--weight-decay W]]",
+                          "[--optimizer O] [--momentum M] [--weight-decay W] [--class-labels] "
+                          "[--val-data NAME --val-labels NAME] [--export OUT.onnx]] [--shuffle]",
      "run a training program over the rows of data and labels for E epochs\n"
      "                     (default 1); several tensors (of several owners) are stacked row\n"
      "                     by row. The updated weights are stored as P+name (default prefix\n"
      "                     'trained-XXXXXXXX-', printed), or written to DIR/P+name.npy with\n"
-     "                     --plaintext (default prefix 'trained_').\n"
+     "                     --plaintext (default prefix 'trained_'). --shuffle: each epoch\n"
+     "                     takes the rows in a fresh order that party0 and party1 draw from\n"
+     "                     the seed they share (no one else knows it).\n"
      "                     With --loss mse|bce|cross-entropy PROGRAM is the forward model\n"
      "                     (.prog or .onnx) and trine derives the training program: --optimizer\n"
      "                     sgd|momentum (sgd), --lr R, --momentum M (0.9), --weight-decay\n"
-     "                     W (0); one job per epoch, printing its mean training loss"},
+     "                     W (0); one job per epoch, printing its mean training loss.\n"
+     "                     --class-labels (cross-entropy): labels are a column of class\n"
+     "                     indices, turned into one-hot rows by the program. --val-data and\n"
+     "                     --val-labels: after each epoch, the share of those rows whose\n"
+     "                     largest score is their label's (only the count is revealed).\n"
+     "                     --export OUT.onnx (an ONNX model): the model with its trained\n"
+     "                     weights, revealed to you"},
     {"bench", verb_bench, "bench BENCH.ini [--json FILE] [--csv FILE] [--plot DIR]",
      "measure the operations and networks BENCH.ini lists (config/bench-*.ini) on\n"
      "                     its cluster or on three local parties started for the run: time,\n"

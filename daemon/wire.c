@@ -130,33 +130,35 @@ enum {
     WIRE_F_TO = 1 << 19,
     WIRE_F_OFFSET = 1 << 20,
     WIRE_F_COUNT = 1 << 21,
-    WIRE_F_LAST = WIRE_F_COUNT,
+    WIRE_F_SHUFFLE = 1 << 22,
+    WIRE_F_LAST = WIRE_F_SHUFFLE,
     WIRE_F_ENVELOPE = WIRE_F_V | WIRE_F_ID | WIRE_F_OP
 };
 
-/* Fields each op needs beyond the envelope; frac is needed with kind
- * "fixed" only. */
+/* Fields each op needs beyond the envelope, and those it may have; frac
+ * is needed with kind "fixed" only. */
 static const struct {
     wire_op_t op;
     const char *name;
-    unsigned fields;
+    unsigned fields, optional;
 } wire_ops[] = {
-    {WIRE_OP_STATUS, "status", 0},
+    {WIRE_OP_STATUS, "status", 0, 0},
     {WIRE_OP_PUT, "put",
-     WIRE_F_NAME | WIRE_F_KIND | WIRE_F_SHAPE | WIRE_F_OFFSET | WIRE_F_DATA | WIRE_F_UPLOAD},
-    {WIRE_OP_LS, "ls", 0},
-    {WIRE_OP_RM, "rm", WIRE_F_NAME},
+     WIRE_F_NAME | WIRE_F_KIND | WIRE_F_SHAPE | WIRE_F_OFFSET | WIRE_F_DATA | WIRE_F_UPLOAD, 0},
+    {WIRE_OP_LS, "ls", 0, 0},
+    {WIRE_OP_RM, "rm", WIRE_F_NAME, 0},
     {WIRE_OP_GRANT, "grant",
-     WIRE_F_NAME | WIRE_F_GRANTEE | WIRE_F_APPROVE | WIRE_F_SLOT | WIRE_F_OUTPUTS_TO},
-    {WIRE_OP_GET, "get", WIRE_F_NAME | WIRE_F_OFFSET | WIRE_F_COUNT},
+     WIRE_F_NAME | WIRE_F_GRANTEE | WIRE_F_APPROVE | WIRE_F_SLOT | WIRE_F_OUTPUTS_TO, 0},
+    {WIRE_OP_GET, "get", WIRE_F_NAME | WIRE_F_OFFSET | WIRE_F_COUNT, 0},
     {WIRE_OP_RUN, "run",
      WIRE_F_JOB | WIRE_F_PROGRAM | WIRE_F_BATCH | WIRE_F_EPOCHS | WIRE_F_PREFIX | WIRE_F_BIND |
-         WIRE_F_TO},
-    {WIRE_OP_JOB, "job", WIRE_F_JOB},
-    {WIRE_OP_CANCEL, "cancel", WIRE_F_JOB},
-    {WIRE_OP_COMMIT, "commit", WIRE_F_NAME | WIRE_F_UPLOAD},
-    {WIRE_OP_REVOKE, "revoke", WIRE_F_NAME | WIRE_F_GRANTEE | WIRE_F_APPROVE},
-    {WIRE_OP_JOBS, "jobs", 0},
+         WIRE_F_TO,
+     WIRE_F_SHUFFLE},
+    {WIRE_OP_JOB, "job", WIRE_F_JOB, 0},
+    {WIRE_OP_CANCEL, "cancel", WIRE_F_JOB, 0},
+    {WIRE_OP_COMMIT, "commit", WIRE_F_NAME | WIRE_F_UPLOAD, 0},
+    {WIRE_OP_REVOKE, "revoke", WIRE_F_NAME | WIRE_F_GRANTEE | WIRE_F_APPROVE, 0},
+    {WIRE_OP_JOBS, "jobs", 0, 0},
 };
 #define WIRE_OP_COUNT (sizeof wire_ops / sizeof wire_ops[0])
 
@@ -183,6 +185,15 @@ static unsigned wire_fields_of(wire_op_t op, wire_kind_t kind)
     if (op == WIRE_OP_PUT && kind == WIRE_KIND_FIXED)
         fields |= WIRE_F_FRAC;
     return fields;
+}
+
+/* The fields a request of this op may carry beyond those. */
+static unsigned wire_optional_of(wire_op_t op)
+{
+    for (size_t i = 0; i < WIRE_OP_COUNT; i++)
+        if (wire_ops[i].op == op)
+            return wire_ops[i].optional;
+    return 0;
 }
 
 /* `bind`: an array of at most PROG_VARS_MAX arrays of 1 to
@@ -311,6 +322,11 @@ static trine_status_t wire_field(wire_request_t *r, unsigned bit, const char *ke
             st = trine_err_set(err, TRINE_EFORMAT, "field '%s' must be at least 1", key);
         *(bit == WIRE_F_BATCH ? &r->batch : &r->epochs) = u;
         return st;
+    case WIRE_F_SHUFFLE:
+        if (v->type != MSGPACK_OBJECT_BOOLEAN || !v->via.boolean)
+            return trine_err_set(err, TRINE_EFORMAT, "field 'shuffle' must be true when present");
+        r->shuffle = true;
+        return TRINE_OK;
     case WIRE_F_PREFIX:
         if ((st = wire_str(r->prefix, sizeof r->prefix, v, key, err)) == TRINE_OK && r->prefix[0] &&
             !wire_name_valid(r->prefix))
@@ -326,14 +342,29 @@ static const struct {
     const char *key;
     unsigned bit;
 } wire_fields[] = {
-    {"v", WIRE_F_V},           {"id", WIRE_F_ID},           {"op", WIRE_F_OP},
-    {"name", WIRE_F_NAME},     {"grantee", WIRE_F_GRANTEE}, {"kind", WIRE_F_KIND},
-    {"frac", WIRE_F_FRAC},     {"shape", WIRE_F_SHAPE},     {"data", WIRE_F_DATA},
-    {"job", WIRE_F_JOB},       {"program", WIRE_F_PROGRAM}, {"batch", WIRE_F_BATCH},
-    {"epochs", WIRE_F_EPOCHS}, {"prefix", WIRE_F_PREFIX},   {"upload", WIRE_F_UPLOAD},
-    {"approve", WIRE_F_APPROVE}, {"slot", WIRE_F_SLOT},     {"outputs_to", WIRE_F_OUTPUTS_TO},
-    {"bind", WIRE_F_BIND},     {"to", WIRE_F_TO},           {"offset", WIRE_F_OFFSET},
+    {"v", WIRE_F_V},
+    {"id", WIRE_F_ID},
+    {"op", WIRE_F_OP},
+    {"name", WIRE_F_NAME},
+    {"grantee", WIRE_F_GRANTEE},
+    {"kind", WIRE_F_KIND},
+    {"frac", WIRE_F_FRAC},
+    {"shape", WIRE_F_SHAPE},
+    {"data", WIRE_F_DATA},
+    {"job", WIRE_F_JOB},
+    {"program", WIRE_F_PROGRAM},
+    {"batch", WIRE_F_BATCH},
+    {"epochs", WIRE_F_EPOCHS},
+    {"prefix", WIRE_F_PREFIX},
+    {"upload", WIRE_F_UPLOAD},
+    {"approve", WIRE_F_APPROVE},
+    {"slot", WIRE_F_SLOT},
+    {"outputs_to", WIRE_F_OUTPUTS_TO},
+    {"bind", WIRE_F_BIND},
+    {"to", WIRE_F_TO},
+    {"offset", WIRE_F_OFFSET},
     {"count", WIRE_F_COUNT},
+    {"shuffle", WIRE_F_SHUFFLE},
 };
 #define WIRE_FIELD_COUNT (sizeof wire_fields / sizeof wire_fields[0])
 
@@ -379,12 +410,12 @@ static trine_status_t wire_check_fields(const wire_request_t *r, unsigned seen, 
         return trine_err_set(err, TRINE_EUNSUPPORTED,
                              "protocol version %u is not supported: this party speaks %d",
                              (unsigned)r->version, WIRE_VERSION);
-    unsigned want = wire_fields_of(r->op, r->kind);
+    unsigned want = wire_fields_of(r->op, r->kind), may = want | wire_optional_of(r->op);
     for (unsigned bit = 1; bit <= WIRE_F_LAST; bit <<= 1) {
         if ((want & bit) && !(seen & bit))
             return trine_err_set(err, TRINE_EFORMAT, "%s request lacks field '%s'",
                                  wire_op_name(r->op), wire_field_key(bit));
-        if (!(want & bit) && (seen & bit))
+        if (!(may & bit) && (seen & bit))
             return trine_err_set(err, TRINE_EFORMAT, "%s request has no field '%s'",
                                  wire_op_name(r->op), wire_field_key(bit));
     }
@@ -455,6 +486,8 @@ trine_status_t wire_request_encode(void **buf, size_t *len, const wire_request_t
     if (!op)
         return TRINE_EINVAL;
     unsigned fields = wire_fields_of(req->op, req->kind);
+    if (req->shuffle && (wire_optional_of(req->op) & WIRE_F_SHUFFLE))
+        fields |= WIRE_F_SHUFFLE;
 
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -517,6 +550,8 @@ trine_status_t wire_request_encode(void **buf, size_t *len, const wire_request_t
         WIRE_KEY("offset"), rc |= msgpack_pack_uint64(&pk, req->offset);
     if (fields & WIRE_F_COUNT)
         WIRE_KEY("count"), rc |= msgpack_pack_uint64(&pk, req->count);
+    if (fields & WIRE_F_SHUFFLE)
+        WIRE_KEY("shuffle"), rc |= msgpack_pack_true(&pk);
 #undef WIRE_KEY
     if (rc != 0) {
         msgpack_sbuffer_destroy(&sb);

@@ -41,7 +41,8 @@ typedef enum {
                            tensor: name, grantee, approve, slot, outputs_to */
     WIRE_OP_GET,        /* fetch a part of a share to reveal: name, offset, count */
     WIRE_OP_RUN,        /* run a program: job, program, batch, epochs, prefix,
-                           bind, to; the reply comes when the job ends */
+                           bind, to, optionally shuffle; the reply comes
+                           when the job ends */
     WIRE_OP_JOB,        /* a running job's progress: job */
     WIRE_OP_CANCEL,     /* stop a running job: job */
     WIRE_OP_COMMIT,     /* make a staged put a stored tensor: name, upload */
@@ -100,6 +101,8 @@ typedef struct {
     size_t program_len;
     uint64_t batch;                /* RUN: rows per step, >= 1 */
     uint64_t epochs;               /* RUN: >= 1 */
+    bool shuffle;                  /* RUN: each epoch's rows in a random order (the
+                                      field is sent only when true) */
     char prefix[WIRE_NAME_MAX + 1]; /* RUN: outputs are stored as prefix + name */
     uint64_t upload;                /* PUT, COMMIT: the client's upload number, not 0 */
     /* RUN: the tensors of each input and batch input, in variable order

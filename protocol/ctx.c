@@ -39,6 +39,7 @@ static const char *const op_names[PROTO_OP_COUNT] = {
     [PROTO_OP_TANH] = "tanh",
     [PROTO_OP_ERF] = "erf",
     [PROTO_OP_LOG_SOFTMAX] = "log_softmax",
+    [PROTO_OP_CONV_GRAD] = "conv_grad",
 };
 
 const char *proto_op_name(proto_op_t op)

@@ -7,6 +7,11 @@
  *   matmul [m,n] x [n,v]   8 (2mn + 2nv + mv)  (transposes folded in)
  *   conv2d                 the same for its im2col product: m = N oh ow,
  *                          n = C kh kw, v = O
+ *   conv2d_grad_input      the same for W^T dy: m = C kh kw, n = O,
+ *                          v = N oh ow (our approximation, as for the
+ *                          forward product: SecureNN gives no formula)
+ *   conv2d_grad_weights    the same for dy im2col(x)^T: m = O,
+ *                          n = N oh ow, v = C kh kw
  *   mul                    40 each: a Beaver product, as SelectShare
  *   relu                   704 each: DReLU 664, then SelectShare 40
  *   drelu                  664 each, none after a relu of the same value
@@ -96,6 +101,16 @@ static double op_bytes(const prog_t *p, size_t j, const prog_shapes_t *s, unsign
         const size_t *w = s->shape[op->in[1]], *o = s->shape[op->out];
         return matmul_bytes((double)o[0] * (double)o[2] * (double)o[3],
                             (double)w[1] * (double)w[2] * (double)w[3], (double)w[0]);
+    }
+    case PROG_CONV2D_GRAD_INPUT: { /* W^T [c kh kw, oc] by dy [oc, n oh ow] */
+        const size_t *w = s->shape[op->in[1]];
+        return matmul_bytes((double)w[1] * (double)w[2] * (double)w[3], (double)w[0],
+                            (double)a[0] * (double)a[2] * (double)a[3]);
+    }
+    case PROG_CONV2D_GRAD_WEIGHTS: { /* dy [oc, n oh ow] by im2col(x)^T */
+        const size_t *w = s->shape[op->out];
+        return matmul_bytes((double)w[0], (double)a[0] * (double)a[2] * (double)a[3],
+                            (double)w[1] * (double)w[2] * (double)w[3]);
     }
     case PROG_MUL:
     case PROG_MAXPOOL_GRAD: return out * COST_SELECT;

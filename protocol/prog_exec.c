@@ -193,6 +193,33 @@ static trine_status_t op_conv2d(exec_t *x, const prog_op_t *op, tensor_t *out, t
     return st == TRINE_OK ? proto_truncate(x->ctx, out, x->f, err) : st;
 }
 
+/* The gradients of a conv2d: the protocol takes the filters, and gives
+ * their gradient, as the matrix oc x (c kh kw). */
+static trine_status_t op_conv_grad(exec_t *x, const prog_op_t *op, tensor_t *out, trine_err_t *err)
+{
+    const tensor_t *dy = x->val[op->in[0]], *b = x->val[op->in[1]];
+    bool in = op->code == PROG_CONV2D_GRAD_INPUT;
+    const size_t *ws = in ? b->shape : out->shape, *xs = in ? out->shape : b->shape;
+    conv_geom_t g = prog_conv_geom(op, xs, ws);
+    size_t fs[2] = {ws[0], ws[1] * ws[2] * ws[3]}, os[4];
+    memcpy(os, out->shape, sizeof os);
+    trine_status_t st;
+    if (in) {
+        tensor_t *w = tensor_copy(b);
+        st = w ? tensor_reshape(w, 2, fs) : TRINE_ENOMEM;
+        if (st == TRINE_OK)
+            st = proto_conv2d_grad_input(x->ctx, out, dy, w, &g, err);
+        tensor_destroy(&w);
+    } else {
+        st = tensor_reshape(out, 2, fs);
+        if (st == TRINE_OK)
+            st = proto_conv2d_grad_weights(x->ctx, out, dy, b, &g, err);
+        if (st == TRINE_OK)
+            st = tensor_reshape(out, 4, os);
+    }
+    return st == TRINE_OK ? proto_truncate(x->ctx, out, x->f, err) : st;
+}
+
 static trine_status_t op_relu(exec_t *x, size_t i, tensor_t *out, trine_err_t *err)
 {
     const tensor_t *a = x->val[x->p->ops[i].in[0]];
@@ -347,6 +374,8 @@ static trine_status_t op_run(exec_t *x, size_t i, tensor_t *out, trine_err_t *er
     case PROG_SCALE: return scale_apply(x, out, a, op->fattr, err);
     case PROG_SUM: return tensor_sum_axis(out, a, 0);
     case PROG_CONV2D: return op_conv2d(x, op, out, err);
+    case PROG_CONV2D_GRAD_INPUT:
+    case PROG_CONV2D_GRAD_WEIGHTS: return op_conv_grad(x, op, out, err);
     case PROG_RELU: return op_relu(x, i, out, err);
     case PROG_DRELU: return op_drelu(x, i, out, err);
     case PROG_MAXPOOL: return op_maxpool(x, i, out, err);
@@ -444,11 +473,24 @@ static trine_status_t check_inputs(const prog_t *p, const tensor_t *const *input
     return TRINE_OK;
 }
 
+/* The rows perm[start .. start + rows) of t, in that order. */
+static tensor_t *rows_gather(const tensor_t *t, const size_t *perm, size_t start, size_t rows)
+{
+    size_t shape[TENSOR_MAX_DIMS], width = t->size / t->shape[0];
+    memcpy(shape, t->shape, sizeof shape);
+    shape[0] = rows;
+    tensor_t *out = tensor_new(t->ndim, shape);
+    for (size_t i = 0; out && i < rows; i++)
+        memcpy(out->data + i * width, t->data + perm[start + i] * width, width * sizeof *t->data);
+    return out;
+}
+
 /* Loads the step's values of the inputs: the copies of whole inputs once
- * (first), and the rows [start, start + rows) of batch inputs; P2's are
- * zeros of the step's shapes. */
+ * (first), and the rows [start, start + rows) of batch inputs, or with
+ * perm the rows perm[start ..] of the epoch's order; P2's are zeros of
+ * the step's shapes. */
 static trine_status_t load_inputs(exec_t *x, const tensor_t *const *inputs, bool first,
-                                  size_t start, size_t rows)
+                                  const size_t *perm, size_t start, size_t rows)
 {
     for (size_t v = 0; v < x->p->nvars; v++) {
         prog_var_kind_t kind = x->p->vars[v].kind;
@@ -459,6 +501,8 @@ static trine_status_t load_inputs(exec_t *x, const tensor_t *const *inputs, bool
             x->val[v] = tensor_new(x->s->ndim[v], x->s->shape[v]);
         else if (kind == PROG_VAR_INPUT)
             x->val[v] = tensor_copy(inputs[v]);
+        else if (perm)
+            x->val[v] = rows_gather(inputs[v], perm, start, rows);
         else
             x->val[v] = tensor_rows(inputs[v], start, rows);
         if (!x->val[v])
@@ -561,11 +605,12 @@ static void exec_free(exec_t *x)
     free(x->reuse), free(x->keep), free(x->kept);
 }
 
-/* One step over the rows [start, start + rows) of the batch inputs. */
-static trine_status_t exec_step(exec_t *x, const tensor_t *const *inputs, bool first, size_t start,
-                                size_t rows, trine_err_t *err)
+/* One step over the rows [start, start + rows) of the batch inputs (of
+ * the epoch's order perm, when shuffled). */
+static trine_status_t exec_step(exec_t *x, const tensor_t *const *inputs, bool first,
+                                const size_t *perm, size_t start, size_t rows, trine_err_t *err)
 {
-    trine_status_t st = load_inputs(x, inputs, first, start, rows);
+    trine_status_t st = load_inputs(x, inputs, first, perm, start, rows);
     if (st != TRINE_OK)
         return trine_err_set(err, st, "no memory for the inputs of a step");
     for (size_t i = 0; st == TRINE_OK && i < x->p->nops; i++)
@@ -605,12 +650,20 @@ trine_status_t prog_exec(proto_ctx_t *ctx, const prog_job_t *job, const tensor_t
         st = trine_err_set(err, TRINE_ENOMEM, "no memory to run the program");
     if (st == TRINE_OK)
         st = alloc_batched(p, pl.full, pl.part, pl.per_epoch, outputs, err);
+    /* P0 and P1 shuffle the rows of each epoch alike; P2 has none */
+    size_t *perm = NULL;
+    if (st == TRINE_OK && job->shuffle && pl.n && !x.helper &&
+        !(perm = malloc(pl.n * sizeof *perm)))
+        st = trine_err_set(err, TRINE_ENOMEM, "no memory to shuffle %zu rows", pl.n);
     uint64_t last_epoch = pl.steps - pl.per_epoch;
     for (uint64_t step = 0; st == TRINE_OK && step < pl.steps; step++) {
         size_t start = (size_t)(step % pl.per_epoch) * pl.batch;
         size_t rows = pl.n - start < pl.batch ? pl.n - start : pl.batch;
         x.s = pl.part && rows < pl.batch ? pl.part : pl.full;
-        st = exec_step(&x, inputs, step == 0, start, rows, err);
+        if (perm && start == 0)
+            st = proto_shuffle_draw(ctx, perm, pl.n, err);
+        if (st == TRINE_OK)
+            st = exec_step(&x, inputs, step == 0, perm, start, rows, err);
         if (st == TRINE_OK && step >= last_epoch)
             collect_batched(&x, outputs, off);
         if (st == TRINE_OK && job->progress)
@@ -632,6 +685,6 @@ trine_status_t prog_exec(proto_ctx_t *ctx, const prog_job_t *job, const tensor_t
     }
     if (cleared)
         exec_free(&x);
-    free(off), free(pl.full), free(pl.part);
+    free(off), free(perm), free(pl.full), free(pl.part);
     return st;
 }

@@ -11,6 +11,9 @@
  *                      triple, the opened differences and the GEMM's limbs
  *                      (three per operand as doubles) and partial products;
  *                      for conv2d also the im2col expansion
+ *   conv2d_grad_input  the same for W^T dy: m = C kh kw, n = O, v = N oh ow
+ *   conv2d_grad_weights  the same for dy im2col(x)^T: m = O, n = N oh ow,
+ *                      v = C kh kw
  *   relu drelu gt div  MEM_COMPARE each: PrivateCompare's 64 Z_p digits
  *                      per element, with their masks and shares
  *   sigmoid            2 MEM_COMPARE each, the fine one 8
@@ -70,6 +73,16 @@ static double mem_op(const prog_t *p, size_t j, const prog_shapes_t *s)
         const size_t *w = s->shape[op->in[1]], *o = s->shape[op->out];
         return mem_product((double)o[0] * (double)o[2] * (double)o[3],
                            (double)w[1] * (double)w[2] * (double)w[3], (double)w[0]);
+    }
+    case PROG_CONV2D_GRAD_INPUT: {
+        const size_t *w = s->shape[op->in[1]];
+        return mem_product((double)w[1] * (double)w[2] * (double)w[3], (double)w[0],
+                           (double)a[0] * (double)a[2] * (double)a[3]);
+    }
+    case PROG_CONV2D_GRAD_WEIGHTS: {
+        const size_t *w = s->shape[op->out];
+        return mem_product((double)w[0], (double)a[0] * (double)a[2] * (double)a[3],
+                           (double)w[1] * (double)w[2] * (double)w[3]);
     }
     case PROG_RELU:
     case PROG_DRELU:

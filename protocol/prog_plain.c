@@ -6,13 +6,16 @@
  * the full and the short batch, the inputs' shapes, that batched outputs
  * concatenate, BLAS's int limits, and every buffer. The steps themselves
  * then cannot fail and allocate nothing. Batch inputs are read in place
- * (a batch is a run of consecutive rows, contiguous in C order); inputs an
+ * (a batch is a run of consecutive rows, contiguous in C order), or, when
+ * the job shuffles, copied a step's rows at a time; inputs an
  * op writes get a private copy that carries across steps; each temp owns a
  * buffer sized for the larger of the two batch sizes. An op writing an
  * input computes into a scratch buffer first, so that w = matmul(w, v) does
  * not overwrite w while reading it.
  */
 #include "program.h"
+
+#include "tensor/prg.h"
 
 #include <cblas.h>
 #include <limits.h>
@@ -129,6 +132,42 @@ static void run_conv2d(const prog_op_t *op, const prog_shapes_t *s, const double
                         cols, (blasint)(oh * ow), 0.0, out + (img * fs[0] + k * og) * oh * ow,
                         (blasint)(oh * ow));
         }
+}
+
+/* The gradients of y = conv2d(x, w) from dy at y, straight from the
+ * definition y[n,o,oy,ox] = sum x[n,c,oy sh + ki - pt, ox sw + kj - pl]
+ * w[o,c,ki,kj] (no im2col: a reference apart from the shares' path):
+ * dx (b = w) or dw (b = x), each the sum of dy times the other factor. */
+static void run_conv_grad(const prog_op_t *op, const prog_shapes_t *s, const double *dy,
+                          const double *b, double *out)
+{
+    bool in = op->code == PROG_CONV2D_GRAD_INPUT;
+    const size_t *ds = s->shape[op->in[0]], *os = s->shape[op->out];
+    const size_t *xs = in ? os : s->shape[op->in[1]], *ws = in ? s->shape[op->in[1]] : os;
+    conv_geom_t g = prog_conv_geom(op, xs, ws);
+    size_t oc = ds[1], oh = ds[2], ow = ds[3];
+    memset(out, 0, var_size(s, op->out) * sizeof *out);
+    for (size_t n = 0; n < g.n; n++)
+        for (size_t o = 0; o < oc; o++)
+            for (size_t oy = 0; oy < oh; oy++)
+                for (size_t ox = 0; ox < ow; ox++) {
+                    double d = dy[((n * oc + o) * oh + oy) * ow + ox];
+                    for (size_t c = 0; c < g.c; c++)
+                        for (size_t ki = 0; ki < g.kh; ki++) {
+                            size_t y = oy * g.sh + ki - g.pt; /* wraps above the top */
+                            for (size_t kj = 0; kj < g.kw; kj++) {
+                                size_t xx = ox * g.sw + kj - g.pl;
+                                if (y >= g.h || xx >= g.w)
+                                    continue;
+                                size_t xi = ((n * g.c + c) * g.h + y) * g.w + xx;
+                                size_t wi = ((o * g.c + c) * g.kh + ki) * g.kw + kj;
+                                if (in)
+                                    out[xi] += d * b[wi];
+                                else
+                                    out[wi] += d * b[xi];
+                            }
+                        }
+                }
 }
 
 /* The elements of window i (extent k, stride s) inside an input of n
@@ -339,6 +378,8 @@ static void run_op(const prog_op_t *op, const prog_shapes_t *s, const double *a,
     case PROG_SUB: run_broadcast(op, s, a, b, out, -1.0); return;
     case PROG_SUM: run_sum(s, op->in[0], a, out); return;
     case PROG_CONV2D: run_conv2d(op, s, a, b, out, cols); return;
+    case PROG_CONV2D_GRAD_INPUT:
+    case PROG_CONV2D_GRAD_WEIGHTS: run_conv_grad(op, s, a, b, out); return;
     case PROG_MAXPOOL: run_pool(op, s, op->in[0], a, NULL, out, POOL_MAX); return;
     case PROG_AVGPOOL: run_pool(op, s, op->in[0], a, NULL, out, POOL_AVG); return;
     case PROG_MAXPOOL_GRAD: run_pool(op, s, op->in[1], b, a, out, POOL_MAX_GRAD); return;
@@ -393,6 +434,7 @@ typedef struct {
     bool *stored;       /* nvars: an input some op writes */
     double *scratch;    /* the result of an op that writes an input */
     double *cols;       /* one image's patch matrix */
+    size_t *perm;       /* the epoch's order of the rows when shuffled, else NULL */
 } run_t;
 
 static void run_free(run_t *r)
@@ -405,6 +447,7 @@ static void run_free(run_t *r)
     free(r->stored);
     free(r->scratch);
     free(r->cols);
+    free(r->perm);
 }
 
 static trine_status_t check_inputs(const prog_t *p, const prog_plain_t *const *inputs,
@@ -479,7 +522,8 @@ static trine_status_t run_alloc(run_t *r, const prog_plain_t *const *inputs, pro
     }
     for (size_t i = 0; i < p->nvars; i++) {
         int v = (int)i;
-        if (p->vars[i].kind == PROG_VAR_TEMP || r->stored[i]) {
+        if (p->vars[i].kind == PROG_VAR_TEMP || r->stored[i] ||
+            (r->perm && p->vars[i].kind == PROG_VAR_BATCH)) {
             size_t n = max_size(var_size(r->full, v), var_size(r->last, v));
             if (!(r->own[i] = malloc(n * sizeof(double))))
                 return trine_err_set(err, TRINE_ENOMEM, "%s: out of memory", p->vars[i].name);
@@ -505,14 +549,25 @@ static trine_status_t run_alloc(run_t *r, const prog_plain_t *const *inputs, pro
     return TRINE_OK;
 }
 
-/* One step over rows [start, start + rows) of the batch inputs. */
+/* One step over rows [start, start + rows) of the batch inputs, or with
+ * r->perm the rows perm[start ..] gathered in r->own. */
 static void run_step(run_t *r, const prog_plain_t *const *inputs, size_t start,
                      const prog_shapes_t *s)
 {
     const prog_t *p = r->p;
-    for (size_t i = 0; i < p->nvars; i++)
-        if (p->vars[i].kind == PROG_VAR_BATCH)
-            r->val[i] = inputs[i]->data + start * (inputs[i]->size / r->n);
+    for (size_t i = 0; i < p->nvars; i++) {
+        if (p->vars[i].kind != PROG_VAR_BATCH)
+            continue;
+        size_t width = inputs[i]->size / r->n, rows = s->shape[i][0];
+        if (!r->perm) {
+            r->val[i] = inputs[i]->data + start * width;
+            continue;
+        }
+        for (size_t k = 0; k < rows; k++)
+            memcpy(r->own[i] + k * width, inputs[i]->data + r->perm[start + k] * width,
+                   width * sizeof(double));
+        r->val[i] = r->own[i];
+    }
     for (size_t i = 0; i < p->nops; i++) {
         const prog_op_t *op = &p->ops[i];
         const double *b = op->in[1] >= 0 ? r->val[op->in[1]] : NULL;
@@ -536,6 +591,26 @@ static void run_collect(const run_t *r, prog_plain_t **outputs, size_t k, const 
         size_t at = s->batched[i] ? k * var_size(r->full, v) : 0;
         memcpy(outputs[i]->data + at, r->val[i], var_size(s, v) * sizeof(double));
     }
+}
+
+/* The order of epoch e's rows: words of stream e of a PRG seeded with
+ * seed, by proto_permutation as prog_exec's. */
+static trine_status_t plain_shuffle(size_t *perm, size_t n, uint64_t seed, unsigned e,
+                                    trine_err_t *err)
+{
+    uint8_t key[PRG_SEED_BYTES] = {0};
+    memcpy(key, &seed, sizeof seed);
+    prg_t *prg = prg_new(key);
+    uint64_t *r = malloc(n * sizeof *r);
+    bool ok = prg && r;
+    if (ok) {
+        prg_fill_ring(prg, e, 0, r, n);
+        proto_permutation(perm, n, r);
+    }
+    prg_destroy(&prg);
+    free(r);
+    return ok ? TRINE_OK
+              : trine_err_set(err, TRINE_ENOMEM, "program: no memory to shuffle %zu rows", n);
 }
 
 trine_status_t prog_plain(const prog_job_t *job, const prog_plain_t *const *inputs,
@@ -568,11 +643,15 @@ trine_status_t prog_plain(const prog_job_t *job, const prog_plain_t *const *inpu
             outputs[i] = NULL;
         st = check_inputs(r.p, inputs, err);
     }
+    if (st == TRINE_OK && r.n && job->shuffle && !(r.perm = malloc(r.n * sizeof *r.perm)))
+        st = trine_err_set(err, TRINE_ENOMEM, "program: no memory to shuffle %zu rows", r.n);
     if (st == TRINE_OK)
         st = run_alloc(&r, inputs, outputs, err);
     uint64_t steps = prog_job_steps(job), step = 0;
-    for (unsigned e = 0; st == TRINE_OK && e < epochs; e++)
-        for (size_t k = 0; k < r.per_epoch; k++) {
+    for (unsigned e = 0; st == TRINE_OK && e < epochs; e++) {
+        if (r.perm)
+            st = plain_shuffle(r.perm, r.n, job->shuffle_seed, e, err);
+        for (size_t k = 0; st == TRINE_OK && k < r.per_epoch; k++) {
             const prog_shapes_t *s = k + 1 < r.per_epoch ? r.full : r.last;
             run_step(&r, inputs, k * r.rows_full, s);
             if (e + 1 == epochs)
@@ -580,6 +659,7 @@ trine_status_t prog_plain(const prog_job_t *job, const prog_plain_t *const *inpu
             if (job->progress)
                 job->progress(job->progress_arg, ++step, steps);
         }
+    }
     if (st != TRINE_OK && cleared)
         for (size_t i = 0; i < r.p->nvars; i++)
             prog_plain_destroy(&outputs[i]);

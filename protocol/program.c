@@ -55,6 +55,8 @@ static const struct {
     [PROG_TANH] = {"tanh", 1},
     [PROG_ERF] = {"erf", 1},
     [PROG_LOG_SOFTMAX] = {"log_softmax", 1},
+    [PROG_CONV2D_GRAD_INPUT] = {"conv2d_grad_input", 2},
+    [PROG_CONV2D_GRAD_WEIGHTS] = {"conv2d_grad_weights", 2},
 };
 
 /* The largest start and count of a slice: past any tensor's extent. */
@@ -222,7 +224,8 @@ static bool prog_op_keeps_rows(const prog_op_t *o, bool a, bool b)
     case PROG_MAXPOOL:
     case PROG_AVGPOOL: return true;
     case PROG_MATMUL: return !b && o->iattr[0] == 0;
-    case PROG_CONV2D: return !b;
+    case PROG_CONV2D:
+    case PROG_CONV2D_GRAD_INPUT: return !b;
     case PROG_RESHAPE: return o->ndim > 0 && o->shape[0] == 0;
     case PROG_TRANSPOSE: return o->ndim > 0 && o->shape[0] == 0;
     case PROG_CONCAT: return a && b && o->iattr[0] != 0;
@@ -230,6 +233,7 @@ static bool prog_op_keeps_rows(const prog_op_t *o, bool a, bool b)
     case PROG_PAD: return o->iattr[0] != 0;
     case PROG_SUM:
     case PROG_MAXPOOL_GRAD:
+    case PROG_CONV2D_GRAD_WEIGHTS: /* sums over the batch */
     case PROG_SGD:
     case PROG_OPCODE_COUNT: return false;
     }
@@ -446,6 +450,14 @@ static trine_status_t check_conv_attrs(const prog_op_t *op, trine_err_t *err)
     if (!geom_in(a[PROG_CONV_GROUP], 0))
         return op_fail(err, TRINE_EFORMAT, op, "groups must be 0 to %d, got %lld", PROG_GEOM_MAX,
                        (long long)a[PROG_CONV_GROUP]);
+    if (op->code != PROG_CONV2D && a[PROG_CONV_GROUP] > 1)
+        return op_fail(err, TRINE_EFORMAT, op, "only one group is supported, got %lld",
+                       (long long)a[PROG_CONV_GROUP]);
+    if (op->code != PROG_CONV2D && (!geom_in(a[PROG_CONV_RH], 1) || !geom_in(a[PROG_CONV_RW], 1)))
+        return op_fail(err, TRINE_EFORMAT, op,
+                       "the result's height and width must be 1 to %d, "
+                       "got %lld and %lld",
+                       PROG_GEOM_MAX, (long long)a[PROG_CONV_RH], (long long)a[PROG_CONV_RW]);
     return TRINE_OK;
 }
 
@@ -545,7 +557,9 @@ static trine_status_t check_attrs(const prog_op_t *op, trine_err_t *err)
                            "transpose flags must be 0 or 1, got %lld and %lld",
                            (long long)op->iattr[0], (long long)op->iattr[1]);
         return TRINE_OK;
-    case PROG_CONV2D: return check_conv_attrs(op, err);
+    case PROG_CONV2D:
+    case PROG_CONV2D_GRAD_INPUT:
+    case PROG_CONV2D_GRAD_WEIGHTS: return check_conv_attrs(op, err);
     case PROG_MAXPOOL:
     case PROG_MAXPOOL_GRAD:
     case PROG_AVGPOOL: return check_pool_attrs(op, err);
@@ -652,6 +666,14 @@ static trine_status_t shape_same(const prog_op_t *op, const operand_t *a, const 
     return TRINE_OK;
 }
 
+static trine_status_t conv_fit_fail(const prog_op_t *op, const conv_geom_t *g, trine_err_t *err)
+{
+    return op_fail(err, TRINE_ESHAPE, op,
+                   "the %zux%zu filter does not fit the %zux%zu input padded by %zu %zu %zu %zu "
+                   "(top left bottom right)",
+                   g->kh, g->kw, g->h, g->w, g->pt, g->pl, g->pb, g->pr);
+}
+
 static trine_status_t shape_conv2d(const prog_op_t *op, const operand_t *a, const operand_t *b,
                                    result_t *r, trine_err_t *err)
 {
@@ -669,11 +691,41 @@ static trine_status_t shape_conv2d(const prog_op_t *op, const operand_t *a, cons
                        shape_str(sb, b->ndim, b->shape), b->shape[1], ng, ng > 1 ? "s" : "");
     size_t oh, ow;
     if (conv_out_size(&g, &oh, &ow) != TRINE_OK)
-        return op_fail(err, TRINE_ESHAPE, op,
-                       "the %zux%zu filter does not fit the %zux%zu input padded by %zu %zu %zu "
-                       "%zu (top left bottom right)",
-                       g.kh, g.kw, g.h, g.w, g.pt, g.pl, g.pb, g.pr);
+        return conv_fit_fail(op, &g, err);
     result_set(r, 4, (size_t[]){g.n, b->shape[0], oh, ow});
+    return TRINE_OK;
+}
+
+/* conv2d_grad_input(dy, w) and conv2d_grad_weights(dy, x): the forward
+ * convolution's geometry from the operands and PROG_CONV_RH, _RW must give
+ * dy's extents. */
+static trine_status_t shape_conv_grad(const prog_op_t *op, const operand_t *dy, const operand_t *b,
+                                      result_t *r, trine_err_t *err)
+{
+    char sa[SHAPE_STR_MAX], sb[SHAPE_STR_MAX];
+    bool in = op->code == PROG_CONV2D_GRAD_INPUT;
+    if (dy->ndim != 4 || b->ndim != 4)
+        return op_fail(err, TRINE_ESHAPE, op, "gradient %s %s and %s %s %s must be 4-D", dy->name,
+                       shape_str(sa, dy->ndim, dy->shape), in ? "filters" : "input", b->name,
+                       shape_str(sb, b->ndim, b->shape));
+    size_t rh = (size_t)op->iattr[PROG_CONV_RH], rw = (size_t)op->iattr[PROG_CONV_RW];
+    size_t x[4] = {dy->shape[0], b->shape[1], in ? rh : b->shape[2], in ? rw : b->shape[3]};
+    size_t w[4] = {dy->shape[1], x[1], in ? b->shape[2] : rh, in ? b->shape[3] : rw};
+    conv_geom_t g = prog_conv_geom(op, x, w);
+    size_t oh, ow;
+    if (conv_out_size(&g, &oh, &ow) != TRINE_OK)
+        return conv_fit_fail(op, &g, err);
+    if ((in && b->shape[0] != dy->shape[1]) || (!in && b->shape[0] != dy->shape[0]) ||
+        dy->shape[2] != oh || dy->shape[3] != ow)
+        return op_fail(err, TRINE_ESHAPE, op,
+                       "gradient %s %s is not the output of a convolution of [%zu,%zu,%zu,%zu] "
+                       "by [%zu,%zu,%zu,%zu] ([%zu,%zu,%zu,%zu])",
+                       dy->name, shape_str(sa, dy->ndim, dy->shape), x[0], x[1], x[2], x[3], w[0],
+                       w[1], w[2], w[3], x[0], w[0], oh, ow);
+    if (in)
+        result_set(r, 4, x);
+    else
+        result_set(r, 4, w);
     return TRINE_OK;
 }
 
@@ -831,6 +883,8 @@ static trine_status_t op_shape(const prog_op_t *op, const operand_t *a, const op
             result_set(r, a->ndim - 1, a->shape + 1);
         return TRINE_OK;
     case PROG_CONV2D: return shape_conv2d(op, a, b, r, err);
+    case PROG_CONV2D_GRAD_INPUT:
+    case PROG_CONV2D_GRAD_WEIGHTS: return shape_conv_grad(op, a, b, r, err);
     case PROG_MAXPOOL:
     case PROG_AVGPOOL: return shape_pool(op, a, r, err);
     case PROG_MAXPOOL_GRAD: return shape_maxpool_grad(op, a, b, r, err);

@@ -104,9 +104,11 @@ enum {
     PROG_CONV_PL,     /* zero columns on the left */
     PROG_CONV_PB,     /* zero rows below */
     PROG_CONV_PR,     /* zero columns on the right */
-    PROG_CONV_GROUP   /* groups: 0 or 1 for one; else the channels of a and
+    PROG_CONV_GROUP,  /* groups: 0 or 1 for one; else the channels of a and
                          the filters (b's first extent) split into that
                          many groups, each convolved with its own */
+    PROG_CONV_RH,     /* conv2d_grad_input: the input's height; */
+    PROG_CONV_RW      /* _grad_weights: the filter's; width likewise */
 };
 
 /* The iattr slots of PROG_SLICE and PROG_PAD. */
@@ -221,6 +223,15 @@ typedef enum {
                           2^((62 - 2f) / 3) */
     PROG_LOG_SOFTMAX,  /* a - max - ln sum e^(a - max) along the last axis
                           (proto_log_softmax); within PROG_LOG_SOFTMAX_ERROR */
+    /* a = dy [n,oc,oh,ow], the gradient at the output of y = conv2d(x, w),
+     * b = w [oc,c,kh,kw]; conv2d's iattr (one group) and x's h, w in
+     * PROG_CONV_RH, _RW, for which oh, ow must be conv2d's -> dx
+     * [n,c,h,w]; truncated */
+    PROG_CONV2D_GRAD_INPUT,
+    /* a = dy as above, b = x [n,c,h,w], the filter's kh, kw in
+     * PROG_CONV_RH, _RW -> dw [oc,c,kh,kw], summed over the batch;
+     * truncated */
+    PROG_CONV2D_GRAD_WEIGHTS,
     PROG_OPCODE_COUNT
 } prog_opcode_t;
 
@@ -356,6 +367,12 @@ typedef struct {
     /* Called after each step (may be NULL); step counts from 1. */
     void (*progress)(void *arg, uint64_t step, uint64_t steps);
     void *progress_arg;
+    /* Each epoch steps through the rows of the batch inputs (all alike) in
+     * a fresh random order rather than in order: prog_exec's from the seed
+     * P0 and P1 share (proto_shuffle_draw), prog_plain's from shuffle_seed.
+     * Batched outputs hold the last epoch's rows in its order. */
+    bool shuffle;
+    uint64_t shuffle_seed; /* prog_plain only */
 } prog_job_t;
 
 /* Steps the job will run. */

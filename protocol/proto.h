@@ -48,6 +48,18 @@ TRINE_NODISCARD trine_status_t proto_reconstruct_to(proto_ctx_t *ctx, tensor_t *
                                                     const tensor_t *x, proto_party_t to,
                                                     trine_err_t *err);
 
+/* ---- shuffle.c ---------------------------------------------------------- */
+
+/* perm = a permutation of 0..n-1 by Fisher-Yates from the n words r
+ * (r[0] unused): uniform for uniform words, within n / 2^64. */
+void proto_permutation(size_t *perm, size_t n, const uint64_t *r);
+
+/* P0 and P1: perm = the same fresh permutation of 0..n-1 at both, from
+ * the seed they share (a draw each makes in the same order, no message);
+ * neither the client nor P2 can know it. TRINE_EINVAL at P2. */
+TRINE_NODISCARD trine_status_t proto_shuffle_draw(proto_ctx_t *ctx, size_t *perm, size_t n,
+                                                  trine_err_t *err);
+
 /* ---- rerandomize.c ---------------------------------------------------- */
 
 /* Replaces the shares of x by a fresh sharing of the same value: P0 adds
@@ -140,6 +152,18 @@ TRINE_NODISCARD trine_status_t proto_conv2d(proto_ctx_t *ctx, tensor_t *out, con
 TRINE_NODISCARD trine_status_t proto_conv2d_masked(proto_ctx_t *ctx, tensor_t *out,
                                                    const tensor_t *x, const proto_masked_t *w,
                                                    const conv_geom_t *g, trine_err_t *err);
+
+/* conv_grad.c: the gradients of out = conv2d(x, w) (one group) from dy
+ * (n x oc x oh x ow) at out, not truncated. grad_input: out = dx, n x c x
+ * h x w, from dy and w (oc x (c kh kw)); grad_weights: out = dw, oc x (c
+ * kh kw), from dy and x (NCHW). Each a Beaver product of the two operands:
+ * 1 round, 2|dy| + 2|w or x| + |out| words. */
+TRINE_NODISCARD trine_status_t proto_conv2d_grad_input(proto_ctx_t *ctx, tensor_t *out,
+                                                       const tensor_t *dy, const tensor_t *w,
+                                                       const conv_geom_t *g, trine_err_t *err);
+TRINE_NODISCARD trine_status_t proto_conv2d_grad_weights(proto_ctx_t *ctx, tensor_t *out,
+                                                         const tensor_t *dy, const tensor_t *x,
+                                                         const conv_geom_t *g, trine_err_t *err);
 
 /* ---- private_compare.c, share_convert.c, msb.c -------------------------- */
 

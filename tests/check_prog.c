@@ -175,10 +175,10 @@ START_TEST(opcode_names)
         "relu",    "drelu",  "maxpool", "maxpool_grad", "avgpool", "reshape", "transpose",
         "sigmoid", "argmax", "sgd",     "div",          "gt",      "concat",  "slice",
         "pad",     "offset", "exp",     "recip",        "rsqrt",   "softmax", "log",
-        "tanh",    "erf",    "log_softmax"};
+        "tanh",    "erf",    "log_softmax", "conv2d_grad_input", "conv2d_grad_weights"};
     static const int arity[PROG_OPCODE_COUNT] = {2, 2, 2, 2, 1, 1, 2, 1, 1, 1, 2, 1, 1, 1,
                                                  1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1,
-                                                 1, 1, 1, 1};
+                                                 1, 1, 1, 1, 2, 2};
     /* the codes are the wire's: appended, never renumbered */
     ck_assert_int_eq(PROG_SGD, 16);
     ck_assert_int_eq(PROG_DIV, 17);
@@ -186,6 +186,7 @@ START_TEST(opcode_names)
     ck_assert_int_eq(PROG_CONCAT, 19);
     ck_assert_int_eq(PROG_SOFTMAX, 26);
     ck_assert_int_eq(PROG_LOG_SOFTMAX, 30);
+    ck_assert_int_eq(PROG_CONV2D_GRAD_WEIGHTS, 32);
     for (int i = 0; i < PROG_OPCODE_COUNT; i++) {
         ck_assert_str_eq(prog_opcode_name((prog_opcode_t)i), names[i]);
         ck_assert_int_eq(prog_opcode_find(names[i]), i);
@@ -324,7 +325,9 @@ START_TEST(check_structure_errors)
 {
     prog_t p = base();
     p.ops[0].code = PROG_OPCODE_COUNT;
-    expect_err(&p, 4, TRINE_EFORMAT, "line 1 col 1: opcode 31: not an operation");
+    char want[64];
+    snprintf(want, sizeof want, "line 1 col 1: opcode %d: not an operation", PROG_OPCODE_COUNT);
+    expect_err(&p, 4, TRINE_EFORMAT, want);
     prog_clear(&p);
 
     p = base();
@@ -757,6 +760,47 @@ END_TEST
 /* The memory a job needs, from its shapes: the bombs of a careless or
  * hostile client are gigabytes before anything is allocated; a small
  * job's figure is small and its batched output counted whole. */
+/* conv2d's gradients: the forward geometry from the operands and the
+ * result's extents, checked against the gradient's; their cost and memory
+ * are those of their matrix products. */
+START_TEST(conv_grad_shapes)
+{
+    prog_t p = prog_new();
+    int x = input(&p, "x", 4, (size_t[]){2, 3, 8, 8});
+    int w = input(&p, "w", 4, (size_t[]){4, 3, 5, 5});
+    int y = temp(&p, "y"), gx = temp(&p, "gx"), gw = temp(&p, "gw");
+    set_conv(op(&p, PROG_CONV2D, y, x, w), 2, 2);
+    prog_op_t *oi = op(&p, PROG_CONV2D_GRAD_INPUT, gx, y, w);
+    prog_op_t *ow = op(&p, PROG_CONV2D_GRAD_WEIGHTS, gw, y, x);
+    set_conv(oi, 2, 2), set_conv(ow, 2, 2);
+    expect_err(&p, 0, TRINE_EFORMAT,
+               "conv2d_grad_input: the result's height and width must be 1 to 65535, got 0");
+    oi->iattr[PROG_CONV_RH] = oi->iattr[PROG_CONV_RW] = 8;
+    ow->iattr[PROG_CONV_RH] = ow->iattr[PROG_CONV_RW] = 5;
+    prog_shapes_t *s = malloc(sizeof *s);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(prog_check(&p, 0, s, NULL), TRINE_OK);
+    for (int d = 0; d < 4; d++) {
+        ck_assert_uint_eq(s->shape[gx][d], p.vars[x].shape[d]);
+        ck_assert_uint_eq(s->shape[gw][d], p.vars[w].shape[d]);
+    }
+    /* W^T dy: [75, 4] by [4, 32]; dy im2col(x)^T: [4, 32] by [32, 75] */
+    double conv = 8.0 * (2 * 32 * 75 + 2 * 75 * 4 + 32 * 4);
+    double gin = 8.0 * (2 * 75 * 4 + 2 * 4 * 32 + 75 * 32);
+    double gwt = 8.0 * (2 * 4 * 32 + 2 * 32 * 75 + 4 * 75);
+    ck_assert_double_eq_tol(prog_securenn_bytes(&p, s, 13), conv + gin + gwt, 1e-6);
+    oi->iattr[PROG_CONV_RH] = 9; /* (9 + 4 - 5) / 2 + 1 = 5 rows, not 4 */
+    expect_err(&p, 0, TRINE_ESHAPE,
+               "gradient y [2,4,4,4] is not the output of a convolution of "
+               "[2,3,9,8] by [4,3,5,5] ([2,4,5,4])");
+    oi->iattr[PROG_CONV_RH] = 8;
+    ow->iattr[PROG_CONV_GROUP] = 3;
+    expect_err(&p, 0, TRINE_EFORMAT, "conv2d_grad_weights: only one group is supported, got 3");
+    free(s);
+    prog_clear(&p);
+}
+END_TEST
+
 START_TEST(job_memory_estimates)
 {
     prog_t p = prog_new();
@@ -1187,7 +1231,8 @@ START_TEST(plain_batches_and_epochs)
     set(&v, &p, c, (double[]){10});
     set(&v, &p, one, (double[]){1});
     progress_t pr = {0};
-    prog_job_t job = {&p, 2, 2, on_progress, &pr};
+    prog_job_t job = {
+        .prog = &p, .batch = 2, .epochs = 2, .progress = on_progress, .progress_arg = &pr};
     ck_assert_uint_eq(prog_job_steps(&job), 6);
     trine_err_t err = {0};
     ck_assert_int_eq(prog_plain(&job, (const prog_plain_t *const *)v.in, v.out, &err), TRINE_OK);
@@ -1573,6 +1618,7 @@ Suite *prog_suite(void)
     tcase_add_test(tc, check_attribute_errors);
     tcase_add_test(tc, check_shape_errors);
     tcase_add_test(tc, job_memory_estimates);
+    tcase_add_test(tc, conv_grad_shapes);
     tcase_add_test(tc, reuse_relu_bits_and_maxpool_argmax);
     suite_add_tcase(s, tc);
     tc = tcase_create("cost");

@@ -40,6 +40,7 @@ typedef struct {
     double *data[MAXV]; /* inputs: multiples of ULP */
     double tol[MAXV];   /* outputs: allowed distance to prog_plain; < 0: not compared */
     uint64_t seed;
+    bool shuffle; /* jobs shuffle the rows of each epoch */
 } tprog_t;
 
 static void tp_init(tprog_t *t, uint64_t seed)
@@ -151,7 +152,8 @@ typedef struct {
     progress_t prog[PROTO_PARTIES];
     tensor_t *in[PROTO_PARTIES][MAXV]; /* P2's stay NULL */
     tensor_t *out[PROTO_PARTIES][MAXV];
-    double *open[MAXV]; /* the outputs opened and decoded */
+    double *open[MAXV];  /* the outputs opened and decoded */
+    double *plain[MAXV]; /* prog_plain's outputs */
     harness_result_t res;
 } run_t;
 
@@ -176,7 +178,13 @@ static void tp_setup(const tprog_t *t, size_t batch, unsigned epochs, run_t *r)
 {
     memset(r, 0, sizeof *r);
     for (int p = 0; p < PROTO_PARTIES; p++)
-        r->job[p] = (prog_job_t){&t->p, batch, epochs, on_progress, &r->prog[p]};
+        r->job[p] = (prog_job_t){.prog = &t->p,
+                                 .batch = batch,
+                                 .epochs = epochs,
+                                 .progress = on_progress,
+                                 .progress_arg = &r->prog[p],
+                                 .shuffle = t->shuffle,
+                                 .shuffle_seed = t->seed};
     for (size_t v = 0; v < t->p.nvars; v++) {
         const prog_var_t *var = &t->vars[v];
         if (var->kind == PROG_VAR_TEMP)
@@ -195,7 +203,7 @@ static void run_free(run_t *r)
     for (int v = 0; v < MAXV; v++) {
         for (int p = 0; p < PROTO_PARTIES; p++)
             tensor_destroy(&r->in[p][v]), tensor_destroy(&r->out[p][v]);
-        free(r->open[v]);
+        free(r->open[v]), free(r->plain[v]);
     }
 }
 
@@ -257,6 +265,9 @@ static void tp_check(const tprog_t *t, size_t batch, unsigned epochs, run_t *r)
         }
         tensor_destroy(&o);
     }
+    for (size_t v = 0; v < t->p.nvars; v++) /* kept for the caller's checks */
+        if (pout[v])
+            r->plain[v] = pout[v]->data, pout[v]->data = NULL;
     for (int v = 0; v < MAXV; v++)
         prog_plain_destroy(&pin[v]), prog_plain_destroy(&pout[v]);
 }
@@ -984,6 +995,105 @@ START_TEST(axis_ops_and_groups_match_plain)
 }
 END_TEST
 
+/* The gradients of conv2d on shares (Beaver products over col2im and
+ * im2col, one truncation) against prog_plain's direct sums: Network D's
+ * stride 2 and padding 2, and stride 1 with padding on two sides only;
+ * each a Beaver product of its two operands. */
+START_TEST(conv_grads_match_plain)
+{
+    tprog_t t;
+    tp_init(&t, 90);
+    int x = tp_in(&t, "x", PROG_VAR_BATCH, 2, S(3, 2, 7, 7));
+    int dy = tp_in(&t, "dy", PROG_VAR_BATCH, 2, S(3, 4, 4, 4));
+    int dz = tp_in(&t, "dz", PROG_VAR_BATCH, 2, S(3, 4, 6, 7));
+    int w = tp_in(&t, "w", PROG_VAR_INPUT, 1, S(4, 2, 5, 5));
+    int v = tp_in(&t, "v", PROG_VAR_INPUT, 1, S(4, 2, 3, 2));
+    struct {
+        const char *name;
+        prog_opcode_t code;
+        int a, b;
+        int64_t s, pt, pl, pb, pr, rh, rw;
+    } cases[] = {
+        {"gx", PROG_CONV2D_GRAD_INPUT, dy, w, 2, 2, 2, 2, 2, 7, 7},
+        {"gw", PROG_CONV2D_GRAD_WEIGHTS, dy, x, 2, 2, 2, 2, 2, 5, 5},
+        {"hx", PROG_CONV2D_GRAD_INPUT, dz, v, 1, 1, 0, 0, 1, 7, 7},
+        {"hw", PROG_CONV2D_GRAD_WEIGHTS, dz, x, 1, 1, 0, 0, 1, 3, 2},
+    };
+    int out[4];
+    for (int i = 0; i < 4; i++) {
+        out[i] = tp_temp(&t, cases[i].name);
+        int64_t *at = tp_op(&t, cases[i].code, out[i], cases[i].a, cases[i].b, 0, 0, 0)->iattr;
+        at[PROG_CONV_SH] = at[PROG_CONV_SW] = cases[i].s;
+        at[PROG_CONV_PT] = cases[i].pt, at[PROG_CONV_PL] = cases[i].pl;
+        at[PROG_CONV_PB] = cases[i].pb, at[PROG_CONV_PR] = cases[i].pr;
+        at[PROG_CONV_RH] = cases[i].rh, at[PROG_CONV_RW] = cases[i].rw;
+        tp_out(&t, out[i], 2);
+    }
+    run_t r;
+    tp_check(&t, 3, 1, &r);
+    ck_assert_uint_eq(r.out[0][out[1]]->shape[0], 4);
+    ck_assert_uint_eq(r.out[0][out[1]]->shape[3], 5);
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_CONV_GRAD), 4);
+    /* (2 |dy| + 2 |w or x| + |out|) words each: 1078, 1172, 1398, 1644 */
+    ck_assert_uint_eq(op_bytes(&r, PROTO_OP_CONV_GRAD), 8 * (1078 + 1172 + 1398 + 1644));
+    run_free(&r);
+    tp_free(&t);
+}
+END_TEST
+
+/* Whether rows[i] (n rows of k values) is src's row at[i] for each i, at
+ * an index that is a permutation of 0..n-1; *moved says if any row moved. */
+static bool rows_permuted(const double *rows, const double *at, const double *src, size_t n,
+                          size_t k, bool *moved)
+{
+    bool seen[16] = {false}, ok = n <= 16;
+    *moved = false;
+    for (size_t i = 0; ok && i < n; i++) {
+        size_t j = (size_t)at[i];
+        ok = at[i] == (double)j && j < n && !seen[j];
+        for (size_t c = 0; ok && c < k; c++)
+            ok = fabs(rows[i * k + c] - src[j * k + c]) < 1e-9;
+        if (ok)
+            seen[j] = true, *moved |= j != i;
+    }
+    return ok;
+}
+
+/* --shuffle: each epoch's rows in an order P0 and P1 draw (prog_plain's
+ * from the job's seed): the data and labels rows stay together, every row
+ * appears once per epoch, and the order is not the stored one; no byte
+ * more than the unshuffled job. */
+START_TEST(shuffled_rows_stay_aligned)
+{
+    uint64_t bytes[2] = {0, 0};
+    for (int shuffle = 0; shuffle < 2; shuffle++) {
+        tprog_t t;
+        tp_init(&t, 100);
+        t.shuffle = shuffle;
+        int x = tp_in(&t, "x", PROG_VAR_BATCH, 2, S(10, 3));
+        int y = tp_var(&t, "y", PROG_VAR_BATCH, S(10, 1));
+        t.data[y] = malloc(10 * sizeof(double));
+        for (int i = 0; i < 10; i++)
+            t.data[y][i] = i;
+        int xo = tp_let(&t, "xo", PROG_OFFSET, x, -1, 0, 0, 0);
+        int yo = tp_let(&t, "yo", PROG_OFFSET, y, -1, 0, 0, 0);
+        tp_out(&t, xo, -1), tp_out(&t, yo, -1);
+        run_t r;
+        tp_check(&t, 4, 2, &r);
+        bool moved, moved_plain;
+        ck_assert(rows_permuted(r.open[xo], r.open[yo], t.data[x], 10, 3, &moved));
+        ck_assert(rows_permuted(r.plain[xo], r.plain[yo], t.data[x], 10, 3, &moved_plain));
+        ck_assert(moved == shuffle && moved_plain == shuffle);
+        for (int op = 0; op < PROTO_OP_COUNT; op++)
+            bytes[shuffle] += op_bytes(&r, (proto_op_t)op);
+        run_free(&r);
+        tp_free(&t);
+    }
+    ck_assert_uint_gt(bytes[0], 0);
+    ck_assert_uint_eq(bytes[1], bytes[0]);
+}
+END_TEST
+
 START_TEST(smooth_functions_match_plain)
 {
     tprog_t t;
@@ -1033,6 +1143,8 @@ Suite *prog_exec_suite(void)
     tcase_add_test(tc, onnx_like_cnn_in_batches);
     tcase_add_test(tc, axis_ops_and_groups_match_plain);
     tcase_add_test(tc, smooth_functions_match_plain);
+    tcase_add_test(tc, conv_grads_match_plain);
+    tcase_add_test(tc, shuffled_rows_stay_aligned);
     suite_add_tcase(s, tc);
     return s;
 }

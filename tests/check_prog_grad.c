@@ -92,7 +92,7 @@ static int out_var(const prog_t *p)
 static double model_loss(const model_t *m, prog_loss_t loss)
 {
     prog_plain_t *out[NV] = {0};
-    prog_job_t job = {&m->fwd, m->rows, 1, NULL, NULL};
+    prog_job_t job = {.prog = &m->fwd, .batch = m->rows, .epochs = 1};
     trine_err_t err = {0};
     ck_assert_msg(prog_plain(&job, (const prog_plain_t *const *)m->in, out, &err) == TRINE_OK,
                   "%s", err.msg);
@@ -163,7 +163,7 @@ static void check_gradients(model_t *m, prog_loss_t loss, double tol)
     for (size_t i = m->fwd.nvars; i < t.nvars; i++)
         if (!strcmp(t.vars[i].name, PROG_GRAD_LOSS))
             tin[i] = &zero;
-    prog_job_t job = {&t, m->rows, 1, NULL, NULL};
+    prog_job_t job = {.prog = &t, .batch = m->rows, .epochs = 1};
     ck_assert_msg(prog_plain(&job, (const prog_plain_t *const *)tin, tout, &err) == TRINE_OK,
                   "%s", err.msg);
     (void)z;
@@ -315,6 +315,122 @@ START_TEST(test_grad_pool)
 }
 END_TEST
 
+/* conv2d with stride 2 and padding 2 (Network D's) on the data, a padded
+ * conv2d of a hidden value (both gradients), a bias per channel, an
+ * avgpool of 2x2 windows and a global one */
+START_TEST(test_grad_conv)
+{
+    model_t m;
+    const char *shapes[] = {"x:3,1,8,8", "w1:2,1,5,5", "b1:2,1,1", "w2:3,2,3,3", "w3:3,2"};
+    model_init(&m,
+               "batch x\ninput w1 b1 w2 w3\n"
+               "c = relu(conv2d(x, w1, stride=2, pad=2) + b1)\n"
+               "d = avgpool(conv2d(c, w2, stride=1, pad=1), 2)\n"
+               "output z = matmul(flatten(avgpool(d, 2)), w3)\n",
+               shapes, 5);
+    check_gradients(&m, PROG_LOSS_MSE, 1e-5);
+    model_clear(&m);
+}
+END_TEST
+
+/* One SGD step of t on the model's inputs and labels; the trained w. */
+static prog_plain_t *step_weight(model_t *m, const prog_t *t, prog_plain_t *labels, int w)
+{
+    prog_plain_t *tin[NV] = {0}, *tout[NV] = {0};
+    memcpy(tin, m->in, sizeof m->in);
+    tin[m->fwd.nvars] = labels; /* the labels, the first variable training adds */
+    prog_job_t job = {.prog = t, .batch = m->rows, .epochs = 1};
+    trine_err_t err = {0};
+    ck_assert_msg(prog_plain(&job, (const prog_plain_t *const *)tin, tout, &err) == TRINE_OK,
+                  "%s", err.msg);
+    prog_plain_t *r = tout[w];
+    tout[w] = NULL;
+    for (size_t v = 0; v < t->nvars; v++)
+        prog_plain_destroy(&tout[v]);
+    return r;
+}
+
+/* Class indices as labels: the same step as their one-hot rows; an index
+ * outside 0..k-1 is a row of zeros. Refused but for cross-entropy. */
+START_TEST(test_grad_class_labels)
+{
+    model_t m;
+    const char *shapes[] = {"x:6,4", "w:4,3"};
+    model_init(&m, "batch x\ninput w\noutput z = matmul(x, w)\n", shapes, 2);
+    prog_train_t o = {PROG_LOSS_CE, PROG_OPT_SGD, 0.5, 0, 0, 6, false};
+    prog_t hot, idx;
+    trine_err_t err = {0};
+    ck_assert_int_eq(prog_grad_train(&hot, &m.fwd, &o, &err), TRINE_OK);
+    o.class_labels = true;
+    ck_assert_msg(prog_grad_train(&idx, &m.fwd, &o, &err) == TRINE_OK, "%s", err.msg);
+    ck_assert_str_eq(idx.vars[m.fwd.nvars].name, PROG_GRAD_LABELS);
+    ck_assert_uint_eq(idx.vars[m.fwd.nvars].shape[1], 1);
+    double classes[6] = {0, 2, 1, 1, 7, 0};
+    prog_plain_t *h = plain_new(2, (size_t[]){6, 3}, 0, 0);
+    prog_plain_t c = {2, {6, 1, 1, 1}, 6, classes};
+    for (int r = 0; r < 6; r++)
+        if (classes[r] < 3)
+            h->data[r * 3 + (int)classes[r]] = 1;
+    int w = 1;
+    ck_assert_str_eq(m.fwd.vars[w].name, "w");
+    prog_plain_t *a = step_weight(&m, &hot, h, w), *b = step_weight(&m, &idx, &c, w);
+    for (size_t i = 0; i < a->size; i++)
+        ck_assert_double_eq_tol(a->data[i], b->data[i], 1e-12);
+    prog_plain_destroy(&a), prog_plain_destroy(&b), prog_plain_destroy(&h);
+    prog_clear(&hot), prog_clear(&idx);
+    o.loss = PROG_LOSS_MSE;
+    ck_assert_int_eq(prog_grad_train(&idx, &m.fwd, &o, &err), TRINE_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "class-index labels need the cross-entropy loss"), "%s", err.msg);
+    model_clear(&m);
+}
+END_TEST
+
+/* The validation program counts the rows whose largest score is the
+ * label's, from one-hot rows or class indices, over steps of a job. */
+START_TEST(test_grad_validation)
+{
+    model_t m;
+    const char *shapes[] = {"x:7,4", "w:4,3"};
+    model_init(&m, "batch x\ninput w\noutput z = matmul(x, w)\n", shapes, 2);
+    double classes[7], scores[7 * 3];
+    size_t want = 0;
+    for (int r = 0; r < 7; r++) {
+        size_t best = 0;
+        for (int k = 0; k < 3; k++) {
+            double s = 0;
+            for (int i = 0; i < 4; i++)
+                s += m.in[0]->data[r * 4 + i] * m.in[1]->data[i * 3 + k];
+            scores[r * 3 + k] = s;
+            best = s > scores[r * 3 + best] ? (size_t)k : best;
+        }
+        classes[r] = r % 2 ? (double)best : (double)((best + 1) % 3); /* odd rows right */
+        want += r % 2;
+    }
+    prog_plain_t hot = {2, {7, 3, 1, 1}, 21, (double[21]){0}}, idx = {2, {7, 1, 1, 1}, 7, classes};
+    for (int r = 0; r < 7; r++)
+        hot.data[r * 3 + (int)classes[r]] = 1;
+    for (int as_index = 0; as_index < 2; as_index++) {
+        prog_t v;
+        trine_err_t err = {0};
+        ck_assert_msg(prog_grad_validation(&v, &m.fwd, as_index, &err) == TRINE_OK, "%s", err.msg);
+        prog_plain_t *in[NV] = {0}, *out[NV] = {0}, zero = {1, {1, 1, 1, 1}, 1, (double[]){0}};
+        memcpy(in, m.in, sizeof m.in);
+        int y = (int)m.fwd.nvars, c = y + 1;
+        ck_assert_str_eq(v.vars[c].name, PROG_GRAD_CORRECT);
+        in[y] = as_index ? &idx : &hot, in[c] = &zero;
+        prog_job_t job = {.prog = &v, .batch = 3, .epochs = 1};
+        ck_assert_msg(prog_plain(&job, (const prog_plain_t *const *)in, out, &err) == TRINE_OK,
+                      "%s", err.msg);
+        for (size_t i = 0; i < v.nvars; i++)
+            ck_assert((out[i] != NULL) == ((int)i == c));
+        ck_assert_double_eq(out[c]->data[0], (double)want);
+        prog_plain_destroy(&out[c]);
+        prog_clear(&v);
+    }
+    model_clear(&m);
+}
+END_TEST
+
 /* Momentum and weight decay over three steps of two rows, against the
  * updates written out by hand from the plain gradients. */
 START_TEST(test_grad_momentum)
@@ -322,7 +438,7 @@ START_TEST(test_grad_momentum)
     model_t m;
     const char *shapes[] = {"x:6,3", "w:3,2"};
     model_init(&m, "batch x\ninput w\noutput z = matmul(x, w)\n", shapes, 2);
-    prog_train_t o = {PROG_LOSS_MSE, PROG_OPT_MOMENTUM, 0.1, 0.9, 0.01, 2};
+    prog_train_t o = {PROG_LOSS_MSE, PROG_OPT_MOMENTUM, 0.1, 0.9, 0.01, 2, false};
     prog_t t;
     trine_err_t err = {0};
     ck_assert_msg(prog_grad_train(&t, &m.fwd, &o, &err) == TRINE_OK, "%s", err.msg);
@@ -341,7 +457,7 @@ START_TEST(test_grad_momentum)
         else if (!strcmp(t.vars[i].name, PROG_GRAD_LOSS))
             tin[i] = &zero;
     }
-    prog_job_t job = {&t, 2, 1, NULL, NULL};
+    prog_job_t job = {.prog = &t, .batch = 2, .epochs = 1};
     ck_assert_msg(prog_plain(&job, (const prog_plain_t *const *)tin, tout, &err) == TRINE_OK,
                   "%s", err.msg);
     /* by hand: PyTorch's SGD with momentum and weight decay */
@@ -383,7 +499,7 @@ START_TEST(test_grad_deterministic)
                "h = relu(matmul(x, w1) + b1)\n"
                "output z = matmul(h, w2) + b2\n",
                shapes, 5);
-    prog_train_t o = {PROG_LOSS_MSE, PROG_OPT_MOMENTUM, 0.05, 0.9, 0, 2};
+    prog_train_t o = {PROG_LOSS_MSE, PROG_OPT_MOMENTUM, 0.05, 0.9, 0, 2, false};
     void *buf[2] = {NULL, NULL};
     size_t len[2];
     trine_err_t err = {0};
@@ -406,7 +522,7 @@ static void refused(const char *text, const char *const *shapes, int n, prog_los
 {
     model_t m;
     model_init(&m, text, shapes, n);
-    prog_train_t o = {loss, PROG_OPT_SGD, 0.1, 0, 0, 2};
+    prog_train_t o = {loss, PROG_OPT_SGD, 0.1, 0, 0, 2, false};
     prog_t t;
     trine_err_t err = {0};
     ck_assert_int_eq(prog_grad_train(&t, &m.fwd, &o, &err), TRINE_EFORMAT);
@@ -431,6 +547,11 @@ START_TEST(test_grad_refused)
     refused("batch x labels\ninput w\noutput z = matmul(x, w)\n",
             (const char *[]){"x:4,3", "labels:4,2", "w:3,2"}, 3, PROG_LOSS_MSE,
             "one batch input");
+    const char *s4[] = {"x:2,2,4,4", "w:2,1,3,3"};
+    refused("batch x\ninput w\noutput z = flatten(conv2d(x, w, group=2))\n", s4, 2, PROG_LOSS_MSE,
+            "grouped convolution");
+    refused("batch x\ninput w\noutput z = flatten(avgpool(conv2d(x, w, group=2), 2, stride=1))\n",
+            s4, 2, PROG_LOSS_MSE, "windows tile the input");
 }
 END_TEST
 
@@ -445,6 +566,9 @@ Suite *prog_grad_suite(void)
     tcase_add_test(tc, test_grad_onnx_ops);
     tcase_add_test(tc, test_grad_smooth);
     tcase_add_test(tc, test_grad_pool);
+    tcase_add_test(tc, test_grad_conv);
+    tcase_add_test(tc, test_grad_class_labels);
+    tcase_add_test(tc, test_grad_validation);
     tcase_add_test(tc, test_grad_momentum);
     tcase_add_test(tc, test_grad_deterministic);
     tcase_add_test(tc, test_grad_refused);

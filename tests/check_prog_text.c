@@ -41,6 +41,8 @@ static const char *conv = "batch x\r\n"
                           "p = maxpool(c, 2)\r\n"
                           "q = avgpool(c, k=2, stride=1)\r\n"
                           "g = maxpool_grad(p, c, 2, stride=2)\r\n"
+                          "gx = conv2d_grad_input(c, k1, 4, stride=1, pad=1)\r\n"
+                          "gk = conv2d_grad_weights(c, x, k=3, pad=1)\r\n"
                           "r = reshape(p, [0, 2 * 2 * 2])\r\n"
                           "output y = argmax(sigmoid(matmul(r, w)))\r\n";
 
@@ -287,13 +289,23 @@ START_TEST(text_conv_pool)
     ck_assert_int_eq(op->in[1], var_of(&p, "c"));
     ck_assert_int_eq(op->iattr[0], 2);
     ck_assert_int_eq(op->iattr[1], 2);
+    op = op_writing(&p, "gx");
+    ck_assert_int_eq(op->code, PROG_CONV2D_GRAD_INPUT);
+    ck_assert_int_eq(op->iattr[PROG_CONV_RH], 4);
+    ck_assert_int_eq(op->iattr[PROG_CONV_RW], 4);
+    ck_assert_int_eq(op->iattr[PROG_CONV_PR], 1);
+    op = op_writing(&p, "gk");
+    ck_assert_int_eq(op->code, PROG_CONV2D_GRAD_WEIGHTS);
+    ck_assert_int_eq(op->in[1], var_of(&p, "x"));
+    ck_assert_int_eq(op->iattr[PROG_CONV_RW], 3);
+    ck_assert_int_eq(op->iattr[PROG_CONV_SW], 1);
     op = op_writing(&p, "r");
     ck_assert_int_eq(op->code, PROG_RESHAPE);
     ck_assert_int_eq(op->ndim, 2);
     ck_assert_uint_eq(op->shape[0], 0);
     ck_assert_uint_eq(op->shape[1], 8);
     ck_assert_int_eq(op_writing(&p, "y")->code, PROG_ARGMAX);
-    ck_assert_uint_eq(op_writing(&p, "y")->line, 8);
+    ck_assert_uint_eq(op_writing(&p, "y")->line, 10);
     set_shape(&p, "x", 4, 10, 1, 4, 4);
     set_shape(&p, "k1", 4, 2, 1, 3, 3);
     set_shape(&p, "w", 2, 8, 3, 0, 0);
@@ -1098,7 +1110,10 @@ START_TEST(wire_hostile_fields)
     expect_small_err(&s, "program op 0: output must be a variable index");
     small_init(&s);
     s.ops[0].code = PROG_OPCODE_COUNT;
-    expect_small_err(&s, "program op 0: code must be an operation, 0 to 30");
+    char want[64];
+    snprintf(want, sizeof want, "program op 0: code must be an operation, 0 to %d",
+             PROG_OPCODE_COUNT - 1);
+    expect_small_err(&s, want);
     small_init(&s);
     s.ops[0].fattr = NAN;
     expect_small_err(&s, "program op 0: fattr is not a finite number");
@@ -1333,8 +1348,8 @@ static void hash_of(uint8_t out[WIRE_PROGRAM_HASH_BYTES], const char *text, unsi
 {
     prog_t p = compile_ok(text);
     trine_err_t err;
-    ck_assert_msg(prog_wire_policy_hash(out, &p, frac, 0, batch, epochs, &err) == TRINE_OK, "%s",
-                  err.msg);
+    ck_assert_msg(prog_wire_policy_hash(out, &p, frac, 0, batch, epochs, false, &err) == TRINE_OK,
+                  "%s", err.msg);
     prog_clear(&p);
 }
 
@@ -1377,12 +1392,20 @@ START_TEST(policy_hash)
     hash_of(h13, base, 13, 128, 1);
     set_shape(&p, "x", 2, 5, 3, 0, 0);
     set_shape(&p, "w", 2, 3, 4, 0, 0);
-    ck_assert_int_eq(prog_wire_policy_hash(h16, &p, 13, 0, 128, 1, &err), TRINE_OK);
+    ck_assert_int_eq(prog_wire_policy_hash(h16, &p, 13, 0, 128, 1, false, &err), TRINE_OK);
     ck_assert(memcmp(h13, h16, sizeof h13) == 0);
-    ck_assert_int_eq(prog_wire_policy_hash(h16, &p, 13, 1, 128, 1, &err), TRINE_OK);
+    ck_assert_int_eq(prog_wire_policy_hash(h16, &p, 13, 1, 128, 1, false, &err), TRINE_OK);
     ck_assert(memcmp(h13, h16, sizeof h13) != 0); /* local truncation computes otherwise */
-    ck_assert_int_eq(prog_wire_policy_hash(h16, &p, 13, 0, 128, 1, &err), TRINE_OK);
+    ck_assert_int_eq(prog_wire_policy_hash(h16, &p, 13, 0, 128, 1, false, &err), TRINE_OK);
     ck_assert(memcmp(h13, h16, sizeof h13) == 0);
+    /* shuffling the rows changes what training computes, not inference */
+    ck_assert_int_eq(prog_wire_policy_hash(h16, &p, 13, 0, 128, 1, true, &err), TRINE_OK);
+    ck_assert(memcmp(h13, h16, sizeof h13) == 0);
+    prog_clear(&p);
+    p = compile_ok(train);
+    ck_assert_int_eq(prog_wire_policy_hash(h13, &p, 13, 0, 128, 1, false, &err), TRINE_OK);
+    ck_assert_int_eq(prog_wire_policy_hash(h16, &p, 13, 0, 128, 1, true, &err), TRINE_OK);
+    ck_assert(memcmp(h13, h16, sizeof h13) != 0);
     prog_clear(&p);
 }
 END_TEST

@@ -124,7 +124,18 @@ START_TEST(wire_job_requests)
     ck_assert_uint_eq(got.batch, 128);
     ck_assert_uint_eq(got.epochs, 3);
     ck_assert_str_eq(got.prefix, "net-");
+    ck_assert(!got.shuffle);
     free(buf);
+    /* shuffle: sent only when true, and then read back */
+    size_t unshuffled = len;
+    run.shuffle = true;
+    ck_assert_int_eq(wire_request_encode(&buf, &len, &run), TRINE_OK);
+    ck_assert_uint_gt(len, unshuffled);
+    ck_assert_msg(decode(&got, buf, len, &err) == TRINE_OK, "%s", err.msg);
+    ck_assert(got.shuffle);
+    wire_request_clear(&got);
+    free(buf);
+    run.shuffle = false;
     /* An empty prefix, recipient and binding are allowed; a zero batch,
      * epoch count or job id, a bad name or an empty bind entry are not. */
     run.prefix[0] = '\0';
@@ -326,6 +337,13 @@ START_TEST(wire_bad_envelopes)
     builder_t b;
     builder_start(&b, 3), uint(&b, "v", 2), uint(&b, "id", 9), str(&b, "op", "ls");
     builder_expect(&b, TRINE_EUNSUPPORTED, "version 2");
+    /* shuffle is optional for run alone, and true when present */
+    builder_start(&b, 4), uint(&b, "v", 1), uint(&b, "id", 1), str(&b, "op", "ls");
+    key(&b, "shuffle"), msgpack_pack_true(&b.pk);
+    builder_expect(&b, TRINE_EFORMAT, "ls request has no field 'shuffle'");
+    builder_start(&b, 4), uint(&b, "v", 1), uint(&b, "id", 1), str(&b, "op", "run");
+    key(&b, "shuffle"), msgpack_pack_false(&b.pk);
+    builder_expect(&b, TRINE_EFORMAT, "field 'shuffle' must be true when present");
     builder_start(&b, 2), uint(&b, "v", 1), str(&b, "op", "ls");
     builder_expect(&b, TRINE_EFORMAT, "lacks field 'id'");
     builder_start(&b, 3), uint(&b, "v", 1), uint(&b, "id", 1), str(&b, "op", "format_disk");

@@ -212,7 +212,15 @@ printf 'batch x\noutput x2 = x * 1\n' >"$work/copy.prog"
 expect_fail "who has not approved program" T run "$work/copy.prog" --bind x=ax,bx --prefix c-
 expect_fail "who has not approved program" \
     T train --model "$work/train.prog" --data ax --labels ay --batch 8 --epochs 200 --prefix t2-
-ok "two data owners' rows (24 + 16) train one model for the model owner (= plaintext); a copy, or more epochs, is refused"
+# shuffled rows are another run, approved as such (grant --shuffle)
+expect_fail "who has not approved program" \
+    T train --model "$work/train.prog" --data ax --labels ay --batch 8 --epochs 2 --shuffle --prefix t3-
+D grant ax "$dir/keys/client.pub" --program "$work/train.prog" --slot x --batch 8 --epochs 2 \
+    --shuffle >/dev/null && D grant ay "$dir/keys/client.pub" --program "$work/train.prog" \
+    --slot y --batch 8 --epochs 2 --shuffle >/dev/null || fail "approve the shuffled run"
+T train --model "$work/train.prog" --data ax --labels ay --batch 8 --epochs 2 --shuffle \
+    --prefix t3- >/dev/null || fail "the approved shuffled run"
+ok "two data owners' rows (24 + 16) train one model for the model owner (= plaintext); a copy, more epochs, or shuffled rows without grant --shuffle, are refused"
 
 # Refused jobs leave nothing waiting: no party logs frames dropped for a
 # job "no client asked this party to run" once timeout_ms has passed.
