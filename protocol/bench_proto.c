@@ -11,10 +11,13 @@
  * element); sigmoid's is that of its two DReLUs and two products,
  * sigmoid_fine's that of its eight ReLUs. avgpool, sigmoid_fine and
  * trunc_exact truncate exactly (trunc.c), trunc_local by SecureML's local
- * rule (SecureNN's choice: no messages); both by 13 bits. exp, recip, rsqrt
- * and softmax (one row of n values) have no SecureNN counterpart: 0.
+ * rule (SecureNN's choice: no messages); both by 13 bits. exp, recip,
+ * rsqrt, log (over ONNX Log's range, PROG_LOG_*_DEFAULT), tanh, erf,
+ * softmax and log_softmax (one row of n values) have no SecureNN
+ * counterpart: 0.
  * --check exits 1 when a target of DESIGN section 5 is missed. */
 #include "protocol/link_local.h"
+#include "protocol/program.h"
 #include "protocol/proto.h"
 
 #include "tensor/prg.h"
@@ -49,7 +52,11 @@ typedef enum {
     K_EXP,
     K_RECIP,
     K_RSQRT,
-    K_SOFTMAX
+    K_SOFTMAX,
+    K_LOG,
+    K_TANH,
+    K_ERF,
+    K_LOG_SOFTMAX
 } kind_t;
 
 typedef struct {
@@ -94,6 +101,11 @@ static const spec_t full_specs[] = {
     {"rsqrt", K_RSQRT, {16384}},
     {"softmax", K_SOFTMAX, {16}},
     {"softmax", K_SOFTMAX, {1024}},
+    {"log", K_LOG, {16384}},
+    {"tanh", K_TANH, {16384}},
+    {"erf", K_ERF, {16384}},
+    {"log_softmax", K_LOG_SOFTMAX, {16}},
+    {"log_softmax", K_LOG_SOFTMAX, {1024}},
 };
 
 static const spec_t small_specs[] = {
@@ -120,6 +132,10 @@ static const spec_t small_specs[] = {
     {"recip", K_RECIP, {64}},
     {"rsqrt", K_RSQRT, {64}},
     {"softmax", K_SOFTMAX, {16}},
+    {"log", K_LOG, {64}},
+    {"tanh", K_TANH, {64}},
+    {"erf", K_ERF, {64}},
+    {"log_softmax", K_LOG_SOFTMAX, {16}},
 };
 
 /* ell log p + k ell bits in bytes, ell = 64, log p = 8 */
@@ -279,6 +295,11 @@ static trine_status_t run_op(proto_ctx_t *ctx, const spec_t *s, inputs_t *in, tr
     case K_RECIP: return proto_recip(ctx, t[3], t[0], err);
     case K_RSQRT: return proto_rsqrt(ctx, t[3], t[0], err);
     case K_SOFTMAX: return proto_softmax(ctx, t[3], t[0], err);
+    case K_LOG:
+        return proto_log(ctx, t[3], t[0], PROG_LOG_LO_DEFAULT, PROG_LOG_HI_DEFAULT, err);
+    case K_TANH: return proto_tanh(ctx, t[3], t[0], err);
+    case K_ERF: return proto_erf(ctx, t[3], t[0], err);
+    case K_LOG_SOFTMAX: return proto_log_softmax(ctx, t[3], t[0], err);
     }
     return TRINE_EINVAL;
 }
@@ -424,7 +445,7 @@ static void usage(FILE *f)
                "  --op NAME  only this protocol (repeatable): reconstruct mul select matmul\n"
                "             matmul_masked conv private_compare share_convert msb drelu relu\n"
                "             compare maxpool avgpool div sigmoid sigmoid_fine trunc_exact\n"
-               "             trunc_local\n");
+               "             trunc_local exp recip rsqrt softmax log tanh erf log_softmax\n");
 }
 
 int main(int argc, char **argv)
