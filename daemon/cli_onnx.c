@@ -263,8 +263,9 @@ static bool onnx_test_compare(const onnx_test_t *t, const onnx_io_t *o, const do
 /* The widening of the tolerance for the approximations a program uses,
  * absolute (extra[0]) and relative (extra[1]): the fine sigmoid's error
  * (relative too, for a product with it), softmax's, the largest of log,
- * tanh, erf and log-softmax's (both ways), and the relative bound of exp,
- * recip and rsqrt (program.h). */
+ * tanh, erf and log-softmax's (both ways), exp's (both ways: its bound is
+ * relative to e^x, not to e^x - 1), and the relative bound of recip and
+ * rsqrt (program.h). */
 static void onnx_test_extra(const prog_t *p, double extra[2])
 {
     extra[0] = extra[1] = 0;
@@ -279,7 +280,10 @@ static void onnx_test_extra(const prog_t *p, double extra[2])
                  code == PROG_LOG_SOFTMAX) /* absolute; relative too: a product scales it */
             extra[0] = fmax(extra[0], PROG_LOG_SOFTMAX_ERROR),
             extra[1] = fmax(extra[1], PROG_LOG_SOFTMAX_ERROR);
-        else if (code == PROG_EXP || code == PROG_RECIP || code == PROG_RSQRT)
+        else if (code == PROG_EXP) /* relative to e^x: absolute too once 1 is taken away
+                                      (Elu, Selu, Celu near 0) */
+            extra[0] = fmax(extra[0], PROG_EXP_ERROR), extra[1] = fmax(extra[1], PROG_EXP_ERROR);
+        else if (code == PROG_RECIP || code == PROG_RSQRT)
             extra[1] = fmax(extra[1], PROG_EXP_ERROR);
     }
 }
@@ -422,9 +426,9 @@ static void onnx_test_usage(FILE *f)
             "  |got - expected| <= atol + rtol |expected| (defaults: atol 64 fixed-point\n"
             "  steps, 2^(6-F); rtol 0.001; plus %.2g (absolute and relative) for models\n"
             "  with Sigmoid, %.2g\n"
-            "  with Softmax, %.2g (both) with Log, Tanh, Erf or LogSoftmax, and %.2g\n"
-            "  relative with Exp, Reciprocal, Sqrt or a Div by a tensor: their\n"
-            "  approximation errors).\n"
+            "  with Softmax, %.2g (both) with Log, Tanh, Erf or LogSoftmax, %.2g (both)\n"
+            "  with Exp, and as much relative with Reciprocal, Sqrt or a Div by a\n"
+            "  tensor: their approximation errors).\n"
             "  --local starts three parties on this machine with F fraction bits (default\n"
             "  16); else the cluster of -c / $TRINE_CONFIG is used.\n",
             PROG_SIGMOID_FINE_ERROR, PROG_SOFTMAX_ERROR, PROG_LOG_SOFTMAX_ERROR, PROG_EXP_ERROR);
