@@ -228,6 +228,14 @@ int ox_scale(ox_t *c, int a, double factor)
     return ox_emit(c, (prog_op_t){.code = PROG_SCALE, .in = {a, -1}, .fattr = factor});
 }
 
+int ox_slice_var(ox_t *c, int a, int axis, int64_t start, int64_t step, int64_t count)
+{
+    prog_op_t op = {.code = PROG_SLICE, .in = {a, -1}};
+    op.iattr[PROG_SLICE_AXIS] = axis, op.iattr[PROG_SLICE_START] = start;
+    op.iattr[PROG_SLICE_STEP] = step, op.iattr[PROG_SLICE_COUNT] = count;
+    return a < 0 ? -1 : ox_emit(c, op);
+}
+
 size_t ox_count(int ndim, const size_t *shape)
 {
     size_t n = 1;

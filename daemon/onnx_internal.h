@@ -91,6 +91,10 @@ int ox_op1(ox_t *c, prog_opcode_t code, int a);
 int ox_op2(ox_t *c, prog_opcode_t code, int a, int b);
 int ox_scale(ox_t *c, int a, double factor);
 
+/* ox_emit of PROG_SLICE: count elements of variable a along axis, from
+ * start, every step-th; -1 when a is -1. */
+int ox_slice_var(ox_t *c, int a, int axis, int64_t start, int64_t step, int64_t count);
+
 /* The product of the first ndim extents. */
 size_t ox_count(int ndim, const size_t *shape);
 

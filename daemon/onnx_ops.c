@@ -287,12 +287,8 @@ static trine_status_t ox_matmul_batched(ox_t *c, ox_val_t *a, int va, ox_val_t *
     int xb = ox_reshape_var(c, vb, rb, b->shape, b->batch0, 3, b3, &b0);
     int acc = -1;
     for (size_t i = 0; i < nb && xa >= 0 && xb >= 0; i++) {
-        int sa = ox_emit(c, (prog_op_t){.code = PROG_SLICE,
-                                        .in = {xa, -1},
-                                        .iattr = {0, na == 1 ? 0 : (int64_t)i, 1, 1}});
-        int sb = ox_emit(c, (prog_op_t){.code = PROG_SLICE,
-                                        .in = {xb, -1},
-                                        .iattr = {0, nbb == 1 ? 0 : (int64_t)i, 1, 1}});
+        int sa = ox_slice_var(c, xa, 0, na == 1 ? 0 : (int64_t)i, 1, 1);
+        int sb = ox_slice_var(c, xb, 0, nbb == 1 ? 0 : (int64_t)i, 1, 1);
         size_t s1a[3] = {1, m, k}, s1b[3] = {1, k, n};
         sa = ox_reshape_var(c, sa, 3, s1a, false, 2, am, &b0);
         sb = ox_reshape_var(c, sb, 3, s1b, false, 2, bm, &b0);
@@ -1709,15 +1705,6 @@ static trine_status_t ox_layer_norm(ox_t *c)
 
 /* ---- recurrent layers ------------------------------------------------------------ */
 
-/* ox_emit of PROG_SLICE: count elements from start along axis. */
-static int ox_slice(ox_t *c, int a, int axis, size_t start, size_t count)
-{
-    prog_op_t op = {.code = PROG_SLICE, .in = {a, -1}};
-    op.iattr[PROG_SLICE_AXIS] = axis, op.iattr[PROG_SLICE_START] = (int64_t)start;
-    op.iattr[PROG_SLICE_STEP] = 1, op.iattr[PROG_SLICE_COUNT] = (int64_t)count;
-    return a < 0 ? -1 : ox_emit(c, op);
-}
-
 /* True when attribute name is absent or the list of strings want. */
 static bool ox_strings_are(ox_t *c, const char *name, const char *const *want, size_t n)
 {
@@ -1828,18 +1815,18 @@ static trine_status_t ox_gru(ox_t *c)
     if (b) {
         int vb = ox_var(c, b);
         vb = vb < 0 ? -1 : ox_reshape_var(c, vb, 2, b->shape, false, 1, bs, &b0);
-        wb = ox_slice(c, vb, 0, 0, 3 * hs), rb = ox_slice(c, vb, 0, 3 * hs, 3 * hs);
-        rbh = ox_slice(c, rb, 0, 2 * hs, hs);
+        wb = ox_slice_var(c, vb, 0, 0, 1, 3 * hs), rb = ox_slice_var(c, vb, 0, 3 * hs, 1, 3 * hs);
+        rbh = ox_slice_var(c, rb, 0, 2 * hs, 1, hs);
         xw = xw < 0 || wb < 0 || rbh < 0 ? -1 : ox_op2(c, PROG_ADD, xw, wb);
     }
-    int rht = lbr ? 0 : ox_slice(c, rt, 1, 2 * hs, hs);
+    int rht = lbr ? 0 : ox_slice_var(c, rt, 1, 2 * hs, 1, hs);
     int h = -1;
     if (h0) {
         size_t hs2[2] = {nb, hs};
         h = ox_var(c, h0);
         h = h < 0 ? -1 : ox_reshape_var(c, h, 3, h0->shape, false, 2, hs2, &b0);
     } else { /* zeros of [batch, hidden], locally */
-        h = ox_slice(c, ox_slice(c, xw, 0, 0, nb), 1, 0, hs);
+        h = ox_slice_var(c, ox_slice_var(c, xw, 0, 0, 1, nb), 1, 0, 1, hs);
         h = h < 0 ? -1 : ox_scale(c, h, 0.0);
     }
     if (xw < 0 || rht < 0 || h < 0)
@@ -1849,17 +1836,17 @@ static trine_status_t ox_gru(ox_t *c)
         return ox_nomem(c);
     for (size_t i = 0; i < seq && h >= 0; i++) {
         size_t t = reverse ? seq - 1 - i : i;
-        int xt = ox_slice(c, xw, 0, t * nb, nb);
+        int xt = ox_slice_var(c, xw, 0, t * nb, 1, nb);
         int p = xt < 0 ? -1 : ox_op2(c, PROG_MATMUL, h, rt);
         if (b)
             p = p < 0 ? -1 : ox_op2(c, PROG_ADD, p, rb);
-        int xzr = ox_slice(c, xt, 1, 0, 2 * hs), pzr = ox_slice(c, p, 1, 0, 2 * hs);
+        int xzr = ox_slice_var(c, xt, 1, 0, 1, 2 * hs), pzr = ox_slice_var(c, p, 1, 0, 1, 2 * hs);
         int zr = xzr < 0 || pzr < 0 ? -1 : ox_op2(c, PROG_ADD, xzr, pzr);
         zr = zr < 0 ? -1
                     : ox_emit(c, (prog_op_t){.code = PROG_SIGMOID, .in = {zr, -1}, .iattr = {1}});
-        int z = ox_slice(c, zr, 1, 0, hs), rg = ox_slice(c, zr, 1, hs, hs), hh;
+        int z = ox_slice_var(c, zr, 1, 0, 1, hs), rg = ox_slice_var(c, zr, 1, hs, 1, hs), hh;
         if (lbr) { /* r (H Rh^T + Rbh) */
-            hh = ox_slice(c, p, 1, 2 * hs, hs);
+            hh = ox_slice_var(c, p, 1, 2 * hs, 1, hs);
             hh = hh < 0 || rg < 0 ? -1 : ox_op2(c, PROG_MUL, rg, hh);
         } else { /* (r H) Rh^T + Rbh */
             hh = rg < 0 ? -1 : ox_op2(c, PROG_MUL, rg, h);
@@ -1867,7 +1854,7 @@ static trine_status_t ox_gru(ox_t *c)
             if (b)
                 hh = hh < 0 ? -1 : ox_op2(c, PROG_ADD, hh, rbh);
         }
-        int xh = hh < 0 ? -1 : ox_slice(c, xt, 1, 2 * hs, hs);
+        int xh = hh < 0 ? -1 : ox_slice_var(c, xt, 1, 2 * hs, 1, hs);
         int n = xh < 0 ? -1 : ox_op2(c, PROG_ADD, xh, hh);
         n = n < 0 ? -1 : ox_op1(c, PROG_TANH, n);
         int d = n < 0 || z < 0 ? -1 : ox_op2(c, PROG_SUB, h, n);

@@ -246,10 +246,7 @@ static trine_status_t ox_gather(ox_t *c)
         size_t run = 1; /* consecutive indices as one slice */
         while (i + run < ni && idx[i + run] == idx[i] + (int64_t)run)
             run++;
-        prog_op_t op = {.code = PROG_SLICE, .in = {v.var, -1}};
-        op.iattr[PROG_SLICE_AXIS] = axis, op.iattr[PROG_SLICE_START] = idx[i];
-        op.iattr[PROG_SLICE_STEP] = 1, op.iattr[PROG_SLICE_COUNT] = (int64_t)run;
-        int s = ox_emit(c, op);
+        int s = ox_slice_var(c, v.var, axis, idx[i], 1, (int64_t)run);
         y = s < 0 || y < 0 ? s : ox_emit(c, (prog_op_t){.code = PROG_CONCAT, .in = {y, s}, .iattr = {axis}});
         if (y < 0)
             return TRINE_EUNSUPPORTED;
@@ -381,10 +378,7 @@ static trine_status_t ox_slice(ox_t *c)
             return ox_fail(c, TRINE_EUNSUPPORTED, "negative steps are not supported");
         if (d == 0 && batch0)
             c->out->rows_independent = false, batch0 = false;
-        prog_op_t op = {.code = PROG_SLICE, .in = {y, -1}};
-        op.iattr[PROG_SLICE_AXIS] = d, op.iattr[PROG_SLICE_START] = first[d];
-        op.iattr[PROG_SLICE_STEP] = step[d], op.iattr[PROG_SLICE_COUNT] = count[d];
-        y = ox_emit(c, op);
+        y = ox_slice_var(c, y, d, first[d], step[d], count[d]);
     }
     return ox_define(c, 0, y, x->rank, batch0);
 }
@@ -426,11 +420,9 @@ static trine_status_t ox_split(ox_t *c)
         c->out->rows_independent = false;
     at = 0;
     for (size_t k = 0; var >= 0 && k < outs; k++) {
-        prog_op_t op = {.code = PROG_SLICE, .in = {var, -1}};
-        op.iattr[PROG_SLICE_AXIS] = axis, op.iattr[PROG_SLICE_START] = at;
-        op.iattr[PROG_SLICE_STEP] = 1, op.iattr[PROG_SLICE_COUNT] = parts[k];
+        int part = ox_slice_var(c, var, axis, at, 1, parts[k]);
         at += parts[k];
-        if ((st = ox_define(c, k, ox_emit(c, op), rank, batch0)))
+        if ((st = ox_define(c, k, part, rank, batch0)))
             return st;
     }
     return var < 0 ? TRINE_EUNSUPPORTED : TRINE_OK;
@@ -666,10 +658,7 @@ static trine_status_t ox_pad(ox_t *c)
             int64_t keep = (int64_t)ext[d] + (lo < 0 ? lo : 0) + (hi < 0 ? hi : 0);
             if (keep < 1)
                 return ox_fail(c, TRINE_EUNSUPPORTED, "pads crop axis %d away", d);
-            prog_op_t op = {.code = PROG_SLICE, .in = {y, -1}};
-            op.iattr[PROG_SLICE_AXIS] = d, op.iattr[PROG_SLICE_START] = lo < 0 ? -lo : 0;
-            op.iattr[PROG_SLICE_STEP] = 1, op.iattr[PROG_SLICE_COUNT] = keep;
-            if ((y = ox_emit(c, op)) < 0)
+            if ((y = ox_slice_var(c, y, d, lo < 0 ? -lo : 0, 1, keep)) < 0)
                 break;
             ext[d] = (size_t)keep;
         }
