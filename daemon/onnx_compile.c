@@ -228,6 +228,14 @@ int ox_scale(ox_t *c, int a, double factor)
     return ox_emit(c, (prog_op_t){.code = PROG_SCALE, .in = {a, -1}, .fattr = factor});
 }
 
+int ox_reshape_var(ox_t *c, int var, int nfrom, const size_t *from, bool batch0, int ndim,
+                    const size_t *shape, bool *b0)
+{
+    ox_val_t v = {.var = var, .rank = nfrom, .ndim = nfrom, .batch0 = batch0};
+    memcpy(v.shape, from, (size_t)nfrom * sizeof *from);
+    return var < 0 ? -1 : ox_reshape(c, &v, ndim, shape, b0);
+}
+
 int ox_slice_var(ox_t *c, int a, int axis, int64_t start, int64_t step, int64_t count)
 {
     prog_op_t op = {.code = PROG_SLICE, .in = {a, -1}};

@@ -1,8 +1,9 @@
-/* onnx_internal.h — what the two halves of the ONNX compiler share:
+/* onnx_internal.h — what the parts of the ONNX compiler share:
  * onnx_compile.c (values, variables, emitting operations, attributes,
  * operands, and the graph: initializers, inputs, outputs, the node walk)
- * and onnx_ops.c (one function per ONNX operator). Not for other modules:
- * the interface is onnx_compile.h.
+ * and the operators: onnx_ops.c (one function per ONNX operator),
+ * onnx_ops_shape.c (shapes and axes), onnx_ops_rnn.c (recurrent layers).
+ * Not for other modules: the interface is onnx_compile.h.
  */
 #ifndef TRINE_ONNX_INTERNAL_H
 #define TRINE_ONNX_INTERNAL_H
@@ -91,6 +92,11 @@ int ox_op1(ox_t *c, prog_opcode_t code, int a);
 int ox_op2(ox_t *c, prog_opcode_t code, int a, int b);
 int ox_scale(ox_t *c, int a, double factor);
 
+/* Reshapes variable var of shape from[0..nfrom) (batch0: its axis 0 is the
+ * batch) to ndim/shape, as ox_reshape; -1 on failure (also when var is). */
+int ox_reshape_var(ox_t *c, int var, int nfrom, const size_t *from, bool batch0, int ndim,
+                   const size_t *shape, bool *b0);
+
 /* ox_emit of PROG_SLICE: count elements of variable a along axis, from
  * start, every step-th; -1 when a is -1. */
 int ox_slice_var(ox_t *c, int a, int axis, int64_t start, int64_t step, int64_t count);
@@ -160,6 +166,11 @@ const ox_handler_t *ox_shape_handler(const char *op);
 /* For Add, Sub, Mul, Div of two public integer tensors: computes the
  * result (*st) and returns true; false for any other node. */
 bool ox_int_arith(ox_t *c, trine_status_t *st);
+
+/* ---- onnx_ops_rnn.c ------------------------------------------------------------ */
+
+/* GRU (see onnx_ops_rnn.c for what it supports and its error). */
+trine_status_t ox_gru(ox_t *c);
 
 /* ---- onnx_ops.c ------------------------------------------------------------- */
 
