@@ -368,9 +368,9 @@ static void ox_bn_clear(ox_bn_t *f)
 }
 
 /* Starts folding BatchNormalization node bn into a layer with weight w,
- * bias b (may be NULL) and n output channels: *f its per-channel scale and
- * shift, *ww a copy of w's values and *wb n zeros for the new bias, all
- * NULL when trine keeps the values. */
+ * bias b (may be NULL; n values or one) and n output channels: *f its
+ * per-channel scale and shift, *ww a copy of w's values and *wb n zeros for
+ * the new bias, all NULL when trine keeps the values. */
 static trine_status_t ox_fold_begin(ox_t *c, int bn, const ox_val_t *w, const ox_val_t *b, size_t n,
                                     ox_bn_t *f, plain_t **ww, plain_t **wb)
 {
@@ -381,6 +381,9 @@ static trine_status_t ox_fold_begin(ox_t *c, int bn, const ox_val_t *w, const ox
     size_t shape[1] = {n};
     if (!w->data || (b && !b->data))
         st = ox_fail(c, TRINE_EFORMAT, "the weights must hold values to fold into");
+    else if (b && b->data->count != n && b->data->count != 1)
+        st = ox_fail(c, TRINE_EFORMAT, "the bias has %zu values for %zu outputs", b->data->count,
+                     n);
     else if (!(*ww = ox_real_copy(w->data)) || !(*wb = plain_alloc(PLAIN_F8, 1, shape)))
         st = ox_nomem(c);
     if (st) {
@@ -644,7 +647,8 @@ static trine_status_t ox_conv(ox_t *c)
             for (size_t i = 0; i < ww->count; i++)
                 ww->real[i] *= f.s->real[i / per];
             for (size_t j = 0; j < oc; j++)
-                wb->real[j] = (b ? b->data->real[j] : 0) * f.s->real[j] + f.t->real[j];
+                wb->real[j] = (b ? b->data->real[b->data->count == 1 ? 0 : j] : 0) * f.s->real[j] +
+                              f.t->real[j];
         }
         ox_fold_end(c, &f, w, b, oc, ww, wb, &vw, &vb);
     }
