@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "bench_report.h"
 
+#include "tensor/plain.h"
+
 #include <errno.h>
 #include <sodium.h>
 #include <spawn.h>
@@ -285,20 +287,12 @@ static trine_status_t bench_write(const char *path, bench_format_t fmt, const be
                                   size_t n, const bench_meta_t *m, trine_err_t *err)
 {
     char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-        return trine_err_set(err, TRINE_ERANGE, "%s: path too long", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return trine_err_set(err, TRINE_EIO, "cannot write %s: %s", tmp, strerror(errno));
+    FILE *f;
+    trine_status_t st = plain_file_create(path, tmp, sizeof tmp, &f, err);
+    if (st != TRINE_OK)
+        return st;
     bench_records(f, fmt, r, n, m);
-    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        return trine_err_set(err, TRINE_EIO, "cannot write %s: %s", path, strerror(e));
-    }
-    return TRINE_OK;
+    return plain_file_commit(&f, tmp, path, !ferror(f), err);
 }
 
 trine_status_t bench_write_json(const char *path, const bench_record_t *r, size_t n,

@@ -76,7 +76,8 @@ int session_share_file(session_t *s, const char *name, const char *path, bool fi
 
 /* Reconstructs the tensor name: *values (count of info's shape, malloc'd;
  * the caller wipes and frees it) and its description. Returns an exit
- * code, printing why under the verb's name. */
+ * code, printing why under the verb's name; warns as reveal does of
+ * fixed-point values at the ring's edge. */
 int session_fetch(session_t *s, const char *name, uint64_t **values, wire_tensor_info_t *info,
                   const char *verb);
 

@@ -325,6 +325,18 @@ static int fetch_all_part(void *arg, const wire_tensor_info_t *t, size_t at, con
     return 0;
 }
 
+/* Says on stderr that edge of count values of tensor name, revealed, sit at
+ * the ring's edge (fixed_count_edge), the first at index first. */
+static void reveal_warn_edge(const char *verb, const char *name, size_t edge, size_t count,
+                             unsigned frac, size_t first, double value)
+{
+    fprintf(stderr,
+            "trine %s: warning: '%s' has %zu of %zu values at the edge of the ring "
+            "(|x| >= 2^%d, the first element %zu = %.6g): they wrapped or overflowed, so "
+            "they and what was computed from them are wrong\n",
+            verb, name, edge, count, FIXED_SHARE_BITS - (int)frac, first, value);
+}
+
 int session_fetch(session_t *s, const char *name, uint64_t **values, wire_tensor_info_t *info,
                   const char *verb)
 {
@@ -339,6 +351,15 @@ int session_fetch(session_t *s, const char *name, uint64_t **values, wire_tensor
         f.values = NULL;
     }
     *values = f.values;
+    if (rc == 0 && info->kind == WIRE_KIND_FIXED) {
+        size_t count = 1, first;
+        for (int i = 0; i < info->ndim; i++)
+            count *= info->shape[i];
+        size_t edge = fixed_count_edge(f.values, count, &first);
+        if (edge)
+            reveal_warn_edge(verb, name, edge, count, info->frac, first,
+                             fixed_decode(f.values[first], info->frac));
+    }
     return rc;
 }
 
@@ -434,12 +455,7 @@ static int reveal_as(session_t *s, const char *name, const char *out, bool integ
         size_t count = 1;
         for (int i = 0; i < t.ndim; i++)
             count *= t.shape[i];
-        fprintf(stderr,
-                "trine %s: warning: '%s' has %zu of %zu values at the edge of the ring "
-                "(|x| >= 2^%d, the first element %zu = %.6g): they wrapped or overflowed, so "
-                "they and what was computed from them are wrong\n",
-                verb, name, r.edge, count, FIXED_SHARE_BITS - (int)t.frac, r.first_edge,
-                r.first_value);
+        reveal_warn_edge(verb, name, r.edge, count, t.frac, r.first_edge, r.first_value);
     }
     return rc;
 }

@@ -1,6 +1,8 @@
 /* onnx_model.c — ONNX files in and out (see onnx_model.h). */
 #include "onnx_model.h"
 
+#include "tensor/plain.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,23 +148,10 @@ trine_status_t onnx_model_write(const onnx_model_t *m, const char *path, trine_e
         return trine_err_set(err, TRINE_ENOMEM, "%s: out of memory for %zu bytes", path, len);
     onnx__model_proto__pack(m->proto, buf);
     char tmp[4096];
-    trine_status_t st = TRINE_OK;
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
-        st = trine_err_set(err, TRINE_ERANGE, "%s: path too long", path);
-    } else {
-        FILE *f = fopen(tmp, "wb");
-        if (!f) {
-            st = trine_err_set(err, TRINE_EIO, "cannot write %s: %s", tmp, strerror(errno));
-        } else {
-            bool ok = fwrite(buf, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
-            ok = fclose(f) == 0 && ok;
-            if (!ok || rename(tmp, path) != 0) {
-                int e = errno;
-                remove(tmp);
-                st = trine_err_set(err, TRINE_EIO, "cannot write %s: %s", path, strerror(e));
-            }
-        }
-    }
+    FILE *f;
+    trine_status_t st = plain_file_create(path, tmp, sizeof tmp, &f, err);
+    if (st == TRINE_OK)
+        st = plain_file_commit(&f, tmp, path, fwrite(buf, 1, len, f) == len, err);
     free(buf);
     return st;
 }

@@ -784,22 +784,33 @@ trine_status_t plain_writer_open(plain_writer_t **out, const char *path, plain_d
     char header[256];
     size_t header_len =
         npy_format_header(header, sizeof header, plain_dtype_name(dtype), ndim, shape);
-    /* Revealed values are secrets: a new file is made mode 0600, and a
-     * symlink planted at path is refused, not followed. */
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    w->f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    /* Revealed values are secrets: a new file is made mode 0600, a symlink
+     * planted at path is refused, not followed, and an existing file is
+     * written only if it is the caller's own, made 0600 before it is
+     * truncated. A FIFO or a device (/dev/stdout) is written as it is. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    struct stat sb;
+    int saved = fd < 0 ? errno : 0;
+    const char *why = saved == ELOOP ? "is a symbolic link; not written through it" : NULL;
+    if (fd >= 0 && fstat(fd, &sb) != 0) {
+        saved = errno;
+    } else if (fd >= 0 && (w->regular = S_ISREG(sb.st_mode))) {
+        if (sb.st_uid != geteuid())
+            why = "belongs to another user; not written (it could read what is written)";
+        else if ((sb.st_mode & 077) && fchmod(fd, 0600) != 0)
+            saved = errno;
+        else if (ftruncate(fd, 0) != 0)
+            saved = errno;
+    }
+    w->f = fd >= 0 && !saved && !why ? fdopen(fd, "wb") : NULL;
     if (!w->f) {
-        int saved = errno;
+        saved = saved ? saved : errno;
         if (fd >= 0)
             close(fd);
         free(w->path);
         free(w);
-        return trine_err_set(err, TRINE_EIO, "%s: %s", path,
-                             saved == ELOOP ? "is a symbolic link; not written through it"
-                                            : strerror(saved));
+        return trine_err_set(err, TRINE_EIO, "%s: %s", path, why ? why : strerror(saved));
     }
-    struct stat sb;
-    w->regular = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
     *out = w;
     if (fwrite(header, 1, header_len, w->f) != header_len) {
         w->failed = true;
@@ -1169,4 +1180,44 @@ trine_status_t plain_read(plain_t **out, const char *path, trine_err_t *err)
     }
     return trine_err_set(err, TRINE_EUNSUPPORTED, "%s: unknown file type, expected .npy or .csv",
                          path);
+}
+
+trine_status_t plain_file_create(const char *path, char *tmp, size_t cap, FILE **out,
+                                 trine_err_t *err)
+{
+    *out = NULL;
+    if ((size_t)snprintf(tmp, cap, "%s.XXXXXX", path) >= cap) {
+        return trine_err_set(err, TRINE_ERANGE, "%s: path too long", path);
+    }
+    int fd = mkstemp(tmp); /* O_EXCL, mode 0600 */
+    if (fd < 0 || !(*out = fdopen(fd, "wb"))) {
+        int e = errno;
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        return trine_err_set(err, TRINE_EIO, "cannot write %s: %s", path, strerror(e));
+    }
+    return TRINE_OK;
+}
+
+trine_status_t plain_file_commit(FILE **f, const char *tmp, const char *path, bool ok,
+                                 trine_err_t *err)
+{
+    if (!*f) {
+        return TRINE_OK;
+    }
+    ok = ok && fflush(*f) == 0 && fsync(fileno(*f)) == 0;
+    int e = ok ? 0 : errno;
+    ok = fclose(*f) == 0 && ok;
+    *f = NULL;
+    if (ok && rename(tmp, path) != 0) {
+        ok = false;
+    }
+    if (!ok) {
+        e = e ? e : errno;
+        unlink(tmp);
+        return trine_err_set(err, TRINE_EIO, "cannot write %s: %s", path, strerror(e));
+    }
+    return TRINE_OK;
 }

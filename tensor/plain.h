@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* The element types of .npy files that trine reads; F8, I8 and U8 it writes. */
 typedef enum {
@@ -62,8 +63,9 @@ TRINE_NODISCARD trine_status_t plain_read_npy(plain_t **out, const char *path, t
 
 /* Writes values as a version 1 .npy file. dtype is PLAIN_F8 (data is
  * double *), PLAIN_I8 (int64_t *) or PLAIN_U8 (uint64_t *). A new file
- * is made mode 0600; a symbolic link at path is refused (TRINE_EIO), never
- * written through. */
+ * is made mode 0600; a symbolic link at path, or a file of another user,
+ * is refused (TRINE_EIO), never written through; an existing file of the
+ * caller's is made 0600 before it is truncated. */
 TRINE_NODISCARD trine_status_t plain_write_npy(const char *path, plain_dtype_t dtype, int ndim,
                                                const size_t *shape, const void *data,
                                                trine_err_t *err);
@@ -94,6 +96,18 @@ TRINE_NODISCARD trine_status_t plain_reader_read(plain_reader_t *r, void *values
 void plain_reader_close(plain_reader_t **r);
 
 typedef struct plain_writer plain_writer_t;
+
+/* Writing a whole file at once, atomically: plain_file_create opens a new
+ * temporary file beside path (path.XXXXXX, created exclusively, mode 0600,
+ * its name in tmp of cap bytes); plain_file_commit flushes it to the disk,
+ * closes *f (set to NULL; NULL accepted) and renames it over path (a
+ * symbolic link at path is replaced, never followed); with ok false, or
+ * on any failure, it removes the temporary file instead. TRINE_EIO naming
+ * path and the reason. */
+TRINE_NODISCARD trine_status_t plain_file_create(const char *path, char *tmp, size_t cap,
+                                                 FILE **out, trine_err_t *err);
+TRINE_NODISCARD trine_status_t plain_file_commit(FILE **f, const char *tmp, const char *path,
+                                                 bool ok, trine_err_t *err);
 
 /* Creates path as plain_write_npy does (mode 0600, never through a
  * symbolic link) and writes the header of an array of dtype (PLAIN_F8,

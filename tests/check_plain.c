@@ -312,6 +312,73 @@ START_TEST(test_write_io_errors)
 }
 END_TEST
 
+/* Files that receive revealed values: never written through a symlink or
+ * into another user's file, always left mode 0600; whole files replace
+ * their target atomically from an exclusively created temporary file. */
+START_TEST(test_write_secrets)
+{
+    char path[PATH_CAP], target[PATH_CAP], link[PATH_CAP], tmp[PATH_CAP + 16];
+    trine_err_t err;
+    uint64_t data[4] = {1, 2, 3, 4};
+    size_t shape[1] = {4};
+    struct stat sb;
+    tmp_path(path, "old.npy");
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("someone else's view", f);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(chmod(path, 0644), 0);
+    ck_assert_msg(plain_write_npy(path, PLAIN_U8, 1, shape, data, &err) == TRINE_OK, "%s",
+                  err.msg);
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0600);
+    plain_t *back;
+    ck_assert_int_eq(plain_read_npy(&back, path, &err), TRINE_OK);
+    ck_assert_mem_eq(back->ints, data, sizeof data);
+    plain_destroy(&back);
+    if (geteuid() == 0) { /* another user's file is left as it is */
+        ck_assert_int_eq(chown(path, 65534, 65534), 0);
+        ck_assert_int_eq(plain_write_npy(path, PLAIN_U8, 1, shape, data, &err), TRINE_EIO);
+        ck_assert_ptr_nonnull(strstr(err.msg, "belongs to another user"));
+        ck_assert_int_eq(stat(path, &sb), 0);
+        ck_assert_int_eq(sb.st_uid, 65534);
+    }
+
+    tmp_path(target, "target.txt");
+    tmp_path(link, "link.npy");
+    f = fopen(target, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(symlink(target, link), 0);
+    ck_assert_int_eq(plain_write_npy(link, PLAIN_U8, 1, shape, data, &err), TRINE_EIO);
+    ck_assert_ptr_nonnull(strstr(err.msg, "is a symbolic link"));
+    ck_assert_int_eq(stat(target, &sb), 0);
+    ck_assert_int_eq(sb.st_size, 0);
+
+    /* a whole file over the symlink: the link is replaced, not followed */
+    ck_assert_int_eq(plain_file_create(link, tmp, sizeof tmp, &f, &err), TRINE_OK);
+    ck_assert_int_eq(fstat(fileno(f), &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0600);
+    fputs("model", f);
+    ck_assert_int_eq(plain_file_commit(&f, tmp, link, true, &err), TRINE_OK);
+    ck_assert_ptr_null(f);
+    ck_assert_int_eq(lstat(link, &sb), 0);
+    ck_assert(S_ISREG(sb.st_mode));
+    ck_assert_int_eq(sb.st_size, 5);
+    ck_assert_int_eq(stat(target, &sb), 0);
+    ck_assert_int_eq(sb.st_size, 0);
+    ck_assert_int_eq(access(tmp, F_OK), -1);
+    /* a failed write leaves neither the temporary file nor a new target */
+    ck_assert_int_eq(plain_file_create(path, tmp, sizeof tmp, &f, &err), TRINE_OK);
+    ck_assert_int_eq(plain_file_commit(&f, tmp, path, false, &err), TRINE_EIO);
+    ck_assert_ptr_nonnull(strstr(err.msg, path));
+    ck_assert_int_eq(access(tmp, F_OK), -1);
+    tmp_path(path, "no/such/dir.npy");
+    ck_assert_int_eq(plain_file_create(path, tmp, sizeof tmp, &f, &err), TRINE_EIO);
+    ck_assert_ptr_null(f);
+}
+END_TEST
+
 /* ---- hand-built .npy files ---- */
 
 START_TEST(test_read_f4)
@@ -906,6 +973,7 @@ Suite *plain_suite(void)
     tcase_add_test(npy, test_roundtrip_large);
     tcase_add_test(npy, test_write_rejects);
     tcase_add_test(npy, test_write_io_errors);
+    tcase_add_test(npy, test_write_secrets);
     tcase_add_test(npy, test_read_f4);
     tcase_add_test(npy, test_read_i4_sign_extends);
     tcase_add_test(npy, test_read_u1);

@@ -169,6 +169,14 @@ awk -v a="$same" -v b="$moved" 'BEGIN { exit !(a >= 0.9 && b < a) }' ||
     fail "exported models agree on $same of the rows, the untrained one with plaintext's on $moved"
 ok "an ONNX model trained privately and written back (--export): its classes agree with plaintext's on $same of the rows (the untrained model's on $moved)"
 
+# a rate far too large: the weights overflow and wrap, and the weights
+# revealed for --export say so (issue: a training that diverged was silent)
+out=$(T train "${ox[@]}" --lr 20000 --prefix big- --export "$work/big.onnx" 2>&1 >/dev/null) ||
+    fail "a training with a rate far too large: $out"
+grep -q "trine train: warning: 'big-[a-z0-9]*' has [0-9]* of [0-9]* values at the edge of the ring" <<<"$out" ||
+    fail "no warning of wrapped weights after a diverging training: '$out'"
+ok "a diverging training (--lr 20000) warns of weights at the edge of the ring: $(head -n 1 <<<"$out" | cut -c1-110)"
+
 # a model that cannot be trained is refused before any job
 cat >"$work/bad.prog" <<'EOF'
 batch x

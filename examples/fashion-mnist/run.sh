@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # examples/fashion-mnist/run.sh — private Fashion-MNIST, end to end.
 #
-#   run.sh [--quick] [--cluster DIR] [--work DIR] [--epochs E] [--classes A,B]
+#   run.sh [--quick] [--cluster DIR] [--work DIR] [--epochs E] [--classes A,B] [--frac-bits F]
 #
 #   --quick        small sizes, for the tests (about 15 s)
 #   --cluster DIR  use a running deploy/local-cluster in DIR; DIR/keys must
@@ -12,6 +12,7 @@
 #                  temporary folder, removed at the end)
 #   --epochs E     plaintext training epochs of the inference model (5)
 #   --classes A,B  the two classes of the logistic regression (7,9)
+#   --frac-bits F  fixed-point fraction bits of the cluster run.sh starts (13)
 #
 # Steps: (a) gunzip the IDX files of Debian's dataset-fashion-mnist and
 # convert them with fmnist; (b) train Network A in plaintext with trine's
@@ -28,19 +29,20 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-usage() { sed -n '4,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//'; }
 
-quick=0 cluster='' work='' epochs=5 classes=7,9
+quick=0 cluster='' work='' epochs=5 classes=7,9 frac_bits=13
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) quick=1; shift ;;
-        --cluster|--work|--epochs|--classes)
+        --cluster|--work|--epochs|--classes|--frac-bits)
             [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; usage >&2; exit 2; }
             case $1 in
                 --cluster) cluster=$2 ;;
                 --work) work=$2 ;;
                 --epochs) epochs=$2 ;;
                 --classes) classes=$2 ;;
+                --frac-bits) frac_bits=$2 ;;
             esac
             shift 2 ;;
         -h|--help) usage; exit 0 ;;
@@ -50,6 +52,9 @@ done
 [[ $epochs =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --epochs takes a whole number >= 1" >&2; exit 2; }
 [[ $classes =~ ^[0-9],[0-9]$ ]] && [ "${classes%,*}" != "${classes#*,}" ] ||
     { echo "run.sh: --classes takes two different classes A,B in 0..9" >&2; exit 2; }
+[[ $frac_bits =~ ^[0-9]+$ ]] || { echo "run.sh: --frac-bits takes a whole number" >&2; exit 2; }
+[ -z "$cluster" ] || [ "$frac_bits" = 13 ] ||
+    { echo "run.sh: --frac-bits is for the cluster run.sh starts; a --cluster keeps its own (deploy/local-cluster start DIR --frac-bits F)" >&2; exit 2; }
 
 # Sizes: training set for the plaintext model, test set, images at batch 1,
 # the private training subset, the two-class training and test sets (0 = all).
@@ -194,7 +199,7 @@ if [ $own_cluster = 1 ]; then
     mkdir -p "$cluster/keys/clients"
     logged "$trine" keygen --dir "$cluster/keys" model data
     cp "$cluster/keys/model.pub" "$cluster/keys/data.pub" "$cluster/keys/clients/"
-    logged "$lc" start "$cluster"
+    logged "$lc" start "$cluster" --frac-bits "$frac_bits"
 fi
 logged M status
 
