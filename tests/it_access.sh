@@ -86,10 +86,16 @@ attacks+=("the approved program with w bound to another input")
 # the approved program run by another allowed client
 O share ox "$d/dx.npy" >/dev/null || fail "other shares"
 out=$(O run "$work/net.prog" --bind x=ox --prefix atk- 2>&1) && fail "another client ran it: $out"
-# (it does not even see w: its client stops before any request; the
-# parties' check for it is store_use's, unit-tested in check_store)
+# (it does not even see w: its client stops before any request) ...
 grep -qF "no tensor 'w' of yours or approved for you" <<<"$out" || fail "another client: $out"
 O ls | grep -q "^w " && fail "another client sees w: $(O ls)"
+# ... and a client that skips its own checks, knowing the shapes, is
+# refused by the parties: the approval is the data owner's, not its own
+"$hostile" "$dir/cluster.ini" "$dir/keys/other.key" run "$work/net.prog" x=ox:20x8 w=w:8x4 \
+    b=b:4 v=v:4x3 >"$work/other-run.out" || fail "another client's own run: $(cat "$work/other-run.out")"
+grep -qF "refused: tensor 'w' belongs to client $owner, who has not approved program $hash reading it as input 'w' for you" \
+    "$work/other-run.out" || fail "another client's own run: $(cat "$work/other-run.out")"
+O ls | grep -q "^hostile-" && fail "another client's run stored outputs: $(O ls)"
 attacks+=("the approved program run by another allowed client")
 # the approved program at a batch size that changes nothing: runs
 D run "$work/net.prog" --bind x=dx --prefix b1- --batch 1 >/dev/null ||

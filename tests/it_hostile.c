@@ -8,17 +8,26 @@
  * With "jobid ID": this client, having learnt another client's job id
  * (hex), cancels it and sends a run under it to party0; both must miss
  * the other client's job (the caller gets not-found and a refusal).
+ * With "run PROG VAR=NAME:SHAPE...": a client that skips every check of
+ * the trine client (which stops before sending a run over a tensor it
+ * cannot see) compiles program file PROG with the shapes given (SHAPE as
+ * 8x4), binds each VAR to the stored tensor NAME (every other input to
+ * its own name) and sends the run to party0, which must refuse it; the
+ * refusal is printed as "refused: MESSAGE".
  *
- *   it_hostile CLUSTER.ini CLIENT.key [staged NAME | jobid ID]
+ *   it_hostile CLUSTER.ini CLIENT.key [staged NAME | jobid ID | run PROG VAR=NAME:SHAPE...]
  */
 #include "daemon/cluster.h"
 #include "daemon/keys.h"
+#include "daemon/prog_text.h"
+#include "daemon/prog_wire.h"
 #include "daemon/wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sodium.h>
 #include <zmq.h>
 
 typedef struct {
@@ -232,10 +241,86 @@ static int hostile_jobid(void *sock, uint64_t id)
     return failures;
 }
 
+/* Parses "VAR=NAME:D1xD2..." into var (cut at '='), name and shape. */
+static bool hostile_bind_arg(char *arg, char **var, char **name, int *ndim, size_t *shape)
+{
+    char *eq = strchr(arg, '='), *colon = eq ? strchr(eq, ':') : NULL;
+    if (!colon)
+        return false;
+    *eq = *colon = '\0';
+    *var = arg, *name = eq + 1, *ndim = 0;
+    for (char *d = colon + 1, *end; *ndim < TENSOR_MAX_DIMS; d = end + 1) {
+        shape[(*ndim)++] = strtoull(d, &end, 10);
+        if (*end != 'x')
+            return *end == '\0';
+    }
+    return false;
+}
+
+static int hostile_run(void *sock, const char *path, int nargs, char **args)
+{
+    int failures = 0;
+    char text[65536];
+    FILE *f = fopen(path, "r");
+    size_t len = f ? fread(text, 1, sizeof text, f) : 0;
+    if (f)
+        fclose(f);
+    static prog_t p; /* large */
+    trine_err_t err;
+    if (!len || prog_text_compile(&p, text, len, path, &err) != TRINE_OK) {
+        printf("FAIL %s: %s\n", path, len ? err.msg : "cannot read it");
+        return 1;
+    }
+    /* one binding per input, in the order of p.vars, each to its own name */
+    static wire_bind_t bind[PROG_VARS_MAX];
+    size_t nbind = 0;
+    for (size_t i = 0; i < p.nvars; i++)
+        if (p.vars[i].kind != PROG_VAR_TEMP) {
+            bind[nbind] = (wire_bind_t){.count = 1};
+            snprintf(bind[nbind++].names[0], sizeof bind[0].names[0], "%s", p.vars[i].name);
+        }
+    for (int a = 0; a < nargs; a++) {
+        char *var, *name;
+        int ndim;
+        size_t shape[TENSOR_MAX_DIMS];
+        if (!hostile_bind_arg(args[a], &var, &name, &ndim, shape) ||
+            prog_text_set_shape(&p, var, ndim, shape, &err) != TRINE_OK) {
+            printf("FAIL bad binding '%s'\n", args[a]);
+            prog_clear(&p);
+            return 1;
+        }
+        for (size_t i = 0, k = 0; i < p.nvars; i++) {
+            if (p.vars[i].kind == PROG_VAR_TEMP)
+                continue;
+            if (!strcmp(p.vars[i].name, var))
+                snprintf(bind[k].names[0], sizeof bind[k].names[0], "%s", name);
+            k++;
+        }
+    }
+    void *buf = NULL;
+    size_t blen;
+    if (prog_wire_encode(&p, &buf, &blen, &err) != TRINE_OK) {
+        printf("FAIL encode %s: %s\n", path, err.msg);
+        prog_clear(&p);
+        return 1;
+    }
+    prog_clear(&p);
+    wire_request_t run = {.op = WIRE_OP_RUN, .batch = 1, .epochs = 1, .program = buf,
+                          .program_len = blen, .bind = bind, .nbind = nbind};
+    randombytes_buf(&run.job, sizeof run.job);
+    snprintf(run.prefix, sizeof run.prefix, "hostile-");
+    wire_reply_t r;
+    CHECK(hostile_request(sock, &run, &r) == 0 && r.code != TRINE_OK, "refused: %s", r.msg);
+    free(buf);
+    return failures;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 3 && !(argc == 5 && (!strcmp(argv[3], "staged") || !strcmp(argv[3], "jobid")))) {
-        fprintf(stderr, "usage: it_hostile CLUSTER.ini CLIENT.key [staged NAME | jobid ID]\n");
+    if (argc != 3 && !(argc == 5 && (!strcmp(argv[3], "staged") || !strcmp(argv[3], "jobid"))) &&
+        !(argc >= 5 && !strcmp(argv[3], "run"))) {
+        fprintf(stderr, "usage: it_hostile CLUSTER.ini CLIENT.key [staged NAME | jobid ID | run "
+                        "PROG VAR=NAME:SHAPE...]\n");
         return 2;
     }
     cluster_t c;
@@ -255,9 +340,10 @@ int main(int argc, char **argv)
     zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, secret.z85, KEYS_Z85_LEN);
     keys_wipe(&secret);
     zmq_connect(sock, c.cfg.party[0].client);
-    if (argc == 5) {
-        failures = !strcmp(argv[3], "staged") ? hostile_staged(sock, &c, argv[4])
-                                              : hostile_jobid(sock, strtoull(argv[4], NULL, 16));
+    if (argc >= 5) {
+        failures = !strcmp(argv[3], "run")      ? hostile_run(sock, argv[4], argc - 5, argv + 5)
+                   : !strcmp(argv[3], "staged") ? hostile_staged(sock, &c, argv[4])
+                                                : hostile_jobid(sock, strtoull(argv[4], NULL, 16));
         zmq_close(sock);
         zmq_ctx_term(ctx);
         cluster_clear(&c);
