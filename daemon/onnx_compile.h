@@ -26,8 +26,10 @@
  *   GlobalAveragePool   Flatten   Reshape (shape a public constant)
  *   Transpose   Identity   Dropout (inference: identity)   Pad (constant)
  *   Concat, Slice, Split, Gather (public indices), Expand of private tensors
- *   GRU (unrolled: forward or reverse, layout 0 or 1, default activations,
- *     no sequence_lens)
+ *   RNN, GRU, LSTM (unrolled: forward or reverse, layout 0 or 1, default
+ *     activations, no sequence_lens; LSTM without peepholes)
+ *   Resize, Upsample (mode nearest, public scales or sizes: gathers of
+ *     public indices)
  *   Shape, Gather, Unsqueeze, Squeeze, Concat, Slice, ConstantOfShape,
  *     Range, Cast and integer Add, Sub, Mul, Div of public integer tensors
  *     (shapes), Expand of constants: evaluated while compiling

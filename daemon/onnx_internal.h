@@ -171,6 +171,8 @@ bool ox_int_arith(ox_t *c, trine_status_t *st);
 
 /* GRU (see onnx_ops_rnn.c for what it supports and its error). */
 trine_status_t ox_gru(ox_t *c);
+trine_status_t ox_lstm(ox_t *c);
+trine_status_t ox_rnn(ox_t *c);
 
 /* ---- onnx_ops.c ------------------------------------------------------------- */
 

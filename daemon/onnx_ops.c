@@ -1762,6 +1762,8 @@ static const ox_handler_t ox_handlers[] = {
     {"LayerNormalization", ox_layer_norm},
     {"Pow", ox_pow},
     {"GRU", ox_gru},
+    {"LSTM", ox_lstm},
+    {"RNN", ox_rnn},
     {"ReduceMin", ox_reduce_min},
     {"ReduceSum", ox_reduce_sum},
     {"ReduceSumSquare", ox_reduce_sumsq},

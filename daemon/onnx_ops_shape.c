@@ -9,6 +9,7 @@
  */
 #include "onnx_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,6 +181,64 @@ static trine_status_t ox_squeeze_node(ox_t *c)
     return ox_squeeze(c, false);
 }
 
+/* Variable v (shape[0..rank)) with its slices idx[0..n) along axis, in
+ * that order (public indices within the extent): one slice for an
+ * arithmetic progression; for a progression whose every index repeats r
+ * times (nearest upsampling), the progression's slice copied r times side
+ * by side on a new axis (log2 r concats) and folded back; else runs of
+ * consecutive indices joined one by one. -1 on failure. */
+static int ox_take(ox_t *c, int v, int rank, const size_t *shape, int axis, const int64_t *idx,
+                   size_t n)
+{
+    size_t r = 1; /* each index repeated r times */
+    while (r < n && idx[r] == idx[0])
+        r++;
+    bool uniform = n % r == 0;
+    int64_t step = n / r > 1 ? idx[r] - idx[0] : 1;
+    for (size_t i = 0; uniform && i < n; i++)
+        uniform = idx[i] == idx[0] + (int64_t)(i / r) * step;
+    if (uniform && step >= 1) {
+        size_t m = n / r, s[TENSOR_MAX_DIMS], four[4], back[TENSOR_MAX_DIMS];
+        int y = m == shape[axis] && step == 1 ? v : ox_slice_var(c, v, axis, idx[0], step, (int64_t)m);
+        if (r == 1 || y < 0)
+            return y;
+        memcpy(s, shape, (size_t)rank * sizeof *s);
+        s[axis] = m;
+        memcpy(back, s, sizeof back);
+        back[axis] = n;
+        four[0] = ox_count(axis, s), four[1] = m, four[2] = 1;
+        four[3] = ox_count(rank - axis - 1, s + axis + 1);
+        bool b0;
+        y = ox_reshape_var(c, y, rank, s, false, 4, four, &b0);
+        size_t have = 1;
+        while (y >= 0 && 2 * have <= r) {
+            y = ox_emit(c, (prog_op_t){.code = PROG_CONCAT, .in = {y, y}, .iattr = {2}});
+            have *= 2;
+        }
+        if (y >= 0 && have < r) {
+            int part = ox_slice_var(c, y, 2, 0, 1, (int64_t)(r - have));
+            y = part < 0 ? -1
+                         : ox_emit(c, (prog_op_t){.code = PROG_CONCAT, .in = {y, part}, .iattr = {2}});
+        }
+        four[2] = r;
+        return y < 0 ? -1 : ox_reshape_var(c, y, 4, four, false, rank, back, &b0);
+    }
+    int y = -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t run = 1; /* consecutive indices as one slice */
+        while (i + run < n && idx[i + run] == idx[i] + (int64_t)run)
+            run++;
+        int sl = ox_slice_var(c, v, axis, idx[i], 1, (int64_t)run);
+        y = sl < 0 || y < 0
+                ? sl
+                : ox_emit(c, (prog_op_t){.code = PROG_CONCAT, .in = {y, sl}, .iattr = {axis}});
+        if (y < 0)
+            return -1;
+        i += run - 1;
+    }
+    return y;
+}
+
 /* Gather of public indices: from public integers, a public result; from a
  * private tensor, slices joined along the axis. */
 static trine_status_t ox_gather(ox_t *c)
@@ -241,17 +300,9 @@ static trine_status_t ox_gather(ox_t *c)
         return TRINE_EUNSUPPORTED;
     if (axis == 0 && v.batch0)
         c->out->rows_independent = false;
-    int y = -1;
-    for (size_t i = 0; i < ni; i++) {
-        size_t run = 1; /* consecutive indices as one slice */
-        while (i + run < ni && idx[i + run] == idx[i] + (int64_t)run)
-            run++;
-        int s = ox_slice_var(c, v.var, axis, idx[i], 1, (int64_t)run);
-        y = s < 0 || y < 0 ? s : ox_emit(c, (prog_op_t){.code = PROG_CONCAT, .in = {y, s}, .iattr = {axis}});
-        if (y < 0)
-            return TRINE_EUNSUPPORTED;
-        i += run - 1;
-    }
+    int y = ox_take(c, v.var, x->ndim, x->shape, axis, idx, ni);
+    if (y < 0)
+        return TRINE_EUNSUPPORTED;
     ox_val_t yv = {.var = y, .batch0 = v.batch0 && axis != 0};
     ox_shape_from_var(c, &yv, x->rank);
     bool batch0 = false;
@@ -671,6 +722,122 @@ static trine_status_t ox_pad(ox_t *c)
     return ox_define(c, 0, y, r, batch0);
 }
 
+/* The input coordinate of output index o along an axis of extent in
+ * resized to out (scale = out / in unless given), ONNX's
+ * coordinate_transformation_mode, then rounded by its nearest_mode and
+ * clamped to the extent. */
+static int64_t ox_resize_source(const char *ctm, const char *nm, size_t o, size_t in, size_t out,
+                                double scale)
+{
+    double x;
+    if (!strcmp(ctm, "asymmetric"))
+        x = (double)o / scale;
+    else if (!strcmp(ctm, "align_corners"))
+        x = out == 1 ? 0 : (double)o * (double)(in - 1) / (double)(out - 1);
+    else if (!strcmp(ctm, "pytorch_half_pixel"))
+        x = out > 1 ? ((double)o + 0.5) / scale - 0.5 : 0;
+    else if (!strcmp(ctm, "tf_half_pixel_for_nn"))
+        x = ((double)o + 0.5) / scale;
+    else /* half_pixel */
+        x = ((double)o + 0.5) / scale - 0.5;
+    double f = floor(x), k;
+    if (!strcmp(nm, "floor"))
+        k = f;
+    else if (!strcmp(nm, "ceil"))
+        k = ceil(x);
+    else if (x - f == 0.5)
+        k = !strcmp(nm, "round_prefer_ceil") ? f + 1 : f;
+    else
+        k = round(x);
+    return k < 0 ? 0 : k > (double)(in - 1) ? (int64_t)in - 1 : (int64_t)k;
+}
+
+/* Resize in mode nearest (PyTorch's nn.Upsample), and the older Upsample
+ * (X, scales: opset 10's rule, asymmetric and floor): public scales or sizes,
+ * every coordinate_transformation_mode but tf_crop_and_resize, every
+ * nearest_mode; each axis a Gather of public indices (ox_take: a whole
+ * upsampling by an integer factor costs a few concats, no message). */
+static trine_status_t ox_resize(ox_t *c)
+{
+    ox_val_t *x, *roi = NULL, *scales = NULL, *sizes = NULL;
+    char mode[16], ctm[32], nm[32];
+    trine_status_t st;
+    if ((st = ox_known(c, "coordinate_transformation_mode", "cubic_coeff_a", "exclude_outside",
+                       "extrapolation_value", "mode", "nearest_mode", NULL)) ||
+        (st = ox_arity(c, 2, 4, 1)) || (st = ox_in(c, 0, false, &x)))
+        return st;
+    bool v10 = c->n->n_input == 2; /* Upsample and Resize of opset 10: X, scales */
+    if ((st = ox_in(c, 1, !v10, v10 ? &scales : &roi)) ||
+        (!v10 && ((st = ox_in(c, 2, true, &scales)) || (st = ox_in(c, 3, true, &sizes)))))
+        return st;
+    ox_string(c, "mode", mode, sizeof mode);
+    ox_string(c, "coordinate_transformation_mode", ctm, sizeof ctm);
+    ox_string(c, "nearest_mode", nm, sizeof nm);
+    if (strcmp(mode, "nearest"))
+        return ox_fail(c, TRINE_EUNSUPPORTED, "mode '%s' is not supported (nearest is)",
+                       mode[0] ? mode : "nearest");
+    if (v10) /* Upsample's rule */
+        snprintf(ctm, sizeof ctm, "asymmetric"), snprintf(nm, sizeof nm, "floor");
+    if (!ctm[0])
+        snprintf(ctm, sizeof ctm, "half_pixel");
+    if (!nm[0])
+        snprintf(nm, sizeof nm, "round_prefer_floor");
+    static const char *const ctms[] = {"half_pixel", "pytorch_half_pixel", "align_corners",
+                                       "asymmetric", "tf_half_pixel_for_nn"};
+    static const char *const nms[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
+    bool known_ctm = false, known_nm = false;
+    for (size_t i = 0; i < sizeof ctms / sizeof *ctms; i++)
+        known_ctm = known_ctm || !strcmp(ctm, ctms[i]);
+    for (size_t i = 0; i < sizeof nms / sizeof *nms; i++)
+        known_nm = known_nm || !strcmp(nm, nms[i]);
+    if (!known_ctm || !known_nm)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "%s '%s' is not supported",
+                       known_ctm ? "nearest_mode" : "coordinate_transformation_mode",
+                       known_ctm ? nm : ctm);
+    bool by_size = sizes && !scales;
+    const ox_val_t *given = by_size ? sizes : scales;
+    if (scales && sizes)
+        return ox_fail(c, TRINE_EFORMAT, "takes scales or sizes, not both");
+    if (!given || !given->data || given->data->count != (size_t)x->ndim ||
+        (by_size ? !ox_is_ints(given) : !given->data->real))
+        return ox_fail(c, TRINE_EUNSUPPORTED,
+                       "%s must be a constant of %d values (computed shapes are not supported)",
+                       by_size ? "sizes" : "scales", x->ndim);
+    if (x->ndim != x->rank || x->rank < 1)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "X of rank %d", x->rank);
+    ox_val_t v = *x;
+    if ((v.var = ox_var(c, x)) < 0)
+        return TRINE_EUNSUPPORTED;
+    size_t shape[TENSOR_MAX_DIMS];
+    memcpy(shape, x->shape, sizeof shape);
+    int y = v.var;
+    for (int d = 0; d < x->rank && y >= 0; d++) {
+        double scale = by_size ? 0 : given->data->real[d];
+        size_t out = by_size ? (size_t)ox_iv(given, (size_t)d)
+                             : (size_t)floor((double)x->shape[d] * scale);
+        if (by_size)
+            scale = (double)out / (double)x->shape[d];
+        if (out < 1 || out > OX_INTS_MAX || !(scale > 0))
+            return ox_fail(c, TRINE_EUNSUPPORTED, "axis %d resized to %zu (1 to %d)", d, out,
+                           OX_INTS_MAX);
+        int64_t idx[OX_INTS_MAX];
+        bool same = out == x->shape[d];
+        for (size_t o = 0; o < out; o++) {
+            idx[o] = ox_resize_source(ctm, nm, o, x->shape[d], out, scale);
+            same = same && idx[o] == (int64_t)o;
+        }
+        if (same)
+            continue;
+        if (d == 0 && v.batch0)
+            c->out->rows_independent = false;
+        y = ox_take(c, y, x->rank, shape, d, idx, out);
+        shape[d] = out;
+    }
+    if (y < 0)
+        return TRINE_EUNSUPPORTED;
+    return ox_define(c, 0, y, x->rank, v.batch0 && shape[0] == x->shape[0]);
+}
+
 static const ox_handler_t ox_shape_handlers[] = {
     {"Cast", ox_cast},
     {"Concat", ox_concat},
@@ -679,12 +846,14 @@ static const ox_handler_t ox_shape_handlers[] = {
     {"Gather", ox_gather},
     {"Pad", ox_pad},
     {"Range", ox_range},
+    {"Resize", ox_resize},
     {"Shape", ox_shape_node},
     {"Size", ox_size_node},
     {"Slice", ox_slice},
     {"Split", ox_split},
     {"Squeeze", ox_squeeze_node},
     {"Unsqueeze", ox_unsqueeze},
+    {"Upsample", ox_resize},
 };
 
 const ox_handler_t *ox_shape_handler(const char *op)

@@ -12,6 +12,8 @@
 #                    the decomposed LayerNorm with Pow and Sqrt)
 #   zoo_gru          a GRU classifier: nn.GRU (batch_first, 8 features,
 #                    hidden 16, 12 steps) and a Linear on the last state
+#   zoo_lstm         the same with nn.LSTM, the Linear on the last output
+#   zoo_upsample     a CNN with nn.Upsample(scale_factor=2) (Resize, nearest)
 # and refuse_gru_bidirectional.onnx, a model trine must refuse (it_onnx).
 import os
 import numpy as np
@@ -56,6 +58,29 @@ class GruNet(torch.nn.Module):
         return self.fc(h[0])
 
 
+class UpNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 3, 3, padding=1)
+        self.up = torch.nn.Upsample(scale_factor=2, mode="nearest")
+        self.conv2 = torch.nn.Conv2d(3, 2, 3, stride=2)
+        self.fc = torch.nn.Linear(2 * 5 * 5, 3)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.conv2(self.up(torch.relu(self.conv(x)))), 1))
+
+
+class LstmNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(8, 16, batch_first=True)
+        self.fc = torch.nn.Linear(16, 4)
+
+    def forward(self, x):
+        y, _ = self.lstm(x)
+        return self.fc(y[:, -1])
+
+
 def export(model, x, name):
     folder = os.path.join(here, name)
     os.makedirs(os.path.join(folder, "test_data_set_0"), exist_ok=True)
@@ -73,5 +98,7 @@ def export(model, x, name):
 export(AvgNet(), torch.rand(4, 1, 8, 8), "zoo_avgpool")
 export(Encoder(), torch.randn(1, 32, 64) * 0.5, "zoo_transformer")
 export(GruNet(), torch.randn(3, 12, 8), "zoo_gru")
+export(LstmNet(), torch.randn(3, 12, 8), "zoo_lstm")
+export(UpNet(), torch.rand(4, 1, 6, 6), "zoo_upsample")
 torch.onnx.export(torch.nn.GRU(4, 3, bidirectional=True), torch.randn(5, 2, 4),
                   os.path.join(here, "refuse_gru_bidirectional.onnx"))
