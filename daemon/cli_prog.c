@@ -908,7 +908,7 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
     } else if (rc == 0) {
         if (file) {
             snprintf(tmp, sizeof tmp, "infer-%016llx", (unsigned long long)tag);
-            rc = session_share_file(&s, tmp, o.input, false, "infer", true);
+            rc = session_share_file(&s, tmp, o.input, true, "infer", true); /* a program reads reals */
         }
         if (rc == 0 && (rc = prog_binds_set(binds, prog, x, file ? tmp : o.input, "infer")) == 0) {
             if (!o.prefix[0]) {

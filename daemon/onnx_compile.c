@@ -562,11 +562,13 @@ static trine_status_t ox_inputs(ox_t *c)
             memcpy(v->shape, pub->shape, sizeof v->shape);
             continue;
         }
+        /* A private integer input (token ids) is held as reals, exactly. */
         if (et != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT &&
-            et != ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE)
+            et != ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE &&
+            et != ONNX__TENSOR_PROTO__DATA_TYPE__INT64 && et != ONNX__TENSOR_PROTO__DATA_TYPE__INT32)
             return trine_err_set(c->err, TRINE_EUNSUPPORTED,
                                  "%s: input '%s' is %s; trine computes on real numbers (FLOAT, "
-                                 "DOUBLE)",
+                                 "DOUBLE) and whole ones (INT64, INT32)",
                                  c->what, name, onnx_type_name(et));
         const Onnx__TensorShapeProto *s = t->tensor_type->shape;
         ox_val_t *v = ox_add(c, name);

@@ -954,8 +954,7 @@ static trine_status_t ox_variadic(ox_t *c, ox_variadic_t kind)
         int vb = ox_var(c, b);
         if (vb < 0)
             return TRINE_EUNSUPPORTED;
-        if (b->batch0 && !a->batch0)
-            c->out->rows_independent = false;
+        ox_rows_elementwise(c, a, b);
         if (kind == OX_V_SUM || kind == OX_V_MEAN) {
             acc = ox_op2(c, PROG_ADD, acc, vb);
         } else {

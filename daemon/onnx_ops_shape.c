@@ -239,6 +239,61 @@ static int ox_take(ox_t *c, int v, int rank, const size_t *shape, int axis, cons
     return y;
 }
 
+/* Gather along axis 0 of a table x [V, ...] at private indices iv (whole
+ * numbers, an embedding's token ids): each index i is compared with every
+ * row number k at once, one-hot row h = [0.5 - (i - k)^2 >= 0] (exact for
+ * whole i; an index outside 0..V-1 gives a row of zeros), and the rows
+ * are the product h x: n V products, n V DReLUs and one matrix product for
+ * n indices. */
+static trine_status_t ox_gather_private(ox_t *c, ox_val_t *x, ox_val_t *iv, int axis)
+{
+    if (axis != 0)
+        return ox_fail(c, TRINE_EUNSUPPORTED,
+                       "private indices '%s' along axis %d (private indices select rows: axis 0)",
+                       iv->name, axis);
+    if (ox_is_ints(x))
+        return ox_fail(c, TRINE_EUNSUPPORTED, "private indices into public integers");
+    size_t v = x->shape[0], n = ox_count(iv->ndim, iv->shape), rest = ox_count(x->ndim - 1, x->shape + 1);
+    if (v > OX_INTS_MAX)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "a table of %zu rows, at most %d", v, OX_INTS_MAX);
+    if (iv->rank + x->rank - 1 > TENSOR_MAX_DIMS)
+        return ox_fail(c, TRINE_EUNSUPPORTED, "a result of rank %d", iv->rank + x->rank - 1);
+    int64_t zeros[OX_INTS_MAX] = {0};
+    size_t col[2] = {n, 1}, vs[1] = {v}, tab[2] = {v, rest};
+    bool b0;
+    plain_t *ks = plain_alloc(PLAIN_F8, 1, vs);
+    if (!ks)
+        return ox_nomem(c);
+    for (size_t k = 0; k < v; k++)
+        ks->real[k] = (double)k;
+    int kv = ox_new_weight(c, iv->name, ".rows", 1, vs, ks);
+    int vi = ox_var(c, iv), vx = ox_var(c, x);
+    int e = vi < 0 ? -1 : ox_reshape_var(c, vi, iv->ndim, iv->shape, false, 2, col, &b0);
+    e = e < 0 ? -1 : ox_take(c, e, 2, col, 1, zeros, v); /* [n, V]: i in every column */
+    int d = e < 0 || kv < 0 ? -1 : ox_op2(c, PROG_SUB, e, kv);
+    int h = d < 0 ? -1 : ox_op2(c, PROG_MUL, d, d);
+    h = h < 0 ? -1 : ox_scale(c, h, -1.0);
+    h = h < 0 ? -1 : ox_emit(c, (prog_op_t){.code = PROG_OFFSET, .in = {h, -1}, .fattr = 0.5});
+    h = h < 0 ? -1 : ox_op1(c, PROG_DRELU, h);
+    int t = vx < 0 ? -1 : ox_reshape_var(c, vx, x->ndim, x->shape, false, 2, tab, &b0);
+    int y = h < 0 || t < 0 ? -1 : ox_op2(c, PROG_MATMUL, h, t);
+    size_t shape[TENSOR_MAX_DIMS];
+    int r = 0;
+    for (int k = 0; k < iv->rank; k++)
+        shape[r++] = iv->shape[k];
+    for (int k = 1; k < x->rank; k++)
+        shape[r++] = x->shape[k];
+    if (!r)
+        shape[r++] = 1;
+    size_t two[2] = {n, rest};
+    if (iv->batch0) /* the rows of a batch of token ids */
+        c->out->rows_independent = c->out->rows_independent && !x->batch0;
+    y = y < 0 ? -1 : ox_reshape_var(c, y, 2, two, false, r, shape, &b0);
+    if (y < 0)
+        return TRINE_EUNSUPPORTED;
+    return ox_define(c, 0, y, iv->rank + x->rank - 1, iv->batch0 && shape[0] == iv->shape[0]);
+}
+
 /* Gather of public indices: from public integers, a public result; from a
  * private tensor, slices joined along the axis. */
 static trine_status_t ox_gather(ox_t *c)
@@ -252,10 +307,7 @@ static trine_status_t ox_gather(ox_t *c)
         (st = ox_int(c, "axis", 0, &axis64)) || (st = ox_axis(c, axis64, x->rank, &axis)))
         return st;
     if (!ox_is_ints(iv))
-        return ox_fail(c, TRINE_EUNSUPPORTED,
-                       "the indices '%s' must be a constant integer tensor (private indices are "
-                       "not supported)",
-                       iv->name);
+        return ox_gather_private(c, x, iv, axis);
     size_t ni = iv->data->count, ext = x->shape[axis];
     int64_t idx[OX_INTS_MAX];
     if (ni > OX_INTS_MAX)

@@ -52,7 +52,8 @@ for t in test_gemm_all_attributes test_matmul_2d test_add_bcast test_sub test_mu
     test_gru_batchwise test_gru_with_initial_bias test_gru_seq_length test_expand_dim_changed \
     zoo_lstm test_lstm_defaults test_lstm_batchwise test_lstm_with_initial_bias \
     test_simple_rnn_defaults test_rnn_seq_length zoo_upsample test_resize_upsample_sizes_nearest \
-    test_resize_downsample_sizes_nearest test_resize_upsample_sizes_nearest_floor_align_corners; do
+    test_resize_downsample_sizes_nearest test_resize_upsample_sizes_nearest_floor_align_corners \
+    zoo_embedding; do
     grep -q "^pass  $t\$" <<<"$out" || fail "$t does not pass: $(grep " $t" <<<"$out")"
 done
 ok "each listed operator passes its tests"
@@ -107,6 +108,15 @@ O infer --model "$work/a.onnx" --input "$work/x.npy" -o "$work/own.npy" >/dev/nu
 [ "$(O ls | wc -l)" = "$before" ] || fail "infer with a full model left tensors behind"
 "$npy" cmp "$work/native.npy" "$work/own.npy" 0 >/dev/null || fail "full model's classes differ"
 ok "model owner shares Network A as ONNX; the data owner's classes = the native program's (50 rows)"
+
+# Token ids as a private input (int64 .npy): an embedding's Gather at
+# private indices, by one-hot rows (onnx-test holds integer inputs public)
+emb=$src/tests/data/onnx/zoo_embedding
+out=$(T infer --model "$emb/model.onnx" --input "$emb/ids.npy" -o "$work/emb.npy" 2>&1) ||
+    fail "an embedding over private token ids: $out"
+"$npy" cmp "$emb/y.npy" "$work/emb.npy" 0.001 >/dev/null ||
+    fail "the embedding's outputs differ from PyTorch's: $("$npy" cmp "$emb/y.npy" "$work/emb.npy" 0.001 2>&1)"
+ok "nn.Embedding over private token ids (Gather at private indices) = PyTorch within 0.001"
 
 # ---- 3. refused before any data moves -----------------------------------------
 before=$(O ls | wc -l)

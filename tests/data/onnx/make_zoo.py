@@ -14,6 +14,8 @@
 #                    hidden 16, 12 steps) and a Linear on the last state
 #   zoo_lstm         the same with nn.LSTM, the Linear on the last output
 #   zoo_upsample     a CNN with nn.Upsample(scale_factor=2) (Resize, nearest)
+#   zoo_embedding    nn.Embedding(20, 8) over 6 token ids, mean, Linear: a
+#                    Gather at integer indices (ids.npy, y.npy beside it)
 # and refuse_gru_bidirectional.onnx, a model trine must refuse (it_onnx).
 import os
 import numpy as np
@@ -70,6 +72,16 @@ class UpNet(torch.nn.Module):
         return self.fc(torch.flatten(self.conv2(self.up(torch.relu(self.conv(x)))), 1))
 
 
+class EmbNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = torch.nn.Embedding(20, 8)
+        self.fc = torch.nn.Linear(8, 3)
+
+    def forward(self, ids):
+        return self.fc(self.emb(ids).mean(1))
+
+
 class LstmNet(torch.nn.Module):
     def __init__(self):
         super().__init__()
@@ -90,7 +102,9 @@ def export(model, x, name):
     torch.onnx.export(model, x, os.path.join(folder, "model.onnx"), input_names=["x"],
                       output_names=["y"])
     for kind, t in (("input", x), ("output", y)):
-        proto = numpy_helper.from_array(t.numpy().astype(np.float32), name=kind[0])
+        a = t.numpy()
+        proto = numpy_helper.from_array(a if a.dtype == np.int64 else a.astype(np.float32),
+                                        name=kind[0])
         with open(os.path.join(folder, "test_data_set_0", kind + "_0.pb"), "wb") as f:
             f.write(proto.SerializeToString())
 
@@ -100,5 +114,14 @@ export(Encoder(), torch.randn(1, 32, 64) * 0.5, "zoo_transformer")
 export(GruNet(), torch.randn(3, 12, 8), "zoo_gru")
 export(LstmNet(), torch.randn(3, 12, 8), "zoo_lstm")
 export(UpNet(), torch.rand(4, 1, 6, 6), "zoo_upsample")
+ids = torch.randint(0, 20, (4, 6))
+emb_net = EmbNet()
+export(emb_net, ids, "zoo_embedding")
+# the token ids and PyTorch's outputs as .npy too: it_onnx runs them as
+# private inputs through trine infer (onnx-test holds integer inputs public)
+np.save(os.path.join(here, "zoo_embedding", "ids.npy"), ids.numpy())
+with torch.no_grad():
+    np.save(os.path.join(here, "zoo_embedding", "y.npy"),
+            emb_net(ids).numpy().astype(np.float64))
 torch.onnx.export(torch.nn.GRU(4, 3, bidirectional=True), torch.randn(5, 2, 4),
                   os.path.join(here, "refuse_gru_bidirectional.onnx"))
