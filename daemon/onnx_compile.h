@@ -24,7 +24,8 @@
  *   MaxPool, AveragePool (1-D or 2-D; kernel_shape, strides, pads,
  *     auto_pad, ceil_mode, count_include_pad; dilations 1; one output)
  *   GlobalAveragePool   Flatten   Reshape (shape a public constant)
- *   Transpose   Identity   Dropout (inference: identity)   Pad (constant)
+ *   Transpose   Identity   Dropout (inference: identity)   Pad (constant; a
+ *     zero Pad feeding only an AveragePool folds into its pads)
  *   Concat, Slice, Split, Gather (public indices), Expand of private tensors
  *   RNN, GRU, LSTM (unrolled: forward or reverse, layout 0 or 1, default
  *     activations, no sequence_lens; LSTM without peepholes)

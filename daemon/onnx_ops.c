@@ -678,6 +678,46 @@ static trine_status_t ox_conv(ox_t *c)
     return ox_define_spatial(c, &g, y, x->batch0);
 }
 
+/* A zero Pad of the spatial axes just before an AveragePool of no pads of
+ * its own (PyTorch's nn.AvgPool2d with count_include_pad) folds into the
+ * pool: when the Pad's ops are the program's last and its value feeds
+ * this pool alone, they are taken back and the pool pads instead,
+ * counting the padding as the Pad's zeros did. Returns the unpadded
+ * variable (g updated), or vx unchanged. */
+static int ox_pool_unpad(ox_t *c, const ox_val_t *x, int vx, ox_geom_t *g)
+{
+    const Onnx__GraphProto *gr = c->m->proto->graph;
+    int uses = 0;
+    for (size_t a = 0; a < gr->n_node; a++)
+        for (size_t k = 0; k < gr->node[a]->n_input; k++)
+            uses += !strcmp(gr->node[a]->input[k], c->n->input[0]);
+    for (size_t a = 0; a < gr->n_output; a++)
+        uses += !strcmp(ox_str(gr->output[a]->name), c->n->input[0]);
+    prog_t *p = &c->out->prog;
+    if (uses != 1 || x->rank != 4 || g->pb[0] || g->pb[1] || g->pe[0] || g->pe[1] || vx < 0 ||
+        p->vars[vx].kind != PROG_VAR_TEMP || p->vars[vx].output)
+        return vx;
+    size_t pb[2] = {0, 0}, pe[2] = {0, 0};
+    int v = vx;
+    size_t nops = p->nops, nvars = p->nvars;
+    while (nops && (size_t)v + 1 == nvars && p->ops[nops - 1].out == v &&
+           p->ops[nops - 1].code == PROG_PAD && p->ops[nops - 1].fattr == 0 &&
+           p->ops[nops - 1].iattr[PROG_PAD_AXIS] >= 2) {
+        const prog_op_t *op = &p->ops[nops - 1];
+        int a = (int)op->iattr[PROG_PAD_AXIS] - 2;
+        pb[a] += (size_t)op->iattr[PROG_PAD_BEFORE], pe[a] += (size_t)op->iattr[PROG_PAD_AFTER];
+        v = op->in[0];
+        nops--, nvars--;
+    }
+    if (v == vx)
+        return vx;
+    p->nops = nops, p->nvars = nvars;
+    ox_find(c, c->n->input[0])->var = -1; /* its variables are gone; nothing else reads it */
+    for (int a = 0; a < 2; a++)
+        g->in[a] -= pb[a] + pe[a], g->pb[a] = pb[a], g->pe[a] = pe[a];
+    return v;
+}
+
 static trine_status_t ox_pool(ox_t *c, prog_opcode_t code)
 {
     ox_val_t *x;
@@ -703,9 +743,15 @@ static trine_status_t ox_pool(ox_t *c, prog_opcode_t code)
         kernel[i] = (size_t)ks[i];
     }
     ox_geom_t g;
-    if ((st = ox_geometry(c, x, kernel, !include, &g)))
+    int64_t ceil = 0;
+    if ((st = ox_geometry(c, x, kernel, !include, &g)) || (st = ox_int(c, "ceil_mode", 0, &ceil)))
         return st;
     int vx = ox_var(c, x);
+    if (!max && !ceil) {
+        int u = ox_pool_unpad(c, x, vx, &g);
+        include = include || u != vx;
+        vx = u;
+    }
     int x4 = vx < 0 ? -1 : ox_lift(c, x, vx);
     if (x4 < 0)
         return TRINE_EUNSUPPORTED;
