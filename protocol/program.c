@@ -357,6 +357,11 @@ static trine_status_t check_var(const prog_var_t *v, size_t i, trine_err_t *err)
     return TRINE_OK;
 }
 
+static int check_name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static trine_status_t check_vars(const prog_t *p, trine_err_t *err)
 {
     if (p->nvars > PROG_VARS_MAX)
@@ -370,15 +375,13 @@ static trine_status_t check_vars(const prog_t *p, trine_err_t *err)
     if (p->nvars == 0 || !p->vars)
         return trine_err_set(err, TRINE_EFORMAT, "program: no variables");
     const prog_var_t *first_batch = NULL;
+    const char *names[PROG_VARS_MAX];
     for (size_t i = 0; i < p->nvars; i++) {
         const prog_var_t *v = &p->vars[i];
         trine_status_t st = check_var(v, i, err);
         if (st != TRINE_OK)
             return st;
-        /* Quadratic, but at most PROG_VARS_MAX^2 / 2 short comparisons. */
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(p->vars[j].name, v->name) == 0)
-                return trine_err_set(err, TRINE_EFORMAT, "%s: declared twice", v->name);
+        names[i] = v->name;
         if (v->kind != PROG_VAR_BATCH)
             continue;
         if (!first_batch)
@@ -388,6 +391,12 @@ static trine_status_t check_vars(const prog_t *p, trine_err_t *err)
                                  "batch inputs %s and %s have different rows: %zu and %zu",
                                  first_batch->name, v->name, first_batch->shape[0], v->shape[0]);
     }
+    /* Sorted, so that a compiler checking its program after every op it
+     * appends does not pay PROG_VARS_MAX^2 comparisons each time. */
+    qsort(names, p->nvars, sizeof *names, check_name_cmp);
+    for (size_t i = 1; i < p->nvars; i++)
+        if (strcmp(names[i - 1], names[i]) == 0)
+            return trine_err_set(err, TRINE_EFORMAT, "%s: declared twice", names[i]);
     return TRINE_OK;
 }
 
