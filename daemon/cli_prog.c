@@ -1517,7 +1517,7 @@ static int train_forward(const client_opts_t *opts, prog_opts_t *o)
     if (!o->optimizer)
         o->optimizer = "sgd";
     if (prog_grad_opt_find(o->optimizer) < 0)
-        return verb_usage_error("train", "--optimizer is sgd or momentum");
+        return verb_usage_error("train", "--optimizer is sgd, momentum or adam");
     if (!(o->lr > 0))
         return verb_usage_error("train", "give the learning rate: --lr R, R > 0");
     if (!(o->momentum < 1))

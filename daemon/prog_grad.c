@@ -20,7 +20,10 @@ int prog_grad_loss_find(const char *name)
 
 int prog_grad_opt_find(const char *name)
 {
-    return !strcmp(name, "sgd") ? PROG_OPT_SGD : !strcmp(name, "momentum") ? PROG_OPT_MOMENTUM : -1;
+    return !strcmp(name, "sgd")        ? PROG_OPT_SGD
+           : !strcmp(name, "momentum") ? PROG_OPT_MOMENTUM
+           : !strcmp(name, "adam")     ? PROG_OPT_ADAM
+                                       : -1;
 }
 
 typedef struct {
@@ -506,25 +509,109 @@ static trine_status_t grad_check_forward(const prog_t *fwd, int *data, int *z, t
     return TRINE_OK;
 }
 
-/* Appends the update of weight w from its summed gradient G. */
-static int grad_update(grad_t *g, const prog_train_t *t, int w, int G, double c)
+/* A state input named prefix + weight w's name, of w's shape, an output
+ * (it carries over to the next step and job); -1 with err set. */
+static int grad_state(grad_t *g, const char *prefix, int w)
 {
     char name[PROG_NAME_MAX];
-    if (t->opt == PROG_OPT_MOMENTUM) {
-        if (snprintf(name, sizeof name, PROG_GRAD_STATE "%s", g->p->vars[w].name) >=
-            (int)sizeof name) {
-            trine_err_set(g->err, TRINE_EFORMAT, "the weight name '%s' is too long for its "
-                          "velocity '" PROG_GRAD_STATE "%s'", g->p->vars[w].name,
-                          g->p->vars[w].name);
+    const char *wn = g->p->vars[w].name;
+    if (snprintf(name, sizeof name, "%s%s", prefix, wn) >= (int)sizeof name) {
+        trine_err_set(g->err, TRINE_EFORMAT, "the weight name '%s' is too long for its state '%s%s'",
+                      wn, prefix, wn);
+        return -1;
+    }
+    int v = grad_var(g, name, PROG_VAR_INPUT);
+    if (v < 0)
+        return -1;
+    g->p->vars[v].ndim = g->s->ndim[w];
+    memcpy(g->p->vars[v].shape, g->s->shape[w], sizeof g->p->vars[v].shape);
+    g->p->vars[v].output = true;
+    return v;
+}
+
+/* In place: v = beta v + x (x < 0: + 1, a constant). false with err set. */
+static bool grad_average(grad_t *g, int v, double beta, int x)
+{
+    int bv = grad_scale(g, v, beta);
+    if (bv < 0)
+        return false;
+    if (x < 0) {
+        prog_op_t *op = grad_op(g, PROG_OFFSET, bv, -1, v);
+        return op && (op->fattr = 1, true);
+    }
+    return grad_op(g, PROG_ADD, bv, x, v);
+}
+
+/* a [..] times the private scalar k [1, 1], as a product of a [n, 1]. */
+static int grad_times_scalar(grad_t *g, int a, int k, int w)
+{
+    size_t n = 1, col[2];
+    for (int d = 0; d < g->s->ndim[w]; d++)
+        n *= g->s->shape[w][d];
+    col[0] = n, col[1] = 1;
+    int c = grad_reshape(g, a, 2, col);
+    return c < 0 ? -1 : grad_matmul(g, c, false, k, false);
+}
+
+/* Adam's per-step scalars (prog_grad.h): Q1 and Q2 advanced, and *r1 =
+ * 1 / Q1, *r2 = 1 / Q2 as [1, 1]. */
+static int grad_adam_step(grad_t *g, int *r1, int *r2)
+{
+    const char *names[2] = {PROG_GRAD_ADAM_Q "1", PROG_GRAD_ADAM_Q "2"};
+    const double beta[2] = {PROG_GRAD_ADAM_BETA1, PROG_GRAD_ADAM_BETA2};
+    int *r[2] = {r1, r2};
+    size_t one[2] = {1, 1};
+    for (int k = 0; k < 2; k++) {
+        int q = grad_var(g, names[k], PROG_VAR_INPUT);
+        if (q < 0)
             return -1;
+        g->p->vars[q].ndim = 1, g->p->vars[q].shape[0] = 1, g->p->vars[q].output = true;
+        if (!grad_average(g, q, beta[k], -1))
+            return -1;
+        int rq = grad_emit(g, PROG_RECIP, q, -1); /* Q in [1, 1 / (1 - beta)] */
+        if (rq < 0 || (*r[k] = grad_reshape(g, rq, 2, one)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Appends the update of weight w from its summed gradient G; r1, r2 Adam's
+ * scalars (grad_adam_step). */
+static int grad_update(grad_t *g, const prog_train_t *t, int w, int G, double c, int r1, int r2)
+{
+    if (t->opt == PROG_OPT_ADAM) {
+        if (t->weight_decay > 0) {
+            int d = grad_scale(g, w, t->weight_decay / c);
+            if (d < 0 || (G = grad_emit(g, PROG_ADD, G, d)) < 0)
+                return -1;
         }
-        int v = grad_var(g, name, PROG_VAR_INPUT);
-        if (v < 0)
+        int m = grad_state(g, PROG_GRAD_ADAM_M, w), v = m < 0 ? -1 : grad_state(g, PROG_GRAD_ADAM_V, w);
+        int g2 = v < 0 ? -1 : grad_emit(g, PROG_MUL, G, G);
+        if (g2 < 0 || !grad_average(g, m, PROG_GRAD_ADAM_BETA1, G) ||
+            !grad_average(g, v, PROG_GRAD_ADAM_BETA2, g2))
             return -1;
-        g->p->vars[v].ndim = g->s->ndim[w];
-        memcpy(g->p->vars[v].shape, g->s->shape[w], sizeof g->p->vars[v].shape);
-        g->p->vars[v].output = true;
-        int mv = grad_scale(g, v, t->momentum);
+        int vh = grad_times_scalar(g, v, r2, w); /* V / Q2 */
+        prog_op_t *e = vh < 0 ? NULL : grad_op(g, PROG_OFFSET, vh, -1, -1);
+        if (!e)
+            return -1;
+        e->fattr = PROG_GRAD_ADAM_FLOOR;
+        /* at most PROG_GRAD_ADAM_CEIL, the top of rsqrt's domain: x - relu(x - ceil) */
+        prog_op_t *over = grad_op(g, PROG_OFFSET, e->out, -1, -1);
+        if (!over)
+            return -1;
+        over->fattr = -PROG_GRAD_ADAM_CEIL;
+        int ro = grad_emit(g, PROG_RELU, over->out, -1);
+        int x = ro < 0 ? -1 : grad_emit(g, PROG_SUB, e->out, ro);
+        int rs = x < 0 ? -1 : grad_emit(g, PROG_RSQRT, x, -1);
+        int mh = rs < 0 ? -1 : grad_times_scalar(g, m, r1, w); /* M / Q1 */
+        int u = mh < 0 ? -1 : grad_emit(g, PROG_MUL, mh, rs);
+        u = u < 0 ? -1 : grad_reshape(g, u, g->s->ndim[w], g->s->shape[w]);
+        int step = u < 0 ? -1 : grad_scale(g, u, t->lr);
+        return step < 0 || !grad_op(g, PROG_SUB, w, step, w) ? -1 : 0;
+    }
+    if (t->opt == PROG_OPT_MOMENTUM) {
+        int v = grad_state(g, PROG_GRAD_STATE, w);
+        int mv = v < 0 ? -1 : grad_scale(g, v, t->momentum);
         if (mv < 0)
             return -1;
         if (t->weight_decay > 0) {
@@ -667,11 +754,14 @@ static trine_status_t grad_build(grad_t *g, const prog_t *fwd, const prog_train_
         kk *= s->shape[z][k];
     double c = (t->loss == PROG_LOSS_MSE ? 2.0 : 1.0) / ((double)t->batch * (double)kk);
     bool any = false;
+    int r1 = -1, r2 = -1;
+    if (t->opt == PROG_OPT_ADAM && grad_adam_step(g, &r1, &r2) < 0)
+        return g->err->code;
     for (size_t i = 0; i < fwd->nvars; i++) {
         if (fwd->vars[i].kind != PROG_VAR_INPUT || grad[i] < 0)
             continue;
         p->vars[i].output = any = true;
-        if (grad_update(g, t, (int)i, grad[i], c) < 0)
+        if (grad_update(g, t, (int)i, grad[i], c, r1, r2) < 0)
             return g->err->code;
     }
     return any ? TRINE_OK

@@ -55,6 +55,25 @@
  * - SGD: w = w - lr g;
  * - momentum (PyTorch's): v = mu v + g, w = w - lr v; the program keeps
  *   V = v / c, so that V = mu V + G + (wd / c) w and w = w - (lr c) V.
+ * - Adam (PyTorch's, betas 0.9 and 0.999): m = b1 m + (1 - b1) g,
+ *   v = b2 v + (1 - b2) g^2, w = w - lr (m / q1) / (sqrt(v / q2) + eps)
+ *   with q1 = 1 - b1^t, q2 = 1 - b2^t at step t. The program keeps sums,
+ *   not means, so that no value shrinks below the fixed-point step: M =
+ *   m / (c (1 - b1)), V = v / (c^2 (1 - b2)) (inputs PROG_GRAD_ADAM_M and
+ *   _V + weight), Q1 = q1 / (1 - b1), Q2 = q2 / (1 - b2) (inputs
+ *   PROG_GRAD_ADAM_Q "1" and "2", [1]), all zero before the first step,
+ *   each step M = b1 M + G, V = b2 V + G^2, Q = b Q + 1; then m / q1 =
+ *   c M / Q1, v / q2 = c^2 V / Q2 and w = w - lr (M / Q1) rsqrt(min(V /
+ *   Q2 + 2^-8, 127)): c cancels. The floor 2^-8 (eps in effect c / 16
+ *   inside the root, where PyTorch's 1e-8 is below the step of V) and the
+ *   ceiling 127 (one ReLU) keep the root within its domain [1/256, 128]:
+ *   Adam's step lr m_hat / sqrt(v_hat) holds for a weight whose batch
+ *   gradient G (the sum over the batch) has a running root mean square
+ *   from about 1/16 to 11; below, its step shrinks in proportion (as
+ *   momentum's), above, it grows in proportion, never wrong by wrapping.
+ *   1 / Q1 and 1 / Q2 (Q in 1 to 1 / (1 - b)) are recip's, within
+ *   PROG_RECIP_ERROR; the root within PROG_RSQRT_ERROR. Cost per weight
+ *   and step: the rsqrt (89 rounds, about 3.2 KB), a ReLU, two products.
  * Each real constant is a scale op (prog_exec: relative error below
  * 2^-(f-1) of the constant, then one truncation).
  */
@@ -70,9 +89,16 @@
 #define PROG_GRAD_LOSS   "loss_sum"
 #define PROG_GRAD_STATE  "mom_"
 #define PROG_GRAD_CORRECT "val_correct"
+#define PROG_GRAD_ADAM_M  "adam_m_"
+#define PROG_GRAD_ADAM_V  "adam_v_"
+#define PROG_GRAD_ADAM_Q  "adam_q"
+#define PROG_GRAD_ADAM_BETA1 0.9
+#define PROG_GRAD_ADAM_BETA2 0.999
+#define PROG_GRAD_ADAM_FLOOR 0x1p-8 /* added to V / Q2 before its rsqrt */
+#define PROG_GRAD_ADAM_CEIL  127.0  /* and that sum clamped to it */
 
 typedef enum { PROG_LOSS_MSE = 0, PROG_LOSS_BCE, PROG_LOSS_CE } prog_loss_t;
-typedef enum { PROG_OPT_SGD = 0, PROG_OPT_MOMENTUM } prog_opt_t;
+typedef enum { PROG_OPT_SGD = 0, PROG_OPT_MOMENTUM, PROG_OPT_ADAM } prog_opt_t;
 
 typedef struct {
     prog_loss_t loss;
@@ -85,7 +111,7 @@ typedef struct {
 } prog_train_t;
 
 /* The loss and optimizer names of the command line ("mse", "bce"; "sgd",
- * "momentum") to their enums; -1 when unknown. */
+ * "momentum", "adam") to their enums; -1 when unknown. */
 int prog_grad_loss_find(const char *name);
 int prog_grad_opt_find(const char *name);
 

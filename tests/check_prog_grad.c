@@ -489,6 +489,80 @@ START_TEST(test_grad_momentum)
 }
 END_TEST
 
+/* Adam with weight decay over three steps of two rows, against PyTorch's
+ * update written out by hand (with trine's floor under the root, in place
+ * of eps, and its ceiling, which these gradients stay below). */
+START_TEST(test_grad_adam)
+{
+    model_t m;
+    const char *shapes[] = {"x:6,3", "w:3,2"};
+    model_init(&m, "batch x\ninput w\noutput z = matmul(x, w)\n", shapes, 2);
+    prog_train_t o = {PROG_LOSS_MSE, PROG_OPT_ADAM, 0.05, 0, 0.01, 2, false};
+    prog_t t;
+    trine_err_t err = {0};
+    ck_assert_msg(prog_grad_train(&t, &m.fwd, &o, &err) == TRINE_OK, "%s", err.msg);
+    prog_plain_t *tin[NV] = {0}, *tout[NV] = {0};
+    size_t ls[2] = {6, 2};
+    m.labels = plain_new(2, ls, -1, 1);
+    prog_plain_t *mo = plain_new(2, (size_t[]){3, 2}, 0, 0), *ve = plain_new(2, (size_t[]){3, 2}, 0, 0);
+    prog_plain_t zero = {1, {1, 1, 1, 1}, 1, (double[]){0}};
+    prog_plain_t q1 = {1, {1, 1, 1, 1}, 1, (double[]){0}}, q2 = {1, {1, 1, 1, 1}, 1, (double[]){0}};
+    for (size_t i = 0; i < t.nvars; i++) {
+        const char *n = t.vars[i].name;
+        if (!strcmp(n, "x") || !strcmp(n, "w"))
+            tin[i] = m.in[i];
+        else if (!strcmp(n, PROG_GRAD_LABELS))
+            tin[i] = m.labels;
+        else if (!strcmp(n, PROG_GRAD_ADAM_M "w"))
+            tin[i] = mo;
+        else if (!strcmp(n, PROG_GRAD_ADAM_V "w"))
+            tin[i] = ve;
+        else if (!strcmp(n, PROG_GRAD_ADAM_Q "1"))
+            tin[i] = &q1;
+        else if (!strcmp(n, PROG_GRAD_ADAM_Q "2"))
+            tin[i] = &q2;
+        else if (!strcmp(n, PROG_GRAD_LOSS))
+            tin[i] = &zero;
+        else
+            ck_assert_msg(t.vars[i].kind == PROG_VAR_TEMP, "an input the test does not know: %s", n);
+    }
+    prog_job_t job = {.prog = &t, .batch = 2, .epochs = 1};
+    ck_assert_msg(prog_plain(&job, (const prog_plain_t *const *)tin, tout, &err) == TRINE_OK,
+                  "%s", err.msg);
+    /* by hand: PyTorch's Adam, eps replaced by the floor c^2 2^-8 under the root */
+    double w[6], mm[6] = {0}, vv[6] = {0}, c = 2.0 / 4, b1 = 0.9, b2 = 0.999;
+    memcpy(w, m.in[1]->data, sizeof w);
+    for (int step = 1; step <= 3; step++) {
+        double g[6] = {0};
+        for (int r = 2 * (step - 1); r < 2 * step; r++)
+            for (int j = 0; j < 2; j++) {
+                double z = 0;
+                for (int k = 0; k < 3; k++)
+                    z += m.in[0]->data[r * 3 + k] * w[k * 2 + j];
+                double d = c * (z - m.labels->data[r * 2 + j]);
+                for (int k = 0; k < 3; k++)
+                    g[k * 2 + j] += d * m.in[0]->data[r * 3 + k];
+            }
+        for (int i = 0; i < 6; i++) {
+            double gi = g[i] + 0.01 * w[i];
+            mm[i] = b1 * mm[i] + (1 - b1) * gi;
+            vv[i] = b2 * vv[i] + (1 - b2) * gi * gi;
+            double mh = mm[i] / (1 - pow(b1, step)), vh = vv[i] / (1 - pow(b2, step));
+            ck_assert(vh / (c * c) < PROG_GRAD_ADAM_CEIL);
+            w[i] -= 0.05 * mh / sqrt(vh + c * c * PROG_GRAD_ADAM_FLOOR);
+        }
+    }
+    for (int i = 0; i < 6; i++)
+        ck_assert_double_eq_tol(tout[1]->data[i], w[i], 1e-12);
+    for (size_t i = 0; i < t.nvars; i++)
+        prog_plain_destroy(&tout[i]);
+    prog_plain_destroy(&mo);
+    prog_plain_destroy(&ve);
+    prog_clear(&t);
+    model_clear(&m);
+}
+END_TEST
+
 /* The same options give the same bytes: approvals name the hash. */
 START_TEST(test_grad_deterministic)
 {
@@ -570,6 +644,7 @@ Suite *prog_grad_suite(void)
     tcase_add_test(tc, test_grad_class_labels);
     tcase_add_test(tc, test_grad_validation);
     tcase_add_test(tc, test_grad_momentum);
+    tcase_add_test(tc, test_grad_adam);
     tcase_add_test(tc, test_grad_deterministic);
     tcase_add_test(tc, test_grad_refused);
     suite_add_tcase(s, tc);

@@ -108,6 +108,19 @@ for t in w b v; do
 done
 ok "class-index labels (--class-labels) train as their one-hot rows do, privately and in plaintext"
 
+# Adam: its moments, bias corrections (1 / q1, 1 / q2 by recip) and rsqrt
+# on the shares, against the same program on doubles
+adam=(--model "$work/mlp.prog" --data x --labels hot --loss cross-entropy --optimizer adam
+    --lr 0.02 --weight-decay 0.001 --epochs 2 --batch 16)
+out=$(T train "${adam[@]}" --prefix adam-) || fail "private Adam training: $out"
+"$trine" train "${adam[@]}" --plaintext --dir "$d" --prefix plainadam- >/dev/null ||
+    fail "plaintext Adam training"
+same_weights adam 0.03 w b v
+"$npy" cmp "$d/plainadam-w.npy" "$d/plaince-w.npy" 0.05 >/dev/null &&
+    fail "Adam trained w as momentum did: is it Adam?"
+T ls | grep -q -e 'adam_' && fail "Adam's state left behind: $(T ls)"
+ok "an MLP trained with Adam (cross-entropy, weight decay): private weights within 0.03 of plaintext"
+
 # a CNN: Network D's convolution (5x5, stride 2, padding 2) with a bias
 # per channel, ReLU, a 2x2 average pool, a dense layer
 "$npy" gen f1 36 "$d/im.npy" 24 1 8 8 && "$npy" gen f1 37 "$d/k.npy" 3 1 5 5 &&
