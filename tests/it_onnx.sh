@@ -53,7 +53,7 @@ for t in test_gemm_all_attributes test_matmul_2d test_add_bcast test_sub test_mu
     zoo_lstm test_lstm_defaults test_lstm_batchwise test_lstm_with_initial_bias \
     test_simple_rnn_defaults test_rnn_seq_length zoo_upsample test_resize_upsample_sizes_nearest \
     test_resize_downsample_sizes_nearest test_resize_upsample_sizes_nearest_floor_align_corners \
-    zoo_embedding; do
+    zoo_embedding zoo_activations zoo_modern_cnn; do
     grep -q "^pass  $t\$" <<<"$out" || fail "$t does not pass: $(grep " $t" <<<"$out")"
 done
 ok "each listed operator passes its tests"

@@ -14,9 +14,16 @@
 #                    hidden 16, 12 steps) and a Linear on the last state
 #   zoo_lstm         the same with nn.LSTM, the Linear on the last output
 #   zoo_upsample     a CNN with nn.Upsample(scale_factor=2) (Resize, nearest)
+#   zoo_activations  ReLU6, LeakyReLU, PReLU, HardSwish, HardSigmoid, ELU,
+#                    Softplus, SiLU, GELU, tanh, sigmoid, (log-)softmax,
+#                    sqrt, exp, reciprocal side by side (Concat)
+#   zoo_modern_cnn   depthwise conv with ReLU6 (MobileNet), a fire module's
+#                    Concat (SqueezeNet), Split, Slice, global average pooling
 #   zoo_embedding    nn.Embedding(20, 8) over 6 token ids, mean, Linear: a
 #                    Gather at integer indices (ids.npy, y.npy beside it)
-# and refuse_gru_bidirectional.onnx, a model trine must refuse (it_onnx).
+# network_d.onnx, SecureNN's Network D untrained (He and Glorot uniform
+# weights, zero biases, seed 0) for `trine train` (README: Training), and
+# refuse_gru_bidirectional.onnx, a model trine must refuse (it_onnx).
 import os
 import numpy as np
 import onnx
@@ -82,6 +89,64 @@ class EmbNet(torch.nn.Module):
         return self.fc(self.emb(ids).mean(1))
 
 
+class NetD(torch.nn.Module):
+    # SecureNN's Network D on 784-pixel rows, as trine train takes them
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 5, 5, stride=2, padding=2)
+        self.fc1 = torch.nn.Linear(980, 100)
+        self.fc2 = torch.nn.Linear(100, 10)
+        for l in (self.conv, self.fc1):  # He for the ReLU layers, as fmnist init
+            torch.nn.init.kaiming_uniform_(l.weight, nonlinearity='relu')
+            torch.nn.init.zeros_(l.bias)
+        torch.nn.init.xavier_uniform_(self.fc2.weight)
+        torch.nn.init.zeros_(self.fc2.bias)
+
+    def forward(self, x):
+        x = torch.relu(self.conv(x.view(x.size(0), 1, 28, 28)))
+        return self.fc2(torch.relu(self.fc1(torch.flatten(x, 1))))
+
+
+class Activations(torch.nn.Module):
+    # the ReLU family and the smooth functions, one after another on a row
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(6, 6)
+        self.prelu = torch.nn.PReLU(6)
+
+    def forward(self, x):
+        h = self.fc(x)
+        parts = [torch.nn.functional.relu6(h), torch.nn.functional.leaky_relu(h, 0.1),
+                 self.prelu(h), torch.nn.functional.hardswish(h),
+                 torch.nn.functional.hardsigmoid(h), torch.nn.functional.elu(h),
+                 torch.nn.functional.softplus(h), torch.nn.functional.silu(h),
+                 torch.nn.functional.gelu(h), torch.tanh(h), torch.sigmoid(h),
+                 torch.log_softmax(h, 1), torch.softmax(h, 1),
+                 torch.sqrt(h * h + 1), torch.exp(h.clamp(max=2)), 1 / (h * h + 1)]
+        return torch.cat(parts, 1)
+
+
+class ModernCnn(torch.nn.Module):
+    # MobileNet's depthwise separable block with ReLU6, SqueezeNet's fire
+    # module (concat of two expands), a split and a slice, global pooling
+    def __init__(self):
+        super().__init__()
+        self.stem = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.dw = torch.nn.Conv2d(8, 8, 3, padding=1, groups=8)
+        self.pw = torch.nn.Conv2d(8, 8, 1)
+        self.e1 = torch.nn.Conv2d(8, 4, 1)
+        self.e3 = torch.nn.Conv2d(8, 4, 3, padding=1)
+        self.fc = torch.nn.Linear(8, 3)
+
+    def forward(self, x):
+        h = torch.relu(self.stem(x))
+        h = torch.nn.functional.relu6(self.pw(torch.nn.functional.relu6(self.dw(h))))
+        h = torch.cat([torch.relu(self.e1(h)), torch.relu(self.e3(h))], 1)
+        a, b = torch.split(h, 4, 1)
+        h = torch.cat([b, a[:, :, :, :]], 1)
+        return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(h, 1), 1))
+
+
 class LstmNet(torch.nn.Module):
     def __init__(self):
         super().__init__()
@@ -114,6 +179,8 @@ export(Encoder(), torch.randn(1, 32, 64) * 0.5, "zoo_transformer")
 export(GruNet(), torch.randn(3, 12, 8), "zoo_gru")
 export(LstmNet(), torch.randn(3, 12, 8), "zoo_lstm")
 export(UpNet(), torch.rand(4, 1, 6, 6), "zoo_upsample")
+export(Activations(), torch.randn(5, 6), "zoo_activations")
+export(ModernCnn(), torch.rand(2, 3, 8, 8), "zoo_modern_cnn")
 ids = torch.randint(0, 20, (4, 6))
 emb_net = EmbNet()
 export(emb_net, ids, "zoo_embedding")
@@ -125,3 +192,7 @@ with torch.no_grad():
             emb_net(ids).numpy().astype(np.float64))
 torch.onnx.export(torch.nn.GRU(4, 3, bidirectional=True), torch.randn(5, 2, 4),
                   os.path.join(here, "refuse_gru_bidirectional.onnx"))
+torch.manual_seed(0)
+torch.onnx.export(NetD(), torch.zeros(128, 784), os.path.join(here, "network_d.onnx"),
+                  input_names=["x"], output_names=["y"],
+                  dynamic_axes={"x": {0: "n"}, "y": {0: "n"}})
