@@ -215,25 +215,56 @@ static int grad_refuse(grad_t *g, const prog_op_t *op, const char *why)
     return -1;
 }
 
+/* count elements of v along axis from start (a slice, step 1); -1 on failure. */
+static int grad_slice(grad_t *g, int v, int axis, int64_t start, int64_t count)
+{
+    prog_op_t *sl = grad_op(g, PROG_SLICE, v, -1, -1);
+    if (!sl)
+        return -1;
+    sl->iattr[PROG_SLICE_AXIS] = axis;
+    sl->iattr[PROG_SLICE_START] = start;
+    sl->iattr[PROG_SLICE_STEP] = 1;
+    sl->iattr[PROG_SLICE_COUNT] = count;
+    return sl->out;
+}
+
 /* conv2d(x, w): dx = conv2d_grad_input(dy, w), dw = conv2d_grad_weights(dy,
- * x), each with the convolution's geometry and the extents dy does not
- * give (x's height and width, the filter's). */
+ * x), each with the convolution's geometry (one group) and the extents dy
+ * does not give (x's height and width, the filter's). A convolution of G
+ * groups is G convolutions of one: group k's slices of x's channels, of
+ * w's filters and of dy's channels, its gradients joined back (two
+ * products per group). */
 static int grad_conv2d(grad_t *g, const prog_op_t *op, int dy, int *grad, bool na, bool nb)
 {
-    if (op->iattr[PROG_CONV_GROUP] > 1)
-        return grad_refuse(g, op, "the gradient of a grouped convolution is not supported");
+    int64_t groups = op->iattr[PROG_CONV_GROUP] > 1 ? op->iattr[PROG_CONV_GROUP] : 1;
+    int x = op->in[0], w = op->in[1];
+    int64_t cin = (int64_t)g->s->shape[x][1] / groups, cout = (int64_t)g->s->shape[w][0] / groups;
     for (int k = 0; k < 2; k++) {
         if (!(k ? nb : na))
             continue;
-        int v = op->in[k];
-        prog_op_t *c =
-            grad_op(g, k ? PROG_CONV2D_GRAD_WEIGHTS : PROG_CONV2D_GRAD_INPUT, dy, op->in[!k], -1);
-        if (!c)
-            return -1;
-        memcpy(c->iattr, op->iattr, sizeof c->iattr);
-        c->iattr[PROG_CONV_RH] = (int64_t)g->s->shape[v][2];
-        c->iattr[PROG_CONV_RW] = (int64_t)g->s->shape[v][3];
-        if (grad_add(g, grad, v, c->out) < 0)
+        int v = op->in[k], sum = -1;
+        for (int64_t i = 0; i < groups; i++) {
+            int xg = groups == 1 ? x : grad_slice(g, x, 1, i * cin, cin);
+            int wg = groups == 1 ? w : grad_slice(g, w, 0, i * cout, cout);
+            int dg = groups == 1 ? dy : grad_slice(g, dy, 1, i * cout, cout);
+            prog_op_t *c = xg < 0 || wg < 0 || dg < 0
+                               ? NULL
+                               : grad_op(g, k ? PROG_CONV2D_GRAD_WEIGHTS : PROG_CONV2D_GRAD_INPUT,
+                                         dg, k ? xg : wg, -1);
+            if (!c)
+                return -1;
+            memcpy(c->iattr, op->iattr, sizeof c->iattr);
+            c->iattr[PROG_CONV_GROUP] = 1;
+            c->iattr[PROG_CONV_RH] = (int64_t)g->s->shape[v][2];
+            c->iattr[PROG_CONV_RW] = (int64_t)g->s->shape[v][3];
+            prog_op_t *j = sum < 0 ? NULL : grad_op(g, PROG_CONCAT, sum, c->out, -1);
+            if (sum >= 0 && !j)
+                return -1;
+            if (j)
+                j->iattr[0] = k ? 0 : 1; /* dw: filters; dx: channels */
+            sum = j ? j->out : c->out;
+        }
+        if (grad_add(g, grad, v, sum) < 0)
             return -1;
     }
     return 0;

@@ -11,10 +11,12 @@
  * the output depends on is trained), and no op writes an input. Every
  * input's shape is set. Gradients exist for matmul, add and sub (with
  * broadcasting: a bias), mul, scale, sum, relu, the fine sigmoid,
- * maxpool (no padding), conv2d (one group; strides and padding: the ops
- * conv2d_grad_input and conv2d_grad_weights), avgpool whose windows tile
+ * maxpool (no padding), conv2d (strides and padding: the ops
+ * conv2d_grad_input and conv2d_grad_weights; a grouped one group by
+ * group, on slices), avgpool whose windows tile
  * the input (global average pooling among them), reshape, flatten,
- * transpose, offset, exp, recip, rsqrt, pad, slice (step 1) and concat;
+ * transpose, offset, exp, recip, rsqrt, log, tanh, erf, pad, slice (step
+ * 1) and concat;
  * an op that has no
  * gradient (argmax, gt, div, drelu, the piecewise sigmoid inside the
  * model) on the path to a weight is refused, naming the op.
