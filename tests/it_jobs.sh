@@ -119,7 +119,17 @@ printf 'batch hc\noutput y = hc * 2\n' >"$work/csv.prog"
     fail "--plaintext reads a .csv input (and writes DIR/y.npy with one slash)"
 out=$(T infer --model "$work/model.prog" --input "$d/x.npy" --keep --prefix kept- -o "$work/k.npy") &&
     grep -q "kept 'kept-y'" <<<"$out" || fail "infer --keep does not name what it kept: $out"
-ok "--version, verb --help, header CSV, share --fixed, no-output refusal, a .pub as -i, plaintext .csv, infer --keep"
+"$src/deploy/local-cluster" --help | head -n 1 | grep -q "^deploy/local-cluster — three trine parties" ||
+    fail "local-cluster --help does not begin with its name: $("$src/deploy/local-cluster" --help | head -n 1)"
+out=$(T onnx-test --frac-bits 16 "$work" 2>&1)
+[ $? = 2 ] && grep -q "a running cluster computes with its own frac_bits" <<<"$out" ||
+    fail "onnx-test --frac-bits on a running cluster: $out"
+# the same tensor as data and labels (an autoencoder's target is its input)
+printf 'batch x\ninput w\noutput z = matmul(x, w)\n' >"$work/auto.prog"
+"$npy" gen f1 61 "$d/sq.npy" 20 20 && T share sq "$d/sq.npy" >/dev/null || fail "share sq"
+T train --model "$work/auto.prog" --data x --labels x --bind w=sq --loss mse --lr 0.1 --batch 4 \
+    --prefix auto- >/dev/null || fail "the same tensor as --data and --labels"
+ok "--version, verb --help, header CSV, share --fixed, no-output refusal, a .pub as -i, plaintext .csv, infer --keep, local-cluster --help, onnx-test --frac-bits on a cluster, one tensor as data and labels"
 
 grep -h "job" "$dir"/logs/*.log | grep -Eq "[A-Za-z0-9+/]{40}" && fail "a key in a job log line"
 "$lc" stop "$dir" >/dev/null || fail "local-cluster stop"
