@@ -283,38 +283,93 @@ static int grad_repeat(grad_t *g, int t, int axis, int64_t k)
     return grad_emit(g, PROG_ADD, pd->out, t);
 }
 
-/* avgpool(x) whose windows tile x (no padding, strides equal to the
- * window, every element in one window; global average pooling is one):
- * dx is dy / (kh kw) repeated over each window, across then down. */
+/* t padded with zeros along axis, before and after; t itself when both
+ * are 0. */
+static int grad_pad0(grad_t *g, int t, int axis, int64_t before, int64_t after)
+{
+    if (t < 0 || (!before && !after))
+        return t;
+    prog_op_t *pd = grad_op(g, PROG_PAD, t, -1, -1);
+    if (!pd)
+        return -1;
+    pd->iattr[PROG_PAD_AXIS] = axis;
+    pd->iattr[PROG_PAD_BEFORE] = before, pd->iattr[PROG_PAD_AFTER] = after;
+    return pd->out;
+}
+
+/* t's extent along axis, ext, brought to want: zeros added after, or the
+ * tail (zeros here) sliced away. */
+static int grad_fit(grad_t *g, int t, int axis, size_t ext, size_t want)
+{
+    if (t < 0 || ext == want)
+        return t;
+    return ext < want ? grad_pad0(g, t, axis, 0, (int64_t)(want - ext))
+                      : grad_slice(g, t, axis, 0, (int64_t)want);
+}
+
+/* avgpool(x): dx is dy / (kh kw) sent back over each window. Windows that
+ * tile x (global average pooling among them): dy repeated over each
+ * window, across then down. Otherwise (overlapping or strided windows,
+ * padding counted, count_include_pad): dy spread out by the strides
+ * (zeros between), shifted to each of the kh kw offsets of a window and
+ * summed over the padded input, the padding cut away: all local, kh kw
+ * shifts. A padded avgpool that divides by the window's elements of x
+ * alone (count_include_pad 0) is refused. */
 static int grad_avgpool(grad_t *g, const prog_op_t *op, int dy)
 {
     const prog_shapes_t *s = g->s;
     int x = op->in[0];
     proto_pool_t p = prog_pool_geom(op);
     const size_t *xs = s->shape[x], *ys = s->shape[op->out];
-    if (p.pt || p.pl || p.pb || p.pr || p.sh != p.kh || p.sw != p.kw || ys[2] * p.kh != xs[2] ||
-        ys[3] * p.kw != xs[3])
+    bool padded = p.pt || p.pl || p.pb || p.pr;
+    if (padded && !p.count_pad)
         return grad_refuse(g, op,
-                           "has a gradient only when its windows tile the input (no "
-                           "padding, strides equal to the window, extents its "
-                           "multiples), as global average pooling does");
-    size_t n = s->batched[x] ? 0 : xs[0], c = xs[1];
+                           "has a gradient with padding only when it counts the padding "
+                           "(count_include_pad): each window's divisor differs otherwise");
+    size_t n = s->batched[x] ? 0 : xs[0], c = xs[1], oh = ys[2], ow = ys[3];
     int t = grad_scale(g, dy, 1.0 / ((double)p.kh * (double)p.kw));
-    if (t >= 0 && p.kw > 1) {
-        size_t r[3] = {n, c * ys[2] * ys[3], 1};
-        if ((t = grad_reshape(g, t, 3, r)) >= 0)
-            t = grad_repeat(g, t, 2, (int64_t)p.kw);
+    if (!padded && p.sh == p.kh && p.sw == p.kw && oh * p.kh == xs[2] && ow * p.kw == xs[3]) {
+        if (t >= 0 && p.kw > 1) {
+            size_t r[3] = {n, c * oh * ow, 1};
+            if ((t = grad_reshape(g, t, 3, r)) >= 0)
+                t = grad_repeat(g, t, 2, (int64_t)p.kw);
+        }
+        if (t >= 0 && p.kh > 1) {
+            size_t r[4] = {n, c * oh, 1, xs[3]};
+            if ((t = grad_reshape(g, t, 4, r)) >= 0)
+                t = grad_repeat(g, t, 2, (int64_t)p.kh);
+        }
+        size_t r[4] = {n, c, xs[2], xs[3]};
+        return t < 0 ? -1 : grad_reshape(g, t, 4, r);
     }
-    if (t >= 0 && p.kh > 1) {
-        size_t r[4] = {n, c * ys[2], 1, xs[3]};
-        if ((t = grad_reshape(g, t, 4, r)) >= 0)
-            t = grad_repeat(g, t, 2, (int64_t)p.kh);
+    /* dy at (i sh, j sw) of [n, c, oh sh, ow sw], zeros elsewhere */
+    if (t >= 0 && p.sw > 1) {
+        size_t r[4] = {n, c * oh, ow, 1}, back[4] = {n, c, oh, ow * p.sw};
+        t = grad_pad0(g, grad_reshape(g, t, 4, r), 3, 0, (int64_t)p.sw - 1);
+        t = t < 0 ? -1 : grad_reshape(g, t, 4, back);
     }
-    size_t r[4] = {n, c, xs[2], xs[3]};
-    return t < 0 ? -1 : grad_reshape(g, t, 4, r);
+    if (t >= 0 && p.sh > 1) {
+        size_t r[4] = {n, c * oh, 1, ow * p.sw}, back[4] = {n, c, oh * p.sh, ow * p.sw};
+        t = grad_pad0(g, grad_reshape(g, t, 4, r), 2, 0, (int64_t)p.sh - 1);
+        t = t < 0 ? -1 : grad_reshape(g, t, 4, back);
+    }
+    size_t hp = xs[2] + p.pt + p.pb, wp = xs[3] + p.pl + p.pr;
+    int acc = -1;
+    for (size_t u = 0; t >= 0 && u < p.kh; u++)
+        for (size_t v = 0; v < p.kw; v++) {
+            int z = grad_fit(g, grad_pad0(g, t, 2, (int64_t)u, 0), 2, oh * p.sh + u, hp);
+            z = grad_fit(g, grad_pad0(g, z, 3, (int64_t)v, 0), 3, ow * p.sw + v, wp);
+            acc = z < 0 ? -1 : acc < 0 ? z : grad_emit(g, PROG_ADD, acc, z);
+            if (acc < 0)
+                return -1;
+        }
+    if (acc >= 0 && (p.pt || p.pb))
+        acc = grad_slice(g, acc, 2, (int64_t)p.pt, (int64_t)xs[2]);
+    if (acc >= 0 && (p.pl || p.pr))
+        acc = grad_slice(g, acc, 3, (int64_t)p.pl, (int64_t)xs[3]);
+    return acc;
 }
 
-/* Adds the gradients of op's operands that need one, from dy; 0 or -1. */
 static int grad_back(grad_t *g, const prog_op_t *op, int dy, int *grad, const bool *need)
 {
     const prog_shapes_t *s = g->s;

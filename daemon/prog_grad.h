@@ -13,8 +13,8 @@
  * broadcasting: a bias), mul, scale, sum, relu, the fine sigmoid,
  * maxpool (no padding), conv2d (strides and padding: the ops
  * conv2d_grad_input and conv2d_grad_weights; a grouped one group by
- * group, on slices), avgpool whose windows tile
- * the input (global average pooling among them), reshape, flatten,
+ * group, on slices), avgpool (a padded one only when it counts its
+ * padding), reshape, flatten,
  * transpose, offset, exp, recip, rsqrt, log, tanh, erf, pad, slice (step
  * 1) and concat;
  * an op that has no

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NV 64
+#define NV PROG_VARS_MAX /* every variable a program may have */
 
 /* A forward model with its plaintext inputs (weights, data, labels). */
 typedef struct {
@@ -330,6 +330,16 @@ START_TEST(test_grad_conv)
                shapes, 5);
     check_gradients(&m, PROG_LOSS_MSE, 1e-5);
     model_clear(&m);
+    /* avgpool with overlapping windows, with strides, with counted padding */
+    const char *s3[] = {"x:2,2,7,7", "w1:3,2,3,3", "w2:12,2"};
+    model_init(&m,
+               "batch x\ninput w1 w2\n"
+               "c = avgpool(relu(conv2d(x, w1, stride=1, pad=1)), 3, stride=1)\n"
+               "d = avgpool(c, 3, stride=2, pad=1, count_include_pad=1)\n"
+               "output z = matmul(flatten(avgpool(d, 2, stride=1)), w2)\n",
+               s3, 3);
+    check_gradients(&m, PROG_LOSS_MSE, 1e-5);
+    model_clear(&m);
     /* grouped: two groups of 2 channels, then depthwise (4 groups) */
     const char *s2[] = {"x:2,4,6,6", "w1:4,2,3,3", "w2:4,1,3,3", "w3:36,2"};
     model_init(&m,
@@ -632,8 +642,8 @@ START_TEST(test_grad_refused)
             (const char *[]){"x:4,3", "labels:4,2", "w:3,2"}, 3, PROG_LOSS_MSE,
             "one batch input");
     const char *s4[] = {"x:2,2,4,4", "w:2,1,3,3"};
-    refused("batch x\ninput w\noutput z = flatten(avgpool(conv2d(x, w, group=2), 2, stride=1))\n",
-            s4, 2, PROG_LOSS_MSE, "windows tile the input");
+    refused("batch x\ninput w\noutput z = flatten(avgpool(conv2d(x, w, group=2), 2, pad=1))\n",
+            s4, 2, PROG_LOSS_MSE, "counts the padding");
 }
 END_TEST
 
