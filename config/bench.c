@@ -32,15 +32,17 @@
 #define BENCH_IN_BATCHED (BENCH_IN(BENCH_OP_CONV2D) | BENCH_IN(BENCH_OP_MAXPOOL))
 
 static const char *const bench_op_names[] = {
-    "matmul",   "conv2d",  "relu",      "drelu",     "compare",   "maxpool",
-    "division", "sigmoid", "network_a", "network_b", "network_c", "network_d",
+    "matmul",  "conv2d",      "relu",      "drelu",     "compare",   "maxpool",   "division",
+    "sigmoid", "exp",         "recip",     "rsqrt",     "log",       "tanh",      "erf",
+    "softmax", "log_softmax", "network_a", "network_b", "network_c", "network_d",
 };
 _Static_assert(sizeof bench_op_names / sizeof bench_op_names[0] == BENCH_OP_COUNT,
                "one name per bench_op_t");
 
 #define BENCH_EXPECTED                                                                             \
     "expected [bench], [matmul], [conv2d], [relu], [drelu], [compare], [maxpool], [division], "    \
-    "[sigmoid], [network_a]..[network_d]"
+    "[sigmoid], [exp], [recip], [rsqrt], [log], [tanh], [erf], [softmax], [log_softmax], "         \
+    "[network_a]..[network_d]"
 
 /* A growing array of items; a section's sizes and batches are kept as
  * items too (a batch in .batch) with the line each was written on. */

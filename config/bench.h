@@ -42,6 +42,13 @@
  *                 stride 1, zero padding (f-1)/2, output m x m x o
  *                 batch = 1, ...            images per call, default 1
  *   [relu] [drelu] [sigmoid]  sizes = a tensor shape of 1 to 4 extents, ...
+ *   [exp] [recip] [rsqrt] [log] [tanh] [erf] [softmax] [log_softmax]
+ *                 sizes = shape, ...        the smooth functions (program.h
+ *                                           gives their bounds); recip,
+ *                                           rsqrt and log on [0.5, 2),
+ *                                           the others on [-1, 1); softmax
+ *                                           and log_softmax along the last
+ *                                           extent
  *   [compare]     sizes = shape, ...        a > b of two tensors of it
  *   [division]    sizes = shape, ...        a / b elementwise
  *                 int_bits = 0              quotient bits above the point,
@@ -87,6 +94,14 @@ typedef enum {
     BENCH_OP_MAXPOOL,
     BENCH_OP_DIVISION,
     BENCH_OP_SIGMOID,
+    BENCH_OP_EXP,
+    BENCH_OP_RECIP,
+    BENCH_OP_RSQRT,
+    BENCH_OP_LOG,
+    BENCH_OP_TANH,
+    BENCH_OP_ERF,
+    BENCH_OP_SOFTMAX,
+    BENCH_OP_LOG_SOFTMAX,
     BENCH_OP_NETWORK_A,
     BENCH_OP_NETWORK_B,
     BENCH_OP_NETWORK_C,

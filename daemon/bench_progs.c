@@ -122,6 +122,14 @@ static trine_status_t bench_op_prog(const bench_item_t *it, char *text, size_t s
     case BENCH_OP_RELU: fn = "relu"; break;
     case BENCH_OP_DRELU: fn = "drelu"; break;
     case BENCH_OP_SIGMOID: fn = "sigmoid"; break;
+    case BENCH_OP_EXP: fn = "exp"; break;
+    case BENCH_OP_RECIP: fn = "recip"; break;
+    case BENCH_OP_RSQRT: fn = "rsqrt"; break;
+    case BENCH_OP_LOG: fn = "log"; break;
+    case BENCH_OP_TANH: fn = "tanh"; break;
+    case BENCH_OP_ERF: fn = "erf"; break;
+    case BENCH_OP_SOFTMAX: fn = "softmax"; break;
+    case BENCH_OP_LOG_SOFTMAX: fn = "log_softmax"; break;
     default: return trine_err_set(err, TRINE_EINVAL, "bench_op_prog: not a single operation");
     }
     if (fn) {
@@ -134,6 +142,8 @@ static trine_status_t bench_op_prog(const bench_item_t *it, char *text, size_t s
     }
     if (it->op == BENCH_OP_DIVISION)
         in[0].val = BENCH_VAL_DIVIDEND, in[1].val = BENCH_VAL_DIVISOR;
+    if (it->op == BENCH_OP_RECIP || it->op == BENCH_OP_RSQRT || it->op == BENCH_OP_LOG)
+        in[0].val = BENCH_VAL_DIVISOR; /* within their domains */
     return TRINE_OK;
 }
 

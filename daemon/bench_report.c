@@ -35,7 +35,7 @@ static const char *bench_size(const bench_record_t *r)
 
 void bench_table_header(FILE *f)
 {
-    fprintf(f, "%-10s %-14s %5s %10s %-21s %9s %8s %8s %8s %6s %7s %6s %11s %6s\n", "op", "size",
+    fprintf(f, "%-11s %-14s %5s %10s %-21s %9s %8s %8s %8s %6s %7s %6s %11s %6s\n", "op", "size",
             "batch", "time ms", "  (min - max)", "MB all", "P0 MB", "P1 MB", "P2 MB", "P2 %",
             "msgs", "rounds", "SecureNN MB", "ratio");
 }
@@ -47,7 +47,7 @@ void bench_table_row(FILE *f, const bench_record_t *r)
     double all = (double)bench_record_bytes(r);
     fprintf(
         f,
-        "%-10s %-14s %5zu %10.3f %-21s %9.3f %8.3f %8.3f %8.3f %5.1f%% %7llu %6llu %11.3f %6.2f\n",
+        "%-11s %-14s %5zu %10.3f %-21s %9.3f %8.3f %8.3f %8.3f %5.1f%% %7llu %6llu %11.3f %6.2f\n",
         bench_op_name(r->op), bench_size(r), r->batch, r->time_median_s * 1e3, range,
         all / BENCH_MB, (double)r->sent[0] / BENCH_MB, (double)r->sent[1] / BENCH_MB,
         (double)r->sent[2] / BENCH_MB, all > 0 ? 100 * (double)r->sent[2] / all : 0,

@@ -155,7 +155,7 @@ START_TEST(bench_samples_load)
     ck_assert_uint_eq(c->repetitions, 2);
     ck_assert_uint_eq(c->warmup, 1);
     ck_assert_str_eq(c->json, "");
-    ck_assert_uint_eq(c->nitems, 12);
+    ck_assert_uint_eq(c->nitems, 20);
     bool seen[BENCH_OP_COUNT] = {false};
     for (size_t i = 0; i < c->nitems; i++) {
         seen[c->items[i].op] = true;
@@ -377,7 +377,8 @@ static const struct {
      "bench.ini:12: syntax error; expected [section], key = value, or a ; or # comment"},
     {"# test bench\n", "sizes = 1\n", TRINE_EFORMAT,
      "bench.ini:1: sizes: key before any section; expected [bench], [matmul], [conv2d], [relu], "
-     "[drelu], [compare], [maxpool], [division], [sigmoid], [network_a]..[network_d]"},
+     "[drelu], [compare], [maxpool], [division], [sigmoid], [exp], [recip], [rsqrt], [log], [tanh], "
+     "[erf], [softmax], [log_softmax], [network_a]..[network_d]"},
     {"cluster = local\n", "cluster = local\n  repetitions = 3\n", TRINE_EFORMAT,
      "bench.ini:4: indented line; start keys and sections in column 1 (only a sizes or batch "
      "list may go on over indented lines)"},
@@ -396,7 +397,8 @@ static const struct {
     /* sections and keys */
     {"[matmul]", "[matmult]", TRINE_EFORMAT,
      "bench.ini:12: unknown section [matmult]; expected [bench], [matmul], [conv2d], [relu], "
-     "[drelu], [compare], [maxpool], [division], [sigmoid], [network_a]..[network_d]"},
+     "[drelu], [compare], [maxpool], [division], [sigmoid], [exp], [recip], [rsqrt], [log], [tanh], "
+     "[erf], [softmax], [log_softmax], [network_a]..[network_d]"},
     {"[maxpool]", "[network_e]", TRINE_EFORMAT, "bench.ini:15: unknown section [network_e]; "},
     {"int_bits = 3\n", "int_bits = 3\n[conv2d]\nsizes = 4x3x1x1\n", TRINE_EFORMAT,
      "bench.ini:21: section [conv2d] appears again (first on line 8); merge the two"},

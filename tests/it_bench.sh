@@ -20,7 +20,7 @@ leftovers() {
 out=$("$trine" bench "$src/config/bench-small.ini" --json small.json --csv small.csv \
     --plot plots 2>&1) || fail "bench-small.ini exited $?: $out"
 leftovers "bench-small.ini"
-[ "$(jq length small.json)" = 12 ] || fail "want 12 records, got $(jq length small.json)"
+[ "$(jq length small.json)" = 20 ] || fail "want 20 records, got $(jq length small.json)"
 jq -e 'all(.[]; .repetitions == 2 and .time_median_s > 0 and .time_min_s <= .time_median_s
            and .time_median_s <= .time_max_s and .rounds >= 1 and .securenn_bytes > 0
            and .bytes_total == .bytes_party0 + .bytes_party1 + .bytes_party2
@@ -52,18 +52,23 @@ grep -q '^  network_a  batch   1: a call .* MB; a batch within a job of 3 ' <<<"
     fail "no per-call and per-batch line for network_a"
 jq -e '[.[] | select(.op == "conv2d") | .batch] == [1, 2]' small.json >/dev/null ||
     fail "conv2d should run at batch 1 and 2"
-ok "bench-small.ini: 12 records with exact MatMul and ReLU costs"
-[ "$(wc -l <small.csv)" = 13 ] || fail "want a header and 12 CSV lines"
+# the smooth functions' rounds, as trine-bench-proto and README's table give them
+jq -e '[.[] | select(.op == "exp" or .op == "recip" or .op == "rsqrt" or .op == "log")
+        | [.op, .rounds]] == [["exp", 26], ["recip", 76], ["rsqrt", 89], ["log", 16]]' small.json \
+    >/dev/null || fail "smooth functions' rounds: $(jq -c '[.[] | [.op, .rounds]]' small.json)"
+ok "bench-small.ini: 20 records with exact MatMul and ReLU costs, the smooth functions' rounds"
+[ "$(wc -l <small.csv)" = 21 ] || fail "want a header and 20 CSV lines"
 head -n 1 small.csv | grep -q '^op,size,batch,repetitions,time_median_s,time_min_s,time_max_s' ||
     fail "CSV header: $(head -n 1 small.csv)"
-for op in matmul conv2d relu drelu compare sigmoid division maxpool network_a network_d; do
+for op in matmul conv2d relu drelu compare sigmoid division maxpool exp recip rsqrt log tanh erf \
+    softmax log_softmax network_a network_d; do
     grep -q "^$op " <<<"$out" || fail "no table row for $op"
 done
-[ "$(grep -c '^Time = [0-9.]* seconds$' <<<"$out")" = 12 ] || fail "want 12 'Time =' lines"
-[ "$(grep -c '^Data sent = [0-9.]* MB in ~[0-9]* rounds (party 0)$' <<<"$out")" = 12 ] ||
-    fail "want 12 'Data sent =' lines"
-[ "$(grep -c '^Global data sent = [0-9.]* MB (all parties)$' <<<"$out")" = 12 ] ||
-    fail "want 12 'Global data sent =' lines"
+[ "$(grep -c '^Time = [0-9.]* seconds$' <<<"$out")" = 20 ] || fail "want 20 'Time =' lines"
+[ "$(grep -c '^Data sent = [0-9.]* MB in ~[0-9]* rounds (party 0)$' <<<"$out")" = 20 ] ||
+    fail "want 20 'Data sent =' lines"
+[ "$(grep -c '^Global data sent = [0-9.]* MB (all parties)$' <<<"$out")" = 20 ] ||
+    fail "want 20 'Global data sent =' lines"
 grep -Eq '^  network_a .* \([0-9.]+x (faster|slower)\)' <<<"$out" ||
     fail "no comparison with SecureNN's measured figures"
 grep -q "^Against SecureNN's code as measured on the 2-core development machine .*, not on this machine" \
