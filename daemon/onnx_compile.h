@@ -26,7 +26,8 @@
  *   GlobalAveragePool   Flatten   Reshape (shape a public constant)
  *   Transpose   Identity   Dropout (inference: identity)   Pad (constant; a
  *     zero Pad feeding only an AveragePool folds into its pads)
- *   Concat, Slice, Split, Gather (public indices), Expand of private tensors
+ *   Concat, Slice, Split, Gather (public indices; or private ones along axis
+ *     0, by one-hot rows), Expand of private tensors
  *   RNN, GRU, LSTM (unrolled: forward or reverse, layout 0 or 1, default
  *     activations, no sequence_lens; LSTM without peepholes)
  *   Resize, Upsample (mode nearest, public scales or sizes: gathers of
