@@ -865,13 +865,14 @@ static trine_status_t ox_resize(ox_t *c)
     int y = v.var;
     for (int d = 0; d < x->rank && y >= 0; d++) {
         double scale = by_size ? 0 : given->data->real[d];
-        size_t out = by_size ? (size_t)ox_iv(given, (size_t)d)
-                             : (size_t)floor((double)x->shape[d] * scale);
+        double want = by_size ? (double)ox_iv(given, (size_t)d)
+                              : floor((double)x->shape[d] * scale);
+        if (!(want >= 1 && want <= OX_INTS_MAX) || !(by_size || scale > 0))
+            return ox_fail(c, TRINE_EUNSUPPORTED, "axis %d resized to %g (1 to %d)", d, want,
+                           OX_INTS_MAX);
+        size_t out = (size_t)want;
         if (by_size)
             scale = (double)out / (double)x->shape[d];
-        if (out < 1 || out > OX_INTS_MAX || !(scale > 0))
-            return ox_fail(c, TRINE_EUNSUPPORTED, "axis %d resized to %zu (1 to %d)", d, out,
-                           OX_INTS_MAX);
         int64_t idx[OX_INTS_MAX];
         bool same = out == x->shape[d];
         for (size_t o = 0; o < out; o++) {
