@@ -24,7 +24,7 @@
 #define CONFIG_ENDPOINT_MAX 256  /* bytes of an endpoint with its NUL */
 #define CONFIG_PATH_MAX     4096 /* bytes of a resolved path with its NUL */
 #define CONFIG_LINE_MAX     197  /* libinih's fixed line buffer, less CR, LF and NUL */
-#define CONFIG_JOBS_MAX     4    /* jobs a party runs at once (JOBS_MAX in daemon/jobs.h) */
+#define CONFIG_JOBS_MAX     4    /* jobs a party runs at once (JOBS_MAX in daemon/party/jobs.h) */
 
 typedef struct {
     char peer[CONFIG_ENDPOINT_MAX];   /* party-to-party endpoint, tcp://HOST:PORT */

@@ -2,8 +2,8 @@
  * named tensors, run by the three parties on shares (prog_exec) or on
  * plaintext doubles (prog_plain), one flag apart for the user.
  *
- * The client compiles the text form (daemon/prog_text.h) to a prog_t and
- * sends it as msgpack (daemon/prog_wire.h); the daemons never parse text.
+ * The client compiles the text form (daemon/models/prog_text.h) to a prog_t and
+ * sends it as msgpack (daemon/wire/prog_wire.h); the daemons never parse text.
  *
  * Variables. Every variable has a name and a kind:
  * - PROG_VAR_INPUT: a stored tensor read whole (weights, biases). An op may
@@ -135,7 +135,7 @@ enum {
 
 /* Operations. Shapes: a, b are the operands in[0], in[1]. Unless said, the
  * result has a's shape. "Truncated" means one fixed-point rescale. The
- * values are the codes on the wire (daemon/WIRE.md): append, never reorder. */
+ * values are the codes on the wire (daemon/wire/WIRE.md): append, never reorder. */
 typedef enum {
     PROG_MATMUL = 0,   /* 2-D op(a) op(b) with iattr[0], iattr[1] the transpose
                           flags of a and b (0 or 1); [m,n]x[n,v] -> [m,v];

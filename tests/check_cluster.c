@@ -4,7 +4,7 @@
  * when fingerprints do not match. */
 #include "check_util.h"
 
-#include "daemon/cluster.h"
+#include "daemon/common/cluster.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* check_job_wipe.c — a job's secrets are wiped before they are freed, on
- * success and on every way a job can fail (daemon/job.c).
+ * success and on every way a job can fail (daemon/party/job.c).
  *
  * Three real job threads (job_start) run a small program; the test is
  * their main loop and forwards their frames. It stops them mid-protocol as
@@ -19,9 +19,9 @@
  */
 #include "check_util.h"
 
-#include "daemon/job.h"
-#include "daemon/prog_text.h"
-#include "daemon/sock.h"
+#include "daemon/common/sock.h"
+#include "daemon/models/prog_text.h"
+#include "daemon/party/job.h"
 #include "protocol/internal.h"
 
 #include <check.h>

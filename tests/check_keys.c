@@ -2,7 +2,7 @@
  * overwrite, refuse a secret key others can read, reject malformed files. */
 #include "check_util.h"
 
-#include "daemon/keys.h"
+#include "daemon/common/keys.h"
 
 #include <stdio.h>
 #include <stdlib.h>

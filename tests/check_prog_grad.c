@@ -1,13 +1,13 @@
 /* check_prog_grad.c — training programs derived from forward models
- * (daemon/prog_grad.c): every gradient against central finite differences
+ * (daemon/models/prog_grad.c): every gradient against central finite differences
  * of the loss, on the plaintext backend (prog_plain); the optimizers'
  * arithmetic over several steps; the same program from the same options;
  * and forward models that cannot be trained, refused with a reason. */
 #include "check_util.h"
 
-#include "daemon/prog_grad.h"
-#include "daemon/prog_text.h"
-#include "daemon/prog_wire.h"
+#include "daemon/models/prog_grad.h"
+#include "daemon/models/prog_text.h"
+#include "daemon/wire/prog_wire.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,11 +1,11 @@
-/* check_prog_text.c — the program text compiler (daemon/prog_text.c) and
- * the program msgpack codec (daemon/prog_wire.c): exact ops for small
+/* check_prog_text.c — the program text compiler (daemon/models/prog_text.c) and
+ * the program msgpack codec (daemon/wire/prog_wire.c): exact ops for small
  * programs, every error with its FILE:LINE:COL message, mutated text and
  * hostile msgpack rejected with a reason, never a crash or a leak. */
 #include "check_util.h"
 
-#include "daemon/prog_text.h"
-#include "daemon/prog_wire.h"
+#include "daemon/models/prog_text.h"
+#include "daemon/wire/prog_wire.h"
 
 #include <math.h>
 #include <msgpack.h>

@@ -6,7 +6,7 @@
  * with the reason, and a failed write changes nothing. */
 #include "check_util.h"
 
-#include "daemon/store.h"
+#include "daemon/party/store.h"
 
 #include <fcntl.h>
 #include <sodium.h>

@@ -3,7 +3,7 @@
  * messages rejected with a reason, never a crash or a leak. */
 #include "check_util.h"
 
-#include "daemon/wire.h"
+#include "daemon/wire/wire.h"
 
 #include <msgpack.h>
 #include <stdlib.h>

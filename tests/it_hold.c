@@ -10,11 +10,11 @@
  * reply did not come. Lets a test see a run refused by one busy party
  * while the other two were free.
  */
-#include "daemon/cluster.h"
-#include "daemon/keys.h"
-#include "daemon/prog_text.h"
-#include "daemon/prog_wire.h"
-#include "daemon/wire.h"
+#include "daemon/common/cluster.h"
+#include "daemon/common/keys.h"
+#include "daemon/models/prog_text.h"
+#include "daemon/wire/prog_wire.h"
+#include "daemon/wire/wire.h"
 
 #include <sodium.h>
 #include <stdio.h>

@@ -17,11 +17,11 @@
  *
  *   it_hostile CLUSTER.ini CLIENT.key [staged NAME | jobid ID | run PROG VAR=NAME:SHAPE...]
  */
-#include "daemon/cluster.h"
-#include "daemon/keys.h"
-#include "daemon/prog_text.h"
-#include "daemon/prog_wire.h"
-#include "daemon/wire.h"
+#include "daemon/common/cluster.h"
+#include "daemon/common/keys.h"
+#include "daemon/models/prog_text.h"
+#include "daemon/wire/prog_wire.h"
+#include "daemon/wire/wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Integration test of the limits one client meets ([limits], daemon/budget.h)
+# Integration test of the limits one client meets ([limits], daemon/party/budget.h)
 # on three real trined processes with CURVE and two clients: memory bombs
 # refused before they allocate, one client's jobs beside another's, a
 # killed client's job cancelled, a party killed mid-job named at once with

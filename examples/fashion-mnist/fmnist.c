@@ -24,7 +24,7 @@
  *
  * Exit status: 0 success, 1 bad data or I/O error, 2 bad command line.
  */
-#include "onnx.pb-c.h"
+#include "daemon/models/onnx.pb-c.h"
 
 #include "tensor/plain.h"
 #include "tensor/prg.h"

@@ -1,5 +1,5 @@
-/* fuzz_onnx.c — libFuzzer target: the ONNX reader (daemon/onnx_model.c) and
- * compiler (daemon/onnx_compile.c), then the way the client sends what it
+/* fuzz_onnx.c — libFuzzer target: the ONNX reader (daemon/models/onnx_model.c) and
+ * compiler (daemon/models/onnx_compile.c), then the way the client sends what it
  * compiled: prog_wire_encode, and the party's prog_wire_decode and
  * prog_check_job on those bytes.
  *
@@ -13,8 +13,8 @@
  */
 #include "fuzz.h"
 
-#include "daemon/onnx_compile.h"
-#include "daemon/prog_wire.h"
+#include "daemon/models/onnx_compile.h"
+#include "daemon/wire/prog_wire.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
-/* fuzz_prog.c — libFuzzer target: the program decoder (daemon/prog_wire.c),
+/* fuzz_prog.c — libFuzzer target: the program decoder (daemon/wire/prog_wire.c),
  * then what a party does with a program a client sent before running it
- * (daemon/jobs.c, protocol/prog_exec.c): prog_check_job for a batch size,
+ * (daemon/party/jobs.c, protocol/prog_exec.c): prog_check_job for a batch size,
  * the step's shapes, the reuse of earlier results, convolution and pooling
  * geometry (which must give the output shapes prog_check found), and the
  * SecureNN cost estimate.
@@ -11,7 +11,7 @@
  */
 #include "fuzz.h"
 
-#include "daemon/prog_wire.h"
+#include "daemon/wire/prog_wire.h"
 #include "protocol/program.h"
 #include "tensor/conv.h"
 

@@ -1,4 +1,4 @@
-/* fuzz_wire.c — libFuzzer target: the decoders of daemon/wire*.c, which read
+/* fuzz_wire.c — libFuzzer target: the decoders of daemon/wire/wire*.c, which read
  * what clients send a party (requests), what parties send each other
  * (frame headers, hellos, heartbeats) and what a party answers the client
  * (replies).
@@ -13,7 +13,7 @@
  */
 #include "fuzz.h"
 
-#include "daemon/wire.h"
+#include "daemon/wire/wire.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -9,10 +9,10 @@
  * fuzz_config.c). The ONNX seeds are copies of small models (README.md).
  */
 #include "config/bench.h"
-#include "daemon/bench_progs.h"
-#include "daemon/prog_text.h"
-#include "daemon/prog_wire.h"
-#include "daemon/wire.h"
+#include "daemon/client/bench_progs.h"
+#include "daemon/models/prog_text.h"
+#include "daemon/wire/prog_wire.h"
+#include "daemon/wire/wire.h"
 #include "tensor/plain.h"
 
 #include <errno.h>
