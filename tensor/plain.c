@@ -755,6 +755,38 @@ struct plain_writer {
     bool regular; /* a regular file, which a failure removes (never /dev/full) */
 };
 
+/* Opens path to receive revealed values, which are secrets: a new file is
+ * made mode 0600, a symlink planted at path is refused, not followed, and
+ * an existing file is written only if it is the caller's own, made 0600
+ * before it is truncated; a FIFO or a device (/dev/stdout) is written as
+ * it is (*regular false). -1 with errno set, and *why for a refusal of
+ * our own. */
+static int plain_open_private(const char *path, bool *regular, const char **why)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            *why = "is a symbolic link; not written through it";
+        return -1;
+    }
+    struct stat sb;
+    bool ok = fstat(fd, &sb) == 0;
+    *regular = ok && S_ISREG(sb.st_mode);
+    if (*regular && sb.st_uid != geteuid()) {
+        *why = "belongs to another user; not written (it could read what is written)";
+        ok = false;
+    } else if (*regular) {
+        ok = (!(sb.st_mode & 077) || fchmod(fd, 0600) == 0) && ftruncate(fd, 0) == 0;
+    }
+    if (!ok) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
 trine_status_t plain_writer_open(plain_writer_t **out, const char *path, plain_dtype_t dtype,
                                  int ndim, const size_t *shape, trine_err_t *err)
 {
@@ -784,27 +816,11 @@ trine_status_t plain_writer_open(plain_writer_t **out, const char *path, plain_d
     char header[256];
     size_t header_len =
         npy_format_header(header, sizeof header, plain_dtype_name(dtype), ndim, shape);
-    /* Revealed values are secrets: a new file is made mode 0600, a symlink
-     * planted at path is refused, not followed, and an existing file is
-     * written only if it is the caller's own, made 0600 before it is
-     * truncated. A FIFO or a device (/dev/stdout) is written as it is. */
-    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    struct stat sb;
-    int saved = fd < 0 ? errno : 0;
-    const char *why = saved == ELOOP ? "is a symbolic link; not written through it" : NULL;
-    if (fd >= 0 && fstat(fd, &sb) != 0) {
-        saved = errno;
-    } else if (fd >= 0 && (w->regular = S_ISREG(sb.st_mode))) {
-        if (sb.st_uid != geteuid())
-            why = "belongs to another user; not written (it could read what is written)";
-        else if ((sb.st_mode & 077) && fchmod(fd, 0600) != 0)
-            saved = errno;
-        else if (ftruncate(fd, 0) != 0)
-            saved = errno;
-    }
-    w->f = fd >= 0 && !saved && !why ? fdopen(fd, "wb") : NULL;
+    const char *why = NULL;
+    int fd = plain_open_private(path, &w->regular, &why);
+    w->f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!w->f) {
-        saved = saved ? saved : errno;
+        int saved = errno;
         if (fd >= 0)
             close(fd);
         free(w->path);

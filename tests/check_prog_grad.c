@@ -451,60 +451,78 @@ START_TEST(test_grad_validation)
 }
 END_TEST
 
-/* Momentum and weight decay over three steps of two rows, against the
- * updates written out by hand from the plain gradients. */
-START_TEST(test_grad_momentum)
+/* The linear model of the optimizer tests: z = x w on rows x [6, 3], w
+ * [3, 2], MSE, two rows a step. */
+static const char *const opt_shapes[] = {"x:6,3", "w:3,2"};
+#define OPT_MODEL "batch x\ninput w\noutput z = matmul(x, w)\n"
+
+/* Three steps of training o on the linear model in plaintext, each state
+ * input (every input training adds but the labels) starting at zero; the
+ * trained w into w_out[6], the model (its x, initial w, labels) into *m. */
+static void opt_run(model_t *m, const prog_train_t *o, double w_out[6])
 {
-    model_t m;
-    const char *shapes[] = {"x:6,3", "w:3,2"};
-    model_init(&m, "batch x\ninput w\noutput z = matmul(x, w)\n", shapes, 2);
-    prog_train_t o = {PROG_LOSS_MSE, PROG_OPT_MOMENTUM, 0.1, 0.9, 0.01, 2, false};
+    model_init(m, OPT_MODEL, opt_shapes, 2);
     prog_t t;
     trine_err_t err = {0};
-    ck_assert_msg(prog_grad_train(&t, &m.fwd, &o, &err) == TRINE_OK, "%s", err.msg);
-    prog_plain_t *tin[NV] = {0}, *tout[NV] = {0};
+    ck_assert_msg(prog_grad_train(&t, &m->fwd, o, &err) == TRINE_OK, "%s", err.msg);
+    prog_plain_t *tin[NV] = {0}, *tout[NV] = {0}, *zeros[NV] = {0};
     size_t ls[2] = {6, 2};
-    m.labels = plain_new(2, ls, -1, 1);
-    prog_plain_t *vel = plain_new(2, (size_t[]){3, 2}, 0, 0);
-    prog_plain_t zero = {1, {1, 1, 1, 1}, 1, (double[]){0}};
+    m->labels = plain_new(2, ls, -1, 1);
     for (size_t i = 0; i < t.nvars; i++) {
-        if (!strcmp(t.vars[i].name, "x") || !strcmp(t.vars[i].name, "w"))
-            tin[i] = m.in[i];
+        if (i < m->fwd.nvars && t.vars[i].kind != PROG_VAR_TEMP)
+            tin[i] = m->in[i];
         else if (!strcmp(t.vars[i].name, PROG_GRAD_LABELS))
-            tin[i] = m.labels;
-        else if (!strcmp(t.vars[i].name, PROG_GRAD_STATE "w"))
-            tin[i] = vel;
-        else if (!strcmp(t.vars[i].name, PROG_GRAD_LOSS))
-            tin[i] = &zero;
+            tin[i] = m->labels;
+        else if (t.vars[i].kind == PROG_VAR_INPUT) /* velocities, moments, sums */
+            tin[i] = zeros[i] = plain_new(t.vars[i].ndim, t.vars[i].shape, 0, 0);
     }
     prog_job_t job = {.prog = &t, .batch = 2, .epochs = 1};
     ck_assert_msg(prog_plain(&job, (const prog_plain_t *const *)tin, tout, &err) == TRINE_OK,
                   "%s", err.msg);
-    /* by hand: PyTorch's SGD with momentum and weight decay */
-    double w[6], v[6] = {0};
+    memcpy(w_out, tout[1]->data, 6 * sizeof *w_out);
+    for (size_t i = 0; i < t.nvars; i++) {
+        prog_plain_destroy(&tout[i]);
+        prog_plain_destroy(&zeros[i]);
+    }
+    prog_clear(&t);
+}
+
+/* By hand: the summed MSE gradient of the mean loss at w for step's two
+ * rows, plus wd w. */
+static void opt_grad(const model_t *m, const double w[6], int step, double wd, double g[6])
+{
+    memset(g, 0, 6 * sizeof *g);
+    for (int r = 2 * step; r < 2 * step + 2; r++)
+        for (int j = 0; j < 2; j++) {
+            double z = 0;
+            for (int k = 0; k < 3; k++)
+                z += m->in[0]->data[r * 3 + k] * w[k * 2 + j];
+            double d = 2 * (z - m->labels->data[r * 2 + j]) / 4;
+            for (int k = 0; k < 3; k++)
+                g[k * 2 + j] += d * m->in[0]->data[r * 3 + k];
+        }
+    for (int i = 0; i < 6; i++)
+        g[i] += wd * w[i];
+}
+
+/* Momentum and weight decay over three steps of two rows, against
+ * PyTorch's SGD with momentum written out by hand. */
+START_TEST(test_grad_momentum)
+{
+    model_t m;
+    prog_train_t o = {PROG_LOSS_MSE, PROG_OPT_MOMENTUM, 0.1, 0.9, 0.01, 2, false};
+    double got[6], w[6], v[6] = {0}, g[6];
+    opt_run(&m, &o, got);
     memcpy(w, m.in[1]->data, sizeof w);
     for (int step = 0; step < 3; step++) {
-        double g[6] = {0};
-        for (int r = 2 * step; r < 2 * step + 2; r++)
-            for (int j = 0; j < 2; j++) {
-                double z = 0;
-                for (int k = 0; k < 3; k++)
-                    z += m.in[0]->data[r * 3 + k] * w[k * 2 + j];
-                double d = 2 * (z - m.labels->data[r * 2 + j]) / 4;
-                for (int k = 0; k < 3; k++)
-                    g[k * 2 + j] += d * m.in[0]->data[r * 3 + k];
-            }
+        opt_grad(&m, w, step, 0.01, g);
         for (int i = 0; i < 6; i++) {
-            v[i] = 0.9 * v[i] + g[i] + 0.01 * w[i];
+            v[i] = 0.9 * v[i] + g[i];
             w[i] -= 0.1 * v[i];
         }
     }
     for (int i = 0; i < 6; i++)
-        ck_assert_double_eq_tol(tout[1]->data[i], w[i], 1e-12);
-    for (size_t i = 0; i < t.nvars; i++)
-        prog_plain_destroy(&tout[i]);
-    prog_plain_destroy(&vel);
-    prog_clear(&t);
+        ck_assert_double_eq_tol(got[i], w[i], 1e-12);
     model_clear(&m);
 }
 END_TEST
@@ -515,70 +533,22 @@ END_TEST
 START_TEST(test_grad_adam)
 {
     model_t m;
-    const char *shapes[] = {"x:6,3", "w:3,2"};
-    model_init(&m, "batch x\ninput w\noutput z = matmul(x, w)\n", shapes, 2);
     prog_train_t o = {PROG_LOSS_MSE, PROG_OPT_ADAM, 0.05, 0, 0.01, 2, false};
-    prog_t t;
-    trine_err_t err = {0};
-    ck_assert_msg(prog_grad_train(&t, &m.fwd, &o, &err) == TRINE_OK, "%s", err.msg);
-    prog_plain_t *tin[NV] = {0}, *tout[NV] = {0};
-    size_t ls[2] = {6, 2};
-    m.labels = plain_new(2, ls, -1, 1);
-    prog_plain_t *mo = plain_new(2, (size_t[]){3, 2}, 0, 0), *ve = plain_new(2, (size_t[]){3, 2}, 0, 0);
-    prog_plain_t zero = {1, {1, 1, 1, 1}, 1, (double[]){0}};
-    prog_plain_t q1 = {1, {1, 1, 1, 1}, 1, (double[]){0}}, q2 = {1, {1, 1, 1, 1}, 1, (double[]){0}};
-    for (size_t i = 0; i < t.nvars; i++) {
-        const char *n = t.vars[i].name;
-        if (!strcmp(n, "x") || !strcmp(n, "w"))
-            tin[i] = m.in[i];
-        else if (!strcmp(n, PROG_GRAD_LABELS))
-            tin[i] = m.labels;
-        else if (!strcmp(n, PROG_GRAD_ADAM_M "w"))
-            tin[i] = mo;
-        else if (!strcmp(n, PROG_GRAD_ADAM_V "w"))
-            tin[i] = ve;
-        else if (!strcmp(n, PROG_GRAD_ADAM_Q "1"))
-            tin[i] = &q1;
-        else if (!strcmp(n, PROG_GRAD_ADAM_Q "2"))
-            tin[i] = &q2;
-        else if (!strcmp(n, PROG_GRAD_LOSS))
-            tin[i] = &zero;
-        else
-            ck_assert_msg(t.vars[i].kind == PROG_VAR_TEMP, "an input the test does not know: %s", n);
-    }
-    prog_job_t job = {.prog = &t, .batch = 2, .epochs = 1};
-    ck_assert_msg(prog_plain(&job, (const prog_plain_t *const *)tin, tout, &err) == TRINE_OK,
-                  "%s", err.msg);
-    /* by hand: PyTorch's Adam, eps replaced by the floor c^2 2^-8 under the root */
-    double w[6], mm[6] = {0}, vv[6] = {0}, c = 2.0 / 4, b1 = 0.9, b2 = 0.999;
+    double got[6], w[6], mm[6] = {0}, vv[6] = {0}, g[6], c = 2.0 / 4, b1 = 0.9, b2 = 0.999;
+    opt_run(&m, &o, got);
     memcpy(w, m.in[1]->data, sizeof w);
     for (int step = 1; step <= 3; step++) {
-        double g[6] = {0};
-        for (int r = 2 * (step - 1); r < 2 * step; r++)
-            for (int j = 0; j < 2; j++) {
-                double z = 0;
-                for (int k = 0; k < 3; k++)
-                    z += m.in[0]->data[r * 3 + k] * w[k * 2 + j];
-                double d = c * (z - m.labels->data[r * 2 + j]);
-                for (int k = 0; k < 3; k++)
-                    g[k * 2 + j] += d * m.in[0]->data[r * 3 + k];
-            }
+        opt_grad(&m, w, step - 1, 0.01, g);
         for (int i = 0; i < 6; i++) {
-            double gi = g[i] + 0.01 * w[i];
-            mm[i] = b1 * mm[i] + (1 - b1) * gi;
-            vv[i] = b2 * vv[i] + (1 - b2) * gi * gi;
+            mm[i] = b1 * mm[i] + (1 - b1) * g[i];
+            vv[i] = b2 * vv[i] + (1 - b2) * g[i] * g[i];
             double mh = mm[i] / (1 - pow(b1, step)), vh = vv[i] / (1 - pow(b2, step));
             ck_assert(vh / (c * c) < PROG_GRAD_ADAM_CEIL);
             w[i] -= 0.05 * mh / sqrt(vh + c * c * PROG_GRAD_ADAM_FLOOR);
         }
     }
     for (int i = 0; i < 6; i++)
-        ck_assert_double_eq_tol(tout[1]->data[i], w[i], 1e-12);
-    for (size_t i = 0; i < t.nvars; i++)
-        prog_plain_destroy(&tout[i]);
-    prog_plain_destroy(&mo);
-    prog_plain_destroy(&ve);
-    prog_clear(&t);
+        ck_assert_double_eq_tol(got[i], w[i], 1e-12);
     model_clear(&m);
 }
 END_TEST

@@ -271,31 +271,30 @@ static int hostile_run(void *sock, const char *path, int nargs, char **args)
         printf("FAIL %s: %s\n", path, len ? err.msg : "cannot read it");
         return 1;
     }
-    /* one binding per input, in the order of p.vars, each to its own name */
-    static wire_bind_t bind[PROG_VARS_MAX];
-    size_t nbind = 0;
-    for (size_t i = 0; i < p.nvars; i++)
-        if (p.vars[i].kind != PROG_VAR_TEMP) {
-            bind[nbind] = (wire_bind_t){.count = 1};
-            snprintf(bind[nbind++].names[0], sizeof bind[0].names[0], "%s", p.vars[i].name);
-        }
-    for (int a = 0; a < nargs; a++) {
-        char *var, *name;
+    char *vars[PROG_VARS_MAX], *names[PROG_VARS_MAX];
+    for (int a = 0; a < nargs && a < PROG_VARS_MAX; a++) {
         int ndim;
         size_t shape[TENSOR_MAX_DIMS];
-        if (!hostile_bind_arg(args[a], &var, &name, &ndim, shape) ||
-            prog_text_set_shape(&p, var, ndim, shape, &err) != TRINE_OK) {
+        if (!hostile_bind_arg(args[a], &vars[a], &names[a], &ndim, shape) ||
+            prog_text_set_shape(&p, vars[a], ndim, shape, &err) != TRINE_OK) {
             printf("FAIL bad binding '%s'\n", args[a]);
             prog_clear(&p);
             return 1;
         }
-        for (size_t i = 0, k = 0; i < p.nvars; i++) {
-            if (p.vars[i].kind == PROG_VAR_TEMP)
-                continue;
-            if (!strcmp(p.vars[i].name, var))
-                snprintf(bind[k].names[0], sizeof bind[k].names[0], "%s", name);
-            k++;
-        }
+    }
+    /* one binding per input, in the order of p.vars: the tensor an
+     * argument names, else the input's own name */
+    static wire_bind_t bind[PROG_VARS_MAX];
+    size_t nbind = 0;
+    for (size_t i = 0; i < p.nvars; i++) {
+        if (p.vars[i].kind == PROG_VAR_TEMP)
+            continue;
+        const char *use = p.vars[i].name;
+        for (int a = 0; a < nargs && a < PROG_VARS_MAX; a++)
+            if (!strcmp(vars[a], p.vars[i].name))
+                use = names[a];
+        bind[nbind] = (wire_bind_t){.count = 1};
+        snprintf(bind[nbind++].names[0], sizeof bind[0].names[0], "%s", use);
     }
     void *buf = NULL;
     size_t blen;

@@ -117,6 +117,21 @@ out=$(T infer --model "$emb/model.onnx" --input "$emb/ids.npy" -o "$work/emb.npy
 "$npy" cmp "$emb/y.npy" "$work/emb.npy" 0.001 >/dev/null ||
     fail "the embedding's outputs differ from PyTorch's: $("$npy" cmp "$emb/y.npy" "$work/emb.npy" 0.001 2>&1)"
 ok "nn.Embedding over private token ids (Gather at private indices) = PyTorch within 0.001"
+# ids outside the table (negative, past its 20 rows, huge) select no row:
+# two sets of them give the same outputs (the Linear's bias alone), which
+# differ from those of ids inside it
+printf '20,21,25,99,1000,-1\n-3,-20,40,1000000,22,23\n' >"$work/far1.csv"
+printf '20,-1,-2,300,5000,70\n-999,33,21,20,-7,100000\n' >"$work/far2.csv"
+for f in far1 far2; do
+    cat "$work/$f.csv" "$work/$f.csv" >"$work/${f}4.csv"
+    T share "$f" "$work/${f}4.csv" --fixed >/dev/null || fail "share $f"
+    T infer --model "$emb/model.onnx" --input "$f" -o "$work/$f.npy" >/dev/null ||
+        fail "an embedding over ids outside the table ($f)"
+done
+"$npy" cmp "$work/far1.npy" "$work/far2.npy" 0.001 >/dev/null ||
+    fail "ids outside the table select something: $("$npy" cmp "$work/far1.npy" "$work/far2.npy" 0.001 2>&1)"
+"$npy" cmp "$work/far1.npy" "$work/emb.npy" 0.001 >/dev/null && fail "ids outside the table act as ids inside it"
+ok "token ids outside the table (negative, past it, 10^6) select no row"
 
 # ---- 3. refused before any data moves -----------------------------------------
 before=$(O ls | wc -l)
@@ -129,7 +144,13 @@ expect_fail "(Conv): dilations other than 1 are not supported" \
 "$npy" gen f1 34 "$work/x5.npy" 5 2 4 || fail gen
 expect_fail "(GRU): direction 'bidirectional' is not supported (forward and reverse are)" \
     O infer --model "$src/tests/data/onnx/refuse_gru_bidirectional.onnx" --input "$work/x5.npy"
+"$npy" gen f1 35 "$work/x6.npy" 1 1 4 4 || fail gen
+expect_fail "(Resize): axis 2 resized to inf (1 to 4096)" \
+    O infer --model "$src/tests/data/onnx/refuse_resize_huge.onnx" --input "$work/x6.npy"
+"$npy" gen f1 36 "$work/x7.npy" 200 1 2 || fail gen
+expect_fail "(LSTM): the model needs more than 1024 program variables" \
+    O infer --model "$src/tests/data/onnx/refuse_lstm_long.onnx" --input "$work/x7.npy"
 head -c 1000 /dev/urandom >"$work/junk.onnx"
 expect_fail "not an ONNX model" O infer --model "$work/junk.onnx" --input "$work/x3.npy"
 [ "$(O ls | wc -l)" = "$before" ] || fail "a refused model stored something"
-ok "unsupported operators and attributes, and junk, are refused before any data moves"
+ok "unsupported operators and attributes, an infinite Resize scale, an LSTM past the variable limit, and junk, are refused before any data moves"

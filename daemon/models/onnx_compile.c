@@ -455,6 +455,18 @@ trine_status_t ox_held(ox_t *c, ox_val_t *v, const Onnx__TensorProto *t, const c
     return TRINE_OK;
 }
 
+int ox_uses(const ox_t *c, const char *name)
+{
+    const Onnx__GraphProto *g = c->m->proto->graph;
+    int uses = 0;
+    for (size_t a = 0; a < g->n_node; a++)
+        for (size_t k = 0; k < g->node[a]->n_input; k++)
+            uses += !strcmp(g->node[a]->input[k], name);
+    for (size_t a = 0; a < g->n_output; a++)
+        uses += !strcmp(ox_str(g->output[a]->name), name);
+    return uses;
+}
+
 static void ox_find_folds(ox_t *c)
 {
     const Onnx__GraphProto *g = c->m->proto->graph;
@@ -472,12 +484,7 @@ static void ox_find_folds(ox_t *c)
             bool conv = !strcmp(l->op_type, "Conv"), gemm = !strcmp(l->op_type, "Gemm");
             if ((!conv && !gemm) || l->n_output != 1 || strcmp(l->output[0], bn->input[0]))
                 continue;
-            int uses = 0;
-            for (size_t a = 0; a < g->n_node; a++)
-                for (size_t k = 0; k < g->node[a]->n_input; k++)
-                    uses += !strcmp(g->node[a]->input[k], l->output[0]);
-            for (size_t a = 0; a < g->n_output; a++)
-                uses += !strcmp(ox_str(g->output[a]->name), l->output[0]);
+            int uses = ox_uses(c, l->output[0]);
             ox_val_t *w = l->n_input > 1 ? ox_find(c, l->input[1]) : NULL;
             ox_val_t *b = l->n_input > 2 && l->input[2][0] ? ox_find(c, l->input[2]) : NULL;
             bool bias_ok = l->n_input < 3 || !l->input[2][0] || (b && b->constant);

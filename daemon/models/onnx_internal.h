@@ -75,6 +75,10 @@ int ox_new_weight(ox_t *c, const char *base, const char *suffix, int ndim, const
 /* A copy of p as reals. */
 plain_t *ox_real_copy(const plain_t *p);
 
+/* How often the graph reads value name: as a node's input or as a graph
+ * output. */
+int ox_uses(const ox_t *c, const char *name);
+
 /* The program variable of value v, making a constant a weight. */
 int ox_var(ox_t *c, ox_val_t *v);
 

@@ -686,15 +686,8 @@ static trine_status_t ox_conv(ox_t *c)
  * variable (g updated), or vx unchanged. */
 static int ox_pool_unpad(ox_t *c, const ox_val_t *x, int vx, ox_geom_t *g)
 {
-    const Onnx__GraphProto *gr = c->m->proto->graph;
-    int uses = 0;
-    for (size_t a = 0; a < gr->n_node; a++)
-        for (size_t k = 0; k < gr->node[a]->n_input; k++)
-            uses += !strcmp(gr->node[a]->input[k], c->n->input[0]);
-    for (size_t a = 0; a < gr->n_output; a++)
-        uses += !strcmp(ox_str(gr->output[a]->name), c->n->input[0]);
     prog_t *p = &c->out->prog;
-    if (uses != 1 || x->rank != 4 || g->pb[0] || g->pb[1] || g->pe[0] || g->pe[1] || vx < 0 ||
+    if (ox_uses(c, c->n->input[0]) != 1 || x->rank != 4 || g->pb[0] || g->pb[1] || g->pe[0] || g->pe[1] || vx < 0 ||
         p->vars[vx].kind != PROG_VAR_TEMP || p->vars[vx].output)
         return vx;
     size_t pb[2] = {0, 0}, pe[2] = {0, 0};

@@ -84,17 +84,17 @@ static trine_status_t ox_rnn_check_state(ox_t *c, const ox_rnn_t *rn, const ox_v
  * sequence_lens, initial_h; direction, layout, hidden_size, clip and the
  * default activations acts), for `gates` gates, and emits the input
  * projections of every step, R^T, Rb and the initial state. nin: the
- * operator's most inputs; *s0 receives initial_h (NULL when absent). */
+ * operator's most inputs. */
 static trine_status_t ox_rnn_begin(ox_t *c, int gates, size_t nin, const char *const *acts,
-                                   size_t nacts, ox_rnn_t *rn, ox_val_t **s0)
+                                   size_t nacts, ox_rnn_t *rn)
 {
-    ox_val_t *x, *w, *r, *b, *lens;
+    ox_val_t *x, *w, *r, *b, *lens, *h0;
     int64_t hidden;
     char dir[16];
     trine_status_t st;
     if ((st = ox_in(c, 0, false, &x)) || (st = ox_in(c, 1, false, &w)) ||
         (st = ox_in(c, 2, false, &r)) || (st = ox_in(c, 3, true, &b)) ||
-        (st = ox_in(c, 4, true, &lens)) || (st = ox_in(c, 5, true, s0)) ||
+        (st = ox_in(c, 4, true, &lens)) || (st = ox_in(c, 5, true, &h0)) ||
         (st = ox_int(c, "hidden_size", 0, &hidden)) || (st = ox_int(c, "layout", 0, &rn->layout)))
         return st;
     size_t nout = c->n->n_output;
@@ -125,7 +125,7 @@ static trine_status_t ox_rnn_begin(ox_t *c, int gates, size_t nin, const char *c
                        (long long)hidden);
     if (b && (b->rank != 2 || b->shape[0] != 1 || b->shape[1] != 2 * g * hs))
         return ox_fail(c, TRINE_ESHAPE, "B must be [1, %zu]", 2 * g * hs);
-    if ((st = ox_rnn_check_state(c, rn, *s0, "initial_h")))
+    if ((st = ox_rnn_check_state(c, rn, h0, "initial_h")))
         return st;
     const ox_val_t *ws[2] = {w, r};
     for (int k = 0; k < 2; k++)
@@ -155,8 +155,19 @@ static trine_status_t ox_rnn_begin(ox_t *c, int gates, size_t nin, const char *c
         rn->rb = ox_slice_var(c, vb, 0, g * hs, 1, g * hs);
         rn->xw = rn->xw < 0 || wb < 0 || rn->rb < 0 ? -1 : ox_op2(c, PROG_ADD, rn->xw, wb);
     }
-    rn->h = rn->xw < 0 ? -1 : ox_rnn_state(c, rn, *s0);
+    rn->h = rn->xw < 0 ? -1 : ox_rnn_state(c, rn, h0);
     return rn->h < 0 ? TRINE_EUNSUPPORTED : TRINE_OK;
+}
+
+/* Step t's input projection *xt (X_t W^T + Wb, [batch, gates * hidden])
+ * and the state's *p = H R^T + Rb for the previous state h; -1 in either on
+ * failure. */
+static void ox_rnn_step(ox_t *c, const ox_rnn_t *rn, size_t t, int h, int *xt, int *p)
+{
+    *xt = ox_slice_var(c, rn->xw, 0, (int64_t)(t * rn->nb), 1, (int64_t)rn->nb);
+    *p = *xt < 0 ? -1 : ox_op2(c, PROG_MATMUL, h, rn->rt);
+    if (rn->rb >= 0 && *p >= 0)
+        *p = ox_op2(c, PROG_ADD, *p, rn->rb);
 }
 
 /* Defines output k as the state h [batch, hidden] of the last step (Y_h,
@@ -205,21 +216,18 @@ trine_status_t ox_rnn(ox_t *c)
 {
     static const char *const acts[] = {"Tanh"};
     ox_rnn_t rn;
-    ox_val_t *h0;
     trine_status_t st;
     if ((st = ox_known(c, "activation_alpha", "activation_beta", "activations", "clip", "direction",
                        "hidden_size", "layout", NULL)) ||
-        (st = ox_rnn_begin(c, 1, 6, acts, 1, &rn, &h0)))
+        (st = ox_rnn_begin(c, 1, 6, acts, 1, &rn)))
         return st;
     int *ys = calloc(rn.seq, sizeof *ys), h = rn.h;
     if (!ys)
         return ox_nomem(c);
     for (size_t i = 0; i < rn.seq && h >= 0; i++) {
         size_t t = rn.reverse ? rn.seq - 1 - i : i;
-        int g = ox_slice_var(c, rn.xw, 0, t * rn.nb, 1, rn.nb);
-        int p = g < 0 ? -1 : ox_op2(c, PROG_MATMUL, h, rn.rt);
-        if (rn.rb >= 0)
-            p = p < 0 ? -1 : ox_op2(c, PROG_ADD, p, rn.rb);
+        int g, p;
+        ox_rnn_step(c, &rn, t, h, &g, &p);
         g = p < 0 ? -1 : ox_op2(c, PROG_ADD, g, p);
         h = g < 0 ? -1 : ox_op1(c, PROG_TANH, g);
         ys[t] = h;
@@ -246,14 +254,13 @@ trine_status_t ox_gru(ox_t *c)
     static const char *const acts[] = {"Sigmoid", "Tanh"};
     int64_t lbr;
     ox_rnn_t rn;
-    ox_val_t *h0;
     trine_status_t st;
     if ((st = ox_known(c, "activation_alpha", "activation_beta", "activations", "clip", "direction",
                        "hidden_size", "layout", "linear_before_reset", NULL)) ||
         (st = ox_int(c, "linear_before_reset", 0, &lbr)) ||
-        (st = ox_rnn_begin(c, 3, 6, acts, 2, &rn, &h0)))
+        (st = ox_rnn_begin(c, 3, 6, acts, 2, &rn)))
         return st;
-    size_t hs = rn.hs, nb = rn.nb;
+    size_t hs = rn.hs;
     int rbh = rn.rb < 0 ? -1 : ox_slice_var(c, rn.rb, 0, 2 * hs, 1, hs);
     int rht = lbr ? 0 : ox_slice_var(c, rn.rt, 1, 2 * hs, 1, hs);
     if (rht < 0 || (rn.rb >= 0 && rbh < 0))
@@ -263,10 +270,8 @@ trine_status_t ox_gru(ox_t *c)
         return ox_nomem(c);
     for (size_t i = 0; i < rn.seq && h >= 0; i++) {
         size_t t = rn.reverse ? rn.seq - 1 - i : i;
-        int xt = ox_slice_var(c, rn.xw, 0, t * nb, 1, nb);
-        int p = xt < 0 ? -1 : ox_op2(c, PROG_MATMUL, h, rn.rt);
-        if (rn.rb >= 0)
-            p = p < 0 ? -1 : ox_op2(c, PROG_ADD, p, rn.rb);
+        int xt, p;
+        ox_rnn_step(c, &rn, t, h, &xt, &p);
         int xzr = ox_slice_var(c, xt, 1, 0, 1, 2 * hs), pzr = ox_slice_var(c, p, 1, 0, 1, 2 * hs);
         int zr = xzr < 0 || pzr < 0 ? -1 : ox_op2(c, PROG_ADD, xzr, pzr);
         zr = zr < 0 ? -1
@@ -307,7 +312,7 @@ trine_status_t ox_lstm(ox_t *c)
     static const char *const acts[] = {"Sigmoid", "Tanh", "Tanh"};
     int64_t forget;
     ox_rnn_t rn;
-    ox_val_t *h0, *c0, *peep;
+    ox_val_t *c0, *peep;
     trine_status_t st;
     if ((st = ox_known(c, "activation_alpha", "activation_beta", "activations", "clip", "direction",
                        "hidden_size", "input_forget", "layout", NULL)) ||
@@ -317,9 +322,9 @@ trine_status_t ox_lstm(ox_t *c)
     if (forget != 0 || peep)
         return ox_fail(c, TRINE_EUNSUPPORTED, "%s is not supported",
                        peep ? "the peephole input P" : "input_forget 1");
-    if ((st = ox_rnn_begin(c, 4, 8, acts, 3, &rn, &h0)))
+    if ((st = ox_rnn_begin(c, 4, 8, acts, 3, &rn)))
         return st;
-    size_t hs = rn.hs, nb = rn.nb;
+    size_t hs = rn.hs;
     if ((st = ox_rnn_check_state(c, &rn, c0, "initial_c")))
         return st;
     int *ys = calloc(rn.seq, sizeof *ys), h = rn.h, cs = ox_rnn_state(c, &rn, c0);
@@ -327,10 +332,8 @@ trine_status_t ox_lstm(ox_t *c)
         return ox_nomem(c);
     for (size_t i = 0; i < rn.seq && h >= 0 && cs >= 0; i++) {
         size_t t = rn.reverse ? rn.seq - 1 - i : i;
-        int g = ox_slice_var(c, rn.xw, 0, t * nb, 1, nb);
-        int p = g < 0 ? -1 : ox_op2(c, PROG_MATMUL, h, rn.rt);
-        if (rn.rb >= 0)
-            p = p < 0 ? -1 : ox_op2(c, PROG_ADD, p, rn.rb);
+        int g, p;
+        ox_rnn_step(c, &rn, t, h, &g, &p);
         g = p < 0 ? -1 : ox_op2(c, PROG_ADD, g, p);
         int iof = g < 0 ? -1 : ox_slice_var(c, g, 1, 0, 1, 3 * hs);
         iof = iof < 0 ? -1

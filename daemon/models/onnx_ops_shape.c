@@ -240,11 +240,12 @@ static int ox_take(ox_t *c, int v, int rank, const size_t *shape, int axis, cons
 }
 
 /* Gather along axis 0 of a table x [V, ...] at private indices iv (whole
- * numbers, an embedding's token ids): each index i is compared with every
- * row number k at once, one-hot row h = [0.5 - (i - k)^2 >= 0] (exact for
- * whole i; an index outside 0..V-1 gives a row of zeros), and the rows
- * are the product h x: n V products, n V DReLUs and one matrix product for
- * n indices. */
+ * numbers, an embedding's token ids), as the training program's class
+ * labels are made one-hot (prog_grad.h): bit k of an index i is [i - k +
+ * 1/2 >= 0] for k = 0..V, its one-hot row h the difference of bits k and
+ * k + 1 (exact for any whole i a share may hold; an index outside 0..V-1
+ * gives a row of zeros), and the rows are the product h x: n (V + 1)
+ * DReLUs and one matrix product for n indices. */
 static trine_status_t ox_gather_private(ox_t *c, ox_val_t *x, ox_val_t *iv, int axis)
 {
     if (axis != 0)
@@ -258,23 +259,22 @@ static trine_status_t ox_gather_private(ox_t *c, ox_val_t *x, ox_val_t *iv, int 
         return ox_fail(c, TRINE_EUNSUPPORTED, "a table of %zu rows, at most %d", v, OX_INTS_MAX);
     if (iv->rank + x->rank - 1 > TENSOR_MAX_DIMS)
         return ox_fail(c, TRINE_EUNSUPPORTED, "a result of rank %d", iv->rank + x->rank - 1);
-    int64_t zeros[OX_INTS_MAX] = {0};
-    size_t col[2] = {n, 1}, vs[1] = {v}, tab[2] = {v, rest};
+    int64_t zeros[OX_INTS_MAX + 1] = {0};
+    size_t col[2] = {n, 1}, vs[1] = {v + 1}, tab[2] = {v, rest};
     bool b0;
     plain_t *ks = plain_alloc(PLAIN_F8, 1, vs);
     if (!ks)
         return ox_nomem(c);
-    for (size_t k = 0; k < v; k++)
-        ks->real[k] = (double)k;
+    for (size_t k = 0; k <= v; k++)
+        ks->real[k] = (double)k - 0.5;
     int kv = ox_new_weight(c, iv->name, ".rows", 1, vs, ks);
     int vi = ox_var(c, iv), vx = ox_var(c, x);
     int e = vi < 0 ? -1 : ox_reshape_var(c, vi, iv->ndim, iv->shape, false, 2, col, &b0);
-    e = e < 0 ? -1 : ox_take(c, e, 2, col, 1, zeros, v); /* [n, V]: i in every column */
-    int d = e < 0 || kv < 0 ? -1 : ox_op2(c, PROG_SUB, e, kv);
-    int h = d < 0 ? -1 : ox_op2(c, PROG_MUL, d, d);
-    h = h < 0 ? -1 : ox_scale(c, h, -1.0);
-    h = h < 0 ? -1 : ox_emit(c, (prog_op_t){.code = PROG_OFFSET, .in = {h, -1}, .fattr = 0.5});
-    h = h < 0 ? -1 : ox_op1(c, PROG_DRELU, h);
+    e = e < 0 ? -1 : ox_take(c, e, 2, col, 1, zeros, v + 1); /* [n, V + 1]: i in every column */
+    int bits = e < 0 || kv < 0 ? -1 : ox_op2(c, PROG_SUB, e, kv);
+    bits = bits < 0 ? -1 : ox_op1(c, PROG_DRELU, bits);
+    int lo = ox_slice_var(c, bits, 1, 0, 1, (int64_t)v), hi = ox_slice_var(c, bits, 1, 1, 1, (int64_t)v);
+    int h = lo < 0 || hi < 0 ? -1 : ox_op2(c, PROG_SUB, lo, hi);
     int t = vx < 0 ? -1 : ox_reshape_var(c, vx, x->ndim, x->shape, false, 2, tab, &b0);
     int y = h < 0 || t < 0 ? -1 : ox_op2(c, PROG_MATMUL, h, t);
     size_t shape[TENSOR_MAX_DIMS];
@@ -774,31 +774,47 @@ static trine_status_t ox_pad(ox_t *c)
     return ox_define(c, 0, y, r, batch0);
 }
 
+/* ONNX's coordinate_transformation_mode and nearest_mode, in the order of
+ * their names below. */
+typedef enum { OX_CTM_HALF, OX_CTM_PYTORCH_HALF, OX_CTM_ALIGN, OX_CTM_ASYM, OX_CTM_TF_HALF } ox_ctm_t;
+typedef enum { OX_NM_FLOOR_HALF, OX_NM_CEIL_HALF, OX_NM_FLOOR, OX_NM_CEIL } ox_nm_t;
+static const char *const ox_ctm_names[] = {"half_pixel", "pytorch_half_pixel", "align_corners",
+                                           "asymmetric", "tf_half_pixel_for_nn"};
+static const char *const ox_nm_names[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
+                                          "ceil"};
+
+#define OX_COUNT(a) ((int)(sizeof(a) / sizeof(a)[0]))
+
+/* The index of s among the n names, or -1. */
+static int ox_name_index(const char *s, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(s, names[i]))
+            return i;
+    return -1;
+}
+
 /* The input coordinate of output index o along an axis of extent in
- * resized to out (scale = out / in unless given), ONNX's
- * coordinate_transformation_mode, then rounded by its nearest_mode and
- * clamped to the extent. */
-static int64_t ox_resize_source(const char *ctm, const char *nm, size_t o, size_t in, size_t out,
+ * resized to out (scale = out / in unless given), by ctm, then rounded by
+ * nm and clamped to the extent. */
+static int64_t ox_resize_source(ox_ctm_t ctm, ox_nm_t nm, size_t o, size_t in, size_t out,
                                 double scale)
 {
     double x;
-    if (!strcmp(ctm, "asymmetric"))
-        x = (double)o / scale;
-    else if (!strcmp(ctm, "align_corners"))
-        x = out == 1 ? 0 : (double)o * (double)(in - 1) / (double)(out - 1);
-    else if (!strcmp(ctm, "pytorch_half_pixel"))
-        x = out > 1 ? ((double)o + 0.5) / scale - 0.5 : 0;
-    else if (!strcmp(ctm, "tf_half_pixel_for_nn"))
-        x = ((double)o + 0.5) / scale;
-    else /* half_pixel */
-        x = ((double)o + 0.5) / scale - 0.5;
+    switch (ctm) {
+    case OX_CTM_ASYM: x = (double)o / scale; break;
+    case OX_CTM_ALIGN: x = out == 1 ? 0 : (double)o * (double)(in - 1) / (double)(out - 1); break;
+    case OX_CTM_PYTORCH_HALF: x = out > 1 ? ((double)o + 0.5) / scale - 0.5 : 0; break;
+    case OX_CTM_TF_HALF: x = ((double)o + 0.5) / scale; break;
+    default: x = ((double)o + 0.5) / scale - 0.5; break;
+    }
     double f = floor(x), k;
-    if (!strcmp(nm, "floor"))
+    if (nm == OX_NM_FLOOR)
         k = f;
-    else if (!strcmp(nm, "ceil"))
+    else if (nm == OX_NM_CEIL)
         k = ceil(x);
     else if (x - f == 0.5)
-        k = !strcmp(nm, "round_prefer_ceil") ? f + 1 : f;
+        k = nm == OX_NM_CEIL_HALF ? f + 1 : f;
     else
         k = round(x);
     return k < 0 ? 0 : k > (double)(in - 1) ? (int64_t)in - 1 : (int64_t)k;
@@ -812,7 +828,7 @@ static int64_t ox_resize_source(const char *ctm, const char *nm, size_t o, size_
 static trine_status_t ox_resize(ox_t *c)
 {
     ox_val_t *x, *roi = NULL, *scales = NULL, *sizes = NULL;
-    char mode[16], ctm[32], nm[32];
+    char mode[16], ctm_s[32], nm_s[32];
     trine_status_t st;
     if ((st = ox_known(c, "coordinate_transformation_mode", "cubic_coeff_a", "exclude_outside",
                        "extrapolation_value", "mode", "nearest_mode", NULL)) ||
@@ -823,29 +839,21 @@ static trine_status_t ox_resize(ox_t *c)
         (!v10 && ((st = ox_in(c, 2, true, &scales)) || (st = ox_in(c, 3, true, &sizes)))))
         return st;
     ox_string(c, "mode", mode, sizeof mode);
-    ox_string(c, "coordinate_transformation_mode", ctm, sizeof ctm);
-    ox_string(c, "nearest_mode", nm, sizeof nm);
+    ox_string(c, "coordinate_transformation_mode", ctm_s, sizeof ctm_s);
+    ox_string(c, "nearest_mode", nm_s, sizeof nm_s);
     if (strcmp(mode, "nearest"))
         return ox_fail(c, TRINE_EUNSUPPORTED, "mode '%s' is not supported (nearest is)",
                        mode[0] ? mode : "nearest");
-    if (v10) /* Upsample's rule */
-        snprintf(ctm, sizeof ctm, "asymmetric"), snprintf(nm, sizeof nm, "floor");
-    if (!ctm[0])
-        snprintf(ctm, sizeof ctm, "half_pixel");
-    if (!nm[0])
-        snprintf(nm, sizeof nm, "round_prefer_floor");
-    static const char *const ctms[] = {"half_pixel", "pytorch_half_pixel", "align_corners",
-                                       "asymmetric", "tf_half_pixel_for_nn"};
-    static const char *const nms[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
-    bool known_ctm = false, known_nm = false;
-    for (size_t i = 0; i < sizeof ctms / sizeof *ctms; i++)
-        known_ctm = known_ctm || !strcmp(ctm, ctms[i]);
-    for (size_t i = 0; i < sizeof nms / sizeof *nms; i++)
-        known_nm = known_nm || !strcmp(nm, nms[i]);
-    if (!known_ctm || !known_nm)
+    int ctm = v10 ? OX_CTM_ASYM /* Upsample's rule */
+              : ctm_s[0] ? ox_name_index(ctm_s, ox_ctm_names, OX_COUNT(ox_ctm_names))
+                         : OX_CTM_HALF;
+    int nm = v10       ? OX_NM_FLOOR
+             : nm_s[0] ? ox_name_index(nm_s, ox_nm_names, OX_COUNT(ox_nm_names))
+                       : OX_NM_FLOOR_HALF;
+    if (ctm < 0 || nm < 0)
         return ox_fail(c, TRINE_EUNSUPPORTED, "%s '%s' is not supported",
-                       known_ctm ? "nearest_mode" : "coordinate_transformation_mode",
-                       known_ctm ? nm : ctm);
+                       ctm < 0 ? "coordinate_transformation_mode" : "nearest_mode",
+                       ctm < 0 ? ctm_s : nm_s);
     bool by_size = sizes && !scales;
     const ox_val_t *given = by_size ? sizes : scales;
     if (scales && sizes)
@@ -857,12 +865,11 @@ static trine_status_t ox_resize(ox_t *c)
                        by_size ? "sizes" : "scales", x->ndim);
     if (x->ndim != x->rank || x->rank < 1)
         return ox_fail(c, TRINE_EUNSUPPORTED, "X of rank %d", x->rank);
-    ox_val_t v = *x;
-    if ((v.var = ox_var(c, x)) < 0)
+    int y = ox_var(c, x);
+    if (y < 0)
         return TRINE_EUNSUPPORTED;
     size_t shape[TENSOR_MAX_DIMS];
     memcpy(shape, x->shape, sizeof shape);
-    int y = v.var;
     for (int d = 0; d < x->rank && y >= 0; d++) {
         double scale = by_size ? 0 : given->data->real[d];
         double want = by_size ? (double)ox_iv(given, (size_t)d)
@@ -876,19 +883,19 @@ static trine_status_t ox_resize(ox_t *c)
         int64_t idx[OX_INTS_MAX];
         bool same = out == x->shape[d];
         for (size_t o = 0; o < out; o++) {
-            idx[o] = ox_resize_source(ctm, nm, o, x->shape[d], out, scale);
+            idx[o] = ox_resize_source((ox_ctm_t)ctm, (ox_nm_t)nm, o, x->shape[d], out, scale);
             same = same && idx[o] == (int64_t)o;
         }
         if (same)
             continue;
-        if (d == 0 && v.batch0)
+        if (d == 0 && x->batch0)
             c->out->rows_independent = false;
         y = ox_take(c, y, x->rank, shape, d, idx, out);
         shape[d] = out;
     }
     if (y < 0)
         return TRINE_EUNSUPPORTED;
-    return ox_define(c, 0, y, x->rank, v.batch0 && shape[0] == x->shape[0]);
+    return ox_define(c, 0, y, x->rank, x->batch0 && shape[0] == x->shape[0]);
 }
 
 static const ox_handler_t ox_shape_handlers[] = {

@@ -270,19 +270,6 @@ static int grad_conv2d(grad_t *g, const prog_op_t *op, int dy, int *grad, bool n
     return 0;
 }
 
-/* t [n, rest..., 1, e] (its last two axes) repeated k times along the
- * 1: zeros of the result's shape (a pad of 0 t) plus t, broadcast. */
-static int grad_repeat(grad_t *g, int t, int axis, int64_t k)
-{
-    int z = grad_scale(g, t, 0.0);
-    prog_op_t *pd = z < 0 ? NULL : grad_op(g, PROG_PAD, z, -1, -1);
-    if (!pd)
-        return -1;
-    pd->iattr[PROG_PAD_AXIS] = axis;
-    pd->iattr[PROG_PAD_AFTER] = k - 1;
-    return grad_emit(g, PROG_ADD, pd->out, t);
-}
-
 /* t padded with zeros along axis, before and after; t itself when both
  * are 0. */
 static int grad_pad0(grad_t *g, int t, int axis, int64_t before, int64_t after)
@@ -295,6 +282,14 @@ static int grad_pad0(grad_t *g, int t, int axis, int64_t before, int64_t after)
     pd->iattr[PROG_PAD_AXIS] = axis;
     pd->iattr[PROG_PAD_BEFORE] = before, pd->iattr[PROG_PAD_AFTER] = after;
     return pd->out;
+}
+
+/* t [n, rest..., 1, e] (its last two axes) repeated k times along the
+ * 1: zeros of the result's shape (a pad of 0 t) plus t, broadcast. */
+static int grad_repeat(grad_t *g, int t, int axis, int64_t k)
+{
+    int z = grad_pad0(g, grad_scale(g, t, 0.0), axis, 0, k - 1);
+    return z < 0 ? -1 : grad_emit(g, PROG_ADD, z, t);
 }
 
 /* t's extent along axis, ext, brought to want: zeros added after, or the
@@ -465,43 +460,28 @@ static int grad_back(grad_t *g, const prog_op_t *op, int dy, int *grad, const bo
         return d < 0 || grad_add(g, grad, a, grad_emit(g, PROG_MUL, dy, d)) < 0 ? -1 : 0;
     }
     case PROG_PAD: { /* the padding's gradient is dropped: dy sliced back to a */
-        prog_op_t *sl = grad_op(g, PROG_SLICE, dy, -1, -1);
-        if (!sl)
-            return -1;
         int axis = (int)op->iattr[PROG_PAD_AXIS];
-        sl->iattr[PROG_SLICE_AXIS] = axis;
-        sl->iattr[PROG_SLICE_START] = op->iattr[PROG_PAD_BEFORE];
-        sl->iattr[PROG_SLICE_STEP] = 1;
-        sl->iattr[PROG_SLICE_COUNT] = (int64_t)s->shape[a][axis];
-        return grad_add(g, grad, a, sl->out) < 0 ? -1 : 0;
+        return grad_add(g, grad, a,
+                        grad_slice(g, dy, axis, op->iattr[PROG_PAD_BEFORE],
+                                   (int64_t)s->shape[a][axis])) < 0
+                   ? -1
+                   : 0;
     }
     case PROG_SLICE: { /* dy padded with zeros back to a's extent */
         if (op->iattr[PROG_SLICE_STEP] != 1)
             return grad_refuse(g, op, "the gradient of a strided slice is not supported");
         int axis = (int)op->iattr[PROG_SLICE_AXIS];
-        prog_op_t *pd = grad_op(g, PROG_PAD, dy, -1, -1);
-        if (!pd)
-            return -1;
-        pd->iattr[PROG_PAD_AXIS] = axis;
-        pd->iattr[PROG_PAD_BEFORE] = op->iattr[PROG_SLICE_START];
-        pd->iattr[PROG_PAD_AFTER] = (int64_t)s->shape[a][axis] - op->iattr[PROG_SLICE_START] -
-                                    op->iattr[PROG_SLICE_COUNT];
-        return grad_add(g, grad, a, pd->out) < 0 ? -1 : 0;
+        int64_t start = op->iattr[PROG_SLICE_START];
+        int64_t after = (int64_t)s->shape[a][axis] - start - op->iattr[PROG_SLICE_COUNT];
+        return grad_add(g, grad, a, grad_pad0(g, dy, axis, start, after)) < 0 ? -1 : 0;
     }
     case PROG_CONCAT: { /* each operand's part of dy */
         int axis = (int)op->iattr[0];
         for (int k = 0; k < 2; k++) {
             int v = op->in[k];
-            if (!need[v])
-                continue;
-            prog_op_t *sl = grad_op(g, PROG_SLICE, dy, -1, -1);
-            if (!sl)
-                return -1;
-            sl->iattr[PROG_SLICE_AXIS] = axis;
-            sl->iattr[PROG_SLICE_START] = k ? (int64_t)s->shape[a][axis] : 0;
-            sl->iattr[PROG_SLICE_STEP] = 1;
-            sl->iattr[PROG_SLICE_COUNT] = (int64_t)s->shape[v][axis];
-            if (grad_add(g, grad, v, sl->out) < 0)
+            if (need[v] && grad_add(g, grad, v,
+                                    grad_slice(g, dy, axis, k ? (int64_t)s->shape[a][axis] : 0,
+                                               (int64_t)s->shape[v][axis])) < 0)
                 return -1;
         }
         return 0;
@@ -665,12 +645,12 @@ static int grad_adam_step(grad_t *g, int *r1, int *r2)
  * scalars (grad_adam_step). */
 static int grad_update(grad_t *g, const prog_train_t *t, int w, int G, double c, int r1, int r2)
 {
+    if (t->weight_decay > 0) { /* G + (wd / c) w: c g + wd w over c */
+        int d = grad_scale(g, w, t->weight_decay / c);
+        if (d < 0 || (G = grad_emit(g, PROG_ADD, G, d)) < 0)
+            return -1;
+    }
     if (t->opt == PROG_OPT_ADAM) {
-        if (t->weight_decay > 0) {
-            int d = grad_scale(g, w, t->weight_decay / c);
-            if (d < 0 || (G = grad_emit(g, PROG_ADD, G, d)) < 0)
-                return -1;
-        }
         int m = grad_state(g, PROG_GRAD_ADAM_M, w), v = m < 0 ? -1 : grad_state(g, PROG_GRAD_ADAM_V, w);
         int g2 = v < 0 ? -1 : grad_emit(g, PROG_MUL, G, G);
         if (g2 < 0 || !grad_average(g, m, PROG_GRAD_ADAM_BETA1, G) ||
@@ -698,20 +678,9 @@ static int grad_update(grad_t *g, const prog_train_t *t, int w, int G, double c,
     if (t->opt == PROG_OPT_MOMENTUM) {
         int v = grad_state(g, PROG_GRAD_STATE, w);
         int mv = v < 0 ? -1 : grad_scale(g, v, t->momentum);
-        if (mv < 0)
-            return -1;
-        if (t->weight_decay > 0) {
-            int d = grad_scale(g, w, t->weight_decay / c);
-            if (d < 0 || (G = grad_emit(g, PROG_ADD, G, d)) < 0)
-                return -1;
-        }
-        if (!grad_op(g, PROG_ADD, mv, G, v))
+        if (mv < 0 || !grad_op(g, PROG_ADD, mv, G, v))
             return -1;
         G = v;
-    } else if (t->weight_decay > 0) {
-        int d = grad_scale(g, w, t->weight_decay / c);
-        if (d < 0 || (G = grad_emit(g, PROG_ADD, G, d)) < 0)
-            return -1;
     }
     int step = grad_scale(g, G, t->lr * c);
     return step < 0 || !grad_op(g, PROG_SUB, w, step, w) ? -1 : 0;

@@ -23,12 +23,14 @@
 #                    Gather at integer indices (ids.npy, y.npy beside it)
 # network_d.onnx, SecureNN's Network D untrained (He and Glorot uniform
 # weights, zero biases, seed 0) for `trine train` (README: Training), and
-# refuse_gru_bidirectional.onnx, a model trine must refuse (it_onnx).
+# refuse_gru_bidirectional.onnx, refuse_resize_huge.onnx (a Resize by an
+# infinite scale) and refuse_lstm_long.onnx (an LSTM of 200 steps, past a
+# program's 1024 variables), models trine must refuse (it_onnx).
 import os
 import numpy as np
 import onnx
 import torch
-from onnx import numpy_helper
+from onnx import helper, numpy_helper
 
 torch.manual_seed(0)
 here = os.path.dirname(os.path.abspath(__file__))
@@ -196,3 +198,21 @@ torch.manual_seed(0)
 torch.onnx.export(NetD(), torch.zeros(128, 784), os.path.join(here, "network_d.onnx"),
                   input_names=["x"], output_names=["y"],
                   dynamic_axes={"x": {0: "n"}, "y": {0: "n"}})
+resize = helper.make_node("Resize", ["x", "", "scales"], ["y"], mode="nearest")
+huge = helper.make_graph(
+    [resize], "refuse_resize_huge",
+    [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 1, 4, 4])],
+    [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)],
+    [numpy_helper.from_array(np.array([1, 1, np.inf, 2], dtype=np.float32), "scales")])
+onnx.save(helper.make_model(huge, opset_imports=[helper.make_opsetid("", 13)]),
+          os.path.join(here, "refuse_resize_huge.onnx"))
+rng = np.random.default_rng(1)
+lstm = helper.make_node("LSTM", ["x", "w", "r"], ["", "h"], hidden_size=3)
+long = helper.make_graph(
+    [lstm], "refuse_lstm_long",
+    [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [200, 1, 2])],
+    [helper.make_tensor_value_info("h", onnx.TensorProto.FLOAT, None)],
+    [numpy_helper.from_array(rng.standard_normal((1, 12, 2)).astype(np.float32), "w"),
+     numpy_helper.from_array(rng.standard_normal((1, 12, 3)).astype(np.float32), "r")])
+onnx.save(helper.make_model(long, opset_imports=[helper.make_opsetid("", 14)]),
+          os.path.join(here, "refuse_lstm_long.onnx"))
