@@ -2,7 +2,8 @@
  * onnx_compile.c (values, variables, emitting operations, attributes,
  * operands, and the graph: initializers, inputs, outputs, the node walk)
  * and the operators: onnx_ops.c (one function per ONNX operator),
- * onnx_ops_shape.c (shapes and axes), onnx_ops_rnn.c (recurrent layers).
+ * onnx_ops_shape.c (shapes and axes), onnx_ops_conv.c (convolution and
+ * pooling), onnx_ops_rnn.c (recurrent layers).
  * Not for other modules: the interface is onnx_compile.h.
  */
 #ifndef TRINE_ONNX_INTERNAL_H
@@ -171,9 +172,36 @@ const ox_handler_t *ox_shape_handler(const char *op);
  * result (*st) and returns true; false for any other node. */
 bool ox_int_arith(ox_t *c, trine_status_t *st);
 
-/* ---- onnx_ops_rnn.c ------------------------------------------------------------ */
+/* ---- onnx_ops.c: BatchNormalization folded into the layer before ---------------- */
 
-/* GRU (see onnx_ops_rnn.c for what it supports and its error). */
+/* The folding of a BatchNormalization node into the layer before it with
+ * output channels: per channel, scale s = gamma / sqrt(var + eps) and
+ * shift beta - mean s (NULL values when trine keeps them). */
+typedef struct {
+    plain_t *s, *t;
+} ox_bn_t;
+
+/* Starts folding BatchNormalization node bn into a layer with weight w,
+ * bias b (may be NULL; n values or one) and n output channels: *f its
+ * per-channel scale and shift, *ww a copy of w's values and *wb n zeros for
+ * the new bias, all NULL when trine keeps the values. */
+trine_status_t ox_fold_begin(ox_t *c, int bn, const ox_val_t *w, const ox_val_t *b, size_t n,
+                             ox_bn_t *f, plain_t **ww, plain_t **wb);
+
+/* Ends a folding begun by ox_fold_begin: the folded weight *vw (named
+ * after w) and bias *vb of n values (named after b, else w) as new weights
+ * holding ww and wb (taken; NULL when trine keeps them). */
+void ox_fold_end(ox_t *c, ox_bn_t *f, const ox_val_t *w, const ox_val_t *b, size_t n,
+                 plain_t *ww, plain_t *wb, int *vw, int *vb);
+
+/* ---- onnx_ops_conv.c, onnx_ops_rnn.c: the layers of their own files -------------- */
+
+/* Conv, MaxPool, AveragePool, GlobalAveragePool (onnx_ops_conv.c); GRU,
+ * LSTM, RNN (onnx_ops_rnn.c: what they support and their error). */
+trine_status_t ox_conv(ox_t *c);
+trine_status_t ox_maxpool(ox_t *c);
+trine_status_t ox_avgpool(ox_t *c);
+trine_status_t ox_global_avg(ox_t *c);
 trine_status_t ox_gru(ox_t *c);
 trine_status_t ox_lstm(ox_t *c);
 trine_status_t ox_rnn(ox_t *c);
