@@ -28,5 +28,7 @@ trine_status_t proto_relu(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout, const
     trine_status_t st = proto_op_begin(ctx, PROTO_OP_RELU, err);
     if (st != TRINE_OK)
         return st;
+    if (ctx->protocol == PROTO_FSS)
+        return proto_op_end(ctx, fss_relu(ctx, out, dout, x, err));
     return proto_op_end(ctx, relu_run(ctx, out, dout, x, err));
 }

@@ -476,7 +476,8 @@ int verb_onnx_test(const client_opts_t *opts, int argc, char **argv)
     client_opts_t copts = *opts;
     trine_err_t err;
     if (local) {
-        if (local_cluster_start(&lc, t.frac, CONFIG_TRUNC_EXACT, 10000, &err) != TRINE_OK) {
+        local_settings_t set = {.frac_bits = t.frac, .timeout_ms = 10000};
+        if (local_cluster_start(&lc, &set, &err) != TRINE_OK) {
             fprintf(stderr, "trine onnx-test: %s\n", err.msg);
             return TRINE_EXIT_FAIL;
         }
