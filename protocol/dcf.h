@@ -3,7 +3,7 @@
  *     f(x) = beta if x < alpha, else 0      (x, alpha < 2^DCF_BITS)
  * into two keys, each of which alone looks random; evaluated at the same
  * public x, the two outputs are additive shares of f(x) in Z_2^64 (beta is
- * a vector of `words` ring elements, 1 or 2).
+ * a vector of `words` ring elements, 1 to DCF_WORDS_MAX).
  *
  * A key is a 16-byte root seed, which the protocol derives from the seed
  * the dealer shares with the evaluator (so it never travels), and the
@@ -17,8 +17,9 @@
  * seeds carry 127 bits of security. dcf_available() tells whether this CPU
  * has AES-NI; the other functions must not be called when it does not.
  *
- * Costs per element: generation 8 AES blocks a level (both evaluators'
- * expansions), evaluation 2 a level (only the path of x is followed).
+ * Costs per element: generation 8 AES blocks a level (10 for 3 words: both
+ * evaluators' expansions), evaluation 2 a level (3 for 3 words: only the
+ * path of x is followed).
  */
 #ifndef TRINE_PROTO_DCF_H
 #define TRINE_PROTO_DCF_H
@@ -34,8 +35,8 @@
 #define DCF_SEED_BYTES 16u
 #define DCF_SEED_WORDS 2u
 
-/* Output words per element: 1 (a bit's share) or 2. */
-#define DCF_WORDS_MAX 2u
+/* Output words per element: 1 (a bit's share) to 3. */
+#define DCF_WORDS_MAX 3u
 
 /* True when the CPU runs AES-NI (checked once per call, cheap). */
 bool dcf_available(void);

@@ -188,6 +188,18 @@ TRINE_NODISCARD trine_status_t fss_drelu(proto_ctx_t *ctx, tensor_t *out, const 
 TRINE_NODISCARD trine_status_t fss_relu(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout,
                                         const tensor_t *x, trine_err_t *err);
 
+/* The same with x truncated exactly by 1 <= bits <= FIXED_FRAC_BITS_MAX
+ * first (-2^62 <= x < 2^62), in the one round; dout gets DReLU(x). */
+TRINE_NODISCARD trine_status_t fss_relu_trunc(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout,
+                                              const tensor_t *x, unsigned bits, trine_err_t *err);
+
+/* argmax_pairs.c: proto_argmax's work (shapes checked, m >= 1 rows of
+ * 2 <= k <= ARGMAX_PAIRS_MAX) by comparing all pairs of a row at once, 2
+ * rounds under protocol fss. */
+#define ARGMAX_PAIRS_MAX 16 /* the longest row it takes: k (k + 1) / 2 comparisons */
+TRINE_NODISCARD trine_status_t argmax_pairs(proto_ctx_t *ctx, tensor_t *out, tensor_t *onehot,
+                                            const tensor_t *x, trine_err_t *err);
+
 /* ShareConvert with an attachment: P2 appends attach_len bytes of attach
  * to its last message to P1, which P1 copies into attach (share_convert.c). */
 TRINE_NODISCARD trine_status_t sc_run(proto_ctx_t *ctx, tensor_t *out, const tensor_t *a,

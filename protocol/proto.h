@@ -193,9 +193,19 @@ TRINE_NODISCARD trine_status_t proto_drelu(proto_ctx_t *ctx, tensor_t *out, cons
                                            trine_err_t *err);
 
 /* out = max(x, 0) (Algorithm 7); dout, when not NULL, receives DReLU(x)
- * for the backward pass. 8 rounds. */
+ * for the backward pass. 8 rounds; 1 under protocol fss. */
 TRINE_NODISCARD trine_status_t proto_relu(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout,
                                           const tensor_t *x, trine_err_t *err);
+
+/* out = max(trunc(x), 0) with x truncated by bits as proto_truncate does
+ * (within its one step), and dout, when not NULL, DReLU(x). Under protocol
+ * fss with exact truncation, 1 round for both (relu_fss.c); else
+ * proto_truncate of a copy of x, then proto_relu, whose dout is DReLU of
+ * the truncated value (1, not 0, where a negative x truncates to 0). x is
+ * not changed. */
+TRINE_NODISCARD trine_status_t proto_relu_trunc(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout,
+                                                const tensor_t *x, unsigned bits,
+                                                trine_err_t *err);
 
 /* out = bit ? y : x for shared bits (0 or 1) (Algorithm 2). out may be x
  * or y. 1 round. */

@@ -1,6 +1,6 @@
-/* relu_fss.c — DReLU and ReLU by function secret sharing, with P2 as the
- * dealer (protocol = fss; the dealer model of Orca and SIGMA, the
- * comparison of Boyle et al. 2021 on dcf.h).
+/* relu_fss.c — DReLU, ReLU and ReLU after a truncation by function secret
+ * sharing, with P2 as the dealer (protocol = fss; the dealer model of Orca
+ * and SIGMA, the comparison of Boyle et al. 2021 on dcf.h).
  *
  * P2 draws a mask r = r0 + r1 from the seeds it shares with P0 (r0) and P1
  * (r1). P0 and P1 open x^ = x + r (mod 2^64), uniform whatever x is, which
@@ -11,19 +11,29 @@
  * condition). P2 deals a comparison key pair for f(x') = beta [x' < r']
  * with beta = 1 - 2b, and shares of b, so that P0 and P1 hold shares of
  * m = b xor c = b + (1 - 2b) c locally; with the public a,
- *     DReLU(x) = 1 - (a xor m) = (1 - a) - (1 - 2a) m.
+ *     D = DReLU(x) = 1 - (a xor m) = (1 - a) - (1 - 2a) m.
  * For ReLU the key carries a second word, beta' = r (1 - 2b), and P2 deals
  * shares of r b as well, giving shares of r m; then
- *     ReLU(x) = x DReLU(x) = x^ DReLU(x) - r DReLU(x)
- *             = x^ D - ((1 - a) r - (1 - 2a) r m),
- * local too. So both take one round: P0 <-> P1 one word each way per
- * element (16 bytes online), while P2's keys (dcf_key_bytes: 1,536 bytes a
- * party for DReLU, 2,048 for ReLU) are input-independent, the offline part.
+ *     ReLU(x) = x D = x^ D - r D = x^ D - ((1 - a) r - (1 - 2a) r m),
+ * local too.
  *
- * The roots of the keys and P0's shares come from the seeds P2 shares with
- * P0 and P1; only the correction words (both parties) and P1's shares
- * travel. Keys go in chunks of FSS_CHUNK elements, so a party holds one
- * chunk's keys at a time.
+ * ReLU after an exact truncation by d bits (-2^62 <= x < 2^62; trunc.c's
+ * algebra with z = x^ + 2^62 the opening there): the truncation is
+ *     T = pub - R + e b,  pub = floor(z / 2^d) - 2^(62-d),  R = floor(r / 2^d),
+ *     e = 2^(64-d) when z's top bit is 0, else 0,
+ * floor(x / 2^d) or one more, so T <= 0 exactly when x < 0 and
+ * ReLU(T) = T D. The key's words are (1 - 2b) (1, R, -b) and P2 deals
+ * shares of b, R b and R, giving shares of m, R m and b m = b - b c, so
+ *     T D = pub D - ((1 - a) R - (1 - 2a) R m) + e ((1 - a) b - (1 - 2a) b m)
+ * is local: truncation and ReLU in the one opening.
+ *
+ * Each takes one round: P0 <-> P1 one word each way per element (16 bytes
+ * online), while P2's keys (dcf_key_bytes: 1,536 bytes a party for DReLU,
+ * 2,048 for ReLU, 2,560 after a truncation) are input-independent, the
+ * offline part. The roots of the keys and P0's shares come from the seeds
+ * P2 shares with P0 and P1; only the correction words (both parties) and
+ * P1's shares travel. Keys go in chunks of FSS_CHUNK elements, so a party
+ * holds one chunk's keys at a time.
  */
 #include "internal.h"
 
@@ -34,6 +44,10 @@
 
 #define FSS_CHUNK 4096u
 #define FSS_LOW   (((uint64_t)1 << 63) - 1)
+#define FSS_BIAS  ((uint64_t)1 << 62)
+
+/* What is computed; the value is the key's word count. */
+typedef enum { FSS_DRELU = 1, FSS_RELU = 2, FSS_RELU_TRUNC = 3 } fss_mode_t;
 
 /* Wipes and frees a buffer of len bytes; accepts NULL. */
 static void fss_free(void *buf, size_t len)
@@ -95,9 +109,23 @@ static uint64_t fss_get64(const uint8_t *p)
     return v;
 }
 
-/* P2 (n > 0): the masks, then chunk by chunk the keys and P1's shares. */
-static trine_status_t fss_deal(proto_ctx_t *ctx, size_t n, unsigned words, trine_err_t *err)
+/* P2: the payload beta and the shares u to deal (mode words each) for
+ * mask r, truncating by d bits for FSS_RELU_TRUNC. */
+static void fss_payload(fss_mode_t mode, uint64_t r, unsigned d, uint64_t *beta, uint64_t *u)
 {
+    uint64_t b = r >> 63, sign = 1 - 2 * b, big = mode == FSS_RELU ? r : r >> d;
+    beta[0] = sign, u[0] = b;
+    if (mode >= FSS_RELU)
+        beta[1] = big * sign, u[1] = big * b;
+    if (mode == FSS_RELU_TRUNC)
+        beta[2] = 0 - b, u[2] = big;
+}
+
+/* P2 (n > 0): the masks, then chunk by chunk the keys and P1's shares. */
+static trine_status_t fss_deal(proto_ctx_t *ctx, size_t n, fss_mode_t mode, unsigned d,
+                               trine_err_t *err)
+{
+    unsigned words = (unsigned)mode;
     uint64_t *r = malloc(n * sizeof *r), *r1 = malloc(n * sizeof *r1);
     fss_buf_t b;
     trine_status_t st = fss_buf_new(&b, words, err);
@@ -116,14 +144,11 @@ static trine_status_t fss_deal(proto_ctx_t *ctx, size_t n, unsigned words, trine
         proto_draw_ring(ctx, PROTO_P0, b.u0, c * words);
         proto_draw_ring(ctx, PROTO_P1, b.root1, c * DCF_SEED_WORDS);
         for (size_t i = 0; i < c; i++) {
-            uint64_t ri = r[e0 + i], top = ri >> 63, sign = 1 - 2 * top;
-            b.alpha[i] = ri & FSS_LOW;
-            b.beta[i * words] = sign;
-            fss_put64(&b.wire[c * kb + i * words * 8], top - b.u0[i * words]);
-            if (words == 2) {
-                b.beta[i * words + 1] = ri * sign;
-                fss_put64(&b.wire[c * kb + i * words * 8 + 8], ri * top - b.u0[i * words + 1]);
-            }
+            uint64_t u[DCF_WORDS_MAX];
+            b.alpha[i] = r[e0 + i] & FSS_LOW;
+            fss_payload(mode, r[e0 + i], d, &b.beta[i * words], u);
+            for (unsigned w = 0; w < words; w++)
+                fss_put64(&b.wire[c * kb + (i * words + w) * 8], u[w] - b.u0[i * words + w]);
         }
         dcf_gen(b.wire, b.root0, b.root1, b.alpha, b.beta, words, c);
         st = proto_send_deal(ctx, PROTO_P0, b.wire, c * kb, err);
@@ -135,11 +160,33 @@ static trine_status_t fss_deal(proto_ctx_t *ctx, size_t n, unsigned words, trine
     return st;
 }
 
-/* P0 and P1 (n > 0): open x^, then chunk by chunk evaluate and form the shares of
- * DReLU (into d) and, when words is 2, of ReLU (into out). */
-static trine_status_t fss_eval(proto_ctx_t *ctx, tensor_t *out, tensor_t *d, const tensor_t *x,
-                               unsigned words, trine_err_t *err)
+/* P0 and P1: element i's outputs from the opened xi, its mask share ri,
+ * the dealt shares u and the comparison's output shares v (mode words
+ * each): *dr the share of DReLU, and of the ReLU (after the truncation by
+ * d bits for FSS_RELU_TRUNC) as the return value. */
+static uint64_t fss_outputs(fss_mode_t mode, bool p0, uint64_t xi, uint64_t ri, const uint64_t *u,
+                            const uint64_t *v, unsigned d, uint64_t *dr)
 {
+    uint64_t a = xi >> 63, keep = 1 - a, sign = 1 - 2 * a;
+    *dr = (p0 ? keep : 0) - sign * (u[0] + v[0]); /* D = (1 - a) - (1 - 2a) m */
+    if (mode == FSS_RELU) /* x^ D - ((1 - a) r - (1 - 2a) r m) */
+        return xi * *dr - (keep * ri - sign * (u[1] + v[1]));
+    if (mode == FSS_DRELU)
+        return 0;
+    uint64_t z = xi + FSS_BIAS, pub = (z >> d) - (FSS_BIAS >> d);
+    uint64_t e = z >> 63 ? 0 : (uint64_t)1 << (64 - d);
+    uint64_t rd = keep * u[2] - sign * (u[1] + v[1]); /* R D */
+    uint64_t bd = keep * u[0] - sign * (u[0] + v[2]); /* b D, b m = b - b c */
+    return pub * *dr - rd + e * bd;
+}
+
+/* P0 and P1 (n > 0): open x^, then chunk by chunk evaluate and form the
+ * shares of DReLU (into dout, may be NULL but for FSS_DRELU) and of the
+ * ReLU (into out, unless FSS_DRELU). */
+static trine_status_t fss_eval(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout, const tensor_t *x,
+                               fss_mode_t mode, unsigned d, trine_err_t *err)
+{
+    unsigned words = (unsigned)mode;
     size_t n = x->size, kb = dcf_key_bytes(words);
     bool p0 = ctx->role == PROTO_P0;
     uint64_t *rb = malloc(n * sizeof *rb), *xh = malloc(n * sizeof *xh);
@@ -174,15 +221,12 @@ static trine_status_t fss_eval(proto_ctx_t *ctx, tensor_t *out, tensor_t *d, con
             low[i] = xh[e0 + i] & FSS_LOW;
         dcf_eval(b.v, p0 ? 0 : 1, b.root0, b.wire, low, words, c);
         for (size_t i = 0; i < c; i++) {
-            uint64_t xi = xh[e0 + i], a = xi >> 63, sign = 1 - 2 * a;
-            uint64_t m = b.u[i * words] + b.v[i * words];
-            uint64_t dr = (p0 ? 1 - a : 0) - sign * m;
-            if (d)
-                d->data[e0 + i] = dr;
-            if (words == 2) {
-                uint64_t rm = b.u[i * words + 1] + b.v[i * words + 1];
-                out->data[e0 + i] = xi * dr - ((1 - a) * rb[e0 + i] - sign * rm);
-            }
+            uint64_t dr, y = fss_outputs(mode, p0, xh[e0 + i], rb[e0 + i], &b.u[i * words],
+                                         &b.v[i * words], d, &dr);
+            if (dout)
+                dout->data[e0 + i] = dr;
+            if (out)
+                out->data[e0 + i] = y;
         }
     }
     fss_free(rb, n * sizeof *rb), fss_free(xh, n * sizeof *xh);
@@ -191,31 +235,37 @@ static trine_status_t fss_eval(proto_ctx_t *ctx, tensor_t *out, tensor_t *d, con
     return st;
 }
 
-static trine_status_t fss_run(proto_ctx_t *ctx, tensor_t *out, tensor_t *d, const tensor_t *x,
-                              unsigned words, trine_err_t *err)
+static trine_status_t fss_run(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout, const tensor_t *x,
+                              fss_mode_t mode, unsigned d, trine_err_t *err)
 {
-    const tensor_t *t[] = {x, out ? out : x, d ? d : x};
-    trine_status_t st = proto_check_shapes(words == 2 ? "relu" : "drelu", t, 3, err);
+    const tensor_t *t[] = {x, out ? out : x, dout ? dout : x};
+    trine_status_t st = proto_check_shapes(mode == FSS_DRELU ? "drelu" : "relu", t, 3, err);
     if (st != TRINE_OK || x->size == 0)
         return st;
     if (proto_is_helper(ctx)) {
-        st = fss_deal(ctx, x->size, words, err);
+        st = fss_deal(ctx, x->size, mode, d, err);
         if (out)
             proto_zero(out);
-        if (d)
-            proto_zero(d);
+        if (dout)
+            proto_zero(dout);
         return st;
     }
-    return fss_eval(ctx, out, d, x, words, err);
+    return fss_eval(ctx, out, dout, x, mode, d, err);
 }
 
 trine_status_t fss_drelu(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x, trine_err_t *err)
 {
-    return fss_run(ctx, NULL, out, x, 1, err);
+    return fss_run(ctx, NULL, out, x, FSS_DRELU, 0, err);
 }
 
 trine_status_t fss_relu(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout, const tensor_t *x,
                         trine_err_t *err)
 {
-    return fss_run(ctx, out, dout, x, 2, err);
+    return fss_run(ctx, out, dout, x, FSS_RELU, 0, err);
+}
+
+trine_status_t fss_relu_trunc(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout, const tensor_t *x,
+                              unsigned bits, trine_err_t *err)
+{
+    return fss_run(ctx, out, dout, x, FSS_RELU_TRUNC, bits, err);
 }

@@ -276,6 +276,48 @@ START_TEST(fss_drelu_and_relu_exact_everywhere)
 }
 END_TEST
 
+/* ReLU after a truncation by FB bits: within the truncation's one step of
+ * max(x / 2^FB, 0), exactly 0 for negative x, with DReLU(x) beside it (of
+ * the truncated value under securenn);
+ * under fss one round (16 bytes an element online), else a truncation's
+ * round and ReLU's 8. */
+static trine_status_t body_relu_trunc(proto_ctx_t *ctx, void *arg, trine_err_t *err)
+{
+    args_t *a = arg;
+    int p = proto_ctx_role(ctx);
+    return proto_relu_trunc(ctx, a->out[p], a->z[p], a->x[p], FB, err);
+}
+
+START_TEST(relu_after_truncation)
+{
+    for (uint64_t seed = 0; seed < 3; seed++) {
+        tensor_t *x = harness_values(N, 63, 800 + seed); /* -2^62 <= x < 2^62 */
+        args_t a = {0};
+        harness_share(a.x, x, seed);
+        harness_alloc(a.out, x), harness_alloc(a.z, x);
+        harness_result_t res;
+        harness_run_ok(body_relu_trunc, &a, &res);
+        tensor_t *r = harness_open(a.out), *d = harness_open(a.z);
+        for (size_t e = 0; e < N; e++) {
+            int64_t v = (int64_t)x->data[e], got = (int64_t)r->data[e];
+            int64_t lo = v >= 0 ? v >> FB : 0; /* floor, or one more */
+            ck_assert_msg(v < 0 ? got == 0 : got == lo || got == lo + 1,
+                          "relu(trunc(%lld)) = %lld", (long long)v, (long long)got);
+            /* securenn: DReLU of the truncation, 1 where it gave 0 */
+            bool zero = harness_protocol() == PROTO_SECURENN && v < 0 && v >= -(1 << FB);
+            ck_assert_msg(d->data[e] == (v >= 0) || (zero && d->data[e] == 1),
+                          "drelu beside relu(trunc(%lld)) = %llu", (long long)v,
+                          (unsigned long long)d->data[e]);
+        }
+        ck_assert_uint_eq(harness_rounds(&res), harness_pick(1 + 8, 1));
+        if (harness_protocol() == PROTO_FSS)
+            ck_assert_uint_eq(harness_cost_bytes(&res), 16 * N);
+        tensor_destroy(&x), tensor_destroy(&r), tensor_destroy(&d);
+        harness_free(a.x), harness_free(a.out), harness_free(a.z);
+    }
+}
+END_TEST
+
 /* ---- SelectShare and comparisons ---------------------------------------- */
 
 static trine_status_t body_select(proto_ctx_t *ctx, void *arg, trine_err_t *err)
@@ -360,6 +402,7 @@ Suite *proto_cmp_suite(void)
     tcase_add_test(tc, msb_over_odd_ring);
     tcase_add_test(tc, drelu_and_relu_exact_in_valid_range);
     tcase_add_test(tc, fss_drelu_and_relu_exact_everywhere);
+    tcase_add_test(tc, relu_after_truncation);
     tcase_add_test(tc, select_share_picks_exactly);
     tcase_add_test(tc, compare_shared_and_public);
     suite_add_tcase(s, tc);
