@@ -273,13 +273,17 @@ TRINE_NODISCARD trine_status_t proto_avgpool(proto_ctx_t *ctx, tensor_t *out, co
 
 /* ---- argmax.c ----------------------------------------------------------- */
 
+/* The longest row that protocol fss compares all pairs of at once (2
+ * rounds, k (k + 1) / 2 comparisons a row); longer rows take the tree. */
+#define PROTO_ARGMAX_PAIRS_MAX 16
+
 /* For 2-D x (m x k): out (1-D, m) receives the index of each row's maximum
  * (the first one on ties) as a plain ring integer 0 .. k-1, not fixed
  * point; onehot, when not NULL, m x k, its one-hot position. Exact when
  * every two values of a row differ by less than 2^62 (all of them in
  * [-2^61, 2^61) will do). A comparison tree: ceil(log2 k) levels of one
  * DReLU and one select each, 8 rounds per level; k - 1 comparisons per
- * row. */
+ * row (under protocol fss, 2 rounds a level, or all pairs above). */
 TRINE_NODISCARD trine_status_t proto_argmax(proto_ctx_t *ctx, tensor_t *out, tensor_t *onehot,
                                             const tensor_t *x, trine_err_t *err);
 

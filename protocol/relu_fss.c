@@ -64,23 +64,23 @@ typedef struct {
     uint64_t *u0, *u;        /* shares of (b, r b): P0's drawn, P1's dealt (in u) */
     uint64_t *v;             /* P0 / P1: the comparison's output shares */
     uint8_t *wire;           /* the keys, and P1's shares after them */
-    size_t wire_len, words;
+    size_t cap, wire_len, words; /* elements a chunk holds: FSS_CHUNK or fewer */
 } fss_buf_t;
 
 static void fss_buf_free(fss_buf_t *b)
 {
-    size_t c = FSS_CHUNK, w = b->words;
+    size_t c = b->cap, w = b->words;
     fss_free(b->root0, c * DCF_SEED_WORDS * 8), fss_free(b->root1, c * DCF_SEED_WORDS * 8);
     fss_free(b->alpha, c * 8), fss_free(b->beta, c * w * 8);
     fss_free(b->u0, c * w * 8), fss_free(b->u, c * w * 8), fss_free(b->v, c * w * 8);
     fss_free(b->wire, b->wire_len);
 }
 
-static trine_status_t fss_buf_new(fss_buf_t *b, unsigned words, trine_err_t *err)
+/* Buffers for the chunks of n elements. */
+static trine_status_t fss_buf_new(fss_buf_t *b, size_t n, unsigned words, trine_err_t *err)
 {
-    size_t c = FSS_CHUNK;
-    *b = (fss_buf_t){.words = words,
-                     .wire_len = c * (dcf_key_bytes(words) + words * 8)};
+    size_t c = n < FSS_CHUNK ? n : FSS_CHUNK;
+    *b = (fss_buf_t){.cap = c, .words = words, .wire_len = c * (dcf_key_bytes(words) + words * 8)};
     b->root0 = malloc(c * DCF_SEED_WORDS * 8);
     b->root1 = malloc(c * DCF_SEED_WORDS * 8);
     b->alpha = malloc(c * 8);
@@ -92,7 +92,7 @@ static trine_status_t fss_buf_new(fss_buf_t *b, unsigned words, trine_err_t *err
     if (b->root0 && b->root1 && b->alpha && b->beta && b->u0 && b->u && b->v && b->wire)
         return TRINE_OK;
     fss_buf_free(b);
-    return trine_err_set(err, TRINE_ENOMEM, "fss: no memory for a chunk of %u keys", FSS_CHUNK);
+    return trine_err_set(err, TRINE_ENOMEM, "fss: no memory for a chunk of %zu keys", c);
 }
 
 static void fss_put64(uint8_t *p, uint64_t v)
@@ -128,7 +128,7 @@ static trine_status_t fss_deal(proto_ctx_t *ctx, size_t n, fss_mode_t mode, unsi
     unsigned words = (unsigned)mode;
     uint64_t *r = malloc(n * sizeof *r), *r1 = malloc(n * sizeof *r1);
     fss_buf_t b;
-    trine_status_t st = fss_buf_new(&b, words, err);
+    trine_status_t st = fss_buf_new(&b, n, words, err);
     if (st == TRINE_OK && (!r || !r1))
         st = trine_err_set(err, TRINE_ENOMEM, "fss: no memory for %zu masks", n);
     if (st == TRINE_OK) {
@@ -190,9 +190,9 @@ static trine_status_t fss_eval(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout, 
     size_t n = x->size, kb = dcf_key_bytes(words);
     bool p0 = ctx->role == PROTO_P0;
     uint64_t *rb = malloc(n * sizeof *rb), *xh = malloc(n * sizeof *xh);
-    uint64_t *theirs = malloc(n * sizeof *theirs), *low = malloc(FSS_CHUNK * sizeof *low);
+    uint64_t *theirs = malloc(n * sizeof *theirs), *low = malloc(n * sizeof *low);
     fss_buf_t b;
-    trine_status_t st = fss_buf_new(&b, words, err);
+    trine_status_t st = fss_buf_new(&b, n, words, err);
     if (st == TRINE_OK && (!rb || !xh || !theirs || !low))
         st = trine_err_set(err, TRINE_ENOMEM, "fss: no memory for %zu values", n);
     if (st == TRINE_OK) {
@@ -230,7 +230,7 @@ static trine_status_t fss_eval(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout, 
         }
     }
     fss_free(rb, n * sizeof *rb), fss_free(xh, n * sizeof *xh);
-    fss_free(theirs, n * sizeof *theirs), fss_free(low, FSS_CHUNK * sizeof *low);
+    fss_free(theirs, n * sizeof *theirs), fss_free(low, n * sizeof *low);
     fss_buf_free(&b);
     return st;
 }
