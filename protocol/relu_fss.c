@@ -61,7 +61,7 @@ static void fss_free(void *buf, size_t len)
 typedef struct {
     uint64_t *root0, *root1; /* P2 both, P0 / P1 their own in root0 */
     uint64_t *alpha, *beta;  /* P2 */
-    uint64_t *u0, *u;        /* shares of (b, r b): P0's drawn, P1's dealt (in u) */
+    uint64_t *u0, *u;        /* the dealt shares: P0's drawn (P2: u0), P1's received */
     uint64_t *v;             /* P0 / P1: the comparison's output shares */
     uint8_t *wire;           /* the keys, and P1's shares after them */
     size_t cap, wire_len, words; /* elements a chunk holds: FSS_CHUNK or fewer */
@@ -74,6 +74,7 @@ static void fss_buf_free(fss_buf_t *b)
     fss_free(b->alpha, c * 8), fss_free(b->beta, c * w * 8);
     fss_free(b->u0, c * w * 8), fss_free(b->u, c * w * 8), fss_free(b->v, c * w * 8);
     fss_free(b->wire, b->wire_len);
+    *b = (fss_buf_t){0};
 }
 
 /* Buffers for the chunks of n elements. */
