@@ -43,6 +43,7 @@ static const char *const op_names[PROTO_OP_COUNT] = {
     [PROTO_OP_ERF] = "erf",
     [PROTO_OP_LOG_SOFTMAX] = "log_softmax",
     [PROTO_OP_CONV_GRAD] = "conv_grad",
+    [PROTO_OP_PACE] = "pace",
 };
 
 const char *proto_op_name(proto_op_t op)

@@ -71,6 +71,7 @@ typedef enum {
     PROTO_OP_ERF,
     PROTO_OP_LOG_SOFTMAX,
     PROTO_OP_CONV_GRAD, /* conv2d_grad_input and conv2d_grad_weights */
+    PROTO_OP_PACE,      /* the dealer's pace across a job's steps (pace.c) */
     PROTO_OP_COUNT
 } proto_op_t;
 

@@ -732,7 +732,8 @@ trine_status_t prog_exec(proto_ctx_t *ctx, const prog_job_t *job, const tensor_t
         size_t start = (size_t)(step % pl.per_epoch) * pl.batch;
         size_t rows = pl.n - start < pl.batch ? pl.n - start : pl.batch;
         x.s = pl.part && rows < pl.batch ? pl.part : pl.full;
-        if (perm && start == 0)
+        st = proto_pace(ctx, step, pl.steps, err);
+        if (st == TRINE_OK && perm && start == 0)
             st = proto_shuffle_draw(ctx, perm, pl.n, err);
         if (st == TRINE_OK)
             st = exec_step(&x, inputs, step == 0, perm, start, rows, err);

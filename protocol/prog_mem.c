@@ -27,17 +27,21 @@
  *   mul                48 each: the triple and the opened differences
  *   exp                a comparison + 256 each: its ReLU and the powers
  *   recip rsqrt        a comparison + 320 each: exp and the iterates
- *   softmax            2 comparisons + 512 each: argmax, exp, copies
+ *   softmax            10 comparisons + 512 each: argmax (all pairs of a
+ *                      row of up to 16 under fss), exp, copies
  *   log [lo, hi)       (hi - lo - 1) comparisons + 320 each: the
  *                      batched comparisons and the powers
- *   tanh erf           a comparison + 384 each: DReLU, exp, the iterates
- *   log_softmax        3 comparisons + 512 each: softmax's and the log
+ *   tanh erf           2 comparisons + 384 each: DReLU, exp, the iterates
+ *   log_softmax        11 comparisons + 512 each: softmax's and the log
  *                      of each row (fewer comparisons than values)
  *   other ops          16 each: a result and one temporary
  *
  * On top of the largest of these come the values themselves: every
  * variable of a step (none is freed early in this bound), the job's copy
- * of each input whole, and each batched output whole (all its rows).
+ * of each input whole, and each batched output whole (all its rows);
+ * under protocol fss also the comparison keys of PROTO_PACE_AHEAD + 1
+ * steps (MEM_FSS_KEY for each comparison of a step, a division counting
+ * one a quotient bit), which P2 may have sent ahead (pace.c).
  */
 #include "program.h"
 #include "proto.h"
@@ -59,10 +63,12 @@ static double mem_elements(int ndim, const size_t *shape)
     return n;
 }
 
-/* k comparisons of e elements each, batched as the protocols batch them */
-static double mem_compare(double e, double k)
+/* k comparisons of e elements each, batched as the protocols batch them;
+ * adds them to *count. */
+static double mem_compare(double e, double k, double *count)
 {
     double batched = e * k;
+    *count += batched;
     return batched * MEM_COMPARE + (batched < MEM_FSS_CHUNK ? batched : MEM_FSS_CHUNK) * MEM_FSS_KEY;
 }
 
@@ -71,8 +77,9 @@ static double mem_product(double m, double n, double v)
     return MEM_WORD * (8 * (m * n + n * v) + 6 * m * v);
 }
 
-/* The working memory of op j beyond its operands and result. */
-static double mem_op(const prog_t *p, size_t j, const prog_shapes_t *s)
+/* The working memory of op j beyond its operands and result; its
+ * comparisons are added to *count. */
+static double mem_op(const prog_t *p, size_t j, const prog_shapes_t *s, double *count)
 {
     const prog_op_t *op = &p->ops[j];
     const size_t *a = s->shape[op->in[0]];
@@ -101,28 +108,31 @@ static double mem_op(const prog_t *p, size_t j, const prog_shapes_t *s)
     case PROG_RELU:
     case PROG_DRELU:
     case PROG_GT:
-    case PROG_DIV: return mem_compare(e, 1);
-    case PROG_SIGMOID: return mem_compare(e, op->iattr[0] ? PROTO_SIGMOID_FINE_KNOTS : 2);
+    case PROG_DIV: /* one comparison a quotient bit, in turn: at most 64 */
+        *count += e * 63;
+        return mem_compare(e, 1, count);
+    case PROG_SIGMOID: return mem_compare(e, op->iattr[0] ? PROTO_SIGMOID_FINE_KNOTS : 2, count);
     case PROG_MAXPOOL:
-        return mem_compare(e, (double)op->iattr[PROG_POOL_KH] * (double)op->iattr[PROG_POOL_KW]);
+        return mem_compare(e, (double)op->iattr[PROG_POOL_KH] * (double)op->iattr[PROG_POOL_KW], count);
     case PROG_ARGMAX: { /* [m, k]: all pairs of a short row under fss (argmax_pairs.c) */
         double k = (double)a[1], rows = (double)a[0];
-        return mem_compare(rows, k <= PROTO_ARGMAX_PAIRS_MAX ? k * (k + 1) / 2 : k);
+        return mem_compare(rows, k <= PROTO_ARGMAX_PAIRS_MAX ? k * (k + 1) / 2 : k, count);
     }
     case PROG_MAXPOOL_GRAD:
         return mem_elements(s->ndim[op->in[0]], a) * (double)op->iattr[PROG_POOL_KH] *
                (double)op->iattr[PROG_POOL_KW] * 4 * MEM_WORD;
     case PROG_MUL: return e * MEM_MUL;
-    case PROG_EXP: return mem_compare(e, 1) + e * 256;
+    case PROG_EXP: return mem_compare(e, 1, count) + e * 256;
     case PROG_RECIP:
-    case PROG_RSQRT: return mem_compare(e, 1) + e * 320;
-    case PROG_SOFTMAX: return mem_compare(e, 2) + e * 512;
+    case PROG_RSQRT: return mem_compare(e, 1, count) + e * 320;
+    case PROG_SOFTMAX: /* argmax's pairs of a row of 16, exp's ReLU */
+        return mem_compare(e, 10, count) + e * 512;
     case PROG_LOG:
-        return mem_compare(e, (double)(op->iattr[PROG_LOG_HI] - op->iattr[PROG_LOG_LO] - 1)) +
+        return mem_compare(e, (double)(op->iattr[PROG_LOG_HI] - op->iattr[PROG_LOG_LO] - 1), count) +
                e * 320;
     case PROG_TANH:
-    case PROG_ERF: return mem_compare(e, 1) + e * 384;
-    case PROG_LOG_SOFTMAX: return mem_compare(e, 3) + e * 512;
+    case PROG_ERF: return mem_compare(e, 2, count) + e * 384;
+    case PROG_LOG_SOFTMAX: return mem_compare(e, 11, count) + e * 512;
     case PROG_ADD:
     case PROG_SUB:
     case PROG_SCALE:
@@ -140,7 +150,8 @@ static double mem_op(const prog_t *p, size_t j, const prog_shapes_t *s)
     return e * MEM_LOCAL;
 }
 
-trine_status_t prog_job_memory(const prog_t *p, uint64_t batch, prog_mem_t *out, trine_err_t *err)
+trine_status_t prog_job_memory(const prog_t *p, uint64_t batch, bool fss, prog_mem_t *out,
+                               trine_err_t *err)
 {
     size_t n = prog_batch_rows(p);
     size_t rows = n && batch < n ? (size_t)batch : n;
@@ -148,7 +159,7 @@ trine_status_t prog_job_memory(const prog_t *p, uint64_t batch, prog_mem_t *out,
     if (!s)
         return trine_err_set(err, TRINE_ENOMEM, "out of memory checking the program's shapes");
     trine_status_t st = prog_check(p, rows ? rows : 1, s, err);
-    *out = (prog_mem_t){0, 0, 0, 0};
+    *out = (prog_mem_t){0, 0, 0, 0, 0};
     for (size_t v = 0; st == TRINE_OK && v < p->nvars; v++) {
         const prog_var_t *var = &p->vars[v];
         double step = mem_elements(s->ndim[v], s->shape[v]) * MEM_WORD;
@@ -162,14 +173,16 @@ trine_status_t prog_job_memory(const prog_t *p, uint64_t batch, prog_mem_t *out,
         if (var->output)
             out->outputs += whole;
     }
+    double compares = 0;
     for (size_t j = 0; st == TRINE_OK && j < p->nops; j++) {
-        double b = mem_op(p, j, s);
+        double b = mem_op(p, j, s, &compares);
         if (b > out->op_bytes) {
             out->op_bytes = b;
             out->op = j;
         }
     }
-    out->peak += out->op_bytes;
+    out->keys = fss ? compares * MEM_FSS_KEY * (PROTO_PACE_AHEAD + 1) : 0;
+    out->peak += out->op_bytes + out->keys;
     free(s);
     return st;
 }

@@ -350,14 +350,16 @@ typedef struct {
     size_t op;
     double op_bytes;
     double outputs; /* bytes of the output variables as stored at the end */
+    double keys;    /* of peak: comparison keys dealt ahead (fss), else 0 */
 } prog_mem_t;
 
 /* The memory a job of the checked p with `batch` rows per step needs at
  * one party, from the shapes of its full step, without allocating any of
- * it. TRINE_ENOMEM when the shapes' table cannot be allocated, else the
- * errors of prog_check. */
-TRINE_NODISCARD trine_status_t prog_job_memory(const prog_t *p, uint64_t batch, prog_mem_t *out,
-                                               trine_err_t *err);
+ * it; fss: the cluster computes comparisons by protocol fss, whose keys
+ * count too. TRINE_ENOMEM when the shapes' table cannot be allocated,
+ * else the errors of prog_check. */
+TRINE_NODISCARD trine_status_t prog_job_memory(const prog_t *p, uint64_t batch, bool fss,
+                                               prog_mem_t *out, trine_err_t *err);
 
 /* A job: the program, the inputs and how to step through them. */
 typedef struct {

@@ -271,6 +271,17 @@ TRINE_NODISCARD trine_status_t proto_maxpool(proto_ctx_t *ctx, tensor_t *out, te
 TRINE_NODISCARD trine_status_t proto_avgpool(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
                                              const proto_pool_t *p, trine_err_t *err);
 
+/* ---- pace.c ------------------------------------------------------------- */
+
+/* How many steps of a job P2 may deal ahead of P0 and P1 under fss. */
+#define PROTO_PACE_AHEAD 1
+
+/* Called by all three parties at the start of step `step` of `steps`:
+ * under protocol fss keeps P2 at most PROTO_PACE_AHEAD steps ahead (P0
+ * and P1 send it a byte a step; no round); under securenn nothing. */
+TRINE_NODISCARD trine_status_t proto_pace(proto_ctx_t *ctx, uint64_t step, uint64_t steps,
+                                          trine_err_t *err);
+
 /* ---- argmax.c ----------------------------------------------------------- */
 
 /* The longest row that protocol fss compares all pairs of at once (2

@@ -874,14 +874,17 @@ START_TEST(transpose_permutations_local)
         tp_out(&t, tp_let(&t, "y", PROG_MATMUL, qf, w, 0, 0, 0), 2);
         run_t r;
         tp_check(&t, 2, 1, &r); /* 2, 2, 1 rows */
-        /* local: only the product and its truncation send */
+        /* local: only the product and its truncation send (and under fss
+         * the pace of the three steps: a byte from P0 and P1 for each of
+         * the first two) */
         uint64_t all = 0;
         for (int p = 0; p < PROTO_PARTIES; p++)
             all += proto_counters_bytes_sent(&r.res.stats[p].total) -
                    proto_counters_bytes_sent(&r.res.stats[p].op[PROTO_OP_SETUP]);
         ck_assert_uint_eq(all, op_bytes(&r, PROTO_OP_MATMUL) + op_bytes(&r, PROTO_OP_MASK) +
                                    op_bytes(&r, PROTO_OP_MATMUL_MASKED) +
-                                   op_bytes(&r, PROTO_OP_TRUNC));
+                                   op_bytes(&r, PROTO_OP_TRUNC) + op_bytes(&r, PROTO_OP_PACE));
+        ck_assert_uint_eq(op_bytes(&r, PROTO_OP_PACE), harness_pick(0, 4));
         run_free(&r);
         tp_free(&t);
     }

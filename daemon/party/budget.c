@@ -52,6 +52,7 @@ void budget_init(budget_t *l, const config_cluster_t *cfg)
         .accept_ms = BUDGET_ACCEPT_MS < cfg->timeout_ms ? BUDGET_ACCEPT_MS : cfg->timeout_ms,
         .abandon_ms = (uint64_t)BUDGET_ABANDON_BEATS * cfg->heartbeat_ms,
         .host_memory = host,
+        .fss = cfg->protocol == CONFIG_PROTOCOL_FSS,
     };
     if (l->abandon_ms < BUDGET_ABANDON_MIN_MS)
         l->abandon_ms = BUDGET_ABANDON_MIN_MS;
@@ -67,7 +68,7 @@ trine_status_t budget_job(const budget_t *l, int self, const prog_t *prog, uint6
                           uint64_t reserved, uint64_t *need, uint64_t *outputs, trine_err_t *err)
 {
     prog_mem_t m;
-    trine_status_t st = prog_job_memory(prog, batch, &m, err);
+    trine_status_t st = prog_job_memory(prog, batch, l->fss, &m, err);
     if (st != TRINE_OK)
         return st;
     *need = budget_bytes(m.peak);
@@ -83,6 +84,14 @@ trine_status_t budget_job(const budget_t *l, int self, const prog_t *prog, uint6
         snprintf(where, sizeof where, " (line %u col %u)", (unsigned)op->line, (unsigned)op->col);
     log_bytes(need_s, *need);
     log_bytes(op_s, budget_bytes(m.op_bytes));
+    if (*need > l->job_memory && m.keys > m.op_bytes)
+        return trine_err_set(err, TRINE_ELIMIT,
+                             "the job needs about %s of memory at party%d, of which %s for the "
+                             "comparison keys of protocol fss (%d steps of them may be under "
+                             "way); a job may take %s there (job_memory in [limits]): a smaller "
+                             "batch needs fewer",
+                             need_s, self, log_bytes(op_s, budget_bytes(m.keys)),
+                             PROTO_PACE_AHEAD + 1, log_bytes(cap_s, l->job_memory));
     if (*need > l->job_memory)
         return trine_err_set(err, TRINE_ELIMIT,
                              "the job needs about %s of memory at party%d, of which %s for op %zu "

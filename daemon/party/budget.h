@@ -41,6 +41,7 @@ typedef struct {
     uint64_t client_staged, client_stored;
     uint64_t job_max_ms, accept_ms, abandon_ms;
     uint64_t host_memory; /* what the defaults were derived from */
+    bool fss;             /* [cluster] protocol = fss: comparison keys count (prog_mem.c) */
 } budget_t;
 
 /* The limits of cfg, with the budgets it leaves at 0 derived from the
