@@ -16,7 +16,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-#define DCF_AES __attribute__((target("aes,sse4.1")))
+#define DCF_AES        __attribute__((target("aes,sse4.1")))
 #define DCF_HAVE_AESNI 1
 #else
 #define DCF_HAVE_AESNI 0
@@ -96,7 +96,8 @@ DCF_AES static void dcf_aes_init(dcf_aes_t *k)
 /* b[i] = AES_K(b[i]) xor b[i] for n <= DCF_BLOCKS_MAX blocks
  * (Matyas-Meyer-Oseas), the rounds of all blocks interleaved. */
 #define DCF_BLOCKS_MAX 12u
-__attribute__((always_inline)) DCF_AES static inline void dcf_mmo(const dcf_aes_t *k, __m128i *b, unsigned n)
+__attribute__((always_inline)) DCF_AES static inline void dcf_mmo(const dcf_aes_t *k, __m128i *b,
+                                                                  unsigned n)
 {
     __m128i x[DCF_BLOCKS_MAX];
     for (unsigned i = 0; i < n; i++)
@@ -280,8 +281,8 @@ dcf_eval_lanes(const dcf_aes_t *kp, uint64_t *out, unsigned b, const uint64_t *r
                 uint64_t tm = 0 - (uint64_t)t[l];
                 /* this side's values: G_2 or G_3, and G_4's half for a third word */
                 for (unsigned w = 0; w < words; w++) {
-                    uint64_t val = w < 2 ? dcf_word(blk[per * l + 1], w)
-                                         : dcf_word(blk[per * l + 2], xi[l]);
+                    uint64_t val =
+                        w < 2 ? dcf_word(blk[per * l + 1], w) : dcf_word(blk[per * l + 2], xi[l]);
                     v[l][w] += sign * (val + (tm & dcf_get64(lvl + DCF_SEED_BYTES + 8u * w)));
                 }
                 s[l] = ns;
@@ -323,8 +324,8 @@ void dcf_gen(uint8_t *cw, const uint64_t *root0, const uint64_t *root1, const ui
     (void)cw, (void)root0, (void)root1, (void)alpha, (void)beta, (void)words, (void)n;
 }
 
-void dcf_eval(uint64_t *out, unsigned b, const uint64_t *root, const uint8_t *cw,
-              const uint64_t *x, unsigned words, size_t n)
+void dcf_eval(uint64_t *out, unsigned b, const uint64_t *root, const uint8_t *cw, const uint64_t *x,
+              unsigned words, size_t n)
 {
     (void)out, (void)b, (void)root, (void)cw, (void)x, (void)words, (void)n;
 }

@@ -54,7 +54,7 @@ void dcf_gen(uint8_t *cw, const uint64_t *root0, const uint64_t *root1, const ui
 /* Evaluator b (0 or 1): out[e * words + k] = its share of word k of f_e(x[e])
  * for n elements, with its root seeds (n * DCF_SEED_WORDS words) and the
  * correction words cw of dcf_gen. x: n values below 2^DCF_BITS. */
-void dcf_eval(uint64_t *out, unsigned b, const uint64_t *root, const uint8_t *cw,
-              const uint64_t *x, unsigned words, size_t n);
+void dcf_eval(uint64_t *out, unsigned b, const uint64_t *root, const uint8_t *cw, const uint64_t *x,
+              unsigned words, size_t n);
 
 #endif

@@ -59,11 +59,11 @@ static void fss_free(void *buf, size_t len)
 
 /* Buffers of one chunk at any party. */
 typedef struct {
-    uint64_t *root0, *root1; /* P2 both, P0 / P1 their own in root0 */
-    uint64_t *alpha, *beta;  /* P2 */
-    uint64_t *u0, *u;        /* the dealt shares: P0's drawn (P2: u0), P1's received */
-    uint64_t *v;             /* P0 / P1: the comparison's output shares */
-    uint8_t *wire;           /* the keys, and P1's shares after them */
+    uint64_t *root0, *root1;     /* P2 both, P0 / P1 their own in root0 */
+    uint64_t *alpha, *beta;      /* P2 */
+    uint64_t *u0, *u;            /* the dealt shares: P0's drawn (P2: u0), P1's received */
+    uint64_t *v;                 /* P0 / P1: the comparison's output shares */
+    uint8_t *wire;               /* the keys, and P1's shares after them */
     size_t cap, wire_len, words; /* elements a chunk holds: FSS_CHUNK or fewer */
 } fss_buf_t;
 
@@ -170,7 +170,7 @@ static uint64_t fss_outputs(fss_mode_t mode, bool p0, uint64_t xi, uint64_t ri, 
 {
     uint64_t a = xi >> 63, keep = 1 - a, sign = 1 - 2 * a;
     *dr = (p0 ? keep : 0) - sign * (u[0] + v[0]); /* D = (1 - a) - (1 - 2a) m */
-    if (mode == FSS_RELU) /* x^ D - ((1 - a) r - (1 - 2a) r m) */
+    if (mode == FSS_RELU)                         /* x^ D - ((1 - a) r - (1 - 2a) r m) */
         return xi * *dr - (keep * ri - sign * (u[1] + v[1]));
     if (mode == FSS_DRELU)
         return 0;

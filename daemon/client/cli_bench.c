@@ -162,7 +162,8 @@ static int bench_calls(bench_run_t *b, const bench_item_t *it, bench_prog_t *bp,
         for (int p = 0; p < CONFIG_PARTIES; p++) {
             const wire_job_stats_t *st = &b->s.res[p].reply.stats;
             double t = (double)st->exec_us / 1e6;
-            double on = (double)(st->exec_us > st->offline_wait_us ? st->exec_us - st->offline_wait_us : 0) / 1e6;
+            uint64_t wait = st->offline_wait_us < st->exec_us ? st->offline_wait_us : st->exec_us;
+            double on = (double)(st->exec_us - wait) / 1e6;
             secs[k] = t > secs[k] ? t : secs[k];
             if (p < 2)
                 online[k] = on > online[k] ? on : online[k];
