@@ -445,7 +445,8 @@ static int bench_one(const spec_t *s, unsigned reps, proto_protocol_t protocol, 
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: trine-bench-proto [--small] [--check] [--reps R] [--protocol P] [--op NAME]...\n"
+    fprintf(f, "usage: trine-bench-proto [--small] [--check] [--reps R] [--protocol P]\n"
+               "                         [--op NAME]...\n"
                "  Runs the protocols with three parties as threads of this process and\n"
                "  prints one line per protocol and size:\n"
                "    proto op=NAME n=SIZE rounds=R bytes_total=B bytes_per_elem=X\n"

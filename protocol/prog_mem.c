@@ -69,7 +69,8 @@ static double mem_compare(double e, double k, double *count)
 {
     double batched = e * k;
     *count += batched;
-    return batched * MEM_COMPARE + (batched < MEM_FSS_CHUNK ? batched : MEM_FSS_CHUNK) * MEM_FSS_KEY;
+    double chunk = batched < MEM_FSS_CHUNK ? batched : MEM_FSS_CHUNK;
+    return batched * MEM_COMPARE + chunk * MEM_FSS_KEY;
 }
 
 static double mem_product(double m, double n, double v)
@@ -113,7 +114,8 @@ static double mem_op(const prog_t *p, size_t j, const prog_shapes_t *s, double *
         return mem_compare(e, 1, count);
     case PROG_SIGMOID: return mem_compare(e, op->iattr[0] ? PROTO_SIGMOID_FINE_KNOTS : 2, count);
     case PROG_MAXPOOL:
-        return mem_compare(e, (double)op->iattr[PROG_POOL_KH] * (double)op->iattr[PROG_POOL_KW], count);
+        return mem_compare(e, (double)op->iattr[PROG_POOL_KH] * (double)op->iattr[PROG_POOL_KW],
+                           count);
     case PROG_ARGMAX: { /* [m, k]: all pairs of a short row under fss (argmax_pairs.c) */
         double k = (double)a[1], rows = (double)a[0];
         return mem_compare(rows, k <= PROTO_ARGMAX_PAIRS_MAX ? k * (k + 1) / 2 : k, count);
@@ -128,7 +130,8 @@ static double mem_op(const prog_t *p, size_t j, const prog_shapes_t *s, double *
     case PROG_SOFTMAX: /* argmax's pairs of a row of 16, exp's ReLU */
         return mem_compare(e, 10, count) + e * 512;
     case PROG_LOG:
-        return mem_compare(e, (double)(op->iattr[PROG_LOG_HI] - op->iattr[PROG_LOG_LO] - 1), count) +
+        return mem_compare(e, (double)(op->iattr[PROG_LOG_HI] - op->iattr[PROG_LOG_LO] - 1),
+                           count) +
                e * 320;
     case PROG_TANH:
     case PROG_ERF: return mem_compare(e, 2, count) + e * 384;

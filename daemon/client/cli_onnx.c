@@ -420,8 +420,8 @@ static void onnx_test_dir(onnx_test_t *t, const char *dir)
 static void onnx_test_usage(FILE *f)
 {
     fprintf(f,
-            "usage: trine onnx-test [--local] [--frac-bits F] [--protocol P] [--atol A] [--rtol R]\n"
-            "                       DIR...\n"
+            "usage: trine onnx-test [--local] [--frac-bits F] [--protocol P] [--atol A]\n"
+            "                       [--rtol R] DIR...\n"
             "  runs each ONNX test folder (model.onnx, test_data_set_N/input_K.pb and\n"
             "  output_K.pb) through the parties and compares with the expected outputs:\n"
             "  |got - expected| <= atol + rtol |expected| (defaults: atol 64 fixed-point\n"
