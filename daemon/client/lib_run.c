@@ -451,7 +451,7 @@ static trine_status_t infer_compile(struct trine_client *s, lib_infer_t *o, plai
     trine_err_t err;
     bool onnx = lib_is_onnx(o->model);
     if (onnx && o->nbinds)
-        return lib_fail(s, TRINE_EINVAL, "--bind takes a program, not an ONNX model");
+        return lib_fail(s, TRINE_EINVAL, "bindings take a program, not an ONNX model");
     trine_status_t st;
     if (!onnx) {
         *prog = text;
