@@ -5,9 +5,11 @@
 # --libs trine` alone (and statically with --static), and run against a
 # local cluster, its scores against plaintext; the shared object exports
 # trine.h's functions and nothing else; bad input gets an error, no crash.
-#   it_libtrine.sh SOURCE_ROOT BUILD_ROOT
+# In a sanitizer build the example is built as the libraries were (the C
+# compiler and -fsanitize of the build).
+#   it_libtrine.sh SOURCE_ROOT BUILD_ROOT CC SANITIZE
 set -u
-src=$1 build=$2
+src=$1 build=$2 cc=$3 sanitize=$4
 . "$src/tests/it_lib.sh"
 
 # ---- install into a temporary root -------------------------------------------
@@ -19,17 +21,19 @@ pc=$(find "$root" -name trine.pc | head -n 1)
 libdir=$(dirname "$(dirname "$pc")")
 [ -f "$libdir/libtrine.so.0" ] && [ -f "$libdir/libtrine.a" ] ||
     fail "libtrine.so.0 and libtrine.a not in $libdir"
+san=()
+[ "$sanitize" = none ] || san=(-fsanitize="$sanitize")
 pkgc() { PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR=$root pkg-config "$@"; }
 flags=$(pkgc --cflags --libs trine) || fail "pkg-config --cflags --libs trine"
 [ -f "$(pkgc --variable=includedir trine)/trine.h" ] || fail "trine.h not in the includedir"
 # shellcheck disable=SC2086
-cc -std=c11 -Wall -Wextra -Werror -o "$work/network_a" "$src/examples/libtrine/network_a.c" \
-    $flags -lm 2>"$work/cc.log" || fail "cc against the installed libtrine: $(cat "$work/cc.log")"
+"$cc" "${san[@]}" -std=c11 -Wall -Wextra -Werror -o "$work/network_a" \
+    "$src/examples/libtrine/network_a.c" $flags -lm 2>"$work/cc.log" || fail "cc against the installed libtrine: $(cat "$work/cc.log")"
 # libtrine.a with the libraries it needs shared (Debian's libzmq.pc cannot
 # link statically: its Libs.private names a libprotokit.a it lacks)
 reqs=$(pkgc --print-requires-private trine | awk '{ print $1 }')
 # shellcheck disable=SC2046,SC2086
-cc -std=c11 -o "$work/network_a_static" "$src/examples/libtrine/network_a.c" \
+"$cc" "${san[@]}" -std=c11 -o "$work/network_a_static" "$src/examples/libtrine/network_a.c" \
     $(pkgc --cflags trine) "$libdir/libtrine.a" $(pkg-config --libs $reqs) -lm -pthread \
     2>"$work/cc.log" || fail "cc against libtrine.a: $(cat "$work/cc.log")"
 ok "installed; network_a.c built with pkg-config alone, shared and static"

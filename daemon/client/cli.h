@@ -36,6 +36,10 @@ typedef struct trine_client session_t;
  * TRINE_EXIT_USAGE. */
 int verb_usage_error(const char *verb, const char *msg);
 
+/* 0 when st is TRINE_OK; else prints err's message under the verb's name
+ * and returns rc (an exit code). */
+int cli_status(trine_status_t st, const trine_err_t *err, const char *verb, int rc);
+
 /* Loads the config and key named by opts and connects; on failure prints
  * why under the verb's name and returns false. */
 bool session_open(session_t *s, const client_opts_t *opts, const char *verb);

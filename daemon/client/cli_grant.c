@@ -14,11 +14,8 @@ int cli_policy_hash(uint8_t out[WIRE_PROGRAM_HASH_BYTES], const prog_t *prog, co
                     uint64_t batch, uint64_t epochs, bool shuffle, const char *verb)
 {
     trine_err_t err;
-    if (lib_policy_hash(out, prog, c, batch, epochs, shuffle, &err) != TRINE_OK) {
-        fprintf(stderr, "trine %s: %s\n", verb, err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    return 0;
+    return cli_status(lib_policy_hash(out, prog, c, batch, epochs, shuffle, &err), &err, verb,
+                      TRINE_EXIT_FAIL);
 }
 
 typedef struct {

@@ -101,20 +101,14 @@ static void progress_busy(void *arg, const char *why, uint64_t pause_ms, unsigne
 static int prog_load(prog_t *prog, const char *path, const char *verb)
 {
     trine_err_t err;
-    if (lib_prog_text_file(prog, path, &err) == TRINE_OK)
-        return 0;
-    fprintf(stderr, "trine %s: %s\n", verb, err.msg);
-    return TRINE_EXIT_FAIL;
+    return cli_status(lib_prog_text_file(prog, path, &err), &err, verb, TRINE_EXIT_FAIL);
 }
 
 int prog_binds_set(wire_bind_t *binds, const prog_t *prog, int var, const char *names,
                    const char *verb)
 {
     trine_err_t err;
-    if (lib_binds_set(binds, prog, var, names, &err) == TRINE_OK)
-        return 0;
-    fprintf(stderr, "trine %s: %s\n", verb, err.msg);
-    return TRINE_EXIT_USAGE;
+    return cli_status(lib_binds_set(binds, prog, var, names, &err), &err, verb, TRINE_EXIT_USAGE);
 }
 
 /* Binds input VAR to NAME (or NAME,NAME... for a batch input) for each
@@ -123,10 +117,7 @@ static int prog_bind(const prog_t *prog, wire_bind_t *binds, const char *const *
                      const char *verb)
 {
     trine_err_t err;
-    if (lib_bind(prog, binds, args, (size_t)n, &err) == TRINE_OK)
-        return 0;
-    fprintf(stderr, "trine %s: %s\n", verb, err.msg);
-    return TRINE_EXIT_USAGE;
+    return cli_status(lib_bind(prog, binds, args, (size_t)n, &err), &err, verb, TRINE_EXIT_USAGE);
 }
 
 /* The stored tensor (the first, for several) input var reads. */
@@ -138,10 +129,7 @@ static const char *prog_bound(const prog_t *prog, const wire_bind_t *binds, size
 int prog_compile_file(prog_t *prog, const char *path, const char *verb)
 {
     trine_err_t err;
-    if (lib_prog_file(prog, path, &err) == TRINE_OK)
-        return 0;
-    fprintf(stderr, "trine %s: %s\n", verb, err.msg);
-    return TRINE_EXIT_FAIL;
+    return cli_status(lib_prog_file(prog, path, &err), &err, verb, TRINE_EXIT_FAIL);
 }
 
 /* lib_check_sizes, printing why it failed. */
@@ -149,10 +137,7 @@ static int prog_check_sizes(const prog_t *prog, uint64_t batch, const char *path
                             const char *verb)
 {
     trine_err_t err;
-    if (lib_check_sizes(prog, batch, path, &err) == TRINE_OK)
-        return 0;
-    fprintf(stderr, "trine %s: %s\n", verb, err.msg);
-    return TRINE_EXIT_FAIL;
+    return cli_status(lib_check_sizes(prog, batch, path, &err), &err, verb, TRINE_EXIT_FAIL);
 }
 
 /* ---- plaintext ------------------------------------------------------------ */
@@ -320,10 +305,7 @@ int prog_run_binds(wire_request_t *q, const prog_t *prog, const wire_bind_t *bin
                    const char *verb)
 {
     trine_err_t err;
-    if (lib_run_binds(q, prog, binds, &err) == TRINE_OK)
-        return 0;
-    fprintf(stderr, "trine %s: %s\n", verb, err.msg);
-    return TRINE_EXIT_FAIL;
+    return cli_status(lib_run_binds(q, prog, binds, &err), &err, verb, TRINE_EXIT_FAIL);
 }
 
 /* Writes the job's figures as KEY=VALUE lines, for scripts; retries:

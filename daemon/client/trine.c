@@ -202,6 +202,14 @@ static int verb_keygen(const client_opts_t *opts, int argc, char **argv)
 
 /* ---- talking to the cluster ------------------------------------------- */
 
+int cli_status(trine_status_t st, const trine_err_t *err, const char *verb, int rc)
+{
+    if (st == TRINE_OK)
+        return 0;
+    fprintf(stderr, "trine %s: %s\n", verb, err->msg);
+    return rc;
+}
+
 /* The command line's warnings: on stderr under the verb's name. */
 static void session_warning(void *verb, const char *msg)
 {
