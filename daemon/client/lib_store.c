@@ -36,9 +36,11 @@ void lib_rm_after(struct trine_client *s, const char *name)
     snprintf(q.name, sizeof q.name, "%s", name);
     if (lib_call(s, SHARE_PARTIES, &q) == TRINE_OK)
         return;
-    for (int p = 0; p < 2; p++)
-        if (s->res[p].code != TRINE_OK)
-            lib_warn(s, "%s", s->res[p].msg);
+    const client_result_t *r = s->res;
+    bool same = r[0].code != TRINE_OK && r[1].code != TRINE_OK && !strcmp(r[0].msg, r[1].msg);
+    for (int p = 0; p < (same ? 1 : 2); p++) /* once when both said the same */
+        if (r[p].code != TRINE_OK)
+            lib_warn(s, "%s", r[p].msg);
 }
 
 /* The input of prog that reads the granted tensor: g->slot, else the

@@ -260,7 +260,8 @@ typedef struct {
 } trine_job_t;
 
 /* c's running jobs into *out and *count (an array the caller frees with
- * free()); *out is NULL when none runs. */
+ * free(); NULL when none runs). When a party fails to answer, the jobs the
+ * others list are there all the same, and the code says it failed. */
 trine_code_t trine_jobs(trine_client_t *c, trine_job_t **out, size_t *count);
 
 /* Stops c's running job on every party (nothing is stored).
