@@ -36,7 +36,10 @@ reqs=$(pkgc --print-requires-private trine | awk '{ print $1 }')
 "$cc" "${san[@]}" -std=c11 -o "$work/network_a_static" "$src/examples/libtrine/network_a.c" \
     $(pkgc --cflags trine) "$libdir/libtrine.a" $(pkg-config --libs $reqs) -lm -pthread \
     2>"$work/cc.log" || fail "cc against libtrine.a: $(cat "$work/cc.log")"
-ok "installed; network_a.c built with pkg-config alone, shared and static"
+mod=$(find "$root" -name trine.py | head -n 1)
+[ -n "$mod" ] && grep -qF "_LIBRARY = \"${libdir#"$root"}/libtrine.so.0\"" "$mod" ||
+    fail "the python module is not installed, or not configured with libtrine's path (${mod:-none})"
+ok "installed (the python module at ${mod#"$root"}); network_a.c built with pkg-config alone, shared and static"
 
 # ---- exports: trine.h's functions, no internal name -----------------------------
 nm -D --defined-only "$libdir/libtrine.so.0" | awk '$2 == "T" { print $3 }' | sort >"$work/exported"

@@ -48,9 +48,11 @@ void lib_close(struct trine_client *s);
 /* Starts an operation: clears the last one's status and message. */
 void lib_begin(struct trine_client *s);
 
-/* lib_begin for a trine.h function: a client that failed to connect
- * refuses with the reason it failed (its status, message kept). */
-TRINE_NODISCARD trine_status_t lib_enter(struct trine_client *s);
+/* lib_begin for a trine.h function: a NULL client, or NULL for one of a
+ * and b (the arguments it cannot do without; s for none), is TRINE_EINVAL;
+ * a client that failed to connect refuses with the reason it failed (its
+ * status, message kept). */
+TRINE_NODISCARD trine_status_t lib_enter(struct trine_client *s, const void *a, const void *b);
 
 /* Appends a line to s's message, records code when it is the first
  * failure, and returns code. */

@@ -555,7 +555,7 @@ static lib_run_t run_opts(const trine_run_t *r, const char *path)
 
 trine_code_t trine_run(trine_client_t *c, const char *program, const trine_run_t *r)
 {
-    trine_status_t st = lib_enter(c);
+    trine_status_t st = lib_enter(c, program, c);
     if (st != TRINE_OK)
         return (trine_code_t)st;
     prog_t prog = {0};
@@ -578,8 +578,9 @@ trine_code_t trine_run(trine_client_t *c, const char *program, const trine_run_t
 trine_code_t trine_infer(trine_client_t *c, const char *model, const char *input_name,
                          const trine_tensor_t *input, const trine_run_t *r, trine_tensor_t *out)
 {
-    *out = (trine_tensor_t){0};
-    trine_status_t st = lib_enter(c);
+    trine_status_t st = lib_enter(c, model, out);
+    if (out)
+        *out = (trine_tensor_t){0};
     if (st != TRINE_OK)
         return (trine_code_t)st;
     if (!input == !input_name)

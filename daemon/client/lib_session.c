@@ -63,11 +63,15 @@ void lib_begin(struct trine_client *s)
     s->err[0] = '\0';
 }
 
-trine_status_t lib_enter(struct trine_client *s)
+trine_status_t lib_enter(struct trine_client *s, const void *a, const void *b)
 {
+    if (!s)
+        return TRINE_EINVAL; /* trine_errmsg(NULL) says so */
     if (!s->client)
         return s->code != TRINE_OK ? s->code : TRINE_EINVAL;
     lib_begin(s);
+    if (!a || !b)
+        return lib_fail(s, TRINE_EINVAL, "an argument that must be given is NULL");
     return TRINE_OK;
 }
 
@@ -157,25 +161,31 @@ trine_code_t trine_code(const trine_client_t *c)
 
 const char *trine_errmsg(const trine_client_t *c)
 {
-    return c ? c->err : "no client (trine_connect ran out of memory)";
+    return c ? c->err : "no client (NULL: trine_connect ran out of memory)";
 }
 
 void trine_set_progress(trine_client_t *c, trine_progress_fn fn, void *arg)
 {
+    if (!c)
+        return;
     c->progress = fn;
     c->progress_arg = arg;
 }
 
 void trine_set_warning(trine_client_t *c, trine_warning_fn fn, void *arg)
 {
+    if (!c)
+        return;
     c->warning = fn;
     c->warning_arg = arg;
 }
 
 trine_code_t trine_report(const trine_client_t *c, trine_report_t *out)
 {
+    if (!out)
+        return TRINE_CODE_EINVAL;
     memset(out, 0, sizeof *out);
-    if (!c->reported)
+    if (!c || !c->reported)
         return TRINE_CODE_ENOENT;
     *out = c->report;
     return TRINE_CODE_OK;

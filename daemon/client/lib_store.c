@@ -134,7 +134,7 @@ trine_status_t lib_cancel(struct trine_client *s, uint64_t id, bool *everywhere)
 
 trine_code_t trine_rm(trine_client_t *c, const char *name)
 {
-    trine_status_t st = lib_enter(c);
+    trine_status_t st = lib_enter(c, name, c);
     return (trine_code_t)(st == TRINE_OK ? lib_rm(c, name) : st);
 }
 
@@ -142,7 +142,7 @@ trine_code_t trine_grant(trine_client_t *c, const char *name, const char *grante
                          const trine_grant_t *g)
 {
     wire_request_t q;
-    trine_status_t st = lib_enter(c);
+    trine_status_t st = lib_enter(c, name, grantee);
     if (st == TRINE_OK && !g)
         st = lib_fail(c, TRINE_EINVAL, "trine_grant: no approval given");
     return (trine_code_t)(st == TRINE_OK ? lib_grant(c, WIRE_OP_GRANT, name, grantee, g, &q) : st);
@@ -152,7 +152,7 @@ trine_code_t trine_revoke(trine_client_t *c, const char *name, const char *grant
                           const trine_grant_t *g)
 {
     wire_request_t q;
-    trine_status_t st = lib_enter(c);
+    trine_status_t st = lib_enter(c, name, grantee);
     return (trine_code_t)(st == TRINE_OK ? lib_grant(c, WIRE_OP_REVOKE, name, grantee, g, &q)
                                          : st);
 }
@@ -188,8 +188,9 @@ static trine_status_t ls_entry(trine_entry_t *e, const wire_tensor_info_t *t, in
 
 trine_code_t trine_ls(trine_client_t *c, trine_list_t *out)
 {
-    *out = (trine_list_t){0};
-    trine_status_t st = lib_enter(c);
+    trine_status_t st = lib_enter(c, out, c);
+    if (out)
+        *out = (trine_list_t){0};
     wire_request_t q = {.op = WIRE_OP_LS};
     if (st != TRINE_OK)
         return (trine_code_t)st;
@@ -239,11 +240,11 @@ static const wire_job_info_t *jobs_find(const client_result_t *r, uint64_t id)
 trine_code_t trine_jobs(trine_client_t *c, trine_job_t **out, size_t *count)
 {
     static const char *const states[] = {"?", "starting", "running", "stopping"};
-    *out = NULL;
-    *count = 0;
-    trine_status_t st = lib_enter(c);
+    trine_status_t st = lib_enter(c, out, count);
     if (st != TRINE_OK)
         return (trine_code_t)st;
+    *out = NULL;
+    *count = 0;
     wire_request_t q = {.op = WIRE_OP_JOBS};
     if (lib_call(c, 7u, &q) != TRINE_OK)
         st = lib_fail_parties(c, 7u); /* the others' jobs are listed all the same */
@@ -278,6 +279,6 @@ trine_code_t trine_jobs(trine_client_t *c, trine_job_t **out, size_t *count)
 trine_code_t trine_cancel(trine_client_t *c, uint64_t job)
 {
     bool everywhere;
-    trine_status_t st = lib_enter(c);
+    trine_status_t st = lib_enter(c, c, c);
     return (trine_code_t)(st == TRINE_OK ? lib_cancel(c, job, &everywhere) : st);
 }

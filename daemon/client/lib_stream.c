@@ -520,7 +520,7 @@ void trine_tensor_clear(trine_tensor_t *t)
 trine_code_t trine_share(trine_client_t *c, const char *name, const trine_tensor_t *t,
                          unsigned flags)
 {
-    trine_status_t st = lib_enter(c);
+    trine_status_t st = lib_enter(c, name, t);
     if (st == TRINE_OK)
         st = lib_share_tensor(c, name, t, flags & TRINE_SHARE_FIXED);
     return (trine_code_t)st;
@@ -529,7 +529,7 @@ trine_code_t trine_share(trine_client_t *c, const char *name, const trine_tensor
 trine_code_t trine_share_file(trine_client_t *c, const char *name, const char *path,
                               unsigned flags)
 {
-    trine_status_t st = lib_enter(c);
+    trine_status_t st = lib_enter(c, name, path);
     if (st == TRINE_OK)
         st = lib_share_file(c, name, path, flags & TRINE_SHARE_FIXED, NULL);
     return (trine_code_t)st;
@@ -537,8 +537,9 @@ trine_code_t trine_share_file(trine_client_t *c, const char *name, const char *p
 
 trine_code_t trine_reveal(trine_client_t *c, const char *name, trine_tensor_t *out)
 {
-    *out = (trine_tensor_t){0};
-    trine_status_t st = lib_enter(c);
+    trine_status_t st = lib_enter(c, name, out);
+    if (out)
+        *out = (trine_tensor_t){0};
     lib_sink_t sink = {.mem = out};
     if (st == TRINE_OK)
         st = lib_reveal(c, name, &sink);
@@ -547,7 +548,7 @@ trine_code_t trine_reveal(trine_client_t *c, const char *name, trine_tensor_t *o
 
 trine_code_t trine_reveal_file(trine_client_t *c, const char *name, const char *path)
 {
-    trine_status_t st = lib_enter(c);
+    trine_status_t st = lib_enter(c, name, path);
     lib_sink_t sink = {.path = path};
     if (st == TRINE_OK)
         st = lib_reveal(c, name, &sink);

@@ -216,12 +216,19 @@ static void session_warning(void *verb, const char *msg)
     fprintf(stderr, "trine %s: %s\n", (const char *)verb, msg);
 }
 
-/* The command line's progress: a bar on a terminal (progress_show); a job
- * is cancelled once Ctrl-C was pressed (cli_prog.c's handler sets the
- * client's cancel flag directly). */
-static int session_progress(void *bar, trine_progress_t what, uint64_t done, uint64_t total)
+/* The command line's progress: a bar on a terminal (progress_show), a new
+ * one when an operation turns from bytes to steps or back (infer shares,
+ * runs, reveals); a job is cancelled once Ctrl-C was pressed (cli_prog.c's
+ * handler sets the client's cancel flag directly). */
+static int session_progress(void *arg, trine_progress_t what, uint64_t done, uint64_t total)
 {
-    (void)what;
+    progress_t *bar = arg;
+    bool bytes = what == TRINE_PROGRESS_BYTES, tty = bar->tty;
+    if (bar->bytes != bytes) {
+        progress_end(bar);
+        progress_init(bar, bytes);
+        bar->tty = tty; /* a quiet operation stays quiet */
+    }
     progress_show(bar, done, total);
     return 0;
 }
