@@ -2,14 +2,15 @@
 # Integration test of libtrine as a user gets it: `meson install --destdir`
 # puts trine.h, libtrine.so, libtrine.a and trine.pc in a temporary root;
 # examples/libtrine/network_a.c is built there with `pkg-config --cflags
-# --libs trine` alone (and statically with --static), and run against a
-# local cluster, its scores against plaintext; the shared object exports
-# trine.h's functions and nothing else; bad input gets an error, no crash.
+# --libs trine` alone (and against libtrine.a), and run against a local
+# cluster, its scores against plaintext; the shared object exports
+# trine.h's functions and nothing else; bad input gets an error, no crash
+# (the example's, and it_libtrine_hostile's for every function).
 # In a sanitizer build the example is built as the libraries were (the C
 # compiler and -fsanitize of the build).
-#   it_libtrine.sh SOURCE_ROOT BUILD_ROOT CC SANITIZE
+#   it_libtrine.sh SOURCE_ROOT BUILD_ROOT CC SANITIZE IT_LIBTRINE_HOSTILE
 set -u
-src=$1 build=$2 cc=$3 sanitize=$4
+src=$1 build=$2 cc=$3 sanitize=$4 hostile=$5
 . "$src/tests/it_lib.sh"
 
 # ---- install into a temporary root -------------------------------------------
@@ -74,3 +75,6 @@ out=$("$work/network_a" "$dir/cluster.ini" "$dir/keys/client.key" \
 [ $? = 1 ] && grep -q "network_a: x: .*'x'" <<<"$out" || fail "a name taken: $out"
 [ "$(T ls | awk '{ print $1 }')" = x ] || fail "a failed share left tensors: $(T ls)"
 ok "a missing config or program, a name taken: the library's message, nothing left behind"
+T rm x >/dev/null || fail "rm x"
+out=$("$hostile" "$dir/cluster.ini" "$dir/keys/client.key" 2>&1) || fail "$out"
+ok "$out"
