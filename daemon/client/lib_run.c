@@ -262,12 +262,26 @@ static void run_undo(struct trine_client *s, const prog_t *prog, const char *pre
     }
 }
 
+/* What client_run_wait's callbacks are told about. */
+typedef struct {
+    struct trine_client *s;
+    const lib_run_t *o;
+} run_wait_t;
+
 /* A job's progress, told to the caller, who may cancel it. */
 static void run_progress(void *arg, uint64_t step, uint64_t steps)
 {
-    struct trine_client *s = arg;
-    if (lib_progress(s, TRINE_PROGRESS_STEPS, step, steps))
-        s->cancel = 1;
+    run_wait_t *w = arg;
+    if (lib_progress(w->s, TRINE_PROGRESS_STEPS, step, steps))
+        w->s->cancel = 1;
+}
+
+/* A pause while the parties are busy, told to o->busy. */
+static void run_busy(void *arg, const char *why, uint64_t pause_ms, unsigned tries)
+{
+    run_wait_t *w = arg;
+    if (w->o->busy)
+        w->o->busy(w->o->busy_arg, why, pause_ms, tries);
 }
 
 /* The report of the job q that res describes. */
@@ -321,7 +335,8 @@ trine_status_t lib_run(struct trine_client *s, prog_t *prog, const wire_bind_t *
     uint64_t t0 = sock_now_ms();
     s->cancel = 0;
     s->reported = false;
-    st = client_run_wait(s->client, &q, s->res, run_progress, o->busy, s, &s->cancel, &retries);
+    run_wait_t w = {s, o};
+    st = client_run_wait(s->client, &q, s->res, run_progress, run_busy, &w, &s->cancel, &retries);
     free(buf);
     free(q.bind);
     if (st == TRINE_OK) {
