@@ -182,6 +182,31 @@ class TrineTest(unittest.TestCase):
         self.assertEqual(self.c.jobs(), [])
         self.assertFails(8, "no job 00000000000000ff", self.c.cancel, "ff")
 
+    def test_train(self):
+        # a linear model y = x w fitted to rows of a known w, in 4 epochs of MSE
+        rng = np.random.default_rng(4)
+        x = rng.random((64, 3))
+        w_true = np.array([[0.5], [-1.0], [0.25]])
+        fwd = os.path.join(self.tmp.name, "fwd.prog")
+        with open(fwd, "w") as f:
+            f.write("batch x\ninput w\noutput y = matmul(x, w)\n")
+        self.c.share("w", np.zeros((3, 1)))
+        self.c.share("lab", x @ w_true)
+        out = self.c.train(fwd, x, "lab", loss="mse", epochs=4, batch=16, lr=0.5,
+                           optimizer="momentum", prefix="t-")
+        self.assertEqual([e["epoch"] for e in out["epochs"]], [1, 2, 3, 4])
+        losses = [e["loss"] for e in out["epochs"]]
+        self.assertLess(losses[-1], losses[0])
+        w = self.c.reveal("t-w")
+        self.assertLess(np.abs(w - w_true).max(), np.abs(w_true).max())
+        names = {t["name"] for t in self.c.ls()}
+        self.assertEqual(names, {"w", "lab", "t-w"})  # data shared for it, velocities: gone
+        self.assertFails(1, "the loss is", self.c.train, fwd, "lab", "lab", loss="hinge")
+        self.assertFails(1, "learning rate", self.c.train, fwd, "lab", "lab", loss="mse", lr=0)
+        self.assertFails(8, "no tensor 'nosuch'", self.c.train, fwd, "nosuch", "lab",
+                         loss="mse")
+        self.assertEqual({t["name"] for t in self.c.ls()}, names)
+
     def test_warning_at_ring_edge(self):
         # 2^48 doubled is beyond the range: revealed, it warns, as trine reveal does
         self.c.share("edge", np.array([2.0 ** 48, 1.0]))

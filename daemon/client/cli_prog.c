@@ -293,14 +293,6 @@ static int plain_run(prog_t *prog, const wire_bind_t *binds, const prog_opts_t *
 
 /* ---- on the cluster -------------------------------------------------------- */
 
-/* Fills the inputs' shapes from party0's listing (lib_input_shapes). */
-static int private_shapes(session_t *s, prog_t *prog, const wire_bind_t *binds,
-                          const char *verb)
-{
-    lib_begin(s);
-    return lib_input_shapes(s, prog, binds) == TRINE_OK ? 0 : session_fail(s, verb);
-}
-
 int prog_run_binds(wire_request_t *q, const prog_t *prog, const wire_bind_t *binds,
                    const char *verb)
 {
@@ -642,209 +634,12 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
     return rc;
 }
 
-/* ---- train on a forward model (prog_grad.h) ------------------------------ */
+/* ---- train (lib_train.c) ------------------------------------------------------- */
 
-/* Tensor name prefix + name in out; 0, or a usage error when too long. */
-static int train_name(char out[WIRE_NAME_MAX + 1], const char *prefix, const char *name)
-{
-    if (strlen(prefix) + strlen(name) > WIRE_NAME_MAX) {
-        fprintf(stderr, "trine train: '%s%s' is longer than %d bytes: take a shorter --prefix\n",
-                prefix, name, WIRE_NAME_MAX);
-        return TRINE_EXIT_USAGE;
-    }
-    size_t n = strlen(prefix);
-    memcpy(out, prefix, n);
-    memcpy(out + n, name, strlen(name) + 1);
-    return 0;
-}
-
-/* A forward model and how its inputs are bound: a text program's weights
- * to their names (or --bind), an ONNX model's to PREFIX "init-" NAME once
- * shared. Its variables are named as in the file (an ONNX weight by its
- * initializer), whatever the run's prefix, so that the training program
- * and its hash depend on the model, the options and the shapes alone. */
-typedef struct {
-    prog_t text;
-    onnx_prog_t onnx;
-    prog_t *fwd;
-    wire_bind_t binds[PROG_VARS_MAX];
-    bool is_onnx;
-    onnx_model_t model; /* --export: the file's model, to hold the trained weights */
-} train_model_t;
-
-static void train_model_clear(train_model_t *m)
-{
-    prog_clear(&m->text);
-    onnx_prog_clear(&m->onnx);
-    onnx_model_clear(&m->model);
-}
-
-/* --export: every weight must be its initializer as the file holds it
- * (not folded by the compiler), so that trained values can go back. */
-static int export_check(const train_model_t *m, const char *path)
-{
-    for (size_t k = 0; k < m->onnx.nweights; k++) {
-        const char *name = m->onnx.prog.vars[m->onnx.weights[k].var].name;
-        const plain_t *w = m->onnx.weights[k].value;
-        const Onnx__GraphProto *g = m->model.proto->graph;
-        plain_t *f = NULL;
-        trine_err_t err;
-        bool same;
-        for (size_t i = 0; i < g->n_initializer; i++)
-            if (g->initializer[i]->name && !strcmp(g->initializer[i]->name, name) &&
-                onnx_tensor_plain(g->initializer[i], name, &f, NULL, NULL, &err) == TRINE_OK)
-                break;
-        same = f && f->ndim == w->ndim && !memcmp(f->shape, w->shape, sizeof f->shape) && f->real &&
-               w->real && !memcmp(f->real, w->real, w->count * sizeof *w->real);
-        plain_destroy(&f);
-        if (!same) {
-            fprintf(stderr,
-                    "trine train: --export: %s's weight '%s' is not an initializer as the "
-                    "file holds it (the compiler folded it), so its trained values "
-                    "cannot be written back\n",
-                    path, name);
-            return TRINE_EXIT_FAIL;
-        }
-    }
-    return 0;
-}
-
-/* --export: the trained value of weight var (count doubles) into the
- * model; at the end, the model to o->export_onnx. */
-static int export_set(train_model_t *m, int var, const double *v, size_t count)
-{
-    trine_err_t err;
-    if (onnx_model_set_initializer(&m->model, m->fwd->vars[var].name, v, count, &err) != TRINE_OK) {
-        fprintf(stderr, "trine train: --export: %s\n", err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    return 0;
-}
-
-/* The trained weight var as stored on the cluster (prefix + name),
- * revealed into the model. */
-static int export_fetch(session_t *s, train_model_t *m, int var, const char *prefix)
-{
-    char name[WIRE_NAME_MAX + 1];
-    uint64_t *v = NULL;
-    wire_tensor_info_t info;
-    int rc = train_name(name, prefix, m->fwd->vars[var].name);
-    if (rc == 0)
-        rc = session_fetch(s, name, &v, &info, "train");
-    size_t n = 1;
-    for (int d = 0; rc == 0 && d < info.ndim; d++)
-        n *= info.shape[d];
-    double *x = rc ? NULL : malloc(n * sizeof *x);
-    if (rc == 0 && !x)
-        rc = TRINE_EXIT_FAIL;
-    if (rc == 0) {
-        fixed_decode_array(x, v, n, info.frac);
-        rc = export_set(m, var, x, n);
-    }
-    if (v)
-        sodium_memzero(v, n * sizeof *v);
-    free(v), free(x);
-    return rc;
-}
-
-static int export_write(train_model_t *m, const prog_opts_t *o)
-{
-    trine_err_t err;
-    if (onnx_model_write(&m->model, o->export_onnx, &err) != TRINE_OK) {
-        fprintf(stderr, "trine train: --export: %s\n", err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    printf("wrote %s, the model with its trained weights\n", o->export_onnx);
-    return 0;
-}
-
-static int train_model_load(train_model_t *m, const prog_opts_t *o)
-{
-    m->is_onnx = lib_is_onnx(o->program);
-    if (!m->is_onnx) {
-        int rc = prog_load(&m->text, o->program, "train");
-        m->fwd = &m->text;
-        return rc ? rc : prog_bind(m->fwd, m->binds, o->bind, o->nbind, "train");
-    }
-    if (o->nbind)
-        return verb_usage_error("train", "--bind takes a program, not an ONNX model");
-    onnx_model_t om;
-    trine_err_t err;
-    if (onnx_model_read(&om, o->program, &err) != TRINE_OK) {
-        fprintf(stderr, "trine train: %s\n", err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    onnx_compile_opts_t co = {.prefix = "", .batch = true};
-    trine_status_t st = onnx_compile(&om, o->program, &co, &m->onnx, &err);
-    if (o->export_onnx)
-        m->model = om;
-    else
-        onnx_model_clear(&om);
-    if (st != TRINE_OK) {
-        fprintf(stderr, "trine train: %s\n", err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    if (m->onnx.stored[0]) {
-        fprintf(stderr, "trine train: %s refers to weights kept by trine; train the model that "
-                        "holds its weights\n",
-                o->program);
-        return TRINE_EXIT_FAIL;
-    }
-    m->fwd = &m->onnx.prog;
-    if (o->export_onnx && export_check(m, o->program))
-        return TRINE_EXIT_FAIL;
-    /* A final ArgMax, and reshapes of it: training takes the logits before
-     * it (a final Softmax or LogSoftmax stays: cross-entropy takes it). */
-    prog_t *p = m->fwd;
-    size_t j = p->nops;
-    int out = m->onnx.noutputs == 1 ? m->onnx.outputs[0].var : -1;
-    while (out >= 0 && j > 0 && p->ops[j - 1].out == out &&
-           p->ops[j - 1].code == PROG_RESHAPE)
-        out = p->ops[--j].in[0];
-    if (out >= 0 && j > 0 && p->ops[j - 1].out == out && p->ops[j - 1].code == PROG_ARGMAX) {
-        /* the dropped ops' variables are the last ones */
-        size_t first = p->nvars;
-        for (size_t k = j - 1; k < p->nops; k++)
-            first = (size_t)p->ops[k].out < first ? (size_t)p->ops[k].out : first;
-        if (first + (p->nops - j + 1) != p->nvars) {
-            fprintf(stderr, "trine train: %s: give the model without its final argmax\n",
-                    o->program);
-            return TRINE_EXIT_FAIL;
-        }
-        p->vars[p->ops[j - 1].in[0]].output = true;
-        p->nops = j - 1, p->nvars = first;
-        printf("training the scores before %s's final argmax\n", o->program);
-    }
-    return 0;
-}
-
-static prog_train_t train_opts(const prog_opts_t *o)
-{
-    return (prog_train_t){.loss = (prog_loss_t)prog_grad_loss_find(o->loss),
-                          .opt = (prog_opt_t)prog_grad_opt_find(o->optimizer),
-                          .lr = o->lr,
-                          .momentum = o->momentum,
-                          .weight_decay = o->weight_decay,
-                          .batch = o->batch,
-                          .class_labels = o->class_labels};
-}
-
-static int train_derive(prog_t *tp, const prog_t *fwd, const prog_opts_t *o)
-{
-    prog_train_t t = train_opts(o);
-    trine_err_t err;
-    if (prog_grad_train(tp, fwd, &t, &err) != TRINE_OK) {
-        fprintf(stderr, "trine train: %s: %s\n", o->program, err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    return 0;
-}
-
-static void train_print_loss(const prog_t *tp, uint64_t epoch, const prog_opts_t *o, double sum,
-                             uint64_t rows)
+static void train_print_loss(uint64_t epoch, const prog_opts_t *o, double loss)
 {
     printf("epoch %llu/%llu: mean training loss %.6f\n", (unsigned long long)epoch,
-           (unsigned long long)o->epochs, sum * prog_grad_loss_scale(tp, rows));
+           (unsigned long long)o->epochs, loss);
 }
 
 static void train_print_accuracy(uint64_t epoch, const prog_opts_t *o, double correct, size_t rows)
@@ -854,25 +649,14 @@ static void train_print_accuracy(uint64_t epoch, const prog_opts_t *o, double co
            correct, rows);
 }
 
-/* The validation program of m (prog_grad_validation) and its input
- * binds: the data and labels of --val-data and --val-labels (no weights
- * yet); its PROG_GRAD_CORRECT variable in *c. */
-static int val_derive(prog_t *vp, wire_bind_t **vb, int *c, const train_model_t *m,
-                      const prog_opts_t *o)
+/* --export: the model written, and said so. */
+static int export_write(const lib_model_t *m, const prog_opts_t *o)
 {
     trine_err_t err;
-    if (prog_grad_validation(vp, m->fwd, o->class_labels, &err) != TRINE_OK) {
-        fprintf(stderr, "trine train: %s: %s\n", o->program, err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    for (size_t i = 0; i < vp->nvars; i++)
-        if (!strcmp(vp->vars[i].name, PROG_GRAD_CORRECT))
-            *c = (int)i;
-    if (!(*vb = calloc(vp->nvars, sizeof **vb)))
-        return TRINE_EXIT_FAIL;
-    memcpy(*vb, m->binds, m->fwd->nvars * sizeof **vb);
-    int rc = prog_binds_set(*vb, vp, lib_batch_var(vp, 0), o->val_data, "train");
-    return rc ? rc : prog_binds_set(*vb, vp, lib_batch_var(vp, 1), o->val_labels, "train");
+    if (lib_export_write(m, o->export_onnx, &err) != TRINE_OK)
+        return cli_status(err.code, &err, "train", TRINE_EXIT_FAIL);
+    printf("wrote %s, the model with its trained weights\n", o->export_onnx);
+    return 0;
 }
 
 /* The validation accuracy of epoch e on doubles: vin's weights (the
@@ -901,9 +685,10 @@ static int val_plain(const prog_t *vp, prog_plain_t **vin, prog_plain_t *const *
 
 /* --plaintext: the same epochs on doubles, the weights written to
  * DIR/PREFIX NAME.npy. */
-static int train_plain(train_model_t *m, const prog_opts_t *o)
+static int train_plain(lib_model_t *m, const lib_train_t *t, const prog_opts_t *o)
 {
     prog_t *fwd = m->fwd, tp = {0};
+    trine_err_t err;
     prog_plain_t **in = calloc(PROG_VARS_MAX, sizeof *in), **out = calloc(PROG_VARS_MAX, sizeof *out);
     int x = lib_batch_var(fwd, 0), rc = in && out && x >= 0 ? 0 : TRINE_EXIT_FAIL;
     for (size_t k = 0; rc == 0 && k < m->onnx.nweights; k++)
@@ -912,10 +697,9 @@ static int train_plain(train_model_t *m, const prog_opts_t *o)
     if (rc == 0 && (rc = prog_binds_set(m->binds, fwd, x, o->data, "train")) == 0)
         rc = plain_inputs(fwd, m->binds, in, o->dir, -1, NULL, "train");
     if (rc == 0)
-        rc = train_derive(&tp, fwd, o);
+        rc = cli_status(lib_train_derive(&tp, fwd, t, &err), &err, "train", TRINE_EXIT_FAIL);
     int y = rc ? -1 : lib_batch_var(&tp, 1);
     char path[4096];
-    trine_err_t err;
     plain_t *pl = NULL;
     if (rc == 0) {
         plain_path(path, sizeof path, o->dir, "", o->labels, true);
@@ -953,7 +737,9 @@ static int train_plain(train_model_t *m, const prog_opts_t *o)
     wire_bind_t *vb = NULL;
     prog_plain_t **vin = NULL, vzero = {1, {1, 1, 1, 1}, 1, (double[]){0}};
     int vc = -1;
-    if (rc == 0 && o->val_data && (rc = val_derive(&vp, &vb, &vc, m, o)) == 0 &&
+    if (rc == 0 && o->val_data &&
+        (rc = cli_status(lib_val_derive(&vp, &vb, &vc, m, t, &err), &err, "train",
+                         TRINE_EXIT_FAIL)) == 0 &&
         !(vin = calloc(PROG_VARS_MAX, sizeof *vin)))
         rc = TRINE_EXIT_FAIL;
     if (vin) {
@@ -986,7 +772,8 @@ static int train_plain(train_model_t *m, const prog_opts_t *o)
         }
         progress_end(&bar);
         if (loss >= 0)
-            train_print_loss(&tp, e, o, out[loss]->data[0], tp.vars[x].shape[0]);
+            train_print_loss(e, o, out[loss]->data[0] *
+                                       prog_grad_loss_scale(&tp, tp.vars[x].shape[0]));
         else
             printf("epoch %llu/%llu done\n", (unsigned long long)e, (unsigned long long)o->epochs);
         /* the weights and velocities carry over; the loss starts again */
@@ -1005,7 +792,8 @@ static int train_plain(train_model_t *m, const prog_opts_t *o)
     }
     for (size_t i = 0; rc == 0 && o->export_onnx && i < fwd->nvars; i++)
         if (tp.vars[i].output)
-            rc = export_set(m, (int)i, in[i]->data, in[i]->size);
+            rc = cli_status(lib_export_set(m, (int)i, in[i]->data, in[i]->size, &err), &err,
+                            "train", TRINE_EXIT_FAIL);
     if (rc == 0 && o->export_onnx)
         rc = export_write(m, o);
     for (size_t i = 0; rc == 0 && i < fwd->nvars; i++) {
@@ -1032,215 +820,109 @@ static int train_plain(train_model_t *m, const prog_opts_t *o)
     return rc;
 }
 
-/* Shares zeros of var's shape as name. */
-static int train_share_zeros(session_t *s, const prog_var_t *v, const char *name)
+/* The training's lines: "epoch e/E" before each job (of several epochs),
+ * the job's report after it (and --stats after the last), each epoch's
+ * validation accuracy and mean loss. */
+static trine_status_t train_job(void *arg, session_t *s, uint64_t epoch, bool done)
 {
-    plain_t z = {.dtype = PLAIN_F8, .ndim = v->ndim, .shape = {1, 1, 1, 1}, .count = 1};
-    memcpy(z.shape, v->shape, (size_t)v->ndim * sizeof *v->shape);
-    for (int d = 0; d < v->ndim; d++)
-        z.count *= v->shape[d];
-    if (!(z.real = calloc(z.count, sizeof *z.real)))
-        return TRINE_EXIT_FAIL;
-    int rc = session_share(s, name, &z, v->name, "train", true);
-    free(z.real);
-    return rc;
+    const prog_opts_t *o = arg;
+    if (!done && o->epochs > 1)
+        printf("epoch %llu/%llu\n", (unsigned long long)epoch, (unsigned long long)o->epochs);
+    if (!done)
+        return TRINE_OK;
+    progress_end(session_bar(s));
+    private_report(s);
+    return epoch == o->epochs && o->stats && private_stats(s, o->stats, "train") ? TRINE_EIO
+                                                                                  : TRINE_OK;
 }
 
-/* Removes the tensors prefix + name of the outputs of tp (weights too
- * when weights). */
-static void train_rm_outputs(session_t *s, const prog_t *tp, size_t nfwd, const char *prefix,
-                             bool weights)
+static void train_epoch(void *arg, uint64_t epoch, double loss, double correct, size_t rows)
 {
-    char name[WIRE_NAME_MAX + 1];
-    for (size_t i = 0; i < tp->nvars; i++)
-        if (tp->vars[i].output && (weights || i >= nfwd) &&
-            train_name(name, prefix, tp->vars[i].name) == 0)
-            session_rm(s, name);
+    const prog_opts_t *o = arg;
+    if (rows)
+        train_print_accuracy(epoch, o, correct, rows);
+    if (!isnan(loss))
+        train_print_loss(epoch, o, loss);
 }
 
-/* The validation accuracy of epoch e on the cluster: a job of vp reading
- * the weights the epoch stored as cur + name (vb binds the rest), its
- * count stored as cur "v-" PROG_GRAD_CORRECT, revealed and removed. */
-static int val_private(session_t *s, prog_t *vp, wire_bind_t *vb, int c, const prog_t *tp,
-                       size_t nfwd, const char *cur, uint64_t e, const prog_opts_t *o)
+/* lib_train_t of the command line's options. */
+static lib_train_t train_of(prog_opts_t *o, session_t *s)
 {
-    char name[WIRE_NAME_MAX + 1], pre[WIRE_NAME_MAX + 1];
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < nfwd; i++)
-        if (tp->vars[i].output && (rc = train_name(name, cur, vp->vars[i].name)) == 0)
-            rc = prog_binds_set(vb, vp, (int)i, name, "train");
-    snprintf(pre, sizeof pre, "%.*sv-", WIRE_NAME_MAX - 2, cur);
-    prog_opts_t ov = *o;
-    ov.prefix = pre, ov.epochs = 1, ov.to = NULL, ov.stats = NULL, ov.shuffle = false;
-    ov.quiet = true;
-    if (rc == 0 && (rc = private_run(s, vp, vb, &ov, "train")) == 0 &&
-        (rc = train_name(name, pre, vp->vars[c].name)) == 0) {
-        uint64_t *v;
-        wire_tensor_info_t info;
-        if ((rc = session_fetch(s, name, &v, &info, "train")) == 0) {
-            train_print_accuracy(e, o, fixed_decode(v[0], info.frac), prog_batch_rows(vp));
-            free(v);
-        }
-        session_rm(s, name);
-    }
-    return rc;
+    return (lib_train_t){.model = o->program,
+                         .data = o->data,
+                         .labels = o->labels,
+                         .binds = o->bind,
+                         .nbinds = (size_t)o->nbind,
+                         .loss = o->loss,
+                         .optimizer = o->optimizer,
+                         .lr = o->lr,
+                         .momentum = o->momentum,
+                         .weight_decay = o->weight_decay,
+                         .class_labels = o->class_labels,
+                         .val_data = o->val_data,
+                         .val_labels = o->val_labels,
+                         .export_onnx = o->export_onnx,
+                         .run = s ? private_opts(o, s)
+                                  : (lib_run_t){.path = o->program,
+                                                .prefix = o->prefix,
+                                                .batch = o->batch,
+                                                .epochs = o->epochs},
+                         .job = train_job,
+                         .epoch = train_epoch,
+                         .arg = o};
 }
 
-/* On the cluster: one job per epoch, each reading the weights and
- * velocities the last one stored (under PREFIX "eK-" until the last
- * epoch, which stores the weights as PREFIX NAME). */
-static int train_private(session_t *s, train_model_t *m, prog_opts_t *o)
+typedef struct {
+    lib_model_t *m;
+    const lib_train_t *t;
+} private_train_t;
+
+static trine_status_t private_train_job(session_t *s, void *arg)
 {
-    prog_t *fwd = m->fwd, tp = {0};
-    char init[WIRE_NAME_MAX + 1], name[WIRE_NAME_MAX + 1], prev[WIRE_NAME_MAX + 1] = "",
-                                                            cur[WIRE_NAME_MAX + 1];
-    int x = lib_batch_var(fwd, 0), rc = x >= 0 ? 0 : TRINE_EXIT_FAIL;
-    size_t shared = 0, zeros = 0;
-    snprintf(init, sizeof init, "%.*sinit-", WIRE_NAME_MAX - 5, o->prefix);
-    /* an ONNX model's weights, shared under PREFIX init- NAME */
-    for (size_t k = 0; rc == 0 && k < m->onnx.nweights; k++) {
-        int v = m->onnx.weights[k].var;
-        if ((rc = train_name(name, init, fwd->vars[v].name)) == 0 &&
-            (rc = session_share(s, name, m->onnx.weights[k].value, fwd->vars[v].name, "train",
-                                true)) == 0 &&
-            (rc = prog_binds_set(m->binds, fwd, v, name, "train")) == 0)
-            shared++;
-    }
-    if (rc == 0 && (rc = prog_binds_set(m->binds, fwd, x, o->data, "train")) == 0 &&
-        (rc = private_shapes(s, fwd, m->binds, "train")) == 0)
-        rc = train_derive(&tp, fwd, o);
-    wire_bind_t *binds = rc ? NULL : calloc(tp.nvars, sizeof *binds);
-    if (rc == 0 && !binds)
-        rc = TRINE_EXIT_FAIL;
-    if (rc == 0) {
-        memcpy(binds, m->binds, fwd->nvars * sizeof *binds);
-        rc = prog_binds_set(binds, &tp, lib_batch_var(&tp, 1), o->labels, "train");
-    }
-    /* the velocities and the loss sum start at zero: PREFIX zero- NAME */
-    char zp[WIRE_NAME_MAX + 1];
-    snprintf(zp, sizeof zp, "%.*szero-", WIRE_NAME_MAX - 5, o->prefix);
-    for (size_t i = fwd->nvars; rc == 0 && i < tp.nvars; i++) {
-        if (tp.vars[i].kind != PROG_VAR_INPUT)
-            continue;
-        if ((rc = train_name(name, zp, tp.vars[i].name)) == 0 &&
-            (rc = train_share_zeros(s, &tp.vars[i], name)) == 0 &&
-            (rc = prog_binds_set(binds, &tp, (int)i, name, "train")) == 0)
-            zeros = i + 1;
-    }
-    if (rc == 0 && (rc = private_shapes(s, &tp, binds, "train")) == 0)
-        rc = prog_check_sizes(&tp, o->batch, o->program, "train");
-    /* --val-data: the validation program, its count starting at zero */
-    prog_t vp = {0};
-    wire_bind_t *vb = NULL;
-    int vc = -1;
-    bool vzero = false;
-    if (rc == 0 && o->val_data && (rc = val_derive(&vp, &vb, &vc, m, o)) == 0 &&
-        (rc = train_name(name, zp, vp.vars[vc].name)) == 0 &&
-        (rc = train_share_zeros(s, &vp.vars[vc], name)) == 0) {
-        vzero = true;
-        rc = prog_binds_set(vb, &vp, vc, name, "train");
-    }
-    int loss = -1;
-    for (size_t i = 0; i < tp.nvars; i++)
-        if (!strcmp(tp.vars[i].name, PROG_GRAD_LOSS))
-            loss = (int)i;
-    const char *to = o->to;
-    for (uint64_t e = 1; rc == 0 && e <= o->epochs; e++) {
-        bool last = e == o->epochs;
-        if (last)
-            snprintf(cur, sizeof cur, "%s", o->prefix);
-        else
-            snprintf(cur, sizeof cur, "%.*se%llu-", WIRE_NAME_MAX - 24, o->prefix,
-                     (unsigned long long)e);
-        /* the weights and velocities the last epoch stored */
-        for (size_t i = 0; e > 1 && i < tp.nvars; i++)
-            if (tp.vars[i].output && (int)i != loss &&
-                ((rc = train_name(name, prev, tp.vars[i].name)) != 0 ||
-                 (rc = prog_binds_set(binds, &tp, (int)i, name, "train")) != 0))
-                break;
-        prog_opts_t oe = *o;
-        oe.prefix = cur, oe.epochs = 1, oe.to = last ? to : NULL, oe.stats = last ? o->stats : NULL;
-        if (rc == 0 && o->epochs > 1)
-            printf("epoch %llu/%llu\n", (unsigned long long)e, (unsigned long long)o->epochs);
-        if (rc == 0 && (rc = private_run(s, &tp, binds, &oe, "train")) != 0)
-            break;
-        if (vb && (rc = val_private(s, &vp, vb, vc, &tp, fwd->nvars, cur, e, o)) != 0)
-            break;
-        if (e > 1)
-            train_rm_outputs(s, &tp, fwd->nvars, prev, true);
-        snprintf(prev, sizeof prev, "%s", cur);
-        if (loss >= 0 && !oe.to && train_name(name, cur, PROG_GRAD_LOSS) == 0) {
-            uint64_t *v;
-            wire_tensor_info_t info;
-            if ((rc = session_fetch(s, name, &v, &info, "train")) == 0) {
-                train_print_loss(&tp, e, o, fixed_decode(v[0], info.frac), tp.vars[x].shape[0]);
-                free(v);
-            }
-        }
-    }
-    if (rc == 0 && !to)
-        train_rm_outputs(s, &tp, fwd->nvars, o->prefix, false);
-    for (size_t i = 0; rc == 0 && o->export_onnx && i < fwd->nvars; i++)
-        if (tp.vars[i].output)
-            rc = export_fetch(s, m, (int)i, o->prefix);
-    if (rc == 0 && o->export_onnx)
-        rc = export_write(m, o);
-    for (size_t i = fwd->nvars; i < zeros; i++)
-        if (tp.vars[i].kind == PROG_VAR_INPUT && train_name(name, zp, tp.vars[i].name) == 0)
-            session_rm(s, name);
-    for (size_t k = 0; k < shared; k++)
-        session_rm(s, m->binds[m->onnx.weights[k].var].names[0]);
-    if (vzero && train_name(name, zp, PROG_GRAD_CORRECT) == 0)
-        session_rm(s, name);
-    free(vb);
-    prog_clear(&vp);
-    for (size_t i = 0; rc == 0 && i < fwd->nvars; i++)
-        if (tp.vars[i].output)
-            printf("stored '%s%s'%s\n", o->prefix, tp.vars[i].name,
-                   to ? " for the recipient" : "");
-    free(binds);
-    prog_clear(&tp);
-    return rc;
+    private_train_t *r = arg;
+    return lib_train(s, r->m, r->t);
+}
+
+/* On the cluster: lib_train, then the weights' names. */
+static int train_private(session_t *s, lib_model_t *m, prog_opts_t *o)
+{
+    lib_train_t t = train_of(o, s);
+    private_train_t r = {m, &t};
+    if (private_job(s, false, private_train_job, &r) != TRINE_OK)
+        return session_fail(s, "train");
+    if (o->export_onnx)
+        printf("wrote %s, the model with its trained weights\n", o->export_onnx);
+    for (size_t i = 0; i < m->fwd->nvars; i++)
+        if (m->trained[i])
+            printf("stored '%s%s'%s\n", o->prefix, m->fwd->vars[i].name,
+                   o->to ? " for the recipient" : "");
+    return 0;
 }
 
 static int train_forward(const client_opts_t *opts, prog_opts_t *o)
 {
-    if (prog_grad_loss_find(o->loss) < 0)
-        return verb_usage_error("train", "--loss is mse, bce or cross-entropy");
     if (!o->optimizer)
         o->optimizer = "sgd";
-    if (prog_grad_opt_find(o->optimizer) < 0)
-        return verb_usage_error("train", "--optimizer is sgd, momentum or adam");
-    if (!(o->lr > 0))
-        return verb_usage_error("train", "give the learning rate: --lr R, R > 0");
-    if (!(o->momentum < 1))
-        return verb_usage_error("train", "--momentum takes a number from 0 to below 1");
-    if (!o->val_data != !o->val_labels)
-        return verb_usage_error("train", "--val-data and --val-labels come together");
-    if (o->export_onnx && (!lib_is_onnx(o->program) || o->to))
-        return verb_usage_error("train", "--export writes a trained ONNX model for the caller: "
-                                         "an ONNX --model, not with --to");
-    if (o->val_data && o->to)
-        return verb_usage_error("train", "--val-data needs the weights: not with --to");
-    train_model_t *m = calloc(1, sizeof *m);
+    lib_train_t t = train_of(o, NULL);
+    trine_err_t err;
+    if (lib_train_check(&t, &err) != TRINE_OK)
+        return verb_usage_error("train", err.msg);
+    lib_model_t *m = calloc(1, sizeof *m);
     if (!m)
         return TRINE_EXIT_FAIL;
-    int rc = train_model_load(m, o);
-    if (rc == 0 && lib_batch_var(m->fwd, 0) < 0) {
-        fprintf(stderr, "trine train: %s has no batch input: declare the data with 'batch'\n",
-                o->program);
-        rc = TRINE_EXIT_FAIL;
-    }
+    int rc = cli_status(lib_model_load(m, &t, &err), &err, "train", TRINE_EXIT_FAIL);
+    if (rc == 0 && m->dropped_argmax)
+        printf("training the scores before %s's final argmax\n", o->program);
     session_t s;
     if (rc == 0 && o->plaintext)
-        rc = train_plain(m, o);
+        rc = train_plain(m, &t, o);
     else if (rc == 0 && !session_open(&s, opts, "train"))
         rc = TRINE_EXIT_FAIL;
     else if (rc == 0) {
         rc = train_private(&s, m, o);
         session_close(&s);
     }
-    train_model_clear(m);
+    lib_model_clear(m);
     free(m);
     return rc;
 }
@@ -1271,18 +953,13 @@ int verb_train(const client_opts_t *opts, int argc, char **argv)
             "train", "--optimizer, --lr, --class-labels and --val-data come with --loss");
     prog_t prog = {0};
     wire_bind_t *binds = NULL;
-    if ((rc = prog_load(&prog, o.program, "train")) == 0 &&
-        (!(binds = calloc(prog.nvars ? prog.nvars : 1, sizeof *binds)) ||
-         (rc = prog_bind(&prog, binds, o.bind, o.nbind, "train")) != 0))
-        rc = rc ? rc : TRINE_EXIT_FAIL;
-    int x = lib_batch_var(&prog, 0), y = lib_batch_var(&prog, 1);
-    if (rc == 0 && (x < 0 || y < 0 || lib_batch_var(&prog, 2) >= 0)) {
-        fprintf(stderr, "trine train: %s must declare two batch inputs: data, then labels\n",
-                o.program);
-        rc = TRINE_EXIT_FAIL;
-    }
-    if (rc == 0 && (rc = prog_binds_set(binds, &prog, x, o.data, "train")) == 0 &&
-        (rc = prog_binds_set(binds, &prog, y, o.labels, "train")) == 0) {
+    lib_train_t t = train_of(&o, NULL);
+    trine_err_t err;
+    if (lib_train_program(&prog, &binds, &t, &err) != TRINE_OK)
+        rc = cli_status(err.code, &err, "train", /* a binding's fault: usage */
+                        err.code == TRINE_EINVAL && prog.nvars ? TRINE_EXIT_USAGE
+                                                               : TRINE_EXIT_FAIL);
+    else {
         session_t s;
         if (o.plaintext)
             rc = plain_run(&prog, binds, &o, "train", -1, -1, NULL);

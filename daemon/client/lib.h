@@ -234,4 +234,81 @@ TRINE_NODISCARD trine_status_t lib_infer(struct trine_client *s, lib_infer_t *o,
                                          const lib_sink_t *sink,
                                          char outname[WIRE_NAME_MAX + 1]);
 
+/* ---- lib_train.c: training ---------------------------------------------------- */
+
+/* A training as lib_train runs it. */
+typedef struct {
+    const char *model;                 /* the forward model (.prog or .onnx); without a
+                                          loss, a training program */
+    const char *data, *labels;         /* NAME[,NAME...] each */
+    const char *const *binds;          /* "VAR=NAME" of a text model */
+    size_t nbinds;
+    const char *loss, *optimizer;      /* prog_grad.h's names; optimizer NULL: sgd */
+    double lr, momentum, weight_decay;
+    bool class_labels;                 /* cross-entropy labels are class indices */
+    const char *val_data, *val_labels; /* validation rows after each epoch, or NULL */
+    const char *export_onnx;           /* the trained ONNX model written here, or NULL */
+    lib_run_t run;                     /* prefix: the trained weights' names; epochs */
+    /* Told before (done false) and after (done true, s->report the job's)
+     * each epoch's job; a failure it returns (having said why) stops the
+     * training. May be NULL. */
+    trine_status_t (*job)(void *arg, struct trine_client *s, uint64_t epoch, bool done);
+    /* Told each epoch's mean loss (NAN when unknown: outputs to another
+     * client) and validation count, correct of rows (rows 0: none). */
+    void (*epoch)(void *arg, uint64_t epoch, double loss, double correct, size_t rows);
+    void *arg;
+} lib_train_t;
+
+/* A forward model loaded for training: a text program's weights bound
+ * to their names (or binds), an ONNX model's to PREFIX "init-" NAME once
+ * shared. Its variables are named as in the file (an ONNX weight by its
+ * initializer), whatever the run's prefix, so that the training program
+ * and its hash depend on the model, the options and the shapes alone. */
+typedef struct {
+    prog_t text;
+    onnx_prog_t onnx;
+    prog_t *fwd;
+    wire_bind_t binds[PROG_VARS_MAX];
+    bool is_onnx;
+    bool dropped_argmax; /* the ONNX model's final ArgMax was left out */
+    bool trained[PROG_VARS_MAX]; /* after lib_train: the weights it stored */
+    onnx_model_t model;  /* export_onnx: the file's model, to hold the trained weights */
+} lib_model_t;
+
+/* Checks t's loss, optimizer and rates, and that its options go together. */
+TRINE_NODISCARD trine_status_t lib_train_check(const lib_train_t *t, trine_err_t *err);
+
+/* Loads t->model into m (zeroed first by the caller; lib_model_clear). */
+TRINE_NODISCARD trine_status_t lib_model_load(lib_model_t *m, const lib_train_t *t,
+                                              trine_err_t *err);
+void lib_model_clear(lib_model_t *m);
+
+/* The training program of fwd with t's loss and optimizer into tp. */
+TRINE_NODISCARD trine_status_t lib_train_derive(prog_t *tp, const prog_t *fwd,
+                                                const lib_train_t *t, trine_err_t *err);
+
+/* The validation program of m (prog_grad_validation) and its binds: the
+ * validation data and labels (no weights yet); its PROG_GRAD_CORRECT
+ * variable in *c. */
+TRINE_NODISCARD trine_status_t lib_val_derive(prog_t *vp, wire_bind_t **vb, int *c,
+                                              const lib_model_t *m, const lib_train_t *t,
+                                              trine_err_t *err);
+
+/* export_onnx: the trained value of weight var (count doubles) into m's
+ * model; the model written to path. */
+TRINE_NODISCARD trine_status_t lib_export_set(lib_model_t *m, int var, const double *v,
+                                              size_t count, trine_err_t *err);
+TRINE_NODISCARD trine_status_t lib_export_write(const lib_model_t *m, const char *path,
+                                                trine_err_t *err);
+
+/* Trains m on the cluster as t says: one job per epoch; the weights are
+ * stored as t->run.prefix + name, everything else removed. */
+TRINE_NODISCARD trine_status_t lib_train(struct trine_client *s, lib_model_t *m,
+                                         const lib_train_t *t);
+
+/* Without a loss: compiles the training program t->model into *prog with
+ * *binds (allocated) of t's binds, data and labels (its two batch inputs). */
+TRINE_NODISCARD trine_status_t lib_train_program(prog_t *prog, wire_bind_t **binds,
+                                                 const lib_train_t *t, trine_err_t *err);
+
 #endif

@@ -247,7 +247,44 @@ trine_code_t trine_run(trine_client_t *c, const char *program, const trine_run_t
 trine_code_t trine_infer(trine_client_t *c, const char *model, const char *input_name,
                          const trine_tensor_t *input, const trine_run_t *r, trine_tensor_t *out);
 
-/* The report of c's last job that succeeded (trine_run or trine_infer). */
+/* Told after each epoch of trine_train: its mean training loss and the
+ * share of validation rows classified right (NAN when not known). */
+typedef void (*trine_epoch_fn)(void *arg, uint64_t epoch, double loss, double accuracy);
+
+/* How trine_train trains. With a loss ("mse", "bce", "cross-entropy") the
+ * model is a forward model (text program or ONNX) and trine derives the
+ * training program with the optimizer ("sgd", "momentum", "adam"; NULL:
+ * sgd), lr (> 0), momentum (0.9 is usual) and weight_decay; class_labels:
+ * cross-entropy labels are class indices; one job per epoch. Without one,
+ * the model is a training program (two batch inputs: data, labels) run
+ * as one job. val_data and val_labels (stored names, or NULL): the share
+ * of those rows classified right after each epoch. export_onnx (a path,
+ * or NULL): the ONNX model written back with its trained weights. The
+ * weights are stored as prefix + name (prefix required). */
+typedef struct {
+    const char *loss, *optimizer;
+    double lr, momentum, weight_decay;
+    int class_labels;
+    uint64_t epochs, batch; /* 0: 1 and 128 */
+    int shuffle;
+    const char *prefix, *to;
+    const char *const *binds;
+    size_t nbinds;
+    const char *val_data, *val_labels;
+    const char *export_onnx;
+    trine_epoch_fn epoch; /* may be NULL */
+    void *arg;
+} trine_train_t;
+
+/* Trains model on the rows of data and labels (stored names, NAME[,NAME]
+ * for rows of several tensors stacked) as t says; the trained weights are
+ * stored (trine_reveal them); everything else the training stored is
+ * removed. trine_report tells the last job's figures. */
+trine_code_t trine_train(trine_client_t *c, const char *model, const char *data,
+                         const char *labels, const trine_train_t *t);
+
+/* The report of c's last job that succeeded (trine_run, trine_infer or
+ * trine_train's last). */
 trine_code_t trine_report(const trine_client_t *c, trine_report_t *out);
 
 /* A running job of c's, as trine_jobs lists it. */
