@@ -113,6 +113,21 @@ int main(int argc, char **argv)
     EXPECT(c, trine_grant(c, "x", argv[2], &g), TRINE_CODE_EIO, "nonexistent.prog");
     g = (trine_grant_t){0}; /* neither a program nor any */
     EXPECT(c, trine_grant(c, "x", argv[2], &g), TRINE_CODE_EINVAL, "approve one program");
+    trine_train_t tr = {.loss = "hinge", .lr = 0.1, .prefix = "t-"};
+    EXPECT(c, trine_train(c, "/nonexistent.prog", "x", "y", NULL), TRINE_CODE_EINVAL, "NULL");
+    EXPECT(c, trine_train(c, "/nonexistent.prog", "x", "y", &tr), TRINE_CODE_EINVAL,
+           "the loss is");
+    tr.loss = "mse", tr.lr = 0;
+    EXPECT(c, trine_train(c, "/nonexistent.prog", "x", "y", &tr), TRINE_CODE_EINVAL,
+           "learning rate");
+    tr.lr = 0.1, tr.prefix = NULL;
+    EXPECT(c, trine_train(c, "/nonexistent.prog", "x", "y", &tr), TRINE_CODE_EINVAL, "prefix");
+    tr.prefix = "t-";
+    EXPECT(c, trine_train(c, "/nonexistent.prog", "x", "y", &tr), TRINE_CODE_EIO,
+           "nonexistent.prog");
+    tr.loss = NULL; /* a training program */
+    EXPECT(c, trine_train(c, "/nonexistent.prog", "x", "y", &tr), TRINE_CODE_EIO,
+           "nonexistent.prog");
     trine_close(&c);
     if (!failures)
         printf("libtrine: every bad input refused with its message\n");
