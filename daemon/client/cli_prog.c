@@ -18,8 +18,6 @@
 #include "daemon/common/sock.h"
 #include "daemon/models/prog_grad.h"
 #include "daemon/models/prog_text.h"
-#include "daemon/wire/prog_wire.h"
-#include "tensor/fixed.h"
 
 #include <errno.h>
 #include <math.h>

@@ -9,11 +9,9 @@
 #include "daemon/common/cluster.h"
 #include "daemon/common/keys.h"
 #include "daemon/common/log.h"
-#include "tensor/fixed.h"
 #include "tensor/plain.h"
 
 #include <errno.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
