@@ -97,6 +97,8 @@ static trine_status_t bench_parse_output(const bench_target_t *t, const char *va
                                          size_t why_size);
 static trine_status_t bench_parse_trunc(const bench_target_t *t, const char *value, char *why,
                                         size_t why_size);
+static trine_status_t bench_parse_protocol(const bench_target_t *t, const char *value, char *why,
+                                           size_t why_size);
 static trine_status_t bench_parse_sizes(const bench_target_t *t, const char *value, char *why,
                                         size_t why_size);
 static trine_status_t bench_parse_batches(const bench_target_t *t, const char *value, char *why,
@@ -114,6 +116,8 @@ static const bench_key_t bench_keys[] = {
      BENCH_FIELD(frac_bits)},
     {BENCH_IN_BENCH, "truncation", bench_parse_trunc, "exact", 0, 0, false, false,
      BENCH_FIELD(truncation)},
+    {BENCH_IN_BENCH, "protocol", bench_parse_protocol, "securenn", 0, 0, false, false,
+     BENCH_FIELD(protocol)},
     {BENCH_IN_BENCH, "repetitions", bench_parse_uint, "5", 1, 1000, false, false,
      BENCH_FIELD(repetitions)},
     {BENCH_IN_BENCH, "warmup", bench_parse_uint, "1", 0, 100, false, false, BENCH_FIELD(warmup)},
@@ -280,6 +284,15 @@ static trine_status_t bench_parse_trunc(const bench_target_t *t, const char *val
     if (config_trunc_parse(t->field, value))
         return TRINE_OK;
     bench_why(why, why_size, value, strlen(value), "neither exact nor local");
+    return TRINE_EFORMAT;
+}
+
+static trine_status_t bench_parse_protocol(const bench_target_t *t, const char *value, char *why,
+                                           size_t why_size)
+{
+    if (config_protocol_parse(t->field, value))
+        return TRINE_OK;
+    bench_why(why, why_size, value, strlen(value), "neither securenn nor fss");
     return TRINE_EFORMAT;
 }
 

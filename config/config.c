@@ -63,6 +63,9 @@ static trine_status_t config_parse_size(void *field, const config_key_t *key, co
                                         const char *dir, char *why, size_t why_size);
 static trine_status_t config_parse_trunc(void *field, const config_key_t *key, const char *value,
                                          const char *dir, char *why, size_t why_size);
+static trine_status_t config_parse_protocol(void *field, const config_key_t *key,
+                                            const char *value, const char *dir, char *why,
+                                            size_t why_size);
 static trine_status_t config_parse_endpoint(void *field, const config_key_t *key, const char *value,
                                             const char *dir, char *why, size_t why_size);
 static trine_status_t config_parse_path(void *field, const config_key_t *key, const char *value,
@@ -79,6 +82,8 @@ static const config_key_t config_keys[] = {
     {CONFIG_IN_CLUSTER, "frac_bits", config_parse_uint, "13", 0, 30, CLUSTER_FIELD(frac_bits)},
     {CONFIG_IN_CLUSTER, "truncation", config_parse_trunc, "exact", 0, 0,
      CLUSTER_FIELD(truncation)},
+    {CONFIG_IN_CLUSTER, "protocol", config_parse_protocol, "securenn", 0, 0,
+     CLUSTER_FIELD(protocol)},
     {CONFIG_IN_CLUSTER, "timeout_ms", config_parse_uint, "30000", 100, 3600000,
      CLUSTER_FIELD(timeout_ms)},
     {CONFIG_IN_CLUSTER, "heartbeat_ms", config_parse_uint, "1000", 50, 60000,
@@ -210,6 +215,33 @@ static trine_status_t config_parse_trunc(void *field, const config_key_t *key, c
     if (config_trunc_parse(field, value))
         return TRINE_OK;
     snprintf(why, why_size, "is neither exact nor local");
+    return TRINE_EFORMAT;
+}
+
+const char *config_protocol_name(config_protocol_t p)
+{
+    return p == CONFIG_PROTOCOL_FSS ? "fss" : "securenn";
+}
+
+bool config_protocol_parse(config_protocol_t *out, const char *name)
+{
+    if (strcmp(name, "securenn") == 0)
+        *out = CONFIG_PROTOCOL_SECURENN;
+    else if (strcmp(name, "fss") == 0)
+        *out = CONFIG_PROTOCOL_FSS;
+    else
+        return false;
+    return true;
+}
+
+static trine_status_t config_parse_protocol(void *field, const config_key_t *key,
+                                            const char *value, const char *dir, char *why,
+                                            size_t why_size)
+{
+    (void)key, (void)dir;
+    if (config_protocol_parse(field, value))
+        return TRINE_OK;
+    snprintf(why, why_size, "is neither securenn nor fss");
     return TRINE_EFORMAT;
 }
 

@@ -17,6 +17,9 @@
  * bytes per selected element). ceil(log2 k) levels of 8 rounds, k - 1
  * comparisons per row. k = 10: 32 rounds and 4048 bytes per row for the
  * index, 4608 with the one-hot (SecureNN: 81 rounds, 6696 bytes).
+ *
+ * Under protocol fss, rows of at most PROTO_ARGMAX_PAIRS_MAX values compare all
+ * their pairs at once instead (argmax_pairs.c): 2 rounds.
  */
 #include "internal.h"
 
@@ -163,6 +166,8 @@ static trine_status_t argmax_run(proto_ctx_t *ctx, tensor_t *out, tensor_t *oneh
     if (st != TRINE_OK)
         return st;
     size_t m = x->shape[0], k = x->shape[1];
+    if (ctx->protocol == PROTO_FSS && k >= 2 && k <= PROTO_ARGMAX_PAIRS_MAX && m > 0)
+        return argmax_pairs(ctx, out, onehot, x, err);
     bool hot = onehot != NULL;
     uint64_t one = ctx->role == PROTO_P0 ? 1 : 0;
     node_t *nodes = calloc(k, sizeof *nodes);

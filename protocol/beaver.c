@@ -104,7 +104,7 @@ static trine_status_t deal_correction(proto_ctx_t *ctx, tensor_t *out, beaver_ma
         st = tensor_sub(out, out, c0);
     }
     if (st == TRINE_OK)
-        st = proto_send(ctx, PROTO_P1, out->data, out->size * sizeof *out->data, err);
+        st = proto_send_deal(ctx, PROTO_P1, out->data, out->size * sizeof *out->data, err);
     else
         trine_err_set(err, st, "Beaver product: P2 cannot form the triple");
     tensor_destroy(&c0);
@@ -137,7 +137,7 @@ trine_status_t beaver_product(proto_ctx_t *ctx, tensor_t *out, beaver_map_fn f, 
     if (st == TRINE_OK)
         st = open_fresh(ctx, sides, 2, err);
     if (st == TRINE_OK && ctx->role == PROTO_P1)
-        st = proto_recv(ctx, PROTO_P2, c->data, c->size * sizeof *c->data, err);
+        st = proto_recv_deal(ctx, PROTO_P2, c->data, c->size * sizeof *c->data, err);
     if (st == TRINE_OK) {
         st = f(arg, out, sides[0].share, sides[1].open);
         if (st == TRINE_OK)

@@ -144,6 +144,7 @@ static const spec_t small_specs[] = {
 typedef struct {
     const spec_t *spec;
     unsigned reps;
+    proto_protocol_t protocol;
     pthread_barrier_t barrier;
     double secs[PROTO_PARTIES];
     proto_counters_t call[PROTO_PARTIES];
@@ -311,6 +312,8 @@ static trine_status_t party(const link_t *link, proto_party_t p, void *arg, trin
     inputs_t in = {0};
     trine_status_t st = proto_ctx_new(&ctx, p, link, 13, err);
     if (st == TRINE_OK)
+        st = proto_ctx_set_protocol(ctx, job->protocol, err);
+    if (st == TRINE_OK)
         st = prepare(ctx, job->spec, &in, err);
     job->secs[p] = 1e9;
     for (unsigned r = 0; st == TRINE_OK && r < job->reps; r++) {
@@ -396,9 +399,9 @@ static bool meets_target(const spec_t *s, uint64_t rounds, uint64_t bytes, doubl
     return ok;
 }
 
-static int bench_one(const spec_t *s, unsigned reps, bool check)
+static int bench_one(const spec_t *s, unsigned reps, proto_protocol_t protocol, bool check)
 {
-    job_t job = {.spec = s, .reps = reps};
+    job_t job = {.spec = s, .reps = reps, .protocol = protocol};
     pthread_barrier_init(&job.barrier, NULL, PROTO_PARTIES);
     link_local_t *hub = link_local_new(60000);
     trine_status_t status[PROTO_PARTIES];
@@ -416,32 +419,45 @@ static int bench_one(const spec_t *s, unsigned reps, bool check)
             fprintf(stderr, "trine-bench-proto: %s: P%d: %s\n", s->name, p, err[p].msg);
             return 1;
         }
-    uint64_t bytes = 0;
+    uint64_t bytes = 0, offline = 0;
     double secs = 0;
     for (int p = 0; p < PROTO_PARTIES; p++) {
         bytes += proto_counters_bytes_sent(&job.call[p]);
+        offline += job.call[p].offline_bytes;
         secs = job.secs[p] > secs ? job.secs[p] : secs;
     }
     uint64_t rounds = proto_stats_call_rounds(&job.call[0], &job.call[1], &job.call[2]);
     char tok[64];
     double snn = 0, count = elems(s, &snn, tok, sizeof tok), per = (double)bytes / count;
     printf("proto op=%s n=%s rounds=%llu bytes_total=%llu bytes_per_elem=%.1f "
-           "securenn_bytes_per_elem=%.0f time_s=%.3f\n",
-           s->name, tok, (unsigned long long)rounds, (unsigned long long)bytes, per, snn, secs);
+           "securenn_bytes_per_elem=%.0f time_s=%.3f online_bytes_per_elem=%.1f "
+           "offline_bytes_per_elem=%.1f protocol=%s\n",
+           s->name, tok, (unsigned long long)rounds, (unsigned long long)bytes, per, snn, secs,
+           (double)(bytes - offline) / count, (double)offline / count,
+           proto_protocol_name(protocol));
     fflush(stdout);
-    return check && !meets_target(s, rounds, bytes, per) ? 1 : 0;
+    double checked = protocol == PROTO_FSS ? (double)(bytes - offline) / count : per;
+    return check && !meets_target(s, rounds, bytes - (protocol == PROTO_FSS ? offline : 0),
+                                  checked)
+               ? 1
+               : 0;
 }
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: trine-bench-proto [--small] [--check] [--reps R] [--op NAME]...\n"
-               "  Runs the SecureNN protocols with three parties as threads of this process\n"
-               "  and prints one line per protocol and size:\n"
+    fprintf(f, "usage: trine-bench-proto [--small] [--check] [--reps R] [--protocol P] [--op NAME]...\n"
+               "  Runs the protocols with three parties as threads of this process and\n"
+               "  prints one line per protocol and size:\n"
                "    proto op=NAME n=SIZE rounds=R bytes_total=B bytes_per_elem=X\n"
-               "          securenn_bytes_per_elem=Y time_s=T\n"
+               "          securenn_bytes_per_elem=Y time_s=T online_bytes_per_elem=X1\n"
+               "          offline_bytes_per_elem=X2 protocol=P\n"
+               "  (offline bytes: what P2 deals, input-independent; X = X1 + X2)\n"
                "  --small    tiny sizes (a smoke test)\n"
                "  --check    exit 1 when a DReLU, ReLU, MatMul or Maxpool target is missed\n"
+               "             (under fss, by the online bytes)\n"
                "  --reps R   best time of R calls (default 3)\n"
+               "  --protocol securenn|fss  the comparisons' protocols (default securenn;\n"
+               "             fss: function secret sharing, needs AES-NI)\n"
                "  --op NAME  only this protocol (repeatable): reconstruct mul select matmul\n"
                "             matmul_masked conv private_compare share_convert msb drelu relu\n"
                "             compare maxpool avgpool div sigmoid sigmoid_fine trunc_exact\n"
@@ -452,6 +468,7 @@ int main(int argc, char **argv)
 {
     bool small = false, check = false;
     unsigned reps = 3;
+    proto_protocol_t protocol = PROTO_SECURENN;
     const char *ops[32];
     int nops = 0;
     for (int i = 1; i < argc; i++) {
@@ -464,6 +481,9 @@ int main(int argc, char **argv)
             check = true;
         } else if (!strcmp(argv[i], "--reps") && i + 1 < argc && atoi(argv[i + 1]) > 0) {
             reps = (unsigned)atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--protocol") && i + 1 < argc &&
+                   (!strcmp(argv[i + 1], "securenn") || !strcmp(argv[i + 1], "fss"))) {
+            protocol = !strcmp(argv[++i], "fss") ? PROTO_FSS : PROTO_SECURENN;
         } else if (!strcmp(argv[i], "--op") && i + 1 < argc && nops < 32) {
             ops[nops++] = argv[++i];
         } else {
@@ -481,7 +501,7 @@ int main(int argc, char **argv)
             want |= !strcmp(ops[j], specs[i].name);
         if (want) {
             matched++;
-            failed |= bench_one(&specs[i], reps, check);
+            failed |= bench_one(&specs[i], reps, protocol, check);
         }
     }
     if (matched == 0) {

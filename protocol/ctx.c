@@ -2,11 +2,14 @@
  * stamps, pairwise randomness (see ctx.h and internal.h). */
 #include "internal.h"
 
+#include "dcf.h"
+
 #include "tensor/fixed.h"
 
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const op_names[PROTO_OP_COUNT] = {
     [PROTO_OP_SETUP] = "setup",
@@ -142,6 +145,27 @@ const char *proto_trunc_name(proto_trunc_t mode)
     return mode == PROTO_TRUNC_LOCAL ? "local" : "exact";
 }
 
+trine_status_t proto_ctx_set_protocol(proto_ctx_t *ctx, proto_protocol_t p, trine_err_t *err)
+{
+    if (p == PROTO_FSS && !dcf_available())
+        return trine_err_set(err, TRINE_EUNSUPPORTED,
+                             "P%d: protocol fss needs a CPU with AES-NI, which this host lacks; "
+                             "use protocol = securenn",
+                             (int)ctx->role);
+    ctx->protocol = p;
+    return TRINE_OK;
+}
+
+proto_protocol_t proto_ctx_protocol(const proto_ctx_t *ctx)
+{
+    return ctx->protocol;
+}
+
+const char *proto_protocol_name(proto_protocol_t p)
+{
+    return p == PROTO_FSS ? "fss" : "securenn";
+}
+
 void proto_ctx_stats(const proto_ctx_t *ctx, proto_stats_t *out)
 {
     *out = ctx->stats;
@@ -175,6 +199,8 @@ static void counters_add(proto_counters_t *to, const proto_counters_t *c)
     }
     to->rounds += c->rounds;
     to->calls += c->calls;
+    to->offline_bytes += c->offline_bytes;
+    to->offline_wait_ns += c->offline_wait_ns;
 }
 
 trine_status_t proto_op_begin(proto_ctx_t *ctx, proto_op_t op, trine_err_t *err)
@@ -219,6 +245,15 @@ trine_status_t proto_send(proto_ctx_t *ctx, proto_party_t to, const void *buf, s
     return TRINE_OK;
 }
 
+trine_status_t proto_send_deal(proto_ctx_t *ctx, proto_party_t to, const void *buf, size_t len,
+                               trine_err_t *err)
+{
+    trine_status_t st = proto_send(ctx, to, buf, len, err);
+    if (st == TRINE_OK)
+        ctx->call.offline_bytes += len;
+    return st;
+}
+
 trine_status_t proto_recv(proto_ctx_t *ctx, proto_party_t from, void *buf, size_t len,
                           trine_err_t *err)
 {
@@ -236,6 +271,18 @@ trine_status_t proto_recv(proto_ctx_t *ctx, proto_party_t from, void *buf, size_
     ctx->call.bytes_recv[from] += len;
     ctx->call.msgs_recv[from]++;
     return TRINE_OK;
+}
+
+trine_status_t proto_recv_deal(proto_ctx_t *ctx, proto_party_t from, void *buf, size_t len,
+                               trine_err_t *err)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    trine_status_t st = proto_recv(ctx, from, buf, len, err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ctx->call.offline_wait_ns +=
+        (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+    return st;
 }
 
 void proto_draw_ring(proto_ctx_t *ctx, proto_party_t peer, uint64_t *out, size_t n)

@@ -79,6 +79,13 @@ typedef enum {
  * local rule, which is wrong by 2^(64-d) now and then. */
 typedef enum { PROTO_TRUNC_EXACT = 0, PROTO_TRUNC_LOCAL } proto_trunc_t;
 
+/* Which protocols compute DReLU and ReLU, and with them everything built
+ * on comparisons (maxpool, argmax, division, the smooth functions):
+ * SecureNN's (drelu.c: P2 takes part online, 7 rounds and 392 bytes an
+ * element), or function secret sharing (relu_fss.c: P2 deals comparison
+ * keys, 1 round and 16 bytes an element online; needs AES-NI). */
+typedef enum { PROTO_SECURENN = 0, PROTO_FSS } proto_protocol_t;
+
 /* Counters of one party; arrays are indexed by the peer's party number
  * (the party's own entry stays 0). */
 typedef struct {
@@ -88,6 +95,13 @@ typedef struct {
     uint64_t msgs_recv[PROTO_PARTIES];
     uint64_t rounds; /* summed over calls, as this party saw them */
     uint64_t calls;
+    /* Of bytes_sent, what the party dealt: correlated randomness that does
+     * not depend on any input (Beaver triples, truncation pairs, comparison
+     * keys), which a preprocessing phase could send ahead of the inputs. */
+    uint64_t offline_bytes;
+    /* Nanoseconds spent waiting for dealt messages to arrive: with the
+     * dealing prepared ahead, the online phase would not wait them. */
+    uint64_t offline_wait_ns;
 } proto_counters_t;
 
 typedef struct {
@@ -121,6 +135,17 @@ proto_trunc_t proto_ctx_truncation(const proto_ctx_t *ctx);
 
 /* "exact" or "local". */
 const char *proto_trunc_name(proto_trunc_t mode);
+
+/* Chooses the protocols of every later comparison; a new context has
+ * PROTO_SECURENN. TRINE_EUNSUPPORTED when this CPU cannot run them (fss
+ * without AES-NI). All three parties must choose the same (cluster.ini's
+ * [cluster] protocol). */
+TRINE_NODISCARD trine_status_t proto_ctx_set_protocol(proto_ctx_t *ctx, proto_protocol_t p,
+                                                      trine_err_t *err);
+proto_protocol_t proto_ctx_protocol(const proto_ctx_t *ctx);
+
+/* "securenn" or "fss". */
+const char *proto_protocol_name(proto_protocol_t p);
 
 /* Copies the party's counters into *out. */
 void proto_ctx_stats(const proto_ctx_t *ctx, proto_stats_t *out);

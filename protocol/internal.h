@@ -28,6 +28,7 @@ struct proto_ctx {
     link_t link;
     unsigned frac_bits;
     proto_trunc_t trunc;
+    proto_protocol_t protocol;
     prg_t *prg[PROTO_PARTIES];         /* prg[j]: seed shared with party j; NULL for self */
     uint64_t stream[PROTO_PARTIES];    /* next stream (nonce) of prg[j] */
     uint64_t sent_step[PROTO_PARTIES]; /* messages sent to / received from party j */
@@ -64,6 +65,16 @@ TRINE_NODISCARD trine_status_t proto_send(proto_ctx_t *ctx, proto_party_t to, co
                                           size_t len, trine_err_t *err);
 TRINE_NODISCARD trine_status_t proto_recv(proto_ctx_t *ctx, proto_party_t from, void *buf,
                                           size_t len, trine_err_t *err);
+
+/* proto_send of a dealing: input-independent correlated randomness,
+ * counted as offline bytes too (ctx.h). */
+TRINE_NODISCARD trine_status_t proto_send_deal(proto_ctx_t *ctx, proto_party_t to,
+                                               const void *buf, size_t len, trine_err_t *err);
+
+/* proto_recv of a dealing (what proto_send_deal sent), timing the wait
+ * for it into the offline wait (ctx.h). */
+TRINE_NODISCARD trine_status_t proto_recv_deal(proto_ctx_t *ctx, proto_party_t from, void *buf,
+                                               size_t len, trine_err_t *err);
 
 /* Draws n words from the next stream of the seed shared with peer; both
  * parties of the pair must make the same draws in the same order. */
@@ -168,6 +179,25 @@ TRINE_NODISCARD trine_status_t proto_pool_shapes(const tensor_t *out, const tens
                                                  size_t *ow, trine_err_t *err);
 TRINE_NODISCARD trine_status_t msb_finish(proto_ctx_t *ctx, tensor_t *out, const tensor_t *a,
                                           msb_deal_t *d, trine_err_t *err);
+
+/* DReLU and ReLU under protocol fss (relu_fss.c), called inside
+ * proto_drelu and proto_relu: out gets DReLU(x), or ReLU(x) with DReLU(x)
+ * in dout (may be NULL). One round. */
+TRINE_NODISCARD trine_status_t fss_drelu(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
+                                         trine_err_t *err);
+TRINE_NODISCARD trine_status_t fss_relu(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout,
+                                        const tensor_t *x, trine_err_t *err);
+
+/* The same with x truncated exactly by 1 <= bits <= FIXED_FRAC_BITS_MAX
+ * first (-2^62 <= x < 2^62), in the one round; dout gets DReLU(x). */
+TRINE_NODISCARD trine_status_t fss_relu_trunc(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout,
+                                              const tensor_t *x, unsigned bits, trine_err_t *err);
+
+/* argmax_pairs.c: proto_argmax's work (shapes checked, m >= 1 rows of
+ * 2 <= k <= PROTO_ARGMAX_PAIRS_MAX) by comparing all pairs of a row at
+ * once, 2 rounds under protocol fss. */
+TRINE_NODISCARD trine_status_t argmax_pairs(proto_ctx_t *ctx, tensor_t *out, tensor_t *onehot,
+                                            const tensor_t *x, trine_err_t *err);
 
 /* ShareConvert with an attachment: P2 appends attach_len bytes of attach
  * to its last message to P1, which P1 copies into attach (share_convert.c). */

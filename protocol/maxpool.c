@@ -14,6 +14,11 @@
  * difference. Levels: ceil(log2 kh kw); each is DReLU's 7 rounds plus 1.
  * A 2 x 2 window costs 3 DReLUs and 5 products: 3 * 392 + 5 * 40 = 1376
  * bytes in 16 rounds (SecureNN: 2232 bytes, 27 rounds, argmax extra).
+ *
+ * Under protocol fss a level takes ReLU(left - right) with its DReLU bit
+ * in one round (relu_fss.c), so max = right + ReLU(left - right) needs no
+ * product; only the one-hot entries do, in a second round. A 2 x 2 window
+ * without argmax: 3 ReLUs, 2 rounds, 48 bytes online.
  */
 #include "internal.h"
 
@@ -84,43 +89,54 @@ static void pool_gather(uint64_t *vals, const tensor_t *x, const proto_pool_t *p
 static trine_status_t pool_level(proto_ctx_t *ctx, node_t *nodes, size_t count, size_t w,
                                  bool want_hot, trine_err_t *err)
 {
-    size_t pairs = count / 2, factors = 0;
+    /* fss: the ReLU gives b (left - right), so only hot entries are factors */
+    size_t pairs = count / 2, factors = 0, lead = ctx->protocol == PROTO_FSS ? 0 : 1;
     for (size_t q = 0; q < pairs; q++)
-        factors += 1 + (want_hot ? nodes[2 * q].m - 1 + nodes[2 * q + 1].m - 1 : 0);
+        factors += lead + (want_hot ? nodes[2 * q].m - 1 + nodes[2 * q + 1].m - 1 : 0);
     tensor_t *diff = tensor_new_1d(pairs * w), *b = tensor_new_1d(pairs * w);
-    tensor_t *bb = tensor_new_1d(factors * w), *f = tensor_new_1d(factors * w);
-    tensor_t *prod = tensor_new_1d(factors * w);
-    trine_status_t st = diff && b && bb && f && prod ? TRINE_OK : TRINE_ENOMEM;
+    tensor_t *bb = NULL, *f = NULL, *prod = NULL, *relu = NULL;
+    if (factors) {
+        bb = tensor_new_1d(factors * w), f = tensor_new_1d(factors * w);
+        prod = tensor_new_1d(factors * w);
+    }
+    if (!lead)
+        relu = tensor_new_1d(pairs * w);
+    trine_status_t st = diff && b && (!factors || (bb && f && prod)) && (lead || relu)
+                            ? TRINE_OK
+                            : TRINE_ENOMEM;
     if (st != TRINE_OK)
         trine_err_set(err, st, "maxpool: no memory for a level of %zu pairs", pairs);
     for (size_t q = 0; st == TRINE_OK && q < pairs; q++)
         for (size_t i = 0; i < w; i++)
             diff->data[q * w + i] = nodes[2 * q].val[i] - nodes[2 * q + 1].val[i];
     if (st == TRINE_OK)
-        st = proto_drelu(ctx, b, diff, err);
+        st = lead ? proto_drelu(ctx, b, diff, err) : proto_relu(ctx, relu, b, diff, err);
     /* factors: per pair, the difference, then left's and right's hot
      * entries but the last; bb repeats the pair's bit beside each */
     size_t at = 0;
     for (size_t q = 0; st == TRINE_OK && q < pairs; q++) {
         node_t *side[2] = {&nodes[2 * q], &nodes[2 * q + 1]};
         const uint64_t *bq = b->data + q * w;
-        memcpy(f->data + at * w, diff->data + q * w, w * sizeof(uint64_t));
-        memcpy(bb->data + at * w, bq, w * sizeof(uint64_t));
-        at++;
+        if (lead) {
+            memcpy(f->data + at * w, diff->data + q * w, w * sizeof(uint64_t));
+            memcpy(bb->data + at * w, bq, w * sizeof(uint64_t));
+            at++;
+        }
         for (int s = 0; want_hot && s < 2; s++)
             for (size_t j = 0; j + 1 < side[s]->m; j++, at++) {
                 memcpy(f->data + at * w, side[s]->hot + j * w, w * sizeof(uint64_t));
                 memcpy(bb->data + at * w, bq, w * sizeof(uint64_t));
             }
     }
-    if (st == TRINE_OK)
+    if (st == TRINE_OK && factors)
         st = proto_mul(ctx, prod, bb, f, err);
     at = 0;
     uint64_t one = ctx->role == PROTO_P0 ? 1 : 0;
     for (size_t q = 0; st == TRINE_OK && q < pairs; q++) {
         node_t *l = &nodes[2 * q], *r = &nodes[2 * q + 1];
-        const uint64_t *bq = b->data + q * w, *pd = prod->data + at * w;
-        at++;
+        const uint64_t *bq = b->data + q * w;
+        const uint64_t *pd = lead ? prod->data + at * w : relu->data + q * w;
+        at += lead;
         uint64_t *val = malloc(w * sizeof *val), *hot = NULL;
         size_t m = l->m + r->m;
         if (want_hot)
@@ -162,7 +178,7 @@ static trine_status_t pool_level(proto_ctx_t *ctx, node_t *nodes, size_t count, 
             memset(&nodes[count - 1], 0, sizeof(node_t));
     }
     tensor_destroy(&diff), tensor_destroy(&b), tensor_destroy(&bb), tensor_destroy(&f);
-    tensor_destroy(&prod);
+    tensor_destroy(&prod), tensor_destroy(&relu);
     return st;
 }
 

@@ -103,7 +103,7 @@ static trine_status_t msb_party(proto_ctx_t *ctx, tensor_t *out, const tensor_t 
     if (st == TRINE_OK)
         st = proto_send(ctx, proto_other(ctx), c, words, err);
     if (st == TRINE_OK && ctx->role == PROTO_P1 && d->pending)
-        st = proto_recv(ctx, PROTO_P2, d->wire, d->wire_len, err);
+        st = proto_recv_deal(ctx, PROTO_P2, d->wire, d->wire_len, err);
     if (st == TRINE_OK)
         st = proto_recv(ctx, proto_other(ctx), other, words, err);
     if (st == TRINE_OK) {
@@ -151,7 +151,7 @@ static trine_status_t msb_run(proto_ctx_t *ctx, tensor_t *out, const tensor_t *a
         return st;
     d.pending = true;
     if (ctx->role == PROTO_P2)
-        st = proto_send(ctx, PROTO_P1, d.wire, d.wire_len, err);
+        st = proto_send_deal(ctx, PROTO_P1, d.wire, d.wire_len, err);
     if (st == TRINE_OK)
         st = msb_finish(ctx, out, a, &d, err);
     msb_deal_free(&d);

@@ -15,6 +15,11 @@
  *   masked once (mask.c) on first use: each product then opens only the
  *   other operand, 2mn + mv words instead of 2mn + 2nv + mv. Used once it
  *   is not masked, which would cost the same bytes and one more round.
+ * - under protocol fss with exact truncation, a relu of a matmul or conv2d
+ *   (with a bias added or subtracted between them) whose intermediate
+ *   values nothing else reads takes the product's truncation into its own
+ *   round (proto_relu_trunc): the product is left untruncated, the bias is
+ *   added at the product's scale, 2^f times its own.
  * Values, shares of batch rows and every temporary holding shares are
  * wiped before they are freed.
  */
@@ -41,7 +46,56 @@ typedef struct {
     int *reuse;              /* per op: the earlier op whose by-product it takes, or -1 */
     bool *keep;              /* per op: a later op takes its by-product */
     tensor_t **kept;         /* per op: that by-product in the current step */
+    unsigned char *fuse;     /* per op: its part in a fused relu (exec_fuse_t) */
 } exec_t;
+
+/* A relu that takes the truncation of the product before it: the product
+ * skips its truncation, a bias between them is added at scale 2^2f. */
+typedef enum { FUSE_NONE = 0, FUSE_PRODUCT, FUSE_BIAS, FUSE_RELU } exec_fuse_t;
+
+/* Marks the relus to fuse with their product (see the top of the file). */
+static trine_status_t exec_plan_fuse(exec_t *x)
+{
+    const prog_t *p = x->p;
+    if (proto_ctx_protocol(x->ctx) != PROTO_FSS ||
+        proto_ctx_truncation(x->ctx) != PROTO_TRUNC_EXACT || x->f == 0)
+        return TRINE_OK;
+    size_t *reads = calloc(p->nvars, sizeof *reads), *writes = calloc(p->nvars, sizeof *writes);
+    long *writer = malloc(p->nvars * sizeof *writer);
+    if (!reads || !writes || !writer) {
+        free(reads), free(writes), free(writer);
+        return TRINE_ENOMEM;
+    }
+    for (size_t j = 0; j < p->nops; j++) {
+        for (int a = 0; a < PROG_ARGS_MAX; a++)
+            if (p->ops[j].in[a] >= 0)
+                reads[p->ops[j].in[a]]++;
+        writes[p->ops[j].out]++;
+        writer[p->ops[j].out] = (long)j;
+    }
+    /* v is a temporary that one op writes and one op reads */
+#define FUSE_LINK(v)                                                                               \
+    (p->vars[v].kind == PROG_VAR_TEMP && !p->vars[v].output && reads[v] == 1 && writes[v] == 1)
+#define FUSE_PRODUCT_OP(j) (p->ops[j].code == PROG_MATMUL || p->ops[j].code == PROG_CONV2D)
+    for (size_t k = 0; k < p->nops; k++) {
+        int u = p->ops[k].in[0];
+        if (p->ops[k].code != PROG_RELU || !FUSE_LINK(u))
+            continue;
+        size_t j = (size_t)writer[u];
+        const prog_op_t *add = &p->ops[j];
+        if (FUSE_PRODUCT_OP(j)) {
+            x->fuse[j] = FUSE_PRODUCT, x->fuse[k] = FUSE_RELU;
+        } else if ((add->code == PROG_ADD || add->code == PROG_SUB) && add->in[1] != add->in[0] &&
+                   FUSE_LINK(add->in[0]) && FUSE_PRODUCT_OP(writer[add->in[0]])) {
+            x->fuse[writer[add->in[0]]] = FUSE_PRODUCT;
+            x->fuse[j] = FUSE_BIAS, x->fuse[k] = FUSE_RELU;
+        }
+    }
+#undef FUSE_LINK
+#undef FUSE_PRODUCT_OP
+    free(reads), free(writes), free(writer);
+    return TRINE_OK;
+}
 
 /* Fills the per-job decisions: by-products to keep and operands to mask. */
 static trine_status_t exec_plan(exec_t *x, uint64_t steps)
@@ -123,14 +177,19 @@ static trine_status_t broadcast(tensor_t *out, const tensor_t *b)
     return TRINE_OK;
 }
 
-static trine_status_t op_addsub(const prog_op_t *op, tensor_t *out, const tensor_t *a,
-                                const tensor_t *b)
+/* a + b or a - b, b broadcast to a's shape; scaled by 2^f first when
+ * a is an untruncated product (FUSE_BIAS). */
+static trine_status_t op_addsub(const exec_t *x, const prog_op_t *op, tensor_t *out,
+                                const tensor_t *a, const tensor_t *b)
 {
     tensor_t *bx = NULL;
     trine_status_t st = TRINE_OK;
-    if (!tensor_same_shape(a, b)) {
+    bool scale = x->fuse[op - x->p->ops] == FUSE_BIAS;
+    if (!tensor_same_shape(a, b) || scale) {
         bx = tensor_new_like(a);
         st = bx ? broadcast(bx, b) : TRINE_ENOMEM;
+        if (st == TRINE_OK && scale)
+            st = tensor_scale(bx, bx, (uint64_t)1 << x->f);
         b = bx;
     }
     if (st == TRINE_OK)
@@ -160,6 +219,15 @@ static trine_status_t operand_masked(exec_t *x, int v, int ndim, const size_t *s
     return TRINE_OK;
 }
 
+/* A product's truncation, left to the relu it is fused with. */
+static trine_status_t product_truncate(exec_t *x, const prog_op_t *op, tensor_t *out,
+                                       trine_err_t *err)
+{
+    if (x->fuse[op - x->p->ops] == FUSE_PRODUCT)
+        return TRINE_OK;
+    return proto_truncate(x->ctx, out, x->f, err);
+}
+
 static trine_status_t op_matmul(exec_t *x, const prog_op_t *op, tensor_t *out, trine_err_t *err)
 {
     const tensor_t *a = x->val[op->in[0]], *b = x->val[op->in[1]];
@@ -170,7 +238,7 @@ static trine_status_t op_matmul(exec_t *x, const prog_op_t *op, tensor_t *out, t
     if (st == TRINE_OK)
         st = m ? proto_matmul_masked(x->ctx, out, a, ta, m, tb, err)
                : proto_matmul(x->ctx, out, a, ta, b, tb, err);
-    return st == TRINE_OK ? proto_truncate(x->ctx, out, x->f, err) : st;
+    return st == TRINE_OK ? product_truncate(x, op, out, err) : st;
 }
 
 static trine_status_t op_conv2d(exec_t *x, const prog_op_t *op, tensor_t *out, trine_err_t *err)
@@ -190,7 +258,7 @@ static trine_status_t op_conv2d(exec_t *x, const prog_op_t *op, tensor_t *out, t
         st = m ? proto_conv2d_masked(x->ctx, out, a, m, &g, err)
                : proto_conv2d(x->ctx, out, a, w, &g, err);
     tensor_destroy(&w);
-    return st == TRINE_OK ? proto_truncate(x->ctx, out, x->f, err) : st;
+    return st == TRINE_OK ? product_truncate(x, op, out, err) : st;
 }
 
 /* The gradients of a conv2d: the protocol takes the filters, and gives
@@ -226,7 +294,8 @@ static trine_status_t op_relu(exec_t *x, size_t i, tensor_t *out, trine_err_t *e
     tensor_t *d = NULL;
     if (x->keep[i] && !(d = tensor_new_like(a)))
         return TRINE_ENOMEM;
-    trine_status_t st = proto_relu(x->ctx, out, d, a, err);
+    trine_status_t st = x->fuse[i] == FUSE_RELU ? proto_relu_trunc(x->ctx, out, d, a, x->f, err)
+                                                : proto_relu(x->ctx, out, d, a, err);
     tensor_destroy(&x->kept[i]);
     x->kept[i] = d;
     return st;
@@ -367,7 +436,7 @@ static trine_status_t op_run(exec_t *x, size_t i, tensor_t *out, trine_err_t *er
     switch (op->code) {
     case PROG_MATMUL: return op_matmul(x, op, out, err);
     case PROG_ADD:
-    case PROG_SUB: return op_addsub(op, out, a, b);
+    case PROG_SUB: return op_addsub(x, op, out, a, b);
     case PROG_MUL:
         st = proto_mul(x->ctx, out, a, b, err);
         return st == TRINE_OK ? proto_truncate(x->ctx, out, x->f, err) : st;
@@ -582,8 +651,10 @@ static trine_status_t exec_alloc(exec_t *x)
     x->reuse = calloc(no ? no : 1, sizeof *x->reuse);
     x->keep = calloc(no ? no : 1, sizeof *x->keep);
     x->kept = calloc(no ? no : 1, sizeof *x->kept);
-    return x->val && x->masked && x->maskable && x->reuse && x->keep && x->kept ? TRINE_OK
-                                                                                : TRINE_ENOMEM;
+    x->fuse = calloc(no ? no : 1, sizeof *x->fuse);
+    return x->val && x->masked && x->maskable && x->reuse && x->keep && x->kept && x->fuse
+               ? TRINE_OK
+               : TRINE_ENOMEM;
 }
 
 static void drop_kept(exec_t *x)
@@ -602,7 +673,7 @@ static void exec_free(exec_t *x)
             proto_masked_destroy(&x->masked[v]);
     }
     free(x->val), free(x->masked), free(x->maskable);
-    free(x->reuse), free(x->keep), free(x->kept);
+    free(x->reuse), free(x->keep), free(x->kept), free(x->fuse);
 }
 
 /* One step over the rows [start, start + rows) of the batch inputs (of
@@ -646,6 +717,7 @@ trine_status_t prog_exec(proto_ctx_t *ctx, const prog_job_t *job, const tensor_t
     if (st == TRINE_OK && !x.helper)
         st = check_inputs(p, inputs, err);
     if (st == TRINE_OK && (exec_alloc(&x) != TRINE_OK || exec_plan(&x, pl.steps) != TRINE_OK ||
+                          exec_plan_fuse(&x) != TRINE_OK ||
                            !(off = calloc(p->nvars, sizeof *off))))
         st = trine_err_set(err, TRINE_ENOMEM, "no memory to run the program");
     if (st == TRINE_OK)

@@ -15,19 +15,23 @@
  *   conv2d_grad_weights  the same for dy im2col(x)^T: m = O, n = N oh ow,
  *                      v = C kh kw
  *   relu drelu gt div  MEM_COMPARE each: PrivateCompare's 64 Z_p digits
- *                      per element, with their masks and shares
- *   sigmoid            2 MEM_COMPARE each, the fine one 8
- *   maxpool            MEM_COMPARE per window element (e kh kw)
- *   argmax [m,k]       MEM_COMPARE per element of the operand
+ *                      per element, with their masks and shares; and,
+ *                      for up to MEM_FSS_CHUNK of them, MEM_FSS_KEY: a
+ *                      chunk of comparison keys under protocol fss
+ *                      (relu_fss.c); "a comparison" below is both
+ *   sigmoid            2 comparisons each, the fine one 8
+ *   maxpool            a comparison per window element (e kh kw)
+ *   argmax [m,k]       a comparison per element of the operand, or
+ *                      k (k + 1) / 2 a row for k <= 16 (all pairs, fss)
  *   maxpool_grad       32 per window element of the gradient
  *   mul                48 each: the triple and the opened differences
- *   exp                MEM_COMPARE + 256 each: its ReLU and the powers
- *   recip rsqrt        MEM_COMPARE + 320 each: exp and the iterates
- *   softmax            2 MEM_COMPARE + 512 each: argmax, exp, copies
- *   log [lo, hi)       (hi - lo - 1) MEM_COMPARE + 320 each: the
+ *   exp                a comparison + 256 each: its ReLU and the powers
+ *   recip rsqrt        a comparison + 320 each: exp and the iterates
+ *   softmax            2 comparisons + 512 each: argmax, exp, copies
+ *   log [lo, hi)       (hi - lo - 1) comparisons + 320 each: the
  *                      batched comparisons and the powers
- *   tanh erf           MEM_COMPARE + 384 each: DReLU, exp, the iterates
- *   log_softmax        3 MEM_COMPARE + 512 each: softmax's and the log
+ *   tanh erf           a comparison + 384 each: DReLU, exp, the iterates
+ *   log_softmax        3 comparisons + 512 each: softmax's and the log
  *                      of each row (fewer comparisons than values)
  *   other ops          16 each: a result and one temporary
  *
@@ -36,11 +40,14 @@
  * of each input whole, and each batched output whole (all its rows).
  */
 #include "program.h"
+#include "proto.h"
 
 #include <stdlib.h>
 
 #define MEM_WORD    8.0   /* bytes of a ring element */
-#define MEM_COMPARE 640.0 /* bytes per element of a comparison */
+#define MEM_COMPARE   640.0  /* bytes per element of a comparison */
+#define MEM_FSS_KEY   2816.0 /* per element of a chunk of fss keys, with its buffers */
+#define MEM_FSS_CHUNK 4096.0 /* elements of a chunk (relu_fss.c's FSS_CHUNK) */
 #define MEM_MUL     48.0
 #define MEM_LOCAL   16.0
 
@@ -50,6 +57,13 @@ static double mem_elements(int ndim, const size_t *shape)
     for (int i = 0; i < ndim; i++)
         n *= (double)shape[i];
     return n;
+}
+
+/* k comparisons of e elements each, batched as the protocols batch them */
+static double mem_compare(double e, double k)
+{
+    double batched = e * k;
+    return batched * MEM_COMPARE + (batched < MEM_FSS_CHUNK ? batched : MEM_FSS_CHUNK) * MEM_FSS_KEY;
 }
 
 static double mem_product(double m, double n, double v)
@@ -87,25 +101,28 @@ static double mem_op(const prog_t *p, size_t j, const prog_shapes_t *s)
     case PROG_RELU:
     case PROG_DRELU:
     case PROG_GT:
-    case PROG_DIV: return e * MEM_COMPARE;
-    case PROG_SIGMOID: return e * MEM_COMPARE * (op->iattr[0] ? PROTO_SIGMOID_FINE_KNOTS : 2);
+    case PROG_DIV: return mem_compare(e, 1);
+    case PROG_SIGMOID: return mem_compare(e, op->iattr[0] ? PROTO_SIGMOID_FINE_KNOTS : 2);
     case PROG_MAXPOOL:
-        return e * (double)op->iattr[PROG_POOL_KH] * (double)op->iattr[PROG_POOL_KW] * MEM_COMPARE;
-    case PROG_ARGMAX: return mem_elements(s->ndim[op->in[0]], a) * MEM_COMPARE;
+        return mem_compare(e, (double)op->iattr[PROG_POOL_KH] * (double)op->iattr[PROG_POOL_KW]);
+    case PROG_ARGMAX: { /* [m, k]: all pairs of a short row under fss (argmax_pairs.c) */
+        double k = (double)a[1], rows = (double)a[0];
+        return mem_compare(rows, k <= PROTO_ARGMAX_PAIRS_MAX ? k * (k + 1) / 2 : k);
+    }
     case PROG_MAXPOOL_GRAD:
         return mem_elements(s->ndim[op->in[0]], a) * (double)op->iattr[PROG_POOL_KH] *
                (double)op->iattr[PROG_POOL_KW] * 4 * MEM_WORD;
     case PROG_MUL: return e * MEM_MUL;
-    case PROG_EXP: return e * (MEM_COMPARE + 256);
+    case PROG_EXP: return mem_compare(e, 1) + e * 256;
     case PROG_RECIP:
-    case PROG_RSQRT: return e * (MEM_COMPARE + 320);
-    case PROG_SOFTMAX: return e * (2 * MEM_COMPARE + 512);
+    case PROG_RSQRT: return mem_compare(e, 1) + e * 320;
+    case PROG_SOFTMAX: return mem_compare(e, 2) + e * 512;
     case PROG_LOG:
-        return e * ((double)(op->iattr[PROG_LOG_HI] - op->iattr[PROG_LOG_LO] - 1) * MEM_COMPARE +
-                    320);
+        return mem_compare(e, (double)(op->iattr[PROG_LOG_HI] - op->iattr[PROG_LOG_LO] - 1)) +
+               e * 320;
     case PROG_TANH:
-    case PROG_ERF: return e * (MEM_COMPARE + 384);
-    case PROG_LOG_SOFTMAX: return e * (3 * MEM_COMPARE + 512);
+    case PROG_ERF: return mem_compare(e, 1) + e * 384;
+    case PROG_LOG_SOFTMAX: return mem_compare(e, 3) + e * 512;
     case PROG_ADD:
     case PROG_SUB:
     case PROG_SCALE:

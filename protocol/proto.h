@@ -193,9 +193,19 @@ TRINE_NODISCARD trine_status_t proto_drelu(proto_ctx_t *ctx, tensor_t *out, cons
                                            trine_err_t *err);
 
 /* out = max(x, 0) (Algorithm 7); dout, when not NULL, receives DReLU(x)
- * for the backward pass. 8 rounds. */
+ * for the backward pass. 8 rounds; 1 under protocol fss. */
 TRINE_NODISCARD trine_status_t proto_relu(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout,
                                           const tensor_t *x, trine_err_t *err);
+
+/* out = max(trunc(x), 0) with x truncated by bits as proto_truncate does
+ * (within its one step), and dout, when not NULL, DReLU(x). Under protocol
+ * fss with exact truncation, 1 round for both (relu_fss.c); else
+ * proto_truncate of a copy of x, then proto_relu, whose dout is DReLU of
+ * the truncated value (1, not 0, where a negative x truncates to 0). x is
+ * not changed. */
+TRINE_NODISCARD trine_status_t proto_relu_trunc(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout,
+                                                const tensor_t *x, unsigned bits,
+                                                trine_err_t *err);
 
 /* out = bit ? y : x for shared bits (0 or 1) (Algorithm 2). out may be x
  * or y. 1 round. */
@@ -263,13 +273,17 @@ TRINE_NODISCARD trine_status_t proto_avgpool(proto_ctx_t *ctx, tensor_t *out, co
 
 /* ---- argmax.c ----------------------------------------------------------- */
 
+/* The longest row that protocol fss compares all pairs of at once (2
+ * rounds, k (k + 1) / 2 comparisons a row); longer rows take the tree. */
+#define PROTO_ARGMAX_PAIRS_MAX 16
+
 /* For 2-D x (m x k): out (1-D, m) receives the index of each row's maximum
  * (the first one on ties) as a plain ring integer 0 .. k-1, not fixed
  * point; onehot, when not NULL, m x k, its one-hot position. Exact when
  * every two values of a row differ by less than 2^62 (all of them in
  * [-2^61, 2^61) will do). A comparison tree: ceil(log2 k) levels of one
  * DReLU and one select each, 8 rounds per level; k - 1 comparisons per
- * row. */
+ * row (under protocol fss, 2 rounds a level, or all pairs above). */
 TRINE_NODISCARD trine_status_t proto_argmax(proto_ctx_t *ctx, tensor_t *out, tensor_t *onehot,
                                             const tensor_t *x, trine_err_t *err);
 

@@ -1,8 +1,11 @@
 /* relu.c — ReLU (SecureNN Algorithm 7): DReLU(x), then one Beaver product
  * DReLU(x) * x. 7 + 1 = 8 rounds, 392 + 40 = 432 bytes per element
- * (SecureNN: 10 rounds, 704 bytes).
+ * (SecureNN: 10 rounds, 704 bytes). Under protocol fss, relu_fss.c's one
+ * round, which also takes a truncation before the ReLU into that round.
  */
 #include "internal.h"
+
+#include "tensor/fixed.h"
 
 static trine_status_t relu_run(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout, const tensor_t *x,
                                trine_err_t *err)
@@ -28,5 +31,25 @@ trine_status_t proto_relu(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout, const
     trine_status_t st = proto_op_begin(ctx, PROTO_OP_RELU, err);
     if (st != TRINE_OK)
         return st;
+    if (ctx->protocol == PROTO_FSS)
+        return proto_op_end(ctx, fss_relu(ctx, out, dout, x, err));
     return proto_op_end(ctx, relu_run(ctx, out, dout, x, err));
+}
+
+trine_status_t proto_relu_trunc(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout, const tensor_t *x,
+                                unsigned bits, trine_err_t *err)
+{
+    trine_status_t st = proto_op_begin(ctx, PROTO_OP_RELU, err);
+    if (st != TRINE_OK)
+        return st;
+    if (ctx->protocol == PROTO_FSS && ctx->trunc == PROTO_TRUNC_EXACT && bits >= 1 &&
+        bits <= FIXED_FRAC_BITS_MAX)
+        return proto_op_end(ctx, fss_relu_trunc(ctx, out, dout, x, bits, err));
+    tensor_t *t = tensor_copy(x);
+    st = t ? proto_truncate(ctx, t, bits, err)
+           : trine_err_set(err, TRINE_ENOMEM, "relu: no memory for %zu values", x->size);
+    if (st == TRINE_OK)
+        st = proto_relu(ctx, out, dout, t, err);
+    tensor_destroy(&t);
+    return proto_op_end(ctx, st);
 }

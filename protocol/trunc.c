@@ -92,7 +92,7 @@ static trine_status_t trunc_deal(proto_ctx_t *ctx, size_t n, unsigned d, trine_e
             trunc_put(&wire[i * stride], t1, 8);
             trunc_put(&wire[i * stride + 8], k1, nb);
         }
-        st = proto_send(ctx, PROTO_P1, wire, n * stride, err);
+        st = proto_send_deal(ctx, PROTO_P1, wire, n * stride, err);
     }
     trunc_free(r, n * sizeof *r), trunc_free(r1, n * sizeof *r1);
     trunc_free(t0, n * sizeof *t0), trunc_free(k0, n * sizeof *k0);
@@ -122,7 +122,7 @@ static trine_status_t trunc_open(proto_ctx_t *ctx, tensor_t *x, unsigned d, trin
         mine[i] += x->data[i] + (p0 ? TRUNC_BIAS : 0);
     st = proto_send(ctx, proto_other(ctx), mine, n * sizeof *mine, err);
     if (st == TRINE_OK && !p0)
-        st = proto_recv(ctx, PROTO_P2, wire, n * stride, err);
+        st = proto_recv_deal(ctx, PROTO_P2, wire, n * stride, err);
     if (st == TRINE_OK)
         st = proto_recv(ctx, proto_other(ctx), theirs, n * sizeof *theirs, err);
     if (st != TRINE_OK)

@@ -283,6 +283,7 @@ START_TEST(bench_paths_comments_crlf)
                            "cluster = ../cluster.ini   ; a path\n"
                            "frac_bits = 16 # inline hash\n"
                            "truncation = local\n"
+                           "protocol = fss\n"
                            "json = out/r.json\n"
                            "csv = \"my results.csv\"\n"
                            "repetitions=1000\n"
@@ -298,6 +299,7 @@ START_TEST(bench_paths_comments_crlf)
     ck_assert_uint_eq(c->frac_bits, 16);
     ck_assert_uint_eq(c->frac_bits_line, 4);
     ck_assert_int_eq(c->truncation, CONFIG_TRUNC_LOCAL);
+    ck_assert_int_eq(c->protocol, CONFIG_PROTOCOL_FSS);
     ck_assert_str_eq(c->json, "out/r.json");
     ck_assert_str_eq(c->csv, "my results.csv");
     ck_assert_uint_eq(c->repetitions, 1000);
@@ -404,7 +406,7 @@ static const struct {
      "bench.ini:21: section [conv2d] appears again (first on line 8); merge the two"},
     {"cluster = local\n", "cluster = local\nrepetition = 3\n", TRINE_EFORMAT,
      "bench.ini:4: [bench] unknown key 'repetition'; expected cluster, frac_bits, truncation, "
-     "repetitions, warmup, json, csv, timeout_ms"},
+     "protocol, repetitions, warmup, json, csv, timeout_ms"},
     {"sizes = 1x100x1,784x128x10\n", "sizes = 1x100x1\nbatch = 2\n", TRINE_EFORMAT,
      "bench.ini:14: [matmul] unknown key 'batch'; expected sizes"},
     {"sizes = 8x5x16x50", "size = 8x5x16x50", TRINE_EFORMAT,
@@ -441,6 +443,8 @@ static const struct {
      "bench.ini:4: [bench] frac_bits: '31': out of range 0..30"},
     {"cluster = local\n", "cluster = local\ntruncation = exactly\n", TRINE_EFORMAT,
      "bench.ini:4: [bench] truncation: 'exactly': neither exact nor local"},
+    {"cluster = local\n", "cluster = local\nprotocol = aby\n", TRINE_EFORMAT,
+     "bench.ini:4: [bench] protocol: 'aby': neither securenn nor fss"},
     {"cluster = local\n", "cluster = local\nfrac_bits = 12abc\n", TRINE_EFORMAT,
      "bench.ini:4: [bench] frac_bits: '12abc': not a whole number (plain decimal digits)"},
     {"cluster = local\n", "cluster = local\nrepetitions = -1\n", TRINE_EFORMAT,

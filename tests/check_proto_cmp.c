@@ -4,6 +4,7 @@
 #include "check_util.h"
 #include "proto_harness.h"
 
+#include "protocol/dcf.h"
 #include "protocol/internal.h"
 
 #include <string.h>
@@ -16,6 +17,7 @@ typedef struct {
     tensor_t *x[3], *y[3], *z[3], *out[3], *out2[3];
     const tensor_t *pub;
     proto_cmp_t cmp;
+    proto_protocol_t protocol;
 } args_t;
 
 static uint64_t sum_n(uint64_t a, uint64_t b) /* mod 2^64 - 1 */
@@ -184,7 +186,9 @@ static trine_status_t body_relu(proto_ctx_t *ctx, void *arg, trine_err_t *err)
 {
     args_t *a = arg;
     int p = proto_ctx_role(ctx);
-    trine_status_t st = proto_drelu(ctx, a->out[p], a->x[p], err);
+    trine_status_t st = proto_ctx_set_protocol(ctx, a->protocol, err);
+    if (st == TRINE_OK)
+        st = proto_drelu(ctx, a->out[p], a->x[p], err);
     if (st == TRINE_OK)
         st = proto_relu(ctx, a->out2[p], a->z[p], a->x[p], err);
     return st;
@@ -221,6 +225,95 @@ START_TEST(drelu_and_relu_exact_in_valid_range)
         ck_assert_uint_le(proto_counters_msgs_sent(&res.stats[1].last_call), 8);
         tensor_destroy(&x), tensor_destroy(&d), tensor_destroy(&r), tensor_destroy(&dz);
         harness_free(a.x), harness_free(a.out), harness_free(a.out2), harness_free(a.z);
+    }
+}
+END_TEST
+
+/* Under protocol fss: exact on every ring element (no range condition),
+ * across a chunk boundary of the keys; 1 round each, 16 bytes an element
+ * online, the keys offline. */
+START_TEST(fss_drelu_and_relu_exact_everywhere)
+{
+    if (!dcf_available())
+        return; /* proto_ctx_set_protocol's refusal is tested below */
+    const size_t n = 4200; /* two chunks of keys */
+    for (uint64_t seed = 0; seed < 3; seed++) {
+        tensor_t *x = harness_values(n, 64, 700 + seed);
+        const uint64_t edge[] = {0, 1, UINT64_MAX, (uint64_t)1 << 63, ((uint64_t)1 << 63) - 1,
+                                 ((uint64_t)1 << 63) + 1, (uint64_t)1 << 62, 0 - ((uint64_t)1 << 62)};
+        for (size_t i = 0; i < sizeof edge / sizeof *edge; i++)
+            x->data[n - 1 - i] = edge[i];
+        args_t a = {.protocol = PROTO_FSS};
+        harness_share(a.x, x, seed);
+        harness_alloc(a.out, x), harness_alloc(a.out2, x), harness_alloc(a.z, x);
+        harness_result_t res;
+        harness_run_ok(body_relu, &a, &res);
+        tensor_t *d = harness_open(a.out), *r = harness_open(a.out2), *dz = harness_open(a.z);
+        for (size_t e = 0; e < n; e++) {
+            int64_t v = (int64_t)x->data[e];
+            ck_assert_msg(d->data[e] == (v >= 0), "fss drelu(%lld) = %llu", (long long)v,
+                          (unsigned long long)d->data[e]);
+            ck_assert_uint_eq(dz->data[e], v >= 0);
+            ck_assert_uint_eq(r->data[e], v >= 0 ? (uint64_t)v : 0);
+        }
+        const proto_counters_t *c[3];
+        for (int p = 0; p < 3; p++)
+            c[p] = &res.stats[p].op[PROTO_OP_DRELU];
+        ck_assert_uint_eq(proto_stats_call_rounds(c[0], c[1], c[2]), 1);
+        uint64_t bytes = 0, offline = 0;
+        for (int p = 0; p < 3; p++)
+            bytes += proto_counters_bytes_sent(c[p]), offline += c[p]->offline_bytes;
+        ck_assert_uint_eq(bytes - offline, 16 * n);
+        ck_assert_uint_eq(offline, (2 * dcf_key_bytes(1) + 8) * n);
+        ck_assert_uint_eq(harness_rounds(&res), 1);
+        bytes = proto_counters_bytes_sent(&res.stats[0].last_call) +
+                proto_counters_bytes_sent(&res.stats[1].last_call);
+        ck_assert_uint_eq(bytes, 16 * n);
+        ck_assert_uint_eq(res.stats[2].last_call.offline_bytes, (2 * dcf_key_bytes(2) + 16) * n);
+        tensor_destroy(&x), tensor_destroy(&d), tensor_destroy(&r), tensor_destroy(&dz);
+        harness_free(a.x), harness_free(a.out), harness_free(a.out2), harness_free(a.z);
+    }
+}
+END_TEST
+
+/* ReLU after a truncation by FB bits: within the truncation's one step of
+ * max(x / 2^FB, 0), exactly 0 for negative x, with DReLU(x) beside it (of
+ * the truncated value under securenn);
+ * under fss one round (16 bytes an element online), else a truncation's
+ * round and ReLU's 8. */
+static trine_status_t body_relu_trunc(proto_ctx_t *ctx, void *arg, trine_err_t *err)
+{
+    args_t *a = arg;
+    int p = proto_ctx_role(ctx);
+    return proto_relu_trunc(ctx, a->out[p], a->z[p], a->x[p], FB, err);
+}
+
+START_TEST(relu_after_truncation)
+{
+    for (uint64_t seed = 0; seed < 3; seed++) {
+        tensor_t *x = harness_values(N, 63, 800 + seed); /* -2^62 <= x < 2^62 */
+        args_t a = {0};
+        harness_share(a.x, x, seed);
+        harness_alloc(a.out, x), harness_alloc(a.z, x);
+        harness_result_t res;
+        harness_run_ok(body_relu_trunc, &a, &res);
+        tensor_t *r = harness_open(a.out), *d = harness_open(a.z);
+        for (size_t e = 0; e < N; e++) {
+            int64_t v = (int64_t)x->data[e], got = (int64_t)r->data[e];
+            int64_t lo = v >= 0 ? v >> FB : 0; /* floor, or one more */
+            ck_assert_msg(v < 0 ? got == 0 : got == lo || got == lo + 1,
+                          "relu(trunc(%lld)) = %lld", (long long)v, (long long)got);
+            /* securenn: DReLU of the truncation, 1 where it gave 0 */
+            bool zero = harness_protocol() == PROTO_SECURENN && v < 0 && v >= -(1 << FB);
+            ck_assert_msg(d->data[e] == (v >= 0) || (zero && d->data[e] == 1),
+                          "drelu beside relu(trunc(%lld)) = %llu", (long long)v,
+                          (unsigned long long)d->data[e]);
+        }
+        ck_assert_uint_eq(harness_rounds(&res), harness_pick(1 + 8, 1));
+        if (harness_protocol() == PROTO_FSS)
+            ck_assert_uint_eq(harness_cost_bytes(&res), 16 * N);
+        tensor_destroy(&x), tensor_destroy(&r), tensor_destroy(&d);
+        harness_free(a.x), harness_free(a.out), harness_free(a.z);
     }
 }
 END_TEST
@@ -290,8 +383,8 @@ START_TEST(compare_shared_and_public)
             ck_assert_uint_eq(o->data[e], want);
             ck_assert_uint_eq(o2->data[e], want);
         }
-        ck_assert_uint_eq(harness_rounds(&res), 7);
-        ck_assert_uint_eq(harness_bytes(&res), 392 * N);
+        ck_assert_uint_eq(harness_rounds(&res), harness_pick(7, 1));
+        ck_assert_uint_eq(harness_cost_bytes(&res), harness_pick(392, 16) * N);
         tensor_destroy(&x), tensor_destroy(&y), tensor_destroy(&o), tensor_destroy(&o2);
         harness_free(a.x), harness_free(a.y), harness_free(a.out), harness_free(a.out2);
     }
@@ -308,6 +401,8 @@ Suite *proto_cmp_suite(void)
     tcase_add_test(tc, share_convert_to_odd_ring);
     tcase_add_test(tc, msb_over_odd_ring);
     tcase_add_test(tc, drelu_and_relu_exact_in_valid_range);
+    tcase_add_test(tc, fss_drelu_and_relu_exact_everywhere);
+    tcase_add_test(tc, relu_after_truncation);
     tcase_add_test(tc, select_share_picks_exactly);
     tcase_add_test(tc, compare_shared_and_public);
     suite_add_tcase(s, tc);

@@ -100,8 +100,10 @@ printf '[bench]\ncluster = %s\nfrac_bits = 12\n[relu]\nsizes = 5\n' "$dir/cluste
 expect_fail "sets frac_bits = 12 but cluster" "$trine" -i "$dir/keys/client.key" bench frac.ini
 printf '[bench]\ncluster = %s\ntruncation = local\n[relu]\nsizes = 5\n' "$dir/cluster.ini" >trunc.ini
 expect_fail "sets truncation = local but cluster" "$trine" -i "$dir/keys/client.key" bench trunc.ini
+printf '[bench]\ncluster = %s\nprotocol = fss\n[relu]\nsizes = 5\n' "$dir/cluster.ini" >proto.ini
+expect_fail "sets protocol = fss but cluster" "$trine" -i "$dir/keys/client.key" bench proto.ini
 "$lc" stop "$dir" >/dev/null
-ok "frac_bits and truncation must match the cluster's"
+ok "frac_bits, truncation and protocol must match the cluster's"
 # local truncation: the matmul alone, as SecureNN's formula has it
 printf '[bench]\ncluster = local\ntruncation = local\nrepetitions = 1\njson = local.json\n[matmul]\nsizes = 2x3x2\n' \
     >local.ini
@@ -111,6 +113,22 @@ jq -e '.[0].bytes_total == 224 and .[0].rounds == 1' local.json >/dev/null ||
     fail "matmul 2x3x2 with local truncation is not 224 bytes in 1 round: $(cat local.json)"
 leftovers "local.ini"
 ok "truncation = local: matmul 2x3x2 in 224 bytes and 1 round"
+# protocol fss: a ReLU in one round, 16 bytes a value online, the keys
+# offline (P2's alone); Network A at batch 1 in 8 rounds; the MP-SPDZ line
+# splits the phases
+printf '[bench]\ncluster = local\nprotocol = fss\nrepetitions = 2\njson = fss.json\n[relu]\nsizes = 100\n[network_a]\nbatch = 1\n' \
+    >fss.ini
+out=$("$trine" bench fss.ini 2>&1) || fail "protocol = fss: $out"
+grep -q "protocol fss" <<<"$out" || fail "the bench does not say protocol fss: $out"
+jq -e '.[0].op == "relu" and .[0].rounds == 1 and .[0].protocol == "fss"
+       and .[0].bytes_total - .[0].offline_bytes == 1600 and .[0].offline_bytes == .[0].bytes_party2
+       and .[0].offline_time_median_s > 0 and .[0].online_time_median_s <= .[0].time_median_s
+       and .[1].op == "network_a" and .[1].rounds == 8' fss.json >/dev/null ||
+    fail "protocol fss costs: $(cat fss.json)"
+grep -Eq '^Spent [0-9.]+ seconds \(0[.]001600 MB, 1 rounds\) on the online phase and [0-9.]+ seconds \([0-9.]+ MB, 1 rounds\) on the offline phase$' <<<"$out" ||
+    fail "no online / offline line for relu: $out"
+leftovers "fss.ini"
+ok "protocol = fss: relu in 1 round and 1600 online bytes, the keys offline; network_a in 8 rounds"
 
 # ---- Ctrl-C keeps what is finished ----------------------------------------
 {

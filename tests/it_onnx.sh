@@ -4,7 +4,8 @@
 #     (data/node/*, data/pytorch-converted/*) and of tests/data/onnx (our
 #     PyTorch exports, make_zoo.py) through `trine onnx-test --local`; none
 #     may fail, and every skip names an operator, attribute, type or shape
-#     outside what trine compiles;
+#     outside what trine compiles; the same again with the parties'
+#     comparisons by function secret sharing (protocol fss);
 #  2. the HE-MAN workflow on a running cluster: the model owner shares a
 #     Network A exported by `fmnist onnx`, the data owner runs it on a .npy
 #     file and alone reveals the classes, which equal the native program's;
@@ -57,6 +58,16 @@ for t in test_gemm_all_attributes test_matmul_2d test_add_bcast test_sub test_mu
     grep -q "^pass  $t\$" <<<"$out" || fail "$t does not pass: $(grep " $t" <<<"$out")"
 done
 ok "each listed operator passes its tests"
+# protocol fss: the same tests, the same passes
+out=$("$trine" onnx-test --local --protocol fss "$data"/node/* "$data"/pytorch-converted/* \
+    "$src/tests/data/onnx/fold_bn" "$src"/tests/data/onnx/zoo_* 2>&1) ||
+    fail "onnx-test --protocol fss: $(grep -E '^(FAIL|onnx-test)' <<<"$out")"
+[ "$(grep '^onnx-test:' <<<"$out")" = "$summary" ] ||
+    fail "protocol fss: $(grep '^onnx-test:' <<<"$out"), securenn: $summary"
+ok "conformance under protocol fss: $(grep '^onnx-test:' <<<"$out")"
+out=$("$trine" onnx-test --protocol fss "$data"/node/test_relu 2>&1)
+[ $? = 2 ] && grep -q "a running cluster has its own" <<<"$out" ||
+    fail "--protocol without --local: $out"
 
 # ---- 2. model owner and data owner -------------------------------------------
 mkdir -p "$dir/keys/clients" "$work/m"

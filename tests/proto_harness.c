@@ -6,6 +6,7 @@
 #include "protocol/link_local.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
     harness_body_fn body;
@@ -13,13 +14,23 @@ typedef struct {
     harness_result_t *res;
 } job_t;
 
+proto_protocol_t harness_protocol(void)
+{
+    const char *p = getenv("TRINE_TEST_PROTOCOL");
+    return p && strcmp(p, "fss") == 0 ? PROTO_FSS : PROTO_SECURENN;
+}
+
 static trine_status_t party(const link_t *link, proto_party_t p, void *arg, trine_err_t *err)
 {
     job_t *job = arg;
     proto_ctx_t *ctx = NULL;
     trine_status_t st = proto_ctx_new(&ctx, p, link, FB, err);
-    if (st != TRINE_OK)
+    if (st == TRINE_OK)
+        st = proto_ctx_set_protocol(ctx, harness_protocol(), err);
+    if (st != TRINE_OK) {
+        proto_ctx_destroy(&ctx);
         return st;
+    }
     st = job->body(ctx, job->arg, err);
     proto_ctx_stats(ctx, &job->res->stats[p]);
     proto_ctx_destroy(&ctx);
@@ -88,6 +99,20 @@ uint64_t harness_rounds(const harness_result_t *res)
 {
     return proto_stats_call_rounds(&res->stats[0].last_call, &res->stats[1].last_call,
                                    &res->stats[2].last_call);
+}
+
+uint64_t harness_cost_bytes(const harness_result_t *res)
+{
+    uint64_t b = harness_bytes(res);
+    if (harness_protocol() == PROTO_FSS)
+        for (int p = 0; p < PROTO_PARTIES; p++)
+            b -= res->stats[p].last_call.offline_bytes;
+    return b;
+}
+
+uint64_t harness_pick(uint64_t securenn, uint64_t fss)
+{
+    return harness_protocol() == PROTO_FSS ? fss : securenn;
 }
 
 tensor_t *harness_values(size_t n, unsigned bits, uint64_t seed)

@@ -18,6 +18,12 @@ typedef struct {
     proto_stats_t stats[PROTO_PARTIES]; /* after the body */
 } harness_result_t;
 
+/* The protocol of the harness's contexts: fss when the environment sets
+ * TRINE_TEST_PROTOCOL=fss (meson runs the suites once each way), else
+ * securenn. The suites check every result against plaintext under both
+ * and each protocol's own rounds and bytes. */
+proto_protocol_t harness_protocol(void);
+
 /* Runs body at P0, P1 and P2 with fresh contexts over one local hub whose
  * receives wait at most timeout_ms. */
 void harness_run(harness_body_fn body, void *arg, unsigned timeout_ms, harness_result_t *res);
@@ -40,6 +46,13 @@ void harness_free(tensor_t *sh[PROTO_PARTIES]);
 /* Bytes all three parties sent, and the rounds, of the last call. */
 uint64_t harness_bytes(const harness_result_t *res);
 uint64_t harness_rounds(const harness_result_t *res);
+
+/* The bytes the suites pin: harness_bytes under securenn, the online ones
+ * (all but P2's dealing) under fss, whose dealing is its keys. */
+uint64_t harness_cost_bytes(const harness_result_t *res);
+
+/* securenn's figure or fss's, whichever harness_protocol() runs. */
+uint64_t harness_pick(uint64_t securenn, uint64_t fss);
 
 /* n test values: edges first (0, 1, -1, +-2^(bits-1) ends, +-1 fixed
  * step ...), then random values with |v| < 2^(bits-1) of mixed sizes. */

@@ -64,6 +64,14 @@ void bench_mpspdz(FILE *f, const bench_record_t *r)
             (unsigned long long)r->rounds);
     fprintf(f, "Global data sent = %.6f MB (all parties)\n",
             (double)bench_record_bytes(r) / BENCH_MB);
+    char offline[32] = "-";
+    if (r->offline_median_s >= 0)
+        snprintf(offline, sizeof offline, "%.6f", r->offline_median_s);
+    fprintf(f,
+            "Spent %.6f seconds (%.6f MB, %llu rounds) on the online phase and %s seconds "
+            "(%.6f MB, 1 rounds) on the offline phase\n",
+            r->online_median_s, (double)(bench_record_bytes(r) - r->offline_bytes) / BENCH_MB,
+            (unsigned long long)r->rounds, offline, (double)r->offline_bytes / BENCH_MB);
 }
 
 void bench_against_reference(FILE *f, const bench_record_t *r, size_t n)
@@ -179,7 +187,11 @@ static const char *const bench_fields[] = {"op",
                                            "date",
                                            "host",
                                            "cores",
-                                           "config_hash"};
+                                           "config_hash",
+                                           "protocol",
+                                           "online_time_median_s",
+                                           "offline_time_median_s",
+                                           "offline_bytes"};
 
 #define BENCH_FIELDS (sizeof bench_fields / sizeof bench_fields[0])
 
@@ -189,7 +201,7 @@ static const char *bench_field(char *buf, size_t size, const bench_record_t *r, 
                                const bench_meta_t *m, bool *is_str)
 {
     double all = (double)bench_record_bytes(r);
-    *is_str = k <= 1 || (k >= 26 && k != 31);
+    *is_str = k <= 1 || (k >= 26 && k != 31 && k <= 33);
     switch (k) {
     case 0: return bench_op_name(r->op);
     case 1: return r->size;
@@ -243,7 +255,15 @@ static const char *bench_field(char *buf, size_t size, const bench_record_t *r, 
     case 29: return m->date;
     case 30: return m->host;
     case 31: snprintf(buf, size, "%u", m->cores); break;
-    default: return m->config_hash;
+    case 32: return m->config_hash;
+    case 33: return m->protocol;
+    case 34: snprintf(buf, size, "%.9f", r->online_median_s); break;
+    case 35:
+        if (r->offline_median_s < 0)
+            return NULL;
+        snprintf(buf, size, "%.9f", r->offline_median_s);
+        break;
+    default: snprintf(buf, size, "%llu", (unsigned long long)r->offline_bytes); break;
     }
     return buf;
 }

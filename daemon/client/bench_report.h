@@ -37,6 +37,12 @@ typedef struct {
      * after the first, the bytes of a step without the masking. */
     uint64_t job_batches;
     double job_batch_s, job_batch_bytes;
+    /* The phases (MP-SPDZ's "online" and "offline"): offline_bytes is what
+     * P2 dealt (input-independent, of sent[2]); online_median_s the time
+     * less what P0 and P1 waited for the dealing; offline_median_s P2's
+     * own time when it only deals (protocol fss), else negative. */
+    uint64_t offline_bytes;
+    double online_median_s, offline_median_s;
 } bench_record_t;
 
 /* Bytes all parties sent. */
@@ -49,7 +55,10 @@ void bench_table_row(FILE *f, const bench_record_t *r);
 /* MP-SPDZ's summary lines for one record, after a "# op size batch" line:
  *   Time = X seconds
  *   Data sent = X MB in ~N rounds (party 0)
- *   Global data sent = X MB (all parties) */
+ *   Global data sent = X MB (all parties)
+ *   Spent X seconds (Y MB, N rounds) on the online phase and X seconds
+ *   (Y MB, 1 rounds) on the offline phase
+ * (the offline time "-" when P2 takes part online, protocol securenn). */
 void bench_mpspdz(FILE *f, const bench_record_t *r);
 
 /* One line per record that has a SecureNN reference: time and bytes
@@ -65,6 +74,7 @@ void bench_per_batch(FILE *f, const bench_record_t *r, size_t n);
 typedef struct {
     unsigned frac_bits;
     const char *truncation;  /* "exact" or "local" */
+    const char *protocol;    /* "securenn" or "fss" */
     const char *cluster;     /* "local" or the cluster.ini path */
     const char *version;     /* trine's */
     const char *date;        /* the run's start, UTC, ISO 8601 */
@@ -91,7 +101,9 @@ TRINE_NODISCARD trine_status_t bench_meta_init(bench_meta_t *m, bench_meta_buf_t
  * job_batches, job_batch_time_s, job_batch_bytes (networks: a batch within
  * a job; null in JSON, empty in CSV, when unknown), then meta's
  * frac_bits, cluster, truncation, version, date, host, cores and
- * config_hash. */
+ * config_hash, then protocol (meta's), online_time_median_s,
+ * offline_time_median_s (null / empty unless P2 only deals) and
+ * offline_bytes. */
 TRINE_NODISCARD trine_status_t bench_write_json(const char *path, const bench_record_t *r, size_t n,
                                                 const bench_meta_t *meta, trine_err_t *err);
 TRINE_NODISCARD trine_status_t bench_write_csv(const char *path, const bench_record_t *r, size_t n,

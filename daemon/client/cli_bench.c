@@ -128,7 +128,8 @@ static int bench_calls(bench_run_t *b, const bench_item_t *it, bench_prog_t *bp,
         return TRINE_EXIT_FAIL;
     }
     unsigned calls = cfg->warmup + cfg->repetitions;
-    double *secs = calloc(2 * cfg->repetitions, sizeof *secs), *client = secs + cfg->repetitions;
+    double *secs = calloc(4 * cfg->repetitions, sizeof *secs), *client = secs + cfg->repetitions;
+    double *online = client + cfg->repetitions, *offline = online + cfg->repetitions;
     int rc = secs ? 0 : TRINE_EXIT_FAIL;
     for (unsigned c = 0; rc == 0 && c < calls; c++) {
         bench_progress(b, it, c, calls, cfg->warmup);
@@ -156,12 +157,18 @@ static int bench_calls(bench_run_t *b, const bench_item_t *it, bench_prog_t *bp,
         unsigned k = c - cfg->warmup;
         memset(rec->sent, 0, sizeof rec->sent);
         memset(rec->recv, 0, sizeof rec->recv);
-        rec->messages = rec->rounds = 0;
-        secs[k] = 0;
+        rec->messages = rec->rounds = rec->offline_bytes = 0;
+        secs[k] = online[k] = 0;
         for (int p = 0; p < CONFIG_PARTIES; p++) {
             const wire_job_stats_t *st = &b->s.res[p].reply.stats;
             double t = (double)st->exec_us / 1e6;
+            double on = (double)(st->exec_us > st->offline_wait_us ? st->exec_us - st->offline_wait_us : 0) / 1e6;
             secs[k] = t > secs[k] ? t : secs[k];
+            if (p < 2)
+                online[k] = on > online[k] ? on : online[k];
+            else
+                offline[k] = t;
+            rec->offline_bytes += st->offline_bytes;
             for (int o = 0; o < CONFIG_PARTIES; o++) {
                 rec->sent[p] += st->sent[o];
                 rec->recv[p] += st->recv[o];
@@ -184,6 +191,8 @@ static int bench_calls(bench_run_t *b, const bench_item_t *it, bench_prog_t *bp,
         rec->time_max_s = hi;
         rec->time_median_s = bench_median(secs, n);
         rec->client_median_s = bench_median(client, n);
+        rec->online_median_s = bench_median(online, n);
+        rec->offline_median_s = cfg->protocol == CONFIG_PROTOCOL_FSS ? bench_median(offline, n) : -1;
     }
     free(secs);
     return rc;
@@ -300,6 +309,7 @@ static int bench_save(const bench_run_t *b, const bench_opts_t *o, const bench_r
     bench_meta_t meta = b->meta;
     meta.frac_bits = cfg->frac_bits;
     meta.truncation = config_trunc_name(cfg->truncation);
+    meta.protocol = config_protocol_name(cfg->protocol);
     meta.cluster = cfg->local ? "local" : cfg->cluster;
     trine_err_t err;
     if (o->json && bench_write_json(o->json, r, n, &meta, &err) != TRINE_OK) {
@@ -321,10 +331,10 @@ static int bench_all(bench_run_t *b, const bench_opts_t *o, bench_record_t *recs
     b->tty = isatty(STDERR_FILENO) == 1;
     b->total = cfg->nitems;
     printf("trine bench %s: %zu measurements, %u calls each after %u warm-up, on %s "
-           "(frac_bits %u, truncation %s)\n",
+           "(frac_bits %u, truncation %s, protocol %s)\n",
            cfg->path, cfg->nitems, cfg->repetitions, cfg->warmup,
            cfg->local ? "three local parties" : cfg->cluster, cfg->frac_bits,
-           config_trunc_name(cfg->truncation));
+           config_trunc_name(cfg->truncation), config_protocol_name(cfg->protocol));
     bench_table_header(stdout);
     int rc = 0;
     for (size_t i = 0; i < cfg->nitems && rc == 0 && !bench_interrupts; i++) {
@@ -412,7 +422,8 @@ int verb_bench(const client_opts_t *opts, int argc, char **argv)
     if (cfg.local) {
         printf("trine bench: starting three local parties\n");
         fflush(stdout);
-        if (local_cluster_start(&lc, cfg.frac_bits, cfg.truncation, cfg.timeout_ms, &err) != TRINE_OK) {
+        local_settings_t set = {cfg.frac_bits, cfg.truncation, cfg.protocol, cfg.timeout_ms};
+        if (local_cluster_start(&lc, &set, &err) != TRINE_OK) {
             fprintf(stderr, "trine bench: cannot start the local parties: %s\n", err.msg);
             bench_config_clear(&cfg);
             return TRINE_EXIT_FAIL;
@@ -439,6 +450,12 @@ int verb_bench(const client_opts_t *opts, int argc, char **argv)
                 "trine bench: %s sets truncation = %s but cluster %s has %s; make them agree\n",
                 cfg.path, config_trunc_name(cfg.truncation), b.s.cluster.cfg.path,
                 config_trunc_name(b.s.cluster.cfg.truncation));
+        rc = TRINE_EXIT_FAIL;
+    } else if (b.s.cluster.cfg.protocol != cfg.protocol) {
+        fprintf(stderr,
+                "trine bench: %s sets protocol = %s but cluster %s has %s; make them agree\n",
+                cfg.path, config_protocol_name(cfg.protocol), b.s.cluster.cfg.path,
+                config_protocol_name(b.s.cluster.cfg.protocol));
         rc = TRINE_EXIT_FAIL;
     } else {
         struct sigaction sa = {0}, old;

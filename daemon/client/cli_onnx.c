@@ -418,7 +418,8 @@ static void onnx_test_dir(onnx_test_t *t, const char *dir)
 static void onnx_test_usage(FILE *f)
 {
     fprintf(f,
-            "usage: trine onnx-test [--local] [--frac-bits F] [--atol A] [--rtol R] DIR...\n"
+            "usage: trine onnx-test [--local] [--frac-bits F] [--protocol P] [--atol A] [--rtol R]\n"
+            "                       DIR...\n"
             "  runs each ONNX test folder (model.onnx, test_data_set_N/input_K.pb and\n"
             "  output_K.pb) through the parties and compares with the expected outputs:\n"
             "  |got - expected| <= atol + rtol |expected| (defaults: atol 64 fixed-point\n"
@@ -428,14 +429,16 @@ static void onnx_test_usage(FILE *f)
             "  with Exp, and as much relative with Reciprocal, Sqrt or a Div by a\n"
             "  tensor: their approximation errors).\n"
             "  --local starts three parties on this machine with F fraction bits (default\n"
-            "  16); else the cluster of -c / $TRINE_CONFIG is used.\n",
+            "  16) and protocol P (securenn or fss, default securenn); else the cluster\n"
+            "  of -c / $TRINE_CONFIG is used.\n",
             PROG_SIGMOID_FINE_ERROR, PROG_SOFTMAX_ERROR, PROG_LOG_SOFTMAX_ERROR, PROG_EXP_ERROR);
 }
 
 int verb_onnx_test(const client_opts_t *opts, int argc, char **argv)
 {
     onnx_test_t t = {.frac = 16, .atol = -1, .rtol = 1e-3};
-    bool frac_given = false;
+    config_protocol_t protocol = CONFIG_PROTOCOL_SECURENN;
+    bool local_only = false; /* an option for the parties --local starts */
     bool local = false;
     int first = argc;
     for (int i = 1; i < argc && first == argc; i++) {
@@ -457,7 +460,12 @@ int verb_onnx_test(const client_opts_t *opts, int argc, char **argv)
             if (*end || f > 30)
                 return verb_usage_error("onnx-test", "--frac-bits takes 0 to 30");
             t.frac = (unsigned)f;
-            frac_given = true;
+            local_only = true;
+            i++;
+        } else if (v && !strcmp(a, "--protocol")) {
+            if (!config_protocol_parse(&protocol, v))
+                return verb_usage_error("onnx-test", "--protocol is securenn or fss");
+            local_only = true;
             i++;
         } else if (a[0] == '-') {
             return verb_usage_error("onnx-test", "unknown option or missing value");
@@ -467,14 +475,15 @@ int verb_onnx_test(const client_opts_t *opts, int argc, char **argv)
     }
     if (first == argc)
         return verb_usage_error("onnx-test", "name at least one test folder");
-    if (frac_given && !local)
-        return verb_usage_error("onnx-test", "--frac-bits sets the parties that --local starts; a "
-                                             "running cluster computes with its own frac_bits");
+    if (local_only && !local)
+        return verb_usage_error("onnx-test", "--frac-bits and --protocol set the parties that "
+                                             "--local starts; a running cluster has its own");
     local_cluster_t lc = {0};
     client_opts_t copts = *opts;
     trine_err_t err;
     if (local) {
-        if (local_cluster_start(&lc, t.frac, CONFIG_TRUNC_EXACT, 10000, &err) != TRINE_OK) {
+        local_settings_t set = {.frac_bits = t.frac, .protocol = protocol, .timeout_ms = 10000};
+        if (local_cluster_start(&lc, &set, &err) != TRINE_OK) {
             fprintf(stderr, "trine onnx-test: %s\n", err.msg);
             return TRINE_EXIT_FAIL;
         }

@@ -60,17 +60,17 @@ static trine_status_t local_pick_ports(unsigned *base, trine_err_t *err)
 }
 
 static trine_status_t local_write_config(const local_cluster_t *lc, unsigned base,
-                                         unsigned frac_bits, config_trunc_t truncation,
-                                         unsigned timeout_ms, trine_err_t *err)
+                                         const local_settings_t *set, trine_err_t *err)
 {
     FILE *f = fopen(lc->config, "w");
     if (!f)
         return trine_err_set(err, TRINE_EIO, "cannot write %s: %s", lc->config, strerror(errno));
     fprintf(f,
             "# Written by trine for one run: three parties on 127.0.0.1.\n"
-            "[cluster]\nname = local\nfrac_bits = %u\ntruncation = %s\ntimeout_ms = %u\n"
-            "heartbeat_ms = %u\n",
-            frac_bits, config_trunc_name(truncation), timeout_ms, timeout_ms / 10 < 1000 ? timeout_ms / 10 : 1000);
+            "[cluster]\nname = local\nfrac_bits = %u\ntruncation = %s\nprotocol = %s\n"
+            "timeout_ms = %u\nheartbeat_ms = %u\n",
+            set->frac_bits, config_trunc_name(set->truncation), config_protocol_name(set->protocol),
+            set->timeout_ms, set->timeout_ms / 10 < 1000 ? set->timeout_ms / 10 : 1000);
     for (unsigned p = 0; p < LOCAL_PARTIES; p++)
         fprintf(f,
                 "\n[party%u]\npeer = tcp://127.0.0.1:%u\nclient = tcp://127.0.0.1:%u\n"
@@ -230,8 +230,8 @@ static trine_status_t local_keys(local_cluster_t *lc, trine_err_t *err)
     return TRINE_OK;
 }
 
-trine_status_t local_cluster_start(local_cluster_t *lc, unsigned frac_bits,
-                                   config_trunc_t truncation, unsigned timeout_ms, trine_err_t *err)
+trine_status_t local_cluster_start(local_cluster_t *lc, const local_settings_t *set,
+                                   trine_err_t *err)
 {
     memset(lc, 0, sizeof *lc);
     const char *tmp = getenv("TMPDIR");
@@ -247,7 +247,7 @@ trine_status_t local_cluster_start(local_cluster_t *lc, unsigned frac_bits,
         bool taken = false;
         st = local_pick_ports(&base, err);
         if (st == TRINE_OK)
-            st = local_write_config(lc, base, frac_bits, truncation, timeout_ms, err);
+            st = local_write_config(lc, base, set, err);
         for (unsigned p = 0; st == TRINE_OK && p < LOCAL_PARTIES; p++)
             st = local_spawn(lc, p, err);
         if (st == TRINE_OK)

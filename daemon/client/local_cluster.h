@@ -29,14 +29,21 @@ typedef struct {
     pid_t pid[3];            /* 0 when not running */
 } local_cluster_t;
 
-/* Starts the three parties with the given fixed-point precision,
- * truncation and peer timeout and waits (at most 10 s) until they are linked. A port taken
+/* What the local cluster's [cluster] section says. */
+typedef struct {
+    unsigned frac_bits;
+    config_trunc_t truncation;
+    config_protocol_t protocol;
+    unsigned timeout_ms;
+} local_settings_t;
+
+/* Starts the three parties with the given settings and waits (at most
+ * 10 s) until they are linked. A port taken
  * between choosing and binding it is retried on other ports, three times.
  * On failure nothing runs, err says why (quoting a party's log when it
  * exited) and the folder is kept for its logs, named in the message. */
-TRINE_NODISCARD trine_status_t local_cluster_start(local_cluster_t *lc, unsigned frac_bits,
-                                                   config_trunc_t truncation, unsigned timeout_ms,
-                                                   trine_err_t *err);
+TRINE_NODISCARD trine_status_t local_cluster_start(local_cluster_t *lc,
+                                                   const local_settings_t *set, trine_err_t *err);
 
 /* Stops the parties (SIGTERM, SIGKILL after 5 s) and removes the folder,
  * unless keep_logs, when it is left for its logs. Accepts a cluster that

@@ -251,6 +251,8 @@ static void job_stats(job_t *j, const proto_ctx_t *ctx)
     }
     o->rounds = t->rounds - seeds->rounds;
     o->mask_bytes = proto_counters_bytes_sent(&s.op[PROTO_OP_MASK]);
+    o->offline_bytes = t->offline_bytes - seeds->offline_bytes;
+    o->offline_wait_us = (t->offline_wait_ns - seeds->offline_wait_ns) / 1000;
     o->setup_bytes = proto_counters_bytes_sent(seeds);
 }
 
@@ -271,8 +273,10 @@ static int job_main(void *arg)
     r->status = job_begin(j, &r->err);
     if (r->status == TRINE_OK)
         r->status = proto_ctx_new(&ctx, (proto_party_t)j->p.self, &link, j->p.frac_bits, &r->err);
-    if (r->status == TRINE_OK)
+    if (r->status == TRINE_OK) {
         proto_ctx_set_truncation(ctx, j->p.truncation);
+        r->status = proto_ctx_set_protocol(ctx, j->p.protocol, &r->err);
+    }
     if (r->status == TRINE_OK && !(r->outputs = calloc(j->p.prog.nvars, sizeof *r->outputs)))
         r->status = trine_err_set(&r->err, TRINE_ENOMEM, "out of memory");
     if (r->status == TRINE_OK) {

@@ -43,6 +43,7 @@ typedef struct {
     int self;
     unsigned frac_bits;
     proto_trunc_t truncation;
+    proto_protocol_t protocol;
     unsigned timeout_ms;
     uint8_t hash[WIRE_JOB_HASH_BYTES];
     prog_t prog;       /* checked for every batch size the job will see */

@@ -185,6 +185,8 @@ typedef struct {
     uint64_t msgs[3];                /* the steps' messages sent per peer */
     uint64_t rounds;                 /* the steps' rounds as this party counted them */
     uint64_t mask_bytes;             /* of sent: opening mask-once operands */
+    uint64_t offline_bytes;          /* of sent: dealt, input-independent (ctx.h) */
+    uint64_t offline_wait_us;        /* of exec_us: waiting for dealt messages */
     uint64_t setup_bytes;            /* sent agreeing the job's seeds, not in sent */
 } wire_job_stats_t;
 

@@ -146,6 +146,8 @@ static int wire_pack_body(msgpack_packer *pk, wire_op_t op, const wire_reply_t *
               wire_pack_kv_uint(pk, "first_step_us", st->first_step_us) |
               wire_pack_kv_uint(pk, "rounds", st->rounds) |
               wire_pack_kv_uint(pk, "mask_bytes", st->mask_bytes) |
+              wire_pack_kv_uint(pk, "offline_bytes", st->offline_bytes) |
+              wire_pack_kv_uint(pk, "offline_wait_us", st->offline_wait_us) |
               wire_pack_kv_uint(pk, "setup_bytes", st->setup_bytes);
         for (int a = 0; a < 3; a++) {
             rc |= wire_pack_str(pk, wire_stats_arrays[a]) | msgpack_pack_array(pk, 3);
@@ -183,7 +185,7 @@ static size_t wire_body_fields(wire_op_t op)
     case WIRE_OP_STATUS: return 8;
     case WIRE_OP_LS: return 1;
     case WIRE_OP_GET: return 6;
-    case WIRE_OP_RUN: return 10;
+    case WIRE_OP_RUN: return 12;
     case WIRE_OP_JOB: return 3;
     case WIRE_OP_JOBS: return 1;
     default: return 0;
@@ -393,8 +395,9 @@ static trine_status_t wire_run_body(wire_reply_t *r, const msgpack_object *m, tr
 {
     static const char *const keys[] = {"v",           "id",          "ok",      "steps",
                                        "time_us",     "exec_us",     "first_step_us",
-                                       "rounds",      "mask_bytes",  "setup_bytes",
-                                       "sent",        "recv",        "msgs",    NULL};
+                                       "rounds",      "mask_bytes",  "offline_bytes",
+                                       "offline_wait_us", "setup_bytes", "sent",
+                                       "recv",        "msgs",        NULL};
     wire_job_stats_t *s = &r->stats;
     trine_status_t st = wire_keys_exactly(m, keys, "run reply", err);
     struct {
@@ -406,6 +409,8 @@ static trine_status_t wire_run_body(wire_reply_t *r, const msgpack_object *m, tr
                    {"first_step_us", &s->first_step_us},
                    {"rounds", &s->rounds},
                    {"mask_bytes", &s->mask_bytes},
+                   {"offline_bytes", &s->offline_bytes},
+                   {"offline_wait_us", &s->offline_wait_us},
                    {"setup_bytes", &s->setup_bytes}};
     for (size_t i = 0; st == TRINE_OK && i < sizeof scalars / sizeof scalars[0]; i++)
         st = wire_uint(scalars[i].to, wire_get(m, scalars[i].key), UINT64_MAX, scalars[i].key,
