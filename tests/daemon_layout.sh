@@ -1,7 +1,8 @@
 #!/bin/sh
 # daemon/'s folders include only the folders their library may link
 # (daemon/meson.build): a header-only use, such as a constant, would
-# otherwise slip past the linker.
+# otherwise slip past the linker. libtrine's public header, trine.h,
+# includes none of trine's.
 set -u
 src=$1
 fail=0
@@ -29,5 +30,10 @@ for dir in common wire models party client; do
         esac
     done
 done
+# libtrine's public header is installed alone: system headers only.
+if grep -n '^#include "' "$src/daemon/client/trine.h"; then
+    echo "FAIL: daemon/client/trine.h (installed alone) includes a header of trine's"
+    fail=1
+fi
 [ $fail -eq 0 ] && echo "daemon_layout: ok"
 exit $fail

@@ -2,10 +2,13 @@
 # Integration test of the Fashion-MNIST example: the fmnist tool's checks of
 # IDX files, then examples/fashion-mnist/run.sh --quick on a local cluster
 # of its own, whose private figures must agree with plaintext. Skipped (77)
-# when Debian's dataset-fashion-mnist is not installed.
-#   it_fashion.sh SOURCE_ROOT BUILD_ROOT NPY_TOOL FMNIST
+# when Debian's dataset-fashion-mnist is not installed. The same inference
+# then runs through the python module (examples/python/fashion_mnist.py)
+# on run.sh's data, weights and cluster, and must print the same accuracy
+# (not in a sanitizer build, as it_python.sh).
+#   it_fashion.sh SOURCE_ROOT BUILD_ROOT NPY_TOOL FMNIST PYTHON SANITIZE
 set -u
-src=$1 build=$2 fmnist=$4
+src=$1 build=$2 fmnist=$4 py=$5 sanitize=$6
 export TRINE_BUILD=$build
 data=${FMNIST_DATA:-/usr/share/datasets/fashion-mnist}
 work=$(mktemp -d)
@@ -45,7 +48,8 @@ ok "fmnist: IDX magic, sizes and counts checked; one-hot and two-class labels; s
 
 # ---- the example, quick ----------------------------------------------------------
 t0=$(date +%s)
-out=$("$src/examples/fashion-mnist/run.sh" --quick 2>&1) || fail "run.sh --quick: $out"
+out=$("$src/examples/fashion-mnist/run.sh" --quick --work "$work/fw" 2>&1) ||
+    fail "run.sh --quick: $out"
 t1=$(date +%s)
 val() { sed -n "s/^$1=//p" <<<"$out"; }
 for k in infer_private_accuracy infer_plain_accuracy infer_diff_points infer_agree \
@@ -67,6 +71,23 @@ atleast 29000000 "$(val batch128_bytes)" || fail "batch 128 sends $(val batch128
 atleast 500000 "$(val batch1_bytes)" || fail "batch 1 sends $(val batch1_bytes) bytes an image"
 grep -q "^Network A on 1024 test images: private" <<<"$out" || fail "no summary: $out"
 ok "run.sh --quick in $((t1 - t0)) s: inference $(val infer_private_accuracy) private vs $(val infer_plain_accuracy) plaintext (agree $(val infer_agree)), training $(val train_private_accuracy) vs $(val train_plain_accuracy), logistic regression $(val logreg_private_accuracy) vs $(val logreg_plain_accuracy); batch 1 $(val batch1_ms) ms, $(val batch1_bytes) bytes"
+
+# ---- the same inference through the python module ----------------------------
+if [ "$sanitize" != none ]; then
+    echo "skip examples/python/fashion_mnist.py: a sanitizer build (b_sanitize=$sanitize)"
+else
+    lc=$src/deploy/local-cluster
+    "$lc" start "$work/fw/cluster" >/dev/null || fail "restart run.sh's cluster"
+    pyout=$(TRINE_LIB=$build/daemon/client/libtrine.so PYTHONPATH=$build/python \
+        "$py" "$src/examples/python/fashion_mnist.py" "$work/fw/cluster" "$work/fw" 2>&1)
+    rc=$?
+    "$lc" stop "$work/fw/cluster" >/dev/null
+    [ $rc = 0 ] || fail "examples/python/fashion_mnist.py: $pyout"
+    pyacc=$(sed -n 's/^accuracy=//p' <<<"$pyout")
+    within "$(awk -v a="$pyacc" -v b="$(val infer_private_accuracy)" 'BEGIN { print 100 * (a - b) }')" 0.5 ||
+        fail "the python module's accuracy $pyacc, run.sh's $(val infer_private_accuracy)"
+    ok "$(head -n 1 <<<"$pyout") (run.sh: $(val infer_private_accuracy))"
+fi
 
 # ---- examples/marketplace: two data owners' rows train one model ----------
 out=$("$src/examples/marketplace/run.sh" --rows 1000 --epochs 1 2>&1) || fail "marketplace: $out"

@@ -1,13 +1,8 @@
 /* cli_grant.c — the client verbs of access control: grant (approve one
- * program, or any, for another client's use of a tensor) and revoke.
- *
- * An approval names the program by its policy hash (prog_wire.h), which
- * the client computes here from the program file exactly as the parties
- * do from the job they are asked to run, with the batch size and epochs
- * the job will use where they change what it computes.
+ * program, or any, for another client's use of a tensor) and revoke; the
+ * approval itself is libtrine's (lib_grant in lib_store.c).
  */
 #include "daemon/client/cli.h"
-#include "daemon/wire/prog_wire.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -19,12 +14,8 @@ int cli_policy_hash(uint8_t out[WIRE_PROGRAM_HASH_BYTES], const prog_t *prog, co
                     uint64_t batch, uint64_t epochs, bool shuffle, const char *verb)
 {
     trine_err_t err;
-    if (prog_wire_policy_hash(out, prog, c->cfg.frac_bits, c->cfg.truncation, batch, epochs,
-                              shuffle, &err) != TRINE_OK) {
-        fprintf(stderr, "trine %s: %s\n", verb, err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    return 0;
+    return cli_status(lib_policy_hash(out, prog, c, batch, epochs, shuffle, &err), &err, verb,
+                      TRINE_EXIT_FAIL);
 }
 
 typedef struct {
@@ -87,39 +78,16 @@ static int grant_args(grant_opts_t *o, int argc, char **argv, const char *verb)
     return -1;
 }
 
-/* The input of prog that reads the granted tensor: --slot, else the
- * input of the tensor's own name. */
-static int grant_slot(char slot[WIRE_SLOT_MAX], const prog_t *prog, const grant_opts_t *o)
+/* The approval o asks for, as lib_grant takes it. */
+static trine_grant_t grant_of(const grant_opts_t *o)
 {
-    const char *want = o->slot ? o->slot : o->name;
-    for (size_t i = 0; i < prog->nvars; i++)
-        if (prog->vars[i].kind != PROG_VAR_TEMP && !strcmp(prog->vars[i].name, want)) {
-            snprintf(slot, WIRE_SLOT_MAX, "%s", want);
-            return 0;
-        }
-    fprintf(stderr,
-            "trine grant: %s has no input '%s'; name the input that reads '%s' with "
-            "--slot, one of:",
-            o->program, want, o->name);
-    for (size_t i = 0; i < prog->nvars; i++)
-        if (prog->vars[i].kind != PROG_VAR_TEMP)
-            fprintf(stderr, " %s", prog->vars[i].name);
-    fprintf(stderr, "\n");
-    return TRINE_EXIT_USAGE;
-}
-
-/* The approval's program hash and slot from o->program. */
-static int grant_program(wire_approval_t *a, const grant_opts_t *o, const cluster_t *c,
-                         const char *verb, bool with_slot)
-{
-    prog_t prog = {0};
-    int rc = prog_compile_file(&prog, o->program, verb);
-    if (rc == 0 && with_slot)
-        rc = grant_slot(a->slot, &prog, o);
-    if (rc == 0)
-        rc = cli_policy_hash(a->program, &prog, c, o->batch, o->epochs, o->shuffle, verb);
-    prog_clear(&prog);
-    return rc;
+    return (trine_grant_t){.program = o->program,
+                           .slot = o->slot,
+                           .batch = o->batch,
+                           .epochs = o->epochs,
+                           .shuffle = o->shuffle,
+                           .any = o->any,
+                           .outputs_to = o->outputs_to};
 }
 
 int verb_grant(const client_opts_t *opts, int argc, char **argv)
@@ -128,26 +96,14 @@ int verb_grant(const client_opts_t *opts, int argc, char **argv)
     int rc = grant_args(&o, argc, argv, "grant");
     if (rc >= 0)
         return rc;
-    rc = 0;
-    wire_request_t q = {.op = WIRE_OP_GRANT};
-    trine_err_t err;
-    snprintf(q.name, sizeof q.name, "%s", o.name);
-    if (keys_read_public(&q.grantee, o.grantee, &err) != TRINE_OK ||
-        (o.outputs_to &&
-         keys_read_public(&q.approval.outputs_to, o.outputs_to, &err) != TRINE_OK)) {
-        fprintf(stderr, "trine grant: %s\n", err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    q.approval.any = o.any;
     session_t s;
     if (!session_open(&s, opts, "grant"))
         return TRINE_EXIT_FAIL;
-    if (!o.any)
-        rc = grant_program(&q.approval, &o, &s.cluster, "grant", true);
-    if (rc == 0 && session_call(&s, SHARE_PARTIES, &q) != TRINE_OK) {
-        session_report(&s, "grant", SHARE_PARTIES);
-        rc = TRINE_EXIT_FAIL;
-    }
+    wire_request_t q;
+    trine_grant_t g = grant_of(&o);
+    rc = 0;
+    if (lib_grant(&s, WIRE_OP_GRANT, o.name, o.grantee, &g, &q) != TRINE_OK)
+        rc = session_fail(&s, "grant");
     char hex[2 * WIRE_PROGRAM_HASH_BYTES + 1];
     sodium_bin2hex(hex, sizeof hex, q.approval.program, sizeof q.approval.program);
     if (rc == 0 && o.any)
@@ -168,25 +124,15 @@ int verb_revoke(const client_opts_t *opts, int argc, char **argv)
     int rc = grant_args(&o, argc, argv, "revoke");
     if (rc >= 0)
         return rc;
-    rc = 0;
-    wire_request_t q = {.op = WIRE_OP_REVOKE};
-    trine_err_t err;
-    snprintf(q.name, sizeof q.name, "%s", o.name);
-    if (keys_read_public(&q.grantee, o.grantee, &err) != TRINE_OK) {
-        fprintf(stderr, "trine revoke: %s\n", err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    q.approval.any = !o.program; /* every approval of that client */
     session_t s;
     if (!session_open(&s, opts, "revoke"))
         return TRINE_EXIT_FAIL;
-    if (o.program)
-        rc = grant_program(&q.approval, &o, &s.cluster, "revoke", false);
-    if (rc == 0 && session_call(&s, SHARE_PARTIES, &q) != TRINE_OK) {
-        session_report(&s, "revoke", SHARE_PARTIES);
-        rc = TRINE_EXIT_FAIL;
-    }
-    if (rc == 0)
+    wire_request_t q;
+    trine_grant_t g = grant_of(&o);
+    rc = 0;
+    if (lib_grant(&s, WIRE_OP_REVOKE, o.name, o.grantee, &g, &q) != TRINE_OK)
+        rc = session_fail(&s, "revoke");
+    else
         printf("revoked %s of '%s' for %.8s... (%s); jobs that start from now on are refused\n",
                o.program ? "the approval of that program" : "every approval", q.name, q.grantee.z85,
                o.grantee);

@@ -23,21 +23,19 @@
 
 int onnx_share_weights(session_t *s, const onnx_prog_t *op, bool quiet, const char *verb)
 {
-    for (size_t i = 0; i < op->nweights; i++) {
-        const char *name = op->prog.vars[op->weights[i].var].name;
-        int rc = session_share(s, name, op->weights[i].value, name, verb, quiet);
-        if (rc) {
-            onnx_rm_weights(s, op, i, verb);
-            return rc;
-        }
+    lib_begin(s);
+    progress_init(session_bar(s), true);
+    trine_status_t st = lib_share_weights(s, op);
+    progress_end(session_bar(s));
+    if (st != TRINE_OK)
+        return session_fail(s, verb);
+    for (size_t i = 0; !quiet && i < op->nweights; i++) {
+        const plain_t *pl = op->weights[i].value;
+        session_share_line(op->prog.vars[op->weights[i].var].name, pl->dtype, pl->ndim,
+                           pl->shape, pl->count, plain_dtype_is_float(pl->dtype),
+                           s->cluster.cfg.frac_bits);
     }
     return 0;
-}
-
-void onnx_rm_weights(session_t *s, const onnx_prog_t *op, size_t count, const char *verb)
-{
-    for (size_t i = 0; i < count; i++)
-        session_rm(s, op->prog.vars[op->weights[i].var].name, verb);
 }
 
 /* ---- share-model ---------------------------------------------------------------- */
@@ -181,7 +179,7 @@ int verb_share_model(const client_opts_t *opts, int argc, char **argv)
             rc = TRINE_EXIT_FAIL;
         }
         if (rc)
-            onnx_rm_weights(&s, &op, op.nweights, "share-model");
+            lib_rm_weights(&s, &op, op.nweights);
         else
             printf("wrote %s: the graph, with its weights kept by trine as %s*; give it to "
                    "the data owners\n",
@@ -340,13 +338,13 @@ static bool onnx_test_set(onnx_test_t *t, onnx_prog_t *op, const char *prefix, p
                 free(got);
             }
             free(x);
-            session_rm(&t->s, name, "onnx-test");
+            session_rm(&t->s, name);
         }
     }
-    onnx_rm_weights(&t->s, op, op->nweights, "onnx-test");
+    lib_rm_weights(&t->s, op, op->nweights);
 out:
     for (int k = 0; k < shared; k++)
-        session_rm(&t->s, op->prog.vars[op->inputs[k].var].name, "onnx-test");
+        session_rm(&t->s, op->prog.vars[op->inputs[k].var].name);
     return ok;
 }
 

@@ -9,15 +9,15 @@
  * batch inputs to --data and --labels, in the order they are declared.
  * A binding travels beside the program (the run's `bind`), which keeps
  * its own input names: the parties check approvals against the program
- * as compiled, whatever tensors the caller binds.
+ * as compiled, whatever tensors the caller binds. Compiling, binding,
+ * running and inferring on the cluster are libtrine's (lib_run.c); here
+ * are the command line, its lines and bars, plaintext runs and training.
  */
 #include "daemon/client/cli.h"
 #include "daemon/common/log.h"
 #include "daemon/common/sock.h"
 #include "daemon/models/prog_grad.h"
 #include "daemon/models/prog_text.h"
-#include "daemon/wire/prog_wire.h"
-#include "tensor/fixed.h"
 
 #include <errno.h>
 #include <math.h>
@@ -29,7 +29,6 @@
 #include <unistd.h>
 
 #define PROG_BINDS_MAX 32
-#define PROG_TEXT_MAX  (1u << 20) /* bytes of a program file */
 
 typedef struct {
     const char *program, *dir, *prefix, *input, *output, *data, *labels, *stats, *to;
@@ -99,59 +98,15 @@ static void progress_busy(void *arg, const char *why, uint64_t pause_ms, unsigne
 
 static int prog_load(prog_t *prog, const char *path, const char *verb)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "trine %s: cannot open %s: %s\n", verb, path, strerror(errno));
-        return TRINE_EXIT_FAIL;
-    }
-    char *text = malloc(PROG_TEXT_MAX);
-    size_t len = text ? fread(text, 1, PROG_TEXT_MAX, f) : 0;
-    bool too_long = text && len == PROG_TEXT_MAX;
-    fclose(f);
     trine_err_t err;
-    int rc = 0;
-    if (!text || too_long) {
-        fprintf(stderr, "trine %s: %s: %s\n", verb, path,
-                text ? "longer than 1 MiB; is it a program?" : "out of memory");
-        rc = TRINE_EXIT_FAIL;
-    } else if (prog_text_compile(prog, text, len, path, &err) != TRINE_OK) {
-        fprintf(stderr, "trine %s: %s\n", verb, err.msg);
-        rc = TRINE_EXIT_FAIL;
-    }
-    free(text);
-    return rc;
+    return cli_status(lib_prog_text_file(prog, path, &err), &err, verb, TRINE_EXIT_FAIL);
 }
 
 int prog_binds_set(wire_bind_t *binds, const prog_t *prog, int var, const char *names,
                    const char *verb)
 {
-    wire_bind_t *b = &binds[var];
-    *b = (wire_bind_t){0};
-    for (const char *at = names; *at;) {
-        size_t len = strcspn(at, ",");
-        if (b->count == WIRE_BIND_NAMES_MAX || len == 0 || len > WIRE_NAME_MAX) {
-            fprintf(stderr, "trine %s: '%s': give 1 to %d tensor names, comma-separated\n", verb,
-                    names, WIRE_BIND_NAMES_MAX);
-            return TRINE_EXIT_USAGE;
-        }
-        memcpy(b->names[b->count], at, len);
-        b->names[b->count][len] = '\0';
-        if (!wire_name_valid(b->names[b->count])) {
-            fprintf(stderr,
-                    "trine %s: '%s' is not a tensor name: 1-%d letters, digits, '_', '-' or '.', "
-                    "not starting with '.'\n",
-                    verb, b->names[b->count], WIRE_NAME_MAX);
-            return TRINE_EXIT_USAGE;
-        }
-        b->count++;
-        at += len + (at[len] == ',');
-    }
-    if (b->count > 1 && prog->vars[var].kind != PROG_VAR_BATCH) {
-        fprintf(stderr, "trine %s: '%s' names several tensors, but '%s' is not a batch input\n",
-                verb, names, prog->vars[var].name);
-        return TRINE_EXIT_USAGE;
-    }
-    return b->count ? 0 : TRINE_EXIT_USAGE;
+    trine_err_t err;
+    return cli_status(lib_binds_set(binds, prog, var, names, &err), &err, verb, TRINE_EXIT_USAGE);
 }
 
 /* Binds input VAR to NAME (or NAME,NAME... for a batch input) for each
@@ -159,25 +114,8 @@ int prog_binds_set(wire_bind_t *binds, const prog_t *prog, int var, const char *
 static int prog_bind(const prog_t *prog, wire_bind_t *binds, const char *const *args, int n,
                      const char *verb)
 {
-    for (int k = 0; k < n; k++) {
-        const char *eq = strchr(args[k], '=');
-        size_t vlen = eq ? (size_t)(eq - args[k]) : 0;
-        int var = -1;
-        for (size_t i = 0; eq && i < prog->nvars && var < 0; i++)
-            if (prog->vars[i].kind != PROG_VAR_TEMP && strlen(prog->vars[i].name) == vlen &&
-                !strncmp(prog->vars[i].name, args[k], vlen))
-                var = (int)i;
-        if (var < 0) {
-            fprintf(stderr, "trine %s: --bind %s: want VAR=NAME with VAR an input of the program "
-                            "and NAME a tensor name\n",
-                    verb, args[k]);
-            return TRINE_EXIT_USAGE;
-        }
-        int rc = prog_binds_set(binds, prog, var, eq + 1, verb);
-        if (rc)
-            return rc;
-    }
-    return 0;
+    trine_err_t err;
+    return cli_status(lib_bind(prog, binds, args, (size_t)n, &err), &err, verb, TRINE_EXIT_USAGE);
 }
 
 /* The stored tensor (the first, for several) input var reads. */
@@ -188,62 +126,16 @@ static const char *prog_bound(const prog_t *prog, const wire_bind_t *binds, size
 
 int prog_compile_file(prog_t *prog, const char *path, const char *verb)
 {
-    size_t n = strlen(path);
-    if (n <= 5 || strcmp(path + n - 5, ".onnx") != 0)
-        return prog_load(prog, path, verb);
-    onnx_model_t m;
-    onnx_prog_t op;
     trine_err_t err;
-    if (onnx_model_read(&m, path, &err) != TRINE_OK) {
-        fprintf(stderr, "trine %s: %s\n", verb, err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    onnx_compile_opts_t co = {.prefix = "", .batch = true};
-    trine_status_t st = onnx_compile(&m, path, &co, &op, &err);
-    onnx_model_clear(&m);
-    if (st != TRINE_OK) {
-        fprintf(stderr, "trine %s: %s\n", verb, err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    *prog = op.prog; /* the program alone: the weights' values stay behind */
-    op.prog = (prog_t){0};
-    onnx_prog_clear(&op);
-    return 0;
+    return cli_status(lib_prog_file(prog, path, &err), &err, verb, TRINE_EXIT_FAIL);
 }
 
-/* The index of the k-th batch input (0-based), or -1. */
-static int prog_batch_var(const prog_t *prog, int k)
-{
-    for (size_t i = 0; i < prog->nvars; i++)
-        if (prog->vars[i].kind == PROG_VAR_BATCH && k-- == 0)
-            return (int)i;
-    return -1;
-}
-
-/* Checks the shapes for every batch size the job will see; a message at
- * "line L col C" of a text program becomes "PATH:L:C". A program without
- * outputs is refused: its job would keep nothing. */
+/* lib_check_sizes, printing why it failed. */
 static int prog_check_sizes(const prog_t *prog, uint64_t batch, const char *path,
                             const char *verb)
 {
     trine_err_t err;
-    bool outputs = false;
-    for (size_t i = 0; i < prog->nvars; i++)
-        outputs |= prog->vars[i].output;
-    if (!outputs) {
-        fprintf(stderr, "trine %s: %s has no output: mark what to keep with 'output NAME'\n",
-                verb, path ? path : "the program");
-        return TRINE_EXIT_FAIL;
-    }
-    if (prog_check_job(prog, batch, &err) == TRINE_OK)
-        return 0;
-    unsigned line, col;
-    int at = 0;
-    if (path && sscanf(err.msg, "line %u col %u: %n", &line, &col, &at) == 2 && at > 0)
-        fprintf(stderr, "trine %s: %s:%u:%u: %s\n", verb, path, line, col, err.msg + at);
-    else
-        fprintf(stderr, "trine %s: %s\n", verb, err.msg);
-    return TRINE_EXIT_FAIL;
+    return cli_status(lib_check_sizes(prog, batch, path, &err), &err, verb, TRINE_EXIT_FAIL);
 }
 
 /* ---- plaintext ------------------------------------------------------------ */
@@ -399,104 +291,16 @@ static int plain_run(prog_t *prog, const wire_bind_t *binds, const prog_opts_t *
 
 /* ---- on the cluster -------------------------------------------------------- */
 
-/* The entry of r (an ls reply) named name, or NULL. */
-static const wire_tensor_info_t *ls_find(const wire_reply_t *r, const char *name)
-{
-    for (size_t k = 0; k < r->count; k++)
-        if (!strcmp(r->list[k].name, name))
-            return &r->list[k];
-    return NULL;
-}
-
-/* The shape of input var as bound: its tensor's, or the rows of several
- * stacked (the same extents past the first). */
-static int private_shape(const wire_reply_t *r, const prog_t *prog, const wire_bind_t *binds,
-                         size_t var, int *ndim, size_t shape[TENSOR_MAX_DIMS], const char *verb)
-{
-    wire_bind_t one = {.count = 1};
-    snprintf(one.names[0], sizeof one.names[0], "%s", prog->vars[var].name);
-    const wire_bind_t *b = binds && binds[var].count ? &binds[var] : &one;
-    for (unsigned k = 0; k < b->count; k++) {
-        const wire_tensor_info_t *t = ls_find(r, b->names[k]);
-        if (!t) {
-            fprintf(stderr,
-                    "trine %s: no tensor '%s' of yours or approved for you: share it first "
-                    "(trine ls lists what you can use)\n",
-                    verb, b->names[k]);
-            return TRINE_EXIT_FAIL;
-        }
-        bool same = k == 0 || t->ndim == *ndim;
-        for (int d = 1; k > 0 && same && d < t->ndim; d++)
-            same = t->shape[d] == shape[d];
-        if (!same) {
-            fprintf(stderr, "trine %s: '%s' and '%s' differ past their first extent: their rows "
-                            "cannot be stacked\n",
-                    verb, b->names[0], b->names[k]);
-            return TRINE_EXIT_FAIL;
-        }
-        if (k == 0) {
-            *ndim = t->ndim;
-            memcpy(shape, t->shape, sizeof t->shape);
-        } else {
-            shape[0] += t->shape[0];
-        }
-    }
-    return 0;
-}
-
-/* Fills the inputs' shapes from party0's listing. */
-static int private_shapes(session_t *s, prog_t *prog, const wire_bind_t *binds,
-                          const char *verb)
-{
-    wire_request_t ls = {.op = WIRE_OP_LS};
-    if (session_call(s, 1u, &ls) != TRINE_OK) {
-        session_report(s, verb, 1u);
-        return TRINE_EXIT_FAIL;
-    }
-    const wire_reply_t *r = &s->res[0].reply;
-    for (size_t i = 0; i < prog->nvars; i++) {
-        const prog_var_t *v = &prog->vars[i];
-        if (v->kind == PROG_VAR_TEMP)
-            continue;
-        int ndim = 0;
-        size_t shape[TENSOR_MAX_DIMS];
-        trine_err_t err;
-        int rc = private_shape(r, prog, binds, i, &ndim, shape, verb);
-        if (rc)
-            return rc;
-        if (prog_text_set_shape(prog, v->name, ndim, shape, &err) != TRINE_OK) {
-            fprintf(stderr, "trine %s: '%s': %s\n", verb, v->name, err.msg);
-            return TRINE_EXIT_FAIL;
-        }
-    }
-    return 0;
-}
-
 int prog_run_binds(wire_request_t *q, const prog_t *prog, const wire_bind_t *binds,
-                        const char *verb)
+                   const char *verb)
 {
-    q->bind = calloc(prog->nvars ? prog->nvars : 1, sizeof *q->bind);
-    if (!q->bind) {
-        fprintf(stderr, "trine %s: out of memory\n", verb);
-        return TRINE_EXIT_FAIL;
-    }
-    q->nbind = 0;
-    for (size_t i = 0; i < prog->nvars; i++) {
-        if (prog->vars[i].kind == PROG_VAR_TEMP)
-            continue;
-        wire_bind_t *b = &q->bind[q->nbind++];
-        if (binds && binds[i].count)
-            *b = binds[i];
-        else
-            *b = (wire_bind_t){.count = 1}, snprintf(b->names[0], sizeof b->names[0], "%s",
-                                                     prog->vars[i].name);
-    }
-    return 0;
+    trine_err_t err;
+    return cli_status(lib_run_binds(q, prog, binds, &err), &err, verb, TRINE_EXIT_FAIL);
 }
 
 /* Writes the job's figures as KEY=VALUE lines, for scripts; retries:
  * how often the run was sent again because parties were busy. */
-static int private_stats(const session_t *s, unsigned retries, const char *path, const char *verb)
+static int private_stats(const session_t *s, const char *path, const char *verb)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -504,38 +308,28 @@ static int private_stats(const session_t *s, unsigned retries, const char *path,
         return TRINE_EXIT_FAIL;
     }
     const wire_job_stats_t *st0 = &s->res[0].reply.stats;
-    uint64_t total = 0, mask = 0, rounds = 0;
+    const trine_report_t *r = &s->report;
+    uint64_t total = 0;
     fprintf(f, "steps=%llu\ntime_s=%.6f\nexec_s=%.6f\nfirst_step_s=%.6f\n",
             (unsigned long long)st0->steps, (double)st0->time_us / 1e6,
             (double)st0->exec_us / 1e6, (double)st0->first_step_us / 1e6);
     for (int p = 0; p < CONFIG_PARTIES; p++) {
-        const wire_job_stats_t *st = &s->res[p].reply.stats;
-        uint64_t sent = st->sent[0] + st->sent[1] + st->sent[2];
-        fprintf(f, "sent_party%d=%llu\n", p, (unsigned long long)sent);
-        total += sent;
-        mask += st->mask_bytes;
-        rounds = st->rounds > rounds ? st->rounds : rounds;
+        fprintf(f, "sent_party%d=%llu\n", p, (unsigned long long)r->sent[p]);
+        total += r->sent[p];
     }
     fprintf(f, "sent_total=%llu\nmask_bytes=%llu\nrounds=%llu\nbusy_retries=%u\n",
-            (unsigned long long)total, (unsigned long long)mask, (unsigned long long)rounds,
-            retries);
+            (unsigned long long)total, (unsigned long long)r->mask_bytes,
+            (unsigned long long)r->rounds, r->busy_retries);
     return fclose(f) == 0 ? 0 : TRINE_EXIT_FAIL;
 }
 
-static void private_report(const session_t *s, const wire_request_t *q, unsigned retries)
+static void private_report(const session_t *s)
 {
-    const wire_job_stats_t *st0 = &s->res[0].reply.stats;
+    const trine_report_t *r = &s->report;
     char b[LOG_BYTES_CHARS];
-    uint64_t total = 0, mask = 0;
-    printf("job %016llx: %llu steps in %.3f s (first step %.3f s", (unsigned long long)q->job,
-           (unsigned long long)st0->steps, (double)st0->time_us / 1e6,
-           (double)st0->first_step_us / 1e6);
-    for (int p = 0; p < CONFIG_PARTIES; p++) {
-        const wire_job_stats_t *st = &s->res[p].reply.stats;
-        total += st->sent[0] + st->sent[1] + st->sent[2];
-        mask += st->mask_bytes;
-    }
-    printf(", masking weights %s)\n", log_bytes(b, mask));
+    printf("job %016llx: %llu steps in %.3f s (first step %.3f s", (unsigned long long)r->job,
+           (unsigned long long)r->steps, r->time_s, r->first_step_s);
+    printf(", masking weights %s)\n", log_bytes(b, r->mask_bytes));
     for (int p = 0; p < CONFIG_PARTIES; p++) {
         const wire_job_stats_t *st = &s->res[p].reply.stats;
         char to[2][LOG_BYTES_CHARS], in[LOG_BYTES_CHARS];
@@ -545,34 +339,65 @@ static void private_report(const session_t *s, const wire_request_t *q, unsigned
                log_bytes(in, st->recv[0] + st->recv[1] + st->recv[2]),
                (unsigned long long)st->rounds);
     }
-    printf("  all parties sent %s\n", log_bytes(b, total));
-    if (retries)
-        printf("  sent %u time%s more: the parties were busy with other jobs\n", retries,
-               retries == 1 ? "" : "s");
+    printf("  all parties sent %s\n", log_bytes(b, r->sent[0] + r->sent[1] + r->sent[2]));
+    if (r->busy_retries)
+        printf("  sent %u time%s more: the parties were busy with other jobs\n",
+               r->busy_retries, r->busy_retries == 1 ? "" : "s");
 }
 
-/* Removes outputs that some parties stored when others failed. */
-static void private_undo(session_t *s, const prog_t *prog, const char *prefix, unsigned stored,
-                         const char *verb)
-{
-    for (size_t i = 0; stored && i < prog->nvars; i++) {
-        if (!prog->vars[i].output)
-            continue;
-        wire_request_t rm = {.op = WIRE_OP_RM};
-        snprintf(rm.name, sizeof rm.name, "%s%s", prefix, prog->vars[i].name);
-        if (session_call(s, stored, &rm) != TRINE_OK)
-            fprintf(stderr, "trine %s: could not remove the partial output '%s'; run 'trine rm %s'\n",
-                    verb, rm.name, rm.name);
-    }
-}
-
-/* Set by SIGINT while a job runs (a handler can only reach a global). */
-static volatile sig_atomic_t private_interrupted;
+/* The running job's client, whose cancel flag SIGINT sets (a handler can
+ * only reach a global). */
+static session_t *private_running;
 
 static void private_on_sigint(int sig)
 {
     (void)sig;
-    private_interrupted = 1;
+    private_running->cancel = 1;
+}
+
+/* lib_run_t of the command line's options. */
+static lib_run_t private_opts(const prog_opts_t *o, session_t *s)
+{
+    return (lib_run_t){.path = o->program,
+                       .prefix = o->prefix,
+                       .to = o->to,
+                       .batch = o->batch,
+                       .epochs = o->epochs,
+                       .shuffle = o->shuffle,
+                       .busy = progress_busy,
+                       .busy_arg = session_bar(s)};
+}
+
+/* Runs f(s, arg) with a bar for the job's steps (unless quiet) and Ctrl-C
+ * cancelling the job on the parties instead of leaving it running. */
+static trine_status_t private_job(session_t *s, bool quiet,
+                                  trine_status_t (*f)(session_t *s, void *arg), void *arg)
+{
+    progress_t *bar = session_bar(s);
+    progress_init(bar, false);
+    bar->tty = bar->tty && !quiet;
+    struct sigaction sa = {0}, old;
+    sa.sa_handler = private_on_sigint;
+    sigemptyset(&sa.sa_mask);
+    private_running = s;
+    sigaction(SIGINT, &sa, &old);
+    lib_begin(s);
+    trine_status_t st = f(s, arg);
+    sigaction(SIGINT, &old, NULL);
+    progress_end(bar);
+    return st;
+}
+
+typedef struct {
+    prog_t *prog;
+    const wire_bind_t *binds;
+    lib_run_t run;
+} private_run_t;
+
+static trine_status_t private_run_job(session_t *s, void *arg)
+{
+    private_run_t *r = arg;
+    return lib_run(s, r->prog, r->binds, &r->run);
 }
 
 /* Runs prog on the cluster, its inputs bound by binds (NULL: each its
@@ -581,67 +406,12 @@ static void private_on_sigint(int sig)
 static int private_run(session_t *s, prog_t *prog, const wire_bind_t *binds, const prog_opts_t *o,
                        const char *verb)
 {
-    int rc = private_shapes(s, prog, binds, verb);
-    if (rc == 0)
-        rc = prog_check_sizes(prog, o->batch, o->program, verb);
-    if (rc)
-        return rc;
-    wire_request_t q = {
-        .op = WIRE_OP_RUN, .batch = o->batch, .epochs = o->epochs, .shuffle = o->shuffle};
-    trine_err_t err;
-    if (o->to && keys_read_public(&q.to, o->to, &err) != TRINE_OK) {
-        fprintf(stderr, "trine %s: --to: %s\n", verb, err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    void *buf = NULL;
-    size_t len;
-    if ((rc = prog_run_binds(&q, prog, binds, verb)) != 0)
-        return rc;
-    if (prog_wire_encode(prog, &buf, &len, &err) != TRINE_OK) {
-        fprintf(stderr, "trine %s: %s\n", verb, err.msg);
-        free(q.bind);
-        return TRINE_EXIT_FAIL;
-    }
-    while (!q.job)
-        randombytes_buf(&q.job, sizeof q.job);
-    q.program = buf;
-    q.program_len = len;
-    snprintf(q.prefix, sizeof q.prefix, "%s", o->prefix);
-    progress_t bar;
-    progress_init(&bar, false);
-    bar.tty = bar.tty && !o->quiet;
-    /* Ctrl-C cancels the job on the parties instead of leaving it running. */
-    struct sigaction sa = {0}, old;
-    sa.sa_handler = private_on_sigint;
-    sigemptyset(&sa.sa_mask);
-    private_interrupted = 0;
-    sigaction(SIGINT, &sa, &old);
-    unsigned retries;
-    uint64_t t0 = sock_now_ms();
-    trine_status_t st = client_run_wait(s->client, &q, s->res, progress_show, progress_busy, &bar,
-                                        &private_interrupted, &retries);
-    sigaction(SIGINT, &old, NULL);
-    progress_end(&bar);
-    free(buf);
-    free(q.bind);
-    if (st != TRINE_OK) {
-        session_report(s, verb, 7u);
-        if (client_run_busy(s->res) && !private_interrupted)
-            fprintf(stderr,
-                    "trine %s: the parties stayed busy for %.1f s (%u tries; timeout_ms in %s); "
-                    "try again later\n",
-                    verb, (double)(sock_now_ms() - t0) / 1000, retries + 1, s->cluster.cfg.path);
-        unsigned stored = 0;
-        for (int p = 0; p < 2; p++)
-            if (s->res[p].code == TRINE_OK)
-                stored |= 1u << p;
-        if (!o->to) /* the recipient's: only it may remove them */
-            private_undo(s, prog, o->prefix, stored, verb);
-        return TRINE_EXIT_FAIL;
-    }
+    private_run_t r = {prog, binds, private_opts(o, s)};
+    if (private_job(s, o->quiet, private_run_job, &r) != TRINE_OK)
+        return session_fail(s, verb);
     if (!o->quiet)
-        private_report(s, &q, retries);
-    return o->stats ? private_stats(s, retries, o->stats, verb) : 0;
+        private_report(s);
+    return o->stats ? private_stats(s, o->stats, verb) : 0;
 }
 
 int session_run(session_t *s, prog_t *prog, const char *prefix, uint64_t batch, bool quiet,
@@ -768,73 +538,55 @@ int verb_run(const client_opts_t *opts, int argc, char **argv)
     return rc;
 }
 
-/* The one output of an inference program, or -1. */
-static int prog_single_output(const prog_t *prog)
+typedef struct {
+    lib_infer_t in;
+    lib_sink_t sink;
+    char outname[WIRE_NAME_MAX + 1];
+    const char *stats;
+} private_infer_t;
+
+/* The job's report and --stats, before the output is revealed. */
+static trine_status_t private_infer_ran(session_t *s, void *arg)
 {
-    int found = -1;
-    for (size_t i = 0; i < prog->nvars; i++)
-        if (prog->vars[i].output) {
-            if (found >= 0)
-                return -1;
-            found = (int)i;
-        }
-    return found;
+    const private_infer_t *r = arg;
+    private_report(s);
+    return r->stats && private_stats(s, r->stats, "infer") ? TRINE_EIO : TRINE_OK;
 }
 
-static bool infer_is_onnx(const char *path)
+static trine_status_t private_infer_job(session_t *s, void *arg)
 {
-    size_t n = strlen(path);
-    return n > 5 && !strcmp(path + n - 5, ".onnx");
+    private_infer_t *r = arg;
+    return lib_infer(s, &r->in, &r->sink, r->outname);
 }
 
-/* The shape of the stored tensor name, from party0's listing. */
-static int infer_stored_shape(session_t *s, const char *name, onnx_shape_t *shape)
+/* infer --plaintext: the text program on doubles, here. */
+static int plain_infer(prog_opts_t *o)
 {
-    wire_request_t ls = {.op = WIRE_OP_LS};
-    if (session_call(s, 1u, &ls) != TRINE_OK) {
-        session_report(s, "infer", 1u);
+    if (lib_is_onnx(o->program) || o->nbind)
+        return verb_usage_error("infer", "--plaintext and --bind take a program, not an ONNX model");
+    size_t n = strlen(o->input);
+    if (n <= 4 || strcmp(o->input + n - 4, ".npy")) {
+        fprintf(stderr, "trine infer: --plaintext reads --input from a .npy file\n");
         return TRINE_EXIT_FAIL;
     }
-    const wire_tensor_info_t *t = ls_find(&s->res[0].reply, name);
-    if (!t) {
-        fprintf(stderr, "trine infer: no tensor '%s' of yours or granted to you\n", name);
-        return TRINE_EXIT_FAIL;
+    prog_t prog = {0};
+    wire_bind_t *binds = NULL;
+    int rc = prog_load(&prog, o->program, "infer");
+    if (rc == 0 && !(binds = calloc(prog.nvars ? prog.nvars : 1, sizeof *binds)))
+        rc = TRINE_EXIT_FAIL;
+    if (rc == 0)
+        rc = prog_bind(&prog, binds, o->bind, o->nbind, "infer");
+    int x = lib_batch_var(&prog, 0), y = lib_single_output(&prog);
+    if (rc == 0 && (x < 0 || lib_batch_var(&prog, 1) >= 0 || y < 0)) {
+        fprintf(stderr, "trine infer: %s must have exactly one batch input and one output\n",
+                o->program);
+        rc = TRINE_EXIT_FAIL;
     }
-    shape->ndim = t->ndim;
-    memcpy(shape->shape, t->shape, sizeof shape->shape);
-    return 0;
-}
-
-/* Compiles the ONNX model o->program for the input of the given shape.
- * Its weights are named tag + name unless trine keeps them already. A
- * model that mixes rows runs as one batch. */
-static int infer_onnx_compile(onnx_prog_t *op, prog_opts_t *o, const onnx_shape_t *shape,
-                              const char *tag)
-{
-    onnx_model_t m;
-    trine_err_t err;
-    if (onnx_model_read(&m, o->program, &err) != TRINE_OK) {
-        fprintf(stderr, "trine infer: %s\n", err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    onnx_compile_opts_t co = {.prefix = tag, .batch = true, .shapes = shape, .nshapes = 1};
-    trine_status_t st = onnx_compile(&m, o->program, &co, op, &err);
-    onnx_model_clear(&m);
-    if (st != TRINE_OK) {
-        fprintf(stderr, "trine infer: %s\n", err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    if (op->ninputs != 1 || op->noutputs != 1) {
-        fprintf(stderr, "trine infer: %s has %zu data inputs and %zu outputs; infer takes one of each\n",
-                o->program, op->ninputs, op->noutputs);
-        return TRINE_EXIT_FAIL;
-    }
-    if (!op->rows_independent && o->batch < shape->shape[0]) {
-        fprintf(stderr, "trine infer: %s mixes rows (across axis 0), so it runs as one batch of %zu\n",
-                o->program, shape->shape[0]);
-        o->batch = shape->shape[0];
-    }
-    return 0;
+    if (rc == 0)
+        rc = plain_run(&prog, binds, o, "infer", y, x, o->input);
+    free(binds);
+    prog_clear(&prog);
+    return rc;
 }
 
 int verb_infer(const client_opts_t *opts, int argc, char **argv)
@@ -845,313 +597,47 @@ int verb_infer(const client_opts_t *opts, int argc, char **argv)
         return rc;
     if (!o.input)
         return verb_usage_error("infer", "name the --input (a stored tensor or a .npy file)");
-    rc = 0;
-    bool onnx = infer_is_onnx(o.program);
-    if (onnx && (o.plaintext || o.nbind))
+    if (o.plaintext)
+        return plain_infer(&o);
+    if (lib_is_onnx(o.program) && o.nbind)
         return verb_usage_error("infer", "--plaintext and --bind take a program, not an ONNX model");
     bool file = strlen(o.input) > 4 && !strcmp(o.input + strlen(o.input) - 4, ".npy");
-    uint64_t tag;
-    randombytes_buf(&tag, sizeof tag);
-    char tmp[WIRE_NAME_MAX + 1] = "", outname[WIRE_NAME_MAX + 1], wtag[WIRE_NAME_MAX + 1];
-    snprintf(wtag, sizeof wtag, "infer-%016llx-w-", (unsigned long long)tag);
-    prog_t text = {0}, *prog = &text;
-    onnx_prog_t op = {0};
-    plain_reader_t *rd = NULL;
     session_t s;
-    bool open = false;
-    size_t weights = 0;
-    trine_err_t err;
-    wire_bind_t *binds = NULL;
-    if (!onnx && (rc = prog_load(&text, o.program, "infer")) == 0 &&
-        (!(binds = calloc(text.nvars ? text.nvars : 1, sizeof *binds)) ||
-         (rc = prog_bind(&text, binds, o.bind, o.nbind, "infer")) != 0))
-        rc = rc ? rc : TRINE_EXIT_FAIL;
-    if (rc) {
-        free(binds);
-        prog_clear(&text);
-        return rc;
+    if (!session_open(&s, opts, "infer"))
+        return TRINE_EXIT_FAIL;
+    private_infer_t r = {.in = {.model = o.program,
+                                .input_name = file ? NULL : o.input,
+                                .input_file = file ? o.input : NULL,
+                                .binds = o.bind,
+                                .nbinds = (size_t)o.nbind,
+                                .run = private_opts(&o, &s),
+                                .keep = o.keep,
+                                .ran = private_infer_ran},
+                         .sink = session_sink(o.output, false),
+                         .stats = o.stats};
+    r.in.ran_arg = &r;
+    if (private_job(&s, o.quiet, private_infer_job, &r) != TRINE_OK) {
+        rc = session_fail(&s, "infer");
+    } else {
+        rc = 0;
+        if (o.to)
+            printf("stored '%s' for the recipient %s, who alone can reveal it\n", r.outname,
+                   o.to);
+        else if (o.output)
+            printf("wrote %s\n", o.output);
+        if (o.keep && !o.to)
+            printf("kept '%s' (yours: trine reveal %s)\n", r.outname, r.outname);
     }
-    /* The input's shape now (the ONNX compile needs it); its values stream
-     * when it is shared. */
-    if (file && !o.plaintext && plain_reader_open(&rd, o.input, &err) != TRINE_OK) {
-        fprintf(stderr, "trine infer: %s\n", err.msg);
-        rc = TRINE_EXIT_FAIL;
-    } else if (o.plaintext && !file) {
-        fprintf(stderr, "trine infer: --plaintext reads --input from a .npy file\n");
-        rc = TRINE_EXIT_FAIL;
-    } else if (!o.plaintext && !(open = session_open(&s, opts, "infer"))) {
-        rc = TRINE_EXIT_FAIL;
-    } else if (onnx) {
-        onnx_shape_t shape = {0};
-        if (rd) {
-            shape.ndim = plain_reader_info(rd)->ndim;
-            memcpy(shape.shape, plain_reader_info(rd)->shape, sizeof shape.shape);
-        } else {
-            rc = infer_stored_shape(&s, o.input, &shape);
-        }
-        if (rc == 0)
-            rc = infer_onnx_compile(&op, &o, &shape, wtag);
-        prog = &op.prog;
-        if (rc == 0 && !(binds = calloc(prog->nvars ? prog->nvars : 1, sizeof *binds)))
-            rc = TRINE_EXIT_FAIL;
-        if (rc == 0 && !op.stored[0] && (rc = onnx_share_weights(&s, &op, true, "infer")) == 0)
-            weights = op.nweights;
-    }
-    int x = prog_batch_var(prog, 0), y = prog_single_output(prog);
-    if (rc == 0 && (x < 0 || prog_batch_var(prog, 1) >= 0 || y < 0)) {
-        fprintf(stderr, "trine infer: %s must have exactly one batch input and one output\n",
-                o.program);
-        rc = TRINE_EXIT_FAIL;
-    }
-    if (rc == 0 && o.plaintext) {
-        rc = plain_run(prog, binds, &o, "infer", y, x, o.input);
-    } else if (rc == 0) {
-        if (file) {
-            snprintf(tmp, sizeof tmp, "infer-%016llx", (unsigned long long)tag);
-            rc = session_share_file(&s, tmp, o.input, true, "infer", true); /* a program reads reals */
-        }
-        if (rc == 0 && (rc = prog_binds_set(binds, prog, x, file ? tmp : o.input, "infer")) == 0) {
-            if (!o.prefix[0]) {
-                snprintf(outname, sizeof outname, "infer-%016llx-", (unsigned long long)tag);
-                o.prefix = outname;
-            }
-            rc = private_run(&s, prog, binds, &o, "infer");
-        }
-        if (rc == 0 && o.to) {
-            printf("stored '%s%s' for the recipient %s, who alone can reveal it\n", o.prefix,
-                   prog->vars[y].name, o.to);
-        } else if (rc == 0) {
-            /* The parties stored it, so prefix + name is a valid name. */
-            char name[WIRE_NAME_MAX + 1];
-            snprintf(name, sizeof name, "%.*s%.*s", (int)strlen(o.prefix), o.prefix,
-                     (int)(WIRE_NAME_MAX - strlen(o.prefix)), prog->vars[y].name);
-            rc = onnx && op.outputs[0].integer
-                     ? session_reveal_integers(&s, name, o.output, "infer") /* ArgMax */
-                     : session_reveal(&s, name, o.output, "infer");
-            if (rc == 0 && o.output)
-                printf("wrote %s\n", o.output);
-            if (!o.keep)
-                session_rm(&s, name, "infer");
-            else
-                printf("kept '%s' (yours: trine reveal %s)\n", name, name);
-        }
-        if (tmp[0])
-            session_rm(&s, tmp, "infer");
-    }
-    if (weights)
-        onnx_rm_weights(&s, &op, weights, "infer");
-    if (open)
-        session_close(&s);
-    free(binds);
-    plain_reader_close(&rd);
-    prog_clear(&text);
-    onnx_prog_clear(&op);
+    session_close(&s);
     return rc;
 }
 
-/* ---- train on a forward model (prog_grad.h) ------------------------------ */
+/* ---- train (lib_train.c) ------------------------------------------------------- */
 
-/* Tensor name prefix + name in out; 0, or a usage error when too long. */
-static int train_name(char out[WIRE_NAME_MAX + 1], const char *prefix, const char *name)
-{
-    if (strlen(prefix) + strlen(name) > WIRE_NAME_MAX) {
-        fprintf(stderr, "trine train: '%s%s' is longer than %d bytes: take a shorter --prefix\n",
-                prefix, name, WIRE_NAME_MAX);
-        return TRINE_EXIT_USAGE;
-    }
-    size_t n = strlen(prefix);
-    memcpy(out, prefix, n);
-    memcpy(out + n, name, strlen(name) + 1);
-    return 0;
-}
-
-/* A forward model and how its inputs are bound: a text program's weights
- * to their names (or --bind), an ONNX model's to PREFIX "init-" NAME once
- * shared. Its variables are named as in the file (an ONNX weight by its
- * initializer), whatever the run's prefix, so that the training program
- * and its hash depend on the model, the options and the shapes alone. */
-typedef struct {
-    prog_t text;
-    onnx_prog_t onnx;
-    prog_t *fwd;
-    wire_bind_t binds[PROG_VARS_MAX];
-    bool is_onnx;
-    onnx_model_t model; /* --export: the file's model, to hold the trained weights */
-} train_model_t;
-
-static void train_model_clear(train_model_t *m)
-{
-    prog_clear(&m->text);
-    onnx_prog_clear(&m->onnx);
-    onnx_model_clear(&m->model);
-}
-
-/* --export: every weight must be its initializer as the file holds it
- * (not folded by the compiler), so that trained values can go back. */
-static int export_check(const train_model_t *m, const char *path)
-{
-    for (size_t k = 0; k < m->onnx.nweights; k++) {
-        const char *name = m->onnx.prog.vars[m->onnx.weights[k].var].name;
-        const plain_t *w = m->onnx.weights[k].value;
-        const Onnx__GraphProto *g = m->model.proto->graph;
-        plain_t *f = NULL;
-        trine_err_t err;
-        bool same;
-        for (size_t i = 0; i < g->n_initializer; i++)
-            if (g->initializer[i]->name && !strcmp(g->initializer[i]->name, name) &&
-                onnx_tensor_plain(g->initializer[i], name, &f, NULL, NULL, &err) == TRINE_OK)
-                break;
-        same = f && f->ndim == w->ndim && !memcmp(f->shape, w->shape, sizeof f->shape) && f->real &&
-               w->real && !memcmp(f->real, w->real, w->count * sizeof *w->real);
-        plain_destroy(&f);
-        if (!same) {
-            fprintf(stderr,
-                    "trine train: --export: %s's weight '%s' is not an initializer as the "
-                    "file holds it (the compiler folded it), so its trained values "
-                    "cannot be written back\n",
-                    path, name);
-            return TRINE_EXIT_FAIL;
-        }
-    }
-    return 0;
-}
-
-/* --export: the trained value of weight var (count doubles) into the
- * model; at the end, the model to o->export_onnx. */
-static int export_set(train_model_t *m, int var, const double *v, size_t count)
-{
-    trine_err_t err;
-    if (onnx_model_set_initializer(&m->model, m->fwd->vars[var].name, v, count, &err) != TRINE_OK) {
-        fprintf(stderr, "trine train: --export: %s\n", err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    return 0;
-}
-
-/* The trained weight var as stored on the cluster (prefix + name),
- * revealed into the model. */
-static int export_fetch(session_t *s, train_model_t *m, int var, const char *prefix)
-{
-    char name[WIRE_NAME_MAX + 1];
-    uint64_t *v = NULL;
-    wire_tensor_info_t info;
-    int rc = train_name(name, prefix, m->fwd->vars[var].name);
-    if (rc == 0)
-        rc = session_fetch(s, name, &v, &info, "train");
-    size_t n = 1;
-    for (int d = 0; rc == 0 && d < info.ndim; d++)
-        n *= info.shape[d];
-    double *x = rc ? NULL : malloc(n * sizeof *x);
-    if (rc == 0 && !x)
-        rc = TRINE_EXIT_FAIL;
-    if (rc == 0) {
-        fixed_decode_array(x, v, n, info.frac);
-        rc = export_set(m, var, x, n);
-    }
-    if (v)
-        sodium_memzero(v, n * sizeof *v);
-    free(v), free(x);
-    return rc;
-}
-
-static int export_write(train_model_t *m, const prog_opts_t *o)
-{
-    trine_err_t err;
-    if (onnx_model_write(&m->model, o->export_onnx, &err) != TRINE_OK) {
-        fprintf(stderr, "trine train: --export: %s\n", err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    printf("wrote %s, the model with its trained weights\n", o->export_onnx);
-    return 0;
-}
-
-static int train_model_load(train_model_t *m, const prog_opts_t *o)
-{
-    m->is_onnx = infer_is_onnx(o->program);
-    if (!m->is_onnx) {
-        int rc = prog_load(&m->text, o->program, "train");
-        m->fwd = &m->text;
-        return rc ? rc : prog_bind(m->fwd, m->binds, o->bind, o->nbind, "train");
-    }
-    if (o->nbind)
-        return verb_usage_error("train", "--bind takes a program, not an ONNX model");
-    onnx_model_t om;
-    trine_err_t err;
-    if (onnx_model_read(&om, o->program, &err) != TRINE_OK) {
-        fprintf(stderr, "trine train: %s\n", err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    onnx_compile_opts_t co = {.prefix = "", .batch = true};
-    trine_status_t st = onnx_compile(&om, o->program, &co, &m->onnx, &err);
-    if (o->export_onnx)
-        m->model = om;
-    else
-        onnx_model_clear(&om);
-    if (st != TRINE_OK) {
-        fprintf(stderr, "trine train: %s\n", err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    if (m->onnx.stored[0]) {
-        fprintf(stderr, "trine train: %s refers to weights kept by trine; train the model that "
-                        "holds its weights\n",
-                o->program);
-        return TRINE_EXIT_FAIL;
-    }
-    m->fwd = &m->onnx.prog;
-    if (o->export_onnx && export_check(m, o->program))
-        return TRINE_EXIT_FAIL;
-    /* A final ArgMax, and reshapes of it: training takes the logits before
-     * it (a final Softmax or LogSoftmax stays: cross-entropy takes it). */
-    prog_t *p = m->fwd;
-    size_t j = p->nops;
-    int out = m->onnx.noutputs == 1 ? m->onnx.outputs[0].var : -1;
-    while (out >= 0 && j > 0 && p->ops[j - 1].out == out &&
-           p->ops[j - 1].code == PROG_RESHAPE)
-        out = p->ops[--j].in[0];
-    if (out >= 0 && j > 0 && p->ops[j - 1].out == out && p->ops[j - 1].code == PROG_ARGMAX) {
-        /* the dropped ops' variables are the last ones */
-        size_t first = p->nvars;
-        for (size_t k = j - 1; k < p->nops; k++)
-            first = (size_t)p->ops[k].out < first ? (size_t)p->ops[k].out : first;
-        if (first + (p->nops - j + 1) != p->nvars) {
-            fprintf(stderr, "trine train: %s: give the model without its final argmax\n",
-                    o->program);
-            return TRINE_EXIT_FAIL;
-        }
-        p->vars[p->ops[j - 1].in[0]].output = true;
-        p->nops = j - 1, p->nvars = first;
-        printf("training the scores before %s's final argmax\n", o->program);
-    }
-    return 0;
-}
-
-static prog_train_t train_opts(const prog_opts_t *o)
-{
-    return (prog_train_t){.loss = (prog_loss_t)prog_grad_loss_find(o->loss),
-                          .opt = (prog_opt_t)prog_grad_opt_find(o->optimizer),
-                          .lr = o->lr,
-                          .momentum = o->momentum,
-                          .weight_decay = o->weight_decay,
-                          .batch = o->batch,
-                          .class_labels = o->class_labels};
-}
-
-static int train_derive(prog_t *tp, const prog_t *fwd, const prog_opts_t *o)
-{
-    prog_train_t t = train_opts(o);
-    trine_err_t err;
-    if (prog_grad_train(tp, fwd, &t, &err) != TRINE_OK) {
-        fprintf(stderr, "trine train: %s: %s\n", o->program, err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    return 0;
-}
-
-static void train_print_loss(const prog_t *tp, uint64_t epoch, const prog_opts_t *o, double sum,
-                             uint64_t rows)
+static void train_print_loss(uint64_t epoch, const prog_opts_t *o, double loss)
 {
     printf("epoch %llu/%llu: mean training loss %.6f\n", (unsigned long long)epoch,
-           (unsigned long long)o->epochs, sum * prog_grad_loss_scale(tp, rows));
+           (unsigned long long)o->epochs, loss);
 }
 
 static void train_print_accuracy(uint64_t epoch, const prog_opts_t *o, double correct, size_t rows)
@@ -1161,25 +647,14 @@ static void train_print_accuracy(uint64_t epoch, const prog_opts_t *o, double co
            correct, rows);
 }
 
-/* The validation program of m (prog_grad_validation) and its input
- * binds: the data and labels of --val-data and --val-labels (no weights
- * yet); its PROG_GRAD_CORRECT variable in *c. */
-static int val_derive(prog_t *vp, wire_bind_t **vb, int *c, const train_model_t *m,
-                      const prog_opts_t *o)
+/* --export: the model written, and said so. */
+static int export_write(const lib_model_t *m, const prog_opts_t *o)
 {
     trine_err_t err;
-    if (prog_grad_validation(vp, m->fwd, o->class_labels, &err) != TRINE_OK) {
-        fprintf(stderr, "trine train: %s: %s\n", o->program, err.msg);
-        return TRINE_EXIT_FAIL;
-    }
-    for (size_t i = 0; i < vp->nvars; i++)
-        if (!strcmp(vp->vars[i].name, PROG_GRAD_CORRECT))
-            *c = (int)i;
-    if (!(*vb = calloc(vp->nvars, sizeof **vb)))
-        return TRINE_EXIT_FAIL;
-    memcpy(*vb, m->binds, m->fwd->nvars * sizeof **vb);
-    int rc = prog_binds_set(*vb, vp, prog_batch_var(vp, 0), o->val_data, "train");
-    return rc ? rc : prog_binds_set(*vb, vp, prog_batch_var(vp, 1), o->val_labels, "train");
+    if (lib_export_write(m, o->export_onnx, &err) != TRINE_OK)
+        return cli_status(err.code, &err, "train", TRINE_EXIT_FAIL);
+    printf("wrote %s, the model with its trained weights\n", o->export_onnx);
+    return 0;
 }
 
 /* The validation accuracy of epoch e on doubles: vin's weights (the
@@ -1208,21 +683,21 @@ static int val_plain(const prog_t *vp, prog_plain_t **vin, prog_plain_t *const *
 
 /* --plaintext: the same epochs on doubles, the weights written to
  * DIR/PREFIX NAME.npy. */
-static int train_plain(train_model_t *m, const prog_opts_t *o)
+static int train_plain(lib_model_t *m, const lib_train_t *t, const prog_opts_t *o)
 {
     prog_t *fwd = m->fwd, tp = {0};
+    trine_err_t err;
     prog_plain_t **in = calloc(PROG_VARS_MAX, sizeof *in), **out = calloc(PROG_VARS_MAX, sizeof *out);
-    int x = prog_batch_var(fwd, 0), rc = in && out && x >= 0 ? 0 : TRINE_EXIT_FAIL;
+    int x = lib_batch_var(fwd, 0), rc = in && out && x >= 0 ? 0 : TRINE_EXIT_FAIL;
     for (size_t k = 0; rc == 0 && k < m->onnx.nweights; k++)
         if (!(in[m->onnx.weights[k].var] = plain_to_prog(m->onnx.weights[k].value)))
             rc = TRINE_EXIT_FAIL;
     if (rc == 0 && (rc = prog_binds_set(m->binds, fwd, x, o->data, "train")) == 0)
         rc = plain_inputs(fwd, m->binds, in, o->dir, -1, NULL, "train");
     if (rc == 0)
-        rc = train_derive(&tp, fwd, o);
-    int y = rc ? -1 : prog_batch_var(&tp, 1);
+        rc = cli_status(lib_train_derive(&tp, fwd, t, &err), &err, "train", TRINE_EXIT_FAIL);
+    int y = rc ? -1 : lib_batch_var(&tp, 1);
     char path[4096];
-    trine_err_t err;
     plain_t *pl = NULL;
     if (rc == 0) {
         plain_path(path, sizeof path, o->dir, "", o->labels, true);
@@ -1260,7 +735,9 @@ static int train_plain(train_model_t *m, const prog_opts_t *o)
     wire_bind_t *vb = NULL;
     prog_plain_t **vin = NULL, vzero = {1, {1, 1, 1, 1}, 1, (double[]){0}};
     int vc = -1;
-    if (rc == 0 && o->val_data && (rc = val_derive(&vp, &vb, &vc, m, o)) == 0 &&
+    if (rc == 0 && o->val_data &&
+        (rc = cli_status(lib_val_derive(&vp, &vb, &vc, m, t, &err), &err, "train",
+                         TRINE_EXIT_FAIL)) == 0 &&
         !(vin = calloc(PROG_VARS_MAX, sizeof *vin)))
         rc = TRINE_EXIT_FAIL;
     if (vin) {
@@ -1293,7 +770,8 @@ static int train_plain(train_model_t *m, const prog_opts_t *o)
         }
         progress_end(&bar);
         if (loss >= 0)
-            train_print_loss(&tp, e, o, out[loss]->data[0], tp.vars[x].shape[0]);
+            train_print_loss(e, o, out[loss]->data[0] *
+                                       prog_grad_loss_scale(&tp, tp.vars[x].shape[0]));
         else
             printf("epoch %llu/%llu done\n", (unsigned long long)e, (unsigned long long)o->epochs);
         /* the weights and velocities carry over; the loss starts again */
@@ -1312,7 +790,8 @@ static int train_plain(train_model_t *m, const prog_opts_t *o)
     }
     for (size_t i = 0; rc == 0 && o->export_onnx && i < fwd->nvars; i++)
         if (tp.vars[i].output)
-            rc = export_set(m, (int)i, in[i]->data, in[i]->size);
+            rc = cli_status(lib_export_set(m, (int)i, in[i]->data, in[i]->size, &err), &err,
+                            "train", TRINE_EXIT_FAIL);
     if (rc == 0 && o->export_onnx)
         rc = export_write(m, o);
     for (size_t i = 0; rc == 0 && i < fwd->nvars; i++) {
@@ -1331,7 +810,7 @@ static int train_plain(train_model_t *m, const prog_opts_t *o)
     for (size_t i = 0; in && out && i < PROG_VARS_MAX; i++)
         prog_plain_destroy(&in[i]), prog_plain_destroy(&out[i]);
     for (int k = 0; vin && k < 2; k++) /* the data and labels it loaded */
-        prog_plain_destroy(&vin[prog_batch_var(&vp, k)]);
+        prog_plain_destroy(&vin[lib_batch_var(&vp, k)]);
     free(in), free(out), free(vin), free(vb);
     prog_clear(&vp);
     plain_destroy(&pl);
@@ -1339,215 +818,109 @@ static int train_plain(train_model_t *m, const prog_opts_t *o)
     return rc;
 }
 
-/* Shares zeros of var's shape as name. */
-static int train_share_zeros(session_t *s, const prog_var_t *v, const char *name)
+/* The training's lines: "epoch e/E" before each job (of several epochs),
+ * the job's report after it (and --stats after the last), each epoch's
+ * validation accuracy and mean loss. */
+static trine_status_t train_job(void *arg, session_t *s, uint64_t epoch, bool done)
 {
-    plain_t z = {.dtype = PLAIN_F8, .ndim = v->ndim, .shape = {1, 1, 1, 1}, .count = 1};
-    memcpy(z.shape, v->shape, (size_t)v->ndim * sizeof *v->shape);
-    for (int d = 0; d < v->ndim; d++)
-        z.count *= v->shape[d];
-    if (!(z.real = calloc(z.count, sizeof *z.real)))
-        return TRINE_EXIT_FAIL;
-    int rc = session_share(s, name, &z, v->name, "train", true);
-    free(z.real);
-    return rc;
+    const prog_opts_t *o = arg;
+    if (!done && o->epochs > 1)
+        printf("epoch %llu/%llu\n", (unsigned long long)epoch, (unsigned long long)o->epochs);
+    if (!done)
+        return TRINE_OK;
+    progress_end(session_bar(s));
+    private_report(s);
+    return epoch == o->epochs && o->stats && private_stats(s, o->stats, "train") ? TRINE_EIO
+                                                                                  : TRINE_OK;
 }
 
-/* Removes the tensors prefix + name of the outputs of tp (weights too
- * when weights). */
-static void train_rm_outputs(session_t *s, const prog_t *tp, size_t nfwd, const char *prefix,
-                             bool weights)
+static void train_epoch(void *arg, uint64_t epoch, double loss, double correct, size_t rows)
 {
-    char name[WIRE_NAME_MAX + 1];
-    for (size_t i = 0; i < tp->nvars; i++)
-        if (tp->vars[i].output && (weights || i >= nfwd) &&
-            train_name(name, prefix, tp->vars[i].name) == 0)
-            session_rm(s, name, "train");
+    const prog_opts_t *o = arg;
+    if (rows)
+        train_print_accuracy(epoch, o, correct, rows);
+    if (!isnan(loss))
+        train_print_loss(epoch, o, loss);
 }
 
-/* The validation accuracy of epoch e on the cluster: a job of vp reading
- * the weights the epoch stored as cur + name (vb binds the rest), its
- * count stored as cur "v-" PROG_GRAD_CORRECT, revealed and removed. */
-static int val_private(session_t *s, prog_t *vp, wire_bind_t *vb, int c, const prog_t *tp,
-                       size_t nfwd, const char *cur, uint64_t e, const prog_opts_t *o)
+/* lib_train_t of the command line's options. */
+static lib_train_t train_of(prog_opts_t *o, session_t *s)
 {
-    char name[WIRE_NAME_MAX + 1], pre[WIRE_NAME_MAX + 1];
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < nfwd; i++)
-        if (tp->vars[i].output && (rc = train_name(name, cur, vp->vars[i].name)) == 0)
-            rc = prog_binds_set(vb, vp, (int)i, name, "train");
-    snprintf(pre, sizeof pre, "%.*sv-", WIRE_NAME_MAX - 2, cur);
-    prog_opts_t ov = *o;
-    ov.prefix = pre, ov.epochs = 1, ov.to = NULL, ov.stats = NULL, ov.shuffle = false;
-    ov.quiet = true;
-    if (rc == 0 && (rc = private_run(s, vp, vb, &ov, "train")) == 0 &&
-        (rc = train_name(name, pre, vp->vars[c].name)) == 0) {
-        uint64_t *v;
-        wire_tensor_info_t info;
-        if ((rc = session_fetch(s, name, &v, &info, "train")) == 0) {
-            train_print_accuracy(e, o, fixed_decode(v[0], info.frac), prog_batch_rows(vp));
-            free(v);
-        }
-        session_rm(s, name, "train");
-    }
-    return rc;
+    return (lib_train_t){.model = o->program,
+                         .data = o->data,
+                         .labels = o->labels,
+                         .binds = o->bind,
+                         .nbinds = (size_t)o->nbind,
+                         .loss = o->loss,
+                         .optimizer = o->optimizer,
+                         .lr = o->lr,
+                         .momentum = o->momentum,
+                         .weight_decay = o->weight_decay,
+                         .class_labels = o->class_labels,
+                         .val_data = o->val_data,
+                         .val_labels = o->val_labels,
+                         .export_onnx = o->export_onnx,
+                         .run = s ? private_opts(o, s)
+                                  : (lib_run_t){.path = o->program,
+                                                .prefix = o->prefix,
+                                                .batch = o->batch,
+                                                .epochs = o->epochs},
+                         .job = train_job,
+                         .epoch = train_epoch,
+                         .arg = o};
 }
 
-/* On the cluster: one job per epoch, each reading the weights and
- * velocities the last one stored (under PREFIX "eK-" until the last
- * epoch, which stores the weights as PREFIX NAME). */
-static int train_private(session_t *s, train_model_t *m, prog_opts_t *o)
+typedef struct {
+    lib_model_t *m;
+    const lib_train_t *t;
+} private_train_t;
+
+static trine_status_t private_train_job(session_t *s, void *arg)
 {
-    prog_t *fwd = m->fwd, tp = {0};
-    char init[WIRE_NAME_MAX + 1], name[WIRE_NAME_MAX + 1], prev[WIRE_NAME_MAX + 1] = "",
-                                                            cur[WIRE_NAME_MAX + 1];
-    int x = prog_batch_var(fwd, 0), rc = x >= 0 ? 0 : TRINE_EXIT_FAIL;
-    size_t shared = 0, zeros = 0;
-    snprintf(init, sizeof init, "%.*sinit-", WIRE_NAME_MAX - 5, o->prefix);
-    /* an ONNX model's weights, shared under PREFIX init- NAME */
-    for (size_t k = 0; rc == 0 && k < m->onnx.nweights; k++) {
-        int v = m->onnx.weights[k].var;
-        if ((rc = train_name(name, init, fwd->vars[v].name)) == 0 &&
-            (rc = session_share(s, name, m->onnx.weights[k].value, fwd->vars[v].name, "train",
-                                true)) == 0 &&
-            (rc = prog_binds_set(m->binds, fwd, v, name, "train")) == 0)
-            shared++;
-    }
-    if (rc == 0 && (rc = prog_binds_set(m->binds, fwd, x, o->data, "train")) == 0 &&
-        (rc = private_shapes(s, fwd, m->binds, "train")) == 0)
-        rc = train_derive(&tp, fwd, o);
-    wire_bind_t *binds = rc ? NULL : calloc(tp.nvars, sizeof *binds);
-    if (rc == 0 && !binds)
-        rc = TRINE_EXIT_FAIL;
-    if (rc == 0) {
-        memcpy(binds, m->binds, fwd->nvars * sizeof *binds);
-        rc = prog_binds_set(binds, &tp, prog_batch_var(&tp, 1), o->labels, "train");
-    }
-    /* the velocities and the loss sum start at zero: PREFIX zero- NAME */
-    char zp[WIRE_NAME_MAX + 1];
-    snprintf(zp, sizeof zp, "%.*szero-", WIRE_NAME_MAX - 5, o->prefix);
-    for (size_t i = fwd->nvars; rc == 0 && i < tp.nvars; i++) {
-        if (tp.vars[i].kind != PROG_VAR_INPUT)
-            continue;
-        if ((rc = train_name(name, zp, tp.vars[i].name)) == 0 &&
-            (rc = train_share_zeros(s, &tp.vars[i], name)) == 0 &&
-            (rc = prog_binds_set(binds, &tp, (int)i, name, "train")) == 0)
-            zeros = i + 1;
-    }
-    if (rc == 0 && (rc = private_shapes(s, &tp, binds, "train")) == 0)
-        rc = prog_check_sizes(&tp, o->batch, o->program, "train");
-    /* --val-data: the validation program, its count starting at zero */
-    prog_t vp = {0};
-    wire_bind_t *vb = NULL;
-    int vc = -1;
-    bool vzero = false;
-    if (rc == 0 && o->val_data && (rc = val_derive(&vp, &vb, &vc, m, o)) == 0 &&
-        (rc = train_name(name, zp, vp.vars[vc].name)) == 0 &&
-        (rc = train_share_zeros(s, &vp.vars[vc], name)) == 0) {
-        vzero = true;
-        rc = prog_binds_set(vb, &vp, vc, name, "train");
-    }
-    int loss = -1;
-    for (size_t i = 0; i < tp.nvars; i++)
-        if (!strcmp(tp.vars[i].name, PROG_GRAD_LOSS))
-            loss = (int)i;
-    const char *to = o->to;
-    for (uint64_t e = 1; rc == 0 && e <= o->epochs; e++) {
-        bool last = e == o->epochs;
-        if (last)
-            snprintf(cur, sizeof cur, "%s", o->prefix);
-        else
-            snprintf(cur, sizeof cur, "%.*se%llu-", WIRE_NAME_MAX - 24, o->prefix,
-                     (unsigned long long)e);
-        /* the weights and velocities the last epoch stored */
-        for (size_t i = 0; e > 1 && i < tp.nvars; i++)
-            if (tp.vars[i].output && (int)i != loss &&
-                ((rc = train_name(name, prev, tp.vars[i].name)) != 0 ||
-                 (rc = prog_binds_set(binds, &tp, (int)i, name, "train")) != 0))
-                break;
-        prog_opts_t oe = *o;
-        oe.prefix = cur, oe.epochs = 1, oe.to = last ? to : NULL, oe.stats = last ? o->stats : NULL;
-        if (rc == 0 && o->epochs > 1)
-            printf("epoch %llu/%llu\n", (unsigned long long)e, (unsigned long long)o->epochs);
-        if (rc == 0 && (rc = private_run(s, &tp, binds, &oe, "train")) != 0)
-            break;
-        if (vb && (rc = val_private(s, &vp, vb, vc, &tp, fwd->nvars, cur, e, o)) != 0)
-            break;
-        if (e > 1)
-            train_rm_outputs(s, &tp, fwd->nvars, prev, true);
-        snprintf(prev, sizeof prev, "%s", cur);
-        if (loss >= 0 && !oe.to && train_name(name, cur, PROG_GRAD_LOSS) == 0) {
-            uint64_t *v;
-            wire_tensor_info_t info;
-            if ((rc = session_fetch(s, name, &v, &info, "train")) == 0) {
-                train_print_loss(&tp, e, o, fixed_decode(v[0], info.frac), tp.vars[x].shape[0]);
-                free(v);
-            }
-        }
-    }
-    if (rc == 0 && !to)
-        train_rm_outputs(s, &tp, fwd->nvars, o->prefix, false);
-    for (size_t i = 0; rc == 0 && o->export_onnx && i < fwd->nvars; i++)
-        if (tp.vars[i].output)
-            rc = export_fetch(s, m, (int)i, o->prefix);
-    if (rc == 0 && o->export_onnx)
-        rc = export_write(m, o);
-    for (size_t i = fwd->nvars; i < zeros; i++)
-        if (tp.vars[i].kind == PROG_VAR_INPUT && train_name(name, zp, tp.vars[i].name) == 0)
-            session_rm(s, name, "train");
-    for (size_t k = 0; k < shared; k++)
-        session_rm(s, m->binds[m->onnx.weights[k].var].names[0], "train");
-    if (vzero && train_name(name, zp, PROG_GRAD_CORRECT) == 0)
-        session_rm(s, name, "train");
-    free(vb);
-    prog_clear(&vp);
-    for (size_t i = 0; rc == 0 && i < fwd->nvars; i++)
-        if (tp.vars[i].output)
-            printf("stored '%s%s'%s\n", o->prefix, tp.vars[i].name,
-                   to ? " for the recipient" : "");
-    free(binds);
-    prog_clear(&tp);
-    return rc;
+    private_train_t *r = arg;
+    return lib_train(s, r->m, r->t);
+}
+
+/* On the cluster: lib_train, then the weights' names. */
+static int train_private(session_t *s, lib_model_t *m, prog_opts_t *o)
+{
+    lib_train_t t = train_of(o, s);
+    private_train_t r = {m, &t};
+    if (private_job(s, false, private_train_job, &r) != TRINE_OK)
+        return session_fail(s, "train");
+    if (o->export_onnx)
+        printf("wrote %s, the model with its trained weights\n", o->export_onnx);
+    for (size_t i = 0; i < m->fwd->nvars; i++)
+        if (m->trained[i])
+            printf("stored '%s%s'%s\n", o->prefix, m->fwd->vars[i].name,
+                   o->to ? " for the recipient" : "");
+    return 0;
 }
 
 static int train_forward(const client_opts_t *opts, prog_opts_t *o)
 {
-    if (prog_grad_loss_find(o->loss) < 0)
-        return verb_usage_error("train", "--loss is mse, bce or cross-entropy");
     if (!o->optimizer)
         o->optimizer = "sgd";
-    if (prog_grad_opt_find(o->optimizer) < 0)
-        return verb_usage_error("train", "--optimizer is sgd, momentum or adam");
-    if (!(o->lr > 0))
-        return verb_usage_error("train", "give the learning rate: --lr R, R > 0");
-    if (!(o->momentum < 1))
-        return verb_usage_error("train", "--momentum takes a number from 0 to below 1");
-    if (!o->val_data != !o->val_labels)
-        return verb_usage_error("train", "--val-data and --val-labels come together");
-    if (o->export_onnx && (!infer_is_onnx(o->program) || o->to))
-        return verb_usage_error("train", "--export writes a trained ONNX model for the caller: "
-                                         "an ONNX --model, not with --to");
-    if (o->val_data && o->to)
-        return verb_usage_error("train", "--val-data needs the weights: not with --to");
-    train_model_t *m = calloc(1, sizeof *m);
+    lib_train_t t = train_of(o, NULL);
+    trine_err_t err;
+    if (lib_train_check(&t, &err) != TRINE_OK)
+        return verb_usage_error("train", err.msg);
+    lib_model_t *m = calloc(1, sizeof *m);
     if (!m)
         return TRINE_EXIT_FAIL;
-    int rc = train_model_load(m, o);
-    if (rc == 0 && prog_batch_var(m->fwd, 0) < 0) {
-        fprintf(stderr, "trine train: %s has no batch input: declare the data with 'batch'\n",
-                o->program);
-        rc = TRINE_EXIT_FAIL;
-    }
+    int rc = cli_status(lib_model_load(m, &t, &err), &err, "train", TRINE_EXIT_FAIL);
+    if (rc == 0 && m->dropped_argmax)
+        printf("training the scores before %s's final argmax\n", o->program);
     session_t s;
     if (rc == 0 && o->plaintext)
-        rc = train_plain(m, o);
+        rc = train_plain(m, &t, o);
     else if (rc == 0 && !session_open(&s, opts, "train"))
         rc = TRINE_EXIT_FAIL;
     else if (rc == 0) {
         rc = train_private(&s, m, o);
         session_close(&s);
     }
-    train_model_clear(m);
+    lib_model_clear(m);
     free(m);
     return rc;
 }
@@ -1578,18 +951,13 @@ int verb_train(const client_opts_t *opts, int argc, char **argv)
             "train", "--optimizer, --lr, --class-labels and --val-data come with --loss");
     prog_t prog = {0};
     wire_bind_t *binds = NULL;
-    if ((rc = prog_load(&prog, o.program, "train")) == 0 &&
-        (!(binds = calloc(prog.nvars ? prog.nvars : 1, sizeof *binds)) ||
-         (rc = prog_bind(&prog, binds, o.bind, o.nbind, "train")) != 0))
-        rc = rc ? rc : TRINE_EXIT_FAIL;
-    int x = prog_batch_var(&prog, 0), y = prog_batch_var(&prog, 1);
-    if (rc == 0 && (x < 0 || y < 0 || prog_batch_var(&prog, 2) >= 0)) {
-        fprintf(stderr, "trine train: %s must declare two batch inputs: data, then labels\n",
-                o.program);
-        rc = TRINE_EXIT_FAIL;
-    }
-    if (rc == 0 && (rc = prog_binds_set(binds, &prog, x, o.data, "train")) == 0 &&
-        (rc = prog_binds_set(binds, &prog, y, o.labels, "train")) == 0) {
+    lib_train_t t = train_of(&o, NULL);
+    trine_err_t err;
+    if (lib_train_program(&prog, &binds, &t, &err) != TRINE_OK)
+        rc = cli_status(err.code, &err, "train", /* a binding's fault: usage */
+                        err.code == TRINE_EINVAL && prog.nvars ? TRINE_EXIT_USAGE
+                                                               : TRINE_EXIT_FAIL);
+    else {
         session_t s;
         if (o.plaintext)
             rc = plain_run(&prog, binds, &o, "train", -1, -1, NULL);

@@ -9,11 +9,9 @@
 #include "daemon/common/cluster.h"
 #include "daemon/common/keys.h"
 #include "daemon/common/log.h"
-#include "tensor/fixed.h"
 #include "tensor/plain.h"
 
 #include <errno.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,68 +200,93 @@ static int verb_keygen(const client_opts_t *opts, int argc, char **argv)
 
 /* ---- talking to the cluster ------------------------------------------- */
 
-/* Loads the config and key named by opts and connects; on failure prints
- * why under the verb's name and returns false. */
+int cli_status(trine_status_t st, const trine_err_t *err, const char *verb, int rc)
+{
+    if (st == TRINE_OK)
+        return 0;
+    fprintf(stderr, "trine %s: %s\n", verb, err->msg);
+    return rc;
+}
+
+/* The command line's warnings: on stderr under the verb's name. */
+static void session_warning(void *verb, const char *msg)
+{
+    fprintf(stderr, "trine %s: %s\n", (const char *)verb, msg);
+}
+
+/* The command line's progress: a bar on a terminal (progress_show), a new
+ * one when an operation turns from bytes to steps or back (infer shares,
+ * runs, reveals); a job is cancelled once Ctrl-C was pressed (cli_prog.c's
+ * handler sets the client's cancel flag directly). */
+static int session_progress(void *arg, trine_progress_t what, uint64_t done, uint64_t total)
+{
+    progress_t *bar = arg;
+    bool bytes = what == TRINE_PROGRESS_BYTES, tty = bar->tty;
+    if (bar->bytes != bytes) {
+        progress_end(bar);
+        progress_init(bar, bytes);
+        bar->tty = tty; /* a quiet operation stays quiet */
+    }
+    progress_show(bar, done, total);
+    return 0;
+}
+
 bool session_open(session_t *s, const client_opts_t *opts, const char *verb)
 {
-    memset(s, 0, sizeof *s);
-    trine_err_t err;
-    if (!opts->config) {
-        fprintf(stderr, "trine %s: no cluster config: pass -c CLUSTER.ini or set TRINE_CONFIG\n",
-                verb);
+    if (!opts->config || !opts->key) {
+        memset(s, 0, sizeof *s);
+        fprintf(stderr, "trine %s: %s\n", verb,
+                !opts->config ? "no cluster config: pass -c CLUSTER.ini or set TRINE_CONFIG"
+                              : "no client key: pass -i KEY or set TRINE_KEY");
         return false;
     }
-    if (!opts->key) {
-        fprintf(stderr, "trine %s: no client key: pass -i KEY or set TRINE_KEY\n", verb);
+    progress_t *bar = calloc(1, sizeof *bar);
+    if (lib_open(s, opts->config, opts->key) != TRINE_OK || !bar) {
+        if (!bar)
+            fprintf(stderr, "trine %s: out of memory\n", verb);
+        else
+            (void)session_fail(s, verb);
+        free(bar);
+        lib_close(s);
         return false;
     }
-    if (cluster_load(&s->cluster, opts->config, &err) != TRINE_OK) {
-        fprintf(stderr, "trine %s: %s\n", verb, err.msg);
-        return false;
-    }
-    keys_secret_t secret;
-    if (keys_read_secret(&secret, NULL, opts->key, &err) != TRINE_OK) {
-        fprintf(stderr, "trine %s: %s\n", verb, err.msg);
-        cluster_clear(&s->cluster);
-        return false;
-    }
-    s->client = client_new(&s->cluster, &secret, &err);
-    keys_wipe(&secret);
-    if (!s->client) {
-        fprintf(stderr, "trine %s: %s\n", verb, err.msg);
-        cluster_clear(&s->cluster);
-        return false;
-    }
+    trine_set_warning(s, session_warning, (void *)verb);
+    trine_set_progress(s, session_progress, bar);
     return true;
 }
 
 void session_close(session_t *s)
 {
-    client_results_clear(s->res);
-    client_destroy(&s->client);
-    cluster_clear(&s->cluster);
+    free(s->progress_arg);
+    lib_close(s);
 }
 
-/* Prints every failing party's message under the verb's name, once when
- * the parties said the same thing. */
-void session_report(const session_t *s, const char *verb, unsigned mask)
+progress_t *session_bar(session_t *s)
 {
-    const client_result_t *r = s->res;
-    if ((mask & 3u) == 3u && r[0].code != TRINE_OK && r[0].answered && r[1].answered &&
-        r[0].code == r[1].code && !strcmp(r[0].reply.msg, r[1].reply.msg)) {
-        fprintf(stderr, "trine %s: %s\n", verb, r[0].reply.msg);
-        mask &= ~3u;
-    }
-    for (int p = 0; p < CONFIG_PARTIES; p++)
-        if ((mask & 1u << p) && r[p].code != TRINE_OK)
-            fprintf(stderr, "trine %s: %s\n", verb, r[p].msg);
+    return s->progress_arg;
 }
 
-/* One request (the same to every party in mask). */
+int session_fail(session_t *s, const char *verb)
+{
+    for (const char *l = s->err; *l;) {
+        size_t n = strcspn(l, "\n");
+        fprintf(stderr, "trine %s: %.*s\n", verb, (int)n, l);
+        l += n + (l[n] == '\n');
+    }
+    lib_begin(s);
+    return TRINE_EXIT_FAIL;
+}
+
+void session_report(session_t *s, const char *verb, unsigned mask)
+{
+    lib_begin(s);
+    (void)lib_fail_parties(s, mask);
+    (void)session_fail(s, verb);
+}
+
 trine_status_t session_call(session_t *s, unsigned mask, const wire_request_t *q)
 {
-    wire_request_t req[CONFIG_PARTIES] = {*q, *q, *q};
-    return client_call(s->client, mask, req, s->res);
+    return lib_call(s, mask, q);
 }
 
 static int verb_status(const client_opts_t *opts, int argc, char **argv)
@@ -303,12 +326,10 @@ static int verb_status(const client_opts_t *opts, int argc, char **argv)
     return rc;
 }
 
-void session_rm(session_t *s, const char *name, const char *verb)
+void session_rm(session_t *s, const char *name)
 {
-    wire_request_t rm = {.op = WIRE_OP_RM};
-    snprintf(rm.name, sizeof rm.name, "%s", name);
-    if (session_call(s, SHARE_PARTIES, &rm) != TRINE_OK)
-        session_report(s, verb, SHARE_PARTIES);
+    lib_begin(s);
+    lib_rm_after(s, name); /* its failures are warnings, printed under the verb */
 }
 
 static int verb_share(const client_opts_t *opts, int argc, char **argv)
@@ -339,28 +360,30 @@ static int verb_share(const client_opts_t *opts, int argc, char **argv)
 }
 
 /* One line of `ls`, ending with note, then a line per approval. */
-static void ls_print(const wire_tensor_info_t *t, const char *note)
+static void ls_print(const trine_entry_t *t)
 {
     char shape[LOG_SHAPE_CHARS];
+    if (t->missing == 0) {
+        printf("%-24s (INCOMPLETE: party0 has no share; rm it)\n", t->name);
+        return;
+    }
     printf("%-24s %s %s", t->name, log_shape(shape, t->ndim, t->shape),
-           t->kind == WIRE_KIND_FIXED ? "fixed" : "int");
-    if (t->kind == WIRE_KIND_FIXED)
-        printf("(%u)", t->frac);
+           t->fixed ? "fixed" : "int");
+    if (t->fixed)
+        printf("(%u)", t->frac_bits);
     if (t->mine)
         printf(" owned");
     else
-        printf(" owned by %.8s..., approved for you", t->owner.z85);
-    printf("%s\n", note);
+        printf(" owned by %.8s..., approved for you", t->owner);
+    printf("%s\n", t->missing == 1 ? " (INCOMPLETE: party1 has no share; rm it)" : "");
     for (size_t i = 0; i < t->napprovals; i++) {
-        const wire_approval_t *a = &t->approvals[i];
-        char hex[2 * WIRE_PROGRAM_HASH_BYTES + 1];
-        sodium_bin2hex(hex, sizeof hex, a->program, sizeof a->program);
+        const trine_approval_t *a = &t->approvals[i];
         if (a->any)
-            printf("    %.8s... may run ANY program on it (it can learn it)\n", a->grantee.z85);
+            printf("    %.8s... may run ANY program on it (it can learn it)\n", a->grantee);
         else
             printf("    %.8s... may run program %.16s... with it as input '%s'%s%.8s%s\n",
-                   a->grantee.z85, hex, a->slot, a->outputs_to.z85[0] ? ", outputs to " : "",
-                   a->outputs_to.z85, a->outputs_to.z85[0] ? "..." : "");
+                   a->grantee, a->program, a->slot, a->outputs_to[0] ? ", outputs to " : "",
+                   a->outputs_to, a->outputs_to[0] ? "..." : "");
     }
 }
 
@@ -372,27 +395,13 @@ static int verb_ls(const client_opts_t *opts, int argc, char **argv)
     session_t s;
     if (!session_open(&s, opts, "ls"))
         return TRINE_EXIT_FAIL;
-    wire_request_t q = {.op = WIRE_OP_LS};
-    int rc = TRINE_EXIT_FAIL;
-    if (session_call(&s, SHARE_PARTIES, &q) != TRINE_OK) {
-        session_report(&s, "ls", SHARE_PARTIES);
-    } else {
-        /* Both lists are sorted by name: walk them together. */
-        const wire_reply_t *r0 = &s.res[0].reply, *r1 = &s.res[1].reply;
-        size_t i = 0, j = 0;
-        while (i < r0->count || j < r1->count) {
-            int order = i == r0->count   ? 1
-                        : j == r1->count ? -1
-                                         : strcmp(r0->list[i].name, r1->list[j].name);
-            if (order > 0)
-                printf("%-24s (INCOMPLETE: party0 has no share; rm it)\n", r1->list[j++].name);
-            else
-                ls_print(&r0->list[i++],
-                         order == 0 ? "" : " (INCOMPLETE: party1 has no share; rm it)");
-            j += order == 0;
-        }
-        rc = 0;
-    }
+    trine_list_t l;
+    int rc = 0;
+    if (trine_ls(&s, &l) != TRINE_CODE_OK)
+        rc = session_fail(&s, "ls");
+    for (size_t i = 0; i < l.count; i++)
+        ls_print(&l.entries[i]);
+    trine_list_free(&l);
     session_close(&s);
     return rc;
 }
@@ -406,20 +415,11 @@ static int verb_rm(const client_opts_t *opts, int argc, char **argv)
     session_t s;
     if (!session_open(&s, opts, "rm"))
         return TRINE_EXIT_FAIL;
-    wire_request_t q = {.op = WIRE_OP_RM};
-    snprintf(q.name, sizeof q.name, "%s", argv[1]);
     int rc = 0;
-    if (session_call(&s, SHARE_PARTIES, &q) != TRINE_OK) {
-        /* A share already gone from one party is what rm wants. */
-        bool one_removed = s.res[0].code == TRINE_OK || s.res[1].code == TRINE_OK;
-        for (int p = 0; p < 2; p++)
-            if (s.res[p].code != TRINE_OK && !(one_removed && s.res[p].code == TRINE_ENOENT))
-                rc = TRINE_EXIT_FAIL;
-        if (rc)
-            session_report(&s, "rm", SHARE_PARTIES);
-    }
-    if (rc == 0)
-        printf("removed '%s'\n", q.name);
+    if (trine_rm(&s, argv[1]) != TRINE_CODE_OK)
+        rc = session_fail(&s, "rm");
+    else
+        printf("removed '%s'\n", argv[1]);
     session_close(&s);
     return rc;
 }
@@ -442,7 +442,7 @@ static int verb_reveal(const client_opts_t *opts, int argc, char **argv)
     session_t s;
     if (!session_open(&s, opts, "reveal"))
         return TRINE_EXIT_FAIL;
-    int rc = session_reveal(&s, name, out, "reveal");
+    int rc = session_reveal(&s, name, out, false, "reveal");
     session_close(&s);
     return rc;
 }
