@@ -137,7 +137,10 @@ class TrineTest(unittest.TestCase):
             y = o.infer(self.linear, x=x, w="w", batch=16)
             self.assertEqual(y.shape, (40, 3))
             self.assertLess(np.abs(y - x @ w).max(), 0.01)
-            self.assertEqual(o.report()["steps"], 3)
+            report = o.report()
+            self.assertEqual(report["steps"], 3)
+            # the triples' corrections P2 dealt, of what it sent
+            self.assertTrue(0 < report["offline_bytes"] <= report["sent"][2])
             # another program: refused, naming the tensor
             self.assertFails(10, "'w'", o.infer, other, x=x, w="w", batch=16)
             self.assertEqual(o.ls()[0]["name"], "w")

@@ -317,9 +317,12 @@ static int private_stats(const session_t *s, const char *path, const char *verb)
         fprintf(f, "sent_party%d=%llu\n", p, (unsigned long long)r->sent[p]);
         total += r->sent[p];
     }
-    fprintf(f, "sent_total=%llu\nmask_bytes=%llu\nrounds=%llu\nbusy_retries=%u\n",
+    fprintf(f,
+            "sent_total=%llu\nmask_bytes=%llu\noffline_bytes=%llu\nrounds=%llu\n"
+            "busy_retries=%u\n",
             (unsigned long long)total, (unsigned long long)r->mask_bytes,
-            (unsigned long long)r->rounds, r->busy_retries);
+            (unsigned long long)r->offline_bytes, (unsigned long long)r->rounds,
+            r->busy_retries);
     return fclose(f) == 0 ? 0 : TRINE_EXIT_FAIL;
 }
 

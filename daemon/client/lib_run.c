@@ -298,6 +298,7 @@ static void run_report(trine_report_t *r, const wire_request_t *q,
         const wire_job_stats_t *st = &res[p].reply.stats;
         r->sent[p] = st->sent[0] + st->sent[1] + st->sent[2];
         r->mask_bytes += st->mask_bytes;
+        r->offline_bytes += st->offline_bytes;
         r->rounds = st->rounds > r->rounds ? st->rounds : r->rounds;
     }
 }

@@ -231,6 +231,8 @@ typedef struct {
     uint64_t mask_bytes;         /* of which, masking the weights */
     uint64_t rounds;             /* the most any party counted */
     unsigned busy_retries;       /* runs sent again because the parties were busy */
+    uint64_t offline_bytes;      /* of sent, what P2 dealt: input-independent correlated
+                                    randomness (the offline phase) */
 } trine_report_t;
 
 /* Runs the program file (text or .onnx) on the cluster as one job and
