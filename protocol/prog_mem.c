@@ -108,7 +108,7 @@ static double mem_op(const prog_t *p, size_t j, const prog_shapes_t *s, double *
     }
     case PROG_RELU:
     case PROG_DRELU:
-    case PROG_GT:
+    case PROG_GT: return mem_compare(e, 1, count);
     case PROG_DIV: /* one comparison a quotient bit, in turn: at most 64 */
         *count += e * 63;
         return mem_compare(e, 1, count);
