@@ -78,7 +78,7 @@ if [ "$sanitize" != none ]; then
 else
     lc=$src/deploy/local-cluster
     "$lc" start "$work/fw/cluster" >/dev/null || fail "restart run.sh's cluster"
-    pyout=$(TRINE_LIB=$build/daemon/client/libtrine.so PYTHONPATH=$build/python \
+    pyout=$(TRINE_LIB=$build/daemon/client/libtrine.so PYTHONPATH=$build/daemon/client/python \
         "$py" "$src/examples/python/fashion_mnist.py" "$work/fw/cluster" "$work/fw" 2>&1)
     rc=$?
     "$lc" stop "$work/fw/cluster" >/dev/null

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Integration test of the python module (python/trine.py over libtrine):
+# Integration test of the python module (daemon/client/python/trine.py over libtrine):
 # tests/it_python.py's unit tests against a local cluster with a second
 # client, 'other'. Skipped (77), saying why, in a sanitizer build (the
 # python interpreter is not instrumented: ASan would have to be preloaded)
@@ -17,7 +17,7 @@ mkdir -p "$dir/keys/clients"
 "$trine" keygen --dir "$dir/keys" other >/dev/null && cp "$dir/keys/other.pub" "$dir/keys/clients/" ||
     fail "keygen other"
 "$lc" start "$dir" >/dev/null || fail "local-cluster start"
-export TRINE_LIB=$build/daemon/client/libtrine.so PYTHONPATH=$build/python:$src/tests
+export TRINE_LIB=$build/daemon/client/libtrine.so PYTHONPATH=$build/daemon/client/python:$src/tests
 export TRINE_TEST_CLUSTER=$dir
 (cd "$work" && "$py" -m unittest -v it_python) 2>&1 || fail "python unit tests"
 ok "the python module against the cluster"
