@@ -15,11 +15,16 @@
  *   masked once (mask.c) on first use: each product then opens only the
  *   other operand, 2mn + mv words instead of 2mn + 2nv + mv. Used once it
  *   is not masked, which would cost the same bytes and one more round.
+ * - a relu whose only reader is a maxpool (no gradient taking either's
+ *   by-product) runs after it instead: max and relu commute, and the relu
+ *   then compares a quarter of the values (2 x 2 windows).
  * - under protocol fss with exact truncation, a relu of a matmul or conv2d
- *   (with a bias added or subtracted between them) whose intermediate
- *   values nothing else reads takes the product's truncation into its own
- *   round (proto_relu_trunc): the product is left untruncated, the bias is
- *   added at the product's scale, 2^f times its own.
+ *   (with a bias added or subtracted between them, and maxpools without
+ *   padding before the relu) whose intermediate values nothing else reads
+ *   takes the product's truncation into its own round (proto_relu_trunc):
+ *   the product is left untruncated, the bias is added at the product's
+ *   scale, 2^f times its own, and the maxpools compare untruncated values
+ *   (the truncation commutes with the max within its one step).
  * Values, shares of batch rows and every temporary holding shares are
  * wiped before they are freed.
  */
@@ -46,56 +51,9 @@ typedef struct {
     int *reuse;              /* per op: the earlier op whose by-product it takes, or -1 */
     bool *keep;              /* per op: a later op takes its by-product */
     tensor_t **kept;         /* per op: that by-product in the current step */
-    unsigned char *fuse;     /* per op: its part in a fused relu (exec_fuse_t) */
+    unsigned char *fuse;     /* per op: its part in a rewrite (exec_fuse_t) */
+    long *moved;             /* per maxpool: the relu it applies after pooling, or -1 */
 } exec_t;
-
-/* A relu that takes the truncation of the product before it: the product
- * skips its truncation, a bias between them is added at scale 2^2f. */
-typedef enum { FUSE_NONE = 0, FUSE_PRODUCT, FUSE_BIAS, FUSE_RELU } exec_fuse_t;
-
-/* Marks the relus to fuse with their product (see the top of the file). */
-static trine_status_t exec_plan_fuse(exec_t *x)
-{
-    const prog_t *p = x->p;
-    if (proto_ctx_protocol(x->ctx) != PROTO_FSS ||
-        proto_ctx_truncation(x->ctx) != PROTO_TRUNC_EXACT || x->f == 0)
-        return TRINE_OK;
-    size_t *reads = calloc(p->nvars, sizeof *reads), *writes = calloc(p->nvars, sizeof *writes);
-    long *writer = malloc(p->nvars * sizeof *writer);
-    if (!reads || !writes || !writer) {
-        free(reads), free(writes), free(writer);
-        return TRINE_ENOMEM;
-    }
-    for (size_t j = 0; j < p->nops; j++) {
-        for (int a = 0; a < PROG_ARGS_MAX; a++)
-            if (p->ops[j].in[a] >= 0)
-                reads[p->ops[j].in[a]]++;
-        writes[p->ops[j].out]++;
-        writer[p->ops[j].out] = (long)j;
-    }
-    /* v is a temporary that one op writes and one op reads */
-#define FUSE_LINK(v)                                                                               \
-    (p->vars[v].kind == PROG_VAR_TEMP && !p->vars[v].output && reads[v] == 1 && writes[v] == 1)
-#define FUSE_PRODUCT_OP(j) (p->ops[j].code == PROG_MATMUL || p->ops[j].code == PROG_CONV2D)
-    for (size_t k = 0; k < p->nops; k++) {
-        int u = p->ops[k].in[0];
-        if (p->ops[k].code != PROG_RELU || !FUSE_LINK(u))
-            continue;
-        size_t j = (size_t)writer[u];
-        const prog_op_t *add = &p->ops[j];
-        if (FUSE_PRODUCT_OP(j)) {
-            x->fuse[j] = FUSE_PRODUCT, x->fuse[k] = FUSE_RELU;
-        } else if ((add->code == PROG_ADD || add->code == PROG_SUB) && add->in[1] != add->in[0] &&
-                   FUSE_LINK(add->in[0]) && FUSE_PRODUCT_OP(writer[add->in[0]])) {
-            x->fuse[writer[add->in[0]]] = FUSE_PRODUCT;
-            x->fuse[j] = FUSE_BIAS, x->fuse[k] = FUSE_RELU;
-        }
-    }
-#undef FUSE_LINK
-#undef FUSE_PRODUCT_OP
-    free(reads), free(writes), free(writer);
-    return TRINE_OK;
-}
 
 /* Fills the per-job decisions: by-products to keep and operands to mask. */
 static trine_status_t exec_plan(exec_t *x, uint64_t steps)
@@ -123,6 +81,106 @@ static trine_status_t exec_plan(exec_t *x, uint64_t steps)
         x->maskable[v] = uses[v] > 1 || (uses[v] == 1 && steps > 1);
     free(written), free(uses);
     return TRINE_OK;
+}
+
+/* The rewrites of exec_plan_fuse, per op. */
+typedef enum {
+    FUSE_NONE = 0,
+    FUSE_PRODUCT,         /* a matmul or conv2d whose truncation a later relu takes */
+    FUSE_BIAS,            /* the bias added to such a product, at scale 2^2f */
+    FUSE_RELU,            /* a relu taking the truncation (proto_relu_trunc) */
+    FUSE_MOVED,           /* a relu moved after the maxpool that reads it */
+    FUSE_POOL_RELU,       /* that maxpool: pools the relu's input, then the relu */
+    FUSE_POOL_RELU_TRUNC  /* the same, the relu taking the truncation */
+} exec_fuse_t;
+
+/* The reads, writes and an op writing / reading each variable. */
+typedef struct {
+    size_t *reads, *writes;
+    long *writer, *reader;
+} exec_uses_t;
+
+/* v is a temporary that one op writes and one op reads. */
+static bool fuse_link(const prog_t *p, const exec_uses_t *u, int v)
+{
+    return v >= 0 && p->vars[v].kind == PROG_VAR_TEMP && !p->vars[v].output && u->reads[v] == 1 &&
+           u->writes[v] == 1;
+}
+
+static bool fuse_product(const prog_t *p, long j)
+{
+    return j >= 0 && (p->ops[j].code == PROG_MATMUL || p->ops[j].code == PROG_CONV2D);
+}
+
+/* Under fss: when v is a product, or a product plus or minus a bias, that
+ * nothing else reads, marks them so that the relu reading v (through
+ * maxpools without padding, which commute with the truncation within its
+ * step) takes the truncation. */
+static bool fuse_chain(exec_t *x, const exec_uses_t *u, int v)
+{
+    const prog_t *p = x->p;
+    if (!fuse_link(p, u, v))
+        return false;
+    long j = u->writer[v];
+    const prog_op_t *op = &p->ops[j];
+    if (op->code == PROG_MAXPOOL && !x->keep[j]) {
+        proto_pool_t g = prog_pool_geom(op);
+        return g.pt + g.pl + g.pb + g.pr == 0 && fuse_chain(x, u, op->in[0]);
+    }
+    if (fuse_product(p, j)) {
+        x->fuse[j] = FUSE_PRODUCT;
+        return true;
+    }
+    if ((op->code == PROG_ADD || op->code == PROG_SUB) && op->in[1] != op->in[0] &&
+        fuse_link(p, u, op->in[0]) && fuse_product(p, u->writer[op->in[0]])) {
+        x->fuse[u->writer[op->in[0]]] = FUSE_PRODUCT;
+        x->fuse[j] = FUSE_BIAS;
+        return true;
+    }
+    return false;
+}
+
+/* Marks the rewrites (see the top of the file): a relu whose only reader
+ * is a maxpool (neither keeping a by-product for a gradient) moves after
+ * it, max and relu commuting, so that it compares a quarter of the values
+ * (2 x 2 windows); under fss with exact truncation, a relu of a product
+ * takes its truncation. */
+static trine_status_t exec_plan_fuse(exec_t *x)
+{
+    const prog_t *p = x->p;
+    bool fss = proto_ctx_protocol(x->ctx) == PROTO_FSS &&
+               proto_ctx_truncation(x->ctx) == PROTO_TRUNC_EXACT && x->f > 0;
+    exec_uses_t u = {calloc(p->nvars, sizeof *u.reads), calloc(p->nvars, sizeof *u.writes),
+                     malloc(p->nvars * sizeof *u.writer), malloc(p->nvars * sizeof *u.reader)};
+    trine_status_t st = u.reads && u.writes && u.writer && u.reader ? TRINE_OK : TRINE_ENOMEM;
+    for (size_t v = 0; st == TRINE_OK && v < p->nvars; v++)
+        u.writer[v] = u.reader[v] = -1;
+    for (size_t j = 0; st == TRINE_OK && j < p->nops; j++) {
+        for (int a = 0; a < PROG_ARGS_MAX; a++)
+            if (p->ops[j].in[a] >= 0) {
+                u.reads[p->ops[j].in[a]]++;
+                u.reader[p->ops[j].in[a]] = (long)j;
+            }
+        u.writes[p->ops[j].out]++;
+        u.writer[p->ops[j].out] = (long)j;
+    }
+    for (size_t k = 0; st == TRINE_OK && k < p->nops; k++) {
+        const prog_op_t *relu = &p->ops[k];
+        if (relu->code != PROG_RELU)
+            continue;
+        long m = u.reader[relu->out];
+        if (!x->keep[k] && fuse_link(p, &u, relu->out) && p->ops[m].code == PROG_MAXPOOL &&
+            p->ops[m].in[0] == relu->out && !x->keep[m]) {
+            x->fuse[k] = FUSE_MOVED;
+            x->moved[m] = (long)k;
+            x->fuse[m] = fss && fuse_chain(x, &u, relu->in[0]) ? FUSE_POOL_RELU_TRUNC
+                                                                : FUSE_POOL_RELU;
+        } else if (fss && fuse_chain(x, &u, relu->in[0])) {
+            x->fuse[k] = FUSE_RELU;
+        }
+    }
+    free(u.reads), free(u.writes), free(u.writer), free(u.reader);
+    return st;
 }
 
 /* out = c * a for a public real c: a shift when c = 2^-j, an integer
@@ -290,6 +348,8 @@ static trine_status_t op_conv_grad(exec_t *x, const prog_op_t *op, tensor_t *out
 
 static trine_status_t op_relu(exec_t *x, size_t i, tensor_t *out, trine_err_t *err)
 {
+    if (x->fuse[i] == FUSE_MOVED) /* the maxpool reading it applies it */
+        return TRINE_OK;
     const tensor_t *a = x->val[x->p->ops[i].in[0]];
     tensor_t *d = NULL;
     if (x->keep[i] && !(d = tensor_new_like(a)))
@@ -317,6 +377,18 @@ static trine_status_t op_maxpool(exec_t *x, size_t i, tensor_t *out, trine_err_t
 {
     const prog_op_t *op = &x->p->ops[i];
     proto_pool_t pool = prog_pool_geom(op);
+    if (x->moved[i] >= 0) { /* relu(maxpool(a)) for maxpool(relu(a)) */
+        const tensor_t *a = x->val[x->p->ops[x->moved[i]].in[0]];
+        tensor_t *pooled = tensor_new_like(out);
+        trine_status_t st = pooled ? proto_maxpool(x->ctx, pooled, NULL, a, &pool, err)
+                                   : TRINE_ENOMEM;
+        if (st == TRINE_OK)
+            st = x->fuse[i] == FUSE_POOL_RELU_TRUNC
+                     ? proto_relu_trunc(x->ctx, out, NULL, pooled, x->f, err)
+                     : proto_relu(x->ctx, out, NULL, pooled, err);
+        tensor_destroy(&pooled);
+        return st;
+    }
     tensor_t *hot = NULL;
     if (x->keep[i] && !(hot = tensor_new_2d(out->size, pool.kh * pool.kw)))
         return TRINE_ENOMEM;
@@ -652,7 +724,11 @@ static trine_status_t exec_alloc(exec_t *x)
     x->keep = calloc(no ? no : 1, sizeof *x->keep);
     x->kept = calloc(no ? no : 1, sizeof *x->kept);
     x->fuse = calloc(no ? no : 1, sizeof *x->fuse);
-    return x->val && x->masked && x->maskable && x->reuse && x->keep && x->kept && x->fuse
+    x->moved = malloc((no ? no : 1) * sizeof *x->moved);
+    for (size_t j = 0; x->moved && j < no; j++)
+        x->moved[j] = -1;
+    return x->val && x->masked && x->maskable && x->reuse && x->keep && x->kept && x->fuse &&
+                   x->moved
                ? TRINE_OK
                : TRINE_ENOMEM;
 }
@@ -673,7 +749,7 @@ static void exec_free(exec_t *x)
             proto_masked_destroy(&x->masked[v]);
     }
     free(x->val), free(x->masked), free(x->maskable);
-    free(x->reuse), free(x->keep), free(x->kept), free(x->fuse);
+    free(x->reuse), free(x->keep), free(x->kept), free(x->fuse), free(x->moved);
 }
 
 /* One step over the rows [start, start + rows) of the batch inputs (of

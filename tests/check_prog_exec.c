@@ -589,6 +589,38 @@ START_TEST(conv_net_forward)
 }
 END_TEST
 
+/* PyTorch's order, maxpool(relu(conv + b)), runs as relu(maxpool(...)):
+ * the relu compares the 90 pooled values of the 5 rows, not the 360 it
+ * reads; under fss the relu also takes the conv's truncation, the pool
+ * comparing untruncated values, so nothing is truncated on its own. */
+START_TEST(relu_moves_after_maxpool)
+{
+    tprog_t t;
+    tp_init(&t, 57);
+    int x = tp_in(&t, "x", PROG_VAR_BATCH, 1, S(5, 1, 6, 6));
+    int f = tp_in(&t, "f", PROG_VAR_INPUT, 0.5, S(2, 1, 3, 3));
+    int b = tp_in(&t, "b", PROG_VAR_INPUT, 0.5, S(2, 1, 1));
+    int w = tp_in(&t, "w", PROG_VAR_INPUT, 0.5, S(18, 4));
+    int cv = tp_let(&t, "c", PROG_CONV2D, x, f, 1, 1, 0);
+    int cb = tp_let(&t, "cb", PROG_ADD, cv, b, 0, 0, 0);
+    int rl = tp_let(&t, "r", PROG_RELU, cb, -1, 0, 0, 0);
+    int mp = tp_let(&t, "m", PROG_MAXPOOL, rl, -1, 2, 2, 0);
+    int fl = tp_reshape(&t, "flat", mp, S(0, 18));
+    int y = tp_let(&t, "y", PROG_MATMUL, fl, w, 0, 0, 0);
+    tp_out(&t, mp, 2);
+    tp_out(&t, y, 6);
+    run_t r;
+    tp_check(&t, 2, 1, &r); /* 2, 2, 1 rows */
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_RELU), 3);
+    ck_assert_uint_eq(op_bytes(&r, PROTO_OP_RELU),
+                      harness_pick(432, 16 + 2 * 2560 + 24) * 5 * 2 * 3 * 3);
+    /* the matmul's truncation, and under securenn the conv's */
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_TRUNC), harness_pick(6, 3));
+    run_free(&r);
+    tp_free(&t);
+}
+END_TEST
+
 START_TEST(mlp_training_steps_update_weights)
 {
     tprog_t t;
@@ -1136,6 +1168,7 @@ Suite *prog_exec_suite(void)
     tcase_add_test(tc, mlp_forward_in_batches);
     tcase_add_test(tc, second_product_with_constant_costs_no_mask);
     tcase_add_test(tc, conv_net_forward);
+    tcase_add_test(tc, relu_moves_after_maxpool);
     tcase_add_test(tc, mlp_training_steps_update_weights);
     tcase_add_test(tc, logistic_regression_two_epochs);
     tcase_add_test(tc, errors_name_the_op_and_input);
