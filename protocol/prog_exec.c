@@ -25,6 +25,9 @@
  *   the product is left untruncated, the bias is added at the product's
  *   scale, 2^f times its own, and the maxpools compare untruncated values
  *   (the truncation commutes with the max within its one step).
+ * - an argmax of a product (and its bias) reads it untruncated, under both
+ *   protocols: the largest value is the same, one round fewer (Networks
+ *   A-D end so).
  * Values, shares of batch rows and every temporary holding shares are
  * wiped before they are freed.
  */
@@ -112,10 +115,10 @@ static bool fuse_product(const prog_t *p, long j)
     return j >= 0 && (p->ops[j].code == PROG_MATMUL || p->ops[j].code == PROG_CONV2D);
 }
 
-/* Under fss: when v is a product, or a product plus or minus a bias, that
- * nothing else reads, marks them so that the relu reading v (through
- * maxpools without padding, which commute with the truncation within its
- * step) takes the truncation. */
+/* When v is a product, or a product plus or minus a bias, that nothing
+ * else reads, marks them so that the relu (under fss) or argmax reading v
+ * (through maxpools without padding, which commute with the truncation
+ * within its step) takes the values untruncated, at scale 2^2f. */
 static bool fuse_chain(exec_t *x, const exec_uses_t *u, int v)
 {
     const prog_t *p = x->p;
@@ -143,8 +146,8 @@ static bool fuse_chain(exec_t *x, const exec_uses_t *u, int v)
 /* Marks the rewrites (see the top of the file): a relu whose only reader
  * is a maxpool (neither keeping a by-product for a gradient) moves after
  * it, max and relu commuting, so that it compares a quarter of the values
- * (2 x 2 windows); under fss with exact truncation, a relu of a product
- * takes its truncation. */
+ * (2 x 2 windows); an argmax of a product reads it untruncated; under fss
+ * with exact truncation, a relu of a product takes its truncation. */
 static trine_status_t exec_plan_fuse(exec_t *x)
 {
     const prog_t *p = x->p;
@@ -165,17 +168,21 @@ static trine_status_t exec_plan_fuse(exec_t *x)
         u.writer[p->ops[j].out] = (long)j;
     }
     for (size_t k = 0; st == TRINE_OK && k < p->nops; k++) {
-        const prog_op_t *relu = &p->ops[k];
-        if (relu->code != PROG_RELU)
+        const prog_op_t *op = &p->ops[k];
+        if (op->code == PROG_ARGMAX) { /* the largest product is that of the largest quotient */
+            fuse_chain(x, &u, op->in[0]);
             continue;
-        long m = u.reader[relu->out];
-        if (!x->keep[k] && fuse_link(p, &u, relu->out) && p->ops[m].code == PROG_MAXPOOL &&
-            p->ops[m].in[0] == relu->out && !x->keep[m]) {
+        }
+        if (op->code != PROG_RELU)
+            continue;
+        long m = u.reader[op->out];
+        if (!x->keep[k] && fuse_link(p, &u, op->out) && p->ops[m].code == PROG_MAXPOOL &&
+            p->ops[m].in[0] == op->out && !x->keep[m]) {
             x->fuse[k] = FUSE_MOVED;
             x->moved[m] = (long)k;
-            x->fuse[m] = fss && fuse_chain(x, &u, relu->in[0]) ? FUSE_POOL_RELU_TRUNC
-                                                                : FUSE_POOL_RELU;
-        } else if (fss && fuse_chain(x, &u, relu->in[0])) {
+            x->fuse[m] = fss && fuse_chain(x, &u, op->in[0]) ? FUSE_POOL_RELU_TRUNC
+                                                             : FUSE_POOL_RELU;
+        } else if (fss && fuse_chain(x, &u, op->in[0])) {
             x->fuse[k] = FUSE_RELU;
         }
     }

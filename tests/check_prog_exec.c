@@ -621,6 +621,28 @@ START_TEST(relu_moves_after_maxpool)
 }
 END_TEST
 
+/* argmax(matmul(x, w) + b) compares the untruncated products: the same
+ * class as plaintext's, and no truncation at all (a round fewer). */
+START_TEST(argmax_reads_products_untruncated)
+{
+    tprog_t t;
+    tp_init(&t, 58);
+    int x = tp_in(&t, "x", PROG_VAR_BATCH, 1, S(9, 6));
+    int w = tp_in(&t, "w", PROG_VAR_INPUT, 1, S(6, 10));
+    int b = tp_in(&t, "b", PROG_VAR_INPUT, 1, S(10));
+    int y = tp_let(&t, "y", PROG_MATMUL, x, w, 0, 0, 0);
+    int yb = tp_let(&t, "yb", PROG_ADD, y, b, 0, 0, 0);
+    int cls = tp_let(&t, "cls", PROG_ARGMAX, yb, -1, 0, 0, 0);
+    tp_out(&t, cls, 0);
+    run_t r;
+    tp_check(&t, 9, 1, &r);
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_TRUNC), 0);
+    ck_assert_uint_eq(op_calls(&r, PROTO_OP_ARGMAX), 1);
+    run_free(&r);
+    tp_free(&t);
+}
+END_TEST
+
 START_TEST(mlp_training_steps_update_weights)
 {
     tprog_t t;
@@ -1169,6 +1191,7 @@ Suite *prog_exec_suite(void)
     tcase_add_test(tc, second_product_with_constant_costs_no_mask);
     tcase_add_test(tc, conv_net_forward);
     tcase_add_test(tc, relu_moves_after_maxpool);
+    tcase_add_test(tc, argmax_reads_products_untruncated);
     tcase_add_test(tc, mlp_training_steps_update_weights);
     tcase_add_test(tc, logistic_regression_two_epochs);
     tcase_add_test(tc, errors_name_the_op_and_input);
