@@ -89,7 +89,7 @@ static trine_status_t exec_plan(exec_t *x, uint64_t steps)
 /* The rewrites of exec_plan_fuse, per op. */
 typedef enum {
     FUSE_NONE = 0,
-    FUSE_PRODUCT,         /* a matmul or conv2d whose truncation a later relu takes */
+    FUSE_PRODUCT,         /* a matmul or conv2d left untruncated for a relu or argmax */
     FUSE_BIAS,            /* the bias added to such a product, at scale 2^2f */
     FUSE_RELU,            /* a relu taking the truncation (proto_relu_trunc) */
     FUSE_MOVED,           /* a relu moved after the maxpool that reads it */
