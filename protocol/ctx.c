@@ -316,6 +316,27 @@ trine_status_t proto_check_shapes(const char *what, const tensor_t *const *t, si
     return TRINE_OK;
 }
 
+void proto_wipe_free(void *buf, size_t len)
+{
+    if (buf)
+        sodium_memzero(buf, len);
+    free(buf);
+}
+
+void proto_put_le(uint8_t *out, uint64_t v, size_t nb)
+{
+    for (size_t b = 0; b < nb; b++)
+        out[b] = (uint8_t)(v >> (8 * b));
+}
+
+uint64_t proto_get_le(const uint8_t *in, size_t nb)
+{
+    uint64_t v = 0;
+    for (size_t b = 0; b < nb; b++)
+        v |= (uint64_t)in[b] << (8 * b);
+    return v;
+}
+
 void proto_zero(tensor_t *t)
 {
     memset(t->data, 0, t->size * sizeof *t->data);

@@ -105,6 +105,14 @@ TRINE_NODISCARD trine_status_t proto_softmax_terms(proto_ctx_t *ctx, tensor_t *d
                                                    tensor_t *s, const tensor_t *x,
                                                    trine_err_t *err);
 
+/* Wipes and frees a buffer of len bytes; accepts NULL. */
+void proto_wipe_free(void *buf, size_t len);
+
+/* The low nb bytes of v little-endian at out (a dealing's wire form), and
+ * back. */
+void proto_put_le(uint8_t *out, uint64_t v, size_t nb);
+uint64_t proto_get_le(const uint8_t *in, size_t nb);
+
 /* Sets every element of t to zero: the helper's outputs. */
 void proto_zero(tensor_t *t);
 

@@ -39,7 +39,6 @@
 
 #include "dcf.h"
 
-#include <sodium.h>
 #include <stdlib.h>
 
 #define FSS_CHUNK 4096u
@@ -49,18 +48,10 @@
 /* What is computed; the value is the key's word count. */
 typedef enum { FSS_DRELU = 1, FSS_RELU = 2, FSS_RELU_TRUNC = 3 } fss_mode_t;
 
-/* Wipes and frees a buffer of len bytes; accepts NULL. */
-static void fss_free(void *buf, size_t len)
-{
-    if (buf)
-        sodium_memzero(buf, len);
-    free(buf);
-}
-
 /* Buffers of one chunk at any party. */
 typedef struct {
     uint64_t *root0, *root1;     /* P2 both, P0 / P1 their own in root0 */
-    uint64_t *alpha, *beta;      /* P2 */
+    uint64_t *alpha, *beta;      /* P2; P0 / P1: the points they evaluate in alpha */
     uint64_t *u0, *u;            /* the dealt shares: P0's drawn (P2: u0), P1's received */
     uint64_t *v;                 /* P0 / P1: the comparison's output shares */
     uint8_t *wire;               /* the keys, and P1's shares after them */
@@ -70,10 +61,12 @@ typedef struct {
 static void fss_buf_free(fss_buf_t *b)
 {
     size_t c = b->cap, w = b->words;
-    fss_free(b->root0, c * DCF_SEED_WORDS * 8), fss_free(b->root1, c * DCF_SEED_WORDS * 8);
-    fss_free(b->alpha, c * 8), fss_free(b->beta, c * w * 8);
-    fss_free(b->u0, c * w * 8), fss_free(b->u, c * w * 8), fss_free(b->v, c * w * 8);
-    fss_free(b->wire, b->wire_len);
+    proto_wipe_free(b->root0, c * DCF_SEED_WORDS * 8),
+        proto_wipe_free(b->root1, c * DCF_SEED_WORDS * 8);
+    proto_wipe_free(b->alpha, c * 8), proto_wipe_free(b->beta, c * w * 8);
+    proto_wipe_free(b->u0, c * w * 8), proto_wipe_free(b->u, c * w * 8),
+        proto_wipe_free(b->v, c * w * 8);
+    proto_wipe_free(b->wire, b->wire_len);
     *b = (fss_buf_t){0};
 }
 
@@ -94,20 +87,6 @@ static trine_status_t fss_buf_new(fss_buf_t *b, size_t n, unsigned words, trine_
         return TRINE_OK;
     fss_buf_free(b);
     return trine_err_set(err, TRINE_ENOMEM, "fss: no memory for a chunk of %zu keys", c);
-}
-
-static void fss_put64(uint8_t *p, uint64_t v)
-{
-    for (unsigned i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t fss_get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
 }
 
 /* P2: the payload beta and the shares u to deal (mode words each) for
@@ -149,14 +128,14 @@ static trine_status_t fss_deal(proto_ctx_t *ctx, size_t n, fss_mode_t mode, unsi
             b.alpha[i] = r[e0 + i] & FSS_LOW;
             fss_payload(mode, r[e0 + i], d, &b.beta[i * words], u);
             for (unsigned w = 0; w < words; w++)
-                fss_put64(&b.wire[c * kb + (i * words + w) * 8], u[w] - b.u0[i * words + w]);
+                proto_put_le(&b.wire[c * kb + (i * words + w) * 8], u[w] - b.u0[i * words + w], 8);
         }
         dcf_gen(b.wire, b.root0, b.root1, b.alpha, b.beta, words, c);
         st = proto_send_deal(ctx, PROTO_P0, b.wire, c * kb, err);
         if (st == TRINE_OK)
             st = proto_send_deal(ctx, PROTO_P1, b.wire, c * (kb + words * 8), err);
     }
-    fss_free(r, n * sizeof *r), fss_free(r1, n * sizeof *r1);
+    proto_wipe_free(r, n * sizeof *r), proto_wipe_free(r1, n * sizeof *r1);
     fss_buf_free(&b);
     return st;
 }
@@ -191,10 +170,10 @@ static trine_status_t fss_eval(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout, 
     size_t n = x->size, kb = dcf_key_bytes(words);
     bool p0 = ctx->role == PROTO_P0;
     uint64_t *rb = malloc(n * sizeof *rb), *xh = malloc(n * sizeof *xh);
-    uint64_t *theirs = malloc(n * sizeof *theirs), *low = malloc(n * sizeof *low);
+    uint64_t *theirs = malloc(n * sizeof *theirs);
     fss_buf_t b;
     trine_status_t st = fss_buf_new(&b, n, words, err);
-    if (st == TRINE_OK && (!rb || !xh || !theirs || !low))
+    if (st == TRINE_OK && (!rb || !xh || !theirs))
         st = trine_err_set(err, TRINE_ENOMEM, "fss: no memory for %zu values", n);
     if (st == TRINE_OK) {
         proto_draw_ring(ctx, PROTO_P2, rb, n);
@@ -217,10 +196,10 @@ static trine_status_t fss_eval(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout, 
             break;
         if (!p0)
             for (size_t i = 0; i < c * words; i++)
-                b.u[i] = fss_get64(&b.wire[c * kb + i * 8]);
+                b.u[i] = proto_get_le(&b.wire[c * kb + i * 8], 8);
         for (size_t i = 0; i < c; i++)
-            low[i] = xh[e0 + i] & FSS_LOW;
-        dcf_eval(b.v, p0 ? 0 : 1, b.root0, b.wire, low, words, c);
+            b.alpha[i] = xh[e0 + i] & FSS_LOW;
+        dcf_eval(b.v, p0 ? 0 : 1, b.root0, b.wire, b.alpha, words, c);
         for (size_t i = 0; i < c; i++) {
             uint64_t dr, y = fss_outputs(mode, p0, xh[e0 + i], rb[e0 + i], &b.u[i * words],
                                          &b.v[i * words], d, &dr);
@@ -230,8 +209,8 @@ static trine_status_t fss_eval(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout, 
                 out->data[e0 + i] = y;
         }
     }
-    fss_free(rb, n * sizeof *rb), fss_free(xh, n * sizeof *xh);
-    fss_free(theirs, n * sizeof *theirs), fss_free(low, n * sizeof *low);
+    proto_wipe_free(rb, n * sizeof *rb), proto_wipe_free(xh, n * sizeof *xh);
+    proto_wipe_free(theirs, n * sizeof *theirs);
     fss_buf_free(&b);
     return st;
 }

@@ -35,7 +35,6 @@
 
 #include "tensor/fixed.h"
 
-#include <sodium.h>
 #include <stdlib.h>
 
 /* The bias that moves [-2^62, 2^62) to [0, 2^63). */
@@ -45,29 +44,6 @@
 static size_t trunc_bit_bytes(unsigned d)
 {
     return (d + 7) / 8;
-}
-
-/* Wipes and frees a buffer of len bytes; accepts NULL. */
-static void trunc_free(void *buf, size_t len)
-{
-    if (buf)
-        sodium_memzero(buf, len);
-    free(buf);
-}
-
-/* Little-endian words of nb bytes in the dealing. */
-static void trunc_put(uint8_t *out, uint64_t v, size_t nb)
-{
-    for (size_t b = 0; b < nb; b++)
-        out[b] = (uint8_t)(v >> (8 * b));
-}
-
-static uint64_t trunc_get(const uint8_t *in, size_t nb)
-{
-    uint64_t v = 0;
-    for (size_t b = 0; b < nb; b++)
-        v |= (uint64_t)in[b] << (8 * b);
-    return v;
 }
 
 /* P2: draws r and P0's shares as P0 does, and sends P1 its shares of -R
@@ -89,14 +65,14 @@ static trine_status_t trunc_deal(proto_ctx_t *ctx, size_t n, unsigned d, trine_e
         for (size_t i = 0; i < n; i++) {
             uint64_t v = r[i] + r1[i];
             uint64_t t1 = (0 - (v >> d)) - t0[i], k1 = (v >> 63) - k0[i];
-            trunc_put(&wire[i * stride], t1, 8);
-            trunc_put(&wire[i * stride + 8], k1, nb);
+            proto_put_le(&wire[i * stride], t1, 8);
+            proto_put_le(&wire[i * stride + 8], k1, nb);
         }
         st = proto_send_deal(ctx, PROTO_P1, wire, n * stride, err);
     }
-    trunc_free(r, n * sizeof *r), trunc_free(r1, n * sizeof *r1);
-    trunc_free(t0, n * sizeof *t0), trunc_free(k0, n * sizeof *k0);
-    trunc_free(wire, n * stride);
+    proto_wipe_free(r, n * sizeof *r), proto_wipe_free(r1, n * sizeof *r1);
+    proto_wipe_free(t0, n * sizeof *t0), proto_wipe_free(k0, n * sizeof *k0);
+    proto_wipe_free(wire, n * stride);
     return st;
 }
 
@@ -129,8 +105,8 @@ static trine_status_t trunc_open(proto_ctx_t *ctx, tensor_t *x, unsigned d, trin
         goto done;
     if (!p0)
         for (size_t i = 0; i < n; i++) {
-            t[i] = trunc_get(&wire[i * stride], 8);
-            k[i] = trunc_get(&wire[i * stride + 8], nb);
+            t[i] = proto_get_le(&wire[i * stride], 8);
+            k[i] = proto_get_le(&wire[i * stride + 8], nb);
         }
     uint64_t pub_bias = TRUNC_BIAS >> d;
     for (size_t i = 0; i < n; i++) {
@@ -139,9 +115,9 @@ static trine_status_t trunc_open(proto_ctx_t *ctx, tensor_t *x, unsigned d, trin
         x->data[i] = p0 ? s + (z >> d) - pub_bias : s;
     }
 done:
-    trunc_free(mine, n * sizeof *mine), trunc_free(theirs, n * sizeof *theirs);
-    trunc_free(t, n * sizeof *t), trunc_free(k, n * sizeof *k);
-    trunc_free(wire, n * stride);
+    proto_wipe_free(mine, n * sizeof *mine), proto_wipe_free(theirs, n * sizeof *theirs);
+    proto_wipe_free(t, n * sizeof *t), proto_wipe_free(k, n * sizeof *k);
+    proto_wipe_free(wire, n * stride);
     return st;
 }
 
