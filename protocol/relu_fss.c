@@ -61,11 +61,13 @@ typedef struct {
 static void fss_buf_free(fss_buf_t *b)
 {
     size_t c = b->cap, w = b->words;
-    proto_wipe_free(b->root0, c * DCF_SEED_WORDS * 8),
-        proto_wipe_free(b->root1, c * DCF_SEED_WORDS * 8);
-    proto_wipe_free(b->alpha, c * 8), proto_wipe_free(b->beta, c * w * 8);
-    proto_wipe_free(b->u0, c * w * 8), proto_wipe_free(b->u, c * w * 8),
-        proto_wipe_free(b->v, c * w * 8);
+    proto_wipe_free(b->root0, c * DCF_SEED_WORDS * 8);
+    proto_wipe_free(b->root1, c * DCF_SEED_WORDS * 8);
+    proto_wipe_free(b->alpha, c * 8);
+    proto_wipe_free(b->beta, c * w * 8);
+    proto_wipe_free(b->u0, c * w * 8);
+    proto_wipe_free(b->u, c * w * 8);
+    proto_wipe_free(b->v, c * w * 8);
     proto_wipe_free(b->wire, b->wire_len);
     *b = (fss_buf_t){0};
 }
