@@ -132,4 +132,32 @@ T train --model "$work/auto.prog" --data x --labels x --bind w=sq --loss mse --l
 ok "--version, verb --help, header CSV, share --fixed, no-output refusal, a .pub as -i, plaintext .csv, infer --keep, local-cluster --help, onnx-test --frac-bits on a cluster, one tensor as data and labels"
 
 grep -h "job" "$dir"/logs/*.log | grep -Eq "[A-Za-z0-9+/]{40}" && fail "a key in a job log line"
+
+# ---- protocol fss: the same network, a dealer killed mid-job, keys too large
+"$lc" stop "$dir" >/dev/null || fail "local-cluster stop"
+printf '[limits]\njob_memory = 256M\n' >"$work/fss-limits.ini"
+"$lc" start "$dir" --protocol fss --ini "$work/fss-limits.ini" >/dev/null || fail "start with protocol fss"
+grep -q "^protocol = fss" "$dir/cluster.ini" || fail "local-cluster --protocol fss"
+for t in x w b v long; do T share $t "$d/$t.npy" >/dev/null || fail "share $t again"; done
+T run "$work/net.prog" --batch 8 --prefix f- >/dev/null && T reveal f-y -o "$work/fy.npy" &&
+    T reveal f-k -o "$work/fk.npy" || fail "protocol fss: private run"
+"$npy" cmp "$d/plain-y.npy" "$work/fy.npy" 0.005 >/dev/null || fail "fss: y differs from plaintext"
+"$npy" cmp "$d/plain-k.npy" "$work/fk.npy" 0 >/dev/null || fail "fss: argmax differs"
+T run "$work/net.prog" --bind x=long --batch 1 --prefix flong- >"$work/flong.out" 2>&1 &
+runner=$!
+sleep 1
+kill -KILL "$(cat "$dir/pids/party2.pid")"
+wait $runner && fail "an fss job survived its dealer's death"
+grep -q "party2" "$work/flong.out" || fail "fss: the failure does not name party2: $(cat "$work/flong.out")"
+[ "$(T ls | grep -c flong-)" = 0 ] || fail "fss: a failed job left outputs behind"
+start_party 2
+wait_up || fail "party2 did not come back"
+# 60,000 comparisons: their keys (two steps of them, about 340 MB a party)
+# pass job_memory, which the same job's working memory would not
+"$npy" gen f1 26 "$d/wide.npy" 300 200 && T share wide "$d/wide.npy" >/dev/null || fail "share wide"
+printf 'batch x\noutput y = relu(x)\n' >"$work/relu.prog"
+expect_fail "for the comparison keys of protocol fss" T run "$work/relu.prog" --bind x=wide --batch 300
+T run "$work/relu.prog" --bind x=wide --batch 30 --prefix fr- >/dev/null ||
+    fail "a smaller batch of the same relu"
+ok "protocol fss: the network = plaintext; party2 (the dealer) killed mid-job named, nothing stored; a job whose keys pass job_memory refused naming them, a smaller batch runs"
 "$lc" stop "$dir" >/dev/null || fail "local-cluster stop"
