@@ -110,6 +110,8 @@ static const config_key_t config_keys[] = {
      CLUSTER_FIELD(client_staged)},
     {CONFIG_IN_LIMITS, "client_stored", config_parse_size, "0", 0, UINT64_MAX,
      CLUSTER_FIELD(client_stored)},
+    {CONFIG_IN_LIMITS, "mask_cache", config_parse_size, "256M", 0, UINT64_MAX,
+     CLUSTER_FIELD(mask_cache)},
     {CONFIG_IN_LIMITS, "job_max_ms", config_parse_uint, "86400000", 1000, 4000000000u,
      CLUSTER_FIELD(job_max_ms)},
 };

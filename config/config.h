@@ -70,6 +70,7 @@ typedef struct {
     uint64_t client_staged; /* bytes of one client's staged uploads */
     uint64_t client_stored; /* bytes of one client's stored tensors; 0: memory_limit / 2 */
     unsigned job_max_ms;    /* longest run of a job */
+    uint64_t mask_cache;    /* bytes of weights' masked forms kept between jobs; 0: none */
 } config_cluster_t;
 
 /* Reads and validates the INI file at path into *out. Returns TRINE_EIO when

@@ -32,6 +32,14 @@ int proto_masked_shape(const proto_masked_t *m, size_t shape[TENSOR_MAX_DIMS])
     return m->mask->ndim;
 }
 
+uint64_t proto_masked_bytes(const proto_masked_t *m)
+{
+    uint64_t words = m->mask->size;
+    if (m->share)
+        words += m->share->size + m->open->size;
+    return words * sizeof *m->mask->data;
+}
+
 static trine_status_t masked_open(proto_ctx_t *ctx, proto_masked_t *m, const tensor_t *w,
                                   trine_err_t *err)
 {

@@ -14,7 +14,9 @@
  *   that no op writes and used by more than one product in the job, is
  *   masked once (mask.c) on first use: each product then opens only the
  *   other operand, 2mn + mv words instead of 2mn + 2nv + mv. Used once it
- *   is not masked, which would cost the same bytes and one more round.
+ *   is not masked, which would cost the same bytes and one more round,
+ *   unless the caller keeps masked forms across jobs (job->masked_out):
+ *   then the next job takes it (job->masked_in) and opens none of it.
  * - a relu whose only reader is a maxpool (no gradient taking either's
  *   by-product) runs after it instead: max and relu commute, and the relu
  *   then compares a quarter of the values (2 x 2 windows).
@@ -50,6 +52,7 @@ typedef struct {
     const prog_shapes_t *s;  /* the shapes of the current step */
     tensor_t **val;          /* per variable: its current share, or NULL */
     proto_masked_t **masked; /* per variable: masked once, or NULL */
+    const proto_masked_t *const *masked_in; /* per variable: kept from an earlier job */
     bool *maskable;          /* per variable: mask on first use */
     int *reuse;              /* per op: the earlier op whose by-product it takes, or -1 */
     bool *keep;              /* per op: a later op takes its by-product */
@@ -59,7 +62,7 @@ typedef struct {
 } exec_t;
 
 /* Fills the per-job decisions: by-products to keep and operands to mask. */
-static trine_status_t exec_plan(exec_t *x, uint64_t steps)
+static trine_status_t exec_plan(exec_t *x, uint64_t steps, bool keep)
 {
     const prog_t *p = x->p;
     bool *written = calloc(p->nvars, sizeof *written);
@@ -81,7 +84,8 @@ static trine_status_t exec_plan(exec_t *x, uint64_t steps)
             uses[w]++;
     }
     for (size_t v = 0; v < p->nvars; v++)
-        x->maskable[v] = uses[v] > 1 || (uses[v] == 1 && steps > 1);
+        x->maskable[v] = uses[v] > 1 ||
+                         (uses[v] == 1 && (steps > 1 || keep || (x->masked_in && x->masked_in[v])));
     free(written), free(uses);
     return TRINE_OK;
 }
@@ -263,14 +267,26 @@ static trine_status_t op_addsub(const exec_t *x, const prog_op_t *op, tensor_t *
     return st;
 }
 
-/* The masked form of variable v seen with the given shape, made on first
- * use; *m stays NULL when v is not to be masked. */
+/* True when m has the given shape. */
+static bool masked_fits(const proto_masked_t *m, int ndim, const size_t *shape)
+{
+    size_t have[TENSOR_MAX_DIMS];
+    return proto_masked_shape(m, have) == ndim && !memcmp(have, shape, ndim * sizeof *shape);
+}
+
+/* The masked form of variable v seen with the given shape: the one kept
+ * from an earlier job when it has that shape, else made on first use;
+ * *m stays NULL when v is not to be masked. */
 static trine_status_t operand_masked(exec_t *x, int v, int ndim, const size_t *shape,
                                      const proto_masked_t **m, trine_err_t *err)
 {
     *m = NULL;
     if (!x->maskable[v])
         return TRINE_OK;
+    if (x->masked_in && x->masked_in[v] && masked_fits(x->masked_in[v], ndim, shape)) {
+        *m = x->masked_in[v];
+        return TRINE_OK;
+    }
     if (!x->masked[v]) {
         tensor_t *w = tensor_copy(x->val[v]);
         trine_status_t st = w ? tensor_reshape(w, ndim, shape) : TRINE_ENOMEM;
@@ -789,7 +805,7 @@ trine_status_t prog_exec(proto_ctx_t *ctx, const prog_job_t *job, const tensor_t
                          tensor_t **outputs, trine_err_t *err)
 {
     const prog_t *p = job->prog;
-    exec_t x = {.ctx = ctx, .p = p, .f = proto_ctx_frac_bits(ctx)};
+    exec_t x = {.ctx = ctx, .p = p, .f = proto_ctx_frac_bits(ctx), .masked_in = job->masked_in};
     x.helper = proto_ctx_role(ctx) == PROTO_P2;
     plan_t pl = {0};
     size_t *off = NULL;
@@ -799,7 +815,8 @@ trine_status_t prog_exec(proto_ctx_t *ctx, const prog_job_t *job, const tensor_t
         outputs[v] = NULL;
     if (st == TRINE_OK && !x.helper)
         st = check_inputs(p, inputs, err);
-    if (st == TRINE_OK && (exec_alloc(&x) != TRINE_OK || exec_plan(&x, pl.steps) != TRINE_OK ||
+    if (st == TRINE_OK && (exec_alloc(&x) != TRINE_OK ||
+                           exec_plan(&x, pl.steps, job->masked_out != NULL) != TRINE_OK ||
                           exec_plan_fuse(&x) != TRINE_OK ||
                            !(off = calloc(p->nvars, sizeof *off))))
         st = trine_err_set(err, TRINE_ENOMEM, "no memory to run the program");
@@ -833,6 +850,10 @@ trine_status_t prog_exec(proto_ctx_t *ctx, const prog_job_t *job, const tensor_t
     for (size_t v = 0; st == TRINE_OK && v < p->nvars; v++) /* fresh shares, in variable order */
         if (outputs[v])
             st = proto_rerandomize(ctx, outputs[v], err);
+    for (size_t v = 0; st == TRINE_OK && job->masked_out && v < p->nvars; v++) {
+        job->masked_out[v] = x.masked[v];
+        x.masked[v] = NULL;
+    }
     for (size_t v = 0; cleared && v < p->nvars; v++) {
         if (st != TRINE_OK)
             tensor_destroy(&outputs[v]);

@@ -375,6 +375,17 @@ typedef struct {
      * Batched outputs hold the last epoch's rows in its order. */
     bool shuffle;
     uint64_t shuffle_seed; /* prog_plain only */
+    /* Masked forms kept across jobs (prog_exec only; both may be NULL).
+     * masked_in[v], when set, is input v's masked form from an earlier job
+     * of the same three parties (all three passing the one made there):
+     * products read it instead of masking v again. It must stay unchanged
+     * until prog_exec returns. With masked_out set (nvars entries, NULL on
+     * entry), every input that no op writes and that a product takes as
+     * its fixed operand is masked, even when used once, and on success
+     * masked_out[v] receives each masked form the job made (owned by the
+     * caller; proto_masked_destroy); on failure all stay NULL. */
+    const proto_masked_t *const *masked_in;
+    proto_masked_t **masked_out;
 } prog_job_t;
 
 /* Steps the job will run. */

@@ -136,6 +136,10 @@ void proto_masked_destroy(proto_masked_t **m);
 /* The masked operand's shape: returns ndim and fills shape. */
 int proto_masked_shape(const proto_masked_t *m, size_t shape[TENSOR_MAX_DIMS]);
 
+/* The bytes m holds: 3 words an element at P0 and P1 (the share, its
+ * mask's share and W - B), 1 at P2 (the mask B). */
+uint64_t proto_masked_bytes(const proto_masked_t *m);
+
 /* out = op(a) op(w) with w masked once (2-D). 1 round, 2mn + mv words. */
 TRINE_NODISCARD trine_status_t proto_matmul_masked(proto_ctx_t *ctx, tensor_t *out,
                                                    const tensor_t *a, gemm_trans_t ta,

@@ -41,6 +41,10 @@ typedef struct {
     double tol[MAXV];   /* outputs: allowed distance to prog_plain; < 0: not compared */
     uint64_t seed;
     bool shuffle; /* jobs shuffle the rows of each epoch */
+    /* Per party, for the jobs: masked forms kept from an earlier job, and
+     * where to keep this one's (prog_job_t); NULL: none. */
+    const proto_masked_t *const *masked_in[PROTO_PARTIES];
+    proto_masked_t **masked_out[PROTO_PARTIES];
 } tprog_t;
 
 static void tp_init(tprog_t *t, uint64_t seed)
@@ -184,7 +188,9 @@ static void tp_setup(const tprog_t *t, size_t batch, unsigned epochs, run_t *r)
                                  .progress = on_progress,
                                  .progress_arg = &r->prog[p],
                                  .shuffle = t->shuffle,
-                                 .shuffle_seed = t->seed};
+                                 .shuffle_seed = t->seed,
+                                 .masked_in = t->masked_in[p],
+                                 .masked_out = t->masked_out[p]};
     for (size_t v = 0; v < t->p.nvars; v++) {
         const prog_var_t *var = &t->vars[v];
         if (var->kind == PROG_VAR_TEMP)
@@ -278,6 +284,15 @@ static uint64_t op_bytes(const run_t *r, proto_op_t op)
     uint64_t b = 0;
     for (int p = 0; p < PROTO_PARTIES; p++)
         b += proto_counters_bytes_sent(&r->res.stats[p].op[op]);
+    return b;
+}
+
+/* Bytes all parties sent in the job. */
+static uint64_t total_bytes(const run_t *r)
+{
+    uint64_t b = 0;
+    for (int p = 0; p < PROTO_PARTIES; p++)
+        b += proto_counters_bytes_sent(&r->res.stats[p].total);
     return b;
 }
 
@@ -780,6 +795,61 @@ static void tp_iattr(prog_op_t *op, const int64_t *slots, size_t n)
     memcpy(op->iattr, slots, n * sizeof *slots);
 }
 
+/* A job keeps the masked forms of its fixed operands (even used once, in
+ * one step); a second job over the same shares of them, with other
+ * inputs, opens none of them and still matches the plaintext. A kept form of another shape is not used: that product
+ * masks afresh. */
+START_TEST(masked_forms_kept_across_jobs)
+{
+    enum { N = 12, V = 5, OC = 4 };
+    tprog_t t;
+    tp_init(&t, 44);
+    int x = tp_in(&t, "x", PROG_VAR_INPUT, 1, S(1, N));
+    int w = tp_in(&t, "w", PROG_VAR_INPUT, 1, S(N, V));
+    int img = tp_in(&t, "img", PROG_VAR_INPUT, 1, S(1, 1, 6, 6));
+    int f = tp_in(&t, "f", PROG_VAR_INPUT, 1, S(OC, 1, 3, 3));
+    tp_out(&t, tp_let(&t, "y", PROG_MATMUL, x, w, 0, 0, 0), 2);
+    prog_op_t *conv = tp_op(&t, PROG_CONV2D, tp_temp(&t, "z"), img, f, 0, 0, 0);
+    tp_iattr(conv, (int64_t[]){1, 0, 1, 0, 0, 0}, 6);
+    tp_out(&t, conv->out, 3);
+    proto_masked_t *kept[PROTO_PARTIES][MAXV] = {0};
+    for (int p = 0; p < PROTO_PARTIES; p++)
+        t.masked_out[p] = kept[p];
+    run_t r;
+    tp_check(&t, 1, 1, &r);
+    uint64_t bytes1 = total_bytes(&r);
+    ck_assert_uint_eq(op_bytes(&r, PROTO_OP_MASK), 2 * (N * V + OC * 9) * 8);
+    for (int p = 0; p < PROTO_PARTIES; p++) {
+        ck_assert(kept[p][w] && kept[p][f]);
+        ck_assert(!kept[p][x] && !kept[p][img]);
+    }
+    run_free(&r);
+
+    for (size_t i = 0; i < N; i++) /* new data, the same shares of w and f */
+        t.data[x][i] = -t.data[x][i] + 3 * ULP;
+    for (size_t i = 0; i < 36; i++)
+        t.data[img][i] = t.data[img][i] / 2 - 5 * ULP;
+    for (int p = 0; p < PROTO_PARTIES; p++)
+        t.masked_in[p] = (const proto_masked_t *const *)kept[p], t.masked_out[p] = NULL;
+    tp_check(&t, 1, 1, &r);
+    ck_assert_uint_eq(op_bytes(&r, PROTO_OP_MASK), 0);
+    ck_assert_uint_eq(op_bytes(&r, PROTO_OP_MATMUL_MASKED), (2 * N + V) * 8);
+    ck_assert_uint_eq(total_bytes(&r), bytes1 - 2 * (N * V + OC * 9) * 8);
+    run_free(&r);
+
+    /* w read as 5 x 12, transposed: its kept 12 x 5 form is not used */
+    t.vars[w].shape[0] = V, t.vars[w].shape[1] = N;
+    t.ops[0].iattr[1] = 1;
+    tp_check(&t, 1, 1, &r);
+    ck_assert_uint_eq(op_bytes(&r, PROTO_OP_MASK), 2 * N * V * 8);
+    run_free(&r);
+    for (int p = 0; p < PROTO_PARTIES; p++)
+        for (int v = 0; v < MAXV; v++)
+            proto_masked_destroy(&kept[p][v]);
+    tp_free(&t);
+}
+END_TEST
+
 START_TEST(conv_strides_and_pads_per_axis)
 {
     /* {sh, pt, sw, pl, pb, pr}: ONNX's asymmetric pads and strides */
@@ -1189,6 +1259,7 @@ Suite *prog_exec_suite(void)
     tcase_add_test(tc, div_gt_match_plain);
     tcase_add_test(tc, mlp_forward_in_batches);
     tcase_add_test(tc, second_product_with_constant_costs_no_mask);
+    tcase_add_test(tc, masked_forms_kept_across_jobs);
     tcase_add_test(tc, conv_net_forward);
     tcase_add_test(tc, relu_moves_after_maxpool);
     tcase_add_test(tc, argmax_reads_products_untruncated);

@@ -101,6 +101,39 @@ wait_up
 T run "$work/net.prog" --batch 8 --prefix again- >/dev/null || fail "no job after party2 came back"
 ok "party2 killed mid-job: the client names it after $(awk "BEGIN{printf \"%.2f\", $t1 - $t0}") s, no outputs stored, jobs run again after it rejoins"
 
+# ---- masked weights kept between jobs -------------------------------------
+# the second job opens none of w and v; a tensor stored again under its
+# name makes the next job mask afresh, and every result still equals the
+# plaintext; another client still needs a grant (it_store.sh restarts a
+# party that so loses its kept forms)
+kd=$work/kept && mkdir -p "$kd"
+"$npy" gen f1 31 "$kd/kx.npy" 1 20 && "$npy" gen f1 32 "$kd/kx2.npy" 1 20 &&
+    "$npy" gen f1 33 "$kd/kw.npy" 20 16 && "$npy" gen f1 34 "$kd/kw2.npy" 20 16 &&
+    "$npy" gen f1 35 "$kd/kv.npy" 16 3 || fail gen
+for t in kx kx2 kw kv; do T share $t "$kd/$t.npy" >/dev/null || fail "share $t"; done
+printf 'input x w v\noutput y = matmul(relu(matmul(x, w)), v)\n' >"$work/one.prog"
+kept_run() { # NAME X: runs one.prog on x=X, w=kw, v=kv and checks it against plaintext
+    T run "$work/one.prog" --bind x=$2 --bind w=kw --bind v=kv --prefix $1- \
+        --stats "$work/$1.stats" >/dev/null && T reveal $1-y -o "$work/$1.npy" || fail "run $1"
+    "$trine" run "$work/one.prog" --plaintext --dir "$kd" --bind x=$2 --bind w=kw --bind v=kv \
+        --prefix plain-$1- >/dev/null || fail "plaintext $1"
+    "$npy" cmp "$kd/plain-$1-y.npy" "$work/$1.npy" 0.005 >/dev/null || fail "$1 differs from plaintext"
+    sed -n 's/^mask_bytes=//p' "$work/$1.stats"
+}
+m1=$(kept_run k1 kx) && m2=$(kept_run k2 kx2) || fail "kept runs"
+[ "$m1" = $(( 2 * 8 * (20 * 16 + 16 * 3) )) ] && [ "$m2" = 0 ] ||
+    fail "masking bytes $m1 then $m2: want w and v opened once, then not at all"
+s1=$(sed -n 's/^sent_total=//p' "$work/k1.stats") s2=$(sed -n 's/^sent_total=//p' "$work/k2.stats")
+[ $((s1 - s2)) = "$m1" ] || fail "the second job sent $s2 bytes, the first $s1"
+T rm kw >/dev/null && cp "$kd/kw2.npy" "$kd/kw.npy" && T share kw "$kd/kw.npy" >/dev/null ||
+    fail "store kw again"
+m3=$(kept_run k3 kx) && m4=$(kept_run k4 kx) || fail "runs after kw was stored again"
+[ "$m3" = $(( 2 * 8 * 20 * 16 )) ] && [ "$m4" = 0 ] || fail "after kw was stored again: masked $m3, $m4"
+O share okx "$kd/kx.npy" >/dev/null || fail "other shares okx"
+expect_fail "no tensor 'kw' of yours or approved for you" \
+    O run "$work/one.prog" --bind x=okx --bind w=kw --bind v=kv --prefix o-
+ok "masked weights kept between jobs: the second job sends $m1 bytes less; a tensor stored again masks afresh; all = plaintext"
+
 # ---- what a new user meets: versions, help, data files, messages -------------
 "$trine" --version | grep -q "^trine [0-9]" && "$trined" --version | grep -q "^trined [0-9]" ||
     fail "--version"

@@ -91,16 +91,27 @@ stop_all
 [ "$(grep '^peer' "$dir/cluster.ini")" = "$ports" ] || fail "start again changed the ports"
 grep -q '^\[store\]' "$dir/cluster.ini" || fail "start again without --store dropped the store"
 T reveal x -o "$work/again-x.npy" >/dev/null || fail "x lost after local-cluster start again"
+kept_run() { # NAME: runs net.prog, checks it against plaintext, prints its masking bytes
+    T run "$work/net.prog" --batch 8 --prefix $1- --stats "$work/$1.stats" >/dev/null &&
+        T reveal $1-y -o "$work/$1.npy" >/dev/null || fail "run $1"
+    "$npy" cmp "$d/plain-y.npy" "$work/$1.npy" 0.005 >/dev/null || fail "$1-y is not x w"
+    sed -n 's/^mask_bytes=//p' "$work/$1.stats"
+}
+m1=$(kept_run k1) && m2=$(kept_run k2) || fail "kept runs"
 "$lc" restart 1 "$dir" >/dev/null || fail "local-cluster restart 1"
-loaded_line 1 | grep -q "loaded 5 tensors" || fail "party1 after restart 1: $(loaded_line 1)"
+loaded_line 1 | grep -q "loaded 7 tensors" || fail "party1 after restart 1: $(loaded_line 1)"
 T reveal x -o "$work/again-x.npy" >/dev/null || fail "x lost after restart 1"
+m3=$(kept_run k3) && m4=$(kept_run k4) || fail "kept runs after restart 1"
+[ "$m1" = $((2 * 8 * 10 * 6)) ] && [ "$m2" = 0 ] && [ "$m3" = "$m1" ] && [ "$m4" = 0 ] ||
+    fail "masking bytes $m1 $m2, after restart 1 $m3 $m4: want w masked, kept, masked again, kept"
+for t in k1 k2 k3 k4; do T rm $t-y >/dev/null || fail "rm $t-y"; done
 stop_all
 "$lc" start "$dir" --frac-bits 12 >/dev/null && stop_all && "$lc" start "$dir" >/dev/null ||
     fail "local-cluster start with --frac-bits, then without"
 grep -q '^frac_bits = 12$' "$dir/cluster.ini" || fail "start again lost frac_bits 12"
 stop_all
 "$lc" start "$dir" --frac-bits 13 >/dev/null || fail "local-cluster start --frac-bits 13"
-ok "local-cluster start again keeps ports, store and frac_bits; restart 1 reloads party1's shares"
+ok "local-cluster start again keeps ports, store and frac_bits; restart 1 reloads party1's shares, and w, kept masked, is masked again once"
 
 # ---- a damaged file is named in the log and skipped -----------------------
 stop_all

@@ -104,8 +104,9 @@ void bench_per_batch(FILE *f, const bench_record_t *r, size_t n)
         if (!r[i].job_batches)
             continue;
         if (!any)
-            fprintf(f, "A call is one job of one batch, masking the weights; within a job the "
-                       "weights are masked once:\n");
+            fprintf(f, "A call is one job of one batch; the parties keep the weights' masked "
+                       "forms between jobs (mask_cache in [limits]), so the first call, a "
+                       "warm-up, masks them for the others. Against a job of several batches:\n");
         any = true;
         double per = r[i].batch ? (double)r[i].batch : 1;
         fprintf(f,

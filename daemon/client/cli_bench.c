@@ -133,7 +133,13 @@ static int bench_calls(bench_run_t *b, const bench_item_t *it, bench_prog_t *bp,
     int rc = secs ? 0 : TRINE_EXIT_FAIL;
     for (unsigned c = 0; rc == 0 && c < calls; c++) {
         bench_progress(b, it, c, calls, cfg->warmup);
-        wire_request_t q = {.op = WIRE_OP_RUN, .batch = 1, .epochs = 1};
+        /* a single op measures its whole protocol: no masked operand kept
+         * from the call before; a network keeps its weights' as a deployed
+         * model does */
+        wire_request_t q = {.op = WIRE_OP_RUN,
+                            .batch = 1,
+                            .epochs = 1,
+                            .fresh_masks = it->op < BENCH_OP_NETWORK_A};
         while (!q.job)
             randombytes_buf(&q.job, sizeof q.job);
         q.program = buf;

@@ -138,6 +138,16 @@ static trine_status_t api_get(const api_t *api, const wire_request_t *q,
     return TRINE_OK;
 }
 
+/* A removed tensor's kept masked forms go with it. */
+static trine_status_t api_rm(const api_t *api, const wire_request_t *q,
+                             const keys_public_t *caller, trine_err_t *err)
+{
+    trine_status_t st = store_rm(api->store, q->name, caller, err);
+    if (st == TRINE_OK)
+        jobs_forget(api->jobs, q->name);
+    return st;
+}
+
 static trine_status_t api_grant(const api_t *api, const wire_request_t *q,
                                 const keys_public_t *caller, trine_err_t *err)
 {
@@ -166,7 +176,7 @@ static trine_status_t api_dispatch(const api_t *api, const wire_request_t *q,
     case WIRE_OP_STATUS: return api_status(api, caller, r);
     case WIRE_OP_PUT: return api_put(api, q, caller, err);
     case WIRE_OP_LS: return api_ls(api, caller, r, err);
-    case WIRE_OP_RM: return store_rm(api->store, q->name, caller, err);
+    case WIRE_OP_RM: return api_rm(api, q, caller, err);
     case WIRE_OP_GRANT: return api_grant(api, q, caller, err);
     case WIRE_OP_REVOKE:
         return store_revoke(api->store, q->name, caller, &q->grantee,

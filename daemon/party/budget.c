@@ -52,6 +52,7 @@ void budget_init(budget_t *l, const config_cluster_t *cfg)
         .accept_ms = BUDGET_ACCEPT_MS < cfg->timeout_ms ? BUDGET_ACCEPT_MS : cfg->timeout_ms,
         .abandon_ms = (uint64_t)BUDGET_ABANDON_BEATS * cfg->heartbeat_ms,
         .host_memory = host,
+        .mask_cache = cfg->mask_cache,
         .fss = cfg->protocol == CONFIG_PROTOCOL_FSS,
     };
     if (l->abandon_ms < BUDGET_ABANDON_MIN_MS)

@@ -41,6 +41,7 @@ typedef struct {
     uint64_t client_staged, client_stored;
     uint64_t job_max_ms, accept_ms, abandon_ms;
     uint64_t host_memory; /* what the defaults were derived from */
+    uint64_t mask_cache;  /* bytes of masked forms kept between jobs (kept.h) */
     bool fss;             /* [cluster] protocol = fss: comparison keys count (prog_mem.c) */
 } budget_t;
 

@@ -27,6 +27,9 @@ struct job {
     uint64_t frozen_us; /* how late a wait of this thread ended, when it was not run */
     _Atomic uint64_t step, steps;
     uint64_t started_us, first_step_us, exec_us;
+    uint8_t nonce[PROTO_PARTIES][KEPT_TAG_BYTES]; /* each party's, from BEGIN */
+    bool keep_all;                                 /* all three keep masked forms */
+    bool *use;                                     /* per variable: all hold its kept form */
     job_result_t result;
 };
 
@@ -198,31 +201,129 @@ static trine_status_t job_link_recv(void *impl, proto_party_t from, link_hdr_t *
 
 /* ---- the thread ----------------------------------------------------------- */
 
+/* BEGIN's payload: the job's hash, this party's nonce, 1 when it keeps
+ * masked forms, and the tag of its kept form of each input variable. */
+static size_t job_begin_bytes(const prog_t *prog)
+{
+    size_t n = WIRE_JOB_HASH_BYTES + KEPT_TAG_BYTES + 1;
+    for (size_t v = 0; v < prog->nvars; v++)
+        n += prog->vars[v].kind == PROG_VAR_INPUT ? KEPT_TAG_BYTES : 0;
+    return n;
+}
+
+static void job_begin_pack(job_t *j, uint8_t *out)
+{
+    static const uint8_t none[KEPT_TAG_BYTES];
+    memcpy(out, j->p.hash, WIRE_JOB_HASH_BYTES);
+    out += WIRE_JOB_HASH_BYTES;
+    randombytes_buf(j->nonce[j->p.self], KEPT_TAG_BYTES);
+    memcpy(out, j->nonce[j->p.self], KEPT_TAG_BYTES);
+    out += KEPT_TAG_BYTES;
+    *out++ = j->p.keep;
+    for (size_t v = 0; v < j->p.prog.nvars; v++) {
+        if (j->p.prog.vars[v].kind != PROG_VAR_INPUT)
+            continue;
+        j->use[v] = j->p.tags && j->p.kept && j->p.kept[v];
+        memcpy(out, j->use[v] ? j->p.tags[v] : none, KEPT_TAG_BYTES);
+        out += KEPT_TAG_BYTES;
+    }
+}
+
+/* Takes party p's BEGIN payload in: its nonce, whether it keeps, and
+ * which of this party's kept forms it holds too. */
+static void job_begin_unpack(job_t *j, int p, const uint8_t *in)
+{
+    in += WIRE_JOB_HASH_BYTES;
+    memcpy(j->nonce[p], in, KEPT_TAG_BYTES);
+    in += KEPT_TAG_BYTES;
+    j->keep_all = j->keep_all && *in++ == 1;
+    for (size_t v = 0; v < j->p.prog.nvars; v++) {
+        if (j->p.prog.vars[v].kind != PROG_VAR_INPUT)
+            continue;
+        j->use[v] = j->use[v] && !sodium_memcmp(in, j->p.tags[v], KEPT_TAG_BYTES);
+        in += KEPT_TAG_BYTES;
+    }
+}
+
 /* Both peers must announce the same hash before any share moves. */
 static trine_status_t job_begin(job_t *j, trine_err_t *err)
 {
+    size_t len = job_begin_bytes(&j->p.prog);
+    uint8_t *mine = malloc(len);
+    if (!mine || !(j->use = calloc(j->p.prog.nvars ? j->p.prog.nvars : 1, sizeof *j->use))) {
+        free(mine);
+        return trine_err_set(err, TRINE_ENOMEM, "out of memory starting job %016llx",
+                             (unsigned long long)j->p.id);
+    }
+    job_begin_pack(j, mine);
+    j->keep_all = j->p.keep;
     wire_frame_t f = {WIRE_FRAME_BEGIN, (unsigned)j->p.self, j->p.id, 0, 0};
-    for (int p = 0; p < PROTO_PARTIES; p++)
-        if (p != j->p.self &&
-            job_send_frame(j, p, &f, j->p.hash, sizeof j->p.hash, err) != TRINE_OK)
-            return err->code;
-    for (int p = 0; p < PROTO_PARTIES; p++) {
+    trine_status_t st = TRINE_OK;
+    for (int p = 0; st == TRINE_OK && p < PROTO_PARTIES; p++)
+        if (p != j->p.self)
+            st = job_send_frame(j, p, &f, mine, len, err);
+    for (int p = 0; st == TRINE_OK && p < PROTO_PARTIES; p++) {
         if (p == j->p.self)
             continue;
         job_msg_t *m;
-        if (job_next(j, p, &m, err) != TRINE_OK)
-            return err->code;
-        bool same = m->frame.type == WIRE_FRAME_BEGIN &&
-                    zmq_msg_size(&m->body) == WIRE_JOB_HASH_BYTES &&
+        if ((st = job_next(j, p, &m, err)) != TRINE_OK)
+            break;
+        size_t got = zmq_msg_size(&m->body);
+        bool same = m->frame.type == WIRE_FRAME_BEGIN && got >= WIRE_JOB_HASH_BYTES &&
                     !sodium_memcmp(zmq_msg_data(&m->body), j->p.hash, WIRE_JOB_HASH_BYTES);
+        if (same && got == len)
+            job_begin_unpack(j, p, zmq_msg_data(&m->body));
         job_msg_free(m);
         if (!same)
-            return trine_err_set(err, TRINE_EPEER,
-                                 "party%d got another program or other settings for job "
-                                 "%016llx (the hashes differ); nothing was computed",
-                                 p, (unsigned long long)j->p.id);
+            st = trine_err_set(err, TRINE_EPEER,
+                               "party%d got another program or other settings for job "
+                               "%016llx (the hashes differ); nothing was computed",
+                               p, (unsigned long long)j->p.id);
+        else if (got != len)
+            st = trine_err_set(err, TRINE_EPEER,
+                               "party%d sent a %zu-byte BEGIN for job %016llx where %zu belong "
+                               "(another trine version?); nothing was computed",
+                               p, got, (unsigned long long)j->p.id, len);
     }
-    return TRINE_OK;
+    free(mine);
+    return st;
+}
+
+/* The tag of the form made for variable v: hashed from the three nonces,
+ * so all three parties agree on it and no client chooses it. */
+static void job_made_tag(const job_t *j, size_t v, uint8_t out[KEPT_TAG_BYTES])
+{
+    crypto_generichash_state h;
+    uint64_t var = v;
+    crypto_generichash_init(&h, NULL, 0, KEPT_TAG_BYTES);
+    crypto_generichash_update(&h, (const unsigned char *)j->nonce, sizeof j->nonce);
+    crypto_generichash_update(&h, (const unsigned char *)&var, sizeof var);
+    crypto_generichash_final(&h, out, KEPT_TAG_BYTES);
+}
+
+/* Runs the program with the kept forms all three hold, and collects the
+ * forms it made when all three keep. */
+static trine_status_t job_exec(job_t *j, proto_ctx_t *ctx, prog_job_t *pj)
+{
+    job_result_t *r = &j->result;
+    size_t nv = j->p.prog.nvars ? j->p.prog.nvars : 1;
+    const proto_masked_t **in = calloc(nv, sizeof *in);
+    if (!in || (j->keep_all && (!(r->made = calloc(nv, sizeof *r->made)) ||
+                                !(r->made_tags = calloc(nv, sizeof *r->made_tags))))) {
+        free(in);
+        return trine_err_set(&r->err, TRINE_ENOMEM, "out of memory");
+    }
+    for (size_t v = 0; v < j->p.prog.nvars; v++)
+        in[v] = j->use[v] ? j->p.kept[v] : NULL;
+    pj->masked_in = in;
+    pj->masked_out = r->made;
+    trine_status_t st =
+        prog_exec(ctx, pj, (const tensor_t *const *)j->p.inputs, r->outputs, &r->err);
+    for (size_t v = 0; st == TRINE_OK && r->made && v < j->p.prog.nvars; v++)
+        if (r->made[v])
+            job_made_tag(j, v, r->made_tags[v]);
+    free(in);
+    return st;
 }
 
 static void job_on_step(void *arg, uint64_t step, uint64_t steps)
@@ -281,7 +382,7 @@ static int job_main(void *arg)
         r->status = trine_err_set(&r->err, TRINE_ENOMEM, "out of memory");
     if (r->status == TRINE_OK) {
         uint64_t t0 = job_now_us();
-        r->status = prog_exec(ctx, &pj, (const tensor_t *const *)j->p.inputs, r->outputs, &r->err);
+        r->status = job_exec(j, ctx, &pj);
         j->exec_us = job_now_us() - t0;
     }
     if (ctx)
@@ -347,6 +448,8 @@ job_t *job_start(void *zctx, job_params_t *p, void **pipe, trine_err_t *err)
     }
     memset(&p->prog, 0, sizeof p->prog);
     p->inputs = NULL;
+    p->kept = NULL;
+    p->tags = NULL;
     *pipe = j->pipe_main;
     return j;
 }
@@ -355,6 +458,9 @@ void job_params_clear(job_params_t *p)
 {
     job_free_tensors(p->inputs, p->prog.nvars);
     p->inputs = NULL;
+    free(p->kept), free(p->tags);
+    p->kept = NULL;
+    p->tags = NULL;
     prog_clear(&p->prog);
 }
 
@@ -397,6 +503,7 @@ void job_join(job_t **job, job_result_t *out)
     out->prog = j->p.prog; /* the result keeps the program: outputs are named by it */
     memset(&j->p.prog, 0, sizeof j->p.prog);
     job_free_tensors(j->p.inputs, out->prog.nvars);
+    free(j->p.kept), free(j->p.tags), free(j->use);
     free(j);
     *job = NULL;
 }
@@ -405,5 +512,10 @@ void job_result_clear(job_result_t *r)
 {
     job_free_tensors(r->outputs, r->prog.nvars);
     r->outputs = NULL;
+    for (size_t v = 0; r->made && v < r->prog.nvars; v++)
+        proto_masked_destroy(&r->made[v]); /* wipes */
+    free(r->made), free(r->made_tags);
+    r->made = NULL;
+    r->made_tags = NULL;
     prog_clear(&r->prog);
 }

@@ -13,7 +13,11 @@
  *
  * The thread first sends BEGIN with the job's hash to both peers and waits
  * for theirs: a different hash (another program or other settings) stops
- * the job before any share moves. Then it agrees fresh seeds (a new
+ * the job before any share moves. BEGIN also carries a fresh nonce,
+ * whether the party keeps masked forms, and the tag of the form it keeps
+ * for each input (kept.h): the job reads a kept form only when all three
+ * tags agree, and when all three keep, it hands the forms it made back
+ * under a tag hashed from the three nonces, so that all three agree on it. Then it agrees fresh seeds (a new
  * protocol context), runs the program, and wipes the seeds. On failure it
  * sends ABORT with the reason to both peers, so that they stop at once
  * instead of waiting out the timeout. A receive waits at most twice
@@ -24,6 +28,7 @@
 #ifndef TRINE_JOB_H
 #define TRINE_JOB_H
 
+#include "daemon/party/kept.h"
 #include "daemon/wire/wire.h"
 
 #include "protocol/program.h"
@@ -50,14 +55,21 @@ typedef struct {
     uint64_t batch, epochs;
     bool shuffle;      /* each epoch's rows in an order P0 and P1 draw */
     tensor_t **inputs; /* prog.nvars entries: shares of inputs (NULL at P2) */
+    /* Masked forms kept across jobs (kept.h): keep, this party keeps what
+     * the job makes; kept[i] (prog.nvars entries, or NULL) the form kept
+     * for input i's tensor and tags[i] its tag (zeros: none). The job only
+     * reads the forms; the caller holds them until job_join. */
+    bool keep;
+    const proto_masked_t **kept;
+    uint8_t (*tags)[KEPT_TAG_BYTES];
 } job_params_t;
 
-/* Wipes and frees p's inputs and clears its program; for parameters no
- * job took. */
+/* Wipes and frees p's inputs, frees kept and tags, and clears its
+ * program; for parameters no job took. */
 void job_params_clear(job_params_t *p);
 
-/* Starts the job's thread. On success the job owns p->prog and p->inputs
- * (both cleared in *p) and *pipe is the main loop's end of its pipe, to
+/* Starts the job's thread. On success the job owns p->prog, p->inputs,
+ * p->kept and p->tags (cleared in *p) and *pipe is the main loop's end of its pipe, to
  * poll and forward. NULL with err on failure; *p is left to the caller. */
 job_t *job_start(void *zctx, job_params_t *p, void **pipe, trine_err_t *err);
 
@@ -75,13 +87,18 @@ typedef struct {
     prog_t prog;
     tensor_t **outputs;
     wire_job_stats_t stats;
+    /* On success, when all three parties keep masked forms: those the job
+     * made (prog.nvars entries, NULL where none) and their tags; else NULL. */
+    proto_masked_t **made;
+    uint8_t (*made_tags)[KEPT_TAG_BYTES];
 } job_result_t;
 
 /* Waits for the thread (call after JOB_PIPE_DONE), closes the pipe, fills
  * *out (owned by the caller: job_result_clear) and frees *job. */
 void job_join(job_t **job, job_result_t *out);
 
-/* Wipes and frees the outputs, clears the program. */
+/* Wipes and frees the outputs and the masked forms made, clears the
+ * program. */
 void job_result_clear(job_result_t *r);
 
 #endif

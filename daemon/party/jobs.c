@@ -2,6 +2,7 @@
 #include "daemon/party/jobs.h"
 #include "daemon/common/sock.h"
 #include "daemon/party/job.h"
+#include "daemon/party/kept.h"
 #include "daemon/wire/prog_wire.h"
 
 #include <sodium.h>
@@ -11,6 +12,13 @@
 
 #define JOBS_RECENT      32 /* finished ids remembered, to drop their late frames */
 #define JOBS_OUTPUT_NAME (WIRE_NAME_MAX + PROG_NAME_MAX + 1) /* prefix + variable name */
+
+/* What a job holds of the kept masked forms for one input variable. */
+typedef struct {
+    char name[WIRE_NAME_MAX + 1]; /* its tensor; "" for other variables */
+    uint64_t serial;              /* store_serial of it at the start (0 at P2) */
+    kept_entry_t *ref;            /* the form kept for it, or NULL */
+} jobs_kept_t;
 
 typedef struct {
     job_t *job; /* NULL: free slot */
@@ -27,6 +35,8 @@ typedef struct {
     uint64_t started_ms, polled_ms; /* its request, the caller's last JOB (sock_now_ms) */
     uint64_t memory;                /* its estimate (budget_job), held of jobs_memory */
     unsigned begun;                 /* bit p: party p's BEGIN came */
+    jobs_kept_t *kept;              /* per variable of its program */
+    size_t nkept;
 } jobs_slot_t;
 
 typedef struct {
@@ -51,6 +61,7 @@ struct jobs {
     size_t npending;
     uint64_t recent[JOBS_RECENT];
     size_t nrecent;
+    kept_t *kept; /* masked forms kept between jobs */
 };
 
 static jobs_slot_t *jobs_find(const jobs_t *j, uint64_t id)
@@ -145,11 +156,15 @@ jobs_t *jobs_new(void *zctx, const cluster_t *cluster, int self, links_t *links,
                  const budget_t *budget, const log_t *log, void *client)
 {
     jobs_t *j = calloc(1, sizeof *j);
-    if (!j)
+    kept_t *kept = kept_new(budget->mask_cache);
+    if (!j || !kept) {
+        free(j);
+        kept_destroy(&kept);
         return NULL;
+    }
     *j = (jobs_t){.zctx = zctx, .cluster = cluster, .self = self, .links = links,
                   .store = store, .budget = budget, .log = log, .client = client,
-                  .last_tick = sock_now_ms()};
+                  .last_tick = sock_now_ms(), .kept = kept};
     links_set_job_hook(links, jobs_on_frame, j);
     return j;
 }
@@ -311,7 +326,7 @@ uint64_t jobs_key(const keys_public_t *caller, uint64_t id)
 static void jobs_hash(uint8_t out[WIRE_JOB_HASH_BYTES], const wire_request_t *q, uint64_t key)
 {
     crypto_generichash_state h;
-    uint64_t settings[5] = {key, q->batch, q->epochs, q->nbind, q->shuffle};
+    uint64_t settings[6] = {key, q->batch, q->epochs, q->nbind, q->shuffle, q->fresh_masks};
     crypto_generichash_init(&h, NULL, 0, WIRE_JOB_HASH_BYTES);
     crypto_generichash_update(&h, q->program, q->program_len);
     crypto_generichash_update(&h, (const unsigned char *)settings, sizeof settings);
@@ -429,6 +444,55 @@ static trine_status_t jobs_prepare(jobs_t *j, const keys_public_t *caller, const
     return st;
 }
 
+/* Takes references to the masked forms kept for the job's inputs (each
+ * bound to one tensor) into the slot, and gives the job the forms and
+ * their tags. */
+static trine_status_t jobs_kept_take(jobs_t *j, jobs_slot_t *s, const wire_request_t *q,
+                                     job_params_t *p, trine_err_t *err)
+{
+    size_t nv = p->prog.nvars ? p->prog.nvars : 1;
+    p->keep = kept_limit(j->kept) > 0 && !q->fresh_masks;
+    s->kept = calloc(nv, sizeof *s->kept);
+    p->kept = calloc(nv, sizeof *p->kept);
+    p->tags = calloc(nv, sizeof *p->tags);
+    if (!s->kept || !p->kept || !p->tags)
+        return trine_err_set(err, TRINE_ENOMEM, "out of memory");
+    s->nkept = p->prog.nvars;
+    for (size_t i = 0, k = 0; i < p->prog.nvars; i++) {
+        prog_var_kind_t kind = p->prog.vars[i].kind;
+        if (kind == PROG_VAR_TEMP)
+            continue;
+        const wire_bind_t *b = &q->bind[k++];
+        if (kind != PROG_VAR_INPUT || b->count != 1 || q->fresh_masks)
+            continue;
+        jobs_kept_t *e = &s->kept[i];
+        snprintf(e->name, sizeof e->name, "%s", b->names[0]);
+        e->serial = j->self != 2 ? store_serial(j->store, e->name) : 0;
+        if ((e->ref = kept_get(j->kept, e->name, e->serial))) {
+            p->kept[i] = kept_masked(e->ref);
+            memcpy(p->tags[i], kept_tag(e->ref), KEPT_TAG_BYTES);
+        }
+    }
+    return TRINE_OK;
+}
+
+/* Drops the slot's references; after a job that succeeded, first keeps
+ * the forms it made for the tensors that are still the ones it read. */
+static void jobs_kept_settle(jobs_t *j, jobs_slot_t *s, job_result_t *res, bool ok)
+{
+    for (size_t v = 0; v < s->nkept; v++) {
+        jobs_kept_t *e = &s->kept[v];
+        kept_release(&e->ref);
+        if (!ok || !res || !res->made || !res->made[v] || !e->name[0])
+            continue;
+        if (j->self == 2 || store_serial(j->store, e->name) == e->serial)
+            kept_put(j->kept, e->name, e->serial, res->made_tags[v], &res->made[v]);
+    }
+    free(s->kept);
+    s->kept = NULL;
+    s->nkept = 0;
+}
+
 trine_status_t jobs_run(jobs_t *j, const keys_public_t *caller, const wire_request_t *q,
                         const void *route, size_t route_len, trine_err_t *err)
 {
@@ -450,11 +514,15 @@ trine_status_t jobs_run(jobs_t *j, const keys_public_t *caller, const wire_reque
     size_t nops = p.prog.nops; /* job_start takes the program */
     if (st == TRINE_OK)
         snprintf(s->prefix, sizeof s->prefix, "%s", q->prefix);
+    if (st == TRINE_OK && jobs_kept_take(j, s, q, &p, err) != TRINE_OK)
+        jobs_release(j, &p.prog, q->prefix, key), st = err->code;
     if (st == TRINE_OK && !(s->job = job_start(j->zctx, &p, &s->pipe, err))) {
         jobs_release(j, &p.prog, q->prefix, key);
         st = err->code;
     }
     if (st != TRINE_OK) {
+        if (s)
+            jobs_kept_settle(j, s, NULL, false);
         char why[WIRE_ABORT_MAX];
         snprintf(why, sizeof why, "party%d refused the job: %.440s", j->self, err->msg);
         jobs_refuse(j, key, why);
@@ -613,6 +681,7 @@ static void jobs_finish(jobs_t *j, jobs_slot_t *s)
         st = jobs_store_outputs(j, s, &res, &err);
     else
         jobs_release(j, &res.prog, s->prefix, s->id);
+    jobs_kept_settle(j, s, &res, st == TRINE_OK);
     if (st == TRINE_OK) {
         log_line(j->log, LOG_INFO, "job %016llx done: %llu steps in %.3f s, %llu rounds",
                  (unsigned long long)s->id, (unsigned long long)res.stats.steps,
@@ -750,6 +819,12 @@ void jobs_destroy(jobs_t **jobs)
     }
     while (j->npending)
         jobs_pending_drop(j, 0);
+    kept_destroy(&j->kept);
     free(j);
     *jobs = NULL;
+}
+
+void jobs_forget(jobs_t *j, const char *name)
+{
+    kept_forget(j->kept, name);
 }

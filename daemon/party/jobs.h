@@ -45,15 +45,20 @@ typedef struct jobs jobs_t;
  * same at the three parties, never 0. */
 uint64_t jobs_key(const keys_public_t *caller, uint64_t id);
 
-/* A table of no jobs. It registers itself as links' job hook; links, store,
+/* A table of no jobs, keeping budget->mask_cache bytes of masked forms
+ * between jobs (kept.h); NULL when out of memory. It registers itself as links' job hook; links, store,
  * budget, log and the client socket (for deferred replies) must outlive
  * it. */
 jobs_t *jobs_new(void *zctx, const cluster_t *cluster, int self, links_t *links, store_t *store,
                  const budget_t *budget, const log_t *log, void *client);
 
-/* Stops every job (their clients get the failure), wipes, frees *jobs and
- * sets it to NULL; accepts NULL. */
+/* Stops every job (their clients get the failure), wipes the masked forms
+ * kept between jobs, frees *jobs and sets it to NULL; accepts NULL. */
 void jobs_destroy(jobs_t **jobs);
+
+/* Wipes the masked forms kept for the tensor called name (kept.h), which
+ * was removed. */
+void jobs_forget(jobs_t *jobs, const char *name);
 
 /* Starts the job of a RUN request q from caller, whose reply goes to the
  * client connection with routing id route. TRINE_OK: the reply will come

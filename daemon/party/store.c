@@ -35,6 +35,7 @@ struct store {
     store_staged_t **staged; /* unsorted */
     size_t nstaged, staged_cap;
     uint64_t limit, used; /* bytes of share data, staged included; used <= limit */
+    uint64_t serials;     /* the last serial given */
     char *dir;            /* the folder of a persistent store, else NULL */
 };
 
@@ -91,7 +92,8 @@ static void store_entry_of(store_entry_t *out, const store_item_t *item)
                            .frac = item->frac,
                            .share = item->share,
                            .approvals = item->grants,
-                           .grants = item->ngrants};
+                           .grants = item->ngrants,
+                           .serial = item->serial};
 }
 
 /* Finds the item called name and checks that caller owns it; action names
@@ -236,6 +238,7 @@ static trine_status_t store_insert(store_t *s, store_item_t *item, trine_err_t *
         s->cap = cap;
     }
     memmove(&s->items[pos + 1], &s->items[pos], (s->count - pos) * sizeof *s->items);
+    item->serial = ++s->serials;
     s->items[pos] = item;
     s->count++;
     return TRINE_OK;
@@ -718,4 +721,10 @@ trine_status_t store_load(store_t *s, const char *dir, store_notice_fn skipped, 
                               : TRINE_OK;
     closedir(d);
     return st;
+}
+
+uint64_t store_serial(const store_t *s, const char *name)
+{
+    size_t pos;
+    return store_find(s, name, &pos) ? s->items[pos]->serial : 0;
 }

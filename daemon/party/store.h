@@ -52,6 +52,8 @@ typedef struct {
     const tensor_t *share; /* this party's share; owned by the store */
     const wire_approval_t *approvals; /* the owner's approvals; owned by the store */
     size_t grants;                    /* how many */
+    uint64_t serial; /* this tensor's number in the store: never given twice, so a
+                        name stored again has another */
 } store_entry_t;
 
 /* What a job asks of a tensor it reads as an input. */
@@ -188,6 +190,9 @@ TRINE_NODISCARD trine_status_t store_revoke(store_t *s, const char *name,
 TRINE_NODISCARD trine_status_t store_reserve(store_t *s, const char *name,
                                              const keys_public_t *owner, uint64_t job,
                                              trine_err_t *err);
+
+/* The serial of the tensor called name, 0 when there is none. */
+uint64_t store_serial(const store_t *s, const char *name);
 
 /* Drops job's reservation of name; nothing when there is none. */
 void store_release(store_t *s, const char *name, uint64_t job);

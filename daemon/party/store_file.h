@@ -55,6 +55,7 @@ typedef struct {
     tensor_t *share;
     wire_approval_t *grants; /* other clients only; no two alike */
     size_t ngrants;
+    uint64_t serial; /* the store's number for it (store_insert); not in the file */
 } store_record_t;
 
 /* Wipes the share and frees what the record holds; the record itself is

@@ -257,15 +257,16 @@ static store_t *trined_store(const cluster_t *c, int self, const log_t *log, tri
 static void trined_log_budget(const log_t *log, const budget_t *l)
 {
     char job[LOG_BYTES_CHARS], jobs[LOG_BYTES_CHARS], host[LOG_BYTES_CHARS];
-    char staged[LOG_BYTES_CHARS], stored[LOG_BYTES_CHARS];
+    char staged[LOG_BYTES_CHARS], stored[LOG_BYTES_CHARS], masks[LOG_BYTES_CHARS];
     log_line(log, LOG_INFO,
              "limits: %s a job, %s all jobs (host memory %s); a client: %u jobs, %s staged, %s "
              "stored; a job: %.0f s at most, accepted within %.1f s, cancelled %.1f s after its "
-             "client's last poll",
+             "client's last poll; %s of masked weights kept between jobs",
              log_bytes(job, l->job_memory), log_bytes(jobs, l->jobs_memory),
              log_bytes(host, l->host_memory), l->client_jobs, log_bytes(staged, l->client_staged),
              log_bytes(stored, l->client_stored), (double)l->job_max_ms / 1000,
-             (double)l->accept_ms / 1000, (double)l->abandon_ms / 1000);
+             (double)l->accept_ms / 1000, (double)l->abandon_ms / 1000,
+             log_bytes(masks, l->mask_cache));
 }
 
 /* Raises the soft limit on open files to the hard one: each connection is

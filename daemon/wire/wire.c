@@ -131,7 +131,8 @@ enum {
     WIRE_F_OFFSET = 1 << 20,
     WIRE_F_COUNT = 1 << 21,
     WIRE_F_SHUFFLE = 1 << 22,
-    WIRE_F_LAST = WIRE_F_SHUFFLE,
+    WIRE_F_FRESH = 1 << 23,
+    WIRE_F_LAST = WIRE_F_FRESH,
     WIRE_F_ENVELOPE = WIRE_F_V | WIRE_F_ID | WIRE_F_OP
 };
 
@@ -153,7 +154,7 @@ static const struct {
     {WIRE_OP_RUN, "run",
      WIRE_F_JOB | WIRE_F_PROGRAM | WIRE_F_BATCH | WIRE_F_EPOCHS | WIRE_F_PREFIX | WIRE_F_BIND |
          WIRE_F_TO,
-     WIRE_F_SHUFFLE},
+     WIRE_F_SHUFFLE | WIRE_F_FRESH},
     {WIRE_OP_JOB, "job", WIRE_F_JOB, 0},
     {WIRE_OP_CANCEL, "cancel", WIRE_F_JOB, 0},
     {WIRE_OP_COMMIT, "commit", WIRE_F_NAME | WIRE_F_UPLOAD, 0},
@@ -323,9 +324,10 @@ static trine_status_t wire_field(wire_request_t *r, unsigned bit, const char *ke
         *(bit == WIRE_F_BATCH ? &r->batch : &r->epochs) = u;
         return st;
     case WIRE_F_SHUFFLE:
+    case WIRE_F_FRESH:
         if (v->type != MSGPACK_OBJECT_BOOLEAN || !v->via.boolean)
-            return trine_err_set(err, TRINE_EFORMAT, "field 'shuffle' must be true when present");
-        r->shuffle = true;
+            return trine_err_set(err, TRINE_EFORMAT, "field '%s' must be true when present", key);
+        *(bit == WIRE_F_SHUFFLE ? &r->shuffle : &r->fresh_masks) = true;
         return TRINE_OK;
     case WIRE_F_PREFIX:
         if ((st = wire_str(r->prefix, sizeof r->prefix, v, key, err)) == TRINE_OK && r->prefix[0] &&
@@ -365,6 +367,7 @@ static const struct {
     {"offset", WIRE_F_OFFSET},
     {"count", WIRE_F_COUNT},
     {"shuffle", WIRE_F_SHUFFLE},
+    {"fresh_masks", WIRE_F_FRESH},
 };
 #define WIRE_FIELD_COUNT (sizeof wire_fields / sizeof wire_fields[0])
 
@@ -488,6 +491,8 @@ trine_status_t wire_request_encode(void **buf, size_t *len, const wire_request_t
     unsigned fields = wire_fields_of(req->op, req->kind);
     if (req->shuffle && (wire_optional_of(req->op) & WIRE_F_SHUFFLE))
         fields |= WIRE_F_SHUFFLE;
+    if (req->fresh_masks && (wire_optional_of(req->op) & WIRE_F_FRESH))
+        fields |= WIRE_F_FRESH;
 
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -552,6 +557,8 @@ trine_status_t wire_request_encode(void **buf, size_t *len, const wire_request_t
         WIRE_KEY("count"), rc |= msgpack_pack_uint64(&pk, req->count);
     if (fields & WIRE_F_SHUFFLE)
         WIRE_KEY("shuffle"), rc |= msgpack_pack_true(&pk);
+    if (fields & WIRE_F_FRESH)
+        WIRE_KEY("fresh_masks"), rc |= msgpack_pack_true(&pk);
 #undef WIRE_KEY
     if (rc != 0) {
         msgpack_sbuffer_destroy(&sb);

@@ -109,6 +109,8 @@ typedef struct {
     uint64_t epochs;               /* RUN: >= 1 */
     bool shuffle;                  /* RUN: each epoch's rows in a random order (the
                                       field is sent only when true) */
+    bool fresh_masks;              /* RUN: read no masked forms kept between jobs and
+                                      keep none (sent only when true) */
     char prefix[WIRE_NAME_MAX + 1]; /* RUN: outputs are stored as prefix + name */
     uint64_t upload;                /* PUT, COMMIT: the client's upload number, not 0 */
     /* RUN: the tensors of each input and batch input, in variable order
