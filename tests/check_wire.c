@@ -133,9 +133,19 @@ START_TEST(wire_job_requests)
     ck_assert_uint_gt(len, unshuffled);
     ck_assert_msg(decode(&got, buf, len, &err) == TRINE_OK, "%s", err.msg);
     ck_assert(got.shuffle);
+    ck_assert(!got.fresh_masks);
     wire_request_clear(&got);
     free(buf);
     run.shuffle = false;
+    /* fresh_masks likewise */
+    run.fresh_masks = true;
+    ck_assert_int_eq(wire_request_encode(&buf, &len, &run), TRINE_OK);
+    ck_assert_uint_gt(len, unshuffled);
+    ck_assert_msg(decode(&got, buf, len, &err) == TRINE_OK, "%s", err.msg);
+    ck_assert(got.fresh_masks && !got.shuffle);
+    wire_request_clear(&got);
+    free(buf);
+    run.fresh_masks = false;
     /* An empty prefix, recipient and binding are allowed; a zero batch,
      * epoch count or job id, a bad name or an empty bind entry are not. */
     run.prefix[0] = '\0';
@@ -344,6 +354,12 @@ START_TEST(wire_bad_envelopes)
     builder_start(&b, 4), uint(&b, "v", 1), uint(&b, "id", 1), str(&b, "op", "run");
     key(&b, "shuffle"), msgpack_pack_false(&b.pk);
     builder_expect(&b, TRINE_EFORMAT, "field 'shuffle' must be true when present");
+    builder_start(&b, 4), uint(&b, "v", 1), uint(&b, "id", 1), str(&b, "op", "run");
+    key(&b, "fresh_masks"), msgpack_pack_false(&b.pk);
+    builder_expect(&b, TRINE_EFORMAT, "field 'fresh_masks' must be true when present");
+    builder_start(&b, 4), uint(&b, "v", 1), uint(&b, "id", 1), str(&b, "op", "ls");
+    key(&b, "fresh_masks"), msgpack_pack_true(&b.pk);
+    builder_expect(&b, TRINE_EFORMAT, "ls request has no field 'fresh_masks'");
     builder_start(&b, 2), uint(&b, "v", 1), str(&b, "op", "ls");
     builder_expect(&b, TRINE_EFORMAT, "lacks field 'id'");
     builder_start(&b, 3), uint(&b, "v", 1), uint(&b, "id", 1), str(&b, "op", "format_disk");
