@@ -18,8 +18,9 @@
  * comparisons per row. k = 10: 32 rounds and 4048 bytes per row for the
  * index, 4608 with the one-hot (SecureNN: 81 rounds, 6696 bytes).
  *
- * Under protocol fss, rows of at most PROTO_ARGMAX_PAIRS_MAX values compare all
- * their pairs at once instead (argmax_pairs.c): 2 rounds.
+ * Short rows compare all their pairs at once instead (argmax_pairs.c, the
+ * rule of proto_argmax_pairs): 2 comparison rounds, 2 under protocol fss
+ * and 14 under securenn (k = 10: 32 with the tree).
  */
 #include "internal.h"
 
@@ -159,6 +160,13 @@ static trine_status_t argmax_check(const tensor_t *out, const tensor_t *onehot, 
     return TRINE_OK;
 }
 
+bool proto_argmax_pairs(proto_protocol_t protocol, size_t m, size_t k)
+{
+    if (k < 2 || k > PROTO_ARGMAX_PAIRS_MAX || m == 0)
+        return false;
+    return protocol == PROTO_FSS || (k >= 5 && m * (k * (k + 1) / 2) <= PROTO_ARGMAX_PAIRS_SECURENN);
+}
+
 static trine_status_t argmax_run(proto_ctx_t *ctx, tensor_t *out, tensor_t *onehot,
                                  const tensor_t *x, trine_err_t *err)
 {
@@ -166,7 +174,7 @@ static trine_status_t argmax_run(proto_ctx_t *ctx, tensor_t *out, tensor_t *oneh
     if (st != TRINE_OK)
         return st;
     size_t m = x->shape[0], k = x->shape[1];
-    if (ctx->protocol == PROTO_FSS && k >= 2 && k <= PROTO_ARGMAX_PAIRS_MAX && m > 0)
+    if (proto_argmax_pairs(ctx->protocol, m, k))
         return argmax_pairs(ctx, out, onehot, x, err);
     bool hot = onehot != NULL;
     uint64_t one = ctx->role == PROTO_P0 ? 1 : 0;

@@ -1,5 +1,5 @@
 /* argmax_pairs.c — the position of each row's maximum in two comparison
- * rounds, for short rows under protocol fss (argmax.c calls it).
+ * rounds, for short rows (argmax.c calls it; proto_argmax_pairs says when).
  *
  * All k (k - 1) / 2 pairs i < j of a row are compared at once:
  * b_ij = DReLU(x_i - x_j) = [x_i >= x_j]. The count of values i beats,
@@ -7,11 +7,12 @@
  * ties going to the first, is k - 1 for the first maximum and at most
  * k - 2 for every other position (each loses to that maximum). So a second
  * round, hot_i = DReLU(s_i - (k - 1)), gives the one-hot position, and the
- * index is sum_i i hot_i, locally. With DReLU in one round (relu_fss.c)
- * that is 2 rounds and k (k + 1) / 2 comparisons a row, 880 online bytes
- * for k = 10, against the tree's ceil(log2 k) levels of a comparison and a
- * select (8 rounds for k = 10). Exact when every two values of a row differ
- * by less than 2^63 as signed ring elements.
+ * index is sum_i i hot_i, locally. k (k + 1) / 2 comparisons a row in two
+ * rounds of them: under fss (DReLU in one round, relu_fss.c) 2 rounds and
+ * 880 online bytes for k = 10, against the tree's ceil(log2 k) levels of a
+ * comparison and a select (8 rounds); under securenn 14 rounds and 21,560
+ * bytes against 32 rounds and 4,048. Exact when every two values of a row
+ * differ by less than 2^63 as signed ring elements.
  */
 #include "internal.h"
 

@@ -116,7 +116,7 @@ static double mem_op(const prog_t *p, size_t j, const prog_shapes_t *s, double *
     case PROG_MAXPOOL:
         return mem_compare(e, (double)op->iattr[PROG_POOL_KH] * (double)op->iattr[PROG_POOL_KW],
                            count);
-    case PROG_ARGMAX: { /* [m, k]: all pairs of a short row under fss (argmax_pairs.c) */
+    case PROG_ARGMAX: { /* [m, k]: all pairs of a short row, at most (argmax_pairs.c) */
         double k = (double)a[1], rows = (double)a[0];
         return mem_compare(rows, k <= PROTO_ARGMAX_PAIRS_MAX ? k * (k + 1) / 2 : k, count);
     }

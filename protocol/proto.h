@@ -288,9 +288,18 @@ TRINE_NODISCARD trine_status_t proto_pace(proto_ctx_t *ctx, uint64_t step, uint6
 
 /* ---- argmax.c ----------------------------------------------------------- */
 
-/* The longest row that protocol fss compares all pairs of at once (2
- * rounds, k (k + 1) / 2 comparisons a row); longer rows take the tree. */
-#define PROTO_ARGMAX_PAIRS_MAX 16
+/* The longest row whose pairs are all compared at once (2 comparison
+ * rounds, k (k + 1) / 2 comparisons a row); longer rows take the tree.
+ * Under securenn only rows of at least 5 values (3 tree levels against 2)
+ * and at most PROTO_ARGMAX_PAIRS_SECURENN comparisons in all: each tree
+ * level saved is 8 rounds, which cost about what 1,000 comparisons' bytes
+ * do on loopback (392 bytes each). */
+#define PROTO_ARGMAX_PAIRS_MAX       16
+#define PROTO_ARGMAX_PAIRS_SECURENN  1024
+
+/* True when proto_argmax compares all pairs of m rows of k values at once
+ * under protocol (the rule above). */
+bool proto_argmax_pairs(proto_protocol_t protocol, size_t m, size_t k);
 
 /* For 2-D x (m x k): out (1-D, m) receives the index of each row's maximum
  * (the first one on ties) as a plain ring integer 0 .. k-1, not fixed

@@ -42,9 +42,9 @@ jq -e '.[] | select(.op == "network_a") | .securenn_bytes == 2093944 and .batch 
        and .securenn_ref_bytes == 2100000' small.json >/dev/null || fail "network_a's SecureNN bytes"
 # A network's weights are masked once, by the warm-up call, and kept
 # between jobs: a call costs what a batch within a job does (Network A:
-# 0.14 MB, 2.03 MB with the masking).
+# 0.16 MB, 2.05 MB with the masking).
 jq -e '.[] | select(.op == "network_a") | .job_batches == 3 and .job_batch_time_s > 0
-       and .job_batch_bytes == .bytes_total and .bytes_total < 150000' small.json >/dev/null ||
+       and .job_batch_bytes == .bytes_total and .bytes_total < 200000' small.json >/dev/null ||
     fail "network_a's batch within a job: $(jq '.[] | select(.op == "network_a")' small.json)"
 jq -e 'all(.[] | select(.op == "matmul"); .job_batches == null)' small.json >/dev/null ||
     fail "an operation has job figures"
