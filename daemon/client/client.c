@@ -170,6 +170,45 @@ static void client_on_reply(client_t *cl, int p, wire_op_t op, uint64_t id, clie
         client_take_reply(cl, p, op, id, r);
 }
 
+/* Sends the encoded request to party p once its connection takes it:
+ * a DEALER whose handshake was refused has no connection and would block
+ * for good, so the monitor is watched meanwhile, and timeout_ms bounds
+ * the wait. False with res filled when it was not sent. */
+static bool client_send_wait(client_t *cl, int p, const void *buf, size_t len,
+                             client_result_t *res)
+{
+    const config_cluster_t *cfg = &cl->cluster->cfg;
+    uint64_t deadline = sock_now_ms() + cfg->timeout_ms;
+    trine_status_t before = res->code;
+    for (;;) {
+        if (zmq_send(cl->sock[p], buf, len, ZMQ_DONTWAIT) == (int)len)
+            return true;
+        if (zmq_errno() != EAGAIN) {
+            client_fail(res, TRINE_EIO, "cannot send to party%d: %s", p, zmq_strerror(zmq_errno()));
+            return false;
+        }
+        uint64_t now = sock_now_ms();
+        if (now >= deadline) {
+            client_fail(res, TRINE_ETIMEOUT,
+                        "party%d (%s) took no request within timeout_ms (%u ms): it cannot be "
+                        "reached",
+                        p, cfg->party[p].client, cfg->timeout_ms);
+            return false;
+        }
+        zmq_pollitem_t items[2] = {{cl->sock[p], 0, ZMQ_POLLOUT, 0},
+                                   {cl->monitor[p], 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, 2, (long)(deadline - now)) < 0 && zmq_errno() != EINTR) {
+            client_fail(res, TRINE_EIO, "cannot send to party%d: %s", p, zmq_strerror(zmq_errno()));
+            return false;
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            client_on_monitor(cl, p, res);
+            if (res->code != before)
+                return false;
+        }
+    }
+}
+
 /* Sends q to party p under a new id (*id); false with res filled when it
  * could not be sent. *len gets the encoded size. */
 static bool client_send(client_t *cl, int p, const wire_request_t *req, uint64_t *id, size_t *len,
@@ -192,10 +231,8 @@ static bool client_send(client_t *cl, int p, const wire_request_t *req, uint64_t
                     "the request to party%d is %zu bytes; the cluster accepts at most %llu "
                     "(max_message in %s)",
                     p, *len, (unsigned long long)cfg->max_message, cfg->path);
-    else if (zmq_send(cl->sock[p], buf, *len, 0) != (int)*len)
-        client_fail(res, TRINE_EIO, "cannot send to party%d: %s", p, zmq_strerror(zmq_errno()));
     else
-        sent = true;
+        sent = client_send_wait(cl, p, buf, *len, res);
     sodium_memzero(buf, *len);
     free(buf);
     return sent;
