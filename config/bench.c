@@ -292,7 +292,7 @@ static trine_status_t bench_parse_protocol(const bench_target_t *t, const char *
 {
     if (config_protocol_parse(t->field, value))
         return TRINE_OK;
-    bench_why(why, why_size, value, strlen(value), "neither securenn nor fss");
+    bench_why(why, why_size, value, strlen(value), "not securenn, fss or auto");
     return TRINE_EFORMAT;
 }
 

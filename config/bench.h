@@ -27,7 +27,7 @@
  *                         a cluster.ini it must match the cluster's
  *   truncation = exact    exact (default) or local: the local cluster's
  *                         [cluster] truncation; a cluster.ini must match
- *   protocol = securenn   securenn (default) or fss: the local cluster's
+ *   protocol = securenn   securenn (default), fss or auto: the local cluster's
  *                         [cluster] protocol; a cluster.ini must match
  *   repetitions = 5       measured runs per measurement, 1..1000, default 5
  *   warmup = 1            unrecorded runs before them, 0..100, default 1
@@ -131,7 +131,7 @@ typedef struct {
     char cluster[CONFIG_PATH_MAX]; /* else the cluster.ini, resolved; "" when local */
     unsigned frac_bits;            /* 0..30 */
     config_trunc_t truncation;     /* exact or local */
-    config_protocol_t protocol;    /* securenn or fss */
+    config_protocol_t protocol;    /* securenn, fss or auto */
     unsigned repetitions;          /* measured runs per item, 1..1000 */
     unsigned warmup;               /* unrecorded runs before them, 0..100 */
     unsigned timeout_ms;           /* the local cluster's peer timeout */

@@ -84,6 +84,7 @@ static const config_key_t config_keys[] = {
      CLUSTER_FIELD(truncation)},
     {CONFIG_IN_CLUSTER, "protocol", config_parse_protocol, "securenn", 0, 0,
      CLUSTER_FIELD(protocol)},
+    {CONFIG_IN_CLUSTER, "fss_max", config_parse_uint, "64", 1, 1u << 30, CLUSTER_FIELD(fss_max)},
     {CONFIG_IN_CLUSTER, "timeout_ms", config_parse_uint, "30000", 100, 3600000,
      CLUSTER_FIELD(timeout_ms)},
     {CONFIG_IN_CLUSTER, "heartbeat_ms", config_parse_uint, "1000", 50, 60000,
@@ -222,7 +223,7 @@ static trine_status_t config_parse_trunc(void *field, const config_key_t *key, c
 
 const char *config_protocol_name(config_protocol_t p)
 {
-    return p == CONFIG_PROTOCOL_FSS ? "fss" : "securenn";
+    return p == CONFIG_PROTOCOL_FSS ? "fss" : p == CONFIG_PROTOCOL_AUTO ? "auto" : "securenn";
 }
 
 bool config_protocol_parse(config_protocol_t *out, const char *name)
@@ -231,6 +232,8 @@ bool config_protocol_parse(config_protocol_t *out, const char *name)
         *out = CONFIG_PROTOCOL_SECURENN;
     else if (strcmp(name, "fss") == 0)
         *out = CONFIG_PROTOCOL_FSS;
+    else if (strcmp(name, "auto") == 0)
+        *out = CONFIG_PROTOCOL_AUTO;
     else
         return false;
     return true;
@@ -243,7 +246,7 @@ static trine_status_t config_parse_protocol(void *field, const config_key_t *key
     (void)key, (void)dir;
     if (config_protocol_parse(field, value))
         return TRINE_OK;
-    snprintf(why, why_size, "is neither securenn nor fss");
+    snprintf(why, why_size, "is not securenn, fss or auto");
     return TRINE_EFORMAT;
 }
 

@@ -41,11 +41,16 @@ const char *config_trunc_name(config_trunc_t t);
 TRINE_NODISCARD bool config_trunc_parse(config_trunc_t *out, const char *name);
 
 /* [cluster] protocol: how comparisons (DReLU, ReLU and what is built on
- * them) are computed (protocol/ctx.h): SecureNN's, with P2 online, or
- * function secret sharing, with P2 dealing keys. */
-typedef enum { CONFIG_PROTOCOL_SECURENN = 0, CONFIG_PROTOCOL_FSS } config_protocol_t;
+ * them) are computed (protocol/ctx.h): SecureNN's, with P2 online,
+ * function secret sharing, with P2 dealing keys, or auto: comparisons of
+ * at most fss_max values by fss, larger ones by SecureNN's. */
+typedef enum {
+    CONFIG_PROTOCOL_SECURENN = 0,
+    CONFIG_PROTOCOL_FSS,
+    CONFIG_PROTOCOL_AUTO
+} config_protocol_t;
 
-/* "securenn" or "fss"; and back: false for any other name. */
+/* "securenn", "fss" or "auto"; and back: false for any other name. */
 const char *config_protocol_name(config_protocol_t p);
 TRINE_NODISCARD bool config_protocol_parse(config_protocol_t *out, const char *name);
 
@@ -54,7 +59,8 @@ typedef struct {
     char name[CONFIG_NAME_MAX];           /* [cluster] name, [A-Za-z0-9_.-]{1,63} */
     unsigned frac_bits;                   /* fixed-point fraction bits, 0..30 */
     config_trunc_t truncation;            /* exact (default) or local */
-    config_protocol_t protocol;           /* securenn (default) or fss */
+    config_protocol_t protocol;           /* securenn (default), fss or auto */
+    unsigned fss_max;                     /* auto: fss for comparisons of at most this many */
     unsigned timeout_ms;                  /* peer silence that aborts a job */
     unsigned heartbeat_ms;                /* keep-alive period, < timeout_ms */
     uint64_t memory_limit;                /* bytes of share storage per party */

@@ -160,11 +160,13 @@ static trine_status_t argmax_check(const tensor_t *out, const tensor_t *onehot, 
     return TRINE_OK;
 }
 
-bool proto_argmax_pairs(proto_protocol_t protocol, size_t m, size_t k)
+bool proto_argmax_pairs(const proto_ctx_t *ctx, size_t m, size_t k)
 {
     if (k < 2 || k > PROTO_ARGMAX_PAIRS_MAX || m == 0)
         return false;
-    return protocol == PROTO_FSS || (k >= 5 && m * (k * (k + 1) / 2) <= PROTO_ARGMAX_PAIRS_SECURENN);
+    size_t compares = m * (k * (k + 1) / 2);
+    return proto_ctx_fss(ctx, m * (k * (k - 1) / 2)) ||
+           (k >= 5 && compares <= PROTO_ARGMAX_PAIRS_SECURENN);
 }
 
 static trine_status_t argmax_run(proto_ctx_t *ctx, tensor_t *out, tensor_t *onehot,
@@ -174,7 +176,7 @@ static trine_status_t argmax_run(proto_ctx_t *ctx, tensor_t *out, tensor_t *oneh
     if (st != TRINE_OK)
         return st;
     size_t m = x->shape[0], k = x->shape[1];
-    if (proto_argmax_pairs(ctx->protocol, m, k))
+    if (proto_argmax_pairs(ctx, m, k))
         return argmax_pairs(ctx, out, onehot, x, err);
     bool hot = onehot != NULL;
     uint64_t one = ctx->role == PROTO_P0 ? 1 : 0;

@@ -436,8 +436,8 @@ static int bench_one(const spec_t *s, unsigned reps, proto_protocol_t protocol, 
            (double)(bytes - offline) / count, (double)offline / count,
            proto_protocol_name(protocol));
     fflush(stdout);
-    double checked = protocol == PROTO_FSS ? (double)(bytes - offline) / count : per;
-    return check && !meets_target(s, rounds, bytes - (protocol == PROTO_FSS ? offline : 0),
+    double checked = protocol != PROTO_SECURENN ? (double)(bytes - offline) / count : per;
+    return check && !meets_target(s, rounds, bytes - (protocol != PROTO_SECURENN ? offline : 0),
                                   checked)
                ? 1
                : 0;
@@ -457,8 +457,9 @@ static void usage(FILE *f)
                "  --check    exit 1 when a DReLU, ReLU, MatMul or Maxpool target is missed\n"
                "             (under fss, by the online bytes)\n"
                "  --reps R   best time of R calls (default 3)\n"
-               "  --protocol securenn|fss  the comparisons' protocols (default securenn;\n"
-               "             fss: function secret sharing, needs AES-NI)\n"
+               "  --protocol securenn|fss|auto  the comparisons' protocols (default\n"
+               "             securenn; fss: function secret sharing, needs AES-NI; auto:\n"
+               "             fss for at most 64 values, securenn above)\n"
                "  --op NAME  only this protocol (repeatable): reconstruct mul select matmul\n"
                "             matmul_masked conv private_compare share_convert msb drelu relu\n"
                "             compare maxpool avgpool div sigmoid sigmoid_fine trunc_exact\n"
@@ -483,8 +484,12 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--reps") && i + 1 < argc && atoi(argv[i + 1]) > 0) {
             reps = (unsigned)atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--protocol") && i + 1 < argc &&
-                   (!strcmp(argv[i + 1], "securenn") || !strcmp(argv[i + 1], "fss"))) {
-            protocol = !strcmp(argv[++i], "fss") ? PROTO_FSS : PROTO_SECURENN;
+                   (!strcmp(argv[i + 1], "securenn") || !strcmp(argv[i + 1], "fss") ||
+                    !strcmp(argv[i + 1], "auto"))) {
+            i++;
+            protocol = !strcmp(argv[i], "fss")    ? PROTO_FSS
+                       : !strcmp(argv[i], "auto") ? PROTO_AUTO
+                                                  : PROTO_SECURENN;
         } else if (!strcmp(argv[i], "--op") && i + 1 < argc && nops < 32) {
             ops[nops++] = argv[++i];
         } else {

@@ -99,6 +99,7 @@ trine_status_t proto_ctx_new(proto_ctx_t **out, proto_party_t role, const link_t
     ctx->role = role;
     ctx->link = *link;
     ctx->frac_bits = frac_bits;
+    ctx->fss_max = PROTO_FSS_MAX_DEFAULT;
     trine_status_t st = proto_op_begin(ctx, PROTO_OP_SETUP, err);
     if (st == TRINE_OK)
         st = proto_op_end(ctx, ctx_agree_seeds(ctx, err));
@@ -148,11 +149,11 @@ const char *proto_trunc_name(proto_trunc_t mode)
 
 trine_status_t proto_ctx_set_protocol(proto_ctx_t *ctx, proto_protocol_t p, trine_err_t *err)
 {
-    if (p == PROTO_FSS && !dcf_available())
+    if (p != PROTO_SECURENN && !dcf_available())
         return trine_err_set(err, TRINE_EUNSUPPORTED,
-                             "P%d: protocol fss needs a CPU with AES-NI, which this host lacks; "
+                             "P%d: protocol %s needs a CPU with AES-NI, which this host lacks; "
                              "use protocol = securenn",
-                             (int)ctx->role);
+                             (int)ctx->role, proto_protocol_name(p));
     ctx->protocol = p;
     return TRINE_OK;
 }
@@ -162,9 +163,19 @@ proto_protocol_t proto_ctx_protocol(const proto_ctx_t *ctx)
     return ctx->protocol;
 }
 
+void proto_ctx_set_fss_max(proto_ctx_t *ctx, uint64_t n)
+{
+    ctx->fss_max = n;
+}
+
+bool proto_ctx_fss(const proto_ctx_t *ctx, size_t n)
+{
+    return ctx->protocol == PROTO_FSS || (ctx->protocol == PROTO_AUTO && n <= ctx->fss_max);
+}
+
 const char *proto_protocol_name(proto_protocol_t p)
 {
-    return p == PROTO_FSS ? "fss" : "securenn";
+    return p == PROTO_FSS ? "fss" : p == PROTO_AUTO ? "auto" : "securenn";
 }
 
 void proto_ctx_stats(const proto_ctx_t *ctx, proto_stats_t *out)

@@ -34,6 +34,8 @@
 
 #include "tensor/status.h"
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct proto_ctx proto_ctx_t;
@@ -83,9 +85,18 @@ typedef enum { PROTO_TRUNC_EXACT = 0, PROTO_TRUNC_LOCAL } proto_trunc_t;
 /* Which protocols compute DReLU and ReLU, and with them everything built
  * on comparisons (maxpool, argmax, division, the smooth functions):
  * SecureNN's (drelu.c: P2 takes part online, 7 rounds and 392 bytes an
- * element), or function secret sharing (relu_fss.c: P2 deals comparison
- * keys, 1 round and 16 bytes an element online; needs AES-NI). */
-typedef enum { PROTO_SECURENN = 0, PROTO_FSS } proto_protocol_t;
+ * element), function secret sharing (relu_fss.c: P2 deals comparison
+ * keys, 1 round and 16 bytes an element online, 1.5 to 2.5 KB of keys an
+ * element to each of P0 and P1; needs AES-NI), or auto: each comparison
+ * call over at most the context's fss_max values by fss, larger ones by
+ * SecureNN's (rounds cost more than keys for few values, keys more than
+ * rounds for many). */
+typedef enum { PROTO_SECURENN = 0, PROTO_FSS, PROTO_AUTO } proto_protocol_t;
+
+/* fss_max of a new context: under auto, comparisons of up to 64 values
+ * go by fss (on loopback a round costs about what 50 to 100 values'
+ * keys do; over a WAN many more: raise it there). */
+#define PROTO_FSS_MAX_DEFAULT 64
 
 /* Counters of one party; arrays are indexed by the peer's party number
  * (the party's own entry stays 0). */
@@ -145,7 +156,14 @@ TRINE_NODISCARD trine_status_t proto_ctx_set_protocol(proto_ctx_t *ctx, proto_pr
                                                       trine_err_t *err);
 proto_protocol_t proto_ctx_protocol(const proto_ctx_t *ctx);
 
-/* "securenn" or "fss". */
+/* Under PROTO_AUTO, the most values a comparison call computes by fss
+ * (default PROTO_FSS_MAX_DEFAULT); the same at all three parties. */
+void proto_ctx_set_fss_max(proto_ctx_t *ctx, uint64_t n);
+
+/* True when a comparison call over n values goes by fss in ctx. */
+bool proto_ctx_fss(const proto_ctx_t *ctx, size_t n);
+
+/* "securenn", "fss" or "auto". */
 const char *proto_protocol_name(proto_protocol_t p);
 
 /* Copies the party's counters into *out. */

@@ -43,7 +43,7 @@ trine_status_t proto_drelu(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x, t
     trine_status_t st = proto_op_begin(ctx, PROTO_OP_DRELU, err);
     if (st != TRINE_OK)
         return st;
-    if (ctx->protocol == PROTO_FSS)
+    if (proto_ctx_fss(ctx, x->size))
         return proto_op_end(ctx, fss_drelu(ctx, out, x, err));
     return proto_op_end(ctx, drelu_run(ctx, out, x, err));
 }

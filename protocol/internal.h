@@ -29,6 +29,7 @@ struct proto_ctx {
     unsigned frac_bits;
     proto_trunc_t trunc;
     proto_protocol_t protocol;
+    uint64_t fss_max; /* under PROTO_AUTO (ctx.h) */
     prg_t *prg[PROTO_PARTIES];         /* prg[j]: seed shared with party j; NULL for self */
     uint64_t stream[PROTO_PARTIES];    /* next stream (nonce) of prg[j] */
     uint64_t sent_step[PROTO_PARTIES]; /* messages sent to / received from party j */

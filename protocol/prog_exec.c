@@ -147,16 +147,25 @@ static bool fuse_chain(exec_t *x, const exec_uses_t *u, int v)
     return false;
 }
 
+/* True when a relu writing v (in the full step's shapes s) goes by fss,
+ * with exact truncation: it can then take a product's truncation. */
+static bool relu_takes_truncation(const exec_t *x, const prog_shapes_t *s, int v)
+{
+    size_t n = 1;
+    for (int d = 0; d < s->ndim[v]; d++)
+        n *= s->shape[v][d];
+    return proto_ctx_fss(x->ctx, n) && proto_ctx_truncation(x->ctx) == PROTO_TRUNC_EXACT && x->f > 0;
+}
+
 /* Marks the rewrites (see the top of the file): a relu whose only reader
  * is a maxpool (neither keeping a by-product for a gradient) moves after
  * it, max and relu commuting, so that it compares a quarter of the values
- * (2 x 2 windows); an argmax of a product reads it untruncated; under fss
- * with exact truncation, a relu of a product takes its truncation. */
-static trine_status_t exec_plan_fuse(exec_t *x)
+ * (2 x 2 windows); an argmax of a product reads it untruncated; a relu
+ * by fss (of the full step's size s) with exact truncation, of a
+ * product, takes its truncation. */
+static trine_status_t exec_plan_fuse(exec_t *x, const prog_shapes_t *s)
 {
     const prog_t *p = x->p;
-    bool fss = proto_ctx_protocol(x->ctx) == PROTO_FSS &&
-               proto_ctx_truncation(x->ctx) == PROTO_TRUNC_EXACT && x->f > 0;
     exec_uses_t u = {calloc(p->nvars, sizeof *u.reads), calloc(p->nvars, sizeof *u.writes),
                      malloc(p->nvars * sizeof *u.writer), malloc(p->nvars * sizeof *u.reader)};
     trine_status_t st = u.reads && u.writes && u.writer && u.reader ? TRINE_OK : TRINE_ENOMEM;
@@ -184,9 +193,10 @@ static trine_status_t exec_plan_fuse(exec_t *x)
             p->ops[m].in[0] == op->out && !x->keep[m]) {
             x->fuse[k] = FUSE_MOVED;
             x->moved[m] = (long)k;
-            x->fuse[m] = fss && fuse_chain(x, &u, op->in[0]) ? FUSE_POOL_RELU_TRUNC
-                                                             : FUSE_POOL_RELU;
-        } else if (fss && fuse_chain(x, &u, op->in[0])) {
+            x->fuse[m] = relu_takes_truncation(x, s, p->ops[m].out) && fuse_chain(x, &u, op->in[0])
+                             ? FUSE_POOL_RELU_TRUNC
+                             : FUSE_POOL_RELU;
+        } else if (relu_takes_truncation(x, s, op->out) && fuse_chain(x, &u, op->in[0])) {
             x->fuse[k] = FUSE_RELU;
         }
     }
@@ -817,7 +827,7 @@ trine_status_t prog_exec(proto_ctx_t *ctx, const prog_job_t *job, const tensor_t
         st = check_inputs(p, inputs, err);
     if (st == TRINE_OK && (exec_alloc(&x) != TRINE_OK ||
                            exec_plan(&x, pl.steps, job->masked_out != NULL) != TRINE_OK ||
-                          exec_plan_fuse(&x) != TRINE_OK ||
+                           exec_plan_fuse(&x, pl.full) != TRINE_OK ||
                            !(off = calloc(p->nvars, sizeof *off))))
         st = trine_err_set(err, TRINE_ENOMEM, "no memory to run the program");
     if (st == TRINE_OK)

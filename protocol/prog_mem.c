@@ -17,8 +17,8 @@
  *   relu drelu gt div  MEM_COMPARE each: PrivateCompare's 64 Z_p digits
  *                      per element, with their masks and shares; and,
  *                      for up to MEM_FSS_CHUNK of them, MEM_FSS_KEY: a
- *                      chunk of comparison keys under protocol fss
- *                      (relu_fss.c); "a comparison" below is both
+ *                      chunk of comparison keys by fss (relu_fss.c);
+ *                      "a comparison" below is both
  *   sigmoid            2 comparisons each, the fine one 8
  *   maxpool            a comparison per window element (e kh kw)
  *   argmax [m,k]       a comparison per element of the operand, or
@@ -39,9 +39,11 @@
  * On top of the largest of these come the values themselves: every
  * variable of a step (none is freed early in this bound), the job's copy
  * of each input whole, and each batched output whole (all its rows);
- * under protocol fss also the comparison keys of PROTO_PACE_AHEAD + 1
- * steps (MEM_FSS_KEY for each comparison of a step, a division counting
- * one a quotient bit), which P2 may have sent ahead (pace.c).
+ * and the comparison keys of PROTO_PACE_AHEAD + 1 steps (MEM_FSS_KEY for
+ * each comparison by fss of a step, a division counting one a quotient
+ * bit), which P2 may have sent ahead (pace.c). An op's comparisons count
+ * as fss when the op has at most fss_max elements (its calls, none
+ * larger than e kh kw or a row's pairs, may be fewer: an estimate above).
  */
 #include "program.h"
 #include "proto.h"
@@ -63,12 +65,20 @@ static double mem_elements(int ndim, const size_t *shape)
     return n;
 }
 
+/* The comparisons by fss counted so far, and the size up to which an
+ * op's go by fss (0 under securenn, UINT64_MAX under fss; ctx.h). */
+typedef struct {
+    double count;
+    uint64_t fss_max;
+} mem_keys_t;
+
 /* k comparisons of e elements each, batched as the protocols batch them;
- * adds them to *count. */
-static double mem_compare(double e, double k, double *count)
+ * adds them to keys when they go by fss. */
+static double mem_compare(double e, double k, mem_keys_t *keys)
 {
     double batched = e * k;
-    *count += batched;
+    if (e <= (double)keys->fss_max)
+        keys->count += batched;
     double chunk = batched < MEM_FSS_CHUNK ? batched : MEM_FSS_CHUNK;
     return batched * MEM_COMPARE + chunk * MEM_FSS_KEY;
 }
@@ -79,8 +89,8 @@ static double mem_product(double m, double n, double v)
 }
 
 /* The working memory of op j beyond its operands and result; its
- * comparisons are added to *count. */
-static double mem_op(const prog_t *p, size_t j, const prog_shapes_t *s, double *count)
+ * comparisons by fss are added to keys. */
+static double mem_op(const prog_t *p, size_t j, const prog_shapes_t *s, mem_keys_t *keys)
 {
     const prog_op_t *op = &p->ops[j];
     const size_t *a = s->shape[op->in[0]];
@@ -108,34 +118,35 @@ static double mem_op(const prog_t *p, size_t j, const prog_shapes_t *s, double *
     }
     case PROG_RELU:
     case PROG_DRELU:
-    case PROG_GT: return mem_compare(e, 1, count);
+    case PROG_GT: return mem_compare(e, 1, keys);
     case PROG_DIV: /* one comparison a quotient bit, in turn: at most 64 */
-        *count += e * 63;
-        return mem_compare(e, 1, count);
-    case PROG_SIGMOID: return mem_compare(e, op->iattr[0] ? PROTO_SIGMOID_FINE_KNOTS : 2, count);
+        if (e <= (double)keys->fss_max)
+            keys->count += e * 63;
+        return mem_compare(e, 1, keys);
+    case PROG_SIGMOID: return mem_compare(e, op->iattr[0] ? PROTO_SIGMOID_FINE_KNOTS : 2, keys);
     case PROG_MAXPOOL:
         return mem_compare(e, (double)op->iattr[PROG_POOL_KH] * (double)op->iattr[PROG_POOL_KW],
-                           count);
+                           keys);
     case PROG_ARGMAX: { /* [m, k]: all pairs of a short row, at most (argmax_pairs.c) */
         double k = (double)a[1], rows = (double)a[0];
-        return mem_compare(rows, k <= PROTO_ARGMAX_PAIRS_MAX ? k * (k + 1) / 2 : k, count);
+        return mem_compare(rows, k <= PROTO_ARGMAX_PAIRS_MAX ? k * (k + 1) / 2 : k, keys);
     }
     case PROG_MAXPOOL_GRAD:
         return mem_elements(s->ndim[op->in[0]], a) * (double)op->iattr[PROG_POOL_KH] *
                (double)op->iattr[PROG_POOL_KW] * 4 * MEM_WORD;
     case PROG_MUL: return e * MEM_MUL;
-    case PROG_EXP: return mem_compare(e, 1, count) + e * 256;
+    case PROG_EXP: return mem_compare(e, 1, keys) + e * 256;
     case PROG_RECIP:
-    case PROG_RSQRT: return mem_compare(e, 1, count) + e * 320;
+    case PROG_RSQRT: return mem_compare(e, 1, keys) + e * 320;
     case PROG_SOFTMAX: /* argmax's pairs of a row of 16, exp's ReLU */
-        return mem_compare(e, 10, count) + e * 512;
+        return mem_compare(e, 10, keys) + e * 512;
     case PROG_LOG:
         return mem_compare(e, (double)(op->iattr[PROG_LOG_HI] - op->iattr[PROG_LOG_LO] - 1),
-                           count) +
+                           keys) +
                e * 320;
     case PROG_TANH:
-    case PROG_ERF: return mem_compare(e, 2, count) + e * 384;
-    case PROG_LOG_SOFTMAX: return mem_compare(e, 11, count) + e * 512;
+    case PROG_ERF: return mem_compare(e, 2, keys) + e * 384;
+    case PROG_LOG_SOFTMAX: return mem_compare(e, 11, keys) + e * 512;
     case PROG_ADD:
     case PROG_SUB:
     case PROG_SCALE:
@@ -153,8 +164,8 @@ static double mem_op(const prog_t *p, size_t j, const prog_shapes_t *s, double *
     return e * MEM_LOCAL;
 }
 
-trine_status_t prog_job_memory(const prog_t *p, uint64_t batch, bool fss, prog_mem_t *out,
-                               trine_err_t *err)
+trine_status_t prog_job_memory(const prog_t *p, uint64_t batch, uint64_t fss_max,
+                               prog_mem_t *out, trine_err_t *err)
 {
     size_t n = prog_batch_rows(p);
     size_t rows = n && batch < n ? (size_t)batch : n;
@@ -176,15 +187,15 @@ trine_status_t prog_job_memory(const prog_t *p, uint64_t batch, bool fss, prog_m
         if (var->output)
             out->outputs += whole;
     }
-    double compares = 0;
+    mem_keys_t keys = {0, fss_max};
     for (size_t j = 0; st == TRINE_OK && j < p->nops; j++) {
-        double b = mem_op(p, j, s, &compares);
+        double b = mem_op(p, j, s, &keys);
         if (b > out->op_bytes) {
             out->op_bytes = b;
             out->op = j;
         }
     }
-    out->keys = fss ? compares * MEM_FSS_KEY * (PROTO_PACE_AHEAD + 1) : 0;
+    out->keys = keys.count * MEM_FSS_KEY * (PROTO_PACE_AHEAD + 1);
     out->peak += out->op_bytes + out->keys;
     free(s);
     return st;

@@ -355,10 +355,11 @@ typedef struct {
 
 /* The memory a job of the checked p with `batch` rows per step needs at
  * one party, from the shapes of its full step, without allocating any of
- * it; fss: the cluster computes comparisons by protocol fss, whose keys
- * count too. TRINE_ENOMEM when the shapes' table cannot be allocated,
+ * it; the keys of the comparisons by fss count too: those of ops of at
+ * most fss_max elements (0 under protocol securenn, UINT64_MAX under fss,
+ * the context's under auto; ctx.h). TRINE_ENOMEM when the shapes' table cannot be allocated,
  * else the errors of prog_check. */
-TRINE_NODISCARD trine_status_t prog_job_memory(const prog_t *p, uint64_t batch, bool fss,
+TRINE_NODISCARD trine_status_t prog_job_memory(const prog_t *p, uint64_t batch, uint64_t fss_max,
                                                prog_mem_t *out, trine_err_t *err);
 
 /* A job: the program, the inputs and how to step through them. */

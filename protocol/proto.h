@@ -282,7 +282,8 @@ TRINE_NODISCARD trine_status_t proto_avgpool(proto_ctx_t *ctx, tensor_t *out, co
 
 /* Called by all three parties at the start of step `step` of `steps`:
  * under protocol fss keeps P2 at most PROTO_PACE_AHEAD steps ahead (P0
- * and P1 send it a byte a step; no round); under securenn nothing. */
+ * and P1 send it a byte a step; no round), under auto in step with them
+ * (the byte a round when keys follow); under securenn nothing. */
 TRINE_NODISCARD trine_status_t proto_pace(proto_ctx_t *ctx, uint64_t step, uint64_t steps,
                                           trine_err_t *err);
 
@@ -298,8 +299,8 @@ TRINE_NODISCARD trine_status_t proto_pace(proto_ctx_t *ctx, uint64_t step, uint6
 #define PROTO_ARGMAX_PAIRS_SECURENN  1024
 
 /* True when proto_argmax compares all pairs of m rows of k values at once
- * under protocol (the rule above). */
-bool proto_argmax_pairs(proto_protocol_t protocol, size_t m, size_t k);
+ * in ctx (the rule above; fss when the pairs' comparisons go by fss). */
+bool proto_argmax_pairs(const proto_ctx_t *ctx, size_t m, size_t k);
 
 /* For 2-D x (m x k): out (1-D, m) receives the index of each row's maximum
  * (the first one on ties) as a plain ring integer 0 .. k-1, not fixed

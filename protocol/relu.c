@@ -31,7 +31,7 @@ trine_status_t proto_relu(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout, const
     trine_status_t st = proto_op_begin(ctx, PROTO_OP_RELU, err);
     if (st != TRINE_OK)
         return st;
-    if (ctx->protocol == PROTO_FSS)
+    if (proto_ctx_fss(ctx, x->size))
         return proto_op_end(ctx, fss_relu(ctx, out, dout, x, err));
     return proto_op_end(ctx, relu_run(ctx, out, dout, x, err));
 }
@@ -42,7 +42,7 @@ trine_status_t proto_relu_trunc(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout,
     trine_status_t st = proto_op_begin(ctx, PROTO_OP_RELU, err);
     if (st != TRINE_OK)
         return st;
-    if (ctx->protocol == PROTO_FSS && ctx->trunc == PROTO_TRUNC_EXACT && bits >= 1 &&
+    if (proto_ctx_fss(ctx, x->size) && ctx->trunc == PROTO_TRUNC_EXACT && bits >= 1 &&
         bits <= FIXED_FRAC_BITS_MAX)
         return proto_op_end(ctx, fss_relu_trunc(ctx, out, dout, x, bits, err));
     tensor_t *t = tensor_copy(x);

@@ -147,22 +147,23 @@ START_TEST(cluster_loads_keys)
     }
 
     /* the summary: settings and keys, not host-local values or paths */
-    ck_assert_uint_eq(c.nlines, 19);
+    ck_assert_uint_eq(c.nlines, 20);
     ck_assert_str_eq(c.lines[0], "cluster.name=test");
     ck_assert_str_eq(c.lines[1], "cluster.frac_bits=13");
     ck_assert_str_eq(c.lines[2], "cluster.truncation=exact");
     ck_assert_str_eq(c.lines[3], "cluster.protocol=securenn");
-    ck_assert_str_eq(c.lines[4], "cluster.timeout_ms=30000");
-    ck_assert_str_eq(c.lines[5], "cluster.heartbeat_ms=1000");
-    ck_assert_str_eq(c.lines[6], "cluster.max_message=268435456");
-    ck_assert_str_eq(c.lines[10], "party1.peer=tcp://127.0.0.1:7101");
-    ck_assert_str_eq(c.lines[11], "party1.client=tcp://127.0.0.1:7201");
+    ck_assert_str_eq(c.lines[4], "cluster.fss_max=64");
+    ck_assert_str_eq(c.lines[5], "cluster.timeout_ms=30000");
+    ck_assert_str_eq(c.lines[6], "cluster.heartbeat_ms=1000");
+    ck_assert_str_eq(c.lines[7], "cluster.max_message=268435456");
+    ck_assert_str_eq(c.lines[11], "party1.peer=tcp://127.0.0.1:7101");
+    ck_assert_str_eq(c.lines[12], "party1.client=tcp://127.0.0.1:7201");
     char want[128];
     snprintf(want, sizeof want, "party1.public_key=%s", c.party_key[1].z85);
-    ck_assert_str_eq(c.lines[12], want);
+    ck_assert_str_eq(c.lines[13], want);
     for (size_t i = 0; i < 3; i++) {
         snprintf(want, sizeof want, "clients.allow=%s", c.clients[i].z85);
-        ck_assert_str_eq(c.lines[16 + i], want);
+        ck_assert_str_eq(c.lines[17 + i], want);
     }
     for (size_t i = 0; i < c.nlines; i++)
         ck_assert_msg(!strstr(c.lines[i], "memory") && !strstr(c.lines[i], "secret") &&
@@ -183,7 +184,7 @@ START_TEST(cluster_one_client_file)
     load_ok(&c, "cluster.ini", &v);
     ck_assert_uint_eq(c.nclients, 1);
     ck_assert_str_eq(c.clients[0].z85, key_of("keys/clients/bob.pub").z85);
-    ck_assert_uint_eq(c.nlines, 17);
+    ck_assert_uint_eq(c.nlines, 18);
     cluster_clear(&c);
 }
 END_TEST

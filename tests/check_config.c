@@ -108,6 +108,7 @@ START_TEST(config_sample_loads)
     ck_assert_uint_eq(c->frac_bits, 13);
     ck_assert_int_eq(c->truncation, CONFIG_TRUNC_EXACT);
     ck_assert_int_eq(c->protocol, CONFIG_PROTOCOL_SECURENN);
+    ck_assert_uint_eq(c->fss_max, 64);
     ck_assert_uint_eq(c->timeout_ms, 30000);
     ck_assert_uint_eq(c->heartbeat_ms, 1000);
     ck_assert_uint_eq(c->memory_limit, (uint64_t)1 << 30);
@@ -200,7 +201,8 @@ START_TEST(config_comments_crlf_bom)
                                  "# another\n"
                                  "frac_bits = 16 # inline hash\n"
                                  "truncation = local\n"
-                                 "protocol = fss\n"
+                                 "protocol = auto\n"
+                                 "fss_max = 1000\n"
                                  "  ; an indented comment\n"
                                  "timeout_ms=500\n"
                                  "heartbeat_ms : 100\n"),
@@ -208,7 +210,8 @@ START_TEST(config_comments_crlf_bom)
     ck_assert_str_eq(c->name, "test");
     ck_assert_uint_eq(c->frac_bits, 16);
     ck_assert_int_eq(c->truncation, CONFIG_TRUNC_LOCAL);
-    ck_assert_int_eq(c->protocol, CONFIG_PROTOCOL_FSS);
+    ck_assert_int_eq(c->protocol, CONFIG_PROTOCOL_AUTO);
+    ck_assert_uint_eq(c->fss_max, 1000);
     ck_assert_uint_eq(c->timeout_ms, 500);
     ck_assert_uint_eq(c->heartbeat_ms, 100);
     /* A '#' or ';' inside a value, not after white space, is part of it. */
@@ -361,7 +364,8 @@ static const struct {
     {"name = test\n", "name = test\ntruncation = fast\n", TRINE_EFORMAT,
      "cluster.ini:4: [cluster] truncation: 'fast' is neither exact nor local"},
     {"name = test\n", "name = test\nprotocol = falcon\n", TRINE_EFORMAT,
-     "cluster.ini:4: [cluster] protocol: 'falcon' is neither securenn nor fss"},
+     "cluster.ini:4: [cluster] protocol: 'falcon' is not securenn, fss or auto"},
+    {"name = test\n", "name = test\nfss_max = 0\n", TRINE_ERANGE, "[cluster] fss_max"},
     {"name = test\n", "name = test\nfrac_bits = 12abc\n", TRINE_EFORMAT,
      "cluster.ini:4: [cluster] frac_bits: '12abc' is not a whole number"},
     {"name = test\n", "name = test\nfrac_bits = -1\n", TRINE_EFORMAT,

@@ -45,6 +45,9 @@ typedef struct {
      * where to keep this one's (prog_job_t); NULL: none. */
     const proto_masked_t *const *masked_in[PROTO_PARTIES];
     proto_masked_t **masked_out[PROTO_PARTIES];
+    bool set_protocol; /* the jobs run under protocol and fss_max, not the harness's */
+    proto_protocol_t protocol;
+    uint64_t fss_max;
 } tprog_t;
 
 static void tp_init(tprog_t *t, uint64_t seed)
@@ -159,6 +162,7 @@ typedef struct {
     double *open[MAXV];  /* the outputs opened and decoded */
     double *plain[MAXV]; /* prog_plain's outputs */
     harness_result_t res;
+    const tprog_t *t;
 } run_t;
 
 static void on_progress(void *arg, uint64_t step, uint64_t steps)
@@ -174,6 +178,12 @@ static trine_status_t body_exec(proto_ctx_t *ctx, void *arg, trine_err_t *err)
     run_t *r = arg;
     int p = proto_ctx_role(ctx);
     const tensor_t *const *in = p == PROTO_P2 ? NULL : (const tensor_t *const *)r->in[p];
+    if (r->t->set_protocol) {
+        trine_status_t st = proto_ctx_set_protocol(ctx, r->t->protocol, err);
+        if (st != TRINE_OK)
+            return st;
+        proto_ctx_set_fss_max(ctx, r->t->fss_max);
+    }
     return prog_exec(ctx, &r->job[p], in, r->out[p], err);
 }
 
@@ -181,6 +191,7 @@ static trine_status_t body_exec(proto_ctx_t *ctx, void *arg, trine_err_t *err)
 static void tp_setup(const tprog_t *t, size_t batch, unsigned epochs, run_t *r)
 {
     memset(r, 0, sizeof *r);
+    r->t = t;
     for (int p = 0; p < PROTO_PARTIES; p++)
         r->job[p] = (prog_job_t){.prog = &t->p,
                                  .batch = batch,
@@ -546,6 +557,44 @@ START_TEST(second_product_with_constant_costs_no_mask)
                       (2 * (2 * M * N + M * V) + (2 * M * V + M * N)) * 8);
     ck_assert_uint_eq(op_calls(&r, PROTO_OP_MATMUL), 0);
     run_free(&r);
+    tp_free(&t);
+}
+END_TEST
+
+/* Protocol auto: the relu of 240 values goes by securenn, the one of 32
+ * by fss taking its product's truncation, the argmax's 48 pairs by fss;
+ * the result is the plaintext's, in fewer rounds than under securenn,
+ * more than under fss, with keys dealt for the small ones only. */
+START_TEST(protocol_auto_mixes_by_size)
+{
+    tprog_t t;
+    tp_init(&t, 45);
+    int x = tp_in(&t, "x", PROG_VAR_INPUT, 1, S(8, 12));
+    int w1 = tp_in(&t, "w1", PROG_VAR_INPUT, 0.5, S(12, 30));
+    int w2 = tp_in(&t, "w2", PROG_VAR_INPUT, 0.5, S(30, 4));
+    int h = tp_let(&t, "h", PROG_RELU, tp_let(&t, "p1", PROG_MATMUL, x, w1, 0, 0, 0), -1, 0, 0, 0);
+    int y = tp_let(&t, "y", PROG_RELU, tp_let(&t, "p2", PROG_MATMUL, h, w2, 0, 0, 0), -1, 0, 0, 0);
+    tp_out(&t, y, 3);
+    tp_out(&t, tp_let(&t, "k", PROG_ARGMAX, y, -1, 0, 0, 0), 0);
+    const proto_protocol_t modes[3] = {PROTO_SECURENN, PROTO_AUTO, PROTO_FSS};
+    uint64_t rounds[3], offline[3];
+    t.set_protocol = true, t.fss_max = 100;
+    for (int mode = 0; mode < 3; mode++) {
+        t.protocol = modes[mode];
+        run_t r;
+        tp_check(&t, 1, 1, &r);
+        offline[mode] = 0;
+        for (int p = 0; p < PROTO_PARTIES; p++)
+            offline[mode] += r.res.stats[p].total.offline_bytes;
+        rounds[mode] = 0;
+        for (int p = 0; p < PROTO_PARTIES; p++)
+            rounds[mode] = r.res.stats[p].total.rounds > rounds[mode] ? r.res.stats[p].total.rounds
+                                                                     : rounds[mode];
+        run_free(&r);
+    }
+    ck_assert_uint_lt(offline[1], offline[2]);
+    ck_assert_uint_lt(rounds[2], rounds[1]);
+    ck_assert_uint_lt(rounds[1], rounds[0]);
     tp_free(&t);
 }
 END_TEST
@@ -1260,6 +1309,7 @@ Suite *prog_exec_suite(void)
     tcase_add_test(tc, mlp_forward_in_batches);
     tcase_add_test(tc, second_product_with_constant_costs_no_mask);
     tcase_add_test(tc, masked_forms_kept_across_jobs);
+    tcase_add_test(tc, protocol_auto_mixes_by_size);
     tcase_add_test(tc, conv_net_forward);
     tcase_add_test(tc, relu_moves_after_maxpool);
     tcase_add_test(tc, argmax_reads_products_untruncated);

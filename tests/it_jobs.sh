@@ -24,7 +24,8 @@ h = relu(matmul(x, w) + b)
 output y = matmul(h, v)
 output k = argmax(y)
 EOF
-out=$(T run "$work/net.prog" --batch 8 --prefix p-) || fail "private run: $out"
+out=$(T run "$work/net.prog" --batch 8 --prefix p- --stats "$work/securenn.stats") ||
+    fail "private run: $out"
 grep -q "steps in" <<<"$out" && grep -q "all parties sent" <<<"$out" || fail "no job report: $out"
 T reveal p-y -o "$work/y.npy" && T reveal p-k -o "$work/k.npy" || fail "reveal outputs"
 "$trine" run "$work/net.prog" --plaintext --dir "$d" --batch 8 --prefix plain- >/dev/null ||
@@ -194,3 +195,17 @@ T run "$work/relu.prog" --bind x=wide --batch 30 --prefix fr- >/dev/null ||
     fail "a smaller batch of the same relu"
 ok "protocol fss: the network = plaintext; party2 (the dealer) killed mid-job named, nothing stored; a job whose keys pass job_memory refused naming them, a smaller batch runs"
 "$lc" stop "$dir" >/dev/null || fail "local-cluster stop"
+
+# ---- protocol auto: the relus of 128 values by securenn, the argmax's 24 pairs by fss
+"$lc" start "$dir" --protocol auto >/dev/null || fail "start with protocol auto"
+grep -q "^protocol = auto" "$dir/cluster.ini" || fail "local-cluster --protocol auto"
+for t in x w b v; do T share $t "$d/$t.npy" >/dev/null || fail "share $t under auto"; done
+T run "$work/net.prog" --batch 8 --prefix a- --stats "$work/auto.stats" >/dev/null &&
+    T reveal a-y -o "$work/ay.npy" && T reveal a-k -o "$work/ak.npy" || fail "protocol auto: private run"
+"$npy" cmp "$d/plain-y.npy" "$work/ay.npy" 0.005 >/dev/null || fail "auto: y differs from plaintext"
+"$npy" cmp "$d/plain-k.npy" "$work/ak.npy" 0 >/dev/null || fail "auto: argmax differs"
+rounds() { sed -n 's/^rounds=//p' "$1"; }
+[ "$(rounds "$work/auto.stats")" -lt "$(rounds "$work/securenn.stats")" ] ||
+    fail "auto took $(rounds "$work/auto.stats") rounds, securenn $(rounds "$work/securenn.stats")"
+"$lc" stop "$dir" >/dev/null || fail "local-cluster stop"
+ok "protocol auto: the network = plaintext in $(rounds "$work/auto.stats") rounds (securenn: $(rounds "$work/securenn.stats")), comparisons by both protocols in one job"

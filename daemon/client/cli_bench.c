@@ -200,7 +200,7 @@ static int bench_calls(bench_run_t *b, const bench_item_t *it, bench_prog_t *bp,
         rec->client_median_s = bench_median(client, n);
         rec->online_median_s = bench_median(online, n);
         rec->offline_median_s =
-            cfg->protocol == CONFIG_PROTOCOL_FSS ? bench_median(offline, n) : -1;
+            cfg->protocol != CONFIG_PROTOCOL_SECURENN ? bench_median(offline, n) : -1;
     }
     free(secs);
     return rc;

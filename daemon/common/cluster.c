@@ -95,6 +95,7 @@ static trine_status_t cluster_summarise(cluster_t *c)
     rc |= cluster_line(c, "cluster.frac_bits=%u", g->frac_bits);
     rc |= cluster_line(c, "cluster.truncation=%s", config_trunc_name(g->truncation));
     rc |= cluster_line(c, "cluster.protocol=%s", config_protocol_name(g->protocol));
+    rc |= cluster_line(c, "cluster.fss_max=%u", g->fss_max);
     rc |= cluster_line(c, "cluster.timeout_ms=%u", g->timeout_ms);
     rc |= cluster_line(c, "cluster.heartbeat_ms=%u", g->heartbeat_ms);
     rc |= cluster_line(c, "cluster.max_message=%llu", (unsigned long long)g->max_message);

@@ -42,7 +42,7 @@ typedef struct {
     uint64_t job_max_ms, accept_ms, abandon_ms;
     uint64_t host_memory; /* what the defaults were derived from */
     uint64_t mask_cache;  /* bytes of masked forms kept between jobs (kept.h) */
-    bool fss;             /* [cluster] protocol = fss: comparison keys count (prog_mem.c) */
+    uint64_t fss_max;     /* comparisons whose keys count (prog_mem.c): 0 under securenn */
 } budget_t;
 
 /* The limits of cfg, with the budgets it leaves at 0 derived from the

@@ -389,6 +389,7 @@ static int job_main(void *arg)
     if (r->status == TRINE_OK) {
         proto_ctx_set_truncation(ctx, j->p.truncation);
         r->status = proto_ctx_set_protocol(ctx, j->p.protocol, &r->err);
+        proto_ctx_set_fss_max(ctx, j->p.fss_max);
     }
     if (r->status == TRINE_OK && !(r->outputs = calloc(j->p.prog.nvars, sizeof *r->outputs)))
         r->status = trine_err_set(&r->err, TRINE_ENOMEM, "out of memory");

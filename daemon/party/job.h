@@ -49,6 +49,7 @@ typedef struct {
     unsigned frac_bits;
     proto_trunc_t truncation;
     proto_protocol_t protocol;
+    uint64_t fss_max; /* under PROTO_AUTO */
     unsigned timeout_ms;
     uint8_t hash[WIRE_JOB_HASH_BYTES];
     prog_t prog;       /* checked for every batch size the job will see */

@@ -435,7 +435,10 @@ static trine_status_t jobs_prepare(jobs_t *j, const keys_public_t *caller, const
     p->frac_bits = j->cluster->cfg.frac_bits;
     p->truncation =
         j->cluster->cfg.truncation == CONFIG_TRUNC_LOCAL ? PROTO_TRUNC_LOCAL : PROTO_TRUNC_EXACT;
-    p->protocol = j->cluster->cfg.protocol == CONFIG_PROTOCOL_FSS ? PROTO_FSS : PROTO_SECURENN;
+    p->protocol = j->cluster->cfg.protocol == CONFIG_PROTOCOL_FSS    ? PROTO_FSS
+                  : j->cluster->cfg.protocol == CONFIG_PROTOCOL_AUTO ? PROTO_AUTO
+                                                                     : PROTO_SECURENN;
+    p->fss_max = j->cluster->cfg.fss_max;
     p->timeout_ms = j->cluster->cfg.timeout_ms;
     p->batch = q->batch;
     p->epochs = q->epochs;
