@@ -38,7 +38,10 @@
  *
  * On top of the largest of these come the values themselves: every
  * variable of a step (none is freed early in this bound), the job's copy
- * of each input whole, and each batched output whole (all its rows);
+ * of each input whole, the masked form of each input a matmul or conv2d
+ * takes as its fixed operand (3 words an element: its share, its mask's
+ * and W - B, held for the whole job and then kept; prog_exec.c), and
+ * each batched output whole (all its rows);
  * and the comparison keys of PROTO_PACE_AHEAD + 1 steps (MEM_FSS_KEY for
  * each comparison by fss of a step, a division counting one a quotient
  * bit), which P2 may have sent ahead (pace.c). An op's comparisons count
@@ -173,7 +176,7 @@ trine_status_t prog_job_memory(const prog_t *p, uint64_t batch, uint64_t fss_max
     if (!s)
         return trine_err_set(err, TRINE_ENOMEM, "out of memory checking the program's shapes");
     trine_status_t st = prog_check(p, rows ? rows : 1, s, err);
-    *out = (prog_mem_t){0, 0, 0, 0, 0};
+    *out = (prog_mem_t){0, 0, 0, 0, 0, 0};
     for (size_t v = 0; st == TRINE_OK && v < p->nvars; v++) {
         const prog_var_t *var = &p->vars[v];
         double step = mem_elements(s->ndim[v], s->shape[v]) * MEM_WORD;
@@ -187,6 +190,15 @@ trine_status_t prog_job_memory(const prog_t *p, uint64_t batch, uint64_t fss_max
         if (var->output)
             out->outputs += whole;
     }
+    for (size_t v = 0; st == TRINE_OK && v < p->nvars; v++) {
+        bool fixed = false;
+        for (size_t j = 0; j < p->nops && !fixed; j++)
+            fixed = (p->ops[j].code == PROG_MATMUL || p->ops[j].code == PROG_CONV2D) &&
+                    p->ops[j].in[1] == (int)v && p->vars[v].kind == PROG_VAR_INPUT;
+        if (fixed)
+            out->masked += 3 * mem_elements(p->vars[v].ndim, p->vars[v].shape) * MEM_WORD;
+    }
+    out->peak += out->masked;
     mem_keys_t keys = {0, fss_max};
     for (size_t j = 0; st == TRINE_OK && j < p->nops; j++) {
         double b = mem_op(p, j, s, &keys);

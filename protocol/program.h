@@ -351,6 +351,7 @@ typedef struct {
     double op_bytes;
     double outputs; /* bytes of the output variables as stored at the end */
     double keys;    /* of peak: comparison keys dealt ahead (fss), else 0 */
+    double masked;  /* of peak: the masked forms of the products' fixed operands */
 } prog_mem_t;
 
 /* The memory a job of the checked p with `batch` rows per step needs at

@@ -822,6 +822,7 @@ START_TEST(job_memory_estimates)
     op(&p, PROG_MATMUL, y, col, row);
     ck_assert_int_eq(prog_job_memory(&p, 1, 0, &m, &err), TRINE_OK);
     ck_assert(m.op_bytes >= 6.0 * 8 * 20000 * 20000 && m.outputs == 0);
+    ck_assert(m.masked == 3.0 * 20000 * 8);
     prog_clear(&p);
 
     p = prog_new();
@@ -835,6 +836,7 @@ START_TEST(job_memory_estimates)
     ck_assert_uint_eq(m.op, 1); /* relu's comparison outweighs the tiny product */
     ck_assert(m.outputs == 100 * 3 * 8);
     ck_assert(m.peak > m.outputs && m.peak < 1e6 && m.keys == 0);
+    ck_assert(m.masked == 3 * 4 * 3 * 8); /* w's masked form, kept across jobs */
     /* protocol fss: the keys of the 30 comparisons of a step, two steps */
     prog_mem_t f;
     ck_assert_int_eq(prog_job_memory(&p, 10, UINT64_MAX, &f, &err), TRINE_OK);
