@@ -209,3 +209,24 @@ rounds() { sed -n 's/^rounds=//p' "$1"; }
     fail "auto took $(rounds "$work/auto.stats") rounds, securenn $(rounds "$work/securenn.stats")"
 "$lc" stop "$dir" >/dev/null || fail "local-cluster stop"
 ok "protocol auto: the network = plaintext in $(rounds "$work/auto.stats") rounds (securenn: $(rounds "$work/securenn.stats")), comparisons by both protocols in one job"
+
+# ---- a party that keeps no masked forms (mask_cache = 0, host-local) -----
+# the other two keep none either: every job opens the weights, exactly
+"$lc" start "$dir" --protocol securenn >/dev/null || fail "start with protocol securenn"
+if grep -q '^\[limits\]' "$dir/cluster.ini"; then
+    sed '/^\[limits\]/a mask_cache = 0' "$dir/cluster.ini" >"$dir/cluster-p1.ini"
+else
+    { cat "$dir/cluster.ini"; printf '[limits]\nmask_cache = 0\n'; } >"$dir/cluster-p1.ini"
+fi
+kill "$(cat "$dir/pids/party1.pid")" && sleep 0.5
+"$trined" -c "$dir/cluster-p1.ini" -p 1 -k "$dir/keys/party1.key" -t 1 \
+    >>"$dir/logs/party1.log" 2>&1 </dev/null &
+echo $! >"$dir/pids/party1.pid"
+wait_up || fail "party1 with mask_cache = 0 did not come up"
+for t in kx kx2 kw kv; do T share $t "$kd/$t.npy" >/dev/null || fail "share $t again"; done
+kept_run k7 kx >/dev/null && kept_run k8 kx2 >/dev/null || fail "runs with party1 keeping nothing"
+s7=$(sed -n 's/^sent_total=//p' "$work/k7.stats") s8=$(sed -n 's/^sent_total=//p' "$work/k8.stats")
+[ "$s7" = "$s1" ] && [ "$s8" = "$s1" ] ||
+    fail "party1 keeping nothing: jobs sent $s7 and $s8 bytes, want $s1 each (the weights opened)"
+"$lc" stop "$dir" >/dev/null || fail "local-cluster stop"
+ok "party1 keeping no masked forms: every job opens the weights ($s7 bytes), all = plaintext"

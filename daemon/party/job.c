@@ -248,7 +248,8 @@ static void job_begin_unpack(job_t *j, int p, const uint8_t *in)
     in += WIRE_JOB_HASH_BYTES;
     memcpy(j->nonce[p], in, KEPT_TAG_BYTES);
     in += KEPT_TAG_BYTES;
-    j->keep_all = j->keep_all && *in++ == 1;
+    bool keeps = *in++ == 1; /* read before the &&, which would skip it */
+    j->keep_all = j->keep_all && keeps;
     for (size_t v = 0; v < j->p.prog.nvars; v++) {
         if (j->p.prog.vars[v].kind != PROG_VAR_INPUT)
             continue;
