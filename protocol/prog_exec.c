@@ -154,7 +154,8 @@ static bool relu_takes_truncation(const exec_t *x, const prog_shapes_t *s, int v
     size_t n = 1;
     for (int d = 0; d < s->ndim[v]; d++)
         n *= s->shape[v][d];
-    return proto_ctx_fss(x->ctx, n) && proto_ctx_truncation(x->ctx) == PROTO_TRUNC_EXACT && x->f > 0;
+    return proto_ctx_fss(x->ctx, n) && proto_ctx_truncation(x->ctx) == PROTO_TRUNC_EXACT &&
+           x->f > 0;
 }
 
 /* Marks the rewrites (see the top of the file): a relu whose only reader

@@ -845,9 +845,9 @@ static void tp_iattr(prog_op_t *op, const int64_t *slots, size_t n)
 }
 
 /* A job keeps the masked forms of its fixed operands (even used once, in
- * one step); a second job over the same shares of them, with other
- * inputs, opens none of them and still matches the plaintext. A kept form of another shape is not used: that product
- * masks afresh. */
+ * one step); a second job over the same shares of them, with other inputs,
+ * opens none of them and still matches the plaintext. A kept form of
+ * another shape is not used: that product masks afresh. */
 START_TEST(masked_forms_kept_across_jobs)
 {
     enum { N = 12, V = 5, OC = 4 };

@@ -17,8 +17,9 @@
  * whether the party keeps masked forms, and the tag of the form it keeps
  * for each input (kept.h): the job reads a kept form only when all three
  * tags agree, and when all three keep, it hands the forms it made back
- * under a tag hashed from the three nonces, so that all three agree on it. Then it agrees fresh seeds (a new
- * protocol context), runs the program, and wipes the seeds. On failure it
+ * under a tag hashed from the three nonces, so that all three agree on
+ * it. Then it agrees fresh seeds (a new protocol context), runs the
+ * program, and wipes the seeds. On failure it
  * sends ABORT with the reason to both peers, so that they stop at once
  * instead of waiting out the timeout. A receive waits at most twice
  * timeout_ms, and timeout_ms more once when this party was itself not run

@@ -46,9 +46,9 @@ typedef struct jobs jobs_t;
 uint64_t jobs_key(const keys_public_t *caller, uint64_t id);
 
 /* A table of no jobs, keeping budget->mask_cache bytes of masked forms
- * between jobs (kept.h); NULL when out of memory. It registers itself as links' job hook; links, store,
- * budget, log and the client socket (for deferred replies) must outlive
- * it. */
+ * between jobs (kept.h); NULL when out of memory. It registers itself as
+ * links' job hook; links, store, budget, log and the client socket (for
+ * deferred replies) must outlive it. */
 jobs_t *jobs_new(void *zctx, const cluster_t *cluster, int self, links_t *links, store_t *store,
                  const budget_t *budget, const log_t *log, void *client);
 
