@@ -59,7 +59,7 @@ START_TEST(found_by_name_and_serial_with_tag)
     forms_make(&f);
     ck_assert_uint_eq(proto_masked_bytes(f.m[0][0]), 10 * 3 * 8);
     ck_assert_uint_eq(proto_masked_bytes(f.m[0][2]), 10 * 8);
-    kept_t *k = kept_new(1 << 20);
+    kept_t *k = kept_new(1 << 20, 8);
     const proto_masked_t *m0 = f.m[0][0];
     kept_put(k, "w", 5, tag_a, &f.m[0][0]);
     ck_assert_ptr_null(f.m[0][0]);
@@ -94,7 +94,7 @@ START_TEST(least_recently_used_evicted_within_limit)
     forms_t f;
     forms_make(&f);
     /* P0's forms: 240, 480, 720 and 960 bytes */
-    kept_t *k = kept_new(1500);
+    kept_t *k = kept_new(1500, 8);
     kept_put(k, "a", 1, tag_a, &f.m[0][0]);
     kept_put(k, "b", 2, tag_a, &f.m[1][0]);
     kept_put(k, "c", 3, tag_a, &f.m[2][0]); /* 1440: all fit */
@@ -113,7 +113,7 @@ START_TEST(least_recently_used_evicted_within_limit)
     ck_assert_uint_eq(bytes, 240 + 960);
     kept_destroy(&k);
 
-    k = kept_new(200); /* a 240-byte form is never kept */
+    k = kept_new(200, 8); /* a 240-byte form is never kept */
     kept_put(k, "a", 1, tag_a, &f.m[0][1]);
     ck_assert_ptr_null(f.m[0][1]);
     ck_assert_ptr_null(kept_get(k, "a", 1));
@@ -122,8 +122,18 @@ START_TEST(least_recently_used_evicted_within_limit)
     ck_assert_uint_eq(bytes, 160);
     kept_destroy(&k);
 
-    k = kept_new(0);
+    k = kept_new(1 << 20, 2); /* two entries at most, whatever their bytes */
     kept_put(k, "a", 1, tag_a, &f.m[0][2]);
+    kept_put(k, "b", 2, tag_a, &f.m[1][1]);
+    kept_put(k, "c", 3, tag_a, &f.m[2][1]); /* a, the oldest, goes */
+    ck_assert_ptr_null(kept_get(k, "a", 1));
+    kept_usage(k, &n, &bytes);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(bytes, 480 + 720);
+    kept_destroy(&k);
+
+    k = kept_new(0, 8);
+    kept_put(k, "a", 1, tag_a, &f.m[3][2]);
     kept_usage(k, &n, &bytes);
     ck_assert_uint_eq(n, 0);
     kept_destroy(&k);
@@ -135,7 +145,7 @@ START_TEST(referenced_form_outlives_eviction_and_removal)
 {
     forms_t f;
     forms_make(&f);
-    kept_t *k = kept_new(1000);
+    kept_t *k = kept_new(1000, 8);
     kept_put(k, "a", 1, tag_a, &f.m[1][0]);
     kept_entry_t *e1 = kept_get(k, "a", 1), *e2 = kept_get(k, "a", 1);
     const proto_masked_t *m = kept_masked(e1);

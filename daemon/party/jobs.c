@@ -156,7 +156,7 @@ jobs_t *jobs_new(void *zctx, const cluster_t *cluster, int self, links_t *links,
                  const budget_t *budget, const log_t *log, void *client)
 {
     jobs_t *j = calloc(1, sizeof *j);
-    kept_t *kept = kept_new(budget->mask_cache);
+    kept_t *kept = kept_new(budget->mask_cache, KEPT_ENTRIES_MAX);
     if (!j || !kept) {
         free(j);
         kept_destroy(&kept);

@@ -25,15 +25,17 @@ struct kept_entry {
 
 struct kept {
     kept_entry_t **e;
-    size_t n, cap;
+    size_t n, cap, max;
     uint64_t limit, bytes, clock;
 };
 
-kept_t *kept_new(uint64_t limit)
+kept_t *kept_new(uint64_t limit, size_t entries)
 {
     kept_t *k = calloc(1, sizeof *k);
-    if (k)
+    if (k) {
         k->limit = limit;
+        k->max = entries ? entries : 1;
+    }
     return k;
 }
 
@@ -138,7 +140,7 @@ void kept_put(kept_t *k, const char *name, uint64_t serial, const uint8_t *tag, 
         proto_masked_destroy(m);
         return;
     }
-    while (k->bytes + bytes > k->limit) { /* the least recently used first */
+    while (k->bytes + bytes > k->limit || k->n >= k->max) { /* the least recently used first */
         size_t old = 0;
         for (size_t i = 1; i < k->n; i++)
             if (k->e[i]->used < k->e[old]->used)

@@ -16,8 +16,10 @@
  * party that lost, evicted or never kept it (restart, failure at one
  * party only, another limit) makes the job mask afresh, never mix two B.
  *
- * At most `limit` bytes are kept; the least recently used entries go
- * first, and a form above the limit is not kept. Entries in use by a
+ * At most `limit` bytes and `entries` forms are kept (lookups scan the
+ * entries, so a client cannot make each job's cost grow with a million
+ * one-element tensors); the least recently used go first, and a form
+ * above the byte limit is not kept. Entries in use by a
  * running job are referenced (kept_get, kept_release) and freed only when
  * the last reference goes. Single-threaded: the daemon's main loop owns
  * it; jobs read the forms they hold references to, which never change.
@@ -29,14 +31,15 @@
 
 #include <stdint.h>
 
-#define KEPT_TAG_BYTES 16
+#define KEPT_TAG_BYTES   16
+#define KEPT_ENTRIES_MAX 1024 /* the entries a party keeps (jobs.c) */
 
 typedef struct kept kept_t;
 typedef struct kept_entry kept_entry_t;
 
-/* A new empty table holding at most limit bytes (0: keeps nothing); NULL
- * when out of memory. */
-kept_t *kept_new(uint64_t limit);
+/* A new empty table holding at most limit bytes (0: keeps nothing) in at
+ * most entries forms (>= 1); NULL when out of memory. */
+kept_t *kept_new(uint64_t limit, size_t entries);
 
 /* Wipes and frees every entry, referenced or not (after the jobs ended),
  * and the table; sets *k to NULL; accepts NULL. */
