@@ -118,6 +118,8 @@ static const bench_key_t bench_keys[] = {
      BENCH_FIELD(truncation)},
     {BENCH_IN_BENCH, "protocol", bench_parse_protocol, "securenn", 0, 0, false, false,
      BENCH_FIELD(protocol)},
+    {BENCH_IN_BENCH, "fss_max", bench_parse_uint, "64", 1, 1u << 30, false, false,
+     BENCH_FIELD(fss_max)},
     {BENCH_IN_BENCH, "repetitions", bench_parse_uint, "5", 1, 1000, false, false,
      BENCH_FIELD(repetitions)},
     {BENCH_IN_BENCH, "warmup", bench_parse_uint, "1", 0, 100, false, false, BENCH_FIELD(warmup)},

@@ -29,6 +29,9 @@
  *                         [cluster] truncation; a cluster.ini must match
  *   protocol = securenn   securenn (default), fss or auto: the local cluster's
  *                         [cluster] protocol; a cluster.ini must match
+ *   fss_max = 64          under auto, the local cluster's [cluster] fss_max,
+ *                         1..2^30, default 64; a cluster.ini under auto
+ *                         must match
  *   repetitions = 5       measured runs per measurement, 1..1000, default 5
  *   warmup = 1            unrecorded runs before them, 0..100, default 1
  *   json = bench.json     result files, relative to the current directory
@@ -132,6 +135,7 @@ typedef struct {
     unsigned frac_bits;            /* 0..30 */
     config_trunc_t truncation;     /* exact or local */
     config_protocol_t protocol;    /* securenn, fss or auto */
+    unsigned fss_max;              /* under auto: fss for comparisons of at most this many */
     unsigned repetitions;          /* measured runs per item, 1..1000 */
     unsigned warmup;               /* unrecorded runs before them, 0..100 */
     unsigned timeout_ms;           /* the local cluster's peer timeout */

@@ -9,7 +9,8 @@
 #   cl_write_config NAME NOTE ENDPOINTS...   $dir/cluster.ini: six endpoints,
 #                               peer and client of party0, party1, party2;
 #                               frac_bits (13 when unset), protocol
-#                               (securenn when unset), timeout_ms;
+#                               (securenn when unset), fss_max (64 when
+#                               unset), timeout_ms;
 #                               with store=1, [store] dir = store; with
 #                               extra_ini set, that file's lines at the end
 #   cl_stop_pids PID...         SIGTERM, then SIGKILL to those alive 5 s later
@@ -47,6 +48,7 @@ cl_write_config() {
         echo "name = $name"
         echo "frac_bits = ${frac_bits:-13}"
         echo "protocol = ${protocol:-securenn}"
+        echo "fss_max = ${fss_max:-64}"
         echo "timeout_ms = $timeout_ms"
         echo "heartbeat_ms = $(( timeout_ms / 10 < 1000 ? timeout_ms / 10 : 1000 ))"
         for p in 0 1 2; do

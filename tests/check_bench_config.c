@@ -406,7 +406,7 @@ static const struct {
      "bench.ini:21: section [conv2d] appears again (first on line 8); merge the two"},
     {"cluster = local\n", "cluster = local\nrepetition = 3\n", TRINE_EFORMAT,
      "bench.ini:4: [bench] unknown key 'repetition'; expected cluster, frac_bits, truncation, "
-     "protocol, repetitions, warmup, json, csv, timeout_ms"},
+     "protocol, fss_max, repetitions, warmup, json, csv, timeout_ms"},
     {"sizes = 1x100x1,784x128x10\n", "sizes = 1x100x1\nbatch = 2\n", TRINE_EFORMAT,
      "bench.ini:14: [matmul] unknown key 'batch'; expected sizes"},
     {"sizes = 8x5x16x50", "size = 8x5x16x50", TRINE_EFORMAT,

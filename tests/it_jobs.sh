@@ -197,8 +197,9 @@ ok "protocol fss: the network = plaintext; party2 (the dealer) killed mid-job na
 "$lc" stop "$dir" >/dev/null || fail "local-cluster stop"
 
 # ---- protocol auto: the relus of 128 values by securenn, the argmax's 24 pairs by fss
-"$lc" start "$dir" --protocol auto >/dev/null || fail "start with protocol auto"
-grep -q "^protocol = auto" "$dir/cluster.ini" || fail "local-cluster --protocol auto"
+"$lc" start "$dir" --protocol auto --fss-max 32 >/dev/null || fail "start with protocol auto"
+grep -q "^protocol = auto" "$dir/cluster.ini" && grep -q "^fss_max = 32" "$dir/cluster.ini" ||
+    fail "local-cluster --protocol auto --fss-max 32: $(grep -A6 '^\[cluster\]' "$dir/cluster.ini")"
 for t in x w b v; do T share $t "$d/$t.npy" >/dev/null || fail "share $t under auto"; done
 T run "$work/net.prog" --batch 8 --prefix a- --stats "$work/auto.stats" >/dev/null &&
     T reveal a-y -o "$work/ay.npy" && T reveal a-k -o "$work/ak.npy" || fail "protocol auto: private run"

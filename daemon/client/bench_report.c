@@ -192,7 +192,8 @@ static const char *const bench_fields[] = {"op",
                                            "protocol",
                                            "online_time_median_s",
                                            "offline_time_median_s",
-                                           "offline_bytes"};
+                                           "offline_bytes",
+                                           "fss_max"};
 
 #define BENCH_FIELDS (sizeof bench_fields / sizeof bench_fields[0])
 
@@ -264,7 +265,12 @@ static const char *bench_field(char *buf, size_t size, const bench_record_t *r, 
             return NULL;
         snprintf(buf, size, "%.9f", r->offline_median_s);
         break;
-    default: snprintf(buf, size, "%llu", (unsigned long long)r->offline_bytes); break;
+    case 36: snprintf(buf, size, "%llu", (unsigned long long)r->offline_bytes); break;
+    default:
+        if (!m->fss_max)
+            return NULL;
+        snprintf(buf, size, "%u", m->fss_max);
+        break;
     }
     return buf;
 }

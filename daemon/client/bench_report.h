@@ -74,7 +74,8 @@ void bench_per_batch(FILE *f, const bench_record_t *r, size_t n);
 typedef struct {
     unsigned frac_bits;
     const char *truncation;  /* "exact" or "local" */
-    const char *protocol;    /* "securenn" or "fss" */
+    const char *protocol;    /* "securenn", "fss" or "auto" */
+    unsigned fss_max;        /* under auto, else 0 */
     const char *cluster;     /* "local" or the cluster.ini path */
     const char *version;     /* trine's */
     const char *date;        /* the run's start, UTC, ISO 8601 */
@@ -102,8 +103,8 @@ TRINE_NODISCARD trine_status_t bench_meta_init(bench_meta_t *m, bench_meta_buf_t
  * a job; null in JSON, empty in CSV, when unknown), then meta's
  * frac_bits, cluster, truncation, version, date, host, cores and
  * config_hash, then protocol (meta's), online_time_median_s,
- * offline_time_median_s (null / empty unless P2 only deals) and
- * offline_bytes. */
+ * offline_time_median_s (null / empty under securenn) and offline_bytes,
+ * then fss_max (meta's; null / empty unless protocol auto). */
 TRINE_NODISCARD trine_status_t bench_write_json(const char *path, const bench_record_t *r, size_t n,
                                                 const bench_meta_t *meta, trine_err_t *err);
 TRINE_NODISCARD trine_status_t bench_write_csv(const char *path, const bench_record_t *r, size_t n,

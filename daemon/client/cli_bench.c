@@ -318,6 +318,7 @@ static int bench_save(const bench_run_t *b, const bench_opts_t *o, const bench_r
     meta.frac_bits = cfg->frac_bits;
     meta.truncation = config_trunc_name(cfg->truncation);
     meta.protocol = config_protocol_name(cfg->protocol);
+    meta.fss_max = cfg->protocol == CONFIG_PROTOCOL_AUTO ? cfg->fss_max : 0;
     meta.cluster = cfg->local ? "local" : cfg->cluster;
     trine_err_t err;
     if (o->json && bench_write_json(o->json, r, n, &meta, &err) != TRINE_OK) {
@@ -338,11 +339,14 @@ static int bench_all(bench_run_t *b, const bench_opts_t *o, bench_record_t *recs
     snprintf(b->tag, sizeof b->tag, "bench-%08x.", (unsigned)randombytes_random());
     b->tty = isatty(STDERR_FILENO) == 1;
     b->total = cfg->nitems;
+    char fss_max[32] = "";
+    if (cfg->protocol == CONFIG_PROTOCOL_AUTO)
+        snprintf(fss_max, sizeof fss_max, ", fss_max %u", cfg->fss_max);
     printf("trine bench %s: %zu measurements, %u calls each after %u warm-up, on %s "
-           "(frac_bits %u, truncation %s, protocol %s)\n",
+           "(frac_bits %u, truncation %s, protocol %s%s)\n",
            cfg->path, cfg->nitems, cfg->repetitions, cfg->warmup,
            cfg->local ? "three local parties" : cfg->cluster, cfg->frac_bits,
-           config_trunc_name(cfg->truncation), config_protocol_name(cfg->protocol));
+           config_trunc_name(cfg->truncation), config_protocol_name(cfg->protocol), fss_max);
     bench_table_header(stdout);
     int rc = 0;
     for (size_t i = 0; i < cfg->nitems && rc == 0 && !bench_interrupts; i++) {
@@ -430,7 +434,8 @@ int verb_bench(const client_opts_t *opts, int argc, char **argv)
     if (cfg.local) {
         printf("trine bench: starting three local parties\n");
         fflush(stdout);
-        local_settings_t set = {cfg.frac_bits, cfg.truncation, cfg.protocol, cfg.timeout_ms};
+        local_settings_t set = {cfg.frac_bits, cfg.truncation, cfg.protocol, cfg.timeout_ms,
+                                cfg.fss_max};
         if (local_cluster_start(&lc, &set, &err) != TRINE_OK) {
             fprintf(stderr, "trine bench: cannot start the local parties: %s\n", err.msg);
             bench_config_clear(&cfg);
@@ -464,6 +469,11 @@ int verb_bench(const client_opts_t *opts, int argc, char **argv)
                 "trine bench: %s sets protocol = %s but cluster %s has %s; make them agree\n",
                 cfg.path, config_protocol_name(cfg.protocol), b.s.cluster.cfg.path,
                 config_protocol_name(b.s.cluster.cfg.protocol));
+        rc = TRINE_EXIT_FAIL;
+    } else if (cfg.protocol == CONFIG_PROTOCOL_AUTO && b.s.cluster.cfg.fss_max != cfg.fss_max) {
+        fprintf(stderr,
+                "trine bench: %s sets fss_max = %u but cluster %s has %u; make them agree\n",
+                cfg.path, cfg.fss_max, b.s.cluster.cfg.path, b.s.cluster.cfg.fss_max);
         rc = TRINE_EXIT_FAIL;
     } else {
         struct sigaction sa = {0}, old;

@@ -71,6 +71,8 @@ static trine_status_t local_write_config(const local_cluster_t *lc, unsigned bas
             "timeout_ms = %u\nheartbeat_ms = %u\n",
             set->frac_bits, config_trunc_name(set->truncation), config_protocol_name(set->protocol),
             set->timeout_ms, set->timeout_ms / 10 < 1000 ? set->timeout_ms / 10 : 1000);
+    if (set->fss_max)
+        fprintf(f, "fss_max = %u\n", set->fss_max);
     for (unsigned p = 0; p < LOCAL_PARTIES; p++)
         fprintf(f,
                 "\n[party%u]\npeer = tcp://127.0.0.1:%u\nclient = tcp://127.0.0.1:%u\n"

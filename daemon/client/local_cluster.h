@@ -35,6 +35,7 @@ typedef struct {
     config_trunc_t truncation;
     config_protocol_t protocol;
     unsigned timeout_ms;
+    unsigned fss_max; /* [cluster] fss_max; 0: the default */
 } local_settings_t;
 
 /* Starts the three parties with the given settings and waits (at most
