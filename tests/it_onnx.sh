@@ -165,3 +165,15 @@ head -c 1000 /dev/urandom >"$work/junk.onnx"
 expect_fail "not an ONNX model" O infer --model "$work/junk.onnx" --input "$work/x3.npy"
 [ "$(O ls | wc -l)" = "$before" ] || fail "a refused model stored something"
 ok "unsupported operators and attributes, an infinite Resize scale, an LSTM past the variable limit, and junk, are refused before any data moves"
+# A nearest Resize of the inner axes (x 16 and x 2) of a batch of 37
+# (resize_batch.onnx, found by fuzz_onnx: the upsampling's folding
+# reshapes fixed the model file's batch of 37, so a batch of 1 failed the
+# parties' check): every batch size gives the whole batch's result
+"$npy" gen f1 40 "$work/x37.npy" 37 1 4 4 || fail gen
+for b in 37 1 8; do
+    O infer --model "$src/tests/data/onnx/resize_batch.onnx" --input "$work/x37.npy" \
+        -o "$work/r$b.npy" --batch $b >/dev/null || fail "resize_batch.onnx at batch $b"
+done
+"$npy" cmp "$work/r37.npy" "$work/r1.npy" 0 >/dev/null && "$npy" cmp "$work/r37.npy" "$work/r8.npy" 0 >/dev/null ||
+    fail "resize_batch.onnx: batches of 1 and 8 differ from the whole batch"
+ok "a Resize of a batch's inner axes runs at any batch size, the same to the bit"

@@ -186,9 +186,12 @@ static trine_status_t ox_squeeze_node(ox_t *c)
  * arithmetic progression; for a progression whose every index repeats r
  * times (nearest upsampling), the progression's slice copied r times side
  * by side on a new axis (log2 r concats) and folded back; else runs of
- * consecutive indices joined one by one. -1 on failure. */
+ * consecutive indices joined one by one. batch0: v's axis 0 is the batch
+ * (and axis is not 0), which the folding reshapes keep when the axes
+ * before axis are the batch alone, else the model becomes one batch
+ * (ox_reshape). -1 on failure. */
 static int ox_take(ox_t *c, int v, int rank, const size_t *shape, int axis, const int64_t *idx,
-                   size_t n)
+                   size_t n, bool batch0)
 {
     size_t r = 1; /* each index repeated r times */
     while (r < n && idx[r] == idx[0])
@@ -209,7 +212,7 @@ static int ox_take(ox_t *c, int v, int rank, const size_t *shape, int axis, cons
         four[0] = ox_count(axis, s), four[1] = m, four[2] = 1;
         four[3] = ox_count(rank - axis - 1, s + axis + 1);
         bool b0;
-        y = ox_reshape_var(c, y, rank, s, false, 4, four, &b0);
+        y = ox_reshape_var(c, y, rank, s, batch0, 4, four, &b0);
         size_t have = 1;
         while (y >= 0 && 2 * have <= r) {
             y = ox_emit(c, (prog_op_t){.code = PROG_CONCAT, .in = {y, y}, .iattr = {2}});
@@ -221,7 +224,7 @@ static int ox_take(ox_t *c, int v, int rank, const size_t *shape, int axis, cons
                          : ox_emit(c, (prog_op_t){.code = PROG_CONCAT, .in = {y, part}, .iattr = {2}});
         }
         four[2] = r;
-        return y < 0 ? -1 : ox_reshape_var(c, y, 4, four, false, rank, back, &b0);
+        return y < 0 ? -1 : ox_reshape_var(c, y, 4, four, b0, rank, back, &b0);
     }
     int y = -1;
     for (size_t i = 0; i < n; i++) {
@@ -270,7 +273,8 @@ static trine_status_t ox_gather_private(ox_t *c, ox_val_t *x, ox_val_t *iv, int 
     int kv = ox_new_weight(c, iv->name, ".rows", 1, vs, ks);
     int vi = ox_var(c, iv), vx = ox_var(c, x);
     int e = vi < 0 ? -1 : ox_reshape_var(c, vi, iv->ndim, iv->shape, false, 2, col, &b0);
-    e = e < 0 ? -1 : ox_take(c, e, 2, col, 1, zeros, v + 1); /* [n, V + 1]: i in every column */
+    /* [n, V + 1]: i in every column */
+    e = e < 0 ? -1 : ox_take(c, e, 2, col, 1, zeros, v + 1, false);
     int bits = e < 0 || kv < 0 ? -1 : ox_op2(c, PROG_SUB, e, kv);
     bits = bits < 0 ? -1 : ox_op1(c, PROG_DRELU, bits);
     int lo = ox_slice_var(c, bits, 1, 0, 1, (int64_t)v), hi = ox_slice_var(c, bits, 1, 1, 1, (int64_t)v);
@@ -352,7 +356,7 @@ static trine_status_t ox_gather(ox_t *c)
         return TRINE_EUNSUPPORTED;
     if (axis == 0 && v.batch0)
         c->out->rows_independent = false;
-    int y = ox_take(c, v.var, x->ndim, x->shape, axis, idx, ni);
+    int y = ox_take(c, v.var, x->ndim, x->shape, axis, idx, ni, v.batch0 && axis != 0);
     if (y < 0)
         return TRINE_EUNSUPPORTED;
     ox_val_t yv = {.var = y, .batch0 = v.batch0 && axis != 0};
@@ -890,7 +894,7 @@ static trine_status_t ox_resize(ox_t *c)
             continue;
         if (d == 0 && x->batch0)
             c->out->rows_independent = false;
-        y = ox_take(c, y, x->rank, shape, d, idx, out);
+        y = ox_take(c, y, x->rank, shape, d, idx, out, x->batch0 && d != 0);
         shape[d] = out;
     }
     if (y < 0)
