@@ -190,14 +190,18 @@ trine_status_t prog_job_memory(const prog_t *p, uint64_t batch, uint64_t fss_max
         if (var->output)
             out->outputs += whole;
     }
-    for (size_t v = 0; st == TRINE_OK && v < p->nvars; v++) {
-        bool fixed = false;
-        for (size_t j = 0; j < p->nops && !fixed; j++)
-            fixed = (p->ops[j].code == PROG_MATMUL || p->ops[j].code == PROG_CONV2D) &&
-                    p->ops[j].in[1] == (int)v && p->vars[v].kind == PROG_VAR_INPUT;
-        if (fixed)
+    bool *counted = st == TRINE_OK ? calloc(p->nvars ? p->nvars : 1, sizeof *counted) : NULL;
+    if (st == TRINE_OK && !counted)
+        st = trine_err_set(err, TRINE_ENOMEM, "out of memory checking the program's shapes");
+    for (size_t j = 0; st == TRINE_OK && j < p->nops; j++) { /* each fixed operand once */
+        int v = p->ops[j].in[1];
+        if ((p->ops[j].code == PROG_MATMUL || p->ops[j].code == PROG_CONV2D) &&
+            p->vars[v].kind == PROG_VAR_INPUT && !counted[v]) {
+            counted[v] = true;
             out->masked += 3 * mem_elements(p->vars[v].ndim, p->vars[v].shape) * MEM_WORD;
+        }
     }
+    free(counted);
     out->peak += out->masked;
     mem_keys_t keys = {0, fss_max};
     for (size_t j = 0; st == TRINE_OK && j < p->nops; j++) {

@@ -208,8 +208,18 @@ T run "$work/net.prog" --batch 8 --prefix a- --stats "$work/auto.stats" >/dev/nu
 rounds() { sed -n 's/^rounds=//p' "$1"; }
 [ "$(rounds "$work/auto.stats")" -lt "$(rounds "$work/securenn.stats")" ] ||
     fail "auto took $(rounds "$work/auto.stats") rounds, securenn $(rounds "$work/securenn.stats")"
+# under auto P2 waits for each step's byte: killed mid-job, it is named
+# and nothing is stored, as under the other protocols
+T share long "$d/long.npy" >/dev/null || fail "share long under auto"
+T run "$work/net.prog" --bind x=long --batch 1 --prefix along- >"$work/along.out" 2>&1 &
+runner=$!
+sleep 1
+kill -KILL "$(cat "$dir/pids/party2.pid")"
+wait $runner && fail "an auto job survived party2's death"
+grep -q "party2" "$work/along.out" || fail "auto: the failure does not name party2: $(cat "$work/along.out")"
+[ "$(T ls | grep -c along-)" = 0 ] || fail "auto: a failed job left outputs behind"
 "$lc" stop "$dir" >/dev/null || fail "local-cluster stop"
-ok "protocol auto: the network = plaintext in $(rounds "$work/auto.stats") rounds (securenn: $(rounds "$work/securenn.stats")), comparisons by both protocols in one job"
+ok "protocol auto: the network = plaintext in $(rounds "$work/auto.stats") rounds (securenn: $(rounds "$work/securenn.stats")), comparisons by both protocols in one job; party2 killed mid-job named, nothing stored"
 
 # ---- a party that keeps no masked forms (mask_cache = 0, host-local) -----
 # the other two keep none either: every job opens the weights, exactly
