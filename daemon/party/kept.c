@@ -24,8 +24,8 @@ struct kept_entry {
 };
 
 struct kept {
-    kept_entry_t **e;
-    size_t n, cap, max;
+    kept_entry_t **e; /* max slots, n used */
+    size_t n, max;
     uint64_t limit, bytes, clock;
 };
 
@@ -35,6 +35,11 @@ kept_t *kept_new(uint64_t limit, size_t entries)
     if (k) {
         k->limit = limit;
         k->max = entries ? entries : 1;
+        k->e = calloc(k->max, sizeof *k->e);
+    }
+    if (k && !k->e) {
+        free(k);
+        k = NULL;
     }
     return k;
 }
@@ -123,19 +128,8 @@ void kept_put(kept_t *k, const char *name, uint64_t serial, const uint8_t *tag, 
 {
     kept_forget(k, name);
     uint64_t bytes = proto_masked_bytes(*m);
-    kept_entry_t *e = NULL;
-    if (bytes <= k->limit && strlen(name) <= WIRE_NAME_MAX && (e = calloc(1, sizeof *e))) {
-        if (k->n == k->cap) {
-            size_t cap = k->cap ? 2 * k->cap : 8;
-            kept_entry_t **grown = realloc(k->e, cap * sizeof *grown);
-            if (grown)
-                k->e = grown, k->cap = cap;
-        }
-        if (k->n == k->cap) {
-            free(e);
-            e = NULL;
-        }
-    }
+    kept_entry_t *e = bytes <= k->limit && strlen(name) <= WIRE_NAME_MAX ? calloc(1, sizeof *e)
+                                                                          : NULL;
     if (!e) {
         proto_masked_destroy(m);
         return;
