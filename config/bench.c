@@ -294,7 +294,7 @@ static trine_status_t bench_parse_protocol(const bench_target_t *t, const char *
 {
     if (config_protocol_parse(t->field, value))
         return TRINE_OK;
-    bench_why(why, why_size, value, strlen(value), "not securenn, fss or auto");
+    bench_why(why, why_size, value, strlen(value), "not securenn, fss, auto or carry");
     return TRINE_EFORMAT;
 }
 

@@ -223,7 +223,10 @@ static trine_status_t config_parse_trunc(void *field, const config_key_t *key, c
 
 const char *config_protocol_name(config_protocol_t p)
 {
-    return p == CONFIG_PROTOCOL_FSS ? "fss" : p == CONFIG_PROTOCOL_AUTO ? "auto" : "securenn";
+    return p == CONFIG_PROTOCOL_FSS     ? "fss"
+           : p == CONFIG_PROTOCOL_AUTO  ? "auto"
+           : p == CONFIG_PROTOCOL_CARRY ? "carry"
+                                        : "securenn";
 }
 
 bool config_protocol_parse(config_protocol_t *out, const char *name)
@@ -234,6 +237,8 @@ bool config_protocol_parse(config_protocol_t *out, const char *name)
         *out = CONFIG_PROTOCOL_FSS;
     else if (strcmp(name, "auto") == 0)
         *out = CONFIG_PROTOCOL_AUTO;
+    else if (strcmp(name, "carry") == 0)
+        *out = CONFIG_PROTOCOL_CARRY;
     else
         return false;
     return true;
@@ -246,7 +251,7 @@ static trine_status_t config_parse_protocol(void *field, const config_key_t *key
     (void)key, (void)dir;
     if (config_protocol_parse(field, value))
         return TRINE_OK;
-    snprintf(why, why_size, "is not securenn, fss or auto");
+    snprintf(why, why_size, "is not securenn, fss, auto or carry");
     return TRINE_EFORMAT;
 }
 

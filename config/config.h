@@ -42,15 +42,18 @@ TRINE_NODISCARD bool config_trunc_parse(config_trunc_t *out, const char *name);
 
 /* [cluster] protocol: how comparisons (DReLU, ReLU and what is built on
  * them) are computed (protocol/ctx.h): SecureNN's, with P2 online,
- * function secret sharing, with P2 dealing keys, or auto: comparisons of
- * at most fss_max values by fss, larger ones by SecureNN's. */
+ * function secret sharing, with P2 dealing keys, carry: the carry of the
+ * shares' sum, with P2 dealing, or auto: comparisons of at most fss_max
+ * values by fss, larger ones by carry. */
 typedef enum {
     CONFIG_PROTOCOL_SECURENN = 0,
     CONFIG_PROTOCOL_FSS,
-    CONFIG_PROTOCOL_AUTO
+    CONFIG_PROTOCOL_AUTO,
+    CONFIG_PROTOCOL_CARRY
 } config_protocol_t;
 
-/* "securenn", "fss" or "auto"; and back: false for any other name. */
+/* "securenn", "fss", "auto" or "carry"; and back: false for any other
+ * name. */
 const char *config_protocol_name(config_protocol_t p);
 TRINE_NODISCARD bool config_protocol_parse(config_protocol_t *out, const char *name);
 
@@ -59,7 +62,7 @@ typedef struct {
     char name[CONFIG_NAME_MAX];           /* [cluster] name, [A-Za-z0-9_.-]{1,63} */
     unsigned frac_bits;                   /* fixed-point fraction bits, 0..30 */
     config_trunc_t truncation;            /* exact (default) or local */
-    config_protocol_t protocol;           /* securenn (default), fss or auto */
+    config_protocol_t protocol;           /* securenn (default), fss, auto or carry */
     unsigned fss_max;                     /* auto: fss for comparisons of at most this many */
     unsigned timeout_ms;                  /* peer silence that aborts a job */
     unsigned heartbeat_ms;                /* keep-alive period, < timeout_ms */

@@ -165,8 +165,9 @@ bool proto_argmax_pairs(const proto_ctx_t *ctx, size_t m, size_t k)
     if (k < 2 || k > PROTO_ARGMAX_PAIRS_MAX || m == 0)
         return false;
     size_t compares = m * (k * (k + 1) / 2);
-    return proto_ctx_fss(ctx, m * (k * (k - 1) / 2)) ||
-           (k >= 5 && compares <= PROTO_ARGMAX_PAIRS_SECURENN);
+    size_t most = proto_ctx_carry(ctx, compares) ? PROTO_ARGMAX_PAIRS_CARRY
+                                                 : PROTO_ARGMAX_PAIRS_SECURENN;
+    return proto_ctx_fss(ctx, m * (k * (k - 1) / 2)) || (k >= 5 && compares <= most);
 }
 
 static trine_status_t argmax_run(proto_ctx_t *ctx, tensor_t *out, tensor_t *onehot,

@@ -485,9 +485,10 @@ int main(int argc, char **argv)
             reps = (unsigned)atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--protocol") && i + 1 < argc &&
                    (!strcmp(argv[i + 1], "securenn") || !strcmp(argv[i + 1], "fss") ||
-                    !strcmp(argv[i + 1], "auto"))) {
+                    !strcmp(argv[i + 1], "auto") || !strcmp(argv[i + 1], "carry"))) {
             i++;
-            protocol = !strcmp(argv[i], "fss")    ? PROTO_FSS
+            protocol = !strcmp(argv[i], "fss")     ? PROTO_FSS
+                       : !strcmp(argv[i], "carry") ? PROTO_CARRY
                        : !strcmp(argv[i], "auto") ? PROTO_AUTO
                                                   : PROTO_SECURENN;
         } else if (!strcmp(argv[i], "--op") && i + 1 < argc && nops < 32) {

@@ -149,7 +149,7 @@ const char *proto_trunc_name(proto_trunc_t mode)
 
 trine_status_t proto_ctx_set_protocol(proto_ctx_t *ctx, proto_protocol_t p, trine_err_t *err)
 {
-    if (p != PROTO_SECURENN && !dcf_available())
+    if ((p == PROTO_FSS || p == PROTO_AUTO) && !dcf_available())
         return trine_err_set(err, TRINE_EUNSUPPORTED,
                              "P%d: protocol %s needs a CPU with AES-NI, which this host lacks; "
                              "use protocol = securenn",
@@ -173,9 +173,17 @@ bool proto_ctx_fss(const proto_ctx_t *ctx, size_t n)
     return ctx->protocol == PROTO_FSS || (ctx->protocol == PROTO_AUTO && n <= ctx->fss_max);
 }
 
+bool proto_ctx_carry(const proto_ctx_t *ctx, size_t n)
+{
+    return ctx->protocol == PROTO_CARRY || (ctx->protocol == PROTO_AUTO && n > ctx->fss_max);
+}
+
 const char *proto_protocol_name(proto_protocol_t p)
 {
-    return p == PROTO_FSS ? "fss" : p == PROTO_AUTO ? "auto" : "securenn";
+    return p == PROTO_FSS    ? "fss"
+           : p == PROTO_AUTO  ? "auto"
+           : p == PROTO_CARRY ? "carry"
+                              : "securenn";
 }
 
 void proto_ctx_stats(const proto_ctx_t *ctx, proto_stats_t *out)

@@ -91,7 +91,7 @@ typedef enum { PROTO_TRUNC_EXACT = 0, PROTO_TRUNC_LOCAL } proto_trunc_t;
  * call over at most the context's fss_max values by fss, larger ones by
  * SecureNN's (rounds cost more than keys for few values, keys more than
  * rounds for many). */
-typedef enum { PROTO_SECURENN = 0, PROTO_FSS, PROTO_AUTO } proto_protocol_t;
+typedef enum { PROTO_SECURENN = 0, PROTO_FSS, PROTO_AUTO, PROTO_CARRY } proto_protocol_t;
 
 /* fss_max of a new context: under auto, comparisons of up to 64 values
  * go by fss (on loopback a round costs about what 50 to 100 values'
@@ -160,8 +160,10 @@ proto_protocol_t proto_ctx_protocol(const proto_ctx_t *ctx);
  * (default PROTO_FSS_MAX_DEFAULT); the same at all three parties. */
 void proto_ctx_set_fss_max(proto_ctx_t *ctx, uint64_t n);
 
-/* True when a comparison call over n values goes by fss in ctx. */
+/* True when a comparison call over n values goes by fss in ctx, and by
+ * carry. */
 bool proto_ctx_fss(const proto_ctx_t *ctx, size_t n);
+bool proto_ctx_carry(const proto_ctx_t *ctx, size_t n);
 
 /* "securenn", "fss" or "auto". */
 const char *proto_protocol_name(proto_protocol_t p);

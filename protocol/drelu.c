@@ -45,5 +45,7 @@ trine_status_t proto_drelu(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x, t
         return st;
     if (proto_ctx_fss(ctx, x->size))
         return proto_op_end(ctx, fss_drelu(ctx, out, x, err));
+    if (proto_ctx_carry(ctx, x->size))
+        return proto_op_end(ctx, carry_drelu(ctx, out, x, err));
     return proto_op_end(ctx, drelu_run(ctx, out, x, err));
 }

@@ -202,6 +202,14 @@ TRINE_NODISCARD trine_status_t fss_relu(proto_ctx_t *ctx, tensor_t *out, tensor_
 TRINE_NODISCARD trine_status_t fss_relu_trunc(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout,
                                               const tensor_t *x, unsigned bits, trine_err_t *err);
 
+/* DReLU and ReLU under protocol carry (relu_carry.c), called inside
+ * proto_drelu and proto_relu as fss_drelu and fss_relu are: P2 deals, P0
+ * and P1 exchange 5 rounds. */
+TRINE_NODISCARD trine_status_t carry_drelu(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
+                                           trine_err_t *err);
+TRINE_NODISCARD trine_status_t carry_relu(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout,
+                                          const tensor_t *x, trine_err_t *err);
+
 /* argmax_pairs.c: proto_argmax's work (shapes checked, m >= 1 rows of
  * 2 <= k <= PROTO_ARGMAX_PAIRS_MAX) by comparing all pairs of a row at
  * once: 2 comparison rounds. */

@@ -89,8 +89,10 @@ static void pool_gather(uint64_t *vals, const tensor_t *x, const proto_pool_t *p
 static trine_status_t pool_level(proto_ctx_t *ctx, node_t *nodes, size_t count, size_t w,
                                  bool want_hot, trine_err_t *err)
 {
-    /* fss: the ReLU gives b (left - right), so only hot entries are factors */
-    size_t pairs = count / 2, factors = 0, lead = proto_ctx_fss(ctx, pairs * w) ? 0 : 1;
+    /* fss, carry: the ReLU gives b (left - right) in DReLU's rounds, so
+     * only hot entries are factors */
+    size_t pairs = count / 2, factors = 0;
+    size_t lead = proto_ctx_fss(ctx, pairs * w) || proto_ctx_carry(ctx, pairs * w) ? 0 : 1;
     for (size_t q = 0; q < pairs; q++)
         factors += lead + (want_hot ? nodes[2 * q].m - 1 + nodes[2 * q + 1].m - 1 : 0);
     tensor_t *diff = tensor_new_1d(pairs * w), *b = tensor_new_1d(pairs * w);

@@ -26,7 +26,7 @@ trine_status_t proto_pace(proto_ctx_t *ctx, uint64_t step, uint64_t steps, trine
     if (st != TRINE_OK)
         return st;
     /* P0 and P1 send the byte of step s + lag at step s; P2 takes it at that step */
-    uint64_t lag = ctx->protocol == PROTO_FSS ? PROTO_PACE_AHEAD : 0, first = lag ? lag : 1;
+    uint64_t lag = ctx->protocol == PROTO_FSS || ctx->protocol == PROTO_CARRY ? PROTO_PACE_AHEAD : 0, first = lag ? lag : 1;
     uint8_t tick = 1;
     if (!proto_is_helper(ctx)) {
         if (step + lag >= first && step + lag < steps)

@@ -294,9 +294,12 @@ TRINE_NODISCARD trine_status_t proto_pace(proto_ctx_t *ctx, uint64_t step, uint6
  * Under securenn only rows of at least 5 values (3 tree levels against 2)
  * and at most PROTO_ARGMAX_PAIRS_SECURENN comparisons in all: each tree
  * level saved is 8 rounds, which cost about what 1,000 comparisons' bytes
- * do on loopback (392 bytes each). */
+ * do on loopback (392 bytes each); under carry the same rows up to
+ * PROTO_ARGMAX_PAIRS_CARRY comparisons (6 rounds a level, 107 bytes a
+ * comparison: a batch of 128 rows of 10). */
 #define PROTO_ARGMAX_PAIRS_MAX       16
 #define PROTO_ARGMAX_PAIRS_SECURENN  1024
+#define PROTO_ARGMAX_PAIRS_CARRY     8192
 
 /* True when proto_argmax compares all pairs of m rows of k values at once
  * in ctx (the rule above; fss when the pairs' comparisons go by fss). */

@@ -33,6 +33,8 @@ trine_status_t proto_relu(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout, const
         return st;
     if (proto_ctx_fss(ctx, x->size))
         return proto_op_end(ctx, fss_relu(ctx, out, dout, x, err));
+    if (proto_ctx_carry(ctx, x->size))
+        return proto_op_end(ctx, carry_relu(ctx, out, dout, x, err));
     return proto_op_end(ctx, relu_run(ctx, out, dout, x, err));
 }
 

@@ -444,7 +444,7 @@ static const struct {
     {"cluster = local\n", "cluster = local\ntruncation = exactly\n", TRINE_EFORMAT,
      "bench.ini:4: [bench] truncation: 'exactly': neither exact nor local"},
     {"cluster = local\n", "cluster = local\nprotocol = aby\n", TRINE_EFORMAT,
-     "bench.ini:4: [bench] protocol: 'aby': not securenn, fss or auto"},
+     "bench.ini:4: [bench] protocol: 'aby': not securenn, fss, auto or carry"},
     {"cluster = local\n", "cluster = local\nfrac_bits = 12abc\n", TRINE_EFORMAT,
      "bench.ini:4: [bench] frac_bits: '12abc': not a whole number (plain decimal digits)"},
     {"cluster = local\n", "cluster = local\nrepetitions = -1\n", TRINE_EFORMAT,

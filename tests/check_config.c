@@ -364,7 +364,7 @@ static const struct {
     {"name = test\n", "name = test\ntruncation = fast\n", TRINE_EFORMAT,
      "cluster.ini:4: [cluster] truncation: 'fast' is neither exact nor local"},
     {"name = test\n", "name = test\nprotocol = falcon\n", TRINE_EFORMAT,
-     "cluster.ini:4: [cluster] protocol: 'falcon' is not securenn, fss or auto"},
+     "cluster.ini:4: [cluster] protocol: 'falcon' is not securenn, fss, auto or carry"},
     {"name = test\n", "name = test\nfss_max = 0\n", TRINE_ERANGE, "[cluster] fss_max"},
     {"name = test\n", "name = test\nfrac_bits = 12abc\n", TRINE_EFORMAT,
      "cluster.ini:4: [cluster] frac_bits: '12abc' is not a whole number"},

@@ -17,7 +17,9 @@ typedef struct {
 proto_protocol_t harness_protocol(void)
 {
     const char *p = getenv("TRINE_TEST_PROTOCOL");
-    return p && strcmp(p, "fss") == 0 ? PROTO_FSS : PROTO_SECURENN;
+    return p && strcmp(p, "fss") == 0     ? PROTO_FSS
+           : p && strcmp(p, "carry") == 0 ? PROTO_CARRY
+                                          : PROTO_SECURENN;
 }
 
 static trine_status_t party(const link_t *link, proto_party_t p, void *arg, trine_err_t *err)

@@ -435,9 +435,11 @@ static trine_status_t jobs_prepare(jobs_t *j, const keys_public_t *caller, const
     p->frac_bits = j->cluster->cfg.frac_bits;
     p->truncation =
         j->cluster->cfg.truncation == CONFIG_TRUNC_LOCAL ? PROTO_TRUNC_LOCAL : PROTO_TRUNC_EXACT;
-    p->protocol = j->cluster->cfg.protocol == CONFIG_PROTOCOL_FSS    ? PROTO_FSS
-                  : j->cluster->cfg.protocol == CONFIG_PROTOCOL_AUTO ? PROTO_AUTO
-                                                                     : PROTO_SECURENN;
+    config_protocol_t proto = j->cluster->cfg.protocol;
+    p->protocol = proto == CONFIG_PROTOCOL_FSS     ? PROTO_FSS
+                  : proto == CONFIG_PROTOCOL_AUTO  ? PROTO_AUTO
+                  : proto == CONFIG_PROTOCOL_CARRY ? PROTO_CARRY
+                                                   : PROTO_SECURENN;
     p->fss_max = j->cluster->cfg.fss_max;
     p->timeout_ms = j->cluster->cfg.timeout_ms;
     p->batch = q->batch;
