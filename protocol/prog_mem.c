@@ -18,6 +18,7 @@
  *                      per element, with their masks and shares; and,
  *                      for up to MEM_FSS_CHUNK of them, MEM_FSS_KEY: a
  *                      chunk of comparison keys by fss (relu_fss.c);
+ *                      carry's buffers (relu_carry.c) are fewer;
  *                      "a comparison" below is both
  *   sigmoid            2 comparisons each, the fine one 8
  *   maxpool            a comparison per window element (e kh kw)
@@ -44,9 +45,11 @@
  * each batched output whole (all its rows);
  * and the comparison keys of PROTO_PACE_AHEAD + 1 steps (MEM_FSS_KEY for
  * each comparison by fss of a step, a division counting one a quotient
- * bit), which P2 may have sent ahead (pace.c). An op's comparisons count
- * as fss when the op has at most fss_max elements (its calls, none
- * larger than e kh kw or a row's pairs, may be fewer: an estimate above).
+ * bit), which P2 may have sent ahead (pace.c), or under carry its
+ * records (MEM_CARRY_DEAL each). An op's comparisons count as fss when
+ * the op has at most fss_max elements (its calls, none larger than
+ * e kh kw or a row's pairs, may be fewer: an estimate above), the others
+ * as carry's when carry is set.
  */
 #include "program.h"
 #include "proto.h"
@@ -57,6 +60,7 @@
 #define MEM_COMPARE   640.0  /* bytes per element of a comparison */
 #define MEM_FSS_KEY   2816.0 /* per element of a chunk of fss keys, with its buffers */
 #define MEM_FSS_CHUNK 4096.0 /* elements of a chunk (relu_fss.c's FSS_CHUNK) */
+#define MEM_CARRY_DEAL 40.0  /* per element of carry's record to P1 (33 bytes) */
 #define MEM_MUL     48.0
 #define MEM_LOCAL   16.0
 
@@ -68,20 +72,30 @@ static double mem_elements(int ndim, const size_t *shape)
     return n;
 }
 
-/* The comparisons by fss counted so far, and the size up to which an
- * op's go by fss (0 under securenn, UINT64_MAX under fss; ctx.h). */
+/* The comparisons by fss and by carry counted so far, the size up to
+ * which an op's go by fss (0 under securenn and carry, UINT64_MAX under
+ * fss; ctx.h), and whether the larger ones go by carry. */
 typedef struct {
-    double count;
+    double count, dealt;
     uint64_t fss_max;
+    bool carry;
 } mem_keys_t;
+
+/* Adds batched comparisons of ops of e elements to keys. */
+static void mem_count(mem_keys_t *keys, double e, double batched)
+{
+    if (e <= (double)keys->fss_max)
+        keys->count += batched;
+    else if (keys->carry)
+        keys->dealt += batched;
+}
 
 /* k comparisons of e elements each, batched as the protocols batch them;
  * adds them to keys when they go by fss. */
 static double mem_compare(double e, double k, mem_keys_t *keys)
 {
     double batched = e * k;
-    if (e <= (double)keys->fss_max)
-        keys->count += batched;
+    mem_count(keys, e, batched);
     double chunk = batched < MEM_FSS_CHUNK ? batched : MEM_FSS_CHUNK;
     return batched * MEM_COMPARE + chunk * MEM_FSS_KEY;
 }
@@ -123,8 +137,7 @@ static double mem_op(const prog_t *p, size_t j, const prog_shapes_t *s, mem_keys
     case PROG_DRELU:
     case PROG_GT: return mem_compare(e, 1, keys);
     case PROG_DIV: /* one comparison a quotient bit, in turn: at most 64 */
-        if (e <= (double)keys->fss_max)
-            keys->count += e * 63;
+        mem_count(keys, e, e * 63);
         return mem_compare(e, 1, keys);
     case PROG_SIGMOID: return mem_compare(e, op->iattr[0] ? PROTO_SIGMOID_FINE_KNOTS : 2, keys);
     case PROG_MAXPOOL:
@@ -167,7 +180,7 @@ static double mem_op(const prog_t *p, size_t j, const prog_shapes_t *s, mem_keys
     return e * MEM_LOCAL;
 }
 
-trine_status_t prog_job_memory(const prog_t *p, uint64_t batch, uint64_t fss_max,
+trine_status_t prog_job_memory(const prog_t *p, uint64_t batch, uint64_t fss_max, bool carry,
                                prog_mem_t *out, trine_err_t *err)
 {
     size_t n = prog_batch_rows(p);
@@ -203,7 +216,7 @@ trine_status_t prog_job_memory(const prog_t *p, uint64_t batch, uint64_t fss_max
     }
     free(counted);
     out->peak += out->masked;
-    mem_keys_t keys = {0, fss_max};
+    mem_keys_t keys = {0, 0, fss_max, carry};
     for (size_t j = 0; st == TRINE_OK && j < p->nops; j++) {
         double b = mem_op(p, j, s, &keys);
         if (b > out->op_bytes) {
@@ -211,7 +224,8 @@ trine_status_t prog_job_memory(const prog_t *p, uint64_t batch, uint64_t fss_max
             out->op = j;
         }
     }
-    out->keys = keys.count * MEM_FSS_KEY * (PROTO_PACE_AHEAD + 1);
+    out->keys =
+        (keys.count * MEM_FSS_KEY + keys.dealt * MEM_CARRY_DEAL) * (PROTO_PACE_AHEAD + 1);
     out->peak += out->op_bytes + out->keys;
     free(s);
     return st;

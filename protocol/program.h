@@ -350,18 +350,20 @@ typedef struct {
     size_t op;
     double op_bytes;
     double outputs; /* bytes of the output variables as stored at the end */
-    double keys;    /* of peak: comparison keys dealt ahead (fss), else 0 */
+    double keys;    /* of peak: comparison keys or records dealt ahead (fss, carry) */
     double masked;  /* of peak: the masked forms of the products' fixed operands */
 } prog_mem_t;
 
 /* The memory a job of the checked p with `batch` rows per step needs at
  * one party, from the shapes of its full step, without allocating any of
- * it; the keys of the comparisons by fss count too: those of ops of at
- * most fss_max elements (0 under protocol securenn, UINT64_MAX under fss,
- * the context's under auto; ctx.h). TRINE_ENOMEM when the shapes' table cannot be allocated,
- * else the errors of prog_check. */
+ * it; what P2 deals ahead for comparisons counts too: the keys of those
+ * by fss, of ops of at most fss_max elements (0 under protocols securenn
+ * and carry, UINT64_MAX under fss, the context's under auto; ctx.h), and
+ * when carry is true (protocols carry and auto) the records of the
+ * others. TRINE_ENOMEM when the shapes' table cannot be allocated, else
+ * the errors of prog_check. */
 TRINE_NODISCARD trine_status_t prog_job_memory(const prog_t *p, uint64_t batch, uint64_t fss_max,
-                                               prog_mem_t *out, trine_err_t *err);
+                                               bool carry, prog_mem_t *out, trine_err_t *err);
 
 /* A job: the program, the inputs and how to step through them. */
 typedef struct {

@@ -810,7 +810,7 @@ START_TEST(job_memory_estimates)
     set_conv(op(&p, PROG_CONV2D, y, one, k), 1, 5000); /* -> [1,1,10001,10001] */
     prog_mem_t m;
     trine_err_t err = {0};
-    ck_assert_int_eq(prog_job_memory(&p, 1, 0, &m, &err), TRINE_OK);
+    ck_assert_int_eq(prog_job_memory(&p, 1, 0, false, &m, &err), TRINE_OK);
     ck_assert_uint_eq(m.op, 0);
     ck_assert(m.outputs == 10001.0 * 10001 * 8);
     ck_assert(m.op_bytes > 8e9 && m.peak > m.op_bytes + m.outputs);
@@ -820,7 +820,7 @@ START_TEST(job_memory_estimates)
     int col = input(&p, "col", 2, (size_t[]){20000, 1}), row = input(&p, "row", 2, (size_t[]){1, 20000});
     y = temp(&p, "y");
     op(&p, PROG_MATMUL, y, col, row);
-    ck_assert_int_eq(prog_job_memory(&p, 1, 0, &m, &err), TRINE_OK);
+    ck_assert_int_eq(prog_job_memory(&p, 1, 0, false, &m, &err), TRINE_OK);
     ck_assert(m.op_bytes >= 6.0 * 8 * 20000 * 20000 && m.outputs == 0);
     ck_assert(m.masked == 3.0 * 20000 * 8);
     prog_clear(&p);
@@ -832,19 +832,26 @@ START_TEST(job_memory_estimates)
     p.vars[y].output = true;
     op(&p, PROG_MATMUL, h, x, w);
     op(&p, PROG_RELU, y, h, -1);
-    ck_assert_int_eq(prog_job_memory(&p, 10, 0, &m, &err), TRINE_OK);
+    ck_assert_int_eq(prog_job_memory(&p, 10, 0, false, &m, &err), TRINE_OK);
     ck_assert_uint_eq(m.op, 1); /* relu's comparison outweighs the tiny product */
     ck_assert(m.outputs == 100 * 3 * 8);
     ck_assert(m.peak > m.outputs && m.peak < 1e6 && m.keys == 0);
     ck_assert(m.masked == 3 * 4 * 3 * 8); /* w's masked form, kept across jobs */
     /* protocol fss: the keys of the 30 comparisons of a step, two steps */
     prog_mem_t f;
-    ck_assert_int_eq(prog_job_memory(&p, 10, UINT64_MAX, &f, &err), TRINE_OK);
+    ck_assert_int_eq(prog_job_memory(&p, 10, UINT64_MAX, false, &f, &err), TRINE_OK);
     ck_assert(f.keys >= 2 * 30 * 2584.0 && f.keys <= 2 * 30 * 3000.0 &&
               f.peak == m.peak + f.keys);
+    /* protocol carry: their records to P1 (33 bytes each), two steps */
+    prog_mem_t c;
+    ck_assert_int_eq(prog_job_memory(&p, 10, 0, true, &c, &err), TRINE_OK);
+    ck_assert(c.keys >= 2 * 30 * 33.0 && c.keys <= 2 * 30 * 48.0 && c.peak == m.peak + c.keys);
+    /* auto with fss_max 30: the step's 30 by fss */
+    ck_assert_int_eq(prog_job_memory(&p, 10, 30, true, &c, &err), TRINE_OK);
+    ck_assert(c.keys == f.keys);
     /* a shape error is prog_check's */
     p.vars[w].shape[0] = 5;
-    ck_assert_int_eq(prog_job_memory(&p, 10, 0, &m, &err), TRINE_ESHAPE);
+    ck_assert_int_eq(prog_job_memory(&p, 10, 0, false, &m, &err), TRINE_ESHAPE);
     prog_clear(&p);
 }
 END_TEST

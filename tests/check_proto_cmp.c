@@ -276,6 +276,64 @@ START_TEST(fss_drelu_and_relu_exact_everywhere)
 }
 END_TEST
 
+/* Under protocol carry: exact on every ring element, also for shares
+ * whose digits carry through all 16 (x0 + x1 = 2^63 with every digit pair
+ * summing to 15 above the lowest) or none, across a chunk of the dealt
+ * randomness; 5 rounds, the online bytes harness_carry_bytes gives, 25
+ * and 33 bytes an element dealt to P1, and P2 receives nothing. */
+START_TEST(carry_drelu_and_relu_exact_everywhere)
+{
+    const size_t n = 4200; /* past CARRY_CHUNK */
+    const uint64_t half = (uint64_t)1 << 63;
+    const uint64_t edge[] = {0, 1, UINT64_MAX, half, half - 1, half + 1, half - 2, 2};
+    const uint64_t split[] = {0, 1, half - 1, half, 0x5555555555555555u, 0xAAAAAAAAAAAAAAAAu,
+                              0x0123456789ABCDEFu, UINT64_MAX};
+    for (uint64_t seed = 0; seed < 3; seed++) {
+        tensor_t *x = harness_values(n, 64, 900 + seed);
+        args_t a = {.protocol = PROTO_CARRY};
+        harness_share(a.x, x, seed);
+        size_t at = n - 1;
+        for (size_t i = 0; i < sizeof edge / sizeof *edge; i++)
+            for (size_t j = 0; j < sizeof split / sizeof *split; j++, at--) {
+                x->data[at] = edge[i];
+                a.x[0]->data[at] = split[j];
+                a.x[1]->data[at] = edge[i] - split[j];
+            }
+        harness_alloc(a.out, x), harness_alloc(a.out2, x), harness_alloc(a.z, x);
+        harness_result_t res;
+        harness_run_ok(body_relu, &a, &res);
+        tensor_t *d = harness_open(a.out), *r = harness_open(a.out2), *dz = harness_open(a.z);
+        for (size_t e = 0; e < n; e++) {
+            int64_t v = (int64_t)x->data[e];
+            ck_assert_msg(d->data[e] == (v >= 0), "carry drelu(%lld) = %llu (share %llx)",
+                          (long long)v, (unsigned long long)d->data[e],
+                          (unsigned long long)a.x[0]->data[e]);
+            ck_assert_uint_eq(dz->data[e], v >= 0);
+            ck_assert_uint_eq(r->data[e], v >= 0 ? (uint64_t)v : 0);
+        }
+        const proto_counters_t *c[3];
+        for (int p = 0; p < 3; p++)
+            c[p] = &res.stats[p].op[PROTO_OP_DRELU];
+        ck_assert_uint_eq(proto_stats_call_rounds(c[0], c[1], c[2]), 5);
+        uint64_t bytes = 0, offline = 0;
+        for (int p = 0; p < 3; p++)
+            bytes += proto_counters_bytes_sent(c[p]), offline += c[p]->offline_bytes;
+        ck_assert_uint_eq(bytes - offline, harness_carry_bytes(n, false));
+        ck_assert_uint_eq(offline, 25 * n);
+        ck_assert_uint_eq(harness_rounds(&res), 5);
+        bytes = proto_counters_bytes_sent(&res.stats[0].last_call) +
+                proto_counters_bytes_sent(&res.stats[1].last_call);
+        ck_assert_uint_eq(bytes, harness_carry_bytes(n, true));
+        ck_assert_uint_eq(res.stats[2].last_call.offline_bytes, 33 * n);
+        ck_assert_uint_eq(res.stats[2].total.bytes_recv[0] + res.stats[2].total.bytes_recv[1],
+                          res.stats[2].op[PROTO_OP_SETUP].bytes_recv[0] +
+                              res.stats[2].op[PROTO_OP_SETUP].bytes_recv[1]);
+        tensor_destroy(&x), tensor_destroy(&d), tensor_destroy(&r), tensor_destroy(&dz);
+        harness_free(a.x), harness_free(a.out), harness_free(a.out2), harness_free(a.z);
+    }
+}
+END_TEST
+
 /* ReLU after a truncation by FB bits: within the truncation's one step of
  * max(x / 2^FB, 0), exactly 0 for negative x, with DReLU(x) beside it (of
  * the truncated value under securenn);
@@ -303,13 +361,13 @@ START_TEST(relu_after_truncation)
             int64_t lo = v >= 0 ? v >> FB : 0; /* floor, or one more */
             ck_assert_msg(v < 0 ? got == 0 : got == lo || got == lo + 1,
                           "relu(trunc(%lld)) = %lld", (long long)v, (long long)got);
-            /* securenn: DReLU of the truncation, 1 where it gave 0 */
-            bool zero = harness_protocol() == PROTO_SECURENN && v < 0 && v >= -(1 << FB);
+            /* securenn, carry: DReLU of the truncation, 1 where it gave 0 */
+            bool zero = harness_protocol() != PROTO_FSS && v < 0 && v >= -(1 << FB);
             ck_assert_msg(d->data[e] == (v >= 0) || (zero && d->data[e] == 1),
                           "drelu beside relu(trunc(%lld)) = %llu", (long long)v,
                           (unsigned long long)d->data[e]);
         }
-        ck_assert_uint_eq(harness_rounds(&res), harness_pick(1 + 8, 1));
+        ck_assert_uint_eq(harness_rounds(&res), harness_pick(1 + 8, 1, 1 + 5));
         if (harness_protocol() == PROTO_FSS)
             ck_assert_uint_eq(harness_cost_bytes(&res), 16 * N);
         tensor_destroy(&x), tensor_destroy(&r), tensor_destroy(&d);
@@ -383,8 +441,8 @@ START_TEST(compare_shared_and_public)
             ck_assert_uint_eq(o->data[e], want);
             ck_assert_uint_eq(o2->data[e], want);
         }
-        ck_assert_uint_eq(harness_rounds(&res), harness_pick(7, 1));
-        ck_assert_uint_eq(harness_cost_bytes(&res), harness_pick(392, 16) * N);
+        ck_assert_uint_eq(harness_rounds(&res), harness_pick(7, 1, 5));
+        ck_assert_uint_eq(harness_cost_bytes(&res), harness_pick(392 * N, 16 * N, harness_carry_bytes(N, false)));
         tensor_destroy(&x), tensor_destroy(&y), tensor_destroy(&o), tensor_destroy(&o2);
         harness_free(a.x), harness_free(a.y), harness_free(a.out), harness_free(a.out2);
     }
@@ -402,6 +460,7 @@ Suite *proto_cmp_suite(void)
     tcase_add_test(tc, msb_over_odd_ring);
     tcase_add_test(tc, drelu_and_relu_exact_in_valid_range);
     tcase_add_test(tc, fss_drelu_and_relu_exact_everywhere);
+    tcase_add_test(tc, carry_drelu_and_relu_exact_everywhere);
     tcase_add_test(tc, relu_after_truncation);
     tcase_add_test(tc, select_share_picks_exactly);
     tcase_add_test(tc, compare_shared_and_public);

@@ -109,16 +109,27 @@ START_TEST(maxpool_and_argmax_exact)
             int levels = 0;
             while ((1u << levels) < kk)
                 levels++;
-            /* fss: a level is a ReLU, and a product for the one-hot
-             * entries but on the first level */
+            /* fss, carry: a level is a ReLU, and a product for the
+             * one-hot entries but on the first level; under carry P1 is
+             * done a round before P0 and starts the next ReLU (4 rounds
+             * a ReLU and 1 at the end), but a product waits for both (6
+             * rounds a later level) */
+            unsigned hot_rounds = with_argmax && levels ? (unsigned)levels - 1u : 0;
+            unsigned carry = levels == 0 ? 0 : hot_rounds ? 6 * (unsigned)levels - 2
+                                                          : 4 * (unsigned)levels + 1;
             ck_assert_uint_eq(harness_rounds(&res),
-                              harness_pick(8 * (unsigned)levels,
-                                           (unsigned)levels +
-                                               (with_argmax && levels ? levels - 1u : 0)));
+                              harness_pick(8 * (unsigned)levels, (unsigned)levels + hot_rounds,
+                                           carry));
+            /* 2 x 2: ReLUs of 2 windows' pairs and then of 1, products of 2 */
+            uint64_t relus = harness_carry_bytes(2 * windows, true) +
+                             harness_carry_bytes(windows, true);
             if (kk == 4 && with_argmax)
-                ck_assert_uint_eq(harness_cost_bytes(&res), harness_pick(1376, 112) * windows);
+                ck_assert_uint_eq(harness_cost_bytes(&res),
+                                  harness_pick(1376 * windows, 112 * windows,
+                                               relus + 64 * windows));
             if (kk == 4 && !with_argmax)
-                ck_assert_uint_eq(harness_cost_bytes(&res), harness_pick(1296, 48) * windows);
+                ck_assert_uint_eq(harness_cost_bytes(&res),
+                                  harness_pick(1296 * windows, 48 * windows, relus));
             tensor_destroy(&x), tensor_destroy(&v), tensor_destroy(&mx), tensor_destroy(&hot);
             tensor_destroy(&o);
             harness_free(a.x), harness_free(a.out), harness_free(a.out2);
@@ -196,6 +207,16 @@ static uint64_t argmax_selected(size_t k, bool hot)
     return sel;
 }
 
+/* The online bytes of the tree's comparisons under carry: a DReLU call a
+ * level over its pairs of m rows of k. */
+static uint64_t argmax_carry_bytes(size_t m, size_t k)
+{
+    uint64_t b = 0;
+    for (size_t count = k; count > 1; count = (count + 1) / 2)
+        b += harness_carry_bytes(m * (count / 2), false);
+    return b;
+}
+
 START_TEST(argmax_rows_exact)
 {
     const size_t ks[] = {1, 2, 3, 5, 10, 17};
@@ -229,19 +250,26 @@ START_TEST(argmax_rows_exact)
                 unsigned levels = 0;
                 while (((size_t)1 << levels) < k)
                     levels++;
+                size_t most = harness_pick(1024, 0, 8192);
                 bool pairs = harness_protocol() == PROTO_FSS
                                  ? k >= 2 && k <= 16
-                                 : k >= 5 && k <= 16 && m * k * (k + 1) / 2 <= 1024;
+                                 : k >= 5 && k <= 16 && m * k * (k + 1) / 2 <= most;
                 if (pairs) {
-                    /* all pairs, then the counts: two comparison rounds */
-                    ck_assert_uint_eq(harness_rounds(&res), harness_pick(14, 2));
+                    /* all pairs, then the counts: two comparison rounds
+                     * (under carry 4 + 5: P1 starts the second early) */
+                    size_t pc = m * k * (k - 1) / 2;
+                    ck_assert_uint_eq(harness_rounds(&res), harness_pick(14, 2, 9));
                     ck_assert_uint_eq(harness_cost_bytes(&res),
-                                      m * harness_pick(392, 16) * (k * (k - 1) / 2 + k));
+                                      harness_pick(392 * (pc + m * k), 16 * (pc + m * k),
+                                                   harness_carry_bytes(pc, false) +
+                                                       harness_carry_bytes(m * k, false)));
                 } else {
-                    ck_assert_uint_eq(harness_rounds(&res), harness_pick(8, 2) * levels);
+                    uint64_t sel = m * argmax_selected(k, with_hot);
+                    ck_assert_uint_eq(harness_rounds(&res), harness_pick(8, 2, 6) * levels);
                     ck_assert_uint_eq(harness_cost_bytes(&res),
-                                      m * (harness_pick(392, 16) * (k - 1) +
-                                           harness_pick(40, 32) * argmax_selected(k, with_hot)));
+                                      harness_pick(m * 392 * (k - 1) + 40 * sel,
+                                                   m * 16 * (k - 1) + 32 * sel,
+                                                   argmax_carry_bytes(m, k) + 32 * sel));
                 }
                 if (k == 10 && !pairs && harness_protocol() == PROTO_SECURENN)
                     ck_assert_uint_eq(harness_bytes(&res), m * (with_hot ? 4608 : 4048));
@@ -344,8 +372,10 @@ START_TEST(division_exact_quotient)
             ck_assert_msg(o->data[i] == want->data[i], "%llu / %llu: got %llu, want %llu",
                           (unsigned long long)x->data[i], (unsigned long long)y->data[i],
                           (unsigned long long)o->data[i], (unsigned long long)want->data[i]);
-        ck_assert_uint_eq(harness_rounds(&res), harness_pick(8, 2) * (ib + FB));
-        ck_assert_uint_eq(harness_cost_bytes(&res), harness_pick(432, 48) * N * (ib + FB));
+        ck_assert_uint_eq(harness_rounds(&res), harness_pick(8, 2, 6) * (ib + FB));
+        ck_assert_uint_eq(harness_cost_bytes(&res),
+                          harness_pick(432 * N, 48 * N, harness_carry_bytes(N, false) + 32 * N) *
+                              (ib + FB));
         tensor_destroy(&x), tensor_destroy(&y), tensor_destroy(&want), tensor_destroy(&o);
         harness_free(a.x), harness_free(a.y), harness_free(a.out);
     }
@@ -381,8 +411,9 @@ START_TEST(sigmoid_piecewise_exact)
         ck_assert_msg((int64_t)o->data[i] == want, "sigmoid(%lld) = %lld, want %lld", (long long)v,
                       (long long)o->data[i], (long long)want);
     }
-    ck_assert_uint_eq(harness_rounds(&res), harness_pick(8, 2));
-    ck_assert_uint_eq(harness_cost_bytes(&res), harness_pick(864, 96) * N);
+    ck_assert_uint_eq(harness_rounds(&res), harness_pick(8, 2, 6));
+    ck_assert_uint_eq(harness_cost_bytes(&res),
+                      harness_pick(864 * N, 96 * N, harness_carry_bytes(2 * N, false) + 64 * N));
     tensor_destroy(&x), tensor_destroy(&o);
     harness_free(a.x), harness_free(a.out);
 }
@@ -429,8 +460,10 @@ START_TEST(sigmoid_fine_matches_reference)
                 ck_assert_int_eq((int64_t)o->data[i], 0);
         }
         /* eight ReLUs in one batch, then the exact truncation (26 bytes) */
-        ck_assert_uint_eq(harness_rounds(&res), harness_pick(9, 2));
-        ck_assert_uint_eq(harness_cost_bytes(&res), harness_pick(3456 + 26, 8 * 16 + 16) * N);
+        ck_assert_uint_eq(harness_rounds(&res), harness_pick(9, 2, 6));
+        ck_assert_uint_eq(harness_cost_bytes(&res),
+                          harness_pick((3456 + 26) * N, (8 * 16 + 16) * N,
+                                       harness_carry_bytes(8 * N, true) + 16 * N));
         tensor_destroy(&x), tensor_destroy(&o);
         harness_free(a.x), harness_free(a.out);
     }

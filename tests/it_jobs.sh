@@ -196,7 +196,7 @@ T run "$work/relu.prog" --bind x=wide --batch 30 --prefix fr- >/dev/null ||
 ok "protocol fss: the network = plaintext; party2 (the dealer) killed mid-job named, nothing stored; a job whose keys pass job_memory refused naming them, a smaller batch runs"
 "$lc" stop "$dir" >/dev/null || fail "local-cluster stop"
 
-# ---- protocol auto: the relus of 128 values by securenn, the argmax's 24 pairs by fss
+# ---- protocol auto: the relus of 128 values by carry, the argmax's 24 pairs by fss
 "$lc" start "$dir" --protocol auto --fss-max 32 >/dev/null || fail "start with protocol auto"
 grep -q "^protocol = auto" "$dir/cluster.ini" && grep -q "^fss_max = 32" "$dir/cluster.ini" ||
     fail "local-cluster --protocol auto --fss-max 32: $(grep -A6 '^\[cluster\]' "$dir/cluster.ini")"
@@ -208,8 +208,8 @@ T run "$work/net.prog" --batch 8 --prefix a- --stats "$work/auto.stats" >/dev/nu
 rounds() { sed -n 's/^rounds=//p' "$1"; }
 [ "$(rounds "$work/auto.stats")" -lt "$(rounds "$work/securenn.stats")" ] ||
     fail "auto took $(rounds "$work/auto.stats") rounds, securenn $(rounds "$work/securenn.stats")"
-# under auto P2 waits for each step's byte: killed mid-job, it is named
-# and nothing is stored, as under the other protocols
+# under auto P2 only deals, paced as under fss: killed mid-job, it is
+# named and nothing is stored, as under the other protocols
 T share long "$d/long.npy" >/dev/null || fail "share long under auto"
 T run "$work/net.prog" --bind x=long --batch 1 --prefix along- >"$work/along.out" 2>&1 &
 runner=$!

@@ -5,7 +5,7 @@
 #     PyTorch exports, make_zoo.py) through `trine onnx-test --local`; none
 #     may fail, and every skip names an operator, attribute, type or shape
 #     outside what trine compiles; the same again with the parties'
-#     comparisons by function secret sharing (protocol fss);
+#     comparisons by function secret sharing (protocol fss) and by carry;
 #  2. the HE-MAN workflow on a running cluster: the model owner shares a
 #     Network A exported by `fmnist onnx`, the data owner runs it on a .npy
 #     file and alone reveals the classes, which equal the native program's;
@@ -65,6 +65,13 @@ out=$("$trine" onnx-test --local --protocol fss "$data"/node/* "$data"/pytorch-c
 [ "$(grep '^onnx-test:' <<<"$out")" = "$summary" ] ||
     fail "protocol fss: $(grep '^onnx-test:' <<<"$out"), securenn: $summary"
 ok "conformance under protocol fss: $(grep '^onnx-test:' <<<"$out")"
+# protocol carry: the same again
+out=$("$trine" onnx-test --local --protocol carry "$data"/node/* "$data"/pytorch-converted/* \
+    "$src/tests/data/onnx/fold_bn" "$src"/tests/data/onnx/zoo_* 2>&1) ||
+    fail "onnx-test --protocol carry: $(grep -E '^(FAIL|onnx-test)' <<<"$out")"
+[ "$(grep '^onnx-test:' <<<"$out")" = "$summary" ] ||
+    fail "protocol carry: $(grep '^onnx-test:' <<<"$out"), securenn: $summary"
+ok "conformance under protocol carry: $(grep '^onnx-test:' <<<"$out")"
 out=$("$trine" onnx-test --protocol fss "$data"/node/test_relu 2>&1)
 [ $? = 2 ] && grep -q "a running cluster has its own" <<<"$out" ||
     fail "--protocol without --local: $out"

@@ -106,15 +106,21 @@ uint64_t harness_rounds(const harness_result_t *res)
 uint64_t harness_cost_bytes(const harness_result_t *res)
 {
     uint64_t b = harness_bytes(res);
-    if (harness_protocol() == PROTO_FSS)
+    if (harness_protocol() != PROTO_SECURENN)
         for (int p = 0; p < PROTO_PARTIES; p++)
             b -= res->stats[p].last_call.offline_bytes;
     return b;
 }
 
-uint64_t harness_pick(uint64_t securenn, uint64_t fss)
+uint64_t harness_pick(uint64_t securenn, uint64_t fss, uint64_t carry)
 {
-    return harness_protocol() == PROTO_FSS ? fss : securenn;
+    proto_protocol_t p = harness_protocol();
+    return p == PROTO_FSS ? fss : p == PROTO_CARRY ? carry : securenn;
+}
+
+uint64_t harness_carry_bytes(uint64_t n, bool relu)
+{
+    return (relu ? 98 : 82) * n + 2 * ((n + 7) / 8);
 }
 
 tensor_t *harness_values(size_t n, unsigned bits, uint64_t seed)

@@ -48,11 +48,15 @@ uint64_t harness_bytes(const harness_result_t *res);
 uint64_t harness_rounds(const harness_result_t *res);
 
 /* The bytes the suites pin: harness_bytes under securenn, the online ones
- * (all but P2's dealing) under fss, whose dealing is its keys. */
+ * (all but P2's dealing) under fss, whose dealing is its keys, and carry. */
 uint64_t harness_cost_bytes(const harness_result_t *res);
 
-/* securenn's figure or fss's, whichever harness_protocol() runs. */
-uint64_t harness_pick(uint64_t securenn, uint64_t fss);
+/* securenn's figure, fss's or carry's, whichever harness_protocol() runs. */
+uint64_t harness_pick(uint64_t securenn, uint64_t fss, uint64_t carry);
+
+/* The online bytes of a DReLU (relu false) or ReLU call of n values under
+ * carry (relu_carry.c): 82 or 98 an element and the opened bits. */
+uint64_t harness_carry_bytes(uint64_t n, bool relu);
 
 /* n test values: edges first (0, 1, -1, +-2^(bits-1) ends, +-1 fixed
  * step ...), then random values with |v| < 2^(bits-1) of mixed sizes. */

@@ -429,8 +429,8 @@ static void onnx_test_usage(FILE *f)
             "  with Exp, and as much relative with Reciprocal, Sqrt or a Div by a\n"
             "  tensor: their approximation errors).\n"
             "  --local starts three parties on this machine with F fraction bits (default\n"
-            "  16) and protocol P (securenn, fss or auto; default securenn); else the cluster\n"
-            "  of -c / $TRINE_CONFIG is used.\n",
+            "  16) and protocol P (securenn, fss, auto or carry; default securenn); else\n"
+            "  the cluster of -c / $TRINE_CONFIG is used.\n",
             PROG_SIGMOID_FINE_ERROR, PROG_SOFTMAX_ERROR, PROG_LOG_SOFTMAX_ERROR, PROG_EXP_ERROR);
 }
 
@@ -464,7 +464,7 @@ int verb_onnx_test(const client_opts_t *opts, int argc, char **argv)
             i++;
         } else if (v && !strcmp(a, "--protocol")) {
             if (!config_protocol_parse(&protocol, v))
-                return verb_usage_error("onnx-test", "--protocol is securenn, fss or auto");
+                return verb_usage_error("onnx-test", "--protocol is securenn, fss, auto or carry");
             local_only = true;
             i++;
         } else if (a[0] == '-') {

@@ -56,6 +56,7 @@ void budget_init(budget_t *l, const config_cluster_t *cfg)
         .fss_max = cfg->protocol == CONFIG_PROTOCOL_FSS    ? UINT64_MAX
                    : cfg->protocol == CONFIG_PROTOCOL_AUTO ? cfg->fss_max
                                                            : 0,
+        .carry = cfg->protocol == CONFIG_PROTOCOL_CARRY || cfg->protocol == CONFIG_PROTOCOL_AUTO,
     };
     if (l->abandon_ms < BUDGET_ABANDON_MIN_MS)
         l->abandon_ms = BUDGET_ABANDON_MIN_MS;
@@ -71,7 +72,7 @@ trine_status_t budget_job(const budget_t *l, int self, const prog_t *prog, uint6
                           uint64_t reserved, uint64_t *need, uint64_t *outputs, trine_err_t *err)
 {
     prog_mem_t m;
-    trine_status_t st = prog_job_memory(prog, batch, l->fss_max, &m, err);
+    trine_status_t st = prog_job_memory(prog, batch, l->fss_max, l->carry, &m, err);
     if (st != TRINE_OK)
         return st;
     *need = budget_bytes(m.peak);

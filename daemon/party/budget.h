@@ -43,6 +43,7 @@ typedef struct {
     uint64_t host_memory; /* what the defaults were derived from */
     uint64_t mask_cache;  /* bytes of masked forms kept between jobs (kept.h) */
     uint64_t fss_max;     /* comparisons whose keys count (prog_mem.c): 0 under securenn */
+    bool carry;           /* the others' records count (prog_mem.c): carry and auto */
 } budget_t;
 
 /* The limits of cfg, with the budgets it leaves at 0 derived from the
