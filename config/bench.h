@@ -27,7 +27,7 @@
  *                         a cluster.ini it must match the cluster's
  *   truncation = exact    exact (default) or local: the local cluster's
  *                         [cluster] truncation; a cluster.ini must match
- *   protocol = securenn   securenn (default), fss or auto: the local cluster's
+ *   protocol = securenn   securenn (default), fss, carry or auto: the local cluster's
  *                         [cluster] protocol; a cluster.ini must match
  *   fss_max = 64          under auto, the local cluster's [cluster] fss_max,
  *                         1..2^30, default 64; a cluster.ini under auto
@@ -134,7 +134,7 @@ typedef struct {
     char cluster[CONFIG_PATH_MAX]; /* else the cluster.ini, resolved; "" when local */
     unsigned frac_bits;            /* 0..30 */
     config_trunc_t truncation;     /* exact or local */
-    config_protocol_t protocol;    /* securenn, fss or auto */
+    config_protocol_t protocol;    /* securenn, fss, carry or auto */
     unsigned fss_max;              /* under auto: fss for comparisons of at most this many */
     unsigned repetitions;          /* measured runs per item, 1..1000 */
     unsigned warmup;               /* unrecorded runs before them, 0..100 */

@@ -38,6 +38,15 @@
  * for ReLU) and 25 dealt to P1 (33 for ReLU); P2 receives nothing. P0's
  * dealt shares come from the P0-P2 seed, drawn chunk by chunk at fixed
  * positions of one stream per call.
+ *
+ * What each party sees (semi-honest, no two colluding): P2 nothing. P0
+ * sees e_j (uniform: c_j is P1's and P2's), E (a is P2's) and P1's
+ * openings, each masked by bits of the P1-P2 seed. P1 sees the tables,
+ * every entry masked by bits of m that only P0 and P2 hold, but entry c_j
+ * by P0's random share s_j instead; P0's openings, masked by bits of the
+ * P0-P2 seed; and its record, whose products are masked by P0's shares of
+ * them. The opened z is D xor rho, rho being the xor of a P0-P2 and a
+ * P1-P2 bit. A party's view is thus uniform and independent of x.
  */
 #include "internal.h"
 
@@ -74,20 +83,16 @@ typedef struct {
     uint64_t cw;    /* ReLU: share of a rho */
 } carry_share_t;
 
-/* One summand of a node's output: the product of the openings of the
- * inputs in rest times the share of r_T, T given by its source. */
-typedef struct {
-    uint8_t rest;
-    int8_t input; /* T = {input} (>= 0), the empty set (-1) or a product (-2) */
-    uint8_t t;    /* the product's index when input is -2 */
-} carry_sum_t;
-
 /* A lookahead node: the products r_T, |T| >= 2, of the subsets of its
- * terms by index, and the summands of each output. */
+ * terms by index; every subset U of a term in increasing order (U minus
+ * its lowest input comes before U); and the summands of each output, a
+ * subset T of a term and the rest of the term. */
 typedef struct {
     uint8_t t[CARRY_T1];
     unsigned nt;
-    carry_sum_t sum[2][48]; /* G, then P for a group node */
+    uint8_t sets[48];
+    unsigned nsets;
+    uint8_t sum_t[2][48], sum_rest[2][48]; /* G, then P for a group node */
     unsigned nsum[2];
 } carry_node_t;
 
@@ -106,23 +111,20 @@ static void carry_node_init(carry_node_t *nd, bool with_p)
         1u << 7 | 1u << 6 | 1u << 5 | 1u << 4, /* P3 P2 P1 P0: P */
     };
     unsigned count = with_p ? 5 : 4;
-    int8_t index[256];
     memset(nd, 0, sizeof *nd);
-    memset(index, -1, sizeof index);
-    for (unsigned set = 0; set < 256; set++)
+    for (unsigned set = 1; set < 256; set++)
         for (unsigned k = 0; k < count; k++)
-            if (set && !carry_single(set) && (set & terms[k]) == set) {
-                index[set] = (int8_t)nd->nt;
-                nd->t[nd->nt++] = (uint8_t)set;
+            if ((set & terms[k]) == set) {
+                nd->sets[nd->nsets++] = (uint8_t)set;
+                if (!carry_single(set))
+                    nd->t[nd->nt++] = (uint8_t)set;
                 break;
             }
     for (unsigned k = 0; k < count; k++) {
         unsigned o = k == 4, m = terms[k];
         for (unsigned set = m;; set = (set - 1) & m) {
-            carry_sum_t *s = &nd->sum[o][nd->nsum[o]++];
-            s->rest = (uint8_t)(m & ~set);
-            s->input = set == 0 ? -1 : carry_single(set) ? (int8_t)__builtin_ctz(set) : -2;
-            s->t = set == 0 || carry_single(set) ? 0 : (uint8_t)index[set];
+            nd->sum_t[o][nd->nsum[o]] = (uint8_t)set;
+            nd->sum_rest[o][nd->nsum[o]++] = (uint8_t)(m & ~set);
             if (set == 0)
                 break;
         }
@@ -135,24 +137,26 @@ static unsigned carry_in(uint32_t w, unsigned i, unsigned width)
     return (w >> (i * width)) & ((1u << width) - 1);
 }
 
-/* A party's share (lane-wide) of output o of the node, from the opened
- * inputs d, its input masks' shares r and product shares t; one = all
- * lanes at P0 and 0 at P1 (the empty product). */
-static unsigned carry_eval(const carry_node_t *nd, unsigned o, uint32_t d, uint32_t r,
-                           const unsigned *t, unsigned width, unsigned one)
+/* A party's shares (lane-wide) of the node's outputs (out[1], P, for a
+ * group node) from the opened inputs d, its input masks' shares r and
+ * product shares t; one = all lanes at P0 and 0 at P1 (the empty
+ * product). */
+static void carry_eval(const carry_node_t *nd, uint32_t d, uint32_t r, const unsigned *t,
+                       unsigned width, unsigned one, unsigned *out)
 {
-    unsigned in[CARRY_INPUTS], acc = 0;
-    for (unsigned i = 0; i < CARRY_INPUTS; i++)
-        in[i] = carry_in(d, i, width);
-    for (unsigned k = 0; k < nd->nsum[o]; k++) {
-        const carry_sum_t *s = &nd->sum[o][k];
-        unsigned v = s->input == -1 ? one : s->input >= 0 ? carry_in(r, (unsigned)s->input, width)
-                                                          : t[s->t];
-        for (unsigned rest = s->rest; rest; rest &= rest - 1)
-            v &= in[__builtin_ctz(rest)];
-        acc ^= v;
+    unsigned prod[256], share[256];
+    prod[0] = (1u << width) - 1, share[0] = one;
+    for (unsigned k = 0, j = 0; k < nd->nsets; k++) {
+        unsigned u = nd->sets[k], low = (unsigned)__builtin_ctz(u);
+        prod[u] = prod[u & (u - 1)] & carry_in(d, low, width);
+        share[u] = carry_single(u) ? carry_in(r, low, width) : t[j++];
     }
-    return acc;
+    for (unsigned o = 0; o < 2; o++) {
+        unsigned acc = 0;
+        for (unsigned k = 0; k < nd->nsum[o]; k++)
+            acc ^= prod[nd->sum_rest[o][k]] & share[nd->sum_t[o][k]];
+        out[o] = acc;
+    }
 }
 
 /* The products r_T of a node's masks r (lane-wide), into t[0..nt). */
@@ -312,7 +316,7 @@ typedef struct {
     uint64_t *c;     /* P1: the digit offsets */
     uint64_t *e;     /* round 1: the digits' offsets (P1's), then E's share */
     uint64_t *ex;    /* ReLU: E = x - a opened */
-    uint32_t *tab;   /* round 2: 16 tables an element */
+    uint32_t *tab;   /* round 2: 16 tables an element, then the openings */
     uint32_t *open1; /* round 3: the groups' openings, this party's then the other's */
     uint8_t *open2;  /* round 4 */
     uint8_t *bits;   /* round 5, packed */
@@ -328,13 +332,13 @@ static void carry_run_free(carry_run_t *r)
     proto_wipe_free(r->c, n * 8);
     proto_wipe_free(r->e, 2 * n * 8);
     proto_wipe_free(r->ex, n * 8);
-    proto_wipe_free(r->tab, n * CARRY_DIGITS * 4);
+    proto_wipe_free(r->tab, n * (CARRY_DIGITS + 1) * 4);
     proto_wipe_free(r->open1, 2 * n * 4);
     proto_wipe_free(r->open2, 2 * n);
     proto_wipe_free(r->bits, 2 * ((n + 7) / 8));
     proto_wipe_free(r->x1, n * 4);
     proto_wipe_free(r->y, n);
-    proto_wipe_free(r->buf, n * (CARRY_DIGITS * 4 + 4));
+    proto_wipe_free(r->buf, n * DEAL_RELU + 8);
 }
 
 static trine_status_t carry_run_new(proto_ctx_t *ctx, carry_run_t *r, size_t n, bool relu,
@@ -347,13 +351,13 @@ static trine_status_t carry_run_new(proto_ctx_t *ctx, carry_run_t *r, size_t n, 
     r->c = malloc(n * 8);
     r->e = malloc(2 * n * 8);
     r->ex = malloc(n * 8);
-    r->tab = malloc(n * CARRY_DIGITS * 4);
+    r->tab = malloc(n * (CARRY_DIGITS + 1) * 4);
     r->open1 = malloc(2 * n * 4);
     r->open2 = malloc(2 * n);
     r->bits = malloc(2 * ((n + 7) / 8));
     r->x1 = malloc(n * 4);
     r->y = malloc(n);
-    r->buf = malloc(n * (CARRY_DIGITS * 4 + 4));
+    r->buf = malloc(n * DEAL_RELU + 8); /* P1's record, or rounds 3 and 4 */
     if (r->sh && r->c && r->e && r->ex && r->tab && r->open1 && r->open2 && r->bits && r->x1 &&
         r->y && r->buf)
         return TRINE_OK;
@@ -388,17 +392,29 @@ static trine_status_t carry_draw(proto_ctx_t *ctx, carry_run_t *r, trine_err_t *
     return TRINE_OK;
 }
 
+/* The unmasked table of digit value d (P0's) under offset e at
+ * look[d * 16 + e]: entry i, bits i (G) and 16 + i (P), for P1's digit
+ * e + i. */
+static void carry_lookup(uint32_t look[256])
+{
+    for (unsigned d = 0; d < 16; d++) {
+        uint32_t g = d ? (0xFFFFu << (16 - d)) & 0xFFFF : 0, p = 1u << (15 - d);
+        for (unsigned e = 0; e < 16; e++)
+            look[d * 16 + e] = carry_rot(g, e) | carry_rot(p, e) << 16;
+    }
+}
+
 /* P0: element i's 16 tables (over the masks already there) for its share
  * a and P1's offsets e. */
-static void carry_tables(uint32_t *tab, uint64_t a, uint64_t e, uint32_t s)
+static void carry_tables(uint32_t *tab, const uint32_t look[256], uint64_t a, uint64_t e,
+                         uint32_t s)
 {
     uint64_t big = a << 1;
     for (unsigned j = 0; j < CARRY_DIGITS; j++) {
         unsigned d = (unsigned)(big >> (4 * j)) & 15, ej = (unsigned)(e >> (4 * j)) & 15;
         unsigned pos = carry_pos(j);
-        uint32_t g = d ? (0xFFFFu << (16 - d)) & 0xFFFF : 0, p = 1u << (15 - d);
-        uint32_t sg = (s >> pos) & 1 ? 0xFFFF : 0, sp = (s >> (16 + pos)) & 1 ? 0xFFFF : 0;
-        tab[j] ^= (carry_rot(g, ej) ^ sg) | (carry_rot(p, ej) ^ sp) << 16;
+        uint32_t sg = 0 - ((s >> pos) & 1), sp = 0 - ((s >> (16 + pos)) & 1);
+        tab[j] ^= look[d * 16 + ej] ^ (sg & 0xFFFF) ^ (sp << 16);
     }
 }
 
@@ -419,9 +435,9 @@ static uint8_t carry_groups(const carry_node_t *n1, const carry_share_t *s, uint
     unsigned t[CARRY_T1];
     carry_t1_unpack(s->t1, t);
     unsigned one = p0 ? 15 : 0;
-    unsigned g = carry_eval(n1, 0, d, s->r1, t, 4, one);
-    unsigned p = carry_eval(n1, 1, d, s->r1, t, 4, one);
-    return (uint8_t)(g | p << 4);
+    unsigned gp[2];
+    carry_eval(n1, d, s->r1, t, 4, one, gp);
+    return (uint8_t)(gp[0] | gp[1] << 4);
 }
 
 /* A party's share of D = 1 - MSB(x) of element i, the last node's
@@ -431,8 +447,9 @@ static unsigned carry_last(const carry_node_t *n2, const carry_share_t *s, uint8
 {
     unsigned t[CARRY_T2];
     carry_t2_unpack(s->t2, t);
-    unsigned c = carry_eval(n2, 0, d, s->r2, t, 1, p0 ? 1 : 0);
-    return c ^ (unsigned)(xs >> 63) ^ (p0 ? 1u : 0u);
+    unsigned c[2];
+    carry_eval(n2, d, s->r2, t, 1, p0 ? 1 : 0, c);
+    return c[0] ^ (unsigned)(xs >> 63) ^ (p0 ? 1u : 0u);
 }
 
 static void carry_bits_put(uint8_t *out, const uint8_t *bits, size_t n)
@@ -457,16 +474,17 @@ static trine_status_t carry_p0(proto_ctx_t *ctx, carry_run_t *r, const tensor_t 
         st = proto_recv(ctx, PROTO_P1, r->e, (r->relu ? 2 : 1) * n * 8, err);
     if (st != TRINE_OK)
         return st;
-    uint8_t *b = r->buf;
+    uint32_t look[256];
+    carry_lookup(look);
     for (size_t i = 0; i < n; i++) {
-        uint32_t *tab = &r->tab[i * CARRY_DIGITS];
-        carry_tables(tab, x->data[i], r->e[i], r->sh[i].s);
-        for (unsigned j = 0; j < CARRY_DIGITS; j++)
-            proto_put_le(b + (i * CARRY_DIGITS + j) * 4, tab[j], 4);
+        carry_tables(&r->tab[i * CARRY_DIGITS], look, x->data[i], r->e[i], r->sh[i].s);
         r->open1[i] = r->sh[i].s ^ r->sh[i].r1;
-        proto_put_le(b + n * CARRY_DIGITS * 4 + i * 4, r->open1[i], 4);
     }
-    st = proto_send(ctx, PROTO_P1, b, n * (CARRY_DIGITS * 4 + 4), err);
+    /* the tables, then the openings: one message (host order, as every
+     * protocol's words) */
+    memcpy(&r->tab[n * CARRY_DIGITS], r->open1, n * 4);
+    st = proto_send(ctx, PROTO_P1, r->tab, n * (CARRY_DIGITS * 4 + 4), err);
+    uint8_t *b = r->buf;
     if (st == TRINE_OK)
         st = proto_recv(ctx, PROTO_P1, b, n * 5, err);
     if (st != TRINE_OK)
@@ -475,7 +493,9 @@ static trine_status_t carry_p0(proto_ctx_t *ctx, carry_run_t *r, const tensor_t 
     carry_node_init(&n1, true);
     carry_node_init(&n2, false);
     for (size_t i = 0; i < n; i++) {
-        uint32_t d1 = r->open1[i] ^ (uint32_t)proto_get_le(b + i * 4, 4);
+        uint32_t theirs;
+        memcpy(&theirs, b + i * 4, 4);
+        uint32_t d1 = r->open1[i] ^ theirs;
         uint8_t mine = carry_groups(&n1, &r->sh[i], d1, true) ^ r->sh[i].r2;
         r->open2[i] = mine;
         uint8_t d2 = mine ^ b[n * 4 + i];
@@ -520,23 +540,19 @@ static trine_status_t carry_p1(proto_ctx_t *ctx, carry_run_t *r, const tensor_t 
         carry_record_get(b + i * rec, s, r->relu);
         s->r1 = r1, s->r2 = r2, s->rho = rho, s->aw = aw;
     }
-    st = proto_recv(ctx, PROTO_P0, b, n * (CARRY_DIGITS * 4 + 4), err);
+    st = proto_recv(ctx, PROTO_P0, r->tab, n * (CARRY_DIGITS * 4 + 4), err);
     if (st != TRINE_OK)
         return st;
     carry_node_t n1, n2;
     carry_node_init(&n1, true);
     carry_node_init(&n2, false);
+    const uint32_t *theirs = &r->tab[n * CARRY_DIGITS];
     for (size_t i = 0; i < n; i++) {
-        uint32_t tab[CARRY_DIGITS];
-        for (unsigned j = 0; j < CARRY_DIGITS; j++)
-            tab[j] = (uint32_t)proto_get_le(b + (i * CARRY_DIGITS + j) * 4, 4);
-        uint32_t mine = carry_read(tab, r->c[i], r->sh[i].s) ^ r->sh[i].r1;
+        uint32_t mine = carry_read(&r->tab[i * CARRY_DIGITS], r->c[i], r->sh[i].s) ^ r->sh[i].r1;
         r->open1[i] = mine;
-        uint32_t d1 = mine ^ (uint32_t)proto_get_le(b + n * CARRY_DIGITS * 4 + i * 4, 4);
-        r->open2[i] = carry_groups(&n1, &r->sh[i], d1, false) ^ r->sh[i].r2;
+        r->open2[i] = carry_groups(&n1, &r->sh[i], mine ^ theirs[i], false) ^ r->sh[i].r2;
     }
-    for (size_t i = 0; i < n; i++)
-        proto_put_le(b + i * 4, r->open1[i], 4);
+    memcpy(b, r->open1, n * 4);
     memcpy(b + n * 4, r->open2, n);
     st = proto_send(ctx, PROTO_P0, b, n * 5, err);
     if (st == TRINE_OK)

@@ -74,7 +74,7 @@ void bench_per_batch(FILE *f, const bench_record_t *r, size_t n);
 typedef struct {
     unsigned frac_bits;
     const char *truncation;  /* "exact" or "local" */
-    const char *protocol;    /* "securenn", "fss" or "auto" */
+    const char *protocol;    /* "securenn", "fss", "carry" or "auto" */
     unsigned fss_max;        /* under auto, else 0 */
     const char *cluster;     /* "local" or the cluster.ini path */
     const char *version;     /* trine's */
