@@ -34,10 +34,17 @@
  * E = x - a in round 1 (a a mask of P2's, which also deals shares of
  * a rho), so x rho = E rho + a rho and
  *     x D = z x + (1 - 2z) x rho.
- * Bytes an element: 8 + 64 + 4 + 4 + 1 + 1 + 1/4 online (DReLU; + 16
- * for ReLU) and 25 dealt to P1 (33 for ReLU); P2 receives nothing. P0's
- * dealt shares come from the P0-P2 seed, drawn chunk by chunk at fixed
- * positions of one stream per call.
+ * The lookahead runs on blocks of 64 elements, bit e of a word holding
+ * element e: a group node's 8 inputs for its 4 groups are 32 words, each
+ * product share a word, so one word operation serves 64 elements; the
+ * parties transpose their G and P shares into that form (carry_slice).
+ * Bytes: 8 + 64 an element in rounds 1 and 2 (+ 16 for ReLU) and 656 a
+ * block in rounds 2 to 5 (both parties' openings: 256 + 256, 64 + 64 and
+ * the bits 8 + 8): 82.25 an element online in full blocks. Dealt to P1:
+ * 12 an element (the table bits and the share of rho; + 8 for ReLU) and
+ * 824 a block (the 88 + 15 product words): 24.875 an element. P2
+ * receives nothing. P0's dealt shares come from the P0-P2 seed, drawn
+ * chunk by chunk at fixed positions of one stream per call.
  *
  * What each party sees (semi-honest, no two colluding): P2 nothing. P0
  * sees e_j (uniform: c_j is P1's and P2's), E (a is P2's) and P1's
@@ -53,35 +60,52 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CARRY_CHUNK  4096u /* elements whose randomness a party draws at once */
 #define CARRY_DIGITS 16u
-#define CARRY_INPUTS 8u /* of a lookahead node: G0..G3 (0..3), P0..P3 (4..7) */
-#define CARRY_T1     22u /* products r_T a group's node needs */
+#define CARRY_BLOCK  64u                      /* elements a word holds, one a bit */
+#define CARRY_CHUNK  (64u * CARRY_BLOCK)      /* elements drawn and dealt at once */
+#define CARRY_INPUTS 8u  /* of a lookahead node: G0..G3 (0..3), P0..P3 (4..7) */
+#define CARRY_T1     22u /* products r_T a group node needs */
 #define CARRY_T2     15u /* and the last node, which needs no P' */
+#define L1_WORDS     32u /* a block's group inputs: input i of group k at word 4 i + k */
+#define T1_WORDS     (4u * CARRY_T1) /* product j of group k at word 4 j + k */
 
-/* Words an element takes from the P0-P2 seed (P0's words) and from the
- * P1-P2 seed: DReLU, then ReLU's two more and one more. */
-#define K0_DRELU 12u
-#define K0_RELU  14u
-#define K1_DRELU 2u
-#define K1_RELU  3u
-/* Bytes of P1's dealt record an element: the table bits (4), the group
- * products (11), the last node's (2), P1's share of rho (8), of a rho (8). */
-#define DEAL_DRELU 25u
-#define DEAL_RELU  33u
-
-/* One element's share of the dealt values, as a party holds it. */
+/* A block's words from the seed shared with P2, as held: P0 all of them,
+ * P1 r1, r2 and rho (its t1 and t2 dealt). */
 typedef struct {
-    uint32_t s;     /* P0: its shares of G (bits 0-15) and P (16-31); P1: m at c */
-    uint32_t r1;    /* masks of the group nodes' inputs, input i in nibble i */
-    uint8_t r2;     /* masks of the last node's inputs, input i in bit i */
-    uint8_t rho;    /* share of the bit rho */
-    uint64_t t1[2]; /* shares of the 22 group products, product k in nibble k */
-    uint16_t t2;    /* shares of the 15 last-node products, product k in bit k */
-    uint64_t rw;    /* arithmetic share of rho */
-    uint64_t aw;    /* ReLU: share of the mask a */
-    uint64_t cw;    /* ReLU: share of a rho */
-} carry_share_t;
+    uint64_t r1[L1_WORDS];          /* masks of the group inputs */
+    uint64_t t1[T1_WORDS];          /* shares of the groups' products */
+    uint64_t r2[CARRY_INPUTS];      /* masks of the last node's inputs */
+    uint64_t t2[CARRY_T2];          /* shares of its products */
+    uint64_t rho;                   /* shares of the bit rho */
+} carry_block_t;
+
+#define B0_WORDS (L1_WORDS + T1_WORDS + CARRY_INPUTS + CARRY_T2 + 1u) /* P0's, 144 */
+#define B1_WORDS (L1_WORDS + CARRY_INPUTS + 1u)                       /* P1's, 41 */
+#define B_DEAL   ((T1_WORDS + CARRY_T2) * 8u)                         /* to P1, 824 bytes */
+
+/* An element's words: P0 the table masks (8), its G and P shares (low 32
+ * bits of 1), its share of rho over the ring, and for ReLU of a and a rho;
+ * P1 the digit offsets c and for ReLU its share of a. P1's dealt record:
+ * the table bits at c (4 bytes), its share of rho (8), of a rho (8). */
+static unsigned carry_e0(bool relu)
+{
+    return relu ? 12 : 10;
+}
+
+static unsigned carry_e1(bool relu)
+{
+    return relu ? 2 : 1;
+}
+
+static size_t carry_rec(bool relu)
+{
+    return relu ? 20 : 12;
+}
+
+static size_t carry_blocks(size_t n)
+{
+    return (n + CARRY_BLOCK - 1) / CARRY_BLOCK;
+}
 
 /* A lookahead node: the products r_T, |T| >= 2, of the subsets of its
  * terms by index; every subset U of a term in increasing order (U minus
@@ -131,59 +155,60 @@ static void carry_node_init(carry_node_t *nd, bool with_p)
     }
 }
 
-/* Input i of a node: lane-wide bits at i * width of w. */
-static unsigned carry_in(uint32_t w, unsigned i, unsigned width)
+/* A party's shares of the node's outputs (out[1], P, for a group node)
+ * for 64 elements: the opened inputs d[i], its input masks' shares r[i]
+ * and its product shares t[j * stride]; one = all ones at P0 and 0 at P1
+ * (the empty product). */
+static void carry_eval(const carry_node_t *nd, const uint64_t *d, const uint64_t *r,
+                       const uint64_t *t, unsigned stride, uint64_t one, uint64_t out[2])
 {
-    return (w >> (i * width)) & ((1u << width) - 1);
-}
-
-/* A party's shares (lane-wide) of the node's outputs (out[1], P, for a
- * group node) from the opened inputs d, its input masks' shares r and
- * product shares t; one = all lanes at P0 and 0 at P1 (the empty
- * product). */
-static void carry_eval(const carry_node_t *nd, uint32_t d, uint32_t r, const unsigned *t,
-                       unsigned width, unsigned one, unsigned *out)
-{
-    unsigned prod[256], share[256];
-    prod[0] = (1u << width) - 1, share[0] = one;
+    uint64_t prod[256], share[256];
+    prod[0] = ~(uint64_t)0, share[0] = one;
     for (unsigned k = 0, j = 0; k < nd->nsets; k++) {
         unsigned u = nd->sets[k], low = (unsigned)__builtin_ctz(u);
-        prod[u] = prod[u & (u - 1)] & carry_in(d, low, width);
-        share[u] = carry_single(u) ? carry_in(r, low, width) : t[j++];
+        prod[u] = prod[u & (u - 1)] & d[low];
+        share[u] = carry_single(u) ? r[low] : t[stride * j++];
     }
     for (unsigned o = 0; o < 2; o++) {
-        unsigned acc = 0;
+        uint64_t acc = 0;
         for (unsigned k = 0; k < nd->nsum[o]; k++)
             acc ^= prod[nd->sum_rest[o][k]] & share[nd->sum_t[o][k]];
         out[o] = acc;
     }
 }
 
-/* The products r_T of a node's masks r (lane-wide), into t[0..nt). */
-static void carry_products(const carry_node_t *nd, uint32_t r, unsigned width, unsigned *t)
+/* The products r_T of a node's masks r[i] (stride apart) into
+ * t[j * stride]. */
+static void carry_products(const carry_node_t *nd, const uint64_t *r, unsigned stride,
+                           uint64_t *t)
 {
-    for (unsigned k = 0; k < nd->nt; k++) {
-        unsigned v = (1u << width) - 1;
-        for (unsigned s = nd->t[k]; s; s &= s - 1)
-            v &= carry_in(r, (unsigned)__builtin_ctz(s), width);
-        t[k] = v;
+    for (unsigned j = 0; j < nd->nt; j++) {
+        uint64_t v = ~(uint64_t)0;
+        for (unsigned s = nd->t[j]; s; s &= s - 1)
+            v &= r[stride * (unsigned)__builtin_ctz(s)];
+        t[stride * j] = v;
     }
 }
 
-static void carry_t1_unpack(const uint64_t t1[2], unsigned *t)
+/* Bit q of x[e] (e < m <= 64) into bit e of out[q], q < 32. */
+static void carry_slice(const uint32_t *x, size_t m, uint64_t out[L1_WORDS])
 {
-    for (unsigned k = 0; k < CARRY_T1; k++)
-        t[k] = (unsigned)(t1[k / 16] >> (4 * (k % 16))) & 15;
+    uint64_t a[64] = {0};
+    for (size_t e = 0; e < m; e++)
+        a[e] = x[e];
+    uint64_t mask = 0x00000000FFFFFFFFu;
+    for (unsigned j = 32; j; j >>= 1, mask ^= mask << j)
+        for (unsigned k = 0; k < 64; k = ((k | j) + 1) & ~j) {
+            uint64_t t = ((a[k] >> j) ^ a[k | j]) & mask;
+            a[k] ^= t << j;
+            a[k | j] ^= t;
+        }
+    memcpy(out, a, L1_WORDS * 8);
 }
 
-static void carry_t2_unpack(uint16_t t2, unsigned *t)
-{
-    for (unsigned k = 0; k < CARRY_T2; k++)
-        t[k] = (t2 >> k) & 1;
-}
-
-/* Where digit j's bits sit in a 16-bit G or P word: group j / 4 is the
- * lane, j % 4 the input, so that input i of every group is nibble i. */
+/* Where digit j's G bit sits in an element's 32 bits of G and P (its P bit
+ * 16 above), the input j % 4 of group j / 4: word 4 (j % 4) + j / 4 of a
+ * block once sliced. */
 static unsigned carry_pos(unsigned j)
 {
     return (j & 3) * 4 + (j >> 2);
@@ -195,200 +220,211 @@ static uint32_t carry_rot(uint32_t v, unsigned k)
     return ((v >> k) | (v << (16 - k))) & 0xFFFF;
 }
 
-/* The P0-P2 words of element i (k0 of them) as P0's shares, or at P2. */
-static void carry_share0(const uint64_t *w, bool relu, carry_share_t *s)
+/* A block's words (P0's or P1's layout) into b. */
+static void carry_block_get(const uint64_t *w, bool p0, carry_block_t *b)
 {
-    s->s = (uint32_t)w[8];
-    s->r1 = (uint32_t)(w[8] >> 32);
-    s->t1[0] = w[9];
-    s->t1[1] = w[10] & 0xFFFFFF;
-    s->r2 = (uint8_t)(w[10] >> 24);
-    s->t2 = (uint16_t)(w[10] >> 32) & 0x7FFF;
-    s->rho = (uint8_t)(w[10] >> 47) & 1;
-    s->rw = w[11];
-    s->aw = relu ? w[12] : 0;
-    s->cw = relu ? w[13] : 0;
+    memcpy(b->r1, w, sizeof b->r1);
+    w += L1_WORDS;
+    if (p0) {
+        memcpy(b->t1, w, sizeof b->t1);
+        w += T1_WORDS;
+    }
+    memcpy(b->r2, w, sizeof b->r2);
+    w += CARRY_INPUTS;
+    if (p0) {
+        memcpy(b->t2, w, sizeof b->t2);
+        w += CARRY_T2;
+    }
+    b->rho = *w;
 }
 
-/* The P1-P2 words of element i: c, and P1's masks. */
-static void carry_share1(const uint64_t *w, bool relu, uint64_t *c, carry_share_t *s)
+/* P2: P1's product shares of a block (B_DEAL bytes) from both parties'
+ * words; *rho gets the block's bits rho. */
+static void carry_deal_block(const carry_node_t *n1, const carry_node_t *n2, const uint64_t *w0,
+                             const uint64_t *w1, uint8_t *out, uint64_t *rho)
 {
-    *c = w[0];
-    s->r1 = (uint32_t)w[1];
-    s->r2 = (uint8_t)(w[1] >> 32);
-    s->rho = (uint8_t)(w[1] >> 40) & 1;
-    s->aw = relu ? w[2] : 0;
+    carry_block_t b0, b1, r;
+    carry_block_get(w0, true, &b0);
+    carry_block_get(w1, false, &b1);
+    for (unsigned q = 0; q < L1_WORDS; q++)
+        r.r1[q] = b0.r1[q] ^ b1.r1[q];
+    for (unsigned q = 0; q < CARRY_INPUTS; q++)
+        r.r2[q] = b0.r2[q] ^ b1.r2[q];
+    for (unsigned k = 0; k < 4; k++)
+        carry_products(n1, &r.r1[k], 4, &r.t1[k]);
+    carry_products(n2, r.r2, 1, r.t2);
+    for (unsigned q = 0; q < T1_WORDS; q++)
+        proto_put_le(out + 8 * q, r.t1[q] ^ b0.t1[q], 8);
+    for (unsigned q = 0; q < CARRY_T2; q++)
+        proto_put_le(out + 8 * (T1_WORDS + q), r.t2[q] ^ b0.t2[q], 8);
+    *rho = b0.rho ^ b1.rho;
 }
 
-/* P1's dealt record of an element, and back (with P1's own masks). */
-static void carry_record_put(uint8_t *out, const carry_share_t *s, bool relu)
+/* P2: P1's record of one element (its bit of rho given). */
+static void carry_deal_one(const uint64_t *w0, const uint64_t *w1, bool relu, uint64_t rho,
+                           uint8_t *out)
 {
-    proto_put_le(out, s->s, 4);
-    proto_put_le(out + 4, s->t1[0], 8);
-    proto_put_le(out + 12, s->t1[1], 3);
-    proto_put_le(out + 15, s->t2, 2);
-    proto_put_le(out + 17, s->rw, 8);
-    if (relu)
-        proto_put_le(out + 25, s->cw, 8);
-}
-
-static void carry_record_get(const uint8_t *in, carry_share_t *s, bool relu)
-{
-    s->s = (uint32_t)proto_get_le(in, 4);
-    s->t1[0] = proto_get_le(in + 4, 8);
-    s->t1[1] = proto_get_le(in + 12, 3);
-    s->t2 = (uint16_t)proto_get_le(in + 15, 2);
-    s->rw = proto_get_le(in + 17, 8);
-    s->cw = relu ? proto_get_le(in + 25, 8) : 0;
-}
-
-/* P2: P1's record of one element from both parties' words. */
-static void carry_deal_one(const carry_node_t *n1, const carry_node_t *n2, const uint64_t *w0,
-                           const uint64_t *w1, bool relu, uint8_t *out)
-{
-    carry_share_t s0, s1 = {0};
-    uint64_t c;
-    carry_share0(w0, relu, &s0);
-    carry_share1(w1, relu, &c, &s1);
+    uint64_t c = w1[0];
     uint32_t mc = 0;
     for (unsigned j = 0; j < CARRY_DIGITS; j++) {
         unsigned cj = (unsigned)(c >> (4 * j)) & 15, pos = carry_pos(j);
         uint32_t m = (uint32_t)(w0[j / 2] >> (32 * (j % 2)));
         mc |= ((m >> cj) & 1) << pos | ((m >> (16 + cj)) & 1) << (16 + pos);
     }
-    unsigned t[CARRY_T1];
-    carry_products(n1, s0.r1 ^ s1.r1, 4, t);
-    uint64_t t1[2] = {0, 0};
-    for (unsigned k = 0; k < CARRY_T1; k++)
-        t1[k / 16] |= (uint64_t)t[k] << (4 * (k % 16));
-    carry_products(n2, (uint32_t)(s0.r2 ^ s1.r2), 1, t);
-    uint16_t t2 = 0;
-    for (unsigned k = 0; k < CARRY_T2; k++)
-        t2 |= (uint16_t)(t[k] << k);
-    uint64_t rho = (uint64_t)(s0.rho ^ s1.rho);
-    carry_share_t rec = {
-        .s = mc,
-        .t1 = {t1[0] ^ s0.t1[0], t1[1] ^ s0.t1[1]},
-        .t2 = t2 ^ s0.t2,
-        .rw = rho - s0.rw,
-        .cw = (s0.aw + s1.aw) * rho - s0.cw,
-    };
-    carry_record_put(out, &rec, relu);
+    proto_put_le(out, mc, 4);
+    proto_put_le(out + 4, rho - w0[9], 8);
+    if (relu)
+        proto_put_le(out + 12, (w0[10] + w1[1]) * rho - w0[11], 8);
+}
+
+/* Draws words [pos, pos + count) of the call's stream shared with peer. */
+static void carry_fill(proto_ctx_t *ctx, proto_party_t peer, uint64_t stream, size_t pos,
+                       uint64_t *out, size_t count)
+{
+    prg_fill_ring(ctx->prg[peer], stream, pos, out, count);
 }
 
 /* P2 (n > 0): draws both parties' words chunk by chunk and deals P1's
- * records in one message. */
+ * records in one message: the elements', then the blocks'. */
 static trine_status_t carry_deal(proto_ctx_t *ctx, size_t n, bool relu, trine_err_t *err)
 {
-    unsigned k0 = relu ? K0_RELU : K0_DRELU, k1 = relu ? K1_RELU : K1_DRELU;
-    size_t rec = relu ? DEAL_RELU : DEAL_DRELU, c = n < CARRY_CHUNK ? n : CARRY_CHUNK;
-    uint64_t *w0 = malloc(c * k0 * 8), *w1 = malloc(c * k1 * 8);
-    uint8_t *wire = malloc(n * rec);
+    unsigned e0w = carry_e0(relu), e1w = carry_e1(relu);
+    size_t rec = carry_rec(relu), nb = carry_blocks(n), c = n < CARRY_CHUNK ? n : CARRY_CHUNK;
+    size_t cb = carry_blocks(c), len = n * rec + nb * B_DEAL;
+    uint64_t *w0 = malloc(c * e0w * 8), *w1 = malloc(c * e1w * 8);
+    uint64_t *b0 = malloc(cb * B0_WORDS * 8), *b1 = malloc(cb * B1_WORDS * 8);
+    uint64_t *rho = malloc(cb * 8);
+    uint8_t *wire = malloc(len);
     trine_status_t st = TRINE_OK;
-    if (!w0 || !w1 || !wire)
+    if (!w0 || !w1 || !b0 || !b1 || !rho || !wire)
         st = trine_err_set(err, TRINE_ENOMEM, "carry: no memory to deal %zu values", n);
     carry_node_t n1, n2;
     carry_node_init(&n1, true);
     carry_node_init(&n2, false);
     uint64_t s0 = ctx->stream[PROTO_P0]++, s1 = ctx->stream[PROTO_P1]++;
-    for (size_t e0 = 0; st == TRINE_OK && e0 < n; e0 += c) {
-        size_t k = n - e0 < c ? n - e0 : c;
-        prg_fill_ring(ctx->prg[PROTO_P0], s0, e0 * k0, w0, k * k0);
-        prg_fill_ring(ctx->prg[PROTO_P1], s1, e0 * k1, w1, k * k1);
+    for (size_t i0 = 0; st == TRINE_OK && i0 < n; i0 += c) {
+        size_t k = n - i0 < c ? n - i0 : c, kb = carry_blocks(k), first = i0 / CARRY_BLOCK;
+        carry_fill(ctx, PROTO_P0, s0, i0 * e0w, w0, k * e0w);
+        carry_fill(ctx, PROTO_P1, s1, i0 * e1w, w1, k * e1w);
+        carry_fill(ctx, PROTO_P0, s0, n * e0w + first * B0_WORDS, b0, kb * B0_WORDS);
+        carry_fill(ctx, PROTO_P1, s1, n * e1w + first * B1_WORDS, b1, kb * B1_WORDS);
+        for (size_t b = 0; b < kb; b++)
+            carry_deal_block(&n1, &n2, &b0[b * B0_WORDS], &b1[b * B1_WORDS],
+                             &wire[n * rec + (first + b) * B_DEAL], &rho[b]);
         for (size_t i = 0; i < k; i++)
-            carry_deal_one(&n1, &n2, &w0[i * k0], &w1[i * k1], relu, &wire[(e0 + i) * rec]);
+            carry_deal_one(&w0[i * e0w], &w1[i * e1w], relu,
+                           (rho[i / CARRY_BLOCK] >> (i % CARRY_BLOCK)) & 1, &wire[(i0 + i) * rec]);
     }
     if (st == TRINE_OK)
-        st = proto_send_deal(ctx, PROTO_P1, wire, n * rec, err);
-    proto_wipe_free(w0, c * k0 * 8);
-    proto_wipe_free(w1, c * k1 * 8);
-    proto_wipe_free(wire, n * rec);
+        st = proto_send_deal(ctx, PROTO_P1, wire, len, err);
+    proto_wipe_free(w0, c * e0w * 8), proto_wipe_free(w1, c * e1w * 8);
+    proto_wipe_free(b0, cb * B0_WORDS * 8), proto_wipe_free(b1, cb * B1_WORDS * 8);
+    proto_wipe_free(rho, cb * 8), proto_wipe_free(wire, len);
     return st;
 }
 
-/* P0 and P1's state of a call, one entry an element. */
+/* P0 and P1's state of a call: per element, then per block. */
 typedef struct {
-    size_t n;
+    size_t n, nb;
     bool relu, p0;
-    unsigned k; /* words an element from the seed shared with P2 */
-    uint64_t stream;
-    carry_share_t *sh;
-    uint64_t *c;     /* P1: the digit offsets */
-    uint64_t *e;     /* round 1: the digits' offsets (P1's), then E's share */
-    uint64_t *ex;    /* ReLU: E = x - a opened */
-    uint32_t *tab;   /* round 2: 16 tables an element, then the openings */
-    uint32_t *open1; /* round 3: the groups' openings, this party's then the other's */
-    uint8_t *open2;  /* round 4 */
-    uint8_t *bits;   /* round 5, packed */
-    uint32_t *x1;    /* this party's G and P shares */
-    uint8_t *y;      /* this party's share of D */
-    uint8_t *buf;    /* a message */
+    uint32_t *s;      /* P0: its G and P shares; P1: the dealt table bits */
+    uint64_t *rw;     /* share of rho over the ring */
+    uint64_t *aw;     /* ReLU: share of a */
+    uint64_t *cw;     /* ReLU: share of a rho */
+    uint64_t *c;      /* P1: the digit offsets */
+    uint64_t *e;      /* round 1: the digits' offsets (P1's), then E's share */
+    uint64_t *ex;     /* ReLU: the other's share of E */
+    uint32_t *tab;    /* round 2: 16 tables an element (P0: over its masks m) */
+    uint32_t *x;      /* P1: its G and P shares */
+    carry_block_t *blk;
+    uint64_t *open;   /* this party's openings: 32 + 8 words a block, then y */
+    uint64_t *theirs; /* the other's, the same */
+    uint8_t *deal;    /* P1: the dealt records */
 } carry_run_t;
+
+/* Words a block's openings take: the groups', the last node's, y. */
+#define OPEN_WORDS (L1_WORDS + CARRY_INPUTS + 1u)
 
 static void carry_run_free(carry_run_t *r)
 {
-    size_t n = r->n;
-    proto_wipe_free(r->sh, n * sizeof *r->sh);
+    size_t n = r->n, nb = r->nb;
+    proto_wipe_free(r->s, n * 4);
+    proto_wipe_free(r->rw, n * 8);
+    proto_wipe_free(r->aw, n * 8);
+    proto_wipe_free(r->cw, n * 8);
     proto_wipe_free(r->c, n * 8);
     proto_wipe_free(r->e, 2 * n * 8);
     proto_wipe_free(r->ex, n * 8);
-    proto_wipe_free(r->tab, n * (CARRY_DIGITS + 1) * 4);
-    proto_wipe_free(r->open1, 2 * n * 4);
-    proto_wipe_free(r->open2, 2 * n);
-    proto_wipe_free(r->bits, 2 * ((n + 7) / 8));
-    proto_wipe_free(r->x1, n * 4);
-    proto_wipe_free(r->y, n);
-    proto_wipe_free(r->buf, n * DEAL_RELU + 8);
+    proto_wipe_free(r->tab, n * CARRY_DIGITS * 4 + nb * L1_WORDS * 8);
+    proto_wipe_free(r->x, n * 4);
+    proto_wipe_free(r->blk, nb * sizeof *r->blk);
+    proto_wipe_free(r->open, nb * OPEN_WORDS * 8);
+    proto_wipe_free(r->theirs, nb * OPEN_WORDS * 8);
+    proto_wipe_free(r->deal, n * carry_rec(r->relu) + nb * B_DEAL);
 }
 
 static trine_status_t carry_run_new(proto_ctx_t *ctx, carry_run_t *r, size_t n, bool relu,
                                     trine_err_t *err)
 {
+    size_t nb = carry_blocks(n);
     bool p0 = ctx->role == PROTO_P0;
-    *r = (carry_run_t){.n = n, .relu = relu, .p0 = p0};
-    r->k = p0 ? (relu ? K0_RELU : K0_DRELU) : (relu ? K1_RELU : K1_DRELU);
-    r->sh = calloc(n, sizeof *r->sh);
+    *r = (carry_run_t){.n = n, .nb = nb, .relu = relu, .p0 = p0};
+    r->s = malloc(n * 4);
+    r->rw = malloc(n * 8);
+    r->aw = calloc(n, 8);
+    r->cw = calloc(n, 8);
     r->c = malloc(n * 8);
     r->e = malloc(2 * n * 8);
     r->ex = malloc(n * 8);
-    r->tab = malloc(n * (CARRY_DIGITS + 1) * 4);
-    r->open1 = malloc(2 * n * 4);
-    r->open2 = malloc(2 * n);
-    r->bits = malloc(2 * ((n + 7) / 8));
-    r->x1 = malloc(n * 4);
-    r->y = malloc(n);
-    r->buf = malloc(n * DEAL_RELU + 8); /* P1's record, or rounds 3 and 4 */
-    if (r->sh && r->c && r->e && r->ex && r->tab && r->open1 && r->open2 && r->bits && r->x1 &&
-        r->y && r->buf)
+    r->tab = malloc(n * CARRY_DIGITS * 4 + nb * L1_WORDS * 8); /* + P0's openings */
+    r->x = malloc(n * 4);
+    r->blk = malloc(nb * sizeof *r->blk);
+    r->open = malloc(nb * OPEN_WORDS * 8);
+    r->theirs = malloc(nb * OPEN_WORDS * 8);
+    r->deal = malloc(n * carry_rec(relu) + nb * B_DEAL);
+    if (r->s && r->rw && r->aw && r->cw && r->c && r->e && r->ex && r->tab && r->x && r->blk &&
+        r->open && r->theirs && r->deal)
         return TRINE_OK;
     carry_run_free(r);
     return trine_err_set(err, TRINE_ENOMEM, "carry: no memory for %zu values", n);
 }
 
-/* Draws this party's words chunk by chunk into its shares (and P0's masks
- * m into the tables, which it builds on them). */
+/* Draws this party's words chunk by chunk (and P0's masks m into the
+ * tables, which it builds on them). */
 static trine_status_t carry_draw(proto_ctx_t *ctx, carry_run_t *r, trine_err_t *err)
 {
-    size_t c = r->n < CARRY_CHUNK ? r->n : CARRY_CHUNK;
-    uint64_t *w = malloc(c * r->k * 8);
-    if (!w)
-        return trine_err_set(err, TRINE_ENOMEM, "carry: no memory for %zu values", r->n);
+    size_t n = r->n, c = n < CARRY_CHUNK ? n : CARRY_CHUNK;
+    unsigned ew = r->p0 ? carry_e0(r->relu) : carry_e1(r->relu);
+    unsigned bw = r->p0 ? B0_WORDS : B1_WORDS;
+    uint64_t *w = malloc(c * ew * 8), *bwords = malloc(carry_blocks(c) * bw * 8);
+    if (!w || !bwords) {
+        free(w), free(bwords);
+        return trine_err_set(err, TRINE_ENOMEM, "carry: no memory for %zu values", n);
+    }
     uint64_t stream = ctx->stream[PROTO_P2]++;
-    for (size_t e0 = 0; e0 < r->n; e0 += c) {
-        size_t k = r->n - e0 < c ? r->n - e0 : c;
-        prg_fill_ring(ctx->prg[PROTO_P2], stream, e0 * r->k, w, k * r->k);
+    for (size_t i0 = 0; i0 < n; i0 += c) {
+        size_t k = n - i0 < c ? n - i0 : c, kb = carry_blocks(k), first = i0 / CARRY_BLOCK;
+        carry_fill(ctx, PROTO_P2, stream, i0 * ew, w, k * ew);
+        carry_fill(ctx, PROTO_P2, stream, n * ew + first * bw, bwords, kb * bw);
+        for (size_t b = 0; b < kb; b++)
+            carry_block_get(&bwords[b * bw], r->p0, &r->blk[first + b]);
         for (size_t i = 0; i < k; i++) {
-            const uint64_t *wi = &w[i * r->k];
+            const uint64_t *wi = &w[i * ew];
             if (!r->p0) {
-                carry_share1(wi, r->relu, &r->c[e0 + i], &r->sh[e0 + i]);
+                r->c[i0 + i] = wi[0];
+                r->aw[i0 + i] = r->relu ? wi[1] : 0;
                 continue;
             }
-            carry_share0(wi, r->relu, &r->sh[e0 + i]);
             for (unsigned j = 0; j < CARRY_DIGITS; j++)
-                r->tab[(e0 + i) * CARRY_DIGITS + j] = (uint32_t)(wi[j / 2] >> (32 * (j % 2)));
+                r->tab[(i0 + i) * CARRY_DIGITS + j] = (uint32_t)(wi[j / 2] >> (32 * (j % 2)));
+            r->s[i0 + i] = (uint32_t)wi[8];
+            r->rw[i0 + i] = wi[9];
+            if (r->relu)
+                r->aw[i0 + i] = wi[10], r->cw[i0 + i] = wi[11];
         }
     }
-    proto_wipe_free(w, c * r->k * 8);
+    proto_wipe_free(w, c * ew * 8);
+    proto_wipe_free(bwords, carry_blocks(c) * bw * 8);
     return TRINE_OK;
 }
 
@@ -418,7 +454,7 @@ static void carry_tables(uint32_t *tab, const uint32_t look[256], uint64_t a, ui
     }
 }
 
-/* P1: its G and P shares (by position) from element i's tables. */
+/* P1: its G and P shares from element i's tables. */
 static uint32_t carry_read(const uint32_t *tab, uint64_t c, uint32_t mc)
 {
     uint32_t x = 0;
@@ -429,144 +465,164 @@ static uint32_t carry_read(const uint32_t *tab, uint64_t c, uint32_t mc)
     return x ^ mc;
 }
 
-/* A party's group outputs (G' | P' << 4) of element i, its openings known. */
-static uint8_t carry_groups(const carry_node_t *n1, const carry_share_t *s, uint32_t d, bool p0)
+/* Elements of block b. */
+static size_t carry_in_block(const carry_run_t *r, size_t b)
 {
-    unsigned t[CARRY_T1];
-    carry_t1_unpack(s->t1, t);
-    unsigned one = p0 ? 15 : 0;
-    unsigned gp[2];
-    carry_eval(n1, d, s->r1, t, 4, one, gp);
-    return (uint8_t)(gp[0] | gp[1] << 4);
+    size_t left = r->n - b * CARRY_BLOCK;
+    return left < CARRY_BLOCK ? left : CARRY_BLOCK;
 }
 
-/* A party's share of D = 1 - MSB(x) of element i, the last node's
- * openings known (xs its share of x). */
-static unsigned carry_last(const carry_node_t *n2, const carry_share_t *s, uint8_t d, bool p0,
-                           uint64_t xs)
+/* Block b's group openings (this party's, from its G and P shares x). */
+static void carry_open1(const carry_run_t *r, size_t b, const uint32_t *x, uint64_t *open)
 {
-    unsigned t[CARRY_T2];
-    carry_t2_unpack(s->t2, t);
-    unsigned c[2];
-    carry_eval(n2, d, s->r2, t, 1, p0 ? 1 : 0, c);
-    return c[0] ^ (unsigned)(xs >> 63) ^ (p0 ? 1u : 0u);
+    carry_slice(x + b * CARRY_BLOCK, carry_in_block(r, b), open);
+    for (unsigned q = 0; q < L1_WORDS; q++)
+        open[q] ^= r->blk[b].r1[q];
 }
 
-static void carry_bits_put(uint8_t *out, const uint8_t *bits, size_t n)
+/* Block b's last-node openings from both group openings. */
+static void carry_open2(const carry_run_t *r, const carry_node_t *n1, size_t b,
+                        const uint64_t *mine, const uint64_t *other, uint64_t *open2)
 {
-    memset(out, 0, (n + 7) / 8);
-    for (size_t i = 0; i < n; i++)
-        out[i / 8] |= (uint8_t)(bits[i] << (i % 8));
+    const carry_block_t *k = &r->blk[b];
+    uint64_t d[L1_WORDS], one = r->p0 ? ~(uint64_t)0 : 0;
+    for (unsigned q = 0; q < L1_WORDS; q++)
+        d[q] = mine[q] ^ other[q];
+    for (unsigned g = 0; g < 4; g++) {
+        uint64_t gp[2], din[CARRY_INPUTS], rin[CARRY_INPUTS];
+        for (unsigned i = 0; i < CARRY_INPUTS; i++)
+            din[i] = d[4 * i + g], rin[i] = k->r1[4 * i + g];
+        carry_eval(n1, din, rin, &k->t1[g], 4, one, gp);
+        open2[g] = gp[0] ^ k->r2[g];
+        open2[4 + g] = gp[1] ^ k->r2[4 + g];
+    }
 }
 
-/* P0 (rounds 1 to 5), y getting its shares of D xor rho. */
+/* Block b's shares of D xor rho from both last-node openings (x the
+ * party's shares of the values). */
+static uint64_t carry_last(const carry_run_t *r, const carry_node_t *n2, size_t b,
+                           const uint64_t *mine, const uint64_t *other, const tensor_t *x)
+{
+    const carry_block_t *k = &r->blk[b];
+    uint64_t d[CARRY_INPUTS], c[2], msb = 0;
+    for (unsigned i = 0; i < CARRY_INPUTS; i++)
+        d[i] = mine[i] ^ other[i];
+    carry_eval(n2, d, k->r2, k->t2, 1, r->p0 ? ~(uint64_t)0 : 0, c);
+    size_t m = carry_in_block(r, b);
+    for (size_t e = 0; e < m; e++)
+        msb |= (x->data[b * CARRY_BLOCK + e] >> 63) << e;
+    return c[0] ^ msb ^ (r->p0 ? ~(uint64_t)0 : 0) ^ k->rho;
+}
+
+/* P0 (rounds 1 to 5). */
 static trine_status_t carry_p0(proto_ctx_t *ctx, carry_run_t *r, const tensor_t *x,
                                trine_err_t *err)
 {
-    size_t n = r->n, nb = (n + 7) / 8;
+    size_t n = r->n, nb = r->nb;
     trine_status_t st = TRINE_OK;
     if (r->relu) {
         for (size_t i = 0; i < n; i++)
-            r->e[n + i] = x->data[i] - r->sh[i].aw;
+            r->e[n + i] = x->data[i] - r->aw[i];
         st = proto_send(ctx, PROTO_P1, &r->e[n], n * 8, err);
     }
     if (st == TRINE_OK)
         st = proto_recv(ctx, PROTO_P1, r->e, (r->relu ? 2 : 1) * n * 8, err);
     if (st != TRINE_OK)
         return st;
+    if (r->relu)
+        memcpy(r->ex, &r->e[n], n * 8);
     uint32_t look[256];
     carry_lookup(look);
-    for (size_t i = 0; i < n; i++) {
-        carry_tables(&r->tab[i * CARRY_DIGITS], look, x->data[i], r->e[i], r->sh[i].s);
-        r->open1[i] = r->sh[i].s ^ r->sh[i].r1;
-    }
-    /* the tables, then the openings: one message (host order, as every
-     * protocol's words) */
-    memcpy(&r->tab[n * CARRY_DIGITS], r->open1, n * 4);
-    st = proto_send(ctx, PROTO_P1, r->tab, n * (CARRY_DIGITS * 4 + 4), err);
-    uint8_t *b = r->buf;
+    for (size_t i = 0; i < n; i++)
+        carry_tables(&r->tab[i * CARRY_DIGITS], look, x->data[i], r->e[i], r->s[i]);
+    /* the tables, then the group openings: one message (host order, as
+     * every protocol's words) */
+    uint64_t *open1 = (uint64_t *)(void *)&r->tab[n * CARRY_DIGITS];
+    for (size_t b = 0; b < nb; b++)
+        carry_open1(r, b, r->s, &open1[b * L1_WORDS]);
+    st = proto_send(ctx, PROTO_P1, r->tab, n * CARRY_DIGITS * 4 + nb * L1_WORDS * 8, err);
     if (st == TRINE_OK)
-        st = proto_recv(ctx, PROTO_P1, b, n * 5, err);
+        st = proto_recv(ctx, PROTO_P1, r->theirs, nb * (L1_WORDS + CARRY_INPUTS) * 8, err);
     if (st != TRINE_OK)
         return st;
     carry_node_t n1, n2;
     carry_node_init(&n1, true);
     carry_node_init(&n2, false);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t theirs;
-        memcpy(&theirs, b + i * 4, 4);
-        uint32_t d1 = r->open1[i] ^ theirs;
-        uint8_t mine = carry_groups(&n1, &r->sh[i], d1, true) ^ r->sh[i].r2;
-        r->open2[i] = mine;
-        uint8_t d2 = mine ^ b[n * 4 + i];
-        r->y[i] = (uint8_t)(carry_last(&n2, &r->sh[i], d2, true, x->data[i]) ^ r->sh[i].rho);
+    uint64_t *open2 = r->open, *y = r->open + nb * CARRY_INPUTS;
+    const uint64_t *theirs2 = r->theirs + nb * L1_WORDS;
+    for (size_t b = 0; b < nb; b++) {
+        carry_open2(r, &n1, b, &open1[b * L1_WORDS], &r->theirs[b * L1_WORDS],
+                    &open2[b * CARRY_INPUTS]);
+        y[b] = carry_last(r, &n2, b, &open2[b * CARRY_INPUTS], &theirs2[b * CARRY_INPUTS], x);
     }
-    memcpy(b, r->open2, n);
-    carry_bits_put(b + n, r->y, n);
-    st = proto_send(ctx, PROTO_P1, b, n + nb, err);
+    st = proto_send(ctx, PROTO_P1, r->open, nb * (CARRY_INPUTS + 1) * 8, err);
     if (st == TRINE_OK)
-        st = proto_recv(ctx, PROTO_P1, r->bits, nb, err);
-    for (size_t i = 0; st == TRINE_OK && i < n; i++)
-        r->y[i] ^= (r->bits[i / 8] >> (i % 8)) & 1;
+        st = proto_recv(ctx, PROTO_P1, r->theirs, nb * 8, err);
+    for (size_t b = 0; st == TRINE_OK && b < nb; b++)
+        y[b] ^= r->theirs[b]; /* z = D xor rho */
     return st;
 }
 
-/* P1 (rounds 1 to 5), y getting the opened z = D xor rho. */
+/* P1 (rounds 1 to 5). */
 static trine_status_t carry_p1(proto_ctx_t *ctx, carry_run_t *r, const tensor_t *x,
                                trine_err_t *err)
 {
-    size_t n = r->n, nb = (n + 7) / 8, rec = r->relu ? DEAL_RELU : DEAL_DRELU;
+    size_t n = r->n, nb = r->nb, rec = carry_rec(r->relu);
     for (size_t i = 0; i < n; i++) {
         uint64_t big = x->data[i] << 1, c = r->c[i], e = 0;
         for (unsigned j = 0; j < CARRY_DIGITS; j++)
             e |= (((big >> (4 * j)) - (c >> (4 * j))) & 15) << (4 * j);
         r->e[i] = e;
         if (r->relu)
-            r->e[n + i] = x->data[i] - r->sh[i].aw;
+            r->e[n + i] = x->data[i] - r->aw[i];
     }
     trine_status_t st = proto_send(ctx, PROTO_P0, r->e, (r->relu ? 2 : 1) * n * 8, err);
     if (st == TRINE_OK && r->relu)
         st = proto_recv(ctx, PROTO_P0, r->ex, n * 8, err);
-    uint8_t *b = r->buf;
     if (st == TRINE_OK)
-        st = proto_recv_deal(ctx, PROTO_P2, b, n * rec, err);
+        st = proto_recv_deal(ctx, PROTO_P2, r->deal, n * rec + nb * B_DEAL, err);
     if (st != TRINE_OK)
         return st;
     for (size_t i = 0; i < n; i++) {
-        carry_share_t *s = &r->sh[i];
-        uint32_t r1 = s->r1;
-        uint8_t r2 = s->r2, rho = s->rho;
-        uint64_t aw = s->aw;
-        carry_record_get(b + i * rec, s, r->relu);
-        s->r1 = r1, s->r2 = r2, s->rho = rho, s->aw = aw;
+        const uint8_t *d = &r->deal[i * rec];
+        r->s[i] = (uint32_t)proto_get_le(d, 4);
+        r->rw[i] = proto_get_le(d + 4, 8);
+        if (r->relu)
+            r->cw[i] = proto_get_le(d + 12, 8);
     }
-    st = proto_recv(ctx, PROTO_P0, r->tab, n * (CARRY_DIGITS * 4 + 4), err);
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *d = &r->deal[n * rec + b * B_DEAL];
+        for (unsigned q = 0; q < T1_WORDS; q++)
+            r->blk[b].t1[q] = proto_get_le(d + 8 * q, 8);
+        for (unsigned q = 0; q < CARRY_T2; q++)
+            r->blk[b].t2[q] = proto_get_le(d + 8 * (T1_WORDS + q), 8);
+    }
+    st = proto_recv(ctx, PROTO_P0, r->tab, n * CARRY_DIGITS * 4 + nb * L1_WORDS * 8, err);
     if (st != TRINE_OK)
         return st;
     carry_node_t n1, n2;
     carry_node_init(&n1, true);
     carry_node_init(&n2, false);
-    const uint32_t *theirs = &r->tab[n * CARRY_DIGITS];
-    for (size_t i = 0; i < n; i++) {
-        uint32_t mine = carry_read(&r->tab[i * CARRY_DIGITS], r->c[i], r->sh[i].s) ^ r->sh[i].r1;
-        r->open1[i] = mine;
-        r->open2[i] = carry_groups(&n1, &r->sh[i], mine ^ theirs[i], false) ^ r->sh[i].r2;
+    const uint64_t *theirs1 = (const uint64_t *)(const void *)&r->tab[n * CARRY_DIGITS];
+    for (size_t i = 0; i < n; i++)
+        r->x[i] = carry_read(&r->tab[i * CARRY_DIGITS], r->c[i], r->s[i]);
+    uint64_t *open1 = r->open, *open2 = r->open + nb * L1_WORDS;
+    for (size_t b = 0; b < nb; b++) {
+        carry_open1(r, b, r->x, &open1[b * L1_WORDS]);
+        carry_open2(r, &n1, b, &open1[b * L1_WORDS], &theirs1[b * L1_WORDS],
+                    &open2[b * CARRY_INPUTS]);
     }
-    memcpy(b, r->open1, n * 4);
-    memcpy(b + n * 4, r->open2, n);
-    st = proto_send(ctx, PROTO_P0, b, n * 5, err);
+    st = proto_send(ctx, PROTO_P0, r->open, nb * (L1_WORDS + CARRY_INPUTS) * 8, err);
     if (st == TRINE_OK)
-        st = proto_recv(ctx, PROTO_P0, b, n + nb, err);
+        st = proto_recv(ctx, PROTO_P0, r->theirs, nb * (CARRY_INPUTS + 1) * 8, err);
     if (st != TRINE_OK)
         return st;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t d2 = r->open2[i] ^ b[i];
-        r->y[i] = (uint8_t)(carry_last(&n2, &r->sh[i], d2, false, x->data[i]) ^ r->sh[i].rho);
-    }
-    carry_bits_put(r->bits, r->y, n);
-    st = proto_send(ctx, PROTO_P0, r->bits, nb, err);
-    for (size_t i = 0; st == TRINE_OK && i < n; i++)
-        r->y[i] ^= (b[n + i / 8] >> (i % 8)) & 1;
+    uint64_t *y = r->open; /* the group openings are sent: y in their place */
+    for (size_t b = 0; b < nb; b++)
+        y[b] = carry_last(r, &n2, b, &open2[b * CARRY_INPUTS], &r->theirs[b * CARRY_INPUTS], x);
+    st = proto_send(ctx, PROTO_P0, y, nb * 8, err);
+    for (size_t b = 0; st == TRINE_OK && b < nb; b++)
+        y[b] ^= r->theirs[nb * CARRY_INPUTS + b];
     return st;
 }
 
@@ -583,16 +639,14 @@ static trine_status_t carry_party(proto_ctx_t *ctx, tensor_t *out, tensor_t *dou
     st = carry_draw(ctx, &r, err);
     if (st == TRINE_OK)
         st = r.p0 ? carry_p0(ctx, &r, x, err) : carry_p1(ctx, &r, x, err);
-    if (st == TRINE_OK && relu && r.p0) /* E's two shares: P1's came in round 1 */
-        for (size_t i = 0; i < n; i++)
-            r.ex[i] = r.e[n + i];
+    /* z: P0 left it after its last node's openings and y, P1 in place of y */
+    const uint64_t *z = r.p0 ? r.open + r.nb * CARRY_INPUTS : r.open;
     for (size_t i = 0; st == TRINE_OK && i < n; i++) {
-        uint64_t z = r.y[i], flip = 1 - 2 * z;
-        const carry_share_t *s = &r.sh[i];
-        uint64_t d = (r.p0 ? z : 0) + flip * s->rw;
+        uint64_t zi = (z[i / CARRY_BLOCK] >> (i % CARRY_BLOCK)) & 1, flip = 1 - 2 * zi;
+        uint64_t d = (r.p0 ? zi : 0) + flip * r.rw[i];
         if (relu) {
-            uint64_t ex = r.ex[i] + x->data[i] - s->aw; /* E = x - a */
-            out->data[i] = z * x->data[i] + flip * (ex * s->rw + s->cw);
+            uint64_t ex = r.ex[i] + x->data[i] - r.aw[i]; /* E = x - a */
+            out->data[i] = zi * x->data[i] + flip * (ex * r.rw[i] + r.cw[i]);
         }
         if (dout)
             dout->data[i] = d;

@@ -676,8 +676,9 @@ START_TEST(relu_moves_after_maxpool)
     run_t r;
     tp_check(&t, 2, 1, &r); /* 2, 2, 1 rows */
     ck_assert_uint_eq(op_calls(&r, PROTO_OP_RELU), 3);
-    /* calls of 2, 2 and 1 rows of 18; carry's ReLU deals 33 bytes a value */
-    uint64_t carry = 2 * harness_carry_bytes(36, true) + harness_carry_bytes(18, true) + 33 * 90;
+    /* calls of 2, 2 and 1 rows of 18 */
+    uint64_t carry = 2 * (harness_carry_bytes(36, true) + harness_carry_dealt(36, true)) +
+                     harness_carry_bytes(18, true) + harness_carry_dealt(18, true);
     ck_assert_uint_eq(op_bytes(&r, PROTO_OP_RELU),
                       harness_pick(432 * 90, (16 + 2 * 2560 + 24) * 90, carry));
     /* the matmul's truncation, and under securenn the conv's */
@@ -1090,8 +1091,10 @@ START_TEST(sigmoid_fine_matches_plain)
         ck_assert_uint_eq(op_calls(&r, PROTO_OP_SIGMOID), 3);
         /* eight ReLUs and the exact truncation (26 bytes) */
         /* calls of 4, 4 and 1 rows of 40, their 8 ReLUs in one */
-        uint64_t carry = 2 * harness_carry_bytes(8 * 160, true) + harness_carry_bytes(8 * 40, true) +
-                         (8 * 33 + 26) * 9 * 40;
+        uint64_t carry = 2 * (harness_carry_bytes(8 * 160, true) +
+                              harness_carry_dealt(8 * 160, true)) +
+                         harness_carry_bytes(8 * 40, true) + harness_carry_dealt(8 * 40, true) +
+                         26 * 9 * 40;
         ck_assert_uint_eq(op_bytes(&r, PROTO_OP_SIGMOID_FINE),
                           harness_pick((3456 + 26) * 9 * 40, (8 * (16 + 2 * 2048 + 16) + 26) * 9 * 40,
                                        carry));

@@ -279,8 +279,9 @@ END_TEST
 /* Under protocol carry: exact on every ring element, also for shares
  * whose digits carry through all 16 (x0 + x1 = 2^63 with every digit pair
  * summing to 15 above the lowest) or none, across a chunk of the dealt
- * randomness; 5 rounds, the online bytes harness_carry_bytes gives, 25
- * and 33 bytes an element dealt to P1, and P2 receives nothing. */
+ * randomness and a partial block; 5 rounds, the online and dealt bytes
+ * harness_carry_bytes and harness_carry_dealt give, and P2 receives
+ * nothing. */
 START_TEST(carry_drelu_and_relu_exact_everywhere)
 {
     const size_t n = 4200; /* past CARRY_CHUNK */
@@ -319,12 +320,12 @@ START_TEST(carry_drelu_and_relu_exact_everywhere)
         for (int p = 0; p < 3; p++)
             bytes += proto_counters_bytes_sent(c[p]), offline += c[p]->offline_bytes;
         ck_assert_uint_eq(bytes - offline, harness_carry_bytes(n, false));
-        ck_assert_uint_eq(offline, 25 * n);
+        ck_assert_uint_eq(offline, harness_carry_dealt(n, false));
         ck_assert_uint_eq(harness_rounds(&res), 5);
         bytes = proto_counters_bytes_sent(&res.stats[0].last_call) +
                 proto_counters_bytes_sent(&res.stats[1].last_call);
         ck_assert_uint_eq(bytes, harness_carry_bytes(n, true));
-        ck_assert_uint_eq(res.stats[2].last_call.offline_bytes, 33 * n);
+        ck_assert_uint_eq(res.stats[2].last_call.offline_bytes, harness_carry_dealt(n, true));
         ck_assert_uint_eq(res.stats[2].total.bytes_recv[0] + res.stats[2].total.bytes_recv[1],
                           res.stats[2].op[PROTO_OP_SETUP].bytes_recv[0] +
                               res.stats[2].op[PROTO_OP_SETUP].bytes_recv[1]);

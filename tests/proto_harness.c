@@ -120,7 +120,12 @@ uint64_t harness_pick(uint64_t securenn, uint64_t fss, uint64_t carry)
 
 uint64_t harness_carry_bytes(uint64_t n, bool relu)
 {
-    return (relu ? 98 : 82) * n + 2 * ((n + 7) / 8);
+    return (relu ? 88 : 72) * n + 656 * ((n + 63) / 64);
+}
+
+uint64_t harness_carry_dealt(uint64_t n, bool relu)
+{
+    return (relu ? 20 : 12) * n + 824 * ((n + 63) / 64);
 }
 
 tensor_t *harness_values(size_t n, unsigned bits, uint64_t seed)

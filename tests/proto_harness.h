@@ -55,8 +55,10 @@ uint64_t harness_cost_bytes(const harness_result_t *res);
 uint64_t harness_pick(uint64_t securenn, uint64_t fss, uint64_t carry);
 
 /* The online bytes of a DReLU (relu false) or ReLU call of n values under
- * carry (relu_carry.c): 82 or 98 an element and the opened bits. */
+ * carry (relu_carry.c): 72 or 88 an element and 656 a block of 64; and
+ * the bytes P2 deals: 12 or 20 an element and 824 a block. */
 uint64_t harness_carry_bytes(uint64_t n, bool relu);
+uint64_t harness_carry_dealt(uint64_t n, bool relu);
 
 /* n test values: edges first (0, 1, -1, +-2^(bits-1) ends, +-1 fixed
  * step ...), then random values with |v| < 2^(bits-1) of mixed sizes. */
