@@ -232,12 +232,15 @@ fi
 kill "$(cat "$dir/pids/party1.pid")" && sleep 0.5
 "$trined" -c "$dir/cluster-p1.ini" -p 1 -k "$dir/keys/party1.key" -t 1 \
     >>"$dir/logs/party1.log" 2>&1 </dev/null &
-echo $! >"$dir/pids/party1.pid"
+p1=$!
+echo $p1 >"$dir/pids/party1.pid"
 wait_up || fail "party1 with mask_cache = 0 did not come up"
 for t in kx kx2 kw kv; do T share $t "$kd/$t.npy" >/dev/null || fail "share $t again"; done
 kept_run k7 kx >/dev/null && kept_run k8 kx2 >/dev/null || fail "runs with party1 keeping nothing"
 s7=$(sed -n 's/^sent_total=//p' "$work/k7.stats") s8=$(sed -n 's/^sent_total=//p' "$work/k8.stats")
 [ "$s7" = "$s1" ] && [ "$s8" = "$s1" ] ||
     fail "party1 keeping nothing: jobs sent $s7 and $s8 bytes, want $s1 each (the weights opened)"
+# local-cluster stops only the parties it started: this party1 is the test's
+kill "$p1" && wait "$p1"
 "$lc" stop "$dir" >/dev/null || fail "local-cluster stop"
 ok "party1 keeping no masked forms: every job opens the weights ($s7 bytes), all = plaintext"
