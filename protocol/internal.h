@@ -202,6 +202,28 @@ TRINE_NODISCARD trine_status_t fss_relu(proto_ctx_t *ctx, tensor_t *out, tensor_
 TRINE_NODISCARD trine_status_t fss_relu_trunc(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout,
                                               const tensor_t *x, unsigned bits, trine_err_t *err);
 
+/* Exact truncation by d bits (trunc.c) in parts, for a protocol that
+ * sends its one exchange in a round of its own: trunc_deal is P2's part;
+ * at P0 and P1 trunc_half_new draws and forms the word to send (mine),
+ * trunc_half_recv_deal takes P1's dealing (nothing at P0), and
+ * trunc_half_finish writes the shares of the result from the other's
+ * words. */
+typedef struct {
+    size_t n;
+    unsigned d;
+    uint64_t *mine, *t, *k;
+    uint8_t *wire;
+} trunc_half_t;
+
+TRINE_NODISCARD trine_status_t trunc_deal(proto_ctx_t *ctx, size_t n, unsigned d, trine_err_t *err);
+TRINE_NODISCARD trine_status_t trunc_half_new(proto_ctx_t *ctx, trunc_half_t *h, const tensor_t *x,
+                                              unsigned d, trine_err_t *err);
+TRINE_NODISCARD trine_status_t trunc_half_recv_deal(proto_ctx_t *ctx, trunc_half_t *h,
+                                                    trine_err_t *err);
+void trunc_half_finish(const proto_ctx_t *ctx, const trunc_half_t *h, const uint64_t *theirs,
+                       uint64_t *out);
+void trunc_half_free(trunc_half_t *h);
+
 /* DReLU and ReLU under protocol carry (relu_carry.c), called inside
  * proto_drelu and proto_relu as fss_drelu and fss_relu are: P2 deals, P0
  * and P1 exchange 5 rounds. */
@@ -209,6 +231,13 @@ TRINE_NODISCARD trine_status_t carry_drelu(proto_ctx_t *ctx, tensor_t *out, cons
                                            trine_err_t *err);
 TRINE_NODISCARD trine_status_t carry_relu(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout,
                                           const tensor_t *x, trine_err_t *err);
+
+/* The ReLU of x truncated exactly by 1 <= bits <= FIXED_FRAC_BITS_MAX
+ * (-2^62 <= x < 2^62) in the same 5 rounds, the truncation's exchange in
+ * round 1; dout gets DReLU(x). */
+TRINE_NODISCARD trine_status_t carry_relu_trunc(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout,
+                                                const tensor_t *x, unsigned bits,
+                                                trine_err_t *err);
 
 /* argmax_pairs.c: proto_argmax's work (shapes checked, m >= 1 rows of
  * 2 <= k <= PROTO_ARGMAX_PAIRS_MAX) by comparing all pairs of a row at

@@ -20,7 +20,7 @@
  * - a relu whose only reader is a maxpool (no gradient taking either's
  *   by-product) runs after it instead: max and relu commute, and the relu
  *   then compares a quarter of the values (2 x 2 windows).
- * - under protocol fss with exact truncation, a relu of a matmul or conv2d
+ * - under protocols fss and carry with exact truncation, a relu of a matmul or conv2d
  *   (with a bias added or subtracted between them, and maxpools without
  *   padding before the relu) whose intermediate values nothing else reads
  *   takes the product's truncation into its own round (proto_relu_trunc):
@@ -147,15 +147,15 @@ static bool fuse_chain(exec_t *x, const exec_uses_t *u, int v)
     return false;
 }
 
-/* True when a relu writing v (in the full step's shapes s) goes by fss,
- * with exact truncation: it can then take a product's truncation. */
+/* True when a relu writing v (in the full step's shapes s) goes by fss or
+ * carry, with exact truncation: it can then take a product's truncation. */
 static bool relu_takes_truncation(const exec_t *x, const prog_shapes_t *s, int v)
 {
     size_t n = 1;
     for (int d = 0; d < s->ndim[v]; d++)
         n *= s->shape[v][d];
-    return proto_ctx_fss(x->ctx, n) && proto_ctx_truncation(x->ctx) == PROTO_TRUNC_EXACT &&
-           x->f > 0;
+    return (proto_ctx_fss(x->ctx, n) || proto_ctx_carry(x->ctx, n)) &&
+           proto_ctx_truncation(x->ctx) == PROTO_TRUNC_EXACT && x->f > 0;
 }
 
 /* Marks the rewrites (see the top of the file): a relu whose only reader

@@ -1,7 +1,8 @@
 /* relu.c — ReLU (SecureNN Algorithm 7): DReLU(x), then one Beaver product
  * DReLU(x) * x. 7 + 1 = 8 rounds, 392 + 40 = 432 bytes per element
  * (SecureNN: 10 rounds, 704 bytes). Under protocol fss, relu_fss.c's one
- * round, which also takes a truncation before the ReLU into that round.
+ * round, under carry relu_carry.c's five; both also take a truncation
+ * before the ReLU into those rounds.
  */
 #include "internal.h"
 
@@ -44,9 +45,11 @@ trine_status_t proto_relu_trunc(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout,
     trine_status_t st = proto_op_begin(ctx, PROTO_OP_RELU, err);
     if (st != TRINE_OK)
         return st;
-    if (proto_ctx_fss(ctx, x->size) && ctx->trunc == PROTO_TRUNC_EXACT && bits >= 1 &&
-        bits <= FIXED_FRAC_BITS_MAX)
+    bool fused = ctx->trunc == PROTO_TRUNC_EXACT && bits >= 1 && bits <= FIXED_FRAC_BITS_MAX;
+    if (fused && proto_ctx_fss(ctx, x->size))
         return proto_op_end(ctx, fss_relu_trunc(ctx, out, dout, x, bits, err));
+    if (fused && proto_ctx_carry(ctx, x->size))
+        return proto_op_end(ctx, carry_relu_trunc(ctx, out, dout, x, bits, err));
     tensor_t *t = tensor_copy(x);
     st = t ? proto_truncate(ctx, t, bits, err)
            : trine_err_set(err, TRINE_ENOMEM, "relu: no memory for %zu values", x->size);

@@ -327,23 +327,38 @@ static trine_status_t carry_deal(proto_ctx_t *ctx, size_t n, bool relu, trine_er
 typedef struct {
     size_t n, nb;
     bool relu, p0;
+    unsigned d; /* ReLU after an exact truncation by d bits, else 0 */
+    trunc_half_t tr;
+    uint64_t *tv; /* ReLU: the share of the value it multiplies (x, or x truncated) */
     uint32_t *s;      /* P0: its G and P shares; P1: the dealt table bits */
     uint64_t *rw;     /* share of rho over the ring */
     uint64_t *aw;     /* ReLU: share of a */
     uint64_t *cw;     /* ReLU: share of a rho */
     uint64_t *c;      /* P1: the digit offsets */
-    uint64_t *e;      /* round 1: the digits' offsets (P1's), then E's share */
+    uint64_t *e;      /* round 1: the digits' offsets (P1's), and the truncation's word */
     uint64_t *ex;     /* ReLU: the other's share of E */
-    uint32_t *tab;    /* round 2: 16 tables an element (P0: over its masks m) */
+    uint32_t *tab;    /* round 2: 16 tables an element (P0: over its masks m), the
+                       * group openings, E's share */
     uint32_t *x;      /* P1: its G and P shares */
     carry_block_t *blk;
-    uint64_t *open;   /* this party's openings: 32 + 8 words a block, then y */
-    uint64_t *theirs; /* the other's, the same */
+    uint64_t *open;   /* P1's round 3: 32 + 8 words a block and E's share; then y */
+    uint64_t *theirs; /* the other's messages */
     uint8_t *deal;    /* P1: the dealt records */
 } carry_run_t;
 
 /* Words a block's openings take: the groups', the last node's, y. */
 #define OPEN_WORDS (L1_WORDS + CARRY_INPUTS + 1u)
+
+/* Bytes of P0's round 2 message and of P1's round 3 message. */
+static size_t carry_msg2(const carry_run_t *r)
+{
+    return r->n * CARRY_DIGITS * 4 + r->nb * L1_WORDS * 8 + (r->relu ? r->n * 8 : 0);
+}
+
+static size_t carry_msg3(const carry_run_t *r)
+{
+    return r->nb * (L1_WORDS + CARRY_INPUTS) * 8 + (r->relu ? r->n * 8 : 0);
+}
 
 static void carry_run_free(carry_run_t *r)
 {
@@ -355,20 +370,22 @@ static void carry_run_free(carry_run_t *r)
     proto_wipe_free(r->c, n * 8);
     proto_wipe_free(r->e, 2 * n * 8);
     proto_wipe_free(r->ex, n * 8);
-    proto_wipe_free(r->tab, n * CARRY_DIGITS * 4 + nb * L1_WORDS * 8);
+    proto_wipe_free(r->tv, n * 8);
+    proto_wipe_free(r->tab, carry_msg2(r));
     proto_wipe_free(r->x, n * 4);
     proto_wipe_free(r->blk, nb * sizeof *r->blk);
-    proto_wipe_free(r->open, nb * OPEN_WORDS * 8);
-    proto_wipe_free(r->theirs, nb * OPEN_WORDS * 8);
+    proto_wipe_free(r->open, nb * OPEN_WORDS * 8 + n * 8);
+    proto_wipe_free(r->theirs, nb * OPEN_WORDS * 8 + n * 8);
+    trunc_half_free(&r->tr);
     proto_wipe_free(r->deal, n * carry_rec(r->relu) + nb * B_DEAL);
 }
 
 static trine_status_t carry_run_new(proto_ctx_t *ctx, carry_run_t *r, size_t n, bool relu,
-                                    trine_err_t *err)
+                                    unsigned d, trine_err_t *err)
 {
     size_t nb = carry_blocks(n);
     bool p0 = ctx->role == PROTO_P0;
-    *r = (carry_run_t){.n = n, .nb = nb, .relu = relu, .p0 = p0};
+    *r = (carry_run_t){.n = n, .nb = nb, .relu = relu, .p0 = p0, .d = d};
     r->s = malloc(n * 4);
     r->rw = malloc(n * 8);
     r->aw = calloc(n, 8);
@@ -376,14 +393,15 @@ static trine_status_t carry_run_new(proto_ctx_t *ctx, carry_run_t *r, size_t n, 
     r->c = malloc(n * 8);
     r->e = malloc(2 * n * 8);
     r->ex = malloc(n * 8);
-    r->tab = malloc(n * CARRY_DIGITS * 4 + nb * L1_WORDS * 8); /* + P0's openings */
+    r->tv = malloc(n * 8);
+    r->tab = malloc(carry_msg2(r));
     r->x = malloc(n * 4);
     r->blk = malloc(nb * sizeof *r->blk);
-    r->open = malloc(nb * OPEN_WORDS * 8);
-    r->theirs = malloc(nb * OPEN_WORDS * 8);
+    r->open = malloc(nb * OPEN_WORDS * 8 + n * 8);
+    r->theirs = malloc(nb * OPEN_WORDS * 8 + n * 8);
     r->deal = malloc(n * carry_rec(relu) + nb * B_DEAL);
-    if (r->s && r->rw && r->aw && r->cw && r->c && r->e && r->ex && r->tab && r->x && r->blk &&
-        r->open && r->theirs && r->deal)
+    if (r->s && r->rw && r->aw && r->cw && r->c && r->e && r->ex && r->tv && r->tab && r->x &&
+        r->blk && r->open && r->theirs && r->deal)
         return TRINE_OK;
     carry_run_free(r);
     return trine_err_set(err, TRINE_ENOMEM, "carry: no memory for %zu values", n);
@@ -514,37 +532,49 @@ static uint64_t carry_last(const carry_run_t *r, const carry_node_t *n2, size_t 
     return c[0] ^ msb ^ (r->p0 ? ~(uint64_t)0 : 0) ^ k->rho;
 }
 
+/* ReLU: the value's share tv, its truncation once the other's word in
+ * round 1 is known; and E's share into the message at e. */
+static void carry_value(const proto_ctx_t *ctx, carry_run_t *r, const tensor_t *x,
+                        const uint64_t *theirs, uint64_t *e)
+{
+    if (r->d)
+        trunc_half_finish(ctx, &r->tr, theirs, r->tv);
+    else
+        memcpy(r->tv, x->data, r->n * 8);
+    for (size_t i = 0; i < r->n; i++)
+        e[i] = r->tv[i] - r->aw[i];
+}
+
 /* P0 (rounds 1 to 5). */
 static trine_status_t carry_p0(proto_ctx_t *ctx, carry_run_t *r, const tensor_t *x,
                                trine_err_t *err)
 {
     size_t n = r->n, nb = r->nb;
     trine_status_t st = TRINE_OK;
-    if (r->relu) {
-        for (size_t i = 0; i < n; i++)
-            r->e[n + i] = x->data[i] - r->aw[i];
-        st = proto_send(ctx, PROTO_P1, &r->e[n], n * 8, err);
-    }
+    if (r->d)
+        st = proto_send(ctx, PROTO_P1, r->tr.mine, n * 8, err);
     if (st == TRINE_OK)
-        st = proto_recv(ctx, PROTO_P1, r->e, (r->relu ? 2 : 1) * n * 8, err);
+        st = proto_recv(ctx, PROTO_P1, r->e, (r->d ? 2 : 1) * n * 8, err);
     if (st != TRINE_OK)
         return st;
-    if (r->relu)
-        memcpy(r->ex, &r->e[n], n * 8);
     uint32_t look[256];
     carry_lookup(look);
     for (size_t i = 0; i < n; i++)
         carry_tables(&r->tab[i * CARRY_DIGITS], look, x->data[i], r->e[i], r->s[i]);
-    /* the tables, then the group openings: one message (host order, as
-     * every protocol's words) */
+    /* the tables, the group openings and E's share: one message (host
+     * order, as every protocol's words) */
     uint64_t *open1 = (uint64_t *)(void *)&r->tab[n * CARRY_DIGITS];
     for (size_t b = 0; b < nb; b++)
         carry_open1(r, b, r->s, &open1[b * L1_WORDS]);
-    st = proto_send(ctx, PROTO_P1, r->tab, n * CARRY_DIGITS * 4 + nb * L1_WORDS * 8, err);
+    if (r->relu)
+        carry_value(ctx, r, x, &r->e[n], &open1[nb * L1_WORDS]);
+    st = proto_send(ctx, PROTO_P1, r->tab, carry_msg2(r), err);
     if (st == TRINE_OK)
-        st = proto_recv(ctx, PROTO_P1, r->theirs, nb * (L1_WORDS + CARRY_INPUTS) * 8, err);
+        st = proto_recv(ctx, PROTO_P1, r->theirs, carry_msg3(r), err);
     if (st != TRINE_OK)
         return st;
+    if (r->relu)
+        memcpy(r->ex, &r->theirs[nb * (L1_WORDS + CARRY_INPUTS)], n * 8);
     carry_node_t n1, n2;
     carry_node_init(&n1, true);
     carry_node_init(&n2, false);
@@ -573,12 +603,16 @@ static trine_status_t carry_p1(proto_ctx_t *ctx, carry_run_t *r, const tensor_t 
         for (unsigned j = 0; j < CARRY_DIGITS; j++)
             e |= (((big >> (4 * j)) - (c >> (4 * j))) & 15) << (4 * j);
         r->e[i] = e;
-        if (r->relu)
-            r->e[n + i] = x->data[i] - r->aw[i];
     }
-    trine_status_t st = proto_send(ctx, PROTO_P0, r->e, (r->relu ? 2 : 1) * n * 8, err);
-    if (st == TRINE_OK && r->relu)
-        st = proto_recv(ctx, PROTO_P0, r->ex, n * 8, err);
+    if (r->d)
+        memcpy(&r->e[n], r->tr.mine, n * 8);
+    trine_status_t st = proto_send(ctx, PROTO_P0, r->e, (r->d ? 2 : 1) * n * 8, err);
+    if (st == TRINE_OK && r->d)
+        st = trunc_half_recv_deal(ctx, &r->tr, err);
+    if (st == TRINE_OK && r->d)
+        st = proto_recv(ctx, PROTO_P0, r->ex, n * 8, err); /* P0's truncation word */
+    if (st == TRINE_OK && r->relu) /* E's share into round 3's message */
+        carry_value(ctx, r, x, r->ex, &r->open[nb * (L1_WORDS + CARRY_INPUTS)]);
     if (st == TRINE_OK)
         st = proto_recv_deal(ctx, PROTO_P2, r->deal, n * rec + nb * B_DEAL, err);
     if (st != TRINE_OK)
@@ -597,9 +631,12 @@ static trine_status_t carry_p1(proto_ctx_t *ctx, carry_run_t *r, const tensor_t 
         for (unsigned q = 0; q < CARRY_T2; q++)
             r->blk[b].t2[q] = proto_get_le(d + 8 * (T1_WORDS + q), 8);
     }
-    st = proto_recv(ctx, PROTO_P0, r->tab, n * CARRY_DIGITS * 4 + nb * L1_WORDS * 8, err);
+    st = proto_recv(ctx, PROTO_P0, r->tab, carry_msg2(r), err);
     if (st != TRINE_OK)
         return st;
+    if (r->relu)
+        memcpy(r->ex, (const uint64_t *)(const void *)&r->tab[n * CARRY_DIGITS] + nb * L1_WORDS,
+               n * 8);
     carry_node_t n1, n2;
     carry_node_init(&n1, true);
     carry_node_init(&n2, false);
@@ -612,7 +649,7 @@ static trine_status_t carry_p1(proto_ctx_t *ctx, carry_run_t *r, const tensor_t 
         carry_open2(r, &n1, b, &open1[b * L1_WORDS], &theirs1[b * L1_WORDS],
                     &open2[b * CARRY_INPUTS]);
     }
-    st = proto_send(ctx, PROTO_P0, r->open, nb * (L1_WORDS + CARRY_INPUTS) * 8, err);
+    st = proto_send(ctx, PROTO_P0, r->open, carry_msg3(r), err);
     if (st == TRINE_OK)
         st = proto_recv(ctx, PROTO_P0, r->theirs, nb * (CARRY_INPUTS + 1) * 8, err);
     if (st != TRINE_OK)
@@ -629,14 +666,17 @@ static trine_status_t carry_p1(proto_ctx_t *ctx, carry_run_t *r, const tensor_t 
 /* P0 and P1: the rounds, then the shares of D (into dout, may be NULL)
  * and of ReLU(x) (into out, for ReLU). */
 static trine_status_t carry_party(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout,
-                                  const tensor_t *x, bool relu, trine_err_t *err)
+                                  const tensor_t *x, bool relu, unsigned d, trine_err_t *err)
 {
     size_t n = x->size;
     carry_run_t r;
-    trine_status_t st = carry_run_new(ctx, &r, n, relu, err);
+    trine_status_t st = carry_run_new(ctx, &r, n, relu, d, err);
     if (st != TRINE_OK)
         return st;
-    st = carry_draw(ctx, &r, err);
+    if (d)
+        st = trunc_half_new(ctx, &r.tr, x, d, err);
+    if (st == TRINE_OK)
+        st = carry_draw(ctx, &r, err);
     if (st == TRINE_OK)
         st = r.p0 ? carry_p0(ctx, &r, x, err) : carry_p1(ctx, &r, x, err);
     /* z: P0 left it after its last node's openings and y, P1 in place of y */
@@ -645,8 +685,8 @@ static trine_status_t carry_party(proto_ctx_t *ctx, tensor_t *out, tensor_t *dou
         uint64_t zi = (z[i / CARRY_BLOCK] >> (i % CARRY_BLOCK)) & 1, flip = 1 - 2 * zi;
         uint64_t d = (r.p0 ? zi : 0) + flip * r.rw[i];
         if (relu) {
-            uint64_t ex = r.ex[i] + x->data[i] - r.aw[i]; /* E = x - a */
-            out->data[i] = zi * x->data[i] + flip * (ex * r.rw[i] + r.cw[i]);
+            uint64_t ex = r.ex[i] + r.tv[i] - r.aw[i]; /* E = x - a */
+            out->data[i] = zi * r.tv[i] + flip * (ex * r.rw[i] + r.cw[i]);
         }
         if (dout)
             dout->data[i] = d;
@@ -656,30 +696,39 @@ static trine_status_t carry_party(proto_ctx_t *ctx, tensor_t *out, tensor_t *dou
 }
 
 static trine_status_t carry_run(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout,
-                                const tensor_t *x, bool relu, trine_err_t *err)
+                                const tensor_t *x, bool relu, unsigned d, trine_err_t *err)
 {
     const tensor_t *t[] = {x, out ? out : x, dout ? dout : x};
     trine_status_t st = proto_check_shapes(relu ? "relu" : "drelu", t, 3, err);
     if (st != TRINE_OK || x->size == 0)
         return st;
     if (proto_is_helper(ctx)) {
-        st = carry_deal(ctx, x->size, relu, err);
+        if (d)
+            st = trunc_deal(ctx, x->size, d, err);
+        if (st == TRINE_OK)
+            st = carry_deal(ctx, x->size, relu, err);
         if (out)
             proto_zero(out);
         if (dout)
             proto_zero(dout);
         return st;
     }
-    return carry_party(ctx, out, dout, x, relu, err);
+    return carry_party(ctx, out, dout, x, relu, d, err);
 }
 
 trine_status_t carry_drelu(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x, trine_err_t *err)
 {
-    return carry_run(ctx, NULL, out, x, false, err);
+    return carry_run(ctx, NULL, out, x, false, 0, err);
 }
 
 trine_status_t carry_relu(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout, const tensor_t *x,
                           trine_err_t *err)
 {
-    return carry_run(ctx, out, dout, x, true, err);
+    return carry_run(ctx, out, dout, x, true, 0, err);
+}
+
+trine_status_t carry_relu_trunc(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout, const tensor_t *x,
+                                unsigned bits, trine_err_t *err)
+{
+    return carry_run(ctx, out, dout, x, true, bits, err);
 }

@@ -48,7 +48,7 @@ static size_t trunc_bit_bytes(unsigned d)
 
 /* P2: draws r and P0's shares as P0 does, and sends P1 its shares of -R
  * and r_63 (mod 2^d), packed word by word, little-endian. */
-static trine_status_t trunc_deal(proto_ctx_t *ctx, size_t n, unsigned d, trine_err_t *err)
+trine_status_t trunc_deal(proto_ctx_t *ctx, size_t n, unsigned d, trine_err_t *err)
 {
     size_t nb = trunc_bit_bytes(d), stride = 8 + nb;
     uint64_t *r = malloc(n * sizeof *r), *r1 = malloc(n * sizeof *r1);
@@ -76,48 +76,81 @@ static trine_status_t trunc_deal(proto_ctx_t *ctx, size_t n, unsigned d, trine_e
     return st;
 }
 
+void trunc_half_free(trunc_half_t *h)
+{
+    size_t n = h->n;
+    proto_wipe_free(h->mine, n * 8), proto_wipe_free(h->t, n * 8);
+    proto_wipe_free(h->k, n * 8), proto_wipe_free(h->wire, n * (8 + trunc_bit_bytes(h->d)));
+    *h = (trunc_half_t){0};
+}
+
+trine_status_t trunc_half_new(proto_ctx_t *ctx, trunc_half_t *h, const tensor_t *x, unsigned d,
+                              trine_err_t *err)
+{
+    size_t n = x->size;
+    bool p0 = ctx->role == PROTO_P0;
+    *h = (trunc_half_t){.n = n, .d = d};
+    h->mine = malloc(n * 8), h->t = malloc(n * 8), h->k = malloc(n * 8);
+    h->wire = p0 ? NULL : malloc(n * (8 + trunc_bit_bytes(d)));
+    if (!h->mine || !h->t || !h->k || (!p0 && !h->wire)) {
+        trunc_half_free(h);
+        return trine_err_set(err, TRINE_ENOMEM, "truncation: no memory for %zu values", n);
+    }
+    proto_draw_ring(ctx, PROTO_P2, h->mine, n); /* the share of r */
+    if (p0) {
+        proto_draw_ring(ctx, PROTO_P2, h->t, n);
+        proto_draw_ring(ctx, PROTO_P2, h->k, n);
+    }
+    for (size_t i = 0; i < n; i++)
+        h->mine[i] += x->data[i] + (p0 ? TRUNC_BIAS : 0);
+    return TRINE_OK;
+}
+
+trine_status_t trunc_half_recv_deal(proto_ctx_t *ctx, trunc_half_t *h, trine_err_t *err)
+{
+    size_t nb = trunc_bit_bytes(h->d), stride = 8 + nb;
+    if (ctx->role == PROTO_P0)
+        return TRINE_OK;
+    trine_status_t st = proto_recv_deal(ctx, PROTO_P2, h->wire, h->n * stride, err);
+    for (size_t i = 0; st == TRINE_OK && i < h->n; i++) {
+        h->t[i] = proto_get_le(&h->wire[i * stride], 8);
+        h->k[i] = proto_get_le(&h->wire[i * stride + 8], nb);
+    }
+    return st;
+}
+
+void trunc_half_finish(const proto_ctx_t *ctx, const trunc_half_t *h, const uint64_t *theirs,
+                       uint64_t *out)
+{
+    unsigned d = h->d;
+    uint64_t pub_bias = TRUNC_BIAS >> d;
+    for (size_t i = 0; i < h->n; i++) {
+        uint64_t z = h->mine[i] + theirs[i];
+        uint64_t s = h->t[i] + ((z >> 63) ? 0 : h->k[i] << (64 - d));
+        out[i] = ctx->role == PROTO_P0 ? s + (z >> d) - pub_bias : s;
+    }
+}
+
 /* P0 and P1: open z, then form the share of the result in x. */
 static trine_status_t trunc_open(proto_ctx_t *ctx, tensor_t *x, unsigned d, trine_err_t *err)
 {
-    size_t n = x->size, nb = trunc_bit_bytes(d), stride = 8 + nb;
-    bool p0 = ctx->role == PROTO_P0;
-    uint64_t *mine = malloc(n * sizeof *mine), *theirs = malloc(n * sizeof *theirs);
-    uint64_t *t = malloc(n * sizeof *t), *k = malloc(n * sizeof *k);
-    uint8_t *wire = p0 ? NULL : malloc(n * stride);
-    trine_status_t st = TRINE_OK;
-    if (!mine || !theirs || !t || !k || (!p0 && !wire)) {
-        st = trine_err_set(err, TRINE_ENOMEM, "truncation: no memory for %zu values", n);
-        goto done;
-    }
-    proto_draw_ring(ctx, PROTO_P2, mine, n); /* the share of r */
-    if (p0) {
-        proto_draw_ring(ctx, PROTO_P2, t, n);
-        proto_draw_ring(ctx, PROTO_P2, k, n);
-    }
-    for (size_t i = 0; i < n; i++)
-        mine[i] += x->data[i] + (p0 ? TRUNC_BIAS : 0);
-    st = proto_send(ctx, proto_other(ctx), mine, n * sizeof *mine, err);
-    if (st == TRINE_OK && !p0)
-        st = proto_recv_deal(ctx, PROTO_P2, wire, n * stride, err);
-    if (st == TRINE_OK)
-        st = proto_recv(ctx, proto_other(ctx), theirs, n * sizeof *theirs, err);
+    trunc_half_t h;
+    trine_status_t st = trunc_half_new(ctx, &h, x, d, err);
     if (st != TRINE_OK)
-        goto done;
-    if (!p0)
-        for (size_t i = 0; i < n; i++) {
-            t[i] = proto_get_le(&wire[i * stride], 8);
-            k[i] = proto_get_le(&wire[i * stride + 8], nb);
-        }
-    uint64_t pub_bias = TRUNC_BIAS >> d;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t z = mine[i] + theirs[i];
-        uint64_t s = t[i] + ((z >> 63) ? 0 : k[i] << (64 - d));
-        x->data[i] = p0 ? s + (z >> d) - pub_bias : s;
-    }
-done:
-    proto_wipe_free(mine, n * sizeof *mine), proto_wipe_free(theirs, n * sizeof *theirs);
-    proto_wipe_free(t, n * sizeof *t), proto_wipe_free(k, n * sizeof *k);
-    proto_wipe_free(wire, n * stride);
+        return st;
+    uint64_t *theirs = malloc(x->size * 8);
+    if (!theirs)
+        st = trine_err_set(err, TRINE_ENOMEM, "truncation: no memory for %zu values", x->size);
+    if (st == TRINE_OK)
+        st = proto_send(ctx, proto_other(ctx), h.mine, h.n * 8, err);
+    if (st == TRINE_OK)
+        st = trunc_half_recv_deal(ctx, &h, err);
+    if (st == TRINE_OK)
+        st = proto_recv(ctx, proto_other(ctx), theirs, h.n * 8, err);
+    if (st == TRINE_OK)
+        trunc_half_finish(ctx, &h, theirs, x->data);
+    proto_wipe_free(theirs, x->size * 8);
+    trunc_half_free(&h);
     return st;
 }
 
