@@ -229,6 +229,33 @@ START_TEST(drelu_and_relu_exact_in_valid_range)
 }
 END_TEST
 
+/* The opened DReLU (d, and dz beside the ReLU) and ReLU (r) of every
+ * x are exact; *rounds, *online and *offline get the DReLU call's rounds
+ * and bytes (what P2 dealt apart). */
+static void check_relu_exact(const tensor_t *x, tensor_t *const sh0, const args_t *a,
+                             const harness_result_t *res, uint64_t *rounds, uint64_t *online,
+                             uint64_t *offline)
+{
+    tensor_t *d = harness_open(a->out), *r = harness_open(a->out2), *dz = harness_open(a->z);
+    for (size_t e = 0; e < x->size; e++) {
+        int64_t v = (int64_t)x->data[e];
+        ck_assert_msg(d->data[e] == (v >= 0), "%s drelu(%lld) = %llu (P0's share %llx)",
+                      proto_protocol_name(a->protocol), (long long)v,
+                      (unsigned long long)d->data[e], (unsigned long long)sh0->data[e]);
+        ck_assert_uint_eq(dz->data[e], v >= 0);
+        ck_assert_uint_eq(r->data[e], v >= 0 ? (uint64_t)v : 0);
+    }
+    const proto_counters_t *c[3];
+    for (int p = 0; p < 3; p++)
+        c[p] = &res->stats[p].op[PROTO_OP_DRELU];
+    *rounds = proto_stats_call_rounds(c[0], c[1], c[2]);
+    uint64_t bytes = 0, dealt = 0;
+    for (int p = 0; p < 3; p++)
+        bytes += proto_counters_bytes_sent(c[p]), dealt += c[p]->offline_bytes;
+    *online = bytes - dealt, *offline = dealt;
+    tensor_destroy(&d), tensor_destroy(&r), tensor_destroy(&dz);
+}
+
 /* Under protocol fss: exact on every ring element (no range condition),
  * across a chunk boundary of the keys; 1 round each, 16 bytes an element
  * online, the keys offline. */
@@ -248,29 +275,17 @@ START_TEST(fss_drelu_and_relu_exact_everywhere)
         harness_alloc(a.out, x), harness_alloc(a.out2, x), harness_alloc(a.z, x);
         harness_result_t res;
         harness_run_ok(body_relu, &a, &res);
-        tensor_t *d = harness_open(a.out), *r = harness_open(a.out2), *dz = harness_open(a.z);
-        for (size_t e = 0; e < n; e++) {
-            int64_t v = (int64_t)x->data[e];
-            ck_assert_msg(d->data[e] == (v >= 0), "fss drelu(%lld) = %llu", (long long)v,
-                          (unsigned long long)d->data[e]);
-            ck_assert_uint_eq(dz->data[e], v >= 0);
-            ck_assert_uint_eq(r->data[e], v >= 0 ? (uint64_t)v : 0);
-        }
-        const proto_counters_t *c[3];
-        for (int p = 0; p < 3; p++)
-            c[p] = &res.stats[p].op[PROTO_OP_DRELU];
-        ck_assert_uint_eq(proto_stats_call_rounds(c[0], c[1], c[2]), 1);
-        uint64_t bytes = 0, offline = 0;
-        for (int p = 0; p < 3; p++)
-            bytes += proto_counters_bytes_sent(c[p]), offline += c[p]->offline_bytes;
-        ck_assert_uint_eq(bytes - offline, 16 * n);
+        uint64_t rounds, online, offline;
+        check_relu_exact(x, a.x[0], &a, &res, &rounds, &online, &offline);
+        ck_assert_uint_eq(rounds, 1);
+        ck_assert_uint_eq(online, 16 * n);
         ck_assert_uint_eq(offline, (2 * dcf_key_bytes(1) + 8) * n);
         ck_assert_uint_eq(harness_rounds(&res), 1);
-        bytes = proto_counters_bytes_sent(&res.stats[0].last_call) +
-                proto_counters_bytes_sent(&res.stats[1].last_call);
+        uint64_t bytes = proto_counters_bytes_sent(&res.stats[0].last_call) +
+                         proto_counters_bytes_sent(&res.stats[1].last_call);
         ck_assert_uint_eq(bytes, 16 * n);
         ck_assert_uint_eq(res.stats[2].last_call.offline_bytes, (2 * dcf_key_bytes(2) + 16) * n);
-        tensor_destroy(&x), tensor_destroy(&d), tensor_destroy(&r), tensor_destroy(&dz);
+        tensor_destroy(&x);
         harness_free(a.x), harness_free(a.out), harness_free(a.out2), harness_free(a.z);
     }
 }
@@ -303,33 +318,20 @@ START_TEST(carry_drelu_and_relu_exact_everywhere)
         harness_alloc(a.out, x), harness_alloc(a.out2, x), harness_alloc(a.z, x);
         harness_result_t res;
         harness_run_ok(body_relu, &a, &res);
-        tensor_t *d = harness_open(a.out), *r = harness_open(a.out2), *dz = harness_open(a.z);
-        for (size_t e = 0; e < n; e++) {
-            int64_t v = (int64_t)x->data[e];
-            ck_assert_msg(d->data[e] == (v >= 0), "carry drelu(%lld) = %llu (share %llx)",
-                          (long long)v, (unsigned long long)d->data[e],
-                          (unsigned long long)a.x[0]->data[e]);
-            ck_assert_uint_eq(dz->data[e], v >= 0);
-            ck_assert_uint_eq(r->data[e], v >= 0 ? (uint64_t)v : 0);
-        }
-        const proto_counters_t *c[3];
-        for (int p = 0; p < 3; p++)
-            c[p] = &res.stats[p].op[PROTO_OP_DRELU];
-        ck_assert_uint_eq(proto_stats_call_rounds(c[0], c[1], c[2]), 5);
-        uint64_t bytes = 0, offline = 0;
-        for (int p = 0; p < 3; p++)
-            bytes += proto_counters_bytes_sent(c[p]), offline += c[p]->offline_bytes;
-        ck_assert_uint_eq(bytes - offline, harness_carry_bytes(n, false));
+        uint64_t rounds, online, offline;
+        check_relu_exact(x, a.x[0], &a, &res, &rounds, &online, &offline);
+        ck_assert_uint_eq(rounds, 5);
+        ck_assert_uint_eq(online, harness_carry_bytes(n, false));
         ck_assert_uint_eq(offline, harness_carry_dealt(n, false));
         ck_assert_uint_eq(harness_rounds(&res), 5);
-        bytes = proto_counters_bytes_sent(&res.stats[0].last_call) +
-                proto_counters_bytes_sent(&res.stats[1].last_call);
+        uint64_t bytes = proto_counters_bytes_sent(&res.stats[0].last_call) +
+                         proto_counters_bytes_sent(&res.stats[1].last_call);
         ck_assert_uint_eq(bytes, harness_carry_bytes(n, true));
         ck_assert_uint_eq(res.stats[2].last_call.offline_bytes, harness_carry_dealt(n, true));
         ck_assert_uint_eq(res.stats[2].total.bytes_recv[0] + res.stats[2].total.bytes_recv[1],
                           res.stats[2].op[PROTO_OP_SETUP].bytes_recv[0] +
                               res.stats[2].op[PROTO_OP_SETUP].bytes_recv[1]);
-        tensor_destroy(&x), tensor_destroy(&d), tensor_destroy(&r), tensor_destroy(&dz);
+        tensor_destroy(&x);
         harness_free(a.x), harness_free(a.out), harness_free(a.out2), harness_free(a.z);
     }
 }

@@ -58,20 +58,15 @@ for t in test_gemm_all_attributes test_matmul_2d test_add_bcast test_sub test_mu
     grep -q "^pass  $t\$" <<<"$out" || fail "$t does not pass: $(grep " $t" <<<"$out")"
 done
 ok "each listed operator passes its tests"
-# protocol fss: the same tests, the same passes
-out=$("$trine" onnx-test --local --protocol fss "$data"/node/* "$data"/pytorch-converted/* \
-    "$src/tests/data/onnx/fold_bn" "$src"/tests/data/onnx/zoo_* 2>&1) ||
-    fail "onnx-test --protocol fss: $(grep -E '^(FAIL|onnx-test)' <<<"$out")"
-[ "$(grep '^onnx-test:' <<<"$out")" = "$summary" ] ||
-    fail "protocol fss: $(grep '^onnx-test:' <<<"$out"), securenn: $summary"
-ok "conformance under protocol fss: $(grep '^onnx-test:' <<<"$out")"
-# protocol carry: the same again
-out=$("$trine" onnx-test --local --protocol carry "$data"/node/* "$data"/pytorch-converted/* \
-    "$src/tests/data/onnx/fold_bn" "$src"/tests/data/onnx/zoo_* 2>&1) ||
-    fail "onnx-test --protocol carry: $(grep -E '^(FAIL|onnx-test)' <<<"$out")"
-[ "$(grep '^onnx-test:' <<<"$out")" = "$summary" ] ||
-    fail "protocol carry: $(grep '^onnx-test:' <<<"$out"), securenn: $summary"
-ok "conformance under protocol carry: $(grep '^onnx-test:' <<<"$out")"
+# protocols fss and carry: the same tests, the same passes
+for proto in fss carry; do
+    out=$("$trine" onnx-test --local --protocol $proto "$data"/node/* \
+        "$data"/pytorch-converted/* "$src/tests/data/onnx/fold_bn" "$src"/tests/data/onnx/zoo_* \
+        2>&1) || fail "onnx-test --protocol $proto: $(grep -E '^(FAIL|onnx-test)' <<<"$out")"
+    [ "$(grep '^onnx-test:' <<<"$out")" = "$summary" ] ||
+        fail "protocol $proto: $(grep '^onnx-test:' <<<"$out"), securenn: $summary"
+    ok "conformance under protocol $proto: $(grep '^onnx-test:' <<<"$out")"
+done
 out=$("$trine" onnx-test --protocol fss "$data"/node/test_relu 2>&1)
 [ $? = 2 ] && grep -q "a running cluster has its own" <<<"$out" ||
     fail "--protocol without --local: $out"
