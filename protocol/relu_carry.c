@@ -30,15 +30,18 @@
  *      deals arithmetic shares: D = z + (1 - 2z) rho.
  * Each party sends its opening of rounds 3 to 5 as soon as it can, with
  * the other's message of the round before: 5 rounds in all (P1 is done
- * after 4). ReLU(x) = x D needs no round more: P0 and P1 open
- * E = x - a in round 1 (a a mask of P2's, which also deals shares of
- * a rho), so x rho = E rho + a rho and
+ * after 4). ReLU(x) = x D needs no round more: P0 and P1 open E = x - a,
+ * P0 with its tables and P1 in round 3 (a a mask of P2's, which also
+ * deals shares of a rho), so x rho = E rho + a rho and
  *     x D = z x + (1 - 2z) x rho.
+ * A ReLU after an exact truncation (trunc.c) sends the truncation's words
+ * in round 1 too and opens E of the truncated T instead: T D(x) is
+ * ReLU(T), T being negative or 0 where x is negative.
  * The lookahead runs on blocks of 64 elements, bit e of a word holding
  * element e: a group node's 8 inputs for its 4 groups are 32 words, each
  * product share a word, so one word operation serves 64 elements; the
  * parties transpose their G and P shares into that form (carry_slice).
- * Bytes: 8 + 64 an element in rounds 1 and 2 (+ 16 for ReLU) and 656 a
+ * Bytes: 8 + 64 an element in rounds 1 and 2 (+ 16 for ReLU's E) and 656 a
  * block in rounds 2 to 5 (both parties' openings: 256 + 256, 64 + 64 and
  * the bits 8 + 8): 82.25 an element online in full blocks. Dealt to P1:
  * 12 an element (the table bits and the share of rho; + 8 for ReLU) and
@@ -61,22 +64,22 @@
 #include <string.h>
 
 #define CARRY_DIGITS 16u
-#define CARRY_BLOCK  64u                      /* elements a word holds, one a bit */
-#define CARRY_CHUNK  (64u * CARRY_BLOCK)      /* elements drawn and dealt at once */
-#define CARRY_INPUTS 8u  /* of a lookahead node: G0..G3 (0..3), P0..P3 (4..7) */
-#define CARRY_T1     22u /* products r_T a group node needs */
-#define CARRY_T2     15u /* and the last node, which needs no P' */
+#define CARRY_BLOCK  64u                 /* elements a word holds, one a bit */
+#define CARRY_CHUNK  (64u * CARRY_BLOCK) /* elements drawn and dealt at once */
+#define CARRY_INPUTS 8u                  /* of a lookahead node: G0..G3 (0..3), P0..P3 (4..7) */
+#define CARRY_T1     22u                 /* products r_T a group node needs */
+#define CARRY_T2     15u                 /* and the last node, which needs no P' */
 #define L1_WORDS     32u /* a block's group inputs: input i of group k at word 4 i + k */
 #define T1_WORDS     (4u * CARRY_T1) /* product j of group k at word 4 j + k */
 
 /* A block's words from the seed shared with P2, as held: P0 all of them,
  * P1 r1, r2 and rho (its t1 and t2 dealt). */
 typedef struct {
-    uint64_t r1[L1_WORDS];          /* masks of the group inputs */
-    uint64_t t1[T1_WORDS];          /* shares of the groups' products */
-    uint64_t r2[CARRY_INPUTS];      /* masks of the last node's inputs */
-    uint64_t t2[CARRY_T2];          /* shares of its products */
-    uint64_t rho;                   /* shares of the bit rho */
+    uint64_t r1[L1_WORDS];     /* masks of the group inputs */
+    uint64_t t1[T1_WORDS];     /* shares of the groups' products */
+    uint64_t r2[CARRY_INPUTS]; /* masks of the last node's inputs */
+    uint64_t t2[CARRY_T2];     /* shares of its products */
+    uint64_t rho;              /* shares of the bit rho */
 } carry_block_t;
 
 #define B0_WORDS (L1_WORDS + T1_WORDS + CARRY_INPUTS + CARRY_T2 + 1u) /* P0's, 144 */
@@ -179,8 +182,7 @@ static void carry_eval(const carry_node_t *nd, const uint64_t *d, const uint64_t
 
 /* The products r_T of a node's masks r[i] (stride apart) into
  * t[j * stride]. */
-static void carry_products(const carry_node_t *nd, const uint64_t *r, unsigned stride,
-                           uint64_t *t)
+static void carry_products(const carry_node_t *nd, const uint64_t *r, unsigned stride, uint64_t *t)
 {
     for (unsigned j = 0; j < nd->nt; j++) {
         uint64_t v = ~(uint64_t)0;
@@ -329,19 +331,20 @@ typedef struct {
     bool relu, p0;
     unsigned d; /* ReLU after an exact truncation by d bits, else 0 */
     trunc_half_t tr;
-    uint64_t *tv; /* ReLU: the share of the value it multiplies (x, or x truncated) */
-    uint32_t *s;      /* P0: its G and P shares; P1: the dealt table bits */
-    uint64_t *rw;     /* share of rho over the ring */
-    uint64_t *aw;     /* ReLU: share of a */
-    uint64_t *cw;     /* ReLU: share of a rho */
-    uint64_t *c;      /* P1: the digit offsets */
-    uint64_t *e;      /* round 1: the digits' offsets (P1's), and the truncation's word */
-    uint64_t *ex;     /* ReLU: the other's share of E */
-    uint32_t *tab;    /* round 2: 16 tables an element (P0: over its masks m), the
-                       * group openings, E's share */
-    uint32_t *x;      /* P1: its G and P shares */
+    uint64_t *tv;  /* ReLU: the share of the value it multiplies (x, or x truncated) */
+    uint32_t *s;   /* P0: its G and P shares; P1: the dealt table bits */
+    uint64_t *rw;  /* share of rho over the ring */
+    uint64_t *aw;  /* ReLU: share of a */
+    uint64_t *cw;  /* ReLU: share of a rho */
+    uint64_t *c;   /* P1: the digit offsets */
+    uint64_t *e;   /* round 1: the digits' offsets (P1's), and the truncation's word */
+    uint64_t *ex;  /* ReLU: the other's share of E (at P1 first P0's truncation words) */
+    uint32_t *tab; /* round 2: 16 tables an element (P0: over its masks m), the
+                    * group openings, E's share */
+    uint32_t *x;   /* P1: its G and P shares */
     carry_block_t *blk;
-    uint64_t *open;   /* P1's round 3: 32 + 8 words a block and E's share; then y */
+    uint64_t *open;   /* P1: round 3's 32 + 8 words a block and E's share, then y;
+                       * P0: round 4's 8 words a block and y */
     uint64_t *theirs; /* the other's messages */
     uint8_t *deal;    /* P1: the dealt records */
 } carry_run_t;
@@ -611,7 +614,7 @@ static trine_status_t carry_p1(proto_ctx_t *ctx, carry_run_t *r, const tensor_t 
         st = trunc_half_recv_deal(ctx, &r->tr, err);
     if (st == TRINE_OK && r->d)
         st = proto_recv(ctx, PROTO_P0, r->ex, n * 8, err); /* P0's truncation word */
-    if (st == TRINE_OK && r->relu) /* E's share into round 3's message */
+    if (st == TRINE_OK && r->relu)                         /* E's share into round 3's message */
         carry_value(ctx, r, x, r->ex, &r->open[nb * (L1_WORDS + CARRY_INPUTS)]);
     if (st == TRINE_OK)
         st = proto_recv_deal(ctx, PROTO_P2, r->deal, n * rec + nb * B_DEAL, err);
@@ -695,8 +698,8 @@ static trine_status_t carry_party(proto_ctx_t *ctx, tensor_t *out, tensor_t *dou
     return st;
 }
 
-static trine_status_t carry_run(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout,
-                                const tensor_t *x, bool relu, unsigned d, trine_err_t *err)
+static trine_status_t carry_run(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout, const tensor_t *x,
+                                bool relu, unsigned d, trine_err_t *err)
 {
     const tensor_t *t[] = {x, out ? out : x, dout ? dout : x};
     trine_status_t st = proto_check_shapes(relu ? "relu" : "drelu", t, 3, err);

@@ -561,7 +561,7 @@ START_TEST(second_product_with_constant_costs_no_mask)
 }
 END_TEST
 
-/* Protocol auto: the relu of 240 values goes by securenn, the one of 32
+/* Protocol auto: the relu of 240 values goes by carry, the one of 32
  * by fss taking its product's truncation, the argmax's 48 pairs by fss;
  * the result is the plaintext's, in fewer rounds than under securenn,
  * more than under fss, with keys dealt for the small ones only. */

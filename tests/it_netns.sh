@@ -101,8 +101,11 @@ for t in $names; do T reveal "$t" -o "$work/before/$t.npy" || fail "reveal $t be
 
 # ---- link cut mid-job ----------------------------------------------------
 # cut_party N OTHER1 OTHER2: party N's link goes down during a long job.
+heard() { grep -c "party$2 is heard from again" "$dir/logs/party$1.log"; }
 cut_party() {
-    local p=$1 a=$2 b=$3 runner t0 t1 took jobs0 t st
+    local p=$1 a=$2 b=$3 runner t0 t1 took jobs0 t st pair back
+    local -A heard0
+    for pair in "$a $p" "$b $p" "$p $a" "$p $b"; do heard0[$pair]=$(heard $pair); done
     jobs0=$(grep -c "started for client" "$dir/logs/party$a.log")
     "$trine" -c "$dir/cluster.ini" -i "$dir/keys/client.key" run "$ex/network_a.prog" \
         --bind x=long --batch 1 --prefix "cut$p-" >"$work/cut$p.out" 2>&1 &
@@ -136,6 +139,17 @@ cut_party() {
     "$ns" mend "$p" >/dev/null || fail "mend $p"
     t0=$(date +%s.%N)
     wait_up || fail "party$p not back 10 s after mend: $(T status 2>&1)"
+    # and its links flowing both ways: each end logs the other heard again
+    # (a reconnect after the cut may still be draining what queued in it)
+    for _ in $(seq 100); do
+        back=1
+        for pair in "$a $p" "$b $p" "$p $a" "$p $b"; do
+            [ "$(heard $pair)" -gt "${heard0[$pair]}" ] || back=0
+        done
+        [ $back = 1 ] && break
+        sleep 0.1
+    done
+    [ $back = 1 ] || fail "party$p's links not heard again both ways 10 s after mend"
     t1=$(date +%s.%N)
     [ "$(T ls)" = "$ls_before" ] || fail "stored tensors changed: $(T ls)"
     for t in $names; do
