@@ -352,6 +352,13 @@ typedef struct {
 /* Words a block's openings take: the groups', the last node's, y. */
 #define OPEN_WORDS (L1_WORDS + CARRY_INPUTS + 1u)
 
+/* Bytes of a party's openings buffer (and of the other's): P1's round 3
+ * message and y, or P0's round 4 message. */
+static size_t carry_open_bytes(const carry_run_t *r)
+{
+    return r->nb * OPEN_WORDS * 8 + (r->relu ? r->n * 8 : 0);
+}
+
 /* Bytes of P0's round 2 message and of P1's round 3 message. */
 static size_t carry_msg2(const carry_run_t *r)
 {
@@ -371,14 +378,14 @@ static void carry_run_free(carry_run_t *r)
     proto_wipe_free(r->aw, n * 8);
     proto_wipe_free(r->cw, n * 8);
     proto_wipe_free(r->c, n * 8);
-    proto_wipe_free(r->e, 2 * n * 8);
+    proto_wipe_free(r->e, (r->d ? 2 : 1) * n * 8);
     proto_wipe_free(r->ex, n * 8);
     proto_wipe_free(r->tv, n * 8);
     proto_wipe_free(r->tab, carry_msg2(r));
     proto_wipe_free(r->x, n * 4);
     proto_wipe_free(r->blk, nb * sizeof *r->blk);
-    proto_wipe_free(r->open, nb * OPEN_WORDS * 8 + n * 8);
-    proto_wipe_free(r->theirs, nb * OPEN_WORDS * 8 + n * 8);
+    proto_wipe_free(r->open, carry_open_bytes(r));
+    proto_wipe_free(r->theirs, carry_open_bytes(r));
     trunc_half_free(&r->tr);
     proto_wipe_free(r->deal, n * carry_rec(r->relu) + nb * B_DEAL);
 }
@@ -391,20 +398,22 @@ static trine_status_t carry_run_new(proto_ctx_t *ctx, carry_run_t *r, size_t n, 
     *r = (carry_run_t){.n = n, .nb = nb, .relu = relu, .p0 = p0, .d = d};
     r->s = malloc(n * 4);
     r->rw = malloc(n * 8);
-    r->aw = calloc(n, 8);
-    r->cw = calloc(n, 8);
-    r->c = malloc(n * 8);
-    r->e = malloc(2 * n * 8);
-    r->ex = malloc(n * 8);
-    r->tv = malloc(n * 8);
+    r->e = malloc((d ? 2 : 1) * n * 8);
     r->tab = malloc(carry_msg2(r));
-    r->x = malloc(n * 4);
     r->blk = malloc(nb * sizeof *r->blk);
-    r->open = malloc(nb * OPEN_WORDS * 8 + n * 8);
-    r->theirs = malloc(nb * OPEN_WORDS * 8 + n * 8);
-    r->deal = malloc(n * carry_rec(relu) + nb * B_DEAL);
-    if (r->s && r->rw && r->aw && r->cw && r->c && r->e && r->ex && r->tv && r->tab && r->x &&
-        r->blk && r->open && r->theirs && r->deal)
+    r->open = malloc(carry_open_bytes(r));
+    r->theirs = malloc(carry_open_bytes(r));
+    bool ok = r->s && r->rw && r->e && r->tab && r->blk && r->open && r->theirs;
+    if (relu) { /* the product with x */
+        r->aw = malloc(n * 8), r->cw = malloc(n * 8), r->ex = malloc(n * 8), r->tv = malloc(n * 8);
+        ok = ok && r->aw && r->cw && r->ex && r->tv;
+    }
+    if (!p0) { /* the receiver of the tables and of P2's records */
+        r->c = malloc(n * 8), r->x = malloc(n * 4);
+        r->deal = malloc(n * carry_rec(relu) + nb * B_DEAL);
+        ok = ok && r->c && r->x && r->deal;
+    }
+    if (ok)
         return TRINE_OK;
     carry_run_free(r);
     return trine_err_set(err, TRINE_ENOMEM, "carry: no memory for %zu values", n);
@@ -433,7 +442,8 @@ static trine_status_t carry_draw(proto_ctx_t *ctx, carry_run_t *r, trine_err_t *
             const uint64_t *wi = &w[i * ew];
             if (!r->p0) {
                 r->c[i0 + i] = wi[0];
-                r->aw[i0 + i] = r->relu ? wi[1] : 0;
+                if (r->relu)
+                    r->aw[i0 + i] = wi[1];
                 continue;
             }
             for (unsigned j = 0; j < CARRY_DIGITS; j++)

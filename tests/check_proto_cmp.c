@@ -229,12 +229,16 @@ START_TEST(drelu_and_relu_exact_in_valid_range)
 }
 END_TEST
 
+/* The costs body_relu's calls had. */
+typedef struct {
+    uint64_t rounds, online, offline; /* of the DReLU call (what P2 dealt apart) */
+    uint64_t relu_sent, relu_dealt;   /* of the ReLU call: P0's and P1's bytes, P2's */
+} relu_costs_t;
+
 /* The opened DReLU (d, and dz beside the ReLU) and ReLU (r) of every
- * x are exact; *rounds, *online and *offline get the DReLU call's rounds
- * and bytes (what P2 dealt apart). */
+ * x are exact; *c gets the calls' costs. */
 static void check_relu_exact(const tensor_t *x, tensor_t *const sh0, const args_t *a,
-                             const harness_result_t *res, uint64_t *rounds, uint64_t *online,
-                             uint64_t *offline)
+                             const harness_result_t *res, relu_costs_t *c)
 {
     tensor_t *d = harness_open(a->out), *r = harness_open(a->out2), *dz = harness_open(a->z);
     for (size_t e = 0; e < x->size; e++) {
@@ -245,14 +249,17 @@ static void check_relu_exact(const tensor_t *x, tensor_t *const sh0, const args_
         ck_assert_uint_eq(dz->data[e], v >= 0);
         ck_assert_uint_eq(r->data[e], v >= 0 ? (uint64_t)v : 0);
     }
-    const proto_counters_t *c[3];
+    const proto_counters_t *op[3];
     for (int p = 0; p < 3; p++)
-        c[p] = &res->stats[p].op[PROTO_OP_DRELU];
-    *rounds = proto_stats_call_rounds(c[0], c[1], c[2]);
+        op[p] = &res->stats[p].op[PROTO_OP_DRELU];
+    c->rounds = proto_stats_call_rounds(op[0], op[1], op[2]);
     uint64_t bytes = 0, dealt = 0;
     for (int p = 0; p < 3; p++)
-        bytes += proto_counters_bytes_sent(c[p]), dealt += c[p]->offline_bytes;
-    *online = bytes - dealt, *offline = dealt;
+        bytes += proto_counters_bytes_sent(op[p]), dealt += op[p]->offline_bytes;
+    c->online = bytes - dealt, c->offline = dealt;
+    c->relu_sent = proto_counters_bytes_sent(&res->stats[0].last_call) +
+                   proto_counters_bytes_sent(&res->stats[1].last_call);
+    c->relu_dealt = res->stats[2].last_call.offline_bytes;
     tensor_destroy(&d), tensor_destroy(&r), tensor_destroy(&dz);
 }
 
@@ -275,16 +282,14 @@ START_TEST(fss_drelu_and_relu_exact_everywhere)
         harness_alloc(a.out, x), harness_alloc(a.out2, x), harness_alloc(a.z, x);
         harness_result_t res;
         harness_run_ok(body_relu, &a, &res);
-        uint64_t rounds, online, offline;
-        check_relu_exact(x, a.x[0], &a, &res, &rounds, &online, &offline);
-        ck_assert_uint_eq(rounds, 1);
-        ck_assert_uint_eq(online, 16 * n);
-        ck_assert_uint_eq(offline, (2 * dcf_key_bytes(1) + 8) * n);
+        relu_costs_t c;
+        check_relu_exact(x, a.x[0], &a, &res, &c);
+        ck_assert_uint_eq(c.rounds, 1);
+        ck_assert_uint_eq(c.online, 16 * n);
+        ck_assert_uint_eq(c.offline, (2 * dcf_key_bytes(1) + 8) * n);
         ck_assert_uint_eq(harness_rounds(&res), 1);
-        uint64_t bytes = proto_counters_bytes_sent(&res.stats[0].last_call) +
-                         proto_counters_bytes_sent(&res.stats[1].last_call);
-        ck_assert_uint_eq(bytes, 16 * n);
-        ck_assert_uint_eq(res.stats[2].last_call.offline_bytes, (2 * dcf_key_bytes(2) + 16) * n);
+        ck_assert_uint_eq(c.relu_sent, 16 * n);
+        ck_assert_uint_eq(c.relu_dealt, (2 * dcf_key_bytes(2) + 16) * n);
         tensor_destroy(&x);
         harness_free(a.x), harness_free(a.out), harness_free(a.out2), harness_free(a.z);
     }
@@ -318,16 +323,14 @@ START_TEST(carry_drelu_and_relu_exact_everywhere)
         harness_alloc(a.out, x), harness_alloc(a.out2, x), harness_alloc(a.z, x);
         harness_result_t res;
         harness_run_ok(body_relu, &a, &res);
-        uint64_t rounds, online, offline;
-        check_relu_exact(x, a.x[0], &a, &res, &rounds, &online, &offline);
-        ck_assert_uint_eq(rounds, 5);
-        ck_assert_uint_eq(online, harness_carry_bytes(n, false));
-        ck_assert_uint_eq(offline, harness_carry_dealt(n, false));
+        relu_costs_t c;
+        check_relu_exact(x, a.x[0], &a, &res, &c);
+        ck_assert_uint_eq(c.rounds, 5);
+        ck_assert_uint_eq(c.online, harness_carry_bytes(n, false));
+        ck_assert_uint_eq(c.offline, harness_carry_dealt(n, false));
         ck_assert_uint_eq(harness_rounds(&res), 5);
-        uint64_t bytes = proto_counters_bytes_sent(&res.stats[0].last_call) +
-                         proto_counters_bytes_sent(&res.stats[1].last_call);
-        ck_assert_uint_eq(bytes, harness_carry_bytes(n, true));
-        ck_assert_uint_eq(res.stats[2].last_call.offline_bytes, harness_carry_dealt(n, true));
+        ck_assert_uint_eq(c.relu_sent, harness_carry_bytes(n, true));
+        ck_assert_uint_eq(c.relu_dealt, harness_carry_dealt(n, true));
         ck_assert_uint_eq(res.stats[2].total.bytes_recv[0] + res.stats[2].total.bytes_recv[1],
                           res.stats[2].op[PROTO_OP_SETUP].bytes_recv[0] +
                               res.stats[2].op[PROTO_OP_SETUP].bytes_recv[1]);

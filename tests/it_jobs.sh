@@ -177,13 +177,20 @@ T run "$work/net.prog" --batch 8 --prefix f- >/dev/null && T reveal f-y -o "$wor
     T reveal f-k -o "$work/fk.npy" || fail "protocol fss: private run"
 "$npy" cmp "$d/plain-y.npy" "$work/fy.npy" 0.005 >/dev/null || fail "fss: y differs from plaintext"
 "$npy" cmp "$d/plain-k.npy" "$work/fk.npy" 0 >/dev/null || fail "fss: argmax differs"
-T run "$work/net.prog" --bind x=long --batch 1 --prefix flong- >"$work/flong.out" 2>&1 &
-runner=$!
-sleep 1
-kill -KILL "$(cat "$dir/pids/party2.pid")"
-wait $runner && fail "an fss job survived its dealer's death"
-grep -q "party2" "$work/flong.out" || fail "fss: the failure does not name party2: $(cat "$work/flong.out")"
-[ "$(T ls | grep -c flong-)" = 0 ] || fail "fss: a failed job left outputs behind"
+# dealer_killed PREFIX WHAT: party2 killed under a long job: the job
+# fails naming it and stores nothing
+dealer_killed() {
+    local prefix=$1 what=$2 runner
+    T run "$work/net.prog" --bind x=long --batch 1 --prefix "$prefix" >"$work/$prefix.out" 2>&1 &
+    runner=$!
+    sleep 1
+    kill -KILL "$(cat "$dir/pids/party2.pid")"
+    wait $runner && fail "$what: a job survived party2's death"
+    grep -q "party2" "$work/$prefix.out" ||
+        fail "$what: the failure does not name party2: $(cat "$work/$prefix.out")"
+    [ "$(T ls | grep -c "$prefix")" = 0 ] || fail "$what: a failed job left outputs behind"
+}
+dealer_killed flong- fss
 start_party 2
 wait_up || fail "party2 did not come back"
 # 60,000 comparisons: their keys (two steps of them, about 340 MB a party)
@@ -211,13 +218,7 @@ rounds() { sed -n 's/^rounds=//p' "$1"; }
 # under auto P2 only deals, paced as under fss: killed mid-job, it is
 # named and nothing is stored, as under the other protocols
 T share long "$d/long.npy" >/dev/null || fail "share long under auto"
-T run "$work/net.prog" --bind x=long --batch 1 --prefix along- >"$work/along.out" 2>&1 &
-runner=$!
-sleep 1
-kill -KILL "$(cat "$dir/pids/party2.pid")"
-wait $runner && fail "an auto job survived party2's death"
-grep -q "party2" "$work/along.out" || fail "auto: the failure does not name party2: $(cat "$work/along.out")"
-[ "$(T ls | grep -c along-)" = 0 ] || fail "auto: a failed job left outputs behind"
+dealer_killed along- auto
 "$lc" stop "$dir" >/dev/null || fail "local-cluster stop"
 ok "protocol auto: the network = plaintext in $(rounds "$work/auto.stats") rounds (securenn: $(rounds "$work/securenn.stats")), comparisons by both protocols in one job; party2 killed mid-job named, nothing stored"
 
