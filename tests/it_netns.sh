@@ -100,12 +100,12 @@ mkdir -p "$work/before" "$work/after"
 for t in $names; do T reveal "$t" -o "$work/before/$t.npy" || fail "reveal $t before the cuts"; done
 
 # ---- link cut mid-job ----------------------------------------------------
-# cut_party N OTHER1 OTHER2: party N's link goes down during a long job.
-heard() { grep -c "party$2 is heard from again" "$dir/logs/party$1.log"; }
+# cut_party N OTHER1 OTHER2 HOLD: party N's link goes down during a long job
+# and stays down HOLD s more after the others log the job failed. Jobs run
+# again within 5 s of the mend however long the cut (a dead connection's
+# retransmissions back off for minutes: the daemons must drop and redial it).
 cut_party() {
-    local p=$1 a=$2 b=$3 runner t0 t1 took jobs0 t st pair back
-    local -A heard0
-    for pair in "$a $p" "$b $p" "$p $a" "$p $b"; do heard0[$pair]=$(heard $pair); done
+    local p=$1 a=$2 b=$3 hold=$4 runner tcut tmend tup tjob took jobs0 t st tries
     jobs0=$(grep -c "started for client" "$dir/logs/party$a.log")
     "$trine" -c "$dir/cluster.ini" -i "$dir/keys/client.key" run "$ex/network_a.prog" \
         --bind x=long --batch 1 --prefix "cut$p-" >"$work/cut$p.out" 2>&1 &
@@ -117,12 +117,11 @@ cut_party() {
     sleep 0.5
     kill -0 $runner 2>/dev/null || fail "the long job ended before the cut: $(cat "$work/cut$p.out")"
     "$ns" cut "$p" >/dev/null || fail "cut $p"
-    t0=$(date +%s.%N)
+    tcut=$(date +%s.%N)
     st=$("$ns" status "$dir") && fail "status is fine with party$p cut"
     grep -q "link trine-veth$p DOWN" <<<"$st" || fail "status does not show the cut: $st"
     wait $runner && fail "a job survived party$p's link cut"
-    t1=$(date +%s.%N)
-    took=$(awk "BEGIN{printf \"%.2f\", $t1 - $t0}")
+    took=$(awk "BEGIN{printf \"%.2f\", $(date +%s.%N) - $tcut}")
     # heartbeats are timeout_ms / 10 apart: silence is noticed within one more
     awk "BEGIN{exit !($took <= $timeout_ms / 1000 + 1)}" ||
         fail "the client took $took s to give up (timeout_ms $timeout_ms)"
@@ -136,37 +135,37 @@ cut_party() {
         grep -q "job .* failed: .*party$p" "$dir/logs/party$t.log" ||
             fail "party$t does not log that the job failed on party$p"
     done
+    sleep "$hold"
     "$ns" mend "$p" >/dev/null || fail "mend $p"
-    t0=$(date +%s.%N)
+    tmend=$(date +%s.%N)
     wait_up || fail "party$p not back 10 s after mend: $(T status 2>&1)"
-    # and its links flowing both ways: each end logs the other heard again
-    # (a reconnect after the cut may still be draining what queued in it)
-    for _ in $(seq 100); do
-        back=1
-        for pair in "$a $p" "$b $p" "$p $a" "$p $b"; do
-            [ "$(heard $pair)" -gt "${heard0[$pair]}" ] || back=0
-        done
-        [ $back = 1 ] && break
-        sleep 0.1
-    done
-    [ $back = 1 ] || fail "party$p's links not heard again both ways 10 s after mend"
-    t1=$(date +%s.%N)
+    tup=$(date +%s.%N)
     [ "$(T ls)" = "$ls_before" ] || fail "stored tensors changed: $(T ls)"
+    # A job right after a short cut may still meet a connection that
+    # survived it, its retransmissions backed off: it fails on the silence,
+    # and the next is tried.
+    tries=0
+    until T run "$ex/network_a.prog" --batch 16 --prefix "again$p-" >"$work/again$p.out" 2>&1; do
+        tries=$((tries + 1))
+        awk "BEGIN{exit !($(date +%s.%N) - $tmend < 5)}" ||
+            fail "no job after party$p's link came back, 5 s after mend: $(cat "$work/again$p.out")"
+    done
+    tjob=$(date +%s.%N)
+    awk "BEGIN{exit !($tjob - $tmend < 5)}" ||
+        fail "party$p's links took $(awk "BEGIN{print $tjob - $tmend}") s to carry a job after mend"
     for t in $names; do
         T reveal "$t" -o "$work/after/$t.npy" || fail "reveal $t after cutting party$p"
         "$npy" cmp "$work/before/$t.npy" "$work/after/$t.npy" 0 >/dev/null ||
             fail "$t reveals differently after cutting party$p"
     done
-    T run "$ex/network_a.prog" --batch 16 --prefix "again$p-" >/dev/null ||
-        fail "no job after party$p's link came back"
     T reveal "again$p-class" -o "$work/again$p.npy" && T rm "again$p-class" >/dev/null ||
         fail "reveal again$p-class"
     "$npy" cmp "$d/plain-class.npy" "$work/again$p.npy" 0 >/dev/null ||
         fail "the job after the mend differs from plaintext"
-    ok "party$p's link cut mid-job: the client names it after $took s (timeout_ms $timeout_ms), party$a and party$b log it; $(wc -w <<<"$names") stored tensors reveal as before; back $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s after mend, Network A runs = plaintext"
+    ok "party$p's link cut mid-job: the client names it after $took s (timeout_ms $timeout_ms), party$a and party$b log it; $(wc -w <<<"$names") stored tensors reveal as before; cut $(awk "BEGIN{printf \"%.1f\", $tmend - $tcut}") s, status up $(awk "BEGIN{printf \"%.1f\", $tup - $tmend}") s after mend, Network A = plaintext $(awk "BEGIN{printf \"%.1f\", $tjob - $tmend}") s after ($tries failed first)"
 }
-cut_party 1 0 2
-cut_party 2 0 1
+cut_party 1 0 2 0
+cut_party 2 0 1 15
 
 # ---- down: nothing left ------------------------------------------------------
 "$ns" down "$dir" >/dev/null || fail "netns-cluster down"

@@ -74,7 +74,8 @@ static trine_status_t links_open_dealer(links_t *l, void *zctx, int p, const key
                                         const keys_public_t *pub, trine_err_t *err)
 {
     links_peer_t *peer = &l->peer[p];
-    const char *ep = l->cluster->cfg.party[p].peer;
+    const config_cluster_t *cfg = &l->cluster->cfg;
+    const char *ep = cfg->party[p].peer;
     char monitor[64];
     snprintf(monitor, sizeof monitor, "inproc://trine-link-%d", p);
     peer->dealer = zmq_socket(zctx, ZMQ_DEALER);
@@ -87,6 +88,16 @@ static trine_status_t links_open_dealer(links_t *l, void *zctx, int p, const key
         /* job data must not be dropped at a high-water mark: no limit */
         links_setsockopt_int(peer->dealer, ZMQ_SNDHWM, 0) != 0 ||
         links_setsockopt_int(peer->dealer, ZMQ_RECONNECT_IVL_MAX, 2000) != 0 ||
+        /* A connection whose link went dead (a cut cable, not a closed
+         * process) would otherwise stay open, its retransmissions backing
+         * off for minutes: after a long cut the link would flow again only
+         * that long after it is mended. ZeroMQ's own PINGs drop a connection
+         * that answers none for timeout_ms, and a connect attempt hanging
+         * as long is given up; the reconnects that follow find the mended
+         * link within RECONNECT_IVL_MAX. */
+        links_setsockopt_int(peer->dealer, ZMQ_HEARTBEAT_IVL, (int)cfg->heartbeat_ms) != 0 ||
+        links_setsockopt_int(peer->dealer, ZMQ_HEARTBEAT_TIMEOUT, (int)cfg->timeout_ms) != 0 ||
+        links_setsockopt_int(peer->dealer, ZMQ_CONNECT_TIMEOUT, (int)cfg->timeout_ms) != 0 ||
         !(peer->monitor = sock_monitor_new(zctx, peer->dealer, monitor, LINKS_MONITOR_EVENTS)))
         return links_fail(err, "cannot set up the link to", ep);
     if (zmq_connect(peer->dealer, ep) != 0)
