@@ -19,8 +19,10 @@
  * index, 4608 with the one-hot (SecureNN: 81 rounds, 6696 bytes).
  *
  * Short rows compare all their pairs at once instead (argmax_pairs.c, the
- * rule of proto_argmax_pairs): 2 comparison rounds, 2 under protocol fss
- * and 14 under securenn (k = 10: 32 with the tree).
+ * rule of proto_argmax_pairs): a comparison round and a zero test's round,
+ * 8 rounds under securenn, 2 under fss and 6 under carry (k = 10 by the
+ * tree: 32, 8 and 21; under carry a level's select turns which party is
+ * ahead, and the next DReLU starts from it: 5 rounds a level and 1).
  */
 #include "internal.h"
 
@@ -164,10 +166,10 @@ bool proto_argmax_pairs(const proto_ctx_t *ctx, size_t m, size_t k)
 {
     if (k < 2 || k > PROTO_ARGMAX_PAIRS_MAX || m == 0)
         return false;
-    size_t compares = m * (k * (k + 1) / 2);
+    size_t compares = m * (k * (k - 1) / 2);
     size_t most = proto_ctx_carry(ctx, compares) ? PROTO_ARGMAX_PAIRS_CARRY
                                                  : PROTO_ARGMAX_PAIRS_SECURENN;
-    return proto_ctx_fss(ctx, m * (k * (k - 1) / 2)) || (k >= 5 && compares <= most);
+    return proto_ctx_fss(ctx, compares) || (k >= 5 && compares <= most);
 }
 
 static trine_status_t argmax_run(proto_ctx_t *ctx, tensor_t *out, tensor_t *onehot,

@@ -1,18 +1,19 @@
-/* argmax_pairs.c — the position of each row's maximum in two comparison
- * rounds, for short rows (argmax.c calls it; proto_argmax_pairs says when).
+/* argmax_pairs.c — the position of each row's maximum in one comparison
+ * round and a zero test, for short rows (argmax.c calls it;
+ * proto_argmax_pairs says when).
  *
  * All k (k - 1) / 2 pairs i < j of a row are compared at once:
  * b_ij = DReLU(x_i - x_j) = [x_i >= x_j]. The count of values i beats,
  *     s_i = sum_{j > i} b_ij + sum_{j < i} (1 - b_ji),
  * ties going to the first, is k - 1 for the first maximum and at most
- * k - 2 for every other position (each loses to that maximum). So a second
- * round, hot_i = DReLU(s_i - (k - 1)), gives the one-hot position, and the
- * index is sum_i i hot_i, locally. k (k + 1) / 2 comparisons a row in two
- * rounds of them: under fss (DReLU in one round, relu_fss.c) 2 rounds and
- * 880 online bytes for k = 10, against the tree's ceil(log2 k) levels of a
- * comparison and a select (8 rounds); under securenn 14 rounds and 21,560
- * bytes against 32 rounds and 4,048. Exact when every two values of a row
- * differ by less than 2^63 as signed ring elements.
+ * k - 2 for every other position (each loses to that maximum). So
+ * hot_i = [s_i - (k - 1) = 0] gives the one-hot position, and since
+ * -k < s_i - (k - 1) <= 0 that is a zero test of a few bits (small_zero.c:
+ * one round, a nibble each way and 2^b dealt words a value, 2^b >= k);
+ * the index is sum_i i hot_i, locally. k = 10: under fss 2 rounds and 728
+ * online bytes; under carry 6 rounds; under securenn 8 rounds and 18,930
+ * bytes against the tree's 32 rounds and 4,048. Exact when every two
+ * values of a row differ by less than 2^63 as signed ring elements.
  */
 #include "internal.h"
 
@@ -45,8 +46,11 @@ trine_status_t argmax_pairs(proto_ctx_t *ctx, tensor_t *out, tensor_t *onehot, c
                 sr[j] += one - br[at];
             }
     }
+    unsigned bits = 1;
+    while (((size_t)1 << bits) < k)
+        bits++;
     if (st == TRINE_OK)
-        st = proto_drelu(ctx, hot, s, err);
+        st = small_zero(ctx, hot->data, s->data, m * k, bits, err);
     for (size_t r = 0; st == TRINE_OK && r < m; r++) {
         uint64_t index = 0;
         for (size_t i = 0; i < k; i++) {

@@ -30,6 +30,11 @@ struct proto_ctx {
     proto_trunc_t trunc;
     proto_protocol_t protocol;
     uint64_t fss_max; /* under PROTO_AUTO (ctx.h) */
+    /* The compute party probably a round ahead of the other: carry's first
+     * sender (relu_carry.c), which leaves the call a round before the
+     * other; each exchange in which both send turns it (proto_ahead_turn).
+     * P0 at first: P1 waits for P2's first dealing. */
+    proto_party_t ahead;
     prg_t *prg[PROTO_PARTIES];         /* prg[j]: seed shared with party j; NULL for self */
     uint64_t stream[PROTO_PARTIES];    /* next stream (nonce) of prg[j] */
     uint64_t sent_step[PROTO_PARTIES]; /* messages sent to / received from party j */
@@ -53,8 +58,17 @@ static inline proto_party_t proto_other(const proto_ctx_t *ctx)
     return ctx->role == PROTO_P0 ? PROTO_P1 : PROTO_P0;
 }
 
+/* After an exchange in which P0 and P1 each send the other a message
+ * built on their shares: the party that was behind is ahead now (it
+ * receives the other's message as soon as it sends its own). */
+static inline void proto_ahead_turn(proto_ctx_t *ctx)
+{
+    ctx->ahead = ctx->ahead == PROTO_P0 ? PROTO_P1 : PROTO_P0;
+}
+
 /* Opens a protocol call (charged to op when outermost); TRINE_EPEER when
- * an earlier failure lost the job. */
+ * an earlier failure lost the job. Products and truncations, one exchange
+ * each, turn ctx->ahead. */
 TRINE_NODISCARD trine_status_t proto_op_begin(proto_ctx_t *ctx, proto_op_t op, trine_err_t *err);
 
 /* Closes the call opened by proto_op_begin and passes st through; a
@@ -244,6 +258,14 @@ TRINE_NODISCARD trine_status_t carry_relu_trunc(proto_ctx_t *ctx, tensor_t *out,
  * once: 2 comparison rounds. */
 TRINE_NODISCARD trine_status_t argmax_pairs(proto_ctx_t *ctx, tensor_t *out, tensor_t *onehot,
                                             const tensor_t *x, trine_err_t *err);
+
+/* small_zero.c: out[i] = [v[i] = 0] for n shared values with -2^b < v < 2^b,
+ * 1 <= b <= SMALL_ZERO_BITS_MAX, as arithmetic shares (P2: zeros; its v
+ * is not read). One round: a nibble each way a value, 2^b words dealt to
+ * P1. */
+#define SMALL_ZERO_BITS_MAX 4
+TRINE_NODISCARD trine_status_t small_zero(proto_ctx_t *ctx, uint64_t *out, const uint64_t *v,
+                                          size_t n, unsigned b, trine_err_t *err);
 
 /* ShareConvert with an attachment: P2 appends attach_len bytes of attach
  * to its last message to P1, which P1 copies into attach (share_convert.c). */

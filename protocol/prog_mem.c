@@ -23,7 +23,9 @@
  *   sigmoid            2 comparisons each, the fine one 8
  *   maxpool            a comparison per window element (e kh kw)
  *   argmax [m,k]       a comparison per element of the operand, or
- *                      k (k + 1) / 2 a row for k <= 16 (all pairs, fss)
+ *                      k (k + 1) / 2 a row for k <= 16 (all pairs: k (k
+ *                      - 1) / 2 comparisons and k zero tests, each
+ *                      counted as one)
  *   maxpool_grad       32 per window element of the gradient
  *   mul                48 each: the triple and the opened differences
  *   exp                a comparison + 256 each: its ReLU and the powers

@@ -289,14 +289,14 @@ TRINE_NODISCARD trine_status_t proto_pace(proto_ctx_t *ctx, uint64_t step, uint6
 
 /* ---- argmax.c ----------------------------------------------------------- */
 
-/* The longest row whose pairs are all compared at once (2 comparison
- * rounds, k (k + 1) / 2 comparisons a row); longer rows take the tree.
- * Under securenn only rows of at least 5 values (3 tree levels against 2)
- * and at most PROTO_ARGMAX_PAIRS_SECURENN comparisons in all: each tree
- * level saved is 8 rounds, which cost about what 1,000 comparisons' bytes
- * do on loopback (392 bytes each); under carry the same rows up to
- * PROTO_ARGMAX_PAIRS_CARRY comparisons (6 rounds a level, 107 bytes a
- * comparison: a batch of 128 rows of 10). */
+/* The longest row whose pairs are all compared at once (one comparison
+ * round and a zero test's round, k (k - 1) / 2 comparisons a row); longer
+ * rows take the tree. Under securenn only rows of at least 5 values (3
+ * tree levels against 1) and at most PROTO_ARGMAX_PAIRS_SECURENN
+ * comparisons in all: each tree level saved is 8 rounds, which cost about
+ * what 1,000 comparisons' bytes do on loopback (392 bytes each); under
+ * carry the same rows up to PROTO_ARGMAX_PAIRS_CARRY comparisons (5 rounds
+ * a level, 107 bytes a comparison: a batch of 182 rows of 10). */
 #define PROTO_ARGMAX_PAIRS_MAX       16
 #define PROTO_ARGMAX_PAIRS_SECURENN  1024
 #define PROTO_ARGMAX_PAIRS_CARRY     8192

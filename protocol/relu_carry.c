@@ -30,7 +30,14 @@
  *      deals arithmetic shares: D = z + (1 - 2z) rho.
  * Each party sends its opening of rounds 3 to 5 as soon as it can, with
  * the other's message of the round before: 5 rounds in all (P1 is done
- * after 4). ReLU(x) = x D needs no round more: P0 and P1 open E = x - a,
+ * after 4).
+ * Which compute party plays P1's part, sending first, is ctx->ahead: the
+ * one probably a round ahead of the other when the call begins (P1 after
+ * a call by carry; each product or truncation between turns it). It then
+ * starts round 1 a round before the other could, so a run of calls costs
+ * 4 rounds a call, and a call after a product 5 instead of 6. The text
+ * names the parts P0 and P1; P2 deals to whichever plays P1. ReLU(x) = x D
+ * needs no round more: P0 and P1 open E = x - a,
  * P0 with its tables and P1 in round 3 (a a mask of P2's, which also
  * deals shares of a rho), so x rho = E rho + a rho and
  *     x D = z x + (1 - 2z) x rho.
@@ -287,7 +294,7 @@ static void carry_fill(proto_ctx_t *ctx, proto_party_t peer, uint64_t stream, si
 }
 
 /* P2 (n > 0): draws both parties' words chunk by chunk and deals P1's
- * records in one message: the elements', then the blocks'. */
+ * part its records in one message: the elements', then the blocks'. */
 static trine_status_t carry_deal(proto_ctx_t *ctx, size_t n, bool relu, trine_err_t *err)
 {
     unsigned e0w = carry_e0(relu), e1w = carry_e1(relu);
@@ -303,13 +310,14 @@ static trine_status_t carry_deal(proto_ctx_t *ctx, size_t n, bool relu, trine_er
     carry_node_t n1, n2;
     carry_node_init(&n1, true);
     carry_node_init(&n2, false);
-    uint64_t s0 = ctx->stream[PROTO_P0]++, s1 = ctx->stream[PROTO_P1]++;
+    proto_party_t ps = ctx->ahead, pt = ps == PROTO_P0 ? PROTO_P1 : PROTO_P0;
+    uint64_t s0 = ctx->stream[pt]++, s1 = ctx->stream[ps]++;
     for (size_t i0 = 0; st == TRINE_OK && i0 < n; i0 += c) {
         size_t k = n - i0 < c ? n - i0 : c, kb = carry_blocks(k), first = i0 / CARRY_BLOCK;
-        carry_fill(ctx, PROTO_P0, s0, i0 * e0w, w0, k * e0w);
-        carry_fill(ctx, PROTO_P1, s1, i0 * e1w, w1, k * e1w);
-        carry_fill(ctx, PROTO_P0, s0, n * e0w + first * B0_WORDS, b0, kb * B0_WORDS);
-        carry_fill(ctx, PROTO_P1, s1, n * e1w + first * B1_WORDS, b1, kb * B1_WORDS);
+        carry_fill(ctx, pt, s0, i0 * e0w, w0, k * e0w);
+        carry_fill(ctx, ps, s1, i0 * e1w, w1, k * e1w);
+        carry_fill(ctx, pt, s0, n * e0w + first * B0_WORDS, b0, kb * B0_WORDS);
+        carry_fill(ctx, ps, s1, n * e1w + first * B1_WORDS, b1, kb * B1_WORDS);
         for (size_t b = 0; b < kb; b++)
             carry_deal_block(&n1, &n2, &b0[b * B0_WORDS], &b1[b * B1_WORDS],
                              &wire[n * rec + (first + b) * B_DEAL], &rho[b]);
@@ -318,7 +326,7 @@ static trine_status_t carry_deal(proto_ctx_t *ctx, size_t n, bool relu, trine_er
                            (rho[i / CARRY_BLOCK] >> (i % CARRY_BLOCK)) & 1, &wire[(i0 + i) * rec]);
     }
     if (st == TRINE_OK)
-        st = proto_send_deal(ctx, PROTO_P1, wire, len, err);
+        st = proto_send_deal(ctx, ps, wire, len, err);
     proto_wipe_free(w0, c * e0w * 8), proto_wipe_free(w1, c * e1w * 8);
     proto_wipe_free(b0, cb * B0_WORDS * 8), proto_wipe_free(b1, cb * B1_WORDS * 8);
     proto_wipe_free(rho, cb * 8), proto_wipe_free(wire, len);
@@ -328,7 +336,7 @@ static trine_status_t carry_deal(proto_ctx_t *ctx, size_t n, bool relu, trine_er
 /* P0 and P1's state of a call: per element, then per block. */
 typedef struct {
     size_t n, nb;
-    bool relu, p0;
+    bool relu, p0; /* p0: this party plays P0's part (ctx->ahead is the other) */
     unsigned d; /* ReLU after an exact truncation by d bits, else 0 */
     trunc_half_t tr;
     uint64_t *tv;  /* ReLU: the share of the value it multiplies (x, or x truncated) */
@@ -394,7 +402,7 @@ static trine_status_t carry_run_new(proto_ctx_t *ctx, carry_run_t *r, size_t n, 
                                     unsigned d, trine_err_t *err)
 {
     size_t nb = carry_blocks(n);
-    bool p0 = ctx->role == PROTO_P0;
+    bool p0 = ctx->role != ctx->ahead;
     *r = (carry_run_t){.n = n, .nb = nb, .relu = relu, .p0 = p0, .d = d};
     r->s = malloc(n * 4);
     r->rw = malloc(n * 8);
@@ -558,16 +566,18 @@ static void carry_value(const proto_ctx_t *ctx, carry_run_t *r, const tensor_t *
         e[i] = r->tv[i] - r->aw[i];
 }
 
-/* P0 (rounds 1 to 5). */
+/* P0's part (rounds 1 to 5): the tables. */
 static trine_status_t carry_p0(proto_ctx_t *ctx, carry_run_t *r, const tensor_t *x,
                                trine_err_t *err)
 {
     size_t n = r->n, nb = r->nb;
     trine_status_t st = TRINE_OK;
     if (r->d)
-        st = proto_send(ctx, PROTO_P1, r->tr.mine, n * 8, err);
+        st = proto_send(ctx, proto_other(ctx), r->tr.mine, n * 8, err);
     if (st == TRINE_OK)
-        st = proto_recv(ctx, PROTO_P1, r->e, (r->d ? 2 : 1) * n * 8, err);
+        st = proto_recv(ctx, proto_other(ctx), r->e, (r->d ? 2 : 1) * n * 8, err);
+    if (st == TRINE_OK && r->d)
+        st = trunc_half_recv_deal(ctx, &r->tr, err);
     if (st != TRINE_OK)
         return st;
     uint32_t look[256];
@@ -581,9 +591,9 @@ static trine_status_t carry_p0(proto_ctx_t *ctx, carry_run_t *r, const tensor_t 
         carry_open1(r, b, r->s, &open1[b * L1_WORDS]);
     if (r->relu)
         carry_value(ctx, r, x, &r->e[n], &open1[nb * L1_WORDS]);
-    st = proto_send(ctx, PROTO_P1, r->tab, carry_msg2(r), err);
+    st = proto_send(ctx, proto_other(ctx), r->tab, carry_msg2(r), err);
     if (st == TRINE_OK)
-        st = proto_recv(ctx, PROTO_P1, r->theirs, carry_msg3(r), err);
+        st = proto_recv(ctx, proto_other(ctx), r->theirs, carry_msg3(r), err);
     if (st != TRINE_OK)
         return st;
     if (r->relu)
@@ -598,15 +608,15 @@ static trine_status_t carry_p0(proto_ctx_t *ctx, carry_run_t *r, const tensor_t 
                     &open2[b * CARRY_INPUTS]);
         y[b] = carry_last(r, &n2, b, &open2[b * CARRY_INPUTS], &theirs2[b * CARRY_INPUTS], x);
     }
-    st = proto_send(ctx, PROTO_P1, r->open, nb * (CARRY_INPUTS + 1) * 8, err);
+    st = proto_send(ctx, proto_other(ctx), r->open, nb * (CARRY_INPUTS + 1) * 8, err);
     if (st == TRINE_OK)
-        st = proto_recv(ctx, PROTO_P1, r->theirs, nb * 8, err);
+        st = proto_recv(ctx, proto_other(ctx), r->theirs, nb * 8, err);
     for (size_t b = 0; st == TRINE_OK && b < nb; b++)
         y[b] ^= r->theirs[b]; /* z = D xor rho */
     return st;
 }
 
-/* P1 (rounds 1 to 5). */
+/* P1's part (rounds 1 to 5): the offsets first, P2's records. */
 static trine_status_t carry_p1(proto_ctx_t *ctx, carry_run_t *r, const tensor_t *x,
                                trine_err_t *err)
 {
@@ -619,11 +629,11 @@ static trine_status_t carry_p1(proto_ctx_t *ctx, carry_run_t *r, const tensor_t 
     }
     if (r->d)
         memcpy(&r->e[n], r->tr.mine, n * 8);
-    trine_status_t st = proto_send(ctx, PROTO_P0, r->e, (r->d ? 2 : 1) * n * 8, err);
+    trine_status_t st = proto_send(ctx, proto_other(ctx), r->e, (r->d ? 2 : 1) * n * 8, err);
     if (st == TRINE_OK && r->d)
         st = trunc_half_recv_deal(ctx, &r->tr, err);
     if (st == TRINE_OK && r->d)
-        st = proto_recv(ctx, PROTO_P0, r->ex, n * 8, err); /* P0's truncation word */
+        st = proto_recv(ctx, proto_other(ctx), r->ex, n * 8, err); /* P0's truncation word */
     if (st == TRINE_OK && r->relu)                         /* E's share into round 3's message */
         carry_value(ctx, r, x, r->ex, &r->open[nb * (L1_WORDS + CARRY_INPUTS)]);
     if (st == TRINE_OK)
@@ -644,7 +654,7 @@ static trine_status_t carry_p1(proto_ctx_t *ctx, carry_run_t *r, const tensor_t 
         for (unsigned q = 0; q < CARRY_T2; q++)
             r->blk[b].t2[q] = proto_get_le(d + 8 * (T1_WORDS + q), 8);
     }
-    st = proto_recv(ctx, PROTO_P0, r->tab, carry_msg2(r), err);
+    st = proto_recv(ctx, proto_other(ctx), r->tab, carry_msg2(r), err);
     if (st != TRINE_OK)
         return st;
     if (r->relu)
@@ -662,15 +672,15 @@ static trine_status_t carry_p1(proto_ctx_t *ctx, carry_run_t *r, const tensor_t 
         carry_open2(r, &n1, b, &open1[b * L1_WORDS], &theirs1[b * L1_WORDS],
                     &open2[b * CARRY_INPUTS]);
     }
-    st = proto_send(ctx, PROTO_P0, r->open, carry_msg3(r), err);
+    st = proto_send(ctx, proto_other(ctx), r->open, carry_msg3(r), err);
     if (st == TRINE_OK)
-        st = proto_recv(ctx, PROTO_P0, r->theirs, nb * (CARRY_INPUTS + 1) * 8, err);
+        st = proto_recv(ctx, proto_other(ctx), r->theirs, nb * (CARRY_INPUTS + 1) * 8, err);
     if (st != TRINE_OK)
         return st;
     uint64_t *y = r->open; /* the group openings are sent: y in their place */
     for (size_t b = 0; b < nb; b++)
         y[b] = carry_last(r, &n2, b, &open2[b * CARRY_INPUTS], &r->theirs[b * CARRY_INPUTS], x);
-    st = proto_send(ctx, PROTO_P0, y, nb * 8, err);
+    st = proto_send(ctx, proto_other(ctx), y, nb * 8, err);
     for (size_t b = 0; st == TRINE_OK && b < nb; b++)
         y[b] ^= r->theirs[nb * CARRY_INPUTS + b];
     return st;

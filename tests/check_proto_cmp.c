@@ -189,6 +189,7 @@ static trine_status_t body_relu(proto_ctx_t *ctx, void *arg, trine_err_t *err)
     trine_status_t st = proto_ctx_set_protocol(ctx, a->protocol, err);
     if (st == TRINE_OK)
         st = proto_drelu(ctx, a->out[p], a->x[p], err);
+    proto_ahead_turn(ctx); /* under carry, the ReLU with the other party first */
     if (st == TRINE_OK)
         st = proto_relu(ctx, a->out2[p], a->z[p], a->x[p], err);
     return st;
@@ -394,6 +395,70 @@ static trine_status_t body_select(proto_ctx_t *ctx, void *arg, trine_err_t *err)
     return proto_select(ctx, a->out[p], a->z[p], a->x[p], a->y[p], err);
 }
 
+/* ---- the zero test of small values (small_zero.c) ---------------------- */
+
+typedef struct {
+    tensor_t *x[3], *out[3];
+    unsigned bits;
+} zero_args_t;
+
+static trine_status_t body_small_zero(proto_ctx_t *ctx, void *arg, trine_err_t *err)
+{
+    zero_args_t *a = arg;
+    int p = proto_ctx_role(ctx);
+    trine_status_t st = proto_op_begin(ctx, PROTO_OP_ARGMAX, err);
+    if (st != TRINE_OK)
+        return st;
+    st = small_zero(ctx, a->out[p]->data, a->x[p]->data, a->x[p]->size, a->bits, err);
+    return proto_op_end(ctx, st);
+}
+
+/* [v = 0] for every -2^b < v < 2^b at each width b, over a chunk of the
+ * dealing once: 1 round, a nibble each way a value, 2^b words dealt, and
+ * P2 receives nothing. Widths 0 and 5 are refused. */
+START_TEST(small_zero_exact_in_one_round)
+{
+    for (unsigned b = 1; b <= SMALL_ZERO_BITS_MAX; b++)
+        for (uint64_t seed = 0; seed < 3; seed++) {
+            size_t n = b == 4 && seed == 0 ? 8192 + 37 : 301, span = ((size_t)2 << b) - 1;
+            tensor_t *x = tensor_new_1d(n);
+            for (size_t i = 0; i < n; i++)
+                x->data[i] = (uint64_t)((int64_t)((i + seed) % span) - (int64_t)(span / 2));
+            zero_args_t a = {.bits = b};
+            harness_share(a.x, x, 40 + seed);
+            harness_alloc(a.out, x);
+            harness_result_t res;
+            harness_run_ok(body_small_zero, &a, &res);
+            tensor_t *o = harness_open(a.out);
+            for (size_t i = 0; i < n; i++)
+                ck_assert_msg(o->data[i] == (x->data[i] == 0), "b %u: [%lld = 0] gave %llu", b,
+                              (long long)x->data[i], (unsigned long long)o->data[i]);
+            ck_assert_uint_eq(harness_rounds(&res), 1);
+            const proto_counters_t *c2 = &res.stats[2].last_call;
+            ck_assert_uint_eq(c2->offline_bytes, n * 8 << b);
+            ck_assert_uint_eq(harness_bytes(&res), 2 * ((n + 1) / 2) + (n * 8 << b));
+            ck_assert_uint_eq(c2->bytes_recv[0] + c2->bytes_recv[1], 0);
+            tensor_destroy(&x), tensor_destroy(&o);
+            harness_free(a.x), harness_free(a.out);
+        }
+    for (unsigned b = 0; b <= SMALL_ZERO_BITS_MAX + 1; b += SMALL_ZERO_BITS_MAX + 1) {
+        tensor_t *x = tensor_new_1d(4);
+        zero_args_t a = {.bits = b};
+        harness_share(a.x, x, 1);
+        harness_alloc(a.out, x);
+        harness_result_t res;
+        harness_run(body_small_zero, &a, 10000, &res);
+        for (int p = 0; p < 3; p++) {
+            ck_assert_int_eq(res.status[p], TRINE_EINVAL);
+            ck_assert_str_eq(res.err[p].msg, b ? "zero test: 5 bits (1 to 4)"
+                                               : "zero test: 0 bits (1 to 4)");
+        }
+        tensor_destroy(&x);
+        harness_free(a.x), harness_free(a.out);
+    }
+}
+END_TEST
+
 START_TEST(select_share_picks_exactly)
 {
     for (uint64_t seed = 0; seed < SEEDS; seed++) {
@@ -471,6 +536,7 @@ Suite *proto_cmp_suite(void)
     tcase_add_test(tc, fss_drelu_and_relu_exact_everywhere);
     tcase_add_test(tc, carry_drelu_and_relu_exact_everywhere);
     tcase_add_test(tc, relu_after_truncation);
+    tcase_add_test(tc, small_zero_exact_in_one_round);
     tcase_add_test(tc, select_share_picks_exactly);
     tcase_add_test(tc, compare_shared_and_public);
     suite_add_tcase(s, tc);

@@ -110,12 +110,13 @@ START_TEST(maxpool_and_argmax_exact)
             while ((1u << levels) < kk)
                 levels++;
             /* fss, carry: a level is a ReLU, and a product for the
-             * one-hot entries but on the first level; under carry P1 is
-             * done a round before P0 and starts the next ReLU (4 rounds
-             * a ReLU and 1 at the end), but a product waits for both (6
-             * rounds a later level) */
+             * one-hot entries but on the first level; under carry the
+             * party that sends first is done a round before the other
+             * and starts the next ReLU (4 rounds a ReLU and 1 at the
+             * end); a product turns who is ahead, and the next ReLU
+             * starts from the new one (5 rounds a later level) */
             unsigned hot_rounds = with_argmax && levels ? (unsigned)levels - 1u : 0;
-            unsigned carry = levels == 0 ? 0 : hot_rounds ? 6 * (unsigned)levels - 2
+            unsigned carry = levels == 0 ? 0 : hot_rounds ? 5 * (unsigned)levels
                                                           : 4 * (unsigned)levels + 1;
             ck_assert_uint_eq(harness_rounds(&res),
                               harness_pick(8 * (unsigned)levels, (unsigned)levels + hot_rounds,
@@ -253,19 +254,23 @@ START_TEST(argmax_rows_exact)
                 size_t most = harness_pick(1024, 0, 8192);
                 bool pairs = harness_protocol() == PROTO_FSS
                                  ? k >= 2 && k <= 16
-                                 : k >= 5 && k <= 16 && m * k * (k + 1) / 2 <= most;
+                                 : k >= 5 && k <= 16 && m * k * (k - 1) / 2 <= most;
                 if (pairs) {
-                    /* all pairs, then the counts: two comparison rounds
-                     * (under carry 4 + 5: P1 starts the second early) */
-                    size_t pc = m * k * (k - 1) / 2;
-                    ck_assert_uint_eq(harness_rounds(&res), harness_pick(14, 2, 9));
+                    /* all pairs, then the counts' zero test: a nibble each
+                     * way a value, 2^b words dealt (2^b >= k) */
+                    size_t pc = m * k * (k - 1) / 2, zero = 2 * ((m * k + 1) / 2);
+                    size_t dealt = m * k * 8 * (k <= 2 ? 2 : k <= 4 ? 4 : k <= 8 ? 8 : 16);
+                    ck_assert_uint_eq(harness_rounds(&res), harness_pick(8, 2, 6));
                     ck_assert_uint_eq(harness_cost_bytes(&res),
-                                      harness_pick(392 * (pc + m * k), 16 * (pc + m * k),
-                                                   harness_carry_bytes(pc, false) +
-                                                       harness_carry_bytes(m * k, false)));
+                                      harness_pick(392 * pc + zero + dealt, 16 * pc + zero,
+                                                   harness_carry_bytes(pc, false) + zero));
                 } else {
                     uint64_t sel = m * argmax_selected(k, with_hot);
-                    ck_assert_uint_eq(harness_rounds(&res), harness_pick(8, 2, 6) * levels);
+                    /* under carry a level's select turns who is ahead:
+                     * the next DReLU starts a round early */
+                    unsigned carry = levels ? 5 * levels + 1 : 0;
+                    ck_assert_uint_eq(harness_rounds(&res),
+                                      harness_pick(8 * levels, 2 * levels, carry));
                     ck_assert_uint_eq(harness_cost_bytes(&res),
                                       harness_pick(m * 392 * (k - 1) + 40 * sel,
                                                    m * 16 * (k - 1) + 32 * sel,
@@ -372,7 +377,10 @@ START_TEST(division_exact_quotient)
             ck_assert_msg(o->data[i] == want->data[i], "%llu / %llu: got %llu, want %llu",
                           (unsigned long long)x->data[i], (unsigned long long)y->data[i],
                           (unsigned long long)o->data[i], (unsigned long long)want->data[i]);
-        ck_assert_uint_eq(harness_rounds(&res), harness_pick(8, 2, 6) * (ib + FB));
+        /* a step is a DReLU and a product; under carry the product turns
+         * who is ahead, and the next DReLU starts a round early */
+        ck_assert_uint_eq(harness_rounds(&res),
+                          harness_pick(8 * (ib + FB), 2 * (ib + FB), 5 * (ib + FB) + 1));
         ck_assert_uint_eq(harness_cost_bytes(&res),
                           harness_pick(432 * N, 48 * N, harness_carry_bytes(N, false) + 32 * N) *
                               (ib + FB));
