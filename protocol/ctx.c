@@ -100,7 +100,6 @@ trine_status_t proto_ctx_new(proto_ctx_t **out, proto_party_t role, const link_t
     ctx->link = *link;
     ctx->frac_bits = frac_bits;
     ctx->fss_max = PROTO_FSS_MAX_DEFAULT;
-    ctx->ahead = PROTO_P0;
     trine_status_t st = proto_op_begin(ctx, PROTO_OP_SETUP, err);
     if (st == TRINE_OK)
         st = proto_op_end(ctx, ctx_agree_seeds(ctx, err));
@@ -230,9 +229,6 @@ trine_status_t proto_op_begin(proto_ctx_t *ctx, proto_op_t op, trine_err_t *err)
         return trine_err_set(err, TRINE_EPEER,
                              "P%d: an earlier failure lost this job's protocol state",
                              (int)ctx->role);
-    if (op == PROTO_OP_MUL || op == PROTO_OP_MATMUL || op == PROTO_OP_MATMUL_MASKED ||
-        op == PROTO_OP_CONV || op == PROTO_OP_CONV_MASKED || op == PROTO_OP_TRUNC)
-        proto_ahead_turn(ctx);
     if (ctx->depth++ == 0) {
         ctx->op = op;
         ctx->stamp = 0;

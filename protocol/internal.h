@@ -30,11 +30,6 @@ struct proto_ctx {
     proto_trunc_t trunc;
     proto_protocol_t protocol;
     uint64_t fss_max; /* under PROTO_AUTO (ctx.h) */
-    /* The compute party probably a round ahead of the other: carry's first
-     * sender (relu_carry.c), which leaves the call a round before the
-     * other; each exchange in which both send turns it (proto_ahead_turn).
-     * P0 at first: P1 waits for P2's first dealing. */
-    proto_party_t ahead;
     prg_t *prg[PROTO_PARTIES];         /* prg[j]: seed shared with party j; NULL for self */
     uint64_t stream[PROTO_PARTIES];    /* next stream (nonce) of prg[j] */
     uint64_t sent_step[PROTO_PARTIES]; /* messages sent to / received from party j */
@@ -58,17 +53,8 @@ static inline proto_party_t proto_other(const proto_ctx_t *ctx)
     return ctx->role == PROTO_P0 ? PROTO_P1 : PROTO_P0;
 }
 
-/* After an exchange in which P0 and P1 each send the other a message
- * built on their shares: the party that was behind is ahead now (it
- * receives the other's message as soon as it sends its own). */
-static inline void proto_ahead_turn(proto_ctx_t *ctx)
-{
-    ctx->ahead = ctx->ahead == PROTO_P0 ? PROTO_P1 : PROTO_P0;
-}
-
 /* Opens a protocol call (charged to op when outermost); TRINE_EPEER when
- * an earlier failure lost the job. Products and truncations, one exchange
- * each, turn ctx->ahead. */
+ * an earlier failure lost the job. */
 TRINE_NODISCARD trine_status_t proto_op_begin(proto_ctx_t *ctx, proto_op_t op, trine_err_t *err);
 
 /* Closes the call opened by proto_op_begin and passes st through; a
@@ -217,7 +203,9 @@ TRINE_NODISCARD trine_status_t fss_relu_trunc(proto_ctx_t *ctx, tensor_t *out, t
                                               const tensor_t *x, unsigned bits, trine_err_t *err);
 
 /* Exact truncation by d bits (trunc.c) in parts, for a protocol that
- * sends its one exchange in a round of its own: trunc_deal is P2's part;
+ * sends its one exchange in a round of its own: trunc_deal is P2's part
+ * (r_out, unless NULL, receives each value's mask r: the opening is
+ * x + 2^62 + r);
  * at P0 and P1 trunc_half_new draws and forms the word to send (mine),
  * trunc_half_recv_deal takes P1's dealing (nothing at P0), and
  * trunc_half_finish writes the shares of the result from the other's
@@ -229,7 +217,8 @@ typedef struct {
     uint8_t *wire;
 } trunc_half_t;
 
-TRINE_NODISCARD trine_status_t trunc_deal(proto_ctx_t *ctx, size_t n, unsigned d, trine_err_t *err);
+TRINE_NODISCARD trine_status_t trunc_deal(proto_ctx_t *ctx, size_t n, unsigned d, uint64_t *r_out,
+                                          trine_err_t *err);
 TRINE_NODISCARD trine_status_t trunc_half_new(proto_ctx_t *ctx, trunc_half_t *h, const tensor_t *x,
                                               unsigned d, trine_err_t *err);
 TRINE_NODISCARD trine_status_t trunc_half_recv_deal(proto_ctx_t *ctx, trunc_half_t *h,
@@ -238,17 +227,48 @@ void trunc_half_finish(const proto_ctx_t *ctx, const trunc_half_t *h, const uint
                        uint64_t *out);
 void trunc_half_free(trunc_half_t *h);
 
+/* carry_node.c: a node of carry's lookahead (relu_carry.c) for 64
+ * elements at once. nd lists the products r_T, |T| >= 2, of the subsets
+ * of its terms by index (nt of them); every subset U of a term in
+ * increasing order (U minus its lowest input before U); and the summands
+ * of each output, a subset T of a term and the rest of the term. */
+#define CARRY_INPUTS 8u  /* of a node: G0..G3 (0..3), P0..P3 (4..7) */
+#define CARRY_T1     22u /* products r_T a group node needs */
+#define CARRY_T2     15u /* and the last node, which has no P' */
+typedef struct {
+    uint8_t t[CARRY_T1];
+    unsigned nt;
+    uint8_t sets[48];
+    unsigned nsets;
+    uint8_t sum_t[2][48], sum_rest[2][48]; /* G, then P for a group node */
+    unsigned nsum[2];
+} carry_node_t;
+
+/* A group node (with_p: G' and P') or the last one (G' only). */
+void carry_node_init(carry_node_t *nd, bool with_p);
+
+/* A party's XOR shares of the node's outputs (out[1], P', for a group
+ * node) for 64 elements: the opened inputs d[i], its shares of the masks
+ * r[i] and of the products t[j * stride]; one = all ones at the party
+ * that takes the empty product, 0 at the other. */
+void carry_node_eval(const carry_node_t *nd, const uint64_t *d, const uint64_t *r,
+                     const uint64_t *t, unsigned stride, uint64_t one, uint64_t out[2]);
+
+/* P2: the products r_T of a node's masks r[i] (stride apart) into
+ * t[j * stride]. */
+void carry_node_products(const carry_node_t *nd, const uint64_t *r, unsigned stride, uint64_t *t);
+
 /* DReLU and ReLU under protocol carry (relu_carry.c), called inside
  * proto_drelu and proto_relu as fss_drelu and fss_relu are: P2 deals, P0
- * and P1 exchange 5 rounds. */
+ * and P1 exchange 4 rounds. */
 TRINE_NODISCARD trine_status_t carry_drelu(proto_ctx_t *ctx, tensor_t *out, const tensor_t *x,
                                            trine_err_t *err);
 TRINE_NODISCARD trine_status_t carry_relu(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout,
                                           const tensor_t *x, trine_err_t *err);
 
 /* The ReLU of x truncated exactly by 1 <= bits <= FIXED_FRAC_BITS_MAX
- * (-2^62 <= x < 2^62) in the same 5 rounds, the truncation's exchange in
- * round 1; dout gets DReLU(x). */
+ * (-2^62 <= x < 2^62) in the same 4 rounds, the truncation's opening
+ * serving as round 1's; dout gets DReLU(x). */
 TRINE_NODISCARD trine_status_t carry_relu_trunc(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout,
                                                 const tensor_t *x, unsigned bits,
                                                 trine_err_t *err);

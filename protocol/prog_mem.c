@@ -62,7 +62,8 @@
 #define MEM_COMPARE   640.0  /* bytes per element of a comparison */
 #define MEM_FSS_KEY   2816.0 /* per element of a chunk of fss keys, with its buffers */
 #define MEM_FSS_CHUNK 4096.0 /* elements of a chunk (relu_fss.c's FSS_CHUNK) */
-#define MEM_CARRY_DEAL 40.0  /* per element of carry's record to P1 (33 bytes) */
+/* per element of carry's record to P1: 101 bytes, and 10 after a truncation */
+#define MEM_CARRY_DEAL 112.0
 #define MEM_MUL     48.0
 #define MEM_LOCAL   16.0
 

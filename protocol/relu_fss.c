@@ -224,7 +224,6 @@ static trine_status_t fss_run(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout, c
     trine_status_t st = proto_check_shapes(mode == FSS_DRELU ? "drelu" : "relu", t, 3, err);
     if (st != TRINE_OK || x->size == 0)
         return st;
-    proto_ahead_turn(ctx); /* one exchange */
     if (proto_is_helper(ctx)) {
         st = fss_deal(ctx, x->size, mode, d, err);
         if (out)

@@ -108,7 +108,6 @@ trine_status_t small_zero(proto_ctx_t *ctx, uint64_t *out, const uint64_t *v, si
                              SMALL_ZERO_BITS_MAX);
     if (n == 0)
         return TRINE_OK;
-    proto_ahead_turn(ctx);
     if (proto_is_helper(ctx)) {
         memset(out, 0, n * 8);
         return small_zero_deal(ctx, n, b, err);

@@ -47,8 +47,10 @@ static size_t trunc_bit_bytes(unsigned d)
 }
 
 /* P2: draws r and P0's shares as P0 does, and sends P1 its shares of -R
- * and r_63 (mod 2^d), packed word by word, little-endian. */
-trine_status_t trunc_deal(proto_ctx_t *ctx, size_t n, unsigned d, trine_err_t *err)
+ * and r_63 (mod 2^d), packed word by word, little-endian; r into r_out
+ * unless NULL. */
+trine_status_t trunc_deal(proto_ctx_t *ctx, size_t n, unsigned d, uint64_t *r_out,
+                          trine_err_t *err)
 {
     size_t nb = trunc_bit_bytes(d), stride = 8 + nb;
     uint64_t *r = malloc(n * sizeof *r), *r1 = malloc(n * sizeof *r1);
@@ -64,6 +66,8 @@ trine_status_t trunc_deal(proto_ctx_t *ctx, size_t n, unsigned d, trine_err_t *e
         proto_draw_ring(ctx, PROTO_P1, r1, n);
         for (size_t i = 0; i < n; i++) {
             uint64_t v = r[i] + r1[i];
+            if (r_out)
+                r_out[i] = v;
             uint64_t t1 = (0 - (v >> d)) - t0[i], k1 = (v >> 63) - k0[i];
             proto_put_le(&wire[i * stride], t1, 8);
             proto_put_le(&wire[i * stride + 8], k1, nb);
@@ -168,7 +172,7 @@ static trine_status_t trunc_run(proto_ctx_t *ctx, tensor_t *x, unsigned bits, tr
                                     ctx->role == PROTO_P0 ? FIXED_SHARE_P0 : FIXED_SHARE_P1);
     }
     if (proto_is_helper(ctx))
-        return trunc_deal(ctx, x->size, bits, err);
+        return trunc_deal(ctx, x->size, bits, NULL, err);
     return trunc_open(ctx, x, bits, err);
 }
 

@@ -189,7 +189,6 @@ static trine_status_t body_relu(proto_ctx_t *ctx, void *arg, trine_err_t *err)
     trine_status_t st = proto_ctx_set_protocol(ctx, a->protocol, err);
     if (st == TRINE_OK)
         st = proto_drelu(ctx, a->out[p], a->x[p], err);
-    proto_ahead_turn(ctx); /* under carry, the ReLU with the other party first */
     if (st == TRINE_OK)
         st = proto_relu(ctx, a->out2[p], a->z[p], a->x[p], err);
     return st;
@@ -297,10 +296,49 @@ START_TEST(fss_drelu_and_relu_exact_everywhere)
 }
 END_TEST
 
-/* Under protocol carry: exact on every ring element, also for shares
- * whose digits carry through all 16 (x0 + x1 = 2^63 with every digit pair
- * summing to 15 above the lowest) or none, across a chunk of the dealt
- * randomness and a partial block; 5 rounds, the online and dealt bytes
+/* carry's lookahead node (carry_node.c) on all 256 patterns of its 8
+ * inputs, opened under random masks whose products' XOR shares are split
+ * at random: G' = G3 + P3 G2 + P3 P2 G1 + P3 P2 P1 G0 and P' = P3 P2 P1 P0
+ * from the two parties' shares, for a group node and the last one. The
+ * protocol reaches the long chains only when P2's mask makes them. */
+START_TEST(carry_node_every_pattern)
+{
+    for (int with_p = 0; with_p < 2; with_p++) {
+        carry_node_t nd;
+        carry_node_init(&nd, with_p);
+        ck_assert_uint_eq(nd.nt, with_p ? CARRY_T1 : CARRY_T2);
+        for (unsigned w = 0; w < 4; w++) { /* patterns 64 w .. 64 w + 63 */
+            uint64_t in[CARRY_INPUTS] = {0}, r[CARRY_INPUTS], r0[CARRY_INPUTS], d[CARRY_INPUTS];
+            uint64_t t[CARRY_T1], t0[CARRY_T1], t1[CARRY_T1], r1[CARRY_INPUTS];
+            for (unsigned e = 0; e < 64; e++)
+                for (unsigned i = 0; i < CARRY_INPUTS; i++)
+                    in[i] |= (uint64_t)(((64 * w + e) >> i) & 1) << e;
+            check_util_random(r, CARRY_INPUTS, 70 + w);
+            check_util_random(r0, CARRY_INPUTS, 80 + w);
+            check_util_random(t0, CARRY_T1, 90 + w);
+            for (unsigned i = 0; i < CARRY_INPUTS; i++)
+                d[i] = in[i] ^ r[i], r1[i] = r[i] ^ r0[i];
+            carry_node_products(&nd, r, 1, t);
+            for (unsigned j = 0; j < nd.nt; j++)
+                t1[j] = t[j] ^ t0[j];
+            uint64_t o0[2], o1[2];
+            carry_node_eval(&nd, d, r0, t0, 1, ~(uint64_t)0, o0);
+            carry_node_eval(&nd, d, r1, t1, 1, 0, o1);
+            const uint64_t *g = in, *pp = in + 4;
+            uint64_t gw = g[3] ^ (pp[3] & g[2]) ^ (pp[3] & pp[2] & g[1]) ^
+                          (pp[3] & pp[2] & pp[1] & g[0]);
+            uint64_t pw = pp[3] & pp[2] & pp[1] & pp[0];
+            ck_assert_uint_eq(o0[0] ^ o1[0], gw);
+            if (with_p)
+                ck_assert_uint_eq(o0[1] ^ o1[1], pw);
+        }
+    }
+}
+END_TEST
+
+/* Under protocol carry: exact on random and edge values, each edge split
+ * between the shares in several ways, across a chunk of the dealt
+ * randomness and a partial block; 4 rounds, the online and dealt bytes
  * harness_carry_bytes and harness_carry_dealt give, and P2 receives
  * nothing. */
 START_TEST(carry_drelu_and_relu_exact_everywhere)
@@ -326,10 +364,10 @@ START_TEST(carry_drelu_and_relu_exact_everywhere)
         harness_run_ok(body_relu, &a, &res);
         relu_costs_t c;
         check_relu_exact(x, a.x[0], &a, &res, &c);
-        ck_assert_uint_eq(c.rounds, 5);
+        ck_assert_uint_eq(c.rounds, 4);
         ck_assert_uint_eq(c.online, harness_carry_bytes(n, false));
         ck_assert_uint_eq(c.offline, harness_carry_dealt(n, false));
-        ck_assert_uint_eq(harness_rounds(&res), 5);
+        ck_assert_uint_eq(harness_rounds(&res), 4);
         ck_assert_uint_eq(c.relu_sent, harness_carry_bytes(n, true));
         ck_assert_uint_eq(c.relu_dealt, harness_carry_dealt(n, true));
         ck_assert_uint_eq(res.stats[2].total.bytes_recv[0] + res.stats[2].total.bytes_recv[1],
@@ -344,9 +382,10 @@ END_TEST
 /* ReLU after a truncation by FB bits: within the truncation's one step of
  * max(x / 2^FB, 0), exactly 0 for negative x, with DReLU(x) beside it (of
  * the truncated value under securenn);
- * under fss one round (16 bytes an element online), under carry ReLU's 5
- * (its bytes and the truncation's 16 online), else a truncation's round
- * and ReLU's 8. */
+ * under fss one round (16 bytes an element online), under carry ReLU's 4
+ * (its bytes, the truncation's opening being its first round's; dealt its
+ * records with two products and the truncation's 10), else a
+ * truncation's round and ReLU's 8. */
 static trine_status_t body_relu_trunc(proto_ctx_t *ctx, void *arg, trine_err_t *err)
 {
     args_t *a = arg;
@@ -375,11 +414,14 @@ START_TEST(relu_after_truncation)
                           "drelu beside relu(trunc(%lld)) = %llu", (long long)v,
                           (unsigned long long)d->data[e]);
         }
-        ck_assert_uint_eq(harness_rounds(&res), harness_pick(1 + 8, 1, 5));
+        ck_assert_uint_eq(harness_rounds(&res), harness_pick(1 + 8, 1, 4));
         if (harness_protocol() == PROTO_FSS)
             ck_assert_uint_eq(harness_cost_bytes(&res), 16 * N);
-        if (harness_protocol() == PROTO_CARRY)
-            ck_assert_uint_eq(harness_cost_bytes(&res), harness_carry_bytes(N, true) + 16 * N);
+        if (harness_protocol() == PROTO_CARRY) {
+            ck_assert_uint_eq(harness_cost_bytes(&res), harness_carry_bytes(N, true));
+            ck_assert_uint_eq(res.stats[2].last_call.offline_bytes,
+                              harness_carry_dealt(N, true) + (8 + 10) * N);
+        }
         tensor_destroy(&x), tensor_destroy(&r), tensor_destroy(&d);
         harness_free(a.x), harness_free(a.out), harness_free(a.z);
     }
@@ -515,7 +557,7 @@ START_TEST(compare_shared_and_public)
             ck_assert_uint_eq(o->data[e], want);
             ck_assert_uint_eq(o2->data[e], want);
         }
-        ck_assert_uint_eq(harness_rounds(&res), harness_pick(7, 1, 5));
+        ck_assert_uint_eq(harness_rounds(&res), harness_pick(7, 1, 4));
         ck_assert_uint_eq(harness_cost_bytes(&res), harness_pick(392 * N, 16 * N, harness_carry_bytes(N, false)));
         tensor_destroy(&x), tensor_destroy(&y), tensor_destroy(&o), tensor_destroy(&o2);
         harness_free(a.x), harness_free(a.y), harness_free(a.out), harness_free(a.out2);
@@ -534,6 +576,7 @@ Suite *proto_cmp_suite(void)
     tcase_add_test(tc, msb_over_odd_ring);
     tcase_add_test(tc, drelu_and_relu_exact_in_valid_range);
     tcase_add_test(tc, fss_drelu_and_relu_exact_everywhere);
+    tcase_add_test(tc, carry_node_every_pattern);
     tcase_add_test(tc, carry_drelu_and_relu_exact_everywhere);
     tcase_add_test(tc, relu_after_truncation);
     tcase_add_test(tc, small_zero_exact_in_one_round);

@@ -66,7 +66,7 @@ START_TEST(exp_within_bound)
     double v[N], got[N];
     for (int i = 0; i < N; i++)
         v[i] = -24.0 + 40.0 * i / (N - 1); /* [-24, 16] */
-    ck_assert_uint_eq(run_fn(FN_EXP, v, N, 1, got), harness_pick(26, 19, 23)); /* exact truncation */
+    ck_assert_uint_eq(run_fn(FN_EXP, v, N, 1, got), harness_pick(26, 19, 22)); /* exact truncation */
     for (int i = 0; i < N; i++) {
         double want = exp(round(v[i] * (1 << FB)) / (1 << FB));
         ck_assert_msg(fabs(got[i] - want) <= PROG_EXP_ERROR * want + ULP,
@@ -82,13 +82,13 @@ START_TEST(recip_rsqrt_within_bound)
         v[i] = ldexp(1, -6) * pow(2, 15.0 * i / (N - 1));
         w[i] = ldexp(1, -8) * pow(2, 15.0 * i / (N - 1));
     }
-    ck_assert_uint_eq(run_fn(FN_RECIP, v, N, 1, got), harness_pick(76, 69, 73));
+    ck_assert_uint_eq(run_fn(FN_RECIP, v, N, 1, got), harness_pick(76, 69, 72));
     for (int i = 0; i < N; i++) {
         double x = round(v[i] * (1 << FB)) / (1 << FB), want = 1 / x;
         ck_assert_msg(fabs(got[i] - want) <= PROG_RECIP_ERROR * want + 2 * ULP,
                       "recip(%g) = %.8g, want %.8g", x, got[i], want);
     }
-    ck_assert_uint_eq(run_fn(FN_RSQRT, w, N, 1, got), harness_pick(89, 82, 86));
+    ck_assert_uint_eq(run_fn(FN_RSQRT, w, N, 1, got), harness_pick(89, 82, 85));
     for (int i = 0; i < N; i++) {
         double x = round(w[i] * (1 << FB)) / (1 << FB), want = 1 / sqrt(x);
         ck_assert_msg(fabs(got[i] - want) <= PROG_RSQRT_ERROR * want + 4 * ULP,
@@ -145,7 +145,7 @@ START_TEST(log_within_bound)
     double v[N], got[N];
     for (int i = 0; i < N; i++) /* geometric over the range, ends inside */
         v[i] = ldexp(0.70711 * 1.001, LOG_LO) * pow(2, (LOG_HI - LOG_LO - 0.002) * i / (N - 1));
-    ck_assert_uint_eq(run_fn(FN_LOG, v, N, 1, got), harness_pick(16, 10, 14));
+    ck_assert_uint_eq(run_fn(FN_LOG, v, N, 1, got), harness_pick(16, 10, 13));
     for (int i = 0; i < N; i++) {
         double x = round(v[i] * (1 << FB)) / (1 << FB), want = log(x);
         ck_assert_msg(fabs(got[i] - want) <= PROG_LOG_ERROR, "log(%g) = %.8g, want %.8g", x,
@@ -160,14 +160,14 @@ START_TEST(tanh_erf_within_bound)
     for (int i = 0; i < N; i++) /* [-6, 6], 0 and the ends included */
         v[i] = -6.0 + 12.0 * i / (N - 2);
     v[N - 1] = -1000;
-    ck_assert_uint_eq(run_fn(FN_TANH, v, N, 1, got), harness_pick(50, 37, 44));
+    ck_assert_uint_eq(run_fn(FN_TANH, v, N, 1, got), harness_pick(50, 37, 43));
     for (int i = 0; i < N; i++) {
         double x = round(v[i] * (1 << FB)) / (1 << FB), want = tanh(x);
         ck_assert_msg(fabs(got[i] - want) <= PROG_TANH_ERROR, "tanh(%g) = %.8g, want %.8g", x,
                       got[i], want);
     }
     v[N - 1] = 100;
-    ck_assert_uint_eq(run_fn(FN_ERF, v, N, 1, got), harness_pick(56, 43, 50));
+    ck_assert_uint_eq(run_fn(FN_ERF, v, N, 1, got), harness_pick(56, 43, 49));
     for (int i = 0; i < N; i++) {
         double x = round(v[i] * (1 << FB)) / (1 << FB), want = erf(x);
         ck_assert_msg(fabs(got[i] - want) <= PROG_ERF_ERROR, "erf(%g) = %.8g, want %.8g", x,

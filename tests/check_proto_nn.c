@@ -109,15 +109,10 @@ START_TEST(maxpool_and_argmax_exact)
             int levels = 0;
             while ((1u << levels) < kk)
                 levels++;
-            /* fss, carry: a level is a ReLU, and a product for the
-             * one-hot entries but on the first level; under carry the
-             * party that sends first is done a round before the other
-             * and starts the next ReLU (4 rounds a ReLU and 1 at the
-             * end); a product turns who is ahead, and the next ReLU
-             * starts from the new one (5 rounds a later level) */
+            /* fss, carry: a level is a ReLU (under carry 4 rounds), and
+             * a product for the one-hot entries but on the first level */
             unsigned hot_rounds = with_argmax && levels ? (unsigned)levels - 1u : 0;
-            unsigned carry = levels == 0 ? 0 : hot_rounds ? 5 * (unsigned)levels
-                                                          : 4 * (unsigned)levels + 1;
+            unsigned carry = 4 * (unsigned)levels + hot_rounds;
             ck_assert_uint_eq(harness_rounds(&res),
                               harness_pick(8 * (unsigned)levels, (unsigned)levels + hot_rounds,
                                            carry));
@@ -260,17 +255,13 @@ START_TEST(argmax_rows_exact)
                      * way a value, 2^b words dealt (2^b >= k) */
                     size_t pc = m * k * (k - 1) / 2, zero = 2 * ((m * k + 1) / 2);
                     size_t dealt = m * k * 8 * (k <= 2 ? 2 : k <= 4 ? 4 : k <= 8 ? 8 : 16);
-                    ck_assert_uint_eq(harness_rounds(&res), harness_pick(8, 2, 6));
+                    ck_assert_uint_eq(harness_rounds(&res), harness_pick(8, 2, 5));
                     ck_assert_uint_eq(harness_cost_bytes(&res),
                                       harness_pick(392 * pc + zero + dealt, 16 * pc + zero,
                                                    harness_carry_bytes(pc, false) + zero));
                 } else {
                     uint64_t sel = m * argmax_selected(k, with_hot);
-                    /* under carry a level's select turns who is ahead:
-                     * the next DReLU starts a round early */
-                    unsigned carry = levels ? 5 * levels + 1 : 0;
-                    ck_assert_uint_eq(harness_rounds(&res),
-                                      harness_pick(8 * levels, 2 * levels, carry));
+                    ck_assert_uint_eq(harness_rounds(&res), harness_pick(8, 2, 5) * levels);
                     ck_assert_uint_eq(harness_cost_bytes(&res),
                                       harness_pick(m * 392 * (k - 1) + 40 * sel,
                                                    m * 16 * (k - 1) + 32 * sel,
@@ -377,10 +368,7 @@ START_TEST(division_exact_quotient)
             ck_assert_msg(o->data[i] == want->data[i], "%llu / %llu: got %llu, want %llu",
                           (unsigned long long)x->data[i], (unsigned long long)y->data[i],
                           (unsigned long long)o->data[i], (unsigned long long)want->data[i]);
-        /* a step is a DReLU and a product; under carry the product turns
-         * who is ahead, and the next DReLU starts a round early */
-        ck_assert_uint_eq(harness_rounds(&res),
-                          harness_pick(8 * (ib + FB), 2 * (ib + FB), 5 * (ib + FB) + 1));
+        ck_assert_uint_eq(harness_rounds(&res), harness_pick(8, 2, 5) * (ib + FB));
         ck_assert_uint_eq(harness_cost_bytes(&res),
                           harness_pick(432 * N, 48 * N, harness_carry_bytes(N, false) + 32 * N) *
                               (ib + FB));
@@ -419,7 +407,7 @@ START_TEST(sigmoid_piecewise_exact)
         ck_assert_msg((int64_t)o->data[i] == want, "sigmoid(%lld) = %lld, want %lld", (long long)v,
                       (long long)o->data[i], (long long)want);
     }
-    ck_assert_uint_eq(harness_rounds(&res), harness_pick(8, 2, 6));
+    ck_assert_uint_eq(harness_rounds(&res), harness_pick(8, 2, 5));
     ck_assert_uint_eq(harness_cost_bytes(&res),
                       harness_pick(864 * N, 96 * N, harness_carry_bytes(2 * N, false) + 64 * N));
     tensor_destroy(&x), tensor_destroy(&o);
@@ -468,7 +456,7 @@ START_TEST(sigmoid_fine_matches_reference)
                 ck_assert_int_eq((int64_t)o->data[i], 0);
         }
         /* eight ReLUs in one batch, then the exact truncation (26 bytes) */
-        ck_assert_uint_eq(harness_rounds(&res), harness_pick(9, 2, 6));
+        ck_assert_uint_eq(harness_rounds(&res), harness_pick(9, 2, 5));
         ck_assert_uint_eq(harness_cost_bytes(&res),
                           harness_pick((3456 + 26) * N, (8 * 16 + 16) * N,
                                        harness_carry_bytes(8 * N, true) + 16 * N));

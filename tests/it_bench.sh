@@ -130,19 +130,19 @@ grep -Eq '^Spent [0-9.]+ seconds \(0[.]001600 MB, 1 rounds\) on the online phase
 leftovers "fss.ini"
 ok "protocol = fss: relu in 1 round and 1600 online bytes, the keys offline; network_a in 7 rounds"
 # protocol auto with fss_max = 200: the relu of 100 values by fss (1
-# round), that of 300 by carry (5 rounds, 88 + 20 bytes a value and
-# 656 + 824 a block of 64, the 20 and 824 dealt); the records carry
+# round), that of 300 by carry (4 rounds, 16 + 80 bytes a value and
+# 656 + 824 a block of 64, the 80 and 824 dealt); the records carry
 # fss_max
 printf '[bench]\ncluster = local\nprotocol = auto\nfss_max = 200\nrepetitions = 1\njson = auto.json\n[relu]\nsizes = 100, 300\n' \
     >auto.ini
 out=$("$trine" bench auto.ini 2>&1) || fail "protocol = auto: $out"
 grep -q "protocol auto, fss_max 200" <<<"$out" || fail "the bench does not say protocol auto: $out"
-jq -e '.[0].rounds == 1 and .[1].rounds == 5 and .[0].protocol == "auto" and .[0].fss_max == 200
-       and .[1].fss_max == 200 and .[1].bytes_total == 108 * 300 + 1480 * 5
-       and .[1].offline_bytes == 20 * 300 + 824 * 5 and .[1].recv_party2 == 0' auto.json >/dev/null || fail "protocol auto costs: $(cat auto.json)"
+jq -e '.[0].rounds == 1 and .[1].rounds == 4 and .[0].protocol == "auto" and .[0].fss_max == 200
+       and .[1].fss_max == 200 and .[1].bytes_total == 96 * 300 + 1480 * 5
+       and .[1].offline_bytes == 80 * 300 + 824 * 5 and .[1].recv_party2 == 0' auto.json >/dev/null || fail "protocol auto costs: $(cat auto.json)"
 jq -e '.[0].fss_max == null' fss.json >/dev/null || fail "fss_max recorded without auto"
 leftovers "auto.ini"
-ok "protocol = auto, fss_max = 200: relu of 100 in 1 round, of 300 by carry in 5; fss_max recorded"
+ok "protocol = auto, fss_max = 200: relu of 100 in 1 round, of 300 by carry in 4; fss_max recorded"
 
 # ---- Ctrl-C keeps what is finished ----------------------------------------
 {

@@ -55,8 +55,8 @@ uint64_t harness_cost_bytes(const harness_result_t *res);
 uint64_t harness_pick(uint64_t securenn, uint64_t fss, uint64_t carry);
 
 /* The online bytes of a DReLU (relu false) or ReLU call of n values under
- * carry (relu_carry.c): 72 or 88 an element and 656 a block of 64; and
- * the bytes P2 deals: 12 or 20 an element and 824 a block. */
+ * carry (relu_carry.c): 16 an element and 656 a block of 64, the same for
+ * both; and the bytes P2 deals: 72 or 80 an element and 824 a block. */
 uint64_t harness_carry_bytes(uint64_t n, bool relu);
 uint64_t harness_carry_dealt(uint64_t n, bool relu);
 
