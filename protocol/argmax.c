@@ -20,9 +20,8 @@
  *
  * Short rows compare all their pairs at once instead (argmax_pairs.c, the
  * rule of proto_argmax_pairs): a comparison round and a zero test's round,
- * 8 rounds under securenn, 2 under fss and 6 under carry (k = 10 by the
- * tree: 32, 8 and 21; under carry a level's select turns which party is
- * ahead, and the next DReLU starts from it: 5 rounds a level and 1).
+ * 8 rounds under securenn, 2 under fss and 5 under carry (k = 10 by the
+ * tree: 32, 8 and 20).
  */
 #include "internal.h"
 

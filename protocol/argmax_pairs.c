@@ -10,8 +10,8 @@
  * hot_i = [s_i - (k - 1) = 0] gives the one-hot position, and since
  * -k < s_i - (k - 1) <= 0 that is a zero test of a few bits (small_zero.c:
  * one round, a nibble each way and 2^b dealt words a value, 2^b >= k);
- * the index is sum_i i hot_i, locally. k = 10: under fss 2 rounds and 728
- * online bytes; under carry 6 rounds; under securenn 8 rounds and 18,930
+ * the index is sum_i i hot_i, locally. k = 10: under fss 2 rounds and 730
+ * online bytes; under carry 5 rounds; under securenn 8 rounds and 18,930
  * bytes against the tree's 32 rounds and 4,048. Exact when every two
  * values of a row differ by less than 2^63 as signed ring elements.
  */

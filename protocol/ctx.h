@@ -88,8 +88,9 @@ typedef enum { PROTO_TRUNC_EXACT = 0, PROTO_TRUNC_LOCAL } proto_trunc_t;
  * element), function secret sharing (relu_fss.c: P2 deals comparison
  * keys, 1 round and 16 bytes an element online, 1.5 to 2.5 KB of keys an
  * element to each of P0 and P1; needs AES-NI), carry (relu_carry.c: the
- * carry of the shares' sum, P2 dealing, 5 rounds and 82.25 bytes an
- * element online, 24.9 dealt; ReLU in the same rounds), or auto: each
+ * carry of a sum of the opened value and P2's mask, P2 dealing, 4 rounds
+ * and 26.25 bytes an element online, 84.9 dealt; ReLU in the same rounds
+ * and bytes online), or auto: each
  * comparison call over at most the context's fss_max values by fss,
  * larger ones by carry (rounds cost more than keys for few values, keys
  * more than rounds for many). */

@@ -275,7 +275,7 @@ TRINE_NODISCARD trine_status_t carry_relu_trunc(proto_ctx_t *ctx, tensor_t *out,
 
 /* argmax_pairs.c: proto_argmax's work (shapes checked, m >= 1 rows of
  * 2 <= k <= PROTO_ARGMAX_PAIRS_MAX) by comparing all pairs of a row at
- * once: 2 comparison rounds. */
+ * once: a comparison round and a zero test (small_zero). */
 TRINE_NODISCARD trine_status_t argmax_pairs(proto_ctx_t *ctx, tensor_t *out, tensor_t *onehot,
                                             const tensor_t *x, trine_err_t *err);
 

@@ -296,7 +296,7 @@ TRINE_NODISCARD trine_status_t proto_pace(proto_ctx_t *ctx, uint64_t step, uint6
  * comparisons in all: each tree level saved is 8 rounds, which cost about
  * what 1,000 comparisons' bytes do on loopback (392 bytes each); under
  * carry the same rows up to PROTO_ARGMAX_PAIRS_CARRY comparisons (5 rounds
- * a level, 107 bytes a comparison: a batch of 182 rows of 10). */
+ * a level, 111 bytes a comparison: a batch of 182 rows of 10). */
 #define PROTO_ARGMAX_PAIRS_MAX       16
 #define PROTO_ARGMAX_PAIRS_SECURENN  1024
 #define PROTO_ARGMAX_PAIRS_CARRY     8192
