@@ -41,9 +41,9 @@
  * element in full blocks, for ReLU too. Dealt to P1: 72 an element (its
  * table shares and its share of rho; for ReLU 8 more, after a truncation
  * 16 more and the truncation's own) and 824 a block (the 88 + 15 product
- * words): 84.9 an element. P2 receives nothing. P0's dealt shares come
- * from the P0-P2 seed, drawn chunk by chunk at fixed positions of one
- * stream per call.
+ * words): 84.9 an element, in a message a chunk of CARRY_CHUNK
+ * elements. P2 receives nothing. P0's dealt shares come from the P0-P2
+ * seed, drawn chunk by chunk at fixed positions of one stream per call.
  *
  * What each party sees (semi-honest, no two colluding): P2 nothing. P0 and
  * P1 see c, uniform as neither knows r; their table shares, P0's drawn
@@ -96,6 +96,19 @@ static size_t carry_rec(bool relu, unsigned d)
 static size_t carry_blocks(size_t n)
 {
     return (n + CARRY_BLOCK - 1) / CARRY_BLOCK;
+}
+
+/* Elements of the calls' chunks: CARRY_CHUNK, or n when fewer. */
+static size_t carry_chunk(size_t n)
+{
+    return n < CARRY_CHUNK ? n : CARRY_CHUNK;
+}
+
+/* Bytes of P2's message to P1 for a chunk of k elements: their records,
+ * then their blocks'. */
+static size_t carry_deal_len(size_t k, bool relu, unsigned d)
+{
+    return k * carry_rec(relu, d) + carry_blocks(k) * B_DEAL;
 }
 
 /* Bit q of x[e] (e < m <= 64) into bit e of out[q], q < 32. */
@@ -212,14 +225,14 @@ static void carry_fill(proto_ctx_t *ctx, proto_party_t peer, uint64_t stream, si
 }
 
 /* P2 (n > 0): draws both parties' words chunk by chunk and deals P1's
- * records in one message: the elements', then the blocks'. rt holds the
- * truncation's r after one (d > 0), else NULL. */
+ * records, a message a chunk: the elements', then the blocks'. rt holds
+ * the truncation's r after one (d > 0), else NULL. */
 static trine_status_t carry_deal(proto_ctx_t *ctx, size_t n, bool relu, unsigned d,
                                  const uint64_t *rt, trine_err_t *err)
 {
     unsigned e0w = carry_e0(relu, d), e1w = 1;
-    size_t rec = carry_rec(relu, d), nb = carry_blocks(n), c = n < CARRY_CHUNK ? n : CARRY_CHUNK;
-    size_t cb = carry_blocks(c), len = n * rec + nb * B_DEAL;
+    size_t rec = carry_rec(relu, d), c = carry_chunk(n), cb = carry_blocks(c);
+    size_t len = carry_deal_len(c, relu, d);
     uint64_t *w0 = malloc(c * e0w * 8), *w1 = malloc(c * e1w * 8), *s = malloc(c * 8);
     uint64_t *b0 = malloc(cb * B0_WORDS * 8), *b1 = malloc(cb * B1_WORDS * 8);
     uint64_t *rho = malloc(cb * 8);
@@ -244,14 +257,13 @@ static trine_status_t carry_deal(proto_ctx_t *ctx, size_t n, bool relu, unsigned
             for (size_t e = 0; e < CARRY_BLOCK && b * CARRY_BLOCK + e < k; e++)
                 msb_s |= (s[b * CARRY_BLOCK + e] >> 63) << e;
             carry_deal_block(&n1, &n2, &b0[b * B0_WORDS], &b1[b * B1_WORDS], msb_s,
-                             &wire[n * rec + (first + b) * B_DEAL], &rho[b]);
+                             &wire[k * rec + b * B_DEAL], &rho[b]);
         }
         for (size_t i = 0; i < k; i++)
             carry_deal_one(&w0[i * e0w], d ? rt[i0 + i] : 0, s[i], relu, d,
-                           (rho[i / CARRY_BLOCK] >> (i % CARRY_BLOCK)) & 1, &wire[(i0 + i) * rec]);
+                           (rho[i / CARRY_BLOCK] >> (i % CARRY_BLOCK)) & 1, &wire[i * rec]);
+        st = proto_send_deal(ctx, PROTO_P1, wire, carry_deal_len(k, relu, d), err);
     }
-    if (st == TRINE_OK)
-        st = proto_send_deal(ctx, PROTO_P1, wire, len, err);
     proto_wipe_free(w0, c * e0w * 8), proto_wipe_free(w1, c * e1w * 8);
     proto_wipe_free(s, c * 8);
     proto_wipe_free(b0, cb * B0_WORDS * 8), proto_wipe_free(b1, cb * B1_WORDS * 8);
@@ -276,7 +288,7 @@ typedef struct {
     carry_block_t *blk;
     uint64_t *open;   /* this party's openings of a block: the groups', the last node's, y */
     uint64_t *theirs; /* the other's */
-    uint8_t *deal;    /* P1: the dealt records */
+    uint8_t *deal;    /* P1: a chunk's dealt records */
 } carry_run_t;
 
 /* Words a block's openings take: the groups', the last node's, y. */
@@ -292,7 +304,7 @@ static void carry_run_free(carry_run_t *r)
     proto_wipe_free(r->blk, nb * sizeof *r->blk);
     proto_wipe_free(r->open, nb * OPEN_WORDS * 8), proto_wipe_free(r->theirs, nb * OPEN_WORDS * 8);
     trunc_half_free(&r->tr);
-    proto_wipe_free(r->deal, n * carry_rec(r->relu, r->d) + nb * B_DEAL);
+    proto_wipe_free(r->deal, carry_deal_len(carry_chunk(n), r->relu, r->d));
 }
 
 static trine_status_t carry_run_new(proto_ctx_t *ctx, carry_run_t *r, size_t n, bool relu,
@@ -313,7 +325,7 @@ static trine_status_t carry_run_new(proto_ctx_t *ctx, carry_run_t *r, size_t n, 
         ok = ok && r->tv && r->pw && (!d || (r->kw = malloc(n * 8)));
     }
     if (!p0)
-        ok = ok && (r->deal = malloc(n * carry_rec(relu, d) + nb * B_DEAL));
+        ok = ok && (r->deal = malloc(carry_deal_len(carry_chunk(n), relu, d)));
     if (ok)
         return TRINE_OK;
     carry_run_free(r);
@@ -325,7 +337,7 @@ static trine_status_t carry_run_new(proto_ctx_t *ctx, carry_run_t *r, size_t n, 
 static trine_status_t carry_draw(proto_ctx_t *ctx, carry_run_t *r, const tensor_t *x,
                                  trine_err_t *err)
 {
-    size_t n = r->n, c = n < CARRY_CHUNK ? n : CARRY_CHUNK;
+    size_t n = r->n, c = carry_chunk(n);
     unsigned ew = r->p0 ? carry_e0(r->relu, r->d) : 1;
     unsigned bw = r->p0 ? B0_WORDS : B1_WORDS;
     uint64_t *w = malloc(c * ew * 8), *bwords = malloc(carry_blocks(c) * bw * 8);
@@ -361,27 +373,34 @@ static trine_status_t carry_draw(proto_ctx_t *ctx, carry_run_t *r, const tensor_
     return TRINE_OK;
 }
 
-/* P1: its table shares and words from P2's records. */
-static void carry_take_deal(carry_run_t *r)
+/* P1: its table shares and words from P2's records, a chunk at a time. */
+static trine_status_t carry_recv_deal(proto_ctx_t *ctx, carry_run_t *r, trine_err_t *err)
 {
-    size_t n = r->n, rec = carry_rec(r->relu, r->d);
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *d = &r->deal[i * rec];
-        for (unsigned j = 0; j < CARRY_DIGITS; j++)
-            r->tab[i * CARRY_DIGITS + j] = (uint32_t)proto_get_le(d + 4 * j, 4);
-        r->rw[i] = proto_get_le(d + 64, 8);
-        if (r->relu)
-            r->pw[i] = proto_get_le(d + 72, 8);
-        if (r->relu && r->d)
-            r->kw[i] = proto_get_le(d + 80, 8);
+    size_t n = r->n, rec = carry_rec(r->relu, r->d), c = carry_chunk(n);
+    trine_status_t st = TRINE_OK;
+    for (size_t i0 = 0; st == TRINE_OK && i0 < n; i0 += c) {
+        size_t k = n - i0 < c ? n - i0 : c, kb = carry_blocks(k), first = i0 / CARRY_BLOCK;
+        st = proto_recv_deal(ctx, PROTO_P2, r->deal, carry_deal_len(k, r->relu, r->d), err);
+        for (size_t i = 0; st == TRINE_OK && i < k; i++) {
+            const uint8_t *d = &r->deal[i * rec];
+            size_t e = i0 + i;
+            for (unsigned j = 0; j < CARRY_DIGITS; j++)
+                r->tab[e * CARRY_DIGITS + j] = (uint32_t)proto_get_le(d + 4 * j, 4);
+            r->rw[e] = proto_get_le(d + 64, 8);
+            if (r->relu)
+                r->pw[e] = proto_get_le(d + 72, 8);
+            if (r->relu && r->d)
+                r->kw[e] = proto_get_le(d + 80, 8);
+        }
+        for (size_t b = 0; st == TRINE_OK && b < kb; b++) {
+            const uint8_t *d = &r->deal[k * rec + b * B_DEAL];
+            for (unsigned q = 0; q < T1_WORDS; q++)
+                r->blk[first + b].t1[q] = proto_get_le(d + 8 * q, 8);
+            for (unsigned q = 0; q < CARRY_T2; q++)
+                r->blk[first + b].t2[q] = proto_get_le(d + 8 * (T1_WORDS + q), 8);
+        }
     }
-    for (size_t b = 0; b < r->nb; b++) {
-        const uint8_t *d = &r->deal[n * rec + b * B_DEAL];
-        for (unsigned q = 0; q < T1_WORDS; q++)
-            r->blk[b].t1[q] = proto_get_le(d + 8 * q, 8);
-        for (unsigned q = 0; q < CARRY_T2; q++)
-            r->blk[b].t2[q] = proto_get_le(d + 8 * (T1_WORDS + q), 8);
-    }
+    return st;
 }
 
 /* Elements of block b. */
@@ -454,14 +473,11 @@ static trine_status_t carry_rounds(proto_ctx_t *ctx, carry_run_t *r, const tenso
     if (st == TRINE_OK && r->d)
         st = trunc_half_recv_deal(ctx, &r->tr, err);
     if (st == TRINE_OK && !r->p0)
-        st = proto_recv_deal(ctx, PROTO_P2, r->deal, n * carry_rec(r->relu, r->d) + nb * B_DEAL,
-                             err);
+        st = carry_recv_deal(ctx, r, err);
     if (st == TRINE_OK)
         st = proto_recv(ctx, proto_other(ctx), r->c, n * 8, err);
     if (st != TRINE_OK)
         return st;
-    if (!r->p0)
-        carry_take_deal(r);
     if (r->relu && r->d)
         trunc_half_finish(ctx, &r->tr, r->c, r->tv);
     else if (r->relu)
