@@ -16,9 +16,9 @@
  *
  * 1 round; online half a byte each way a value; dealt 2^b words a value
  * (128 bytes at b = 4). A DReLU of the same values costs 7 rounds and 392
- * bytes under securenn, 5 rounds and 107 bytes under carry, 1 round and
- * 3,096 bytes under fss. The dealing travels in messages of
- * SMALL_ZERO_CHUNK values, so that no party holds more than one at once.
+ * bytes under securenn, 4 rounds and 111 bytes under carry, 1 round and
+ * 3,096 bytes under fss. The tables travel in messages of
+ * SMALL_ZERO_CHUNK values, so that a party holds one chunk's at a time.
  */
 #include "internal.h"
 
