@@ -202,6 +202,11 @@ TRINE_NODISCARD trine_status_t fss_relu(proto_ctx_t *ctx, tensor_t *out, tensor_
 TRINE_NODISCARD trine_status_t fss_relu_trunc(proto_ctx_t *ctx, tensor_t *out, tensor_t *dout,
                                               const tensor_t *x, unsigned bits, trine_err_t *err);
 
+/* P0's bias in exact truncation's opening (trunc.c), which moves
+ * [-2^62, 2^62) to [0, 2^63); fss's truncated ReLU (relu_fss.c) and
+ * carry's opening (relu_carry.c) use the same. */
+#define PROTO_TRUNC_BIAS ((uint64_t)1 << 62)
+
 /* Exact truncation by d bits (trunc.c) in parts, for a protocol that
  * sends its one exchange in a round of its own: trunc_deal is P2's part
  * (r_out, unless NULL, receives each value's mask r: the opening is

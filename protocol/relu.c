@@ -1,7 +1,7 @@
 /* relu.c — ReLU (SecureNN Algorithm 7): DReLU(x), then one Beaver product
  * DReLU(x) * x. 7 + 1 = 8 rounds, 392 + 40 = 432 bytes per element
  * (SecureNN: 10 rounds, 704 bytes). Under protocol fss, relu_fss.c's one
- * round, under carry relu_carry.c's five; both also take a truncation
+ * round, under carry relu_carry.c's four; both also take a truncation
  * before the ReLU into those rounds.
  */
 #include "internal.h"

@@ -61,8 +61,7 @@
 #define CARRY_BLOCK  64u                 /* elements a word holds, one a bit */
 #define CARRY_CHUNK  (64u * CARRY_BLOCK) /* elements drawn and dealt at once */
 #define L1_WORDS     32u /* a block's group inputs: input i of group k at word 4 i + k */
-#define T1_WORDS     (4u * CARRY_T1)     /* product j of group k at word 4 j + k */
-#define CARRY_BIAS   ((uint64_t)1 << 62) /* P0's, as the truncation's (trunc.c) */
+#define T1_WORDS     (4u * CARRY_T1) /* product j of group k at word 4 j + k */
 
 /* A block's words from the seed shared with P2, as held: P0 all of them,
  * P1 r1, r2 and rho (its t1 and t2 dealt). */
@@ -251,7 +250,7 @@ static trine_status_t carry_deal(proto_ctx_t *ctx, size_t n, bool relu, unsigned
         carry_fill(ctx, PROTO_P0, s0, n * e0w + first * B0_WORDS, b0, kb * B0_WORDS);
         carry_fill(ctx, PROTO_P1, s1, n * e1w + first * B1_WORDS, b1, kb * B1_WORDS);
         for (size_t i = 0; i < k; i++)
-            s[i] = 0 - ((d ? rt[i0 + i] : w0[i * e0w + 8] + w1[i * e1w]) + CARRY_BIAS);
+            s[i] = 0 - ((d ? rt[i0 + i] : w0[i * e0w + 8] + w1[i * e1w]) + PROTO_TRUNC_BIAS);
         for (size_t b = 0; b < kb; b++) {
             uint64_t msb_s = 0;
             for (size_t e = 0; e < CARRY_BLOCK && b * CARRY_BLOCK + e < k; e++)
@@ -356,7 +355,7 @@ static trine_status_t carry_draw(proto_ctx_t *ctx, carry_run_t *r, const tensor_
             const uint64_t *wi = &w[i * ew];
             size_t e = i0 + i;
             if (!r->d)
-                r->mine[e] = x->data[e] + (r->p0 ? wi[8] + CARRY_BIAS : wi[0]);
+                r->mine[e] = x->data[e] + (r->p0 ? wi[8] + PROTO_TRUNC_BIAS : wi[0]);
             if (!r->p0)
                 continue;
             for (unsigned j = 0; j < CARRY_DIGITS; j++)
@@ -528,7 +527,7 @@ static trine_status_t carry_party(proto_ctx_t *ctx, tensor_t *out, tensor_t *dou
     if (st == TRINE_OK)
         st = carry_rounds(ctx, &r, x, err);
     const uint64_t *z = r.open + r.nb * (L1_WORDS + CARRY_INPUTS);
-    uint64_t pub_bias = d ? CARRY_BIAS >> d : 0;
+    uint64_t pub_bias = d ? PROTO_TRUNC_BIAS >> d : 0;
     for (size_t i = 0; st == TRINE_OK && i < n; i++) {
         uint64_t zi = (z[i / CARRY_BLOCK] >> (i % CARRY_BLOCK)) & 1, flip = 1 - 2 * zi;
         if (dout)

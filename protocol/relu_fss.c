@@ -43,7 +43,6 @@
 
 #define FSS_CHUNK 4096u
 #define FSS_LOW   (((uint64_t)1 << 63) - 1)
-#define FSS_BIAS  ((uint64_t)1 << 62)
 
 /* What is computed; the value is the key's word count. */
 typedef enum { FSS_DRELU = 1, FSS_RELU = 2, FSS_RELU_TRUNC = 3 } fss_mode_t;
@@ -155,7 +154,7 @@ static uint64_t fss_outputs(fss_mode_t mode, bool p0, uint64_t xi, uint64_t ri, 
         return xi * *dr - (keep * ri - sign * (u[1] + v[1]));
     if (mode == FSS_DRELU)
         return 0;
-    uint64_t z = xi + FSS_BIAS, pub = (z >> d) - (FSS_BIAS >> d);
+    uint64_t z = xi + PROTO_TRUNC_BIAS, pub = (z >> d) - (PROTO_TRUNC_BIAS >> d);
     uint64_t e = z >> 63 ? 0 : (uint64_t)1 << (64 - d);
     uint64_t rd = keep * u[2] - sign * (u[1] + v[1]); /* R D */
     uint64_t bd = keep * u[0] - sign * (u[0] + v[2]); /* b D, b m = b - b c */

@@ -37,8 +37,6 @@
 
 #include <stdlib.h>
 
-/* The bias that moves [-2^62, 2^62) to [0, 2^63). */
-#define TRUNC_BIAS ((uint64_t)1 << 62)
 
 /* Bytes of P1's share of r_63 modulo 2^d. */
 static size_t trunc_bit_bytes(unsigned d)
@@ -106,7 +104,7 @@ trine_status_t trunc_half_new(proto_ctx_t *ctx, trunc_half_t *h, const tensor_t 
         proto_draw_ring(ctx, PROTO_P2, h->k, n);
     }
     for (size_t i = 0; i < n; i++)
-        h->mine[i] += x->data[i] + (p0 ? TRUNC_BIAS : 0);
+        h->mine[i] += x->data[i] + (p0 ? PROTO_TRUNC_BIAS : 0);
     return TRINE_OK;
 }
 
@@ -127,7 +125,7 @@ void trunc_half_finish(const proto_ctx_t *ctx, const trunc_half_t *h, const uint
                        uint64_t *out)
 {
     unsigned d = h->d;
-    uint64_t pub_bias = TRUNC_BIAS >> d;
+    uint64_t pub_bias = PROTO_TRUNC_BIAS >> d;
     for (size_t i = 0; i < h->n; i++) {
         uint64_t z = h->mine[i] + theirs[i];
         uint64_t s = h->t[i] + ((z >> 63) ? 0 : h->k[i] << (64 - d));
